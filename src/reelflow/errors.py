@@ -1,0 +1,123 @@
+"""The one exception tree of reelflow.
+
+    ReelflowError                      code            retryable
+    +-- ConfigError                    ConfigError     no
+    +-- SpecError                      InvalidParameterValue  no
+    +-- StorageError                   StorageError    yes
+    |   +-- ObjectNotFound             ResourceNotFound.ObjectNotFound  no
+    |   +-- AccessDenied               StorageError.AccessDenied  no
+    |   +-- InvalidKey                 InvalidParameterValue.Key  no
+    +-- MediaError                     MediaError      no
+    |   +-- InvalidMedia               InvalidInput.*  no
+    |   +-- UnsupportedMedia           UnsupportedOperation.Media  no
+    |   +-- FFmpegFailed               FFmpegFailed    no
+    |   +-- FFmpegTimeout              FFmpegTimeout   yes
+    |   +-- FFmpegNotFound             ConfigError.FFmpegNotFound  no
+    +-- JobCancelled                   Cancelled       no
+    +-- NotifyError                    NotifyError     yes
+    +-- StateError                     FailedOperation.State  no
+
+Every error carries a stable ``code`` (mapped to the compatible API's codes where one
+exists) and a message a person can act on. Whether a failed job is tried again is decided
+by ``retryable``, never by reading the message text.
+"""
+
+from __future__ import annotations
+
+
+class ReelflowError(Exception):
+    """Base of every reelflow error: a stable code plus a human message."""
+
+    code: str = "InternalError"
+    retryable: bool = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(ReelflowError):
+    code = "ConfigError"
+
+
+class SpecError(ReelflowError):
+    """A template, workflow or task request that cannot be valid."""
+
+    code = "InvalidParameterValue"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str = "") -> None:
+        super().__init__(message, code=code)
+        self.field = field
+
+
+class StorageError(ReelflowError):
+    code = "StorageError"
+    retryable = True
+
+
+class ObjectNotFound(StorageError):
+    code = "ResourceNotFound.ObjectNotFound"
+    retryable = False
+
+
+class AccessDenied(StorageError):
+    code = "StorageError.AccessDenied"
+    retryable = False
+
+
+class InvalidKey(StorageError):
+    code = "InvalidParameterValue.Key"
+    retryable = False
+
+
+class MediaError(ReelflowError):
+    code = "MediaError"
+
+
+class InvalidMedia(MediaError):
+    """The source is not readable media (empty, truncated, not audio/video)."""
+
+    code = "InvalidInput"
+
+
+class UnsupportedMedia(MediaError):
+    """The source is valid but lacks what the sub-task needs (e.g. no video stream)."""
+
+    code = "UnsupportedOperation.Media"
+
+
+class FFmpegFailed(MediaError):
+    code = "FFmpegFailed"
+
+    def __init__(self, message: str, *, code: str | None = None, stderr_tail: str = "") -> None:
+        super().__init__(message, code=code)
+        self.stderr_tail = stderr_tail
+
+
+class FFmpegTimeout(MediaError):
+    code = "FFmpegTimeout"
+    retryable = True
+
+
+class FFmpegNotFound(MediaError):
+    code = "ConfigError.FFmpegNotFound"
+
+
+class JobCancelled(ReelflowError):
+    code = "Cancelled"
+
+
+class NotifyError(ReelflowError):
+    code = "NotifyError"
+    retryable = True
+
+
+class StateError(ReelflowError):
+    """A state change that the transition table does not allow."""
+
+    code = "FailedOperation.State"

@@ -1,0 +1,1 @@
+"""The vocabulary: templates, task inputs, requests and resolved sub-tasks (pydantic)."""

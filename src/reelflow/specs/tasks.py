@@ -1,0 +1,175 @@
+"""Task inputs: what to run on one source file (``MediaProcessTaskInput`` and its parts)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from reelflow.specs.base import Spec
+from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
+
+_OFFSET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|%)?\s*$")
+
+
+def parse_time_offset(value: str) -> tuple[float, bool]:
+    """``"3.5s"`` -> (3.5, False); ``"10%"`` -> (10.0, True); a bare number is seconds."""
+    match = _OFFSET.match(value)
+    if match is None:
+        raise ValueError(f"time offset must look like '3.5s' or '10%', got {value!r}")
+    number = float(match.group(1))
+    percent = match.group(2) == "%"
+    if percent and number > 100:
+        raise ValueError(f"a percent time offset must be at most 100%, got {value!r}")
+    return number, percent
+
+
+def _check_offsets(values: list[str]) -> list[str]:
+    for value in values:
+        parse_time_offset(value)
+    return values
+
+
+class CosStorage(Spec):
+    """``CosOutputStorage``: a bucket (by name) and its region; empty = inherit."""
+
+    bucket: str = ""
+    region: str = ""
+
+
+class OutputStorage(Spec):
+    """``TaskOutputStorage``. reelflow's buckets are named; ``COS`` selects one by name."""
+
+    type: Literal["COS", "AWS-S3"] = "COS"
+    cos_output_storage: CosStorage | None = None
+
+    @property
+    def bucket(self) -> str:
+        return self.cos_output_storage.bucket if self.cos_output_storage else ""
+
+
+class NumberFormat(Spec):
+    """How ``{number}`` is written in output names."""
+
+    initial_value: Annotated[int, Field(ge=0)] = 0
+    increment: Annotated[int, Field(ge=1)] = 1
+    min_length: Annotated[int, Field(ge=1, le=32)] = 1
+    place_holder: Annotated[str, Field(min_length=1, max_length=1)] = "0"
+
+    def format(self, index: int) -> str:
+        value = str(self.initial_value + index * self.increment)
+        return value.rjust(self.min_length, self.place_holder)
+
+
+class WatermarkInput(Spec):
+    """A watermark applied to a sub-task: a template by id, or ``raw_parameter`` with id 0."""
+
+    definition: Annotated[int, Field(ge=0)]
+    raw_parameter: WatermarkTemplate | None = None
+    text_content: Annotated[str | None, Field(max_length=100)] = None
+    start_time_offset: float | None = None
+    end_time_offset: float | None = None
+
+    @model_validator(mode="after")
+    def _check_raw(self) -> WatermarkInput:
+        if self.definition == 0 and self.raw_parameter is None:
+            raise ValueError("raw_parameter is required when definition is 0")
+        return self
+
+
+Watermarks = Annotated[list[WatermarkInput], Field(max_length=10)]
+ObjectPath = Annotated[str | None, Field(max_length=1024)]
+
+
+class SubTaskOutput(Spec):
+    """Output fields every sub-task input may carry."""
+
+    output_storage: OutputStorage | None = None
+    output_object_path: ObjectPath = None
+    object_number_format: NumberFormat | None = None
+    ext_info: str | None = None
+
+
+class TranscodeTaskInput(SubTaskOutput):
+    definition: Annotated[int, Field(ge=0)]
+    raw_parameter: TranscodeTemplate | None = None
+    watermark_set: Watermarks = []
+    start_time_offset: float | None = None
+    end_time_offset: float | None = None
+    segment_object_name: ObjectPath = None
+
+    @model_validator(mode="after")
+    def _check_raw(self) -> TranscodeTaskInput:
+        if self.definition == 0 and self.raw_parameter is None:
+            raise ValueError("raw_parameter is required when definition is 0")
+        return self
+
+
+class AnimatedGraphicTaskInput(SubTaskOutput):
+    definition: Annotated[int, Field(ge=1)]
+    start_time_offset: Annotated[float, Field(ge=0)] = 0.0
+    end_time_offset: Annotated[float, Field(ge=0)] = 0.0
+
+    @model_validator(mode="after")
+    def _check_range(self) -> AnimatedGraphicTaskInput:
+        if self.end_time_offset and self.end_time_offset <= self.start_time_offset:
+            raise ValueError("end_time_offset must be after start_time_offset")
+        return self
+
+
+class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
+    definition: Annotated[int, Field(ge=1)]
+    ext_time_offset_set: Annotated[list[str], AfterValidator(_check_offsets)] = []
+    time_offset_set: list[Annotated[float, Field(ge=0)]] = []
+    watermark_set: Watermarks = []
+
+    @model_validator(mode="after")
+    def _check_times(self) -> SnapshotByTimeOffsetTaskInput:
+        if not self.ext_time_offset_set and not self.time_offset_set:
+            raise ValueError("give at least one time offset (ext_time_offset_set)")
+        if len(self.ext_time_offset_set) + len(self.time_offset_set) > 1000:
+            raise ValueError("at most 1000 time offsets")
+        return self
+
+    def offsets(self) -> list[tuple[float, bool]]:
+        """Every time point as (value, is_percent), legacy seconds first."""
+        points = [(t, False) for t in self.time_offset_set]
+        return points + [parse_time_offset(v) for v in self.ext_time_offset_set]
+
+
+class SampleSnapshotTaskInput(SubTaskOutput):
+    definition: Annotated[int, Field(ge=1)]
+    watermark_set: Watermarks = []
+
+
+class ImageSpriteTaskInput(SubTaskOutput):
+    definition: Annotated[int, Field(ge=1)]
+    web_vtt_object_name: ObjectPath = None
+
+
+class MediaProcessTask(Spec):
+    """``MediaProcessTaskInput``: every sub-task of one task, by kind."""
+
+    transcode_task_set: list[TranscodeTaskInput] = []
+    animated_graphic_task_set: list[AnimatedGraphicTaskInput] = []
+    snapshot_by_time_offset_task_set: list[SnapshotByTimeOffsetTaskInput] = []
+    sample_snapshot_task_set: list[SampleSnapshotTaskInput] = []
+    image_sprite_task_set: list[ImageSpriteTaskInput] = []
+
+    @model_validator(mode="after")
+    def _check_not_empty(self) -> MediaProcessTask:
+        if self.count() == 0:
+            raise ValueError("a media process task needs at least one sub-task")
+        if self.count() > 100:
+            raise ValueError("at most 100 sub-tasks in one task")
+        return self
+
+    def count(self) -> int:
+        return (
+            len(self.transcode_task_set)
+            + len(self.animated_graphic_task_set)
+            + len(self.snapshot_by_time_offset_task_set)
+            + len(self.sample_snapshot_task_set)
+            + len(self.image_sprite_task_set)
+        )

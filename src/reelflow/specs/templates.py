@@ -1,0 +1,290 @@
+"""Template models: the parameters of each sub-task kind, as the compatible API defines them.
+
+A template is referenced by an integer ``definition``: system presets (``reelflow.presets``)
+or custom templates. ``Definition=0`` in a task input means an inline (raw) template.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from reelflow.config import X264Preset
+from reelflow.specs.base import Spec
+from reelflow.specs.units import (
+    AUDIO_CODEC_ALIASES,
+    AUDIO_ONLY_CONTAINERS,
+    CONTAINERS,
+    SAMPLE_RATES,
+    VIDEO_CODEC_ALIASES,
+    AudioCodec,
+    VideoCodec,
+    parse_size,
+)
+
+
+class TemplateKind(StrEnum):
+    """The six sub-task kinds of the seed, named as the compatible API's results name them."""
+
+    TRANSCODE = "Transcode"
+    WATERMARK = "Watermark"
+    SNAPSHOT = "SnapshotByTimeOffset"
+    SAMPLE_SNAPSHOT = "SampleSnapshot"
+    IMAGE_SPRITE = "ImageSprite"
+    ANIMATED_GRAPHICS = "AnimatedGraphics"
+
+
+def _zero_or_range(low: int, high: int, what: str) -> AfterValidator:
+    def check(value: int) -> int:
+        if value != 0 and not low <= value <= high:
+            raise ValueError(f"{what} must be 0 or {low}..{high}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _alias(table: dict[str, str]) -> BeforeValidator:
+    def normalize(value: object) -> object:
+        if isinstance(value, str):
+            low = value.strip().lower()
+            return table.get(low, low)
+        return value
+
+    return BeforeValidator(normalize)
+
+
+Dimension = Annotated[int, Field(ge=0), _zero_or_range(128, 4096, "width/height")]
+Switch = Annotated[bool, BeforeValidator(lambda v: bool(v) if isinstance(v, int) else v)]
+ResolutionAdaptive = Literal["open", "close"]
+FillType = Literal["stretch", "black", "white", "gauss"]
+ImageFormat = Literal["jpg", "png", "webp"]
+
+
+class VideoTemplate(Spec):
+    """Video parameters of a transcode (``VideoTemplateInfo``)."""
+
+    codec: Annotated[VideoCodec, _alias(VIDEO_CODEC_ALIASES)]
+    fps: Annotated[int, Field(ge=0, le=120)] = 0
+    bitrate: Annotated[int, Field(ge=0), _zero_or_range(128, 100000, "bitrate (kbps)")] = 0
+    resolution_adaptive: ResolutionAdaptive = "open"
+    width: Dimension = 0
+    height: Dimension = 0
+    gop: Annotated[int, Field(ge=0, le=100000)] = 0
+    gop_unit: Literal["frame", "second"] = "frame"
+    fill_type: FillType = "black"
+    vcrf: Annotated[int | None, Field(ge=0, le=51)] = None
+    # reelflow's own: the encoder speed/quality trade-off (x264/x265 preset names); None =
+    # the global REELFLOW_VIDEO_PRESET.
+    preset: X264Preset | None = None
+    # reelflow's own: by default a rendition never exceeds the source's resolution.
+    allow_upscale: bool = False
+
+
+class AudioTemplate(Spec):
+    """Audio parameters of a transcode (``AudioTemplateInfo``)."""
+
+    codec: Annotated[AudioCodec, _alias(AUDIO_CODEC_ALIASES)]
+    bitrate: Annotated[int, Field(ge=0), _zero_or_range(26, 256, "audio bitrate (kbps)")] = 0
+    sample_rate: int = 0
+    audio_channel: Literal[0, 1, 2, 6] = 2
+
+    @model_validator(mode="after")
+    def _check_rate(self) -> AudioTemplate:
+        if self.sample_rate not in SAMPLE_RATES:
+            rates = ", ".join(str(r) for r in sorted(SAMPLE_RATES))
+            raise ValueError(f"sample_rate must be one of {rates}, got {self.sample_rate}")
+        return self
+
+
+class TranscodeTemplate(Spec):
+    """A transcode template (``CreateTranscodeTemplate``)."""
+
+    container: Annotated[
+        Literal[
+            "mp4", "mov", "mkv", "webm", "flv", "ts", "hls", "mp3", "m4a", "ogg", "flac", "wav"
+        ],
+        _alias({}),
+    ]
+    name: Annotated[str, Field(max_length=64)] = ""
+    comment: Annotated[str, Field(max_length=256)] = ""
+    remove_video: Switch = False
+    remove_audio: Switch = False
+    video_template: VideoTemplate | None = None
+    audio_template: AudioTemplate | None = None
+
+    @model_validator(mode="after")
+    def _check_streams(self) -> TranscodeTemplate:
+        video_ok, audio_ok = CONTAINERS[self.container]
+        audio_only = self.container in AUDIO_ONLY_CONTAINERS
+        if audio_only and not self.remove_video:
+            object.__setattr__(self, "remove_video", True)
+        if self.remove_video and self.remove_audio:
+            raise ValueError("remove_video and remove_audio cannot both be set: nothing to output")
+        if not self.remove_video:
+            if self.video_template is None:
+                raise ValueError("video_template is required unless remove_video is set")
+            if self.video_template.codec not in video_ok:
+                raise ValueError(
+                    f"video codec {self.video_template.codec.value} cannot go in "
+                    f"{self.container}; use one of {', '.join(sorted(video_ok))}"
+                )
+        if not self.remove_audio:
+            if self.audio_template is None:
+                raise ValueError("audio_template is required unless remove_audio is set")
+            if self.audio_template.codec not in audio_ok:
+                raise ValueError(
+                    f"audio codec {self.audio_template.codec.value} cannot go in "
+                    f"{self.container}; use one of {', '.join(sorted(audio_ok))}"
+                )
+        return self
+
+    @property
+    def needs_video(self) -> bool:
+        return not self.remove_video
+
+    @property
+    def format(self) -> str:
+        """The output file extension (``{format}``)."""
+        return "m3u8" if self.container == "hls" else self.container
+
+
+def _size_value(what: str, allow_zero: bool = True) -> AfterValidator:
+    def check(value: str) -> str:
+        number, unit = parse_size(value, what=what)
+        if unit == "px" and number != 0 and not 8 <= number <= 4096:
+            raise ValueError(f"{what} in px must be 8..4096, got {value!r}")
+        if unit == "px" and number == 0 and not allow_zero:
+            raise ValueError(f"{what} must not be 0")
+        if unit == "%" and number > 100:
+            raise ValueError(f"{what} in % must be at most 100, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _offset_value(what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        parse_size(value, what=what)
+        return value
+
+    return AfterValidator(check)
+
+
+class ImageWatermark(Spec):
+    """``ImageWatermarkInput``: base64 PNG/JPEG content and its size on the video."""
+
+    image_content: Annotated[str, Field(min_length=1)]
+    width: Annotated[str, _size_value("width", allow_zero=False)] = "10%"
+    height: Annotated[str, _size_value("height")] = "0px"
+    repeat_type: Literal["once", "repeat_last_frame", "repeat"] = "repeat"
+
+
+class TextWatermark(Spec):
+    """``TextWatermarkTemplateInput``."""
+
+    font_type: Literal["simkai.ttf", "arial.ttf"] = "arial.ttf"
+    font_size: Annotated[str, _size_value("font_size", allow_zero=False)] = "16px"
+    font_color: Annotated[str, Field(pattern=r"^0[xX][0-9a-fA-F]{6}$")] = "0xFFFFFF"
+    font_alpha: Annotated[float, Field(gt=0, le=1)] = 1.0
+    text_content: Annotated[str, Field(max_length=100)] = ""
+
+
+class WatermarkTemplate(Spec):
+    """A watermark template (``CreateWatermarkTemplate``): image or text."""
+
+    type: Literal["image", "text"]
+    name: Annotated[str, Field(max_length=64)] = ""
+    comment: Annotated[str, Field(max_length=256)] = ""
+    coordinate_origin: Literal["TopLeft", "TopRight", "BottomLeft", "BottomRight"] = "TopLeft"
+    x_pos: Annotated[str, _offset_value("x_pos")] = "0px"
+    y_pos: Annotated[str, _offset_value("y_pos")] = "0px"
+    image_template: ImageWatermark | None = None
+    text_template: TextWatermark | None = None
+
+    @model_validator(mode="after")
+    def _check_type(self) -> WatermarkTemplate:
+        if self.type == "image" and self.image_template is None:
+            raise ValueError("image_template is required for an image watermark")
+        if self.type == "text" and self.text_template is None:
+            raise ValueError("text_template is required for a text watermark")
+        return self
+
+
+class ImageTemplate(Spec):
+    """Fields shared by the still-image templates."""
+
+    name: Annotated[str, Field(max_length=64)] = ""
+    comment: Annotated[str, Field(max_length=256)] = ""
+    width: Dimension = 0
+    height: Dimension = 0
+    resolution_adaptive: ResolutionAdaptive = "open"
+    format: ImageFormat = "jpg"
+    fill_type: FillType = "black"
+
+
+class SnapshotTemplate(ImageTemplate):
+    """``CreateSnapshotByTimeOffsetTemplate``: screenshots at given time offsets."""
+
+
+class SampleSnapshotTemplate(ImageTemplate):
+    """``CreateSampleSnapshotTemplate``: a screenshot every N percent or N seconds."""
+
+    sample_type: Literal["Percent", "Time"]
+    sample_interval: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _check_interval(self) -> SampleSnapshotTemplate:
+        if self.sample_type == "Percent" and self.sample_interval > 100:
+            raise ValueError("sample_interval is a percentage: at most 100")
+        return self
+
+
+class ImageSpriteTemplate(SampleSnapshotTemplate):
+    """``CreateImageSpriteTemplate``: thumbnails in a rows x columns grid, plus a WebVTT index.
+
+    ``width``/``height`` are the size of one cell.
+    """
+
+    row_count: Annotated[int, Field(ge=1, le=100)]
+    column_count: Annotated[int, Field(ge=1, le=100)]
+    fill_type: Literal["stretch", "black"] = "black"
+
+    @model_validator(mode="after")
+    def _check_grid(self) -> ImageSpriteTemplate:
+        if self.row_count * self.column_count > 100:
+            raise ValueError("row_count x column_count must be at most 100 cells")
+        return self
+
+
+class AnimatedGraphicsTemplate(Spec):
+    """``CreateAnimatedGraphicsTemplate``: a GIF or animated WebP from a time range."""
+
+    name: Annotated[str, Field(max_length=64)] = ""
+    comment: Annotated[str, Field(max_length=256)] = ""
+    fps: Annotated[int, Field(ge=1, le=30)]
+    quality: Annotated[float, Field(ge=1, le=100)] = 75.0
+    format: Literal["gif", "webp"] = "gif"
+    width: Dimension = 0
+    height: Dimension = 0
+    resolution_adaptive: ResolutionAdaptive = "open"
+
+
+Template = (
+    TranscodeTemplate
+    | WatermarkTemplate
+    | SnapshotTemplate
+    | SampleSnapshotTemplate
+    | ImageSpriteTemplate
+    | AnimatedGraphicsTemplate
+)
+
+TEMPLATE_MODELS: dict[TemplateKind, type[Template]] = {
+    TemplateKind.TRANSCODE: TranscodeTemplate,
+    TemplateKind.WATERMARK: WatermarkTemplate,
+    TemplateKind.SNAPSHOT: SnapshotTemplate,
+    TemplateKind.SAMPLE_SNAPSHOT: SampleSnapshotTemplate,
+    TemplateKind.IMAGE_SPRITE: ImageSpriteTemplate,
+    TemplateKind.ANIMATED_GRAPHICS: AnimatedGraphicsTemplate,
+}
