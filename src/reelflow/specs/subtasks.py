@@ -19,6 +19,7 @@ from reelflow.specs.tasks import (
     TranscodeTaskInput,
 )
 from reelflow.specs.templates import (
+    TRUSTED,
     AnimatedGraphicsTemplate,
     ImageSpriteTemplate,
     SampleSnapshotTemplate,
@@ -103,4 +104,6 @@ class SubTaskSpec(Spec):
         return INPUT_MODELS[self.kind].model_validate(self.input)
 
     def parsed_template(self) -> SubTaskTemplate:
-        return TEMPLATE_MODELS[self.kind].model_validate(self.template)
+        # TRUSTED: the template was accepted at submission, or is a preset (which may sit
+        # outside the custom-template ranges).
+        return TEMPLATE_MODELS[self.kind].model_validate(self.template, context=TRUSTED)

@@ -6,10 +6,12 @@ or custom templates. ``Definition=0`` in a task input means an inline (raw) temp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
 from reelflow.config import X264Preset
 from reelflow.specs.base import Spec
@@ -36,10 +38,26 @@ class TemplateKind(StrEnum):
     ANIMATED_GRAPHICS = "AnimatedGraphics"
 
 
-def _zero_or_range(low: int, high: int, what: str) -> AfterValidator:
-    def check(value: int) -> int:
-        if value != 0 and not low <= value <= high:
-            raise ValueError(f"{what} must be 0 or {low}..{high}, got {value}")
+# Validation context for templates reelflow already holds: system presets, and template JSON
+# stored with accepted sub-tasks and jobs. The documented ranges are the compatible API's
+# limits on *custom* templates and inline parameters, yet the vendor's own presets step
+# outside them (1100: AAC 24 kbps, 1020: MP3 320 kbps, sprite 10: 142x80 cells). Under this
+# context the wider system ranges apply, so those presets validate and survive a JSON round
+# trip: ``Model.model_validate(data, context=TRUSTED)``. Never pass it for user input.
+TRUSTED: Mapping[str, bool] = MappingProxyType({"trusted": True})
+
+
+def _is_trusted(info: ValidationInfo) -> bool:
+    return isinstance(info.context, Mapping) and bool(info.context.get("trusted"))
+
+
+def _zero_or_range(
+    low: int, high: int, what: str, *, trusted: tuple[int, int] | None = None
+) -> AfterValidator:
+    def check(value: int, info: ValidationInfo) -> int:
+        lo, hi = trusted if trusted is not None and _is_trusted(info) else (low, high)
+        if value != 0 and not lo <= value <= hi:
+            raise ValueError(f"{what} must be 0 or {lo}..{hi}, got {value}")
         return value
 
     return AfterValidator(check)
@@ -55,7 +73,9 @@ def _alias(table: dict[str, str]) -> BeforeValidator:
     return BeforeValidator(normalize)
 
 
-Dimension = Annotated[int, Field(ge=0), _zero_or_range(128, 4096, "width/height")]
+Dimension = Annotated[
+    int, Field(ge=0), _zero_or_range(128, 4096, "width/height", trusted=(16, 4096))
+]
 Switch = Annotated[bool, BeforeValidator(lambda v: bool(v) if isinstance(v, int) else v)]
 ResolutionAdaptive = Literal["open", "close"]
 FillType = Literal["stretch", "black", "white", "gauss"]
@@ -82,20 +102,23 @@ class VideoTemplate(Spec):
     allow_upscale: bool = False
 
 
+def _check_sample_rate(value: int) -> int:
+    # A field validator (not a model one) so the error names ``audio_template.sample_rate``.
+    if value not in SAMPLE_RATES:
+        rates = ", ".join(str(r) for r in sorted(SAMPLE_RATES))
+        raise ValueError(f"sample_rate must be one of {rates}, got {value}")
+    return value
+
+
 class AudioTemplate(Spec):
     """Audio parameters of a transcode (``AudioTemplateInfo``)."""
 
     codec: Annotated[AudioCodec, _alias(AUDIO_CODEC_ALIASES)]
-    bitrate: Annotated[int, Field(ge=0), _zero_or_range(26, 256, "audio bitrate (kbps)")] = 0
-    sample_rate: int = 0
+    bitrate: Annotated[
+        int, Field(ge=0), _zero_or_range(26, 256, "audio bitrate (kbps)", trusted=(8, 320))
+    ] = 0
+    sample_rate: Annotated[int, AfterValidator(_check_sample_rate)] = 0
     audio_channel: Literal[0, 1, 2, 6] = 2
-
-    @model_validator(mode="after")
-    def _check_rate(self) -> AudioTemplate:
-        if self.sample_rate not in SAMPLE_RATES:
-            rates = ", ".join(str(r) for r in sorted(SAMPLE_RATES))
-            raise ValueError(f"sample_rate must be one of {rates}, got {self.sample_rate}")
-        return self
 
 
 class TranscodeTemplate(Spec):

@@ -1,0 +1,266 @@
+"""After FFmpeg: find each work's files, commit them to storage, describe them.
+
+Each sub-task's files are committed one by one, each atomically by the storage backend; if
+any of them cannot be written the ones already written are removed, so a sub-task's outputs
+appear whole or not at all, and the sub-task fails with the storage error's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reelflow.errors import FFmpegFailed, MediaError, ReelflowError, StorageError
+from reelflow.executors.base import SubTaskOutcome
+from reelflow.media.command import WorkFiles
+from reelflow.media.probe import MediaInfo, probe
+from reelflow.planner.works import (
+    AnimatedWork,
+    ImageSpriteWork,
+    SampleSnapshotWork,
+    SnapshotWork,
+    TranscodeWork,
+    Work,
+)
+from reelflow.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+
+def storage_info(bucket: str) -> dict[str, Any]:
+    """The compatible API's ``TaskOutputStorage`` for a named bucket."""
+    return {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": ""}}
+
+
+def mps_path(key: str) -> str:
+    return "/" + key
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def numbered(files: WorkFiles) -> list[Path]:
+    """The numbered files FFmpeg wrote for a pattern like ``w3_%d.jpg``, in order."""
+    assert files.pattern is not None
+    found = []
+    i = 0
+    while (path := Path(str(files.pattern).replace("%d", str(i)))).exists():
+        found.append(path)
+        i += 1
+    return found
+
+
+class Committer:
+    """Writes one sub-task's files to its bucket, all or nothing."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.written: list[str] = []
+
+    def put(self, key: str, path: Path) -> None:
+        self.storage.put_file(key, path)
+        self.written.append(key)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.storage.put_bytes(key, data)
+        self.written.append(key)
+
+    def rollback(self) -> None:
+        for key in self.written:
+            try:
+                self.storage.delete(key)
+            except StorageError as exc:  # the bucket may be gone altogether
+                log.warning("could not remove partial output %s: %s", key, exc)
+
+
+def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+    assert files.main is not None
+    if not files.main.exists() or files.main.stat().st_size == 0:
+        raise FFmpegFailed(
+            "FFmpeg wrote no output for this rendition", code="FFmpegFailed.NoOutput"
+        )
+    info = probe(files.main)
+    size = files.main.stat().st_size
+    if work.template.container == "hls":
+        size += _commit_hls(work, files, commit)
+    else:
+        commit.put(work.key, files.main)
+    return _media_item(work, info, size, md5_file(files.main)) | {"Definition": work.definition}
+
+
+def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> int:
+    """Segments first, then the playlist rewritten to their final names."""
+    assert files.main is not None and files.segments is not None
+    folder, _, pattern = work.segment_key_pattern.rpartition("/")
+    local_prefix = files.segments.name.split("%d")[0]
+    total = 0
+    mapping: dict[str, str] = {}
+    for i, segment in enumerate(numbered(WorkFiles(pattern=files.segments))):
+        name = pattern.replace("%d", str(i))
+        commit.put(f"{folder}/{name}" if folder else name, segment)
+        mapping[segment.name] = name
+        total += segment.stat().st_size
+    text = files.main.read_text()
+    text = re.sub(
+        re.escape(local_prefix) + r"\d+\.ts", lambda m: mapping.get(m.group(0), m.group(0)), text
+    )
+    commit.put_bytes(work.key, text.encode())
+    return total
+
+
+def _media_item(work: TranscodeWork, info: MediaInfo, size: int, md5: str) -> dict[str, Any]:
+    meta = info.to_mps_metadata()
+    return {
+        "OutputStorage": storage_info(work.bucket),
+        "Path": mps_path(work.key),
+        "Bitrate": meta.get("Bitrate") or 0,
+        "Height": meta.get("Height") or 0,
+        "Width": meta.get("Width") or 0,
+        "Size": size,
+        "Duration": meta.get("Duration") or 0.0,
+        "Container": meta.get("Container") or work.template.container,
+        "Md5": md5,
+        "VideoStreamSet": meta.get("VideoStreamSet") or [],
+        "AudioStreamSet": meta.get("AudioStreamSet") or [],
+    }
+
+
+def _images_or_fail(files: WorkFiles, expected: int) -> list[Path]:
+    images = numbered(files)
+    if not images:
+        raise FFmpegFailed(
+            "FFmpeg produced no image for this sub-task", code="FFmpegFailed.NoOutput"
+        )
+    return images[:expected]
+
+
+def _snapshot_item(work: SnapshotWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+    images = _images_or_fail(files, len(work.keys))
+    marks = [w.definition for w in work.watermarks]
+    pics = []
+    for image, key, offset in zip(images, work.keys, work.times, strict=False):
+        commit.put(key, image)
+        pics.append({"TimeOffset": offset, "Path": mps_path(key), "WaterMarkDefinition": marks})
+    return {"Definition": work.definition, "PicInfoSet": pics, "Storage": storage_info(work.bucket)}
+
+
+def _sample_item(work: SampleSnapshotWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+    images = _images_or_fail(files, len(work.keys))
+    for image, key in zip(images, work.keys, strict=False):
+        commit.put(key, image)
+    return {
+        "Definition": work.definition,
+        "SampleType": work.template.sample_type,
+        "Interval": work.template.sample_interval,
+        "Storage": storage_info(work.bucket),
+        "ImagePathSet": [mps_path(k) for k in work.keys[: len(images)]],
+        "WaterMarkDefinition": [w.definition for w in work.watermarks],
+    }
+
+
+def sprite_vtt(work: ImageSpriteWork, cells: int) -> str:
+    """The WebVTT index: one cue per thumbnail, pointing at its rectangle in its sheet."""
+    template = work.template
+    per_sheet = template.row_count * template.column_count
+    lines = ["WEBVTT", ""]
+    for i in range(cells):
+        start = i * work.interval
+        end = (
+            min((i + 1) * work.interval, work.duration) if work.duration else start + work.interval
+        )
+        end = max(end, start + 0.001)
+        sheet, position = divmod(i, per_sheet)
+        row, column = divmod(position, template.column_count)
+        name = work.keys[sheet].rsplit("/", 1)[-1]
+        x, y = column * work.width, row * work.height
+        lines += [
+            f"{_vtt_time(start)} --> {_vtt_time(end)}",
+            f"{name}#xywh={x},{y},{work.width},{work.height}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def _sprite_item(work: ImageSpriteWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+    sheets = _images_or_fail(files, len(work.keys))
+    per_sheet = work.template.row_count * work.template.column_count
+    cells = min(work.cells, len(sheets) * per_sheet)
+    for sheet, key in zip(sheets, work.keys, strict=False):
+        commit.put(key, sheet)
+    commit.put_bytes(work.vtt_key, sprite_vtt(work, cells).encode())
+    return {
+        "Definition": work.definition,
+        "Height": work.height,
+        "Width": work.width,
+        "TotalCount": cells,
+        "ImagePathSet": [mps_path(k) for k in work.keys[: len(sheets)]],
+        "WebVttPath": mps_path(work.vtt_key),
+        "Storage": storage_info(work.bucket),
+    }
+
+
+def _animated_item(work: AnimatedWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+    assert files.main is not None
+    if not files.main.exists() or files.main.stat().st_size == 0:
+        raise FFmpegFailed("FFmpeg wrote no animated image", code="FFmpegFailed.NoOutput")
+    size = files.main.stat().st_size
+    commit.put(work.key, files.main)
+    duration = max(work.end - work.start, 0.001)
+    return {
+        "Storage": storage_info(work.bucket),
+        "Path": mps_path(work.key),
+        "Definition": work.definition,
+        "Container": work.template.format,
+        "Height": work.height,
+        "Width": work.width,
+        "Bitrate": round(size * 8 / duration),
+        "Size": size,
+        "Md5": md5_file(files.main),
+        "StartTimeOffset": work.start,
+        "EndTimeOffset": work.end,
+    }
+
+
+_ITEMS: dict[str, Callable[[Any, WorkFiles, Committer], dict[str, Any]]] = {
+    "Transcode": _transcode_item,
+    "SnapshotByTimeOffset": _snapshot_item,
+    "SampleSnapshot": _sample_item,
+    "ImageSprites": _sprite_item,
+    "AnimatedGraphics": _animated_item,
+}
+
+
+def commit_work(
+    work: Work, files: WorkFiles, storage_for: Callable[[str], Storage]
+) -> SubTaskOutcome:
+    """Commit one work's files and describe them; never raises for the work's own failure."""
+    try:
+        committer = Committer(storage_for(work.bucket))
+    except ReelflowError as exc:
+        return SubTaskOutcome(index=work.index, ok=False, error_code=exc.code, message=exc.message)
+    try:
+        output = _ITEMS[work.kind](work, files, committer)
+    except (StorageError, MediaError) as exc:
+        committer.rollback()
+        message = exc.message
+        if isinstance(exc, StorageError):
+            message = f"output could not be written to bucket {work.bucket!r}: {exc.message}"
+        return SubTaskOutcome(index=work.index, ok=False, error_code=exc.code, message=message)
+    return SubTaskOutcome(index=work.index, ok=True, output=output)

@@ -1,0 +1,348 @@
+"""Works -> one FFmpeg command that decodes the source once and feeds every output.
+
+Pure: no I/O. The caller writes ``Command.files`` (watermark images, text) into the work
+folder before running ``Command.args`` with ``FFmpegRunner``, then finds each work's files
+with ``Command.outputs``.
+
+Graph shape::
+
+    [0:v:0] (yadif) split=N [b0]..[bN-1]
+    [b0] (trim) fps scale/pad setsar format (overlays) [o0]   -> rendition
+    [b1] select(times) scale                         [o1]   -> numbered images
+    [b2] select(every I s) scale tile=CxR            [o2]   -> sprite sheets
+    [b3] trim fps scale split palettegen paletteuse  [o3]   -> GIF
+    [0:a:0] atrim                                     [aK]   -> only for clipped renditions
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
+from reelflow.media.probe import MediaInfo
+from reelflow.planner.works import (
+    AnimatedWork,
+    ImageSpriteWork,
+    SampleSnapshotWork,
+    SnapshotWork,
+    TranscodeWork,
+    Work,
+)
+from reelflow.specs.subtasks import ResolvedWatermark
+from reelflow.specs.units import parse_size
+
+IMAGE_CODECS = {
+    "jpg": ["-c:v", "mjpeg", "-q:v", "2"],
+    "png": ["-c:v", "png"],
+    "webp": ["-c:v", "libwebp", "-quality", "85"],
+}
+
+
+@dataclass(frozen=True)
+class WorkFiles:
+    """Where one work's files land in the work folder.
+
+    ``pattern`` is set for numbered outputs (``w3_%d.jpg``, numbered from 0); ``main`` for
+    single-file outputs; ``segments`` for HLS segment files (``w0_%d.ts``).
+    """
+
+    main: Path | None = None
+    pattern: Path | None = None
+    segments: Path | None = None
+
+
+@dataclass
+class Command:
+    args: list[str]
+    outputs: dict[int, WorkFiles]
+    files: dict[Path, bytes] = field(default_factory=dict)
+    duration: float = 0.0
+
+
+def _num(value: float) -> str:
+    """A float for a filter expression: short, no exponent."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _select_times(times: list[float]) -> str:
+    """A select expression keeping the first frame at or after each time, in order.
+
+    Uses the filter's variable 0 as the count of frames already taken; a time that no frame
+    reaches (past the end) is simply not produced.
+    """
+    nested = _num(times[-1])
+    for i in range(len(times) - 2, -1, -1):
+        nested = f"if(eq(ld(0),{i}),{_num(times[i])},{nested})"
+    return f"select='if(lt(ld(0),{len(times)})*gte(t,{nested}),st(0,ld(0)+1),0)'"
+
+
+def _select_every(interval: float) -> str:
+    """Keep the first frame, then the first frame of each following ``interval`` window."""
+    i = _num(interval)
+    return (
+        f"select='isnan(prev_selected_t)+gt(floor((t+0.0005)/{i}),"
+        f"floor((prev_selected_t+0.0005)/{i}))'"
+    )
+
+
+def _fit(width: int, height: int, fill: str, source_aspect: float) -> list[str]:
+    """Scale filters into a ``width`` x ``height`` frame with the template's fill type."""
+    if abs(width / height - source_aspect) / source_aspect < 0.01 or fill == "stretch":
+        return [f"scale={width}:{height}:flags=bicubic"]
+    color = "white" if fill == "white" else "black"
+    return [
+        f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2",
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={color}",
+    ]
+
+
+class _Graph:
+    def __init__(self, work_dir: Path, font_file: str) -> None:
+        self.chains: list[str] = []
+        self.inputs: list[str] = []  # extra -i arguments after the source
+        self.files: dict[Path, bytes] = {}
+        self.work_dir = work_dir
+        self.font_file = font_file
+        self.labels = 0
+
+    def label(self, prefix: str) -> str:
+        self.labels += 1
+        return f"{prefix}{self.labels}"
+
+    def add_input(self, path: Path, data: bytes) -> int:
+        self.files[path] = data
+        self.inputs += ["-i", str(path)]
+        return len(self.inputs) // 2  # the source is input 0
+
+    def watermark(
+        self, current: str, wm: ResolvedWatermark, tag: str, width: int, height: int
+    ) -> str:
+        """Overlay one watermark on the stream labelled ``current``; returns the new label."""
+        template = wm.template
+        own_w, own_h = ("w", "h") if template.type == "image" else ("tw", "th")
+        x = _position(template.x_pos, "W", own_w, template.coordinate_origin, horizontal=True)
+        y = _position(template.y_pos, "H", own_h, template.coordinate_origin, horizontal=False)
+        enable = ""
+        if wm.start_time_offset or wm.end_time_offset:
+            start = _num(max(0.0, wm.start_time_offset or 0.0))
+            end = _num(wm.end_time_offset) if wm.end_time_offset else "1e9"
+            enable = f":enable='between(t,{start},{end})'"
+        out = self.label("wm")
+        if template.type == "image":
+            assert template.image_template is not None
+            image = template.image_template
+            index = self.add_input(
+                self.work_dir / f"{tag}.img", base64.b64decode(image.image_content)
+            )
+            w_value, w_unit = parse_size(image.width, what="width")
+            h_value, h_unit = parse_size(image.height, what="height")
+            wm_w = round(width * w_value / 100) if w_unit == "%" else round(w_value)
+            wm_h = (
+                -1 if h_value == 0 else (f"ih*{_num(h_value / 100)}" if h_unit == "%" else h_value)
+            )
+            logo = self.label("logo")
+            self.chains.append(f"[{index}:v]scale={max(2, wm_w)}:{wm_h}[{logo}]")
+            self.chains.append(f"[{current}][{logo}]overlay=x={x}:y={y}{enable}[{out}]")
+            return out
+        assert template.text_template is not None
+        text = template.text_template
+        content = wm.text_content or text.text_content
+        text_path = self.work_dir / f"{tag}.txt"
+        self.files[text_path] = content.encode()
+        size_value, size_unit = parse_size(text.font_size, what="font_size")
+        size = f"h*{_num(size_value / 100)}" if size_unit == "%" else _num(size_value)
+        color = f"0x{text.font_color[2:]}@{_num(text.font_alpha)}"
+        font = f"fontfile={self.font_file}:" if self.font_file else ""
+        self.chains.append(
+            f"[{current}]drawtext={font}textfile={text_path}:fontsize={size}:"
+            f"fontcolor={color}:x={x}:y={y}{enable}[{out}]"
+        )
+        return out
+
+
+def _position(value: str, full: str, own: str, origin: str, *, horizontal: bool) -> str:
+    """An overlay coordinate from an offset (``N%`` of the video or ``Npx``) and origin."""
+    number, unit = parse_size(value, what="position")
+    offset = f"{full}*{_num(number / 100)}" if unit == "%" else _num(number)
+    from_far_side = ("Right" in origin) if horizontal else origin.startswith("Bottom")
+    return f"({full}-{own}-{offset})" if from_far_side else offset
+
+
+def _overlay_marks(
+    graph: _Graph, label: str, marks: list[ResolvedWatermark], index: int, size: tuple[int, int]
+) -> str:
+    for k, mark in enumerate(marks):
+        label = graph.watermark(label, mark, f"wm{index}_{k}", size[0], size[1])
+    return label
+
+
+def build_command(
+    source: str,
+    info: MediaInfo,
+    works: list[Work],
+    work_dir: Path,
+    *,
+    video_preset: str = "medium",
+    font_file: str = "",
+) -> Command:
+    """One FFmpeg invocation (arguments after the binary) producing every work's files."""
+    graph = _Graph(work_dir, font_file)
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    visual = [w for w in works if not (isinstance(w, TranscodeWork) and w.width == 0)]
+    branches: dict[int, str] = {}
+    if visual:
+        base = "[0:v:0]"
+        if any(w.deinterlace for w in visual):
+            base += "yadif=deint=interlaced,"
+        names = [f"b{w.index}" for w in visual]
+        graph.chains.append(f"{base}split={len(names)}" + "".join(f"[{n}]" for n in names))
+        branches = {w.index: f"b{w.index}" for w in visual}
+
+    outputs: dict[int, WorkFiles] = {}
+    out_args: list[str] = []
+    for work in works:
+        if isinstance(work, TranscodeWork):
+            files, args = _transcode(
+                graph, work, branches.get(work.index), info, aspect, video_preset
+            )
+            args += [*_muxer_args(work, files), str(files.main)]
+        elif isinstance(work, AnimatedWork):
+            files, args = _animated(graph, work, branches[work.index])
+        else:
+            files, args = _images(graph, work, branches[work.index], aspect)
+        outputs[work.index] = files
+        out_args += args
+
+    args = ["-y", "-i", source, *graph.inputs]
+    if graph.chains:
+        args += ["-filter_complex", ";".join(graph.chains)]
+    args += out_args
+    return Command(args=args, outputs=outputs, files=graph.files, duration=info.duration or 0.0)
+
+
+def _transcode(
+    graph: _Graph,
+    work: TranscodeWork,
+    branch: str | None,
+    info: MediaInfo,
+    aspect: float,
+    video_preset: str,
+) -> tuple[WorkFiles, list[str]]:
+    template = work.template
+    ext = template.format
+    main = graph.work_dir / f"w{work.index}.{ext}"
+    segments = graph.work_dir / f"w{work.index}_%d.ts" if template.container == "hls" else None
+    args: list[str] = []
+    clipped = bool(work.start or work.end)
+    if branch is not None:
+        assert template.video_template is not None
+        filters = []
+        if clipped:
+            end = f":end={_num(work.end)}" if work.end else ""
+            filters.append(f"trim=start={_num(work.start)}{end},setpts=PTS-STARTPTS")
+        if work.fps:
+            filters.append(f"fps={_num(work.fps)}")
+        filters += _fit(work.width, work.height, template.video_template.fill_type, aspect)
+        filters += ["setsar=1", "format=yuv420p"]
+        label = graph.label("v")
+        graph.chains.append(f"[{branch}]" + ",".join(filters) + f"[{label}]")
+        label = _overlay_marks(graph, label, work.watermarks, work.index, (work.width, work.height))
+        args += ["-map", f"[{label}]"]
+        args += video_args(
+            template.video_template,
+            fps=work.fps,
+            preset=template.video_template.preset or video_preset,
+            container=template.container,
+        )
+    else:
+        args.append("-vn")
+    if not template.remove_audio and info.has_audio:
+        assert template.audio_template is not None
+        if clipped:
+            label = graph.label("a")
+            end = f":end={_num(work.end)}" if work.end else ""
+            graph.chains.append(
+                f"[0:a:0]atrim=start={_num(work.start)}{end},asetpts=PTS-STARTPTS[{label}]"
+            )
+            args += ["-map", f"[{label}]"]
+        else:
+            args += ["-map", "0:a:0"]
+        args += audio_args(template.audio_template)
+    else:
+        args.append("-an")
+    args += ["-map_metadata", "-1", "-sn", "-dn"]
+    return WorkFiles(main=main, segments=segments), args
+
+
+def _muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
+    container = work.template.container
+    args = ["-f", MUXERS[container]]
+    if container in FASTSTART:
+        args += ["-movflags", "+faststart"]
+    if container == "hls":
+        assert files.segments is not None
+        args += [
+            "-hls_time",
+            "10",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_filename",
+            str(files.segments),
+        ]
+    return args
+
+
+def _images(
+    graph: _Graph,
+    work: SnapshotWork | SampleSnapshotWork | ImageSpriteWork,
+    branch: str,
+    aspect: float,
+) -> tuple[WorkFiles, list[str]]:
+    template = work.template
+    filters = []
+    if isinstance(work, SnapshotWork):
+        filters.append(_select_times(work.times))
+    else:
+        filters.append(_select_every(work.interval))
+    filters += _fit(work.width, work.height, template.fill_type, aspect)
+    filters.append("setsar=1")
+    if isinstance(work, ImageSpriteWork):
+        filters.append(f"tile={template.column_count}x{template.row_count}")  # type: ignore[union-attr]
+    label = graph.label("i")
+    graph.chains.append(f"[{branch}]" + ",".join(filters) + f"[{label}]")
+    marks = [] if isinstance(work, ImageSpriteWork) else work.watermarks
+    label = _overlay_marks(graph, label, marks, work.index, (work.width, work.height))
+    pattern = graph.work_dir / f"w{work.index}_%d.{template.format}"
+    args = ["-map", f"[{label}]", "-fps_mode", "passthrough"]
+    if isinstance(work, SnapshotWork):
+        args += ["-frames:v", str(len(work.times))]
+    args += [*IMAGE_CODECS[template.format], "-f", "image2", "-start_number", "0", str(pattern)]
+    return WorkFiles(pattern=pattern), args
+
+
+def _animated(graph: _Graph, work: AnimatedWork, branch: str) -> tuple[WorkFiles, list[str]]:
+    template = work.template
+    head = (
+        f"[{branch}]trim=start={_num(work.start)}:end={_num(work.end)},setpts=PTS-STARTPTS,"
+        f"fps={template.fps},scale={work.width}:{work.height}:flags=lanczos,setsar=1"
+    )
+    label = graph.label("g")
+    main = graph.work_dir / f"w{work.index}.{template.format}"
+    if template.format == "gif":
+        a, b, p = graph.label("ga"), graph.label("gb"), graph.label("gp")
+        graph.chains.append(f"{head},split[{a}][{b}]")
+        graph.chains.append(f"[{a}]palettegen=stats_mode=diff[{p}]")
+        graph.chains.append(f"[{b}][{p}]paletteuse=dither=bayer:bayer_scale=4[{label}]")
+        codec = ["-c:v", "gif", "-f", "gif"]
+    else:
+        graph.chains.append(f"{head}[{label}]")
+        codec = ["-c:v", "libwebp_anim", "-quality", _num(template.quality), "-f", "webp"]
+    args = ["-map", f"[{label}]", *codec, "-loop", "0", str(main)]
+    return WorkFiles(main=main), args
+
+
+__all__ = ["Command", "WorkFiles", "build_command"]

@@ -1,0 +1,104 @@
+"""Codec, container and encoder-option tables: spec names -> FFmpeg names."""
+
+from __future__ import annotations
+
+from reelflow.specs.templates import AudioTemplate, VideoTemplate
+
+VIDEO_ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
+AUDIO_ENCODERS = {
+    "aac": "aac",  # libfdk_aac is absent from the shipped FFmpeg: the built-in AAC encoder
+    "mp3": "libmp3lame",
+    "opus": "libopus",
+    "vorbis": "libvorbis",
+    "flac": "flac",
+    "pcm16": "pcm_s16le",
+}
+MUXERS = {
+    "mp4": "mp4",
+    "mov": "mov",
+    "mkv": "matroska",
+    "webm": "webm",
+    "flv": "flv",
+    "ts": "mpegts",
+    "hls": "hls",
+    "mp3": "mp3",
+    "m4a": "ipod",
+    "ogg": "ogg",
+    "flac": "flac",
+    "wav": "wav",
+}
+FASTSTART = frozenset({"mp4", "mov", "m4a"})
+OPUS_RATES = frozenset({8000, 12000, 16000, 24000, 48000})
+LOSSLESS_AUDIO = frozenset({"flac", "pcm16"})
+
+# x264/x265 preset names -> the nearest speed setting of the other encoders.
+_VPX_CPU_USED = {
+    "ultrafast": 8,
+    "superfast": 8,
+    "veryfast": 7,
+    "faster": 6,
+    "fast": 5,
+    "medium": 4,
+    "slow": 3,
+    "slower": 2,
+    "veryslow": 1,
+    "placebo": 0,
+}
+_SVT_PRESET = {
+    "ultrafast": 12,
+    "superfast": 11,
+    "veryfast": 10,
+    "faster": 9,
+    "fast": 8,
+    "medium": 7,
+    "slow": 6,
+    "slower": 5,
+    "veryslow": 4,
+    "placebo": 3,
+}
+_DEFAULT_CRF = {"h264": 23, "h265": 28, "vp9": 33, "av1": 35}
+
+
+def video_args(video: VideoTemplate, *, fps: float, preset: str, container: str) -> list[str]:
+    """Encoder options for one video output (without -map)."""
+    codec = video.codec.value
+    args = ["-c:v", VIDEO_ENCODERS[codec]]
+    chosen = video.preset or preset
+    if codec == "h264":
+        args += ["-preset", chosen, "-profile:v", "high"]
+    elif codec == "h265":
+        args += ["-preset", chosen, "-x265-params", "log-level=error"]
+        if container in FASTSTART:
+            args += ["-tag:v", "hvc1"]  # the tag Apple players require for HEVC in MP4
+    elif codec == "vp9":
+        args += ["-deadline", "good", "-cpu-used", str(_VPX_CPU_USED[chosen]), "-row-mt", "1"]
+    else:
+        args += ["-preset", str(_SVT_PRESET[chosen])]
+    if video.bitrate:
+        kbps = video.bitrate
+        args += ["-b:v", f"{kbps}k", "-maxrate", f"{kbps * 3 // 2}k", "-bufsize", f"{kbps * 2}k"]
+    else:
+        crf = video.vcrf if video.vcrf is not None else _DEFAULT_CRF[codec]
+        args += ["-crf", str(crf)]
+        if codec == "vp9":
+            args += ["-b:v", "0"]  # constant quality mode
+    if video.gop:
+        frames = video.gop if video.gop_unit == "frame" else round(video.gop * (fps or 25.0))
+        args += ["-g", str(max(1, frames))]
+    return args
+
+
+def audio_args(audio: AudioTemplate) -> list[str]:
+    """Encoder options for one audio output (without -map)."""
+    codec = audio.codec.value
+    args = ["-c:a", AUDIO_ENCODERS[codec]]
+    if audio.bitrate and codec not in LOSSLESS_AUDIO:
+        args += ["-b:a", f"{audio.bitrate}k"]
+    rate = audio.sample_rate
+    if codec == "opus" and rate and rate not in OPUS_RATES:
+        rate = 48000  # Opus encodes only these rates
+    if rate:
+        args += ["-ar", str(rate)]
+    if audio.audio_channel:
+        args += ["-ac", str(audio.audio_channel)]
+    return args

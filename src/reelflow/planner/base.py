@@ -1,0 +1,48 @@
+"""The planner's contract with the engine.
+
+At submission the engine asks the planner to resolve a request into ``SubTaskSpec``s; once
+the source is probed it asks for a ``Plan``: the physical jobs, each serving some sub-tasks,
+plus the sub-tasks that cannot run on this source at all (e.g. a screenshot of an
+audio-only file), which fail at once with their code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.subtasks import SubTaskSpec
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """One physical job: the sub-task indices it serves and their works (JSON)."""
+
+    subtasks: tuple[int, ...]
+    works: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: tuple[PlannedJob, ...]
+    rejected: tuple[Rejection, ...] = field(default=())
+
+
+class Planner(Protocol):
+    def resolve(self, request: TaskRequest) -> list[SubTaskSpec]:
+        """Template lookup and validation; raises ``SpecError`` naming the bad field."""
+        ...
+
+    def plan(
+        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
+    ) -> Plan:
+        """Physical jobs for the sub-tasks still to run, given the source's probe."""
+        ...

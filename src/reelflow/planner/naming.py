@@ -1,0 +1,74 @@
+"""Output object names: the compatible API's placeholders and defaults (mps-api.md §8)."""
+
+from __future__ import annotations
+
+from reelflow.errors import SpecError
+from reelflow.specs.tasks import NumberFormat
+
+DEFAULT_PATHS = {
+    "Transcode": "{inputName}_transcode_{definition}.{format}",
+    "TranscodeSegment": "{inputName}_transcode_{definition}_{number}.{format}",
+    "AnimatedGraphics": "{inputName}_animatedGraphic_{definition}.{format}",
+    "SnapshotByTimeOffset": "{inputName}_snapshotByTimeOffset_{definition}_{number}.{format}",
+    "SampleSnapshot": "{inputName}_sampleSnapshot_{definition}_{number}.{format}",
+    "ImageSprites": "{inputName}_imageSprite_{definition}_{number}.{format}",
+    "ImageSpritesVtt": "{inputName}_imageSprite_{definition}.{format}",
+}
+
+_DEFAULT_NUMBER = NumberFormat()
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"a.b.mp4"`` -> (``"a.b"``, ``"mp4"``); no extension -> (name, "")."""
+    base = name.rsplit("/", 1)[-1]
+    if "." in base.strip("."):
+        stem, ext = base.rsplit(".", 1)
+        return stem, ext
+    return base, ""
+
+
+def render(
+    pattern: str,
+    *,
+    input_name: str,
+    definition: int,
+    fmt: str,
+    number: int | None = None,
+    number_format: NumberFormat | None = None,
+) -> str:
+    """Fill the placeholders of ``pattern``."""
+    stem, ext = split_name(input_name)
+    values = {
+        "{inputName}": stem,
+        "{inputFormat}": ext,
+        "{definition}": str(definition),
+        "{format}": fmt,
+    }
+    if number is not None:
+        values["{number}"] = (number_format or _DEFAULT_NUMBER).format(number)
+    out = pattern
+    for key, value in values.items():
+        out = out.replace(key, value)
+    return out
+
+
+def object_key(output_dir: str, path: str) -> str:
+    """A relative path goes under ``output_dir``; one starting with ``/`` is bucket-absolute."""
+    if path.startswith("/"):
+        return path.lstrip("/")
+    return (output_dir.lstrip("/") + path).lstrip("/")
+
+
+def check_custom_path(path: str, *, numbered: bool) -> None:
+    """A custom output path must end with ``.{format}``; numbered kinds need ``{number}``."""
+    if not path.endswith(".{format}"):
+        raise SpecError(
+            f"output_object_path {path!r} must end with '.{{format}}'",
+            field="output_object_path",
+        )
+    if numbered and "{number}" not in path:
+        raise SpecError(
+            f"output_object_path {path!r} must contain '{{number}}': this task writes "
+            "several files",
+            field="output_object_path",
+        )

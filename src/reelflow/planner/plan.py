@@ -1,0 +1,372 @@
+"""Sub-task specs + a probed source -> works -> physical jobs.
+
+On one machine every work of a task goes into one job, so FFmpeg decodes the source once and
+feeds every rendition, screenshot, sprite and animation from it (``fuse=True``). In a
+cluster each work is its own job so different workers run them at once (``fuse=False``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from reelflow.errors import ReelflowError, SpecError, UnsupportedMedia
+from reelflow.media.probe import MediaInfo
+from reelflow.planner.base import Plan, PlannedJob, Rejection
+from reelflow.planner.geometry import Size, target_size
+from reelflow.planner.naming import DEFAULT_PATHS, object_key, render
+from reelflow.planner.resolve import resolve_request
+from reelflow.planner.works import (
+    AnimatedWork,
+    ImageSpriteWork,
+    SampleSnapshotWork,
+    SnapshotWork,
+    TranscodeWork,
+    Work,
+)
+from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
+from reelflow.specs.tasks import (
+    AnimatedGraphicTaskInput,
+    NumberFormat,
+    SnapshotByTimeOffsetTaskInput,
+    SubTaskOutput,
+    TranscodeTaskInput,
+)
+from reelflow.specs.templates import (
+    AnimatedGraphicsTemplate,
+    ImageSpriteTemplate,
+    SampleSnapshotTemplate,
+    SnapshotTemplate,
+    TranscodeTemplate,
+)
+
+
+class WorkBuilder:
+    """Makes the works of one task's sub-tasks for one probed source."""
+
+    def __init__(self, info: MediaInfo, source_name: str) -> None:
+        self.info = info
+        self.source_name = source_name
+        video = info.primary_video
+        self.duration = info.duration or 0.0
+        self.video_duration = (video.duration or self.duration) if video else 0.0
+        self.fps = video.fps if video and video.fps else 25.0
+        self.deinterlace = bool(video and video.interlaced)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _size(self) -> Size:
+        video = self.info.primary_video
+        if video is None:
+            raise UnsupportedMedia(
+                "the source has no video stream, so this sub-task (which needs pictures) "
+                "cannot run; audio outputs are not affected",
+                code="UnsupportedOperation.NoVideoStream",
+            )
+        return Size(video.display_width, video.display_height)
+
+    def _last_frame_time(self) -> float:
+        """Timestamp of the last decodable frame (approximately)."""
+        return max(0.0, self.video_duration - 1.0 / self.fps)
+
+    def _keys(
+        self, spec: SubTaskSpec, item: SubTaskOutput, default: str, fmt: str, count: int
+    ) -> list[str]:
+        pattern = item.output_object_path or DEFAULT_PATHS[default]
+        number_format = item.object_number_format or NumberFormat()
+        return [
+            object_key(
+                spec.output_dir,
+                render(
+                    pattern,
+                    input_name=self.source_name,
+                    definition=spec.definition,
+                    fmt=fmt,
+                    number=i,
+                    number_format=number_format,
+                ),
+            )
+            for i in range(count)
+        ]
+
+    def _sample_count(self, interval: float) -> int:
+        return math.floor(self._last_frame_time() / interval + 1e-6) + 1
+
+    def _interval(self, template: SampleSnapshotTemplate) -> float:
+        if template.sample_type == "Percent":
+            return max(self.video_duration * template.sample_interval / 100.0, 1.0 / self.fps)
+        return float(template.sample_interval)
+
+    # -- one builder per kind --------------------------------------------------------------
+    def build(self, spec: SubTaskSpec) -> Work:
+        common: dict[str, Any] = {
+            "index": spec.index,
+            "definition": spec.definition,
+            "bucket": spec.output_bucket,
+            "input": spec.input,
+        }
+        template = spec.parsed_template()
+        item = spec.parsed_input()
+        if isinstance(template, TranscodeTemplate):
+            assert isinstance(item, TranscodeTaskInput)
+            return self._transcode(spec, common, template, item)
+        if isinstance(template, ImageSpriteTemplate):
+            return self._sprite(spec, common, template, item)
+        if isinstance(template, SampleSnapshotTemplate):
+            return self._sample(spec, common, template, item)
+        if isinstance(template, SnapshotTemplate):
+            assert isinstance(item, SnapshotByTimeOffsetTaskInput)
+            return self._snapshot(spec, common, template, item)
+        assert isinstance(template, AnimatedGraphicsTemplate)
+        assert isinstance(item, AnimatedGraphicTaskInput)
+        return self._animated(spec, common, template, item)
+
+    def _transcode(
+        self,
+        spec: SubTaskSpec,
+        common: dict[str, Any],
+        template: TranscodeTemplate,
+        item: TranscodeTaskInput,
+    ) -> TranscodeWork:
+        width = height = 0
+        fps = 0.0
+        if template.needs_video:
+            video = template.video_template
+            assert video is not None
+            size = target_size(
+                self._size(),
+                video.width,
+                video.height,
+                adaptive=video.resolution_adaptive == "open",
+                allow_upscale=video.allow_upscale,
+            )
+            width, height = size.width, size.height
+            source_fps = (self.info.primary_video.fps or 0.0) if self.info.primary_video else 0.0
+            fps = float(video.fps) if video.fps else 0.0
+            if fps and source_fps and source_fps < fps:
+                fps = round(source_fps, 3)  # never invent frames the source does not have
+            if not fps and self.info.primary_video and self.info.primary_video.is_vfr:
+                fps = round(source_fps or 25.0, 3)
+        elif not self.info.has_audio:
+            raise UnsupportedMedia(
+                "the source has no audio stream, so an audio-only output cannot be made",
+                code="UnsupportedOperation.NoAudioStream",
+            )
+        start, end = self._clip(item.start_time_offset, item.end_time_offset)
+        key = self._keys(spec, item, "Transcode", template.format, 1)[0]
+        segment = ""
+        if template.container == "hls":
+            pattern = item.segment_object_name or DEFAULT_PATHS["TranscodeSegment"]
+            name = render(
+                pattern.replace("{number}", "\x00"),
+                input_name=self.source_name,
+                definition=spec.definition,
+                fmt="ts",
+            ).replace("\x00", "%d")
+            segment = object_key(key.rsplit("/", 1)[0] + "/" if "/" in key else "", name)
+        return TranscodeWork(
+            **common,
+            template=template,
+            width=width,
+            height=height,
+            fps=fps,
+            start=start,
+            end=end,
+            watermarks=spec.watermarks,
+            key=key,
+            segment_key_pattern=segment,
+            deinterlace=self.deinterlace and template.needs_video,
+        )
+
+    def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:
+        """Resolve start/end offsets (negative = from the end; 0/None = no cut)."""
+        total = self.duration
+        begin = float(start or 0.0)
+        stop = float(end or 0.0)
+        if begin < 0:
+            begin = max(0.0, total + begin)
+        if stop < 0:
+            stop = max(0.0, total + stop)
+        if stop and stop <= begin:
+            raise SpecError(
+                f"end_time_offset ({end}) must be after start_time_offset ({start})",
+                field="end_time_offset",
+            )
+        if begin and total and begin >= total:
+            raise SpecError(
+                f"start_time_offset {begin:g}s is beyond the source's end ({total:g}s)",
+                field="start_time_offset",
+            )
+        return begin, stop
+
+    def _image_size(
+        self, template: SnapshotTemplate | SampleSnapshotTemplate | ImageSpriteTemplate
+    ) -> Size:
+        return target_size(
+            self._size(),
+            template.width,
+            template.height,
+            adaptive=template.resolution_adaptive == "open",
+            allow_upscale=False,
+            force_even=False,
+        )
+
+    def _snapshot(
+        self,
+        spec: SubTaskSpec,
+        common: dict[str, Any],
+        template: SnapshotTemplate,
+        item: SnapshotByTimeOffsetTaskInput,
+    ) -> SnapshotWork:
+        size = self._image_size(template)
+        last = self._last_frame_time()
+        times = []
+        for value, percent in item.offsets():
+            seconds = self.video_duration * value / 100.0 if percent else value
+            times.append(round(min(max(0.0, seconds), last), 6))
+        times.sort()
+        keys = self._keys(spec, item, "SnapshotByTimeOffset", template.format, len(times))
+        return SnapshotWork(
+            **common,
+            template=template,
+            width=size.width,
+            height=size.height,
+            times=times,
+            keys=keys,
+            watermarks=spec.watermarks,
+            deinterlace=self.deinterlace,
+        )
+
+    def _sample(
+        self,
+        spec: SubTaskSpec,
+        common: dict[str, Any],
+        template: SampleSnapshotTemplate,
+        item: SubTaskOutput,
+    ) -> SampleSnapshotWork:
+        size = self._image_size(template)
+        interval = self._interval(template)
+        count = self._sample_count(interval)
+        keys = self._keys(spec, item, "SampleSnapshot", template.format, count)
+        return SampleSnapshotWork(
+            **common,
+            template=template,
+            width=size.width,
+            height=size.height,
+            interval=interval,
+            keys=keys,
+            watermarks=spec.watermarks,
+            deinterlace=self.deinterlace,
+        )
+
+    def _sprite(
+        self,
+        spec: SubTaskSpec,
+        common: dict[str, Any],
+        template: ImageSpriteTemplate,
+        item: SubTaskOutput,
+    ) -> ImageSpriteWork:
+        size = self._image_size(template)
+        interval = self._interval(template)
+        cells = self._sample_count(interval)
+        per_sheet = template.row_count * template.column_count
+        sheets = math.ceil(cells / per_sheet)
+        keys = self._keys(spec, item, "ImageSprites", template.format, sheets)
+        web_vtt = getattr(item, "web_vtt_object_name", None) or DEFAULT_PATHS["ImageSpritesVtt"]
+        vtt_name = render(
+            web_vtt, input_name=self.source_name, definition=spec.definition, fmt="vtt"
+        )
+        folder = keys[0].rsplit("/", 1)[0] + "/" if "/" in keys[0] else ""
+        return ImageSpriteWork(
+            **common,
+            template=template,
+            width=size.width,
+            height=size.height,
+            interval=interval,
+            cells=cells,
+            keys=keys,
+            vtt_key=object_key(folder, vtt_name.lstrip("/")),
+            duration=self.video_duration,
+            deinterlace=self.deinterlace,
+        )
+
+    def _animated(
+        self,
+        spec: SubTaskSpec,
+        common: dict[str, Any],
+        template: AnimatedGraphicsTemplate,
+        item: AnimatedGraphicTaskInput,
+    ) -> AnimatedWork:
+        size = target_size(
+            self._size(),
+            template.width,
+            template.height,
+            adaptive=template.resolution_adaptive == "open",
+            force_even=False,
+        )
+        start = item.start_time_offset
+        end = item.end_time_offset or self.video_duration
+        end = min(end, self.video_duration)
+        if start >= end:
+            raise SpecError(
+                f"the animated graphic starts at {start:g}s, at or after the source's "
+                f"end ({self.video_duration:g}s)",
+                code="InvalidParameterValue.StartTimeOffset",
+                field="start_time_offset",
+            )
+        key = self._keys(spec, item, "AnimatedGraphics", template.format, 1)[0]
+        return AnimatedWork(
+            **common,
+            template=template,
+            width=size.width,
+            height=size.height,
+            start=start,
+            end=end,
+            key=key,
+            deinterlace=self.deinterlace,
+        )
+
+
+def build_plan(
+    subtasks: list[SubTaskSpec], info: MediaInfo, source_name: str, *, fuse: bool = True
+) -> Plan:
+    """Works for every sub-task, grouped into jobs; unrunnable sub-tasks are rejected."""
+    builder = WorkBuilder(info, source_name)
+    works: list[Work] = []
+    rejected: list[Rejection] = []
+    for spec in subtasks:
+        try:
+            works.append(builder.build(spec))
+        except ReelflowError as exc:
+            rejected.append(Rejection(spec.index, exc.code, exc.message))
+    if not works:
+        return Plan(jobs=(), rejected=tuple(rejected))
+    groups = [works] if fuse else [[w] for w in works]
+    jobs = tuple(
+        PlannedJob(
+            subtasks=tuple(w.index for w in group),
+            works=tuple(w.to_json() for w in group),
+        )
+        for group in groups
+    )
+    return Plan(jobs=jobs, rejected=tuple(rejected))
+
+
+class DefaultPlanner:
+    """The ``Planner`` the engine uses: presets/custom templates in, fused jobs out."""
+
+    def __init__(self, templates: TemplateLookup, *, fuse: bool = True) -> None:
+        self.templates = templates
+        self.fuse = fuse
+
+    def resolve(self, request: TaskRequest) -> list[SubTaskSpec]:
+        return resolve_request(request, self.templates)
+
+    def plan(
+        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
+    ) -> Plan:
+        return build_plan(subtasks, MediaInfo.from_dict(media_info), source_name, fuse=self.fuse)
+
+
+__all__ = ["DefaultPlanner", "SubTaskKind", "build_plan"]

@@ -1,0 +1,103 @@
+"""Request -> sub-task specs: template lookup, output locations, early validation."""
+
+from __future__ import annotations
+
+from reelflow.errors import SpecError
+from reelflow.planner.naming import check_custom_path
+from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.subtasks import ResolvedWatermark, SubTaskKind, SubTaskSpec, TaskInput
+from reelflow.specs.tasks import TranscodeTaskInput, WatermarkInput
+from reelflow.specs.templates import Template, TemplateKind, WatermarkTemplate
+
+_TEMPLATE_KIND = {
+    SubTaskKind.TRANSCODE: TemplateKind.TRANSCODE,
+    SubTaskKind.ANIMATED_GRAPHICS: TemplateKind.ANIMATED_GRAPHICS,
+    SubTaskKind.SNAPSHOT: TemplateKind.SNAPSHOT,
+    SubTaskKind.SAMPLE_SNAPSHOT: TemplateKind.SAMPLE_SNAPSHOT,
+    SubTaskKind.IMAGE_SPRITE: TemplateKind.IMAGE_SPRITE,
+}
+_SET_NAMES = {
+    SubTaskKind.TRANSCODE: "transcode_task_set",
+    SubTaskKind.ANIMATED_GRAPHICS: "animated_graphic_task_set",
+    SubTaskKind.SNAPSHOT: "snapshot_by_time_offset_task_set",
+    SubTaskKind.SAMPLE_SNAPSHOT: "sample_snapshot_task_set",
+    SubTaskKind.IMAGE_SPRITE: "image_sprite_task_set",
+}
+_NUMBERED = {SubTaskKind.SNAPSHOT, SubTaskKind.SAMPLE_SNAPSHOT, SubTaskKind.IMAGE_SPRITE}
+
+
+def _lookup(templates: TemplateLookup, kind: TemplateKind, definition: int, field: str) -> Template:
+    template = templates.get(kind, definition)
+    if template is None:
+        raise SpecError(
+            f"{field}: no {kind.value} template with definition {definition}",
+            code="ResourceNotFound.TemplateNotExist",
+            field=field,
+        )
+    return template
+
+
+def _watermark(templates: TemplateLookup, wm: WatermarkInput, field: str) -> ResolvedWatermark:
+    if wm.definition == 0:
+        assert wm.raw_parameter is not None  # guaranteed by WatermarkInput's validator
+        template = wm.raw_parameter
+    else:
+        found = _lookup(templates, TemplateKind.WATERMARK, wm.definition, field)
+        assert isinstance(found, WatermarkTemplate)
+        template = found
+    if template.type == "text" and not (wm.text_content or template.text_template):
+        raise SpecError(f"{field}: a text watermark needs text_content", field=field)
+    return ResolvedWatermark(
+        definition=wm.definition,
+        template=template,
+        text_content=wm.text_content,
+        start_time_offset=wm.start_time_offset,
+        end_time_offset=wm.end_time_offset,
+    )
+
+
+def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
+    """Every sub-task of ``request`` with its template looked up; ``SpecError`` on a bad one."""
+    mpt = request.media_process_task
+    groups: list[tuple[SubTaskKind, list[TaskInput]]] = [
+        (SubTaskKind.TRANSCODE, list(mpt.transcode_task_set)),
+        (SubTaskKind.ANIMATED_GRAPHICS, list(mpt.animated_graphic_task_set)),
+        (SubTaskKind.SNAPSHOT, list(mpt.snapshot_by_time_offset_task_set)),
+        (SubTaskKind.SAMPLE_SNAPSHOT, list(mpt.sample_snapshot_task_set)),
+        (SubTaskKind.IMAGE_SPRITE, list(mpt.image_sprite_task_set)),
+    ]
+    default_bucket = request.resolved_output_bucket()
+    output_dir = request.resolved_output_dir()
+    specs: list[SubTaskSpec] = []
+    for kind, inputs in groups:
+        for position, item in enumerate(inputs):
+            field = f"media_process_task.{_SET_NAMES[kind]}[{position}]"
+            if isinstance(item, TranscodeTaskInput) and item.definition == 0:
+                assert item.raw_parameter is not None
+                template: Template = item.raw_parameter
+            else:
+                template = _lookup(
+                    templates, _TEMPLATE_KIND[kind], item.definition, f"{field}.definition"
+                )
+            marks = getattr(item, "watermark_set", [])
+            watermarks = [
+                _watermark(templates, wm, f"{field}.watermark_set[{i}].definition")
+                for i, wm in enumerate(marks)
+            ]
+            if item.output_object_path:
+                check_custom_path(item.output_object_path, numbered=kind in _NUMBERED)
+            bucket = (item.output_storage.bucket if item.output_storage else "") or default_bucket
+            specs.append(
+                SubTaskSpec(
+                    index=len(specs),
+                    kind=kind,
+                    definition=item.definition,
+                    input=item.to_json(),
+                    template=template.to_json(),
+                    watermarks=watermarks,
+                    output_bucket=bucket,
+                    output_dir=output_dir,
+                )
+            )
+    return specs

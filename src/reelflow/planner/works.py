@@ -1,0 +1,105 @@
+"""Works: one sub-task made concrete for one probed source.
+
+Where a sub-task says "10%" or "360p", its work says "2.0 s" and "640x360", and names every
+object it will write. Works are JSON inside job payloads; the FFmpeg command builder turns
+them into arguments and the job runner commits their files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from reelflow.specs.base import Spec
+from reelflow.specs.subtasks import ResolvedWatermark
+from reelflow.specs.templates import (
+    TRUSTED,
+    AnimatedGraphicsTemplate,
+    ImageSpriteTemplate,
+    SampleSnapshotTemplate,
+    SnapshotTemplate,
+    TranscodeTemplate,
+)
+
+
+class WorkBase(Spec):
+    index: int
+    definition: int
+    bucket: str
+    input: dict[str, object] = {}
+
+
+class TranscodeWork(WorkBase):
+    kind: Literal["Transcode"] = "Transcode"
+    template: TranscodeTemplate
+    width: int = 0  # 0 when the output has no video
+    height: int = 0
+    fps: float = 0.0  # 0 = keep the source's rate (constant-rate sources only)
+    start: float = 0.0
+    end: float = 0.0  # 0 = to the end
+    watermarks: list[ResolvedWatermark] = []
+    key: str
+    segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
+    deinterlace: bool = False
+
+
+class SnapshotWork(WorkBase):
+    kind: Literal["SnapshotByTimeOffset"] = "SnapshotByTimeOffset"
+    template: SnapshotTemplate
+    width: int
+    height: int
+    times: list[float]  # seconds, ascending, each reported as ``TimeOffset``
+    keys: list[str]
+    watermarks: list[ResolvedWatermark] = []
+    deinterlace: bool = False
+
+
+class SampleSnapshotWork(WorkBase):
+    kind: Literal["SampleSnapshot"] = "SampleSnapshot"
+    template: SampleSnapshotTemplate
+    width: int
+    height: int
+    interval: float  # seconds between images; the first image is the first frame
+    keys: list[str]
+    watermarks: list[ResolvedWatermark] = []
+    deinterlace: bool = False
+
+
+class ImageSpriteWork(WorkBase):
+    kind: Literal["ImageSprites"] = "ImageSprites"
+    template: ImageSpriteTemplate
+    width: int  # one cell
+    height: int
+    interval: float
+    cells: int  # thumbnails in all sheets
+    keys: list[str]  # one per sheet
+    vtt_key: str
+    duration: float
+    deinterlace: bool = False
+
+
+class AnimatedWork(WorkBase):
+    kind: Literal["AnimatedGraphics"] = "AnimatedGraphics"
+    template: AnimatedGraphicsTemplate
+    width: int
+    height: int
+    start: float
+    end: float
+    key: str
+    deinterlace: bool = False
+
+
+Work = Annotated[
+    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork,
+    Field(discriminator="kind"),
+]
+
+
+class WorkList(Spec):
+    works: list[Work]
+
+
+def parse_works(raw: list[dict[str, object]]) -> list[Work]:
+    # Templates inside works were validated when stored; presets may exceed custom limits.
+    return WorkList.model_validate({"works": raw}, context=TRUSTED).works
