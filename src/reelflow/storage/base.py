@@ -1,0 +1,319 @@
+"""The storage contract: one bucket of objects addressed by keys.
+
+Every backend (local folder, in-memory fake, S3-compatible) implements :class:`Storage`.
+The engine relies on three promises above all:
+
+* writes are atomic: an object appears whole or not at all, and a failed write leaves
+  nothing behind (not even a temporary file visible to :meth:`Storage.list`);
+* foreign errors never escape: backends raise :class:`~reelflow.errors.StorageError` and
+  its subclasses (``ObjectNotFound``, ``AccessDenied``, ``InvalidKey``), chained with
+  ``raise ... from exc``, so retry is decided by the exception type;
+* keys are validated and normalized by :func:`~reelflow.storage.keys.validate_key`
+  (``/a.mov`` and ``a.mov`` are the same object).
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import hashlib
+import io
+import mimetypes
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+from reelflow.errors import AccessDenied, ObjectNotFound, StorageError
+from reelflow.storage.keys import temporary_name, validate_bucket_name
+
+CHUNK_SIZE = 1024 * 1024
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+# Media types reelflow writes whose mapping is missing from Python's defaults or wrong in
+# common /etc/mime.types files (Debian maps ".ts" to Qt Linguist translations).
+_MEDIA_TYPES = {
+    "ts": "video/mp2t",
+    "m3u8": "application/vnd.apple.mpegurl",
+    "mpd": "application/dash+xml",
+    "m4s": "video/iso.segment",
+    "mp4": "video/mp4",
+    "m4a": "audio/mp4",
+    "mkv": "video/x-matroska",
+    "flv": "video/x-flv",
+    "webm": "video/webm",
+    "webp": "image/webp",
+    "vtt": "text/vtt",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What a backend knows about one stored object.
+
+    ``etag`` is the hex MD5 of the content for the local and in-memory backends (S3 may
+    return a multipart ETag instead). ``modified`` is timezone-aware UTC.
+    """
+
+    key: str
+    size: int
+    etag: str
+    modified: datetime
+    content_type: str
+
+
+class Storage(ABC):
+    """One bucket. Subclasses implement the abstract methods; the rest is generic.
+
+    Every method taking a key validates it first (``InvalidKey``) and reports a missing
+    object as ``ObjectNotFound``, a refused operation as ``AccessDenied`` and anything
+    else that went wrong as ``StorageError`` (retryable), errors met while reading a
+    stream from :meth:`open_read` included. Implementations are safe to use from several
+    threads.
+    """
+
+    name: str
+    """The bucket name, valid per :func:`~reelflow.storage.keys.validate_bucket_name`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = validate_bucket_name(name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    # -- the contract --------------------------------------------------------------------
+
+    @abstractmethod
+    def put_stream(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Store everything read from ``stream`` (until EOF) as ``key``, atomically.
+
+        The stream is read in chunks, never held whole in memory. Readers see the previous
+        object (if any) until the new one is complete; if reading the stream or writing
+        fails, the previous object is untouched and no partial data or temporary file
+        remains; an exception raised by ``stream`` itself propagates unchanged (it is the
+        caller's, not the storage's). ``content_type`` defaults to
+        :func:`guess_content_type`; a backend that cannot store it derives it from the key
+        instead. Returns what :meth:`stat` would.
+        """
+
+    @abstractmethod
+    def open_read(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
+        """Open ``key`` for reading bytes ``start`` to ``end``, **both inclusive**.
+
+        The range follows HTTP ``Range: bytes=start-end`` so an API can pass it through:
+        ``end=None`` means to the end of the object; an ``end`` past the object is
+        clamped and a ``start`` past it yields no bytes. A negative ``start`` or an
+        ``end < start`` raises ``ValueError`` (see :func:`check_range`).
+
+        The object is opened by the call (``ObjectNotFound`` is raised here, not later)
+        and the returned stream is its own context manager: use it in a ``with`` block.
+        """
+
+    @abstractmethod
+    def stat(self, key: str) -> ObjectInfo:
+        """Describe ``key``; raise ``ObjectNotFound`` if it does not exist."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``. Deleting a missing object is not an error (idempotent)."""
+
+    @abstractmethod
+    def list(
+        self, prefix: str = "", *, start_after: str = "", limit: int = 1000
+    ) -> builtins.list[ObjectInfo]:
+        """Up to ``limit`` objects whose key starts with ``prefix``, sorted by key.
+
+        Recursive: ``prefix`` is a plain string prefix (as in S3), not a folder, so
+        ``"up/a"`` matches ``up/a.mp4`` and ``up/ab/c.mp4``; one leading ``/`` is
+        ignored. Only keys strictly greater than ``start_after`` are returned, so the
+        last key of a page is the ``start_after`` of the next. Keys sort by code point,
+        which is also UTF-8 byte order. Unfinished writes are never listed. A
+        ``limit`` below 1 raises ``ValueError``.
+        """
+
+    # -- generic parts, which backends may override with something faster ----------------
+
+    def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> ObjectInfo:
+        """Store the local file ``path`` as ``key``, atomically (see :meth:`put_stream`).
+
+        A source file that cannot be read raises ``AccessDenied`` or ``StorageError``.
+        """
+        try:
+            source = path.open("rb")
+        except OSError as exc:
+            raise translate_os_error(exc, f"cannot read the local file {path}") from exc
+        with source:
+            try:
+                return self.put_stream(key, source, content_type=content_type)
+            except OSError as exc:  # put_stream lets only its source's errors through
+                raise translate_os_error(exc, f"cannot read the local file {path}") from exc
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
+        """Store ``data`` as ``key``; a convenience for small objects (manifests, indexes)."""
+        return self.put_stream(key, io.BytesIO(data), content_type=content_type)
+
+    def read_bytes(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        """Return the bytes of ``key`` in the inclusive range (see :meth:`open_read`)."""
+        with self.open_read(key, start, end) as stream:
+            return stream.read()
+
+    def exists(self, key: str) -> bool:
+        """Tell whether ``key`` exists. An invalid key raises ``InvalidKey``, not False."""
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def local_path(self, key: str) -> Path | None:
+        """A path FFmpeg can read directly, or None when objects are not local files.
+
+        Backends that return a path raise ``ObjectNotFound`` if the object is missing.
+        The path is for reading only: writes must go through ``put_*`` to stay atomic.
+        """
+        return None
+
+    def presigned_url(self, key: str, expires: int = 3600) -> str | None:
+        """A URL that grants a GET of ``key`` for ``expires`` seconds, or None if the
+        backend has no URL of its own (local folder, memory)."""
+        return None
+
+    def fetch_to(self, key: str, dest: Path) -> Path:
+        """Copy ``key`` to the local file ``dest`` (parents created, replaced if present).
+
+        The copy is atomic too, so a crashed fetch never leaves a truncated file that
+        looks complete. Returns ``dest``. Local disk errors become ``AccessDenied`` or
+        ``StorageError``.
+        """
+        with self.open_read(key) as stream:
+            write_atomically(
+                dest,
+                stream,
+                lambda exc: translate_os_error(exc, f"cannot write {dest}"),
+                make_parents=True,
+            )
+        return dest
+
+
+def check_range(start: int, end: int | None) -> None:
+    """Raise ``ValueError`` unless ``start``/``end`` is a valid inclusive byte range."""
+    if start < 0:
+        raise ValueError(f"range start must be 0 or more, got {start}")
+    if end is not None and end < start:
+        raise ValueError(f"range end {end} is before its start {start}; the end is inclusive")
+
+
+def guess_content_type(key: str) -> str:
+    """The media type implied by the key's extension, else ``application/octet-stream``.
+
+    Deterministic: it never reads the host's /etc/mime.types.
+    """
+    ext = key.rpartition("/")[2].rpartition(".")[2].lower()
+    if ext in _MEDIA_TYPES:
+        return _MEDIA_TYPES[ext]
+    guessed, _ = _builtin_mime_types().guess_type(key, strict=False)
+    return guessed or DEFAULT_CONTENT_TYPE
+
+
+@cache
+def _builtin_mime_types() -> mimetypes.MimeTypes:
+    # A MimeTypes instance knows only Python's built-in table; the module-level functions
+    # also load the host's files, which differ between machines.
+    return mimetypes.MimeTypes()
+
+
+def write_atomically(
+    path: Path,
+    stream: BinaryIO,
+    translate: Callable[[OSError], StorageError],
+    *,
+    make_parents: bool = False,
+) -> tuple[int, str]:
+    """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex md5).
+
+    The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder,
+    fsynced, then renamed over ``path``, and the folder is fsynced so the rename survives
+    a crash. With ``make_parents`` missing folders are created first. On any failure the
+    temporary file is removed; an ``OSError`` of the destination is raised as
+    ``translate(exc)``, and whatever ``stream`` raised propagates unchanged.
+    """
+    tmp = path.with_name(temporary_name(path.name, uuid.uuid4().hex))
+    try:
+        out = _create_exclusive(tmp, make_parents=make_parents)
+    except OSError as exc:
+        raise translate(exc) from exc
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    reading = False
+    try:
+        with out:
+            while True:
+                reading = True
+                chunk = stream.read(CHUNK_SIZE)
+                reading = False
+                if not chunk:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+        fsync_directory(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if reading:
+            raise  # the caller's stream failed, not the storage: its error is its own
+        raise translate(exc) from exc
+    except BaseException:
+        # BaseException too: a KeyboardInterrupt or a cancelled job must not leave litter.
+        tmp.unlink(missing_ok=True)
+        raise
+    return size, digest.hexdigest()
+
+
+def _create_exclusive(path: Path, *, make_parents: bool) -> BinaryIO:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            if make_parents:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            return path.open("xb")
+        except (FileNotFoundError, FileExistsError):
+            # A concurrent delete prunes the folders it empties, possibly one that mkdir
+            # just made or found, so try again; a file really in the way fails every time.
+            if not make_parents or attempt == 5:
+                raise
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename in ``path`` durable; a no-op where folders cannot be opened (Windows)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def translate_os_error(exc: OSError, what: str) -> StorageError:
+    """The reelflow error for an ``OSError`` met while doing ``what`` (a phrase).
+
+    Permission problems and read-only file systems are ``AccessDenied`` (permanent);
+    everything else, a full disk included, is a retryable ``StorageError``.
+    """
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return AccessDenied(f"{what}: {reason}")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"{what}: no space left on the device ({reason})")
+    return StorageError(f"{what}: {reason}")

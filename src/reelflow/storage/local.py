@@ -1,0 +1,385 @@
+"""A bucket that is a folder on a local (or mounted) file system: the default backend."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import hashlib
+import io
+import os
+import stat as stat_module
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from reelflow.errors import AccessDenied, InvalidKey, ObjectNotFound, StorageError
+from reelflow.storage.base import (
+    CHUNK_SIZE,
+    ObjectInfo,
+    Storage,
+    check_range,
+    guess_content_type,
+    translate_os_error,
+    write_atomically,
+)
+from reelflow.storage.keys import is_temporary_name, validate_key
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+# The MD5 of a file is kept in an extended attribute, stamped with the size and mtime it
+# was computed for, so that neither this process nor another one reads a large file again
+# just to answer stat() or list().
+_MD5_XATTR = "user.reelflow.md5"
+_MD5_CACHE_LIMIT = 4096
+
+
+class LocalStorage(Storage):
+    """Objects are the files under ``root``; a key is their path relative to it.
+
+    With ``create`` the root folder is made if missing; without it a missing root fails
+    here, at start-up. Writes go to ``.<name>.reelflow-tmp-<uuid>`` in the object's folder
+    and are renamed into place; folders are made as needed and ``delete`` removes the
+    ones it empties, up to (not including) the root. A key always resolves inside the
+    root, symbolic links included (``AccessDenied`` otherwise); :meth:`list` does not
+    follow symbolic links. Limits of a file system show through: ``a`` and ``a/b``
+    cannot both exist (``InvalidKey``), and on a case-insensitive file system ``A`` and
+    ``a`` are one object. ``content_type`` is not stored: it always comes from the key.
+    """
+
+    def __init__(self, name: str, root: Path, *, create: bool = True) -> None:
+        super().__init__(name)
+        if create:
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise translate_os_error(
+                    exc, f"cannot create the folder {root} of bucket '{name}'"
+                ) from exc
+        self.root = root.resolve()
+        self._require_root()
+        self._md5s: dict[tuple[int, int], tuple[str, str]] = {}
+
+    # -- writing -------------------------------------------------------------------------
+
+    def put_stream(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None
+    ) -> ObjectInfo:
+        key, path = self._path(key)
+        self._require_root()
+        _, md5 = write_atomically(
+            path,
+            stream,
+            lambda exc: self._translate(exc, key, "cannot write", writing=True),
+            make_parents=True,
+        )
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            raise self._translate(exc, key, "cannot write", writing=True) from exc
+        self._remember_md5(path, info, md5)
+        return self._info(key, path, info)
+
+    def delete(self, key: str) -> None:
+        key, path = self._path(key)
+        try:
+            # lstat: a symbolic link is the object itself; deleting it leaves its target.
+            if stat_module.S_ISDIR(os.lstat(path).st_mode):
+                return  # a folder is not an object: nothing named `key` to delete
+            path.unlink()
+        except OSError as exc:
+            error = self._translate(exc, key, "cannot delete")
+            if isinstance(error, ObjectNotFound):
+                return
+            raise error from exc
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:
+                # Not empty (the usual case), already gone, or not ours to remove: the
+                # object is deleted either way and an empty folder is harmless.
+                return
+            folder = folder.parent
+
+    # -- reading -------------------------------------------------------------------------
+
+    def open_read(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
+        check_range(start, end)
+        key, path = self._path(key)
+        self._stat_file(key, path)
+        try:
+            raw = path.open("rb", buffering=0)
+        except OSError as exc:
+            raise self._translate(exc, key, "cannot read") from exc
+        try:
+            raw.seek(start)
+        except OSError as exc:
+            raw.close()
+            raise self._translate(exc, key, "cannot read") from exc
+        length = sys.maxsize if end is None else end - start + 1
+        window = _Window(raw, length, lambda exc: self._translate(exc, key, "cannot read"))
+        return io.BufferedReader(window, CHUNK_SIZE)
+
+    def stat(self, key: str) -> ObjectInfo:
+        key, path = self._path(key)
+        return self._info(key, path, self._stat_file(key, path))
+
+    def local_path(self, key: str) -> Path:
+        key, path = self._path(key)
+        self._stat_file(key, path)
+        return path
+
+    def list(
+        self, prefix: str = "", *, start_after: str = "", limit: int = 1000
+    ) -> builtins.list[ObjectInfo]:
+        if limit < 1:
+            raise ValueError(f"limit must be 1 or more, got {limit}")
+        self._require_root()
+        prefix = prefix.removeprefix("/")
+        folder = prefix.rpartition("/")[0]
+        if folder:
+            try:
+                validate_key(folder)
+            except InvalidKey:
+                return []  # no valid key can start with this prefix
+        start = self.root / folder
+        if start.resolve() != start:
+            return []  # a symbolic link on the way: not followed, as in the walk below
+        found = []
+        for key, path, info in self._walk(
+            start, f"{folder}/" if folder else "", prefix, start_after
+        ):
+            try:
+                found.append(self._info(key, path, info))
+            except ObjectNotFound:
+                continue  # deleted while listing: hashing it found nothing
+            if len(found) == limit:
+                break
+        return found
+
+    def _walk(
+        self, folder: Path, base: str, prefix: str, start_after: str
+    ) -> Iterator[tuple[str, Path, os.stat_result]]:
+        """Yield the files under ``folder`` (whose keys start with ``base``) in key order.
+
+        Key order is reached by visiting a folder's entries sorted by name, a sub-folder
+        counting as ``name + "/"``: every key inside it starts with that string and no
+        sibling name contains ``/``. Sub-folders that cannot hold a wanted key are skipped.
+        """
+        try:
+            with os.scandir(folder) as scan:
+                entries = builtins.list(scan)
+        except (FileNotFoundError, NotADirectoryError):
+            return  # removed meanwhile (a concurrent delete pruned it)
+        except OSError as exc:
+            raise translate_os_error(exc, f"cannot list bucket '{self.name}'") from exc
+        named: builtins.list[tuple[str, os.DirEntry[str]]] = []
+        for entry in entries:
+            if is_temporary_name(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                named.append((f"{entry.name}/", entry))
+            elif entry.is_file(follow_symlinks=False):
+                named.append((entry.name, entry))
+        named.sort(key=lambda pair: pair[0])
+        for name, entry in named:
+            key = base + name
+            if key.endswith("/"):
+                if _may_hold(key, prefix, start_after):
+                    yield from self._walk(Path(entry.path), key, prefix, start_after)
+            elif key.startswith(prefix) and key > start_after and _is_valid(key):
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # deleted since the folder was read
+                except OSError as exc:
+                    raise translate_os_error(exc, f"cannot list bucket '{self.name}'") from exc
+                yield key, Path(entry.path), info
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _path(self, key: str) -> tuple[str, Path]:
+        """Validate ``key``; return it normalized with its path under root.
+
+        The path is lexical (a symbolic link stays a link, so writing or deleting the key
+        replaces or removes the link), but where it resolves to must be inside root.
+        """
+        key = validate_key(key)
+        path = self.root / key
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (3.11, 3.12)
+            raise AccessDenied(
+                f"object key '{key}' in bucket '{self.name}' cannot be resolved: {exc}"
+            ) from exc
+        if not resolved.is_relative_to(self.root) or resolved == self.root:
+            raise AccessDenied(
+                f"object key '{key}' in bucket '{self.name}' leads outside the bucket folder "
+                "through a symbolic link"
+            )
+        return key, path
+
+    def _stat_file(self, key: str, path: Path) -> os.stat_result:
+        """Stat ``path``; anything but a regular file (folder, FIFO...) is not an object."""
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            raise self._translate(exc, key, "cannot read") from exc
+        if not stat_module.S_ISREG(info.st_mode):
+            raise ObjectNotFound(f"object '{key}' does not exist in bucket '{self.name}'")
+        return info
+
+    def _require_root(self) -> None:
+        if not self.root.is_dir():
+            # Raised rather than recreated: a missing root is usually an unmounted volume,
+            # and writing into the mount point would hide the objects once it is back.
+            raise StorageError(
+                f"bucket '{self.name}': its folder {self.root} is missing or not a folder"
+            )
+
+    def _translate(
+        self, exc: OSError, key: str, action: str, *, writing: bool = False
+    ) -> StorageError:
+        """The reelflow error for ``exc``, met while doing ``action`` on ``key``.
+
+        When writing, a file in the way of a folder (or the reverse) is a key conflict;
+        otherwise it only means that the object does not exist.
+        """
+        if not self.root.is_dir():
+            return StorageError(
+                f"bucket '{self.name}': its folder {self.root} is missing or not a folder"
+            )
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)) and not writing:
+            return ObjectNotFound(f"object '{key}' does not exist in bucket '{self.name}'")
+        if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+            return InvalidKey(
+                f"{action} '{key}' in bucket '{self.name}': a local bucket cannot hold both an "
+                "object and a folder of the same name (such as 'a' and 'a/b')"
+            )
+        return translate_os_error(exc, f"{action} '{key}' in bucket '{self.name}'")
+
+    def _info(self, key: str, path: Path, info: os.stat_result) -> ObjectInfo:
+        return ObjectInfo(
+            key=key,
+            size=info.st_size,
+            etag=self._md5(key, path, info),
+            modified=_utc(info.st_mtime_ns),
+            content_type=guess_content_type(key),
+        )
+
+    # -- MD5 cache -----------------------------------------------------------------------
+
+    def _md5(self, key: str, path: Path, info: os.stat_result) -> str:
+        stamp = f"{info.st_size}:{info.st_mtime_ns}"
+        cached = self._md5s.get((info.st_dev, info.st_ino))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        md5 = _load_md5(path, stamp)
+        if md5 is None:
+            md5 = self._hash(key, path)
+            _save_md5(path, stamp, md5)
+        self._cache_md5(info, stamp, md5)
+        return md5
+
+    def _remember_md5(self, path: Path, info: os.stat_result, md5: str) -> None:
+        stamp = f"{info.st_size}:{info.st_mtime_ns}"
+        _save_md5(path, stamp, md5)
+        self._cache_md5(info, stamp, md5)
+
+    def _cache_md5(self, info: os.stat_result, stamp: str, md5: str) -> None:
+        if len(self._md5s) >= _MD5_CACHE_LIMIT:
+            self._md5s.clear()  # crude but bounded; the xattr still holds the values
+        self._md5s[(info.st_dev, info.st_ino)] = (stamp, md5)
+
+    def _hash(self, key: str, path: Path) -> str:
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with path.open("rb") as source:
+                while chunk := source.read(CHUNK_SIZE):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise self._translate(exc, key, "cannot read") from exc
+        return digest.hexdigest()
+
+
+def _may_hold(folder_key: str, prefix: str, start_after: str) -> bool:
+    """Tell whether a folder whose keys all start with ``folder_key`` may hold a key that
+    starts with ``prefix`` and is greater than ``start_after``."""
+    if not (folder_key.startswith(prefix) or prefix.startswith(folder_key)):
+        return False
+    # Every key inside is longer than folder_key, hence greater when start_after sorts
+    # before it; otherwise only a start_after inside the folder leaves keys after it.
+    return start_after < folder_key or start_after.startswith(folder_key)
+
+
+def _is_valid(key: str) -> bool:
+    # Files whose names are no valid key (a backslash, an undecodable byte) are not listed:
+    # every listed key must work with stat() and open_read().
+    try:
+        validate_key(key)
+    except InvalidKey:
+        return False
+    return True
+
+
+def _utc(mtime_ns: int) -> datetime:
+    # Integer arithmetic keeps the microseconds exact, which a float timestamp does not.
+    seconds, nanos = divmod(mtime_ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanos // 1000)
+
+
+def _load_md5(path: Path, stamp: str) -> str | None:
+    if sys.platform != "linux":
+        return None
+    try:
+        value = os.getxattr(path, _MD5_XATTR).decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None  # no attribute yet, or a file system without user attributes
+    saved_stamp, _, md5 = value.rpartition("|")
+    return md5 if saved_stamp == stamp and len(md5) == 32 else None
+
+
+def _save_md5(path: Path, stamp: str, md5: str) -> None:
+    if sys.platform != "linux":
+        return
+    # A read-only file system or one without user attributes: the in-process cache remains.
+    with contextlib.suppress(OSError):
+        os.setxattr(path, _MD5_XATTR, f"{stamp}|{md5}".encode("ascii"))
+
+
+class _Window(io.RawIOBase):
+    """At most ``length`` bytes of ``source`` from its current position, read-only.
+
+    Also the boundary for errors met while the caller reads: they become ``translate(exc)``.
+    """
+
+    def __init__(
+        self, source: io.FileIO, length: int, translate: Callable[[OSError], StorageError]
+    ) -> None:
+        super().__init__()
+        self._source = source
+        self._left = length
+        self._translate = translate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._left)
+        try:
+            count = self._source.readinto(view[:wanted]) or 0
+        except OSError as exc:
+            raise self._translate(exc) from exc
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()
+        super().close()
