@@ -1,0 +1,25 @@
+"""The ``reelflow`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from reelflow.cli.process import process_command
+
+app = typer.Typer(
+    name="reelflow",
+    help="Self-hosted media processing: workflows, transcodes, screenshots, sprites, GIFs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("process")(process_command)
+
+
+@app.callback()
+def main() -> None:
+    """reelflow: process media files through workflows."""
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,201 @@
+"""``reelflow process INPUT``: one task, in this process, through the same engine."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reelflow.config import Settings
+from reelflow.engine.results import workflow_task
+from reelflow.engine.states import SubTaskState, TaskState
+from reelflow.engine.views import SubTaskView, TaskView
+from reelflow.errors import ReelflowError, SpecError
+from reelflow.media.probe import MediaInfo, probe
+from reelflow.presets.workflow import default_media_process_task
+from reelflow.runtime import Runtime
+from reelflow.specs.base import spec_error
+from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.tasks import MediaProcessTask
+from reelflow.storage.local import LocalStorage
+from reelflow.storage.registry import StorageRegistry
+
+OUTPUT_BUCKET = "output"
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_STATE_STYLE = {
+    SubTaskState.PENDING: "dim",
+    SubTaskState.RUNNING: "cyan",
+    SubTaskState.SUCCEEDED: "green",
+    SubTaskState.FAILED: "red",
+    SubTaskState.CANCELLED: "yellow",
+}
+
+
+def load_workflow(path: Path) -> MediaProcessTask:
+    """A workflow file: a ``MediaProcessTask`` object, or an object holding one under
+    ``MediaProcessTask`` / ``media_process_task`` (so a saved workflow works too)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"workflow file {path} does not exist", field="workflow") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"workflow file {path} is not valid JSON: {exc}", field="workflow") from exc
+    if isinstance(data, dict):
+        data = data.get("MediaProcessTask", data.get("media_process_task", data))
+    try:
+        return MediaProcessTask.model_validate(data)
+    except ValidationError as exc:
+        raise spec_error(exc, f"workflow {path}") from exc
+
+
+def make_source(value: str) -> TaskSource:
+    if value.startswith(("http://", "https://")):
+        return TaskSource(type="url", url=value)
+    return TaskSource(type="file", path=str(Path(value).expanduser().absolute()))
+
+
+def _quiet_probe(source: TaskSource) -> MediaInfo | None:
+    """Probe once to choose the default workflow; a bad source is reported by the task."""
+    try:
+        return probe(source.url or source.path)
+    except ReelflowError:
+        return None
+
+
+def _label(sub: SubTaskView) -> str:
+    return f"{sub.kind.value} {sub.spec.definition}"
+
+
+def _watch(runtime: Runtime, task_id: str, console: Console, show: bool) -> TaskView:
+    """Poll the task until it ends, drawing one progress bar per sub-task."""
+    view = runtime.engine.task_view(task_id)
+    if not show:
+        while not view.state.is_terminal:
+            time.sleep(0.1)
+            view = runtime.engine.task_view(task_id)
+        return view
+    columns = (
+        TextColumn("{task.description}", justify="left"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bars:
+        ids: dict[int, TaskID] = {
+            sub.index: bars.add_task(_label(sub), total=100, state="pending")
+            for sub in view.subtasks
+        }
+        while True:
+            for sub in view.subtasks:
+                style = _STATE_STYLE[sub.state]
+                done = 100.0 if sub.state is SubTaskState.SUCCEEDED else sub.progress
+                bars.update(ids[sub.index], completed=done, state=f"[{style}]{sub.state.value}")
+            if view.state.is_terminal:
+                break
+            time.sleep(0.2)
+            view = runtime.engine.task_view(task_id)
+    return view
+
+
+def _summary(view: TaskView, console: Console) -> None:
+    table = Table(title=f"task {view.id}: {view.state.value}")
+    for column in ("#", "sub-task", "status", "outputs / error"):
+        table.add_column(column)
+    for sub in view.subtasks:
+        style = _STATE_STYLE[sub.state]
+        detail = _outputs_text(sub.output) if sub.output else f"{sub.err_code}: {sub.message}"
+        table.add_row(str(sub.index), _label(sub), f"[{style}]{sub.api_status}", detail)
+    console.print(table)
+    if view.err_code:
+        console.print(f"[red]{view.err_code}[/red]: {view.message}")
+
+
+def _outputs_text(output: dict[str, Any]) -> str:
+    paths = [output[k] for k in ("Path", "WebVttPath") if k in output]
+    paths += output.get("ImagePathSet", [])
+    paths += [p["Path"] for p in output.get("PicInfoSet", [])]
+    if len(paths) > 3:
+        return f"{paths[0]} ... ({len(paths)} files)"
+    return ", ".join(paths)
+
+
+def run_process(
+    input_value: str,
+    workflow: Path | None,
+    out_dir: Path,
+    *,
+    as_json: bool,
+    settings: Settings | None = None,
+) -> int:
+    """Run one task and write ``result.json``; returns the exit code."""
+    console = Console(stderr=as_json)
+    source = make_source(input_value)
+    try:
+        if workflow is not None:
+            mpt = load_workflow(workflow)
+        else:
+            mpt = default_media_process_task(_quiet_probe(source))
+        request = TaskRequest(source=source, media_process_task=mpt, output_bucket=OUTPUT_BUCKET)
+    except SpecError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        return EXIT_USAGE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = settings or Settings()
+    with tempfile.TemporaryDirectory(prefix="reelflow-process-") as scratch:
+        # One task, one process: a throwaway database; outputs go to OUTDIR.
+        local = base.model_copy(
+            update={"data_dir": Path(scratch), "database_url": "", "executor": "local"}
+        )
+        storages = StorageRegistry([LocalStorage(OUTPUT_BUCKET, out_dir)])
+        with Runtime(local, storages=storages) as runtime:
+            try:
+                task_id = runtime.engine.submit(request)
+            except SpecError as exc:
+                console.print(f"[red]{exc.code}[/red]: {exc.message}")
+                return EXIT_USAGE
+            runtime.scheduler.start()
+            try:
+                view = _watch(runtime, task_id, console, show=not as_json)
+            except KeyboardInterrupt:
+                runtime.engine.cancel(task_id)
+                console.print("[yellow]cancelled[/yellow]")
+                return 130
+    result = workflow_task(view)
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        _summary(view, console)
+        console.print(f"outputs and result.json in {out_dir}")
+    return 0 if view.state is TaskState.SUCCEEDED else EXIT_FAILED
+
+
+def process_command(
+    input: Annotated[str, typer.Argument(help="A media file path or an http(s) URL.")],
+    workflow: Annotated[
+        Path | None,
+        typer.Option("-w", "--workflow", help="A workflow / MediaProcessTask JSON file."),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("-o", "--out", help="Folder for the outputs and result.json.")
+    ] = Path("reelflow-output"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON instead of tables.")
+    ] = False,
+) -> None:
+    """Process one file through a workflow (default: renditions, screenshots, sprite, GIF)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    raise typer.Exit(run_process(input, workflow, out_dir, as_json=as_json))

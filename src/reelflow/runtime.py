@@ -1,0 +1,65 @@
+"""The wiring of one reelflow process: every part chosen once, from ``Settings``.
+
+``Runtime`` owns the database engine, buckets, planner, engine, executor and scheduler,
+and closes them in reverse order. The CLI, the server and workers all start here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from reelflow.config import Settings
+from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.scheduler import Scheduler
+from reelflow.engine.service import Engine
+from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.registry import build_executor
+from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.planner.plan import DefaultPlanner
+from reelflow.presets.lookup import PresetLookup
+from reelflow.storage.local import LocalStorage
+from reelflow.storage.registry import StorageRegistry
+
+DEFAULT_BUCKET = "media"
+
+
+def default_storages(settings: Settings) -> StorageRegistry:
+    """A fresh data dir has one local bucket, ``media``."""
+    root = settings.data_dir / "buckets" / DEFAULT_BUCKET
+    root.mkdir(parents=True, exist_ok=True)
+    return StorageRegistry([LocalStorage(DEFAULT_BUCKET, root)])
+
+
+class Runtime:
+    """Every long-lived part of a reelflow process."""
+
+    def __init__(self, settings: Settings, *, storages: StorageRegistry | None = None) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = create_db_engine(settings.resolved_database_url())
+        migrate(self.db)
+        self.sessions = session_factory(self.db)
+        self.storages = storages if storages is not None else default_storages(settings)
+        self.templates = PresetLookup()
+        self.planner = DefaultPlanner(self.templates, fuse=settings.executor == "local")
+        self.engine = Engine(self.sessions, self.planner, settings)
+        self.ffmpeg: Path = find_ffmpeg(settings.ffmpeg)
+        self.jobs = JobRuntime(self.ffmpeg, self.storages, settings.data_dir / "scratch")
+        self.executor = build_executor(settings, self.jobs)
+        self.scheduler = Scheduler(self.engine, self.executor, settings)
+
+    def close(self) -> None:
+        self.scheduler.stop()
+        self.db.dispose()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
