@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m reelflow.cli.demo
+	$(BIN)/reelflow demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q

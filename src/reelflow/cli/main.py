@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from reelflow.cli.demo import demo_command
 from reelflow.cli.process import process_command
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("process")(process_command)
+app.command("demo")(demo_command)
 
 
 @app.callback()
