@@ -14,6 +14,7 @@
     |   +-- FFmpegTimeout              FFmpegTimeout   yes
     |   +-- FFmpegNotFound             ConfigError.FFmpegNotFound  no
     +-- JobCancelled                   Cancelled       no
+    +-- TaskNotFound                   ResourceNotFound.TaskNotFound  no
     +-- NotifyError                    NotifyError     yes
     +-- StateError                     FailedOperation.State  no
 
@@ -110,6 +111,12 @@ class FFmpegNotFound(MediaError):
 
 class JobCancelled(ReelflowError):
     code = "Cancelled"
+
+
+class TaskNotFound(ReelflowError):
+    """No task has this id."""
+
+    code = "ResourceNotFound.TaskNotFound"
 
 
 class NotifyError(ReelflowError):

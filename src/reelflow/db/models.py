@@ -1,0 +1,173 @@
+"""The tables: tasks, their sub-tasks, and the jobs that run them.
+
+Contracts kept by every column here:
+- times are timezone-aware UTC in Python; they are stored as UTC (SQLite keeps no zone, so
+  values read back are naive and are made UTC again on read);
+- states and kinds are ``StrEnum`` members in Python, their lowercase values in the table;
+- JSON columns hold plain JSON (``Spec.to_json()``, ``JobPayload.model_dump(mode="json")``)
+  and are replaced, never mutated in place (SQLAlchemy does not track in-place changes).
+
+Only ``reelflow.engine`` writes these rows. Later migrations add workflows, templates and
+the notification outbox next to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import UniqueConstraint as Unique
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from reelflow.engine.states import JobState, SubTaskState, TaskState
+from reelflow.executors.base import JobKind
+from reelflow.specs.subtasks import SubTaskKind
+
+# Stable constraint names: migrations (and SQLite's batch mode) refer to them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC ``datetime``; naive values are refused on write (they are always bugs)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: reelflow stores aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A ``StrEnum`` stored as its value in a VARCHAR (no database enum type to migrate)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[E], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+        self.length = length
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_cls(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_cls(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[int]: JSON}
+
+
+class Task(Base):
+    """One source file and everything to do with it; ``id`` is ``rf-<uuid hex>``."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index(None, "state", "created_at"),
+        Index(None, "session_id"),
+        Index(None, "workflow_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[TaskState] = mapped_column(EnumText(TaskState))
+    priority: Mapped[int] = mapped_column(default=0)
+    workflow_id: Mapped[int | None]
+    session_id: Mapped[str] = mapped_column(String(50), default="")
+    session_context: Mapped[str] = mapped_column(Text, default="")
+    request: Mapped[dict[str, Any]]  # TaskRequest.to_json()
+    source: Mapped[dict[str, Any]]  # TaskSource.to_json()
+    media_info: Mapped[dict[str, Any] | None]  # the probe, once known
+    err_code: Mapped[str] = mapped_column(String(64), default="")  # source-level failure only
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    subtasks: Mapped[list[SubTask]] = relationship(
+        back_populates="task", order_by="SubTask.index", cascade="all, delete-orphan"
+    )
+
+
+class SubTask(Base):
+    """One unit of work the client asked for (a transcode, a sprite...), whatever job runs it."""
+
+    __tablename__ = "subtasks"
+    __table_args__ = (Unique("task_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    index: Mapped[int]
+    kind: Mapped[SubTaskKind] = mapped_column(EnumText(SubTaskKind, 32))
+    state: Mapped[SubTaskState] = mapped_column(EnumText(SubTaskState))
+    progress: Mapped[float] = mapped_column(default=0.0)
+    err_code: Mapped[str] = mapped_column(String(64), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]]  # SubTaskSpec.to_json()
+    output: Mapped[dict[str, Any] | None]  # the API's output item, set on success only
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    task: Mapped[Task] = relationship(back_populates="subtasks")
+
+
+class Job(Base):
+    """One physical unit of execution: a probe, or one FFmpeg run serving some sub-tasks.
+
+    ``attempt`` counts claims and is never decreased: it is the fencing token that tells a
+    late event of an earlier claim from the current one. ``subtasks`` lists the indices of
+    the sub-tasks the job serves.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index(None, "state", "priority", "created_at"),
+        Index(None, "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    kind: Mapped[JobKind] = mapped_column(EnumText(JobKind))
+    state: Mapped[JobState] = mapped_column(EnumText(JobState))
+    priority: Mapped[int] = mapped_column(default=0)
+    payload: Mapped[dict[str, Any]]  # JobPayload.model_dump(mode="json")
+    subtasks: Mapped[list[int]]
+    attempt: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None]
+    not_before: Mapped[datetime]
+    progress: Mapped[float] = mapped_column(default=0.0)
+    err_code: Mapped[str] = mapped_column(String(64), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    task: Mapped[Task] = relationship()

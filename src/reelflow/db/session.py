@@ -1,0 +1,117 @@
+"""Database engines, sessions, transactions and migrations.
+
+SQLite is set up for several threads and processes sharing one file: WAL journal (readers
+never block the writer), a busy timeout (writers queue instead of failing), foreign keys on.
+Write transactions start with ``BEGIN IMMEDIATE`` so that two writers never both read and
+then both try to upgrade to a write lock (SQLite would fail one with "database is locked"
+without waiting); on other databases the same option is ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Execution option read by the SQLite "begin" listener: how to open the transaction.
+SQLITE_BEGIN = "reelflow_sqlite_begin"
+_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
+def create_db_engine(url: str | URL, *, busy_timeout_ms: int = 15_000) -> Engine:
+    """An engine for ``url``; for a SQLite file, its folder is created if missing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        # Every connection to ":memory:" is a new empty database: share one connection.
+        options["poolclass"] = StaticPool
+    elif not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **options)
+    event.listen(engine, "connect", _sqlite_connect_hook(busy_timeout_ms, wal=not in_memory))
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect_hook(busy_timeout_ms: int, *, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy: pysqlite's own implicit BEGIN cannot be
+        # made IMMEDIATE and would defer every write lock (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL is safe against process crashes (what the engine must
+                # survive); only an OS crash may lose the last commits.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    mode = str(connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")).upper()
+    if mode not in _BEGIN_MODES:
+        raise ValueError(f"{SQLITE_BEGIN} must be one of {sorted(_BEGIN_MODES)}, got {mode!r}")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises.
+
+    ``write=True`` takes SQLite's write lock at the start (``BEGIN IMMEDIATE``); use it for
+    every transaction that may write, so read-then-write never deadlocks.
+    """
+    with sessions() as session, session.begin():
+        if write:
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        yield session
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic's configuration built in code: no ``alembic.ini`` is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        # ConfigParser interpolates "%": escape it (passwords may contain one).
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(target: Engine | str, revision: str = "head") -> None:
+    """Upgrade the database at ``target`` (an engine or a URL) to ``revision``."""
+    engine = create_db_engine(target) if isinstance(target, str) else target
+    try:
+        config = alembic_config()
+        # IMMEDIATE: two processes starting together migrate one after the other.
+        immediate = {SQLITE_BEGIN: "IMMEDIATE"}
+        with engine.connect().execution_options(**immediate) as connection, connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if isinstance(target, str):
+            engine.dispose()

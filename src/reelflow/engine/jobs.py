@@ -1,0 +1,173 @@
+"""Job commands: claim with a lease, heartbeat, and take back jobs whose worker is gone.
+
+Claiming is safe with several schedulers on one database. On PostgreSQL candidate rows are
+locked ``FOR UPDATE SKIP LOCKED`` (task row first, then job row, the engine's lock order), so
+two claimers never wait on each other and never get the same job; on SQLite the whole claim
+runs in one ``BEGIN IMMEDIATE`` transaction, so claimers simply take turns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select, update
+
+from reelflow.db.models import Job, Task
+from reelflow.engine.core import EngineCore
+from reelflow.engine.states import JobState, SubTaskState, TaskState
+from reelflow.engine.transitions import move_job, move_subtask, move_task
+from reelflow.executors.base import JobKind, JobPayload
+
+LEASE_EXPIRED = "InternalError.LeaseExpired"
+
+
+def parse_job_id(job_id: str) -> int | None:
+    """The row id behind a ``JobPayload.job_id``; ``None`` if it cannot be one of ours."""
+    return int(job_id) if job_id.isascii() and job_id.isdigit() else None
+
+
+class JobCommands(EngineCore):
+    def claim(self, owner: str, limit: int) -> list[JobPayload]:
+        """Start up to ``limit`` ready jobs for ``owner``: highest priority first, then oldest.
+
+        Each claimed job is RUNNING under a lease of ``settings.lease_seconds`` and its
+        ``attempt`` is one higher (the returned payloads carry it); its task becomes RUNNING
+        on its first claim and a MEDIA job's waiting sub-tasks become RUNNING.
+        """
+        if limit <= 0:
+            return []
+        # A cheap read first: an idle scheduler polls often and must not take the write lock.
+        with self._read() as session:
+            if session.execute(self._ready(self._now(), 1)).first() is None:
+                return []
+        payloads: list[JobPayload] = []
+        with self._write() as session:
+            now = self._now()
+            for job_id in session.scalars(self._ready(now, limit)).all():
+                locked = self._lock_job(session, job_id, skip_locked=True)
+                if locked is None:
+                    continue  # another claimer holds it
+                task, job = locked
+                if job.state is not JobState.QUEUED or job.not_before > now:
+                    continue  # changed since the candidate query (another process)
+                self._start(task, job, owner, now)
+                payload = JobPayload.model_validate(job.payload)
+                payloads.append(payload.model_copy(update={"attempt": job.attempt}))
+        return payloads
+
+    @staticmethod
+    def _ready(now: datetime, limit: int) -> Select[int]:
+        return (
+            select(Job.id)
+            .where(Job.state == JobState.QUEUED, Job.not_before <= now)
+            .order_by(Job.priority.desc(), Job.created_at, Job.id)
+            .limit(limit)
+        )
+
+    def _start(self, task: Task, job: Job, owner: str, now: datetime) -> None:
+        move_job(job, JobState.RUNNING, now)
+        job.attempt += 1
+        job.lease_owner = owner
+        job.lease_expires_at = self._lease_end(now)
+        if task.state is TaskState.QUEUED:
+            move_task(task, TaskState.RUNNING, now)
+        if job.kind is JobKind.MEDIA:
+            # A probe job's sub-tasks wait (PENDING, shown as PROCESSING) until planned.
+            for sub in self._subtasks_of(task, job.subtasks):
+                if sub.state is SubTaskState.PENDING:
+                    move_subtask(sub, SubTaskState.RUNNING, now)
+                    sub.job_id = job.id
+
+    def _lease_end(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self._settings.lease_seconds)
+
+    def heartbeat(self, owner: str, job_ids: list[str]) -> list[str]:
+        """Extend ``owner``'s leases on ``job_ids``; returns the ids it no longer holds.
+
+        A job is lost when its lease expired and it was taken back, or its task was
+        cancelled: the caller must stop running it (its results would be ignored anyway).
+        """
+        ids = {parsed for parsed in map(parse_job_id, job_ids) if parsed is not None}
+        held: set[int] = set()
+        if ids:
+            with self._write() as session:
+                now = self._now()
+                held = set(
+                    session.scalars(
+                        select(Job.id).where(
+                            Job.id.in_(ids),
+                            Job.state == JobState.RUNNING,
+                            Job.lease_owner == owner,
+                        )
+                    )
+                )
+                if held:
+                    session.execute(
+                        update(Job)
+                        .where(Job.id.in_(held))
+                        .values(lease_expires_at=self._lease_end(now))
+                    )
+        return [job_id for job_id in job_ids if parse_job_id(job_id) not in held]
+
+    def requeue_expired(self) -> int:
+        """Take back RUNNING jobs whose lease expired; returns how many.
+
+        Each goes back to QUEUED after a backoff, or, with its attempts used up, FAILED with
+        ``InternalError.LeaseExpired`` together with its unfinished sub-tasks (for a probe
+        job: the whole task).
+        """
+
+        def expired(now: datetime) -> Select[int]:
+            return select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_expires_at < now)
+
+        with self._read() as session:
+            if session.execute(expired(self._now()).limit(1)).first() is None:
+                return 0
+        count = 0
+        with self._write() as session:
+            now = self._now()
+            for job_id in session.scalars(expired(now)).all():
+                locked = self._lock_job(session, job_id, skip_locked=True)
+                if locked is None:
+                    continue
+                task, job = locked
+                lease_end = job.lease_expires_at
+                if job.state is not JobState.RUNNING or lease_end is None or lease_end >= now:
+                    continue  # renewed or finished since the candidate query
+                self._job_failed(
+                    task,
+                    job,
+                    code=LEASE_EXPIRED,
+                    message=(
+                        f"the worker {job.lease_owner} stopped renewing its lease on attempt "
+                        f"{job.attempt} of {job.max_attempts}"
+                    ),
+                    retryable=True,
+                    now=now,
+                )
+                self._finish_task_if_done(session, task, now)
+                count += 1
+        return count
+
+    def requeue_owner(self, owner: str) -> int:
+        """Put ``owner``'s RUNNING jobs back in the queue at once (graceful shutdown).
+
+        The interrupted attempt is not counted against the job: ``max_attempts`` grows by
+        one instead of ``attempt`` shrinking, so ``attempt`` stays a unique fencing token.
+        Returns how many jobs were requeued.
+        """
+        count = 0
+        with self._write() as session:
+            now = self._now()
+            mine = select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_owner == owner)
+            for job_id in session.scalars(mine).all():
+                locked = self._lock_job(session, job_id)
+                if locked is None:
+                    continue
+                task, job = locked
+                if job.state is not JobState.RUNNING or job.lease_owner != owner:
+                    continue
+                job.max_attempts += 1
+                self._requeue(task, job, now, delay=timedelta(0))
+                count += 1
+        return count

@@ -1,0 +1,176 @@
+"""The scheduler loop: moves jobs from the engine to an executor and events back.
+
+One ``tick``: take back expired leases (now and then), renew this scheduler's leases (now
+and then), claim as many jobs as the executor has free slots, submit them. Events from the
+executor go to ``Engine.handle`` tagged with the claim they belong to (attempt and owner),
+so a late event of a lost or stopped run is never applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from reelflow.config import Settings
+from reelflow.engine.service import Engine
+from reelflow.executors.base import Executor, JobEvent, JobEventType
+
+logger = logging.getLogger(__name__)
+
+
+def default_owner() -> str:
+    """A name unique to this scheduler: host, process and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Scheduler:
+    """Drives ``engine`` with ``executor`` under the lease owner name ``owner``.
+
+    Use either ``run_until`` (the CLI: the calling thread runs the loop) or ``start`` /
+    ``stop`` (the server: a background thread). Either way end with ``stop``: it stops the
+    executor's jobs and, when graceful, hands them back to the queue at once.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        executor: Executor,
+        settings: Settings,
+        owner: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.executor = executor
+        self.owner = owner or default_owner()
+        # Renew well before the lease ends; sweep often enough that a dead worker's job is
+        # back in the queue soon after its lease ends.
+        self._heartbeat_every = settings.lease_seconds / 3
+        self._sweep_every = min(settings.lease_seconds / 2, 5.0)
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}  # job id -> attempt this scheduler runs
+        self._accepting = False
+        self._opened = False
+        self._next_heartbeat = 0.0
+        self._next_sweep = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """One round of the loop; returns how many jobs it submitted."""
+        self._open()
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_every
+            self.engine.requeue_expired()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self._heartbeat_every
+            self._heartbeat()
+        free = self.executor.free_slots()
+        if free <= 0:
+            return 0
+        payloads = self.engine.claim(self.owner, free)
+        for payload in payloads:
+            with self._lock:
+                # Registered before submit: an executor may report before submit returns.
+                self._running[payload.job_id] = payload.attempt
+            self.executor.submit(payload)
+        return len(payloads)
+
+    def running(self) -> dict[str, int]:
+        """The jobs this scheduler runs now: job id -> attempt."""
+        with self._lock:
+            return dict(self._running)
+
+    def run_until(
+        self, predicate: Callable[[], bool], poll: float = 0.05, timeout: float | None = None
+    ) -> bool:
+        """Tick in this thread until ``predicate()`` is true (True) or ``timeout`` s pass."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.tick()
+            if predicate():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+
+    def start(self, poll: float = 0.5) -> None:
+        """Run the loop in a background thread until ``stop``."""
+        if self._thread is not None:
+            raise RuntimeError("the scheduler is already started")
+        self._open()
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, args=(poll,), name="reelflow-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def _loop(self, poll: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                # A database hiccup must not end the server's scheduling for good; leases
+                # keep every job safe until the next successful tick.
+                logger.exception("scheduler tick failed; retrying in %.1f s", poll)
+            self._stop.wait(poll)
+
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the loop and the executor's jobs (their FFmpeg children are killed).
+
+        ``graceful``: this scheduler's RUNNING jobs go back to the queue at once, without
+        using up an attempt. Otherwise they stay as a crash leaves them: their leases expire
+        and another scheduler runs them again as a new attempt.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            # Events of the jobs being killed now are stale: the engine decides from its
+            # own records instead.
+            self._accepting = False
+            self._running.clear()
+        self.executor.close(wait=False)
+        if graceful:
+            requeued = self.engine.requeue_owner(self.owner)
+            if requeued:
+                logger.info("handed %d running job(s) back to the queue", requeued)
+
+    # -- executor side --------------------------------------------------------------------
+
+    def _open(self) -> None:
+        if not self._opened:
+            self._opened = True
+            self._accepting = True
+            self.executor.start(self._on_event)
+
+    def _heartbeat(self) -> None:
+        job_ids = list(self.running())
+        if not job_ids:
+            return
+        for job_id in self.engine.heartbeat(self.owner, job_ids):
+            logger.warning("lost the lease on job %s: stopping it", job_id)
+            with self._lock:
+                self._running.pop(job_id, None)
+            self.executor.cancel(job_id)
+
+    def _on_event(self, event: JobEvent) -> None:
+        with self._lock:
+            attempt = self._running.get(event.job_id) if self._accepting else None
+        if attempt is None:
+            logger.debug("dropping %s event of job %s: not ours now", event.type, event.job_id)
+            return
+        try:
+            self.engine.handle(event, attempt=attempt, owner=self.owner)
+        finally:
+            if event.type is JobEventType.FINISHED:
+                with self._lock:
+                    if self._running.get(event.job_id) == attempt:
+                        del self._running[event.job_id]

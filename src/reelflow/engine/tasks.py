@@ -1,0 +1,197 @@
+"""Task commands: submit, read, list, cancel, retry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.core import EngineCore
+from reelflow.engine.states import JobState, SubTaskState, TaskState
+from reelflow.engine.transitions import move_job, move_subtask, move_task
+from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
+from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
+from reelflow.specs.requests import TaskRequest
+
+# How long a SessionId deduplicates (the compatible API's documents say 3 or 7 days; the
+# task query window is 7 days, and the longer window is the safer one for a client retrying).
+SESSION_WINDOW = timedelta(days=7)
+MAX_PAGE = 100
+
+
+class TaskCommands(EngineCore):
+    def submit(self, request: TaskRequest) -> str:
+        """Accept ``request`` and return its task id; nothing runs in this call.
+
+        The planner resolves the templates first (``SpecError`` propagates). A non-empty
+        ``session_id`` already used in the last 7 days returns that task's id instead of
+        creating another.
+        """
+        if request.session_id:
+            with self._read() as session:
+                existing = self._session_task(session, request.session_id)
+            if existing is not None:
+                return existing
+        specs = self._planner.resolve(request)
+        if not specs:
+            raise SpecError("the request has no sub-task to run", field="media_process_task")
+        indices = [spec.index for spec in specs]
+        if len(set(indices)) != len(indices):
+            raise SpecError("sub-task indices must be unique", field="media_process_task")
+        with self._write() as session:
+            now = self._now()
+            if request.session_id:
+                # Checked again under the write lock: a concurrent twin may have just won.
+                existing = self._session_task(session, request.session_id)
+                if existing is not None:
+                    return existing
+            task = Task(
+                id=f"rf-{uuid.uuid4().hex}",
+                state=TaskState.QUEUED,
+                priority=request.priority,
+                workflow_id=request.workflow_id,
+                session_id=request.session_id,
+                session_context=request.session_context,
+                request=request.to_json(),
+                source=request.source.to_json(),
+                media_info=None,
+                err_code="",
+                message="",
+                created_at=now,
+                updated_at=now,
+            )
+            task.subtasks = [
+                SubTask(
+                    index=spec.index,
+                    kind=spec.kind,
+                    state=SubTaskState.PENDING,
+                    progress=0.0,
+                    err_code="",
+                    message="",
+                    spec=spec.to_json(),
+                    attempts=0,
+                )
+                for spec in specs
+            ]
+            session.add(task)
+            session.flush()
+            self._add_probe_job(session, task, indices, now)
+            return task.id
+
+    def _session_task(self, session: Session, session_id: str) -> str | None:
+        since = self._now() - SESSION_WINDOW
+        query = (
+            select(Task.id)
+            .where(Task.session_id == session_id, Task.created_at >= since)
+            .order_by(Task.created_at)
+            .limit(1)
+        )
+        return session.scalar(query)
+
+    def task_view(self, task_id: str) -> TaskView:
+        """The task and its sub-tasks; ``TaskNotFound`` for an unknown id."""
+        with self._read() as session:
+            task = session.get(Task, task_id, options=[selectinload(Task.subtasks)])
+            if task is None:
+                raise TaskNotFound(f"no task with id {task_id!r}")
+            return TaskView.of(task)
+
+    def list_tasks(
+        self,
+        state: TaskState | Iterable[TaskState] | None = None,
+        workflow_id: int | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[TaskView], str | None]:
+        """Tasks newest first, and the cursor of the next page (``None`` on the last page).
+
+        ``state`` may be several states (the API's ``FINISH`` is three); the created bounds
+        are inclusive after and exclusive before.
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise SpecError(f"limit must be 1..{MAX_PAGE}, got {limit}", field="limit")
+        query: Select[Task] = select(Task).options(selectinload(Task.subtasks))
+        if state is not None:
+            states = [state] if isinstance(state, TaskState) else list(state)
+            query = query.where(Task.state.in_(states))
+        if workflow_id is not None:
+            query = query.where(Task.workflow_id == workflow_id)
+        if created_after is not None:
+            query = query.where(Task.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(Task.created_at < created_before)
+        if cursor:
+            at, after_id = decode_cursor(cursor)
+            query = query.where(
+                or_(Task.created_at < at, and_(Task.created_at == at, Task.id < after_id))
+            )
+        query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
+        with self._read() as session:
+            tasks = list(session.scalars(query))
+            views = [TaskView.of(task) for task in tasks[:limit]]
+        more = len(tasks) > limit
+        next_cursor = encode_cursor(views[-1].created_at, views[-1].id) if more else None
+        return views, next_cursor
+
+    def cancel(self, task_id: str) -> None:
+        """Cancel a queued or running task: its jobs stop, unfinished sub-tasks are cancelled.
+
+        Cancelling a cancelled task does nothing; a finished one raises ``StateError``.
+        Running jobs learn of it through their next heartbeat (``heartbeat`` reports them
+        lost) and the scheduler stops them.
+        """
+        with self._write() as session:
+            now = self._now()
+            task = self._lock_task(session, task_id)
+            if task is None:
+                raise TaskNotFound(f"no task with id {task_id!r}")
+            if task.state is TaskState.CANCELLED:
+                return
+            if task.state.is_terminal:
+                raise StateError(f"task {task_id} already finished ({task.state}): cannot cancel")
+            code, message = JobCancelled.code, "cancelled by request"
+            live = select(Job).where(
+                Job.task_id == task.id, Job.state.in_([JobState.QUEUED, JobState.RUNNING])
+            )
+            for job in session.scalars(live.with_for_update()):
+                move_job(job, JobState.CANCELLED, now, code=code, message=message)
+            for sub in task.subtasks:
+                if not sub.state.is_terminal:
+                    move_subtask(sub, SubTaskState.CANCELLED, now, code=code, message=message)
+            move_task(task, TaskState.CANCELLED, now, code=code, message=message)
+            self._on_task_finished(session, task)
+
+    def retry_failed(self, task_id: str) -> list[int]:
+        """Run the failed sub-tasks of a FAILED task again; returns their indices.
+
+        Successful sub-tasks keep their outputs. With the probe already known the sub-tasks
+        are planned into MEDIA jobs at once, else the source is probed again first.
+        """
+        with self._write() as session:
+            now = self._now()
+            task = self._lock_task(session, task_id)
+            if task is None:
+                raise TaskNotFound(f"no task with id {task_id!r}")
+            if task.state is not TaskState.FAILED:
+                raise StateError(
+                    f"only a failed task can be retried; task {task_id} is {task.state}"
+                )
+            failed = [sub for sub in task.subtasks if sub.state is SubTaskState.FAILED]
+            if not failed:
+                raise StateError(f"task {task_id} has no failed sub-task to retry")
+            move_task(task, TaskState.QUEUED, now)
+            for sub in failed:
+                move_subtask(sub, SubTaskState.PENDING, now)
+                sub.job_id = None
+            if task.media_info is not None:
+                self._plan_media(session, task, failed, now)
+                self._finish_task_if_done(session, task, now)
+            else:
+                self._add_probe_job(session, task, [sub.index for sub in failed], now)
+            return [sub.index for sub in failed]

@@ -1,0 +1,128 @@
+"""Read-only snapshots of tasks, as the API and CLI show them, and list cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reelflow.db.models import SubTask, Task
+from reelflow.engine.states import SubTaskState, TaskState
+from reelflow.errors import SpecError
+from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
+
+
+@dataclass(frozen=True)
+class SubTaskView:
+    index: int
+    kind: SubTaskKind
+    state: SubTaskState
+    progress: float
+    err_code: str
+    message: str
+    output: dict[str, Any] | None
+    spec: SubTaskSpec
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def api_status(self) -> str:
+        return self.state.api_status
+
+    @classmethod
+    def of(cls, sub: SubTask) -> SubTaskView:
+        return cls(
+            index=sub.index,
+            kind=sub.kind,
+            state=sub.state,
+            progress=sub.progress,
+            err_code=sub.err_code,
+            message=sub.message,
+            output=sub.output,
+            spec=SubTaskSpec.model_validate(sub.spec),
+            attempts=sub.attempts,
+            started_at=sub.started_at,
+            finished_at=sub.finished_at,
+        )
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task and its sub-tasks at one moment.
+
+    ``err_code``/``message`` are task-level only: a source-level failure (the probe failed;
+    the compatible API's ``WorkflowTask.ErrCode``) or ``Cancelled``. A task that failed
+    because of its sub-tasks has an empty ``err_code``; each sub-task carries its own.
+    """
+
+    id: str
+    state: TaskState
+    priority: int
+    workflow_id: int | None
+    session_id: str
+    session_context: str
+    request: TaskRequest
+    source: TaskSource
+    media_info: dict[str, Any] | None
+    err_code: str
+    message: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    subtasks: tuple[SubTaskView, ...]
+
+    @property
+    def api_status(self) -> str:
+        return self.state.api_status
+
+    @property
+    def has_failed_subtask(self) -> bool:
+        return any(
+            sub.state is not SubTaskState.SUCCEEDED and sub.state.is_terminal
+            for sub in self.subtasks
+        )
+
+    @classmethod
+    def of(cls, task: Task) -> TaskView:
+        return cls(
+            id=task.id,
+            state=task.state,
+            priority=task.priority,
+            workflow_id=task.workflow_id,
+            session_id=task.session_id,
+            session_context=task.session_context,
+            request=TaskRequest.model_validate(task.request),
+            source=TaskSource.model_validate(task.source),
+            media_info=task.media_info,
+            err_code=task.err_code,
+            message=task.message,
+            created_at=task.created_at,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+            updated_at=task.updated_at,
+            subtasks=tuple(SubTaskView.of(sub) for sub in task.subtasks),
+        )
+
+
+def encode_cursor(created_at: datetime, task_id: str) -> str:
+    """An opaque cursor: the position after the task ``(created_at, task_id)``."""
+    raw = json.dumps([created_at.isoformat(), task_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, task_id = json.loads(raw)
+        when = datetime.fromisoformat(created)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise SpecError(f"invalid cursor {cursor!r}", field="cursor") from exc
+    if when.tzinfo is None or not isinstance(task_id, str):
+        raise SpecError(f"invalid cursor {cursor!r}", field="cursor")
+    return when, task_id

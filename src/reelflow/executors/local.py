@@ -1,0 +1,144 @@
+"""The local executor: a pool of threads, each supervising one job.
+
+Threads, not processes, because a job's heavy work already runs in its own FFmpeg child
+process: the supervising thread only starts FFmpeg, reads its progress, uploads results
+and waits, all of which release the GIL. Threads share the storage clients and the
+reporter, are cancelled with a ``threading.Event``, and start instantly (see
+``docs/adr/0001-local-executor-threads.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from reelflow.errors import ReelflowError
+from reelflow.executors.base import (
+    Executor,
+    JobContext,
+    JobEvent,
+    JobEventType,
+    JobPayload,
+    JobResult,
+    JobRunner,
+    Reporter,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def run_guarded(runner: JobRunner, job: JobPayload, ctx: JobContext) -> JobResult:
+    """Run ``job`` and always return its result: an exception becomes a failed result.
+
+    A ``ReelflowError`` keeps its code and ``retryable``; anything else is a bug, reported as
+    ``InternalError`` (not retried: it would fail the same way) with its traceback logged.
+    """
+    try:
+        result = runner(job, ctx)
+    except ReelflowError as exc:
+        return JobResult(
+            job_id=job.job_id,
+            ok=False,
+            error_code=exc.code,
+            message=exc.message,
+            retryable=exc.retryable,
+        )
+    except Exception as exc:
+        logger.exception("job %s (task %s) crashed", job.job_id, job.task_id)
+        return JobResult(
+            job_id=job.job_id,
+            ok=False,
+            error_code="InternalError",
+            message=f"unexpected error: {type(exc).__name__}: {exc}",
+            retryable=False,
+        )
+    if result.job_id != job.job_id:
+        result = result.model_copy(update={"job_id": job.job_id})
+    return result
+
+
+class LocalExecutor(Executor):
+    """Runs up to ``slots`` jobs at once in this process.
+
+    A cancelled job (``cancel`` or ``close(wait=False)``) reports nothing more: the engine
+    decides its state from its own records (requeued on shutdown, cancelled, or lost lease).
+    """
+
+    def __init__(self, runner: JobRunner, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"slots must be at least 1, got {slots}")
+        self._runner = runner
+        self._slots = slots
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="reelflow-job")
+        self._lock = threading.Lock()
+        self._active: dict[str, threading.Event] = {}
+        self._report: Reporter | None = None
+        self._closed = False
+
+    def start(self, report: Reporter) -> None:
+        self._report = report
+
+    def submit(self, job: JobPayload) -> None:
+        report = self._report
+        if report is None:
+            raise RuntimeError("LocalExecutor.start(report) must be called before submit")
+        cancel = threading.Event()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("LocalExecutor is closed")
+            previous = self._active.get(job.job_id)
+            if previous is not None:
+                # The same job again (a new attempt after a lost lease): the old run must
+                # stop; its late events would be stale.
+                previous.set()
+            self._active[job.job_id] = cancel
+        self._pool.submit(self._run, job, cancel, report)
+
+    def free_slots(self) -> int:
+        with self._lock:
+            return 0 if self._closed else max(0, self._slots - len(self._active))
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            event = self._active.get(job_id)
+        if event is not None:
+            event.set()
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+            if not wait:
+                for event in self._active.values():
+                    event.set()
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    def _run(self, job: JobPayload, cancel: threading.Event, report: Reporter) -> None:
+        def progress(value: float) -> None:
+            if not cancel.is_set():
+                self._emit(
+                    report, JobEvent(job_id=job.job_id, type=JobEventType.PROGRESS, progress=value)
+                )
+
+        try:
+            result = run_guarded(self._runner, job, JobContext(progress=progress, cancel=cancel))
+        finally:
+            with self._lock:
+                if self._active.get(job.job_id) is cancel:
+                    del self._active[job.job_id]
+        if cancel.is_set():
+            logger.info("job %s stopped on request; its result is dropped", job.job_id)
+            return
+        self._emit(
+            report,
+            JobEvent(job_id=job.job_id, type=JobEventType.FINISHED, progress=100.0, result=result),
+        )
+
+    @staticmethod
+    def _emit(report: Reporter, event: JobEvent) -> None:
+        try:
+            report(event)
+        except Exception:
+            # The reporter is the engine's side; its failure must not kill this worker
+            # thread. The job's lease then expires and the engine runs it again.
+            logger.exception("reporting %s of job %s failed", event.type, event.job_id)

@@ -1,0 +1,34 @@
+"""Choosing the executor: once, at start-up, from ``settings.executor``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reelflow.config import Settings
+from reelflow.errors import ConfigError
+from reelflow.executors.base import Executor, JobRunner
+
+
+def _local(settings: Settings, runner: JobRunner) -> Executor:
+    from reelflow.executors.local import LocalExecutor
+
+    return LocalExecutor(runner, slots=settings.workers)
+
+
+def _celery(settings: Settings, runner: JobRunner) -> Executor:
+    raise ConfigError("REELFLOW_EXECUTOR=celery is not available yet; use REELFLOW_EXECUTOR=local")
+
+
+EXECUTORS: dict[str, Callable[[Settings, JobRunner], Executor]] = {
+    "local": _local,
+    "celery": _celery,
+}
+
+
+def build_executor(settings: Settings, runner: JobRunner) -> Executor:
+    """The executor named by ``settings.executor``; ``ConfigError`` names the valid ones."""
+    factory = EXECUTORS.get(settings.executor)
+    if factory is None:
+        choices = ", ".join(sorted(EXECUTORS))
+        raise ConfigError(f"unknown executor {settings.executor!r}; valid choices: {choices}")
+    return factory(settings, runner)
