@@ -140,8 +140,9 @@ class _Graph:
             w_value, w_unit = parse_size(image.width, what="width")
             h_value, h_unit = parse_size(image.height, what="height")
             wm_w = round(width * w_value / 100) if w_unit == "%" else round(w_value)
+            # Like the width, a height in % is of the video (``ih`` would be the logo's own).
             wm_h = (
-                -1 if h_value == 0 else (f"ih*{_num(h_value / 100)}" if h_unit == "%" else h_value)
+                -1 if h_value == 0 else round(height * h_value / 100 if h_unit == "%" else h_value)
             )
             logo = self.label("logo")
             self.chains.append(f"[{index}:v]scale={max(2, wm_w)}:{wm_h}[{logo}]")

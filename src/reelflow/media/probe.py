@@ -1,0 +1,600 @@
+"""Probe a media source in-process with PyAV into frozen dataclasses.
+
+Probing reads headers, not the whole file: opening the container, at most one decoded
+video frame (only when the headers leave rotation or interlacing unknown) and, for a
+remote MP4, one seek near its end. Local MP4/MOV files are also walked box by box, which
+finds truncation and rotation without decoding anything.
+
+Bad input fails fast with a specific error (see :func:`probe`); no ``av`` exception
+leaks out of this module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import stat
+import struct
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any, Self, TypeVar
+
+import av
+import av.error
+
+from reelflow.errors import AccessDenied, InvalidMedia, ObjectNotFound, SpecError, StorageError
+
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_OPEN_TIMEOUT = 15.0  # seconds for a remote source to answer; local files never wait
+_MOV_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
+_FIRST_FRAME_PACKET_LIMIT = 64  # give up on rotation/interlace hints rather than read on
+_TAIL_WINDOW = 0.5  # seconds before the end where a remote MP4 must still have samples
+_VFR_TOLERANCE = 0.01
+# H.273 code points -> the names ffprobe prints (and the compatible API returns).
+_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
+              8: "film", 9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432",
+              22: "ebu3213"}  # fmt: skip
+_TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m",
+              8: "linear", 9: "log100", 10: "log316", 11: "iec61966-2-4", 12: "bt1361e",
+              13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084",
+              17: "smpte428", 18: "arib-std-b67"}  # fmt: skip
+_MATRICES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
+             8: "ycgco", 9: "bt2020nc", 10: "bt2020c", 11: "smpte2085",
+             12: "chroma-derived-nc", 13: "chroma-derived-c", 14: "ictcp"}  # fmt: skip
+_HDR_TRANSFERS = {"smpte2084": "hdr10", "arib-std-b67": "hlg"}
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStreamInfo:
+    """One video stream. Sizes are coded pixels; ``rotation`` is clockwise degrees.
+
+    ``rotation`` (0/90/180/270) is how far a player turns the coded picture to show it,
+    the convention of the legacy ``rotate`` tag (a portrait phone clip says 90).
+    ``fps`` is the average frame rate; ``None`` fields were not stated by the source.
+    """
+
+    index: int
+    codec: str
+    width: int
+    height: int
+    rotation: int
+    fps: float | None
+    fps_num: int | None
+    fps_den: int | None
+    pix_fmt: str | None
+    bitrate: int | None
+    duration: float | None
+    interlaced: bool
+    frame_count: int | None
+    is_vfr: bool = False
+    color_primaries: str | None = None
+    color_space: str | None = None
+    color_transfer: str | None = None
+    codec_tag: str | None = None
+
+    @property
+    def display_width(self) -> int:
+        return self.height if self.rotation in (90, 270) else self.width
+
+    @property
+    def display_height(self) -> int:
+        return self.width if self.rotation in (90, 270) else self.height
+
+    @property
+    def bit_depth(self) -> int | None:
+        fmt = _video_format(self.pix_fmt)
+        return fmt.components[0].bits if fmt is not None and fmt.components else None
+
+    @property
+    def chroma(self) -> str | None:
+        """``"420"``, ``"422"``, ``"444"`` or ``"411"``; ``None`` for gray or unknown."""
+        fmt = _video_format(self.pix_fmt)
+        if fmt is None or len(fmt.components) < 3:
+            return None
+        if fmt.is_rgb:
+            return "444"
+        return _CHROMA.get((fmt.chroma_width(4), fmt.chroma_height(4)))
+
+    @property
+    def hdr_type(self) -> str | None:
+        """``"hdr10"`` (PQ) or ``"hlg"`` from the transfer function; ``None`` for SDR."""
+        return _HDR_TRANSFERS.get(self.color_transfer or "")
+
+
+_CHROMA = {(2, 2): "420", (2, 4): "422", (4, 4): "444", (1, 4): "411"}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStreamInfo:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    bitrate: int | None
+    duration: float | None
+    codec_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What a source contains. ``duration`` in seconds, ``size`` in bytes, ``bitrate``
+    in bits per second; ``container`` is FFmpeg's demuxer name (``mov,mp4,m4a,...``)."""
+
+    container: str
+    duration: float | None
+    size: int | None
+    bitrate: int | None
+    video: tuple[VideoStreamInfo, ...]
+    audio: tuple[AudioStreamInfo, ...]
+
+    @property
+    def primary_video(self) -> VideoStreamInfo | None:
+        return self.video[0] if self.video else None
+
+    @property
+    def primary_audio(self) -> AudioStreamInfo | None:
+        return self.audio[0] if self.audio else None
+
+    @property
+    def has_video(self) -> bool:
+        return bool(self.video)
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of the fields, for jobs that carry probe results."""
+        data = asdict(self)
+        data["video"] = list(data["video"])
+        data["audio"] = list(data["audio"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`; keys unknown to this version are ignored."""
+        return cls(
+            container=data["container"],
+            duration=data["duration"],
+            size=data["size"],
+            bitrate=data["bitrate"],
+            video=tuple(_known(VideoStreamInfo, item) for item in data["video"]),
+            audio=tuple(_known(AudioStreamInfo, item) for item in data["audio"]),
+        )
+
+    def to_mps_metadata(self) -> dict[str, object]:
+        """The compatible API's ``MediaMetaData`` shape; ``None`` where unknown.
+
+        Widths and heights are display sizes (after rotation), in the stream list too;
+        a stream without its own duration reports the container's.
+        """
+        video, audio = self.primary_video, self.primary_audio
+        return {
+            "Size": self.size,
+            "Container": self.container,
+            "Bitrate": self.bitrate,
+            "Height": video.display_height if video else None,
+            "Width": video.display_width if video else None,
+            "Duration": self.duration,
+            "Rotate": video.rotation if video else None,
+            "VideoStreamSet": [_mps_video(v) for v in self.video],
+            "AudioStreamSet": [_mps_audio(a) for a in self.audio],
+            "VideoDuration": _or(video.duration, self.duration) if video else None,
+            "AudioDuration": _or(audio.duration, self.duration) if audio else None,
+        }
+
+
+def _mps_video(v: VideoStreamInfo) -> dict[str, object]:
+    return {
+        "Bitrate": v.bitrate,
+        "Height": v.display_height,
+        "Width": v.display_width,
+        "Codec": v.codec,
+        "Fps": round(v.fps) if v.fps is not None else None,
+        "ColorPrimaries": v.color_primaries,
+        "ColorSpace": v.color_space,
+        "ColorTransfer": v.color_transfer,
+        "HdrType": v.hdr_type,
+        "Codecs": v.codec_tag,
+        "FpsNumerator": v.fps_num,
+        "FpsDenominator": v.fps_den,
+    }
+
+
+def _mps_audio(a: AudioStreamInfo) -> dict[str, object]:
+    return {
+        "Bitrate": a.bitrate,
+        "SamplingRate": a.sample_rate,
+        "Codec": a.codec,
+        "Channel": a.channels,
+        "Codecs": a.codec_tag,
+        "Loudness": None,  # measuring it means decoding all audio: not a probe's job
+    }
+
+
+def _or(value: float | None, fallback: float | None) -> float | None:
+    return value if value is not None else fallback
+
+
+_Stream = TypeVar("_Stream", VideoStreamInfo, AudioStreamInfo)
+
+
+def _known(cls: type[_Stream], data: dict[str, Any]) -> _Stream:
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _video_format(pix_fmt: str | None) -> av.VideoFormat | None:
+    if not pix_fmt:
+        return None
+    try:
+        return av.VideoFormat(pix_fmt)
+    except ValueError:  # a name this libavutil does not know
+        return None
+
+
+def probe(source: str | Path, *, timeout: float = _OPEN_TIMEOUT) -> MediaInfo:
+    """Describe ``source``: a local path, or an ``http(s)`` URL such as a presigned one.
+
+    ``timeout`` bounds each network wait of a URL source, in seconds.
+
+    Raises:
+        ObjectNotFound: the file does not exist, or the URL answered 404.
+        AccessDenied: the file is unreadable, or the URL answered 401/403.
+        StorageError: the URL could not be read (network error, 5xx, timeout); retryable.
+        SpecError: ``source`` is a URL of another scheme (``s3://``, ``rtmp://`` ...).
+        InvalidMedia: the source is not usable media; ``code`` is one of
+            ``InvalidInput.EmptyFile``, ``InvalidInput.NotMedia``,
+            ``InvalidInput.Truncated``, ``InvalidInput.NoMediaStreams``.
+    """
+    if isinstance(source, str) and _URL.match(source):
+        options = {"protocol_whitelist": "http,https,tcp,tls"}
+        with _open(
+            source, options=options, network_timeout=timeout, label=_redact(source)
+        ) as container:
+            size = container.size if container.size > 0 else None  # no Content-Length: < 0
+            return _describe(container, size=size, rotations=None, check_tail=True)
+    if isinstance(source, str) and _SCHEME.match(source):
+        raise SpecError(
+            f"unsupported source {_redact(source)!r}: give a local path or an http(s) URL",
+            field="source",
+        )
+    path = Path(source)
+    size = _local_size(path)
+    rotations = _iso_rotations(path, size)
+    # "file:" stops FFmpeg from reading "concat:", "data:" or "pipe:" in a path as a protocol.
+    target = f"file:{path.absolute()}"
+    options = {"protocol_whitelist": "file"}
+    with _open(target, options=options, network_timeout=None, label=str(path)) as container:
+        return _describe(container, size=size, rotations=rotations, check_tail=False)
+
+
+def _local_size(path: Path) -> int:
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ObjectNotFound(f"source file not found: {path}") from exc
+    except PermissionError as exc:
+        raise AccessDenied(f"source file not readable: {path}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidMedia(f"{path} is not a regular file", code="InvalidInput.NotMedia")
+    if st.st_size == 0:
+        raise InvalidMedia(f"{path} is empty (0 bytes)", code="InvalidInput.EmptyFile")
+    return st.st_size
+
+
+def _open(
+    target: str, *, options: dict[str, str], network_timeout: float | None, label: str
+) -> av.container.InputContainer:
+    """``av.open`` with its errors translated; ``network_timeout`` is None for local files."""
+    try:
+        return av.open(target, mode="r", options=options, timeout=network_timeout)
+    except av.error.HTTPNotFoundError as exc:
+        raise ObjectNotFound(f"source not found (HTTP 404): {label}") from exc
+    except (av.error.HTTPUnauthorizedError, av.error.HTTPForbiddenError) as exc:
+        raise AccessDenied(f"source refused access ({exc.strerror}): {label}") from exc
+    except av.error.FileNotFoundError as exc:
+        raise ObjectNotFound(f"source file not found: {label}") from exc
+    except av.error.PermissionError as exc:
+        raise AccessDenied(f"source file not readable: {label}") from exc
+    except av.error.InvalidDataError as exc:
+        raise InvalidMedia(
+            f"{label} is not a media file FFmpeg can read (unknown or damaged format)",
+            code="InvalidInput.NotMedia",
+        ) from exc
+    except (av.error.HTTPError, av.error.ExitError, OSError) as exc:
+        # av's network errors (refused, reset, timed out, 5xx) subclass these. A local
+        # file that stat() could see fails here only when a demuxer gives up on it (EIO
+        # from a header cut short): that is the media's fault, not the disk's.
+        if network_timeout is not None:
+            reason = exc.strerror or type(exc).__name__
+            raise StorageError(f"could not read {label}: {reason}") from exc
+        raise InvalidMedia(
+            f"{label} cannot be read as media ({exc.strerror}): damaged or cut short",
+            code="InvalidInput.NotMedia",
+        ) from exc
+    except av.error.FFmpegError as exc:
+        raise InvalidMedia(
+            f"{label} cannot be opened as media: {exc.strerror}", code="InvalidInput.NotMedia"
+        ) from exc
+
+
+def _redact(url: str) -> str:
+    """Drop the query string: presigned URLs carry credentials there."""
+    return url.partition("?")[0]
+
+
+def _describe(
+    container: av.container.InputContainer,
+    *,
+    size: int | None,
+    rotations: tuple[int, ...] | None,
+    check_tail: bool,
+) -> MediaInfo:
+    # A stream without a codec context has no decoder in this FFmpeg build: unusable.
+    video = [
+        s for s in container.streams.video if s.codec_context is not None and not _is_cover_art(s)
+    ]
+    audio = [s for s in container.streams.audio if s.codec_context is not None]
+    if not video and not audio:
+        found = ", ".join(sorted({s.type for s in container.streams})) or "none"
+        raise InvalidMedia(
+            f"the source has no audio or video stream FFmpeg can decode (streams found: {found})",
+            code="InvalidInput.NoMediaStreams",
+        )
+    if rotations is not None and len(rotations) != len(container.streams):
+        rotations = None  # tracks and streams do not line up: ask the decoder instead
+    infos = tuple(
+        _video_info(container, s, rotations, decode_hints=i == 0) for i, s in enumerate(video)
+    )
+    if check_tail and container.format.name == _MOV_FAMILY:
+        _check_tail(container, video[0] if video else audio[0])
+    duration = container.duration
+    return MediaInfo(
+        container=container.format.name,
+        duration=duration / av.time_base if duration is not None else None,
+        size=size,
+        bitrate=container.bit_rate or None,
+        video=infos,
+        audio=tuple(_audio_info(s) for s in audio),
+    )
+
+
+def _video_info(
+    container: av.container.InputContainer,
+    stream: av.VideoStream,
+    rotations: tuple[int, ...] | None,
+    *,
+    decode_hints: bool,
+) -> VideoStreamInfo:
+    ctx = stream.codec_context
+    rotation = rotations[stream.index] if rotations is not None else None
+    interlaced = _FIELD_ORDER_INTERLACED.get(ctx.field_order)
+    if decode_hints and (rotation is None or interlaced is None):
+        # Headers left a gap; the first decoded frame carries both facts.
+        frame = _first_frame(container, stream)
+        if frame is not None:
+            rotation = _normalize(-frame.rotation) if rotation is None else rotation
+            interlaced = frame.interlaced_frame if interlaced is None else interlaced
+    rate = _first_rate(stream.average_rate, stream.guessed_rate, stream.base_rate)
+    avg, base = stream.average_rate, stream.base_rate
+    return VideoStreamInfo(
+        index=stream.index,
+        codec=_codec_name(stream),
+        width=ctx.width,
+        height=ctx.height,
+        rotation=rotation or 0,
+        fps=float(rate) if rate else None,
+        fps_num=rate.numerator if rate else None,
+        fps_den=rate.denominator if rate else None,
+        pix_fmt=ctx.pix_fmt,
+        bitrate=ctx.bit_rate or None,
+        duration=_stream_seconds(stream),
+        interlaced=bool(interlaced),
+        frame_count=stream.frames or None,
+        is_vfr=bool(avg and base and abs(avg / base - 1) > _VFR_TOLERANCE),
+        color_primaries=_PRIMARIES.get(ctx.color_primaries),
+        color_space=_MATRICES.get(ctx.colorspace),
+        color_transfer=_TRANSFERS.get(ctx.color_trc),
+        codec_tag=_codec_tag(ctx.codec_tag),
+    )
+
+
+# AVFieldOrder: 0 unknown, 1 progressive, 2..5 the four interlaced orders.
+_FIELD_ORDER_INTERLACED = {1: False, 2: True, 3: True, 4: True, 5: True}
+
+
+def _audio_info(stream: av.AudioStream) -> AudioStreamInfo:
+    ctx = stream.codec_context
+    return AudioStreamInfo(
+        index=stream.index,
+        codec=_codec_name(stream),
+        sample_rate=ctx.sample_rate,
+        channels=ctx.channels,
+        bitrate=ctx.bit_rate or None,
+        duration=_stream_seconds(stream),
+        codec_tag=_codec_tag(ctx.codec_tag),
+    )
+
+
+def _first_frame(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> av.VideoFrame | None:
+    stream.codec_context.thread_count = 1  # frame threads would buffer several frames first
+    try:
+        packets = container.demux(stream)
+        first = next(packets, None)
+        if first is None:
+            return None
+        if first.is_keyframe:
+            packets = itertools.chain([first], packets)
+        else:
+            # Over HTTP, PyAV loses the first packet (the keyframe) of an MP4 whose moov
+            # is at the end, and HEVC then never outputs a frame: seek back to the start.
+            # (Not done up front: seeking a Matroska URL to 0 can fail with EOF.)
+            container.seek(stream.start_time or 0, stream=stream, backward=True)
+            packets = container.demux(stream)
+        for packet in itertools.islice(packets, _FIRST_FRAME_PACKET_LIMIT):
+            for frame in packet.decode():
+                return frame
+    except av.error.FFmpegError:
+        # Only hints are at stake; a stream that does not decode fails its job later
+        # with FFmpeg's own, more precise, message.
+        return None
+    return None
+
+
+def _check_tail(container: av.container.InputContainer, stream: av.stream.Stream) -> None:
+    """Raise Truncated if a remote MP4 lists samples near its end that are not there.
+
+    The MP4 index allows seeking to any sample, so one seek and one packet read tell
+    whether the last moments exist; a file cut in the middle of its data ends early.
+    """
+    end = _stream_seconds(stream) or (container.duration or 0) / av.time_base
+    if stream.time_base is None or end <= 2 * _TAIL_WINDOW:
+        return
+    start = stream.start_time or 0
+    target = start + int((end - _TAIL_WINDOW) / stream.time_base)
+    try:
+        container.seek(target, stream=stream, any_frame=True, backward=True)
+        for packet in container.demux(stream):
+            if packet.size:
+                return
+            break  # an empty packet is the demuxer's end-of-file flush
+    except (av.error.EOFError, av.error.HTTPClientError):
+        pass  # reading past the end: the same finding as an empty packet
+    except av.error.FFmpegError:
+        return  # cannot tell; the transcode will report a real problem precisely
+    raise InvalidMedia(
+        f"the source ends early: its index lists {end:.1f} s but the last "
+        f"{_TAIL_WINDOW} s of data are missing (cut-off upload or copy)",
+        code="InvalidInput.Truncated",
+    )
+
+
+def _is_cover_art(stream: av.VideoStream) -> bool:
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _codec_name(stream: av.stream.Stream) -> str:
+    # canonical_name is the codec id ("mp3"), not the decoder picked ("mp3float").
+    return stream.codec_context.codec.canonical_name
+
+
+def _codec_tag(tag: str) -> str | None:
+    """A printable FourCC such as ``avc1``/``hvc1``/``mp4a``; containers without one
+    (Matroska, MPEG-TS) give ``None``."""
+    tag = tag.strip("\x00 ")
+    return tag if len(tag) == 4 and tag.isprintable() and tag.isascii() else None
+
+
+def _stream_seconds(stream: av.stream.Stream) -> float | None:
+    if stream.duration is None or stream.time_base is None:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+def _first_rate(*rates: Fraction | None) -> Fraction | None:
+    return next((r for r in rates if r), None)
+
+
+def _normalize(degrees: float) -> int:
+    """Nearest multiple of 90 in ``[0, 360)``."""
+    return round(degrees / 90.0) * 90 % 360
+
+
+# --- ISO-BMFF (MP4/MOV) box walk ------------------------------------------------------
+
+
+def _iso_rotations(path: Path, size: int) -> tuple[int, ...] | None:
+    """Per-track clockwise rotation of a local MP4/MOV; ``None`` for other files.
+
+    Raises InvalidMedia(Truncated) when a top-level box runs past the end of the file
+    or the ``moov`` index is missing, the two shapes of a cut-off MP4.
+    """
+    try:
+        with path.open("rb") as f:
+            return _walk_iso(f, path, size)
+    except PermissionError as exc:
+        raise AccessDenied(f"source file not readable: {path}") from exc
+    except OSError as exc:
+        raise StorageError(f"could not read {path}: {exc.strerror}") from exc
+
+
+def _walk_iso(f: IO[bytes], path: Path, size: int) -> tuple[int, ...] | None:
+    if f.read(8)[4:8] != b"ftyp":
+        return None
+    top = list(_boxes(f, 0, size))
+    if not top:
+        return None  # not even one sane box: let FFmpeg judge the file
+    kind, _, last_end = top[-1]  # only the last box can run past the end
+    if last_end > size:
+        raise InvalidMedia(
+            f"{path} is truncated: its '{kind}' box needs {last_end} bytes, the file has "
+            f"{size} (cut-off upload or copy)",
+            code="InvalidInput.Truncated",
+        )
+    moov = next(((start, end) for kind, start, end in top if kind == "moov"), None)
+    if moov is None:
+        if any(kind == "meta" for kind, _, _ in top):
+            return None  # a HEIF/AVIF still image: no movie index to expect
+        raise InvalidMedia(
+            f"{path} is truncated: it has no 'moov' index box, which is written last "
+            "(an interrupted recording or upload)",
+            code="InvalidInput.Truncated",
+        )
+    return tuple(
+        _track_rotation(f, start, end) for kind, start, end in _boxes(f, *moov) if kind == "trak"
+    )
+
+
+def _track_rotation(f: IO[bytes], start: int, end: int) -> int:
+    for kind, box_start, box_end in _boxes(f, start, end):
+        if kind != "tkhd":
+            continue
+        f.seek(box_start)
+        header = f.read(min(box_end - box_start, _TKHD_MAX))
+        # version 1 has 64-bit times: 32 bytes of times/ids instead of 20.
+        matrix_at = 4 + (32 if header[:1] == b"\x01" else 20) + 16
+        try:
+            a, b = struct.unpack_from(">ii", header, matrix_at)
+        except struct.error:
+            return 0
+        # The 16.16 matrix row (a, b) is (cos, sin) of the clockwise display rotation.
+        return _normalize(math.degrees(math.atan2(b, a))) if a or b else 0
+    return 0
+
+
+_TKHD_MAX = 104  # bytes in a version 1 tkhd payload; more would be a broken size field
+_MAX_BOXES = 200_000  # a fragmented MP4 has two boxes per fragment; stop on garbage
+
+
+def _boxes(f: IO[bytes], start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """Yield ``(type, payload_start, box_end)`` for the boxes in ``[start, end)``.
+
+    ``box_end`` may exceed ``end`` (a truncated file); a header too short to be a box
+    ends the walk.
+    """
+    pos = start
+    for _ in range(_MAX_BOXES):
+        if pos + 8 > end:
+            return
+        f.seek(pos)
+        size, kind = struct.unpack(">I4s", f.read(8))
+        header = 8
+        if size == 1:
+            large = f.read(8)
+            if len(large) < 8:
+                return
+            (size,) = struct.unpack(">Q", large)
+            header = 16
+        elif size == 0:
+            size = end - pos  # "extends to the end of the file"
+        if size < header:
+            return
+        yield kind.decode("latin-1"), pos + header, pos + size
+        pos += size
