@@ -22,6 +22,11 @@ def even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
 
+def even_floor(value: int) -> int:
+    """The largest even integer not above ``value``, at least 2."""
+    return max(2, value - value % 2)
+
+
 def target_size(
     source: Size,
     width: int,
@@ -56,5 +61,9 @@ def target_size(
         scale = min(src_w / out_w, src_h / out_h)
         out_w, out_h = out_w * scale, out_h * scale
     if force_even:
-        return Size(even(out_w), even(out_h))
+        out = Size(even(out_w), even(out_h))
+        if allow_upscale:
+            return out
+        # Rounding an odd size to even may step one pixel past the source (323 -> 324).
+        return Size(min(out.width, even_floor(src_w)), min(out.height, even_floor(src_h)))
     return Size(max(1, round(out_w)), max(1, round(out_h)))

@@ -143,10 +143,14 @@ class WorkBuilder:
             )
             width, height = size.width, size.height
             source_fps = (self.info.primary_video.fps or 0.0) if self.info.primary_video else 0.0
+            source_vfr = bool(self.info.primary_video and self.info.primary_video.is_vfr)
             fps = float(video.fps) if video.fps else 0.0
-            if fps and source_fps and source_fps < fps:
-                fps = round(source_fps, 3)  # never invent frames the source does not have
-            if not fps and self.info.primary_video and self.info.primary_video.is_vfr:
+            # Never invent frames a constant-rate source does not have. A variable-rate
+            # source's average understates its real rate (dropped frames), so it gets the
+            # template's constant rate.
+            if fps and source_fps and source_fps < fps and not source_vfr:
+                fps = round(source_fps, 3)
+            if not fps and source_vfr:
                 fps = round(source_fps or 25.0, 3)
         elif not self.info.has_audio:
             raise UnsupportedMedia(

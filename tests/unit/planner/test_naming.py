@@ -1,0 +1,270 @@
+"""Output object names: placeholders, defaults (mps-api.md §8), custom paths, output_dir."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reelflow.errors import SpecError
+from reelflow.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
+from reelflow.planner.naming import (
+    DEFAULT_PATHS,
+    check_custom_path,
+    object_key,
+    render,
+    split_name,
+)
+from reelflow.planner.plan import build_plan
+from reelflow.planner.resolve import resolve_request
+from reelflow.planner.works import (
+    AnimatedWork,
+    ImageSpriteWork,
+    SampleSnapshotWork,
+    SnapshotWork,
+    TranscodeWork,
+    Work,
+    parse_works,
+)
+from reelflow.presets.lookup import PresetLookup
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.tasks import NumberFormat
+
+SOURCE_PATH = "/videos/movie.mov"
+
+
+def media_info(duration: float = 20.0) -> MediaInfo:
+    video = VideoStreamInfo(
+        index=0, codec="h264", width=1280, height=720, rotation=0, fps=25.0, fps_num=25,
+        fps_den=1, pix_fmt="yuv420p", bitrate=2_000_000, duration=duration, interlaced=False,
+        frame_count=round(25 * duration),
+    )  # fmt: skip
+    audio = AudioStreamInfo(
+        index=1, codec="aac", sample_rate=48000, channels=2, bitrate=128_000, duration=duration
+    )
+    return MediaInfo(
+        container="mov,mp4,m4a,3gp,3g2,mj2", duration=duration, size=5_000_000,
+        bitrate=2_128_000, video=(video,), audio=(audio,),
+    )  # fmt: skip
+
+
+def planned_works(task: dict[str, Any], **request: Any) -> list[Work]:
+    """Resolve and plan ``task`` on a 20 s 720p source; every sub-task must be planned."""
+    fields: dict[str, Any] = {"output_bucket": "out"} | request
+    fields.setdefault("source", {"type": "file", "path": SOURCE_PATH})
+    req = TaskRequest.model_validate({**fields, "media_process_task": task})
+    specs = resolve_request(req, PresetLookup())
+    plan = build_plan(specs, media_info(), req.source.name)
+    assert plan.rejected == ()
+    return parse_works([w for job in plan.jobs for w in job.works])
+
+
+class TestDefaults:
+    def test_default_patterns_follow_the_compatible_api(self) -> None:
+        assert DEFAULT_PATHS == {
+            "Transcode": "{inputName}_transcode_{definition}.{format}",
+            "TranscodeSegment": "{inputName}_transcode_{definition}_{number}.{format}",
+            "AnimatedGraphics": "{inputName}_animatedGraphic_{definition}.{format}",
+            "SnapshotByTimeOffset": (
+                "{inputName}_snapshotByTimeOffset_{definition}_{number}.{format}"
+            ),
+            "SampleSnapshot": "{inputName}_sampleSnapshot_{definition}_{number}.{format}",
+            "ImageSprites": "{inputName}_imageSprite_{definition}_{number}.{format}",
+            "ImageSpritesVtt": "{inputName}_imageSprite_{definition}.{format}",
+        }
+
+    def test_every_kind_gets_its_default_name(self) -> None:
+        works = planned_works(
+            {
+                "transcode_task_set": [{"definition": 100010}, {"definition": 1010}],
+                "animated_graphic_task_set": [{"definition": 20000, "end_time_offset": 2}],
+                "snapshot_by_time_offset_task_set": [
+                    {"definition": 10, "ext_time_offset_set": ["1s", "2s"]}
+                ],
+                "sample_snapshot_task_set": [{"definition": 10}],
+                "image_sprite_task_set": [{"definition": 10}],
+            }
+        )
+        transcode, audio, animated, snapshot, sample, sprite = works
+        assert isinstance(transcode, TranscodeWork) and isinstance(audio, TranscodeWork)
+        assert transcode.key == "movie_transcode_100010.mp4"
+        assert audio.key == "movie_transcode_1010.mp3"
+        assert isinstance(animated, AnimatedWork)
+        assert animated.key == "movie_animatedGraphic_20000.gif"
+        assert isinstance(snapshot, SnapshotWork)
+        assert snapshot.keys == [
+            "movie_snapshotByTimeOffset_10_0.jpg",
+            "movie_snapshotByTimeOffset_10_1.jpg",
+        ]
+        assert isinstance(sample, SampleSnapshotWork)
+        assert sample.keys == [f"movie_sampleSnapshot_10_{i}.jpg" for i in range(10)]
+        assert isinstance(sprite, ImageSpriteWork)
+        assert sprite.keys == ["movie_imageSprite_10_0.jpg"]
+        assert sprite.vtt_key == "movie_imageSprite_10.vtt"
+
+    def test_hls_playlist_and_segment_names(self) -> None:
+        (work,) = planned_works({"transcode_task_set": [{"definition": 100210}]})
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "movie_transcode_100210.m3u8"
+        assert work.segment_key_pattern == "movie_transcode_100210_%d.ts"
+
+    def test_hls_segments_sit_beside_the_playlist(self) -> None:
+        (work,) = planned_works(
+            {"transcode_task_set": [{"definition": 100210}]}, output_dir="/hls/"
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "hls/movie_transcode_100210.m3u8"
+        assert work.segment_key_pattern == "hls/movie_transcode_100210_%d.ts"
+
+
+class TestOutputDir:
+    def test_output_dir_prefixes_default_names(self) -> None:
+        (work,) = planned_works(
+            {"transcode_task_set": [{"definition": 100010}]}, output_dir="/renditions/hd/"
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "renditions/hd/movie_transcode_100010.mp4"
+
+    def test_output_dir_without_trailing_slash_is_a_folder(self) -> None:
+        (work,) = planned_works(
+            {"transcode_task_set": [{"definition": 100010}]}, output_dir="renditions"
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "renditions/movie_transcode_100010.mp4"
+
+    def test_bucket_source_defaults_to_the_source_folder(self) -> None:
+        (work,) = planned_works(
+            {"transcode_task_set": [{"definition": 100010}]},
+            source={"type": "bucket", "bucket": "in", "key": "up/2024/clip.mp4"},
+            output_bucket="",
+        )
+        assert isinstance(work, TranscodeWork)
+        assert (work.bucket, work.key) == ("in", "up/2024/clip_transcode_100010.mp4")
+
+
+class TestCustomPaths:
+    def test_relative_path_goes_under_output_dir(self) -> None:
+        (work,) = planned_works(
+            {
+                "transcode_task_set": [
+                    {
+                        "definition": 100010,
+                        "output_object_path": "v/{inputName}-{definition}.{format}",
+                    }
+                ]
+            },
+            output_dir="/out/",
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "out/v/movie-100010.mp4"
+
+    def test_absolute_path_ignores_output_dir(self) -> None:
+        (work,) = planned_works(
+            {
+                "transcode_task_set": [
+                    {"definition": 100010, "output_object_path": "/abs/{inputName}.{format}"}
+                ]
+            },
+            output_dir="/out/",
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "abs/movie.mp4"
+
+    def test_number_follows_number_format(self) -> None:
+        (work,) = planned_works(
+            {
+                "snapshot_by_time_offset_task_set": [
+                    {
+                        "definition": 10,
+                        "ext_time_offset_set": ["1s", "2s", "3s"],
+                        "output_object_path": "shots/{inputName}_{number}.{format}",
+                        "object_number_format": {
+                            "initial_value": 5,
+                            "increment": 5,
+                            "min_length": 3,
+                            "place_holder": "x",
+                        },
+                    }
+                ]
+            }
+        )
+        assert isinstance(work, SnapshotWork)
+        assert work.keys == ["shots/movie_xx5.jpg", "shots/movie_x10.jpg", "shots/movie_x15.jpg"]
+
+    def test_sprite_vtt_name_is_relative_to_the_sheets(self) -> None:
+        (work,) = planned_works(
+            {
+                "image_sprite_task_set": [
+                    {
+                        "definition": 10,
+                        "output_object_path": "/thumbs/{inputName}_{number}.{format}",
+                        "web_vtt_object_name": "{inputName}.{format}",
+                    }
+                ]
+            },
+            output_dir="/ignored/",
+        )
+        assert isinstance(work, ImageSpriteWork)
+        assert work.keys == ["thumbs/movie_0.jpg"]
+        assert work.vtt_key == "thumbs/movie.vtt"
+
+    def test_custom_path_must_end_with_format(self) -> None:
+        with pytest.raises(SpecError) as caught:
+            check_custom_path("out/{inputName}.mp4", numbered=False)
+        assert caught.value.field == "output_object_path"
+        assert "{format}" in caught.value.message
+
+    def test_numbered_kinds_need_number(self) -> None:
+        with pytest.raises(SpecError) as caught:
+            check_custom_path("out/{inputName}.{format}", numbered=True)
+        assert caught.value.field == "output_object_path"
+        assert "{number}" in caught.value.message
+
+    def test_single_output_needs_no_number(self) -> None:
+        check_custom_path("out/{inputName}.{format}", numbered=False)
+
+
+class TestRender:
+    def test_all_placeholders(self) -> None:
+        name = render(
+            "{inputName}.{inputFormat}/{definition}_{number}.{format}",
+            input_name="my.movie.mov",
+            definition=20,
+            fmt="jpg",
+            number=3,
+        )
+        assert name == "my.movie.mov/20_3.jpg"
+
+    def test_number_is_left_alone_without_a_value(self) -> None:
+        assert render("{number}.{format}", input_name="a.mp4", definition=1, fmt="ts") == (
+            "{number}.ts"
+        )
+
+    def test_number_format(self) -> None:
+        fmt = NumberFormat(initial_value=1, increment=2, min_length=4)
+        name = render("{number}", input_name="a", definition=1, fmt="", number=3, number_format=fmt)
+        assert name == "0007"
+
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("a.b.mp4", ("a.b", "mp4")),
+            ("dir/clip.mov", ("clip", "mov")),
+            ("noext", ("noext", "")),
+            (".hidden", (".hidden", "")),
+        ],
+    )
+    def test_split_name(self, name: str, expected: tuple[str, str]) -> None:
+        assert split_name(name) == expected
+
+    @pytest.mark.parametrize(
+        ("output_dir", "path", "key"),
+        [
+            ("out/", "a.mp4", "out/a.mp4"),
+            ("", "a.mp4", "a.mp4"),
+            ("/out/", "a.mp4", "out/a.mp4"),
+            ("out/", "/abs/a.mp4", "abs/a.mp4"),
+        ],
+    )
+    def test_object_key(self, output_dir: str, path: str, key: str) -> None:
+        assert object_key(output_dir, path) == key
