@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from reelflow.cli.demo import demo_command
+from reelflow.cli.doctor import doctor_command
 from reelflow.cli.process import process_command
+from reelflow.cli.remote import submit_command, task_command
+from reelflow.cli.serve import serve_command
 
 app = typer.Typer(
     name="reelflow",
@@ -16,6 +19,10 @@ app = typer.Typer(
 )
 app.command("process")(process_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+app.command("submit")(submit_command)
+app.command("task")(task_command)
+app.command("doctor")(doctor_command)
 
 
 @app.callback()

@@ -1,0 +1,71 @@
+"""``reelflow serve``: the API, the scheduler and the local executor in one process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from reelflow.config import Settings
+from reelflow.runtime import Runtime
+
+log = logging.getLogger("reelflow.serve")
+
+ADMIN_KEY_FILE = "admin-key.json"
+SERVER_FILE = "server.json"
+
+
+def write_private_json(path: Path, data: dict[str, str]) -> None:
+    """Write ``data`` to a file only its owner can read (mode 0600 from the start)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+    os.chmod(path, 0o600)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run until SIGTERM/SIGINT; then stop FFmpeg children and requeue their jobs."""
+    from reelflow.api.app import create_app  # FastAPI only for the server
+
+    runtime = Runtime(settings)
+    try:
+        new_key = getattr(runtime, "admin_key", None)
+        if new_key is not None:
+            path = settings.data_dir / ADMIN_KEY_FILE
+            write_private_json(
+                path, {"secret_id": new_key.secret_id, "secret_key": new_key.secret_key}
+            )
+            typer.echo(f"created the admin API key: {path.resolve()} (mode 0600)")
+        url = f"http://{host}:{port}"
+        write_private_json(settings.data_dir / SERVER_FILE, {"url": url})
+        app = create_app(runtime)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+        server = uvicorn.Server(config)
+        runtime.scheduler.start()
+        typer.echo(f"reelflow serving on {url} (data dir {settings.data_dir.resolve()})")
+        server.run()  # returns after a graceful shutdown on SIGTERM or SIGINT
+    finally:
+        runtime.close()  # stops running FFmpeg processes and requeues their jobs
+        log.info("stopped")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Database, buckets and keys (REELFLOW_DATA_DIR)."),
+    ] = None,
+) -> None:
+    """Run the service: REST API, scheduler and local executor."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    serve(settings, host, port)
