@@ -1,0 +1,193 @@
+"""``reelflow process`` as a user runs it: a real subprocess, real FFmpeg, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from tests.clips import (
+    ClipCache,
+    make_audio_only,
+    make_random_bytes,
+    make_text_as_mp4,
+    make_truncated_mp4,
+    make_zero_byte,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REELFLOW_VIDEO_PRESET": "ultrafast"}
+    return subprocess.run(
+        [sys.executable, "-m", "reelflow.cli.main", "process", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def results_by_type(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    members = {
+        "Transcode": "TranscodeTask",
+        "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask",
+        "SampleSnapshot": "SampleSnapshotTask",
+        "ImageSprites": "ImageSpriteTask",
+        "AnimatedGraphics": "AnimatedGraphicTask",
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for item in result["MediaProcessResultSet"]:
+        out.setdefault(item["Type"], []).append(item[members[item["Type"]]])
+    return out
+
+
+def test_default_workflow_end_to_end(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=4.0, width=640, height=360, fps=25)
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    saved = json.loads((out / "result.json").read_text())
+    assert printed == saved
+    assert saved["Status"] == "FINISH" and saved["ErrCode"] == 0
+    assert saved["MetaData"]["Width"] == 640 and saved["MetaData"]["Height"] == 360
+    by_type = results_by_type(saved)
+    # 360p source: the three base renditions, no FHD; every one SUCCESS and never upscaled.
+    transcodes = by_type["Transcode"]
+    assert [t["Input"]["Definition"] for t in transcodes] == [100010, 100020, 100030]
+    for t in transcodes:
+        assert t["Status"] == "SUCCESS"
+        path = out / t["Output"]["Path"].lstrip("/")
+        with av.open(str(path)) as container:
+            video = container.streams.video[0]
+            assert (video.width, video.height) == (640, 360)
+            assert video.codec_context.name == "h264"
+            assert container.streams.audio[0].codec_context.name == "aac"
+            assert container.duration / 1e6 == pytest.approx(4.0, abs=0.15)
+    snaps = by_type["SnapshotByTimeOffset"][0]["Output"]["PicInfoSet"]
+    assert [p["TimeOffset"] for p in snaps] == [1.0, 2.0, 3.0]
+    samples = by_type["SampleSnapshot"][0]["Output"]["ImagePathSet"]
+    assert len(samples) == 10
+    sprite = by_type["ImageSprites"][0]["Output"]
+    vtt = (out / sprite["WebVttPath"].lstrip("/")).read_text()
+    assert vtt.startswith("WEBVTT") and vtt.count("-->") == sprite["TotalCount"] == 1
+    with av.open(str(out / sprite["ImagePathSet"][0].lstrip("/"))) as sheet:
+        assert (sheet.streams.video[0].width, sheet.streams.video[0].height) == (1420, 800)
+    gif = by_type["AnimatedGraphics"][0]["Output"]
+    with av.open(str(out / gif["Path"].lstrip("/"))) as anim:
+        frames = sum(1 for _ in anim.decode(video=0))
+    assert frames == 6  # 3 s at 2 fps
+    for item in (*samples, *(p["Path"] for p in snaps)):
+        assert (out / item.lstrip("/")).stat().st_size > 0
+
+
+def test_workflow_file_and_progress_table(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=2.0, width=320, height=240)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(
+        json.dumps(
+            {
+                "MediaProcessTask": {
+                    "TranscodeTaskSet": [
+                        {
+                            "Definition": 0,
+                            "RawParameter": {
+                                "Container": "webm",
+                                "VideoTemplate": {"Codec": "vp9", "Height": 144, "Bitrate": 200},
+                                "AudioTemplate": {
+                                    "Codec": "opus",
+                                    "Bitrate": 64,
+                                    "SampleRate": 44100,
+                                },
+                            },
+                        }
+                    ]
+                }
+            }
+        )
+    )
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "SUCCESS" in proc.stdout
+    output = out / "clip_transcode_0.webm" if (out / "clip_transcode_0.webm").exists() else None
+    produced = list(out.glob("*_transcode_0.webm"))
+    assert len(produced) == 1, list(out.iterdir())
+    assert output is None or output == produced[0]
+    with av.open(str(produced[0])) as container:
+        assert container.streams.video[0].codec_context.name == "vp9"
+        assert container.streams.video[0].height == 144
+        assert container.streams.audio[0].codec_context.name == "opus"
+        assert container.streams.audio[0].sample_rate == 48000
+
+
+def test_invalid_workflow_file_names_the_field(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=2.0, width=320, height=240)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"TranscodeTaskSet": [{"Definition": 424242}]}))
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "ResourceNotFound.TemplateNotExist" in proc.stdout
+    assert "transcode_task_set[0].definition" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("maker", "code"),
+    [
+        (make_zero_byte, "InvalidInput.EmptyFile"),
+        (make_text_as_mp4, "InvalidInput.NotMedia"),
+        (make_random_bytes, "InvalidInput.NotMedia"),
+        (make_truncated_mp4, "InvalidInput.Truncated"),
+        (None, "ResourceNotFound.ObjectNotFound"),
+    ],
+)
+def test_bad_input_fails_with_a_code(
+    maker: Any, code: str, clips: ClipCache, tmp_path: Path
+) -> None:
+    source = tmp_path / "missing.mp4" if maker is None else clips.make(maker, ".mp4")
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-o", str(out), "--json", timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["ErrCodeExt"] == code
+    assert result["Message"]
+    for item in result["MediaProcessResultSet"]:
+        body = next(v for k, v in item.items() if k != "Type" and v is not None)
+        assert body["Status"] == "FAIL" and body["ErrCodeExt"] == code
+    assert sorted(p.name for p in out.iterdir()) == ["result.json"]
+
+
+def test_audio_only_source(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips.make(make_audio_only, ".m4a", duration=2.0)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(
+        json.dumps(
+            {
+                "TranscodeTaskSet": [{"Definition": 1010}, {"Definition": 100010}],
+                "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["1s"]}],
+            }
+        )
+    )
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json")
+    assert proc.returncode == 1  # not every sub-task succeeded
+    by_type = results_by_type(json.loads(proc.stdout))
+    mp3, mp4 = by_type["Transcode"]
+    assert mp3["Status"] == "SUCCESS"
+    with av.open(str(out / mp3["Output"]["Path"].lstrip("/"))) as container:
+        assert container.streams.audio[0].codec_context.name == "mp3"
+        assert not container.streams.video
+    assert mp4["Status"] == "FAIL"
+    assert mp4["ErrCodeExt"] == "UnsupportedOperation.NoVideoStream"
+    assert by_type["SnapshotByTimeOffset"][0]["ErrCodeExt"] == "UnsupportedOperation.NoVideoStream"
