@@ -15,8 +15,16 @@
     |   +-- FFmpegNotFound             ConfigError.FFmpegNotFound  no
     +-- JobCancelled                   Cancelled       no
     +-- TaskNotFound                   ResourceNotFound.TaskNotFound  no
+    +-- TemplateNotFound               ResourceNotFound.TemplateNotExist  no
+    +-- WorkflowNotFound               ResourceNotFound.WorkflowNotExist  no
+    +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
+    +-- LimitExceeded                  LimitExceeded   no
     +-- NotifyError                    NotifyError     yes
     +-- StateError                     FailedOperation.State  no
+        +-- TemplateInUse              FailedOperation.TemplateInUse  no
+
+(``storage.registry.BucketNotFound``, a ``StorageError``, is ``ResourceNotFound.BucketNotExist``.)
+A resource of another account is reported exactly like an unknown one.
 
 Every error carries a stable ``code`` (mapped to the compatible API's codes where one
 exists) and a message a person can act on. Whether a failed job is tried again is decided
@@ -119,6 +127,30 @@ class TaskNotFound(ReelflowError):
     code = "ResourceNotFound.TaskNotFound"
 
 
+class TemplateNotFound(ReelflowError):
+    """No template of this kind has this definition (for this account)."""
+
+    code = "ResourceNotFound.TemplateNotExist"
+
+
+class WorkflowNotFound(ReelflowError):
+    """No workflow has this id (for this account)."""
+
+    code = "ResourceNotFound.WorkflowNotExist"
+
+
+class KeyNotFound(ReelflowError):
+    """No API key has this SecretId."""
+
+    code = "ResourceNotFound.SecretIdNotExist"
+
+
+class LimitExceeded(ReelflowError):
+    """A quota is used up (e.g. ``LimitExceeded.TooMuchTemplate``)."""
+
+    code = "LimitExceeded"
+
+
 class NotifyError(ReelflowError):
     code = "NotifyError"
     retryable = True
@@ -128,3 +160,9 @@ class StateError(ReelflowError):
     """A state change that the transition table does not allow."""
 
     code = "FailedOperation.State"
+
+
+class TemplateInUse(StateError):
+    """A template that a workflow still uses cannot be deleted."""
+
+    code = "FailedOperation.TemplateInUse"

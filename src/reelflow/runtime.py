@@ -2,6 +2,9 @@
 
 ``Runtime`` owns the database engine, buckets, planner, engine, executor and scheduler,
 and closes them in reverse order. The CLI, the server and workers all start here.
+
+On the first start it creates the admin account and its key (``admin_key``, set only on
+that start), and every configured bucket not yet owned by an account becomes the admin's.
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ from types import TracebackType
 
 from reelflow.config import Settings
 from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.accounts import Account, Accounts, NewKey
+from reelflow.engine.buckets import Buckets
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
+from reelflow.engine.templates import Templates
+from reelflow.engine.workflows import Workflows
 from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.registry import build_executor
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.planner.plan import DefaultPlanner
-from reelflow.presets.lookup import PresetLookup
+from reelflow.storage.base import Storage
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 
@@ -31,6 +38,13 @@ def default_storages(settings: Settings) -> StorageRegistry:
     return StorageRegistry([LocalStorage(DEFAULT_BUCKET, root)])
 
 
+def _backend(storage: Storage) -> tuple[str, str | None]:
+    """How the buckets table describes a configured bucket: backend name and local path."""
+    if isinstance(storage, LocalStorage):
+        return "local", str(storage.root)
+    return type(storage).__name__.removesuffix("Storage").lower()[:16], None
+
+
 class Runtime:
     """Every long-lived part of a reelflow process."""
 
@@ -41,9 +55,26 @@ class Runtime:
         migrate(self.db)
         self.sessions = session_factory(self.db)
         self.storages = storages if storages is not None else default_storages(settings)
-        self.templates = PresetLookup()
-        self.planner = DefaultPlanner(self.templates, fuse=settings.executor == "local")
-        self.engine = Engine(self.sessions, self.planner, settings)
+        self.accounts = Accounts(self.sessions)
+        self.admin_key: NewKey | None = self.accounts.ensure_admin()
+        admin = self.accounts.admin()
+        if admin is None:  # ensure_admin just made sure there is one
+            raise RuntimeError("no admin account after ensure_admin")
+        self.admin_account: Account = admin
+        self.buckets = Buckets(self.sessions)
+        for name in self.storages.names():
+            backend, path = _backend(self.storages.get(name))
+            self.buckets.ensure(name, admin.id, backend=backend, path=path)
+        self.templates_service = Templates(self.sessions)
+        self.workflows = Workflows(self.sessions, self.templates_service, self.buckets)
+        self.planner = DefaultPlanner(fuse=settings.executor == "local")
+        self.engine = Engine(
+            self.sessions,
+            self.planner,
+            settings,
+            templates=self.templates_service,
+            buckets=self.buckets,
+        )
         self.ffmpeg: Path = find_ffmpeg(settings.ffmpeg)
         self.jobs = JobRuntime(self.ffmpeg, self.storages, settings.data_dir / "scratch")
         self.executor = build_executor(settings, self.jobs)

@@ -1,4 +1,5 @@
-"""The tables: tasks, their sub-tasks, and the jobs that run them.
+"""The tables: tasks, their sub-tasks, the jobs that run them; accounts, their API keys,
+buckets, custom templates and workflows.
 
 Contracts kept by every column here:
 - times are timezone-aware UTC in Python; they are stored as UTC (SQLite keeps no zone, so
@@ -7,8 +8,7 @@ Contracts kept by every column here:
 - JSON columns hold plain JSON (``Spec.to_json()``, ``JobPayload.model_dump(mode="json")``)
   and are replaced, never mutated in place (SQLAlchemy does not track in-place changes).
 
-Only ``reelflow.engine`` writes these rows. Later migrations add workflows, templates and
-the notification outbox next to them.
+Only ``reelflow.engine`` writes these rows. A later migration adds the notification outbox.
 """
 
 from __future__ import annotations
@@ -17,14 +17,26 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Identity,
+    Index,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.executors.base import JobKind
+from reelflow.presets.catalog import CUSTOM_ID_START
 from reelflow.specs.subtasks import SubTaskKind
+from reelflow.specs.templates import TemplateKind
 
 # Stable constraint names: migrations (and SQLite's batch mode) refer to them by name.
 NAMING_CONVENTION = {
@@ -90,9 +102,14 @@ class Task(Base):
         Index(None, "state", "created_at"),
         Index(None, "session_id"),
         Index(None, "workflow_id"),
+        Index(None, "account_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The owner; NULL for a task of an internal caller (``reelflow process``). No foreign key:
+    # adding one to an existing SQLite table means rebuilding it, and accounts are never
+    # deleted.
+    account_id: Mapped[int | None]
     state: Mapped[TaskState] = mapped_column(EnumText(TaskState))
     priority: Mapped[int] = mapped_column(default=0)
     workflow_id: Mapped[int | None]
@@ -171,3 +188,84 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
 
     task: Mapped[Task] = relationship()
+
+
+class Account(Base):
+    """Who owns workflows, templates, tasks and buckets; reached through its API keys."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (Unique("name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """A SecretId/SecretKey pair. ``secret_key`` is kept (TC3 signatures need it); bearer
+    authentication looks a key up by ``secret_hash``.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Unique("secret_id"), Index(None, "secret_hash"), Index(None, "account_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_id: Mapped[str] = mapped_column(String(64))
+    secret_key: Mapped[str] = mapped_column(String(128))
+    secret_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of secret_key
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+
+
+class Bucket(Base):
+    """Which account owns a bucket (the storage registry knows how to reach it)."""
+
+    __tablename__ = "buckets"
+    __table_args__ = (Unique("name"), Index(None, "account_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    backend: Mapped[str] = mapped_column(String(16), default="local")
+    path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CustomTemplate(Base):
+    """An account's own template. ``definition`` comes from one sequence for every kind,
+    starting at ``presets.CUSTOM_ID_START`` (see migration 0002), so it never shadows a preset.
+    """
+
+    __tablename__ = "templates"
+    __table_args__ = (Index(None, "account_id", "kind"), {"sqlite_autoincrement": True})
+
+    definition: Mapped[int] = mapped_column(Identity(start=CUSTOM_ID_START), primary_key=True)
+    kind: Mapped[TemplateKind] = mapped_column(EnumText(TemplateKind, 32))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    comment: Mapped[str] = mapped_column(String(256), default="")
+    body: Mapped[dict[str, Any]]  # Template.to_json()
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Workflow(Base):
+    """An account's workflow; ``trigger_bucket`` repeats ``spec.trigger.bucket`` so uploads
+    find their workflows by index.
+    """
+
+    __tablename__ = "workflows"
+    __table_args__ = (Unique("account_id", "name"), Index(None, "trigger_bucket", "enabled"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    enabled: Mapped[bool] = mapped_column(default=False)
+    trigger_bucket: Mapped[str] = mapped_column(String(255))
+    spec: Mapped[dict[str, Any]]  # WorkflowSpec.to_json()
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.db.session import transaction
+from reelflow.engine.buckets import Buckets
 from reelflow.engine.states import JobState, SubTaskState, TaskState
+from reelflow.engine.templates import Templates
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.errors import ReelflowError
@@ -60,12 +62,17 @@ class EngineCore:
         settings: Settings,
         *,
         clock: Clock = utcnow,
+        templates: Templates | None = None,
+        buckets: Buckets | None = None,
     ) -> None:
         self._sessions = sessions
         self._planner = planner
         self._settings = settings
         self._clock = clock
         self._progress = ProgressThrottle()
+        # Which templates and buckets each account may use (by default over the same database).
+        self._templates = templates if templates is not None else Templates(sessions)
+        self._buckets = buckets if buckets is not None else Buckets(sessions)
 
     # -- transactions and locks ---------------------------------------------------------
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from reelflow.db.models import Job, SubTask, Task
@@ -24,33 +24,50 @@ MAX_PAGE = 100
 
 
 class TaskCommands(EngineCore):
-    def submit(self, request: TaskRequest) -> str:
-        """Accept ``request`` and return its task id; nothing runs in this call.
+    def submit(self, request: TaskRequest, *, account_id: int | None = None) -> str:
+        """Accept ``request`` for ``account_id`` and return its task id; nothing runs here.
 
-        The planner resolves the templates first (``SpecError`` propagates). A non-empty
-        ``session_id`` already used in the last 7 days returns that task's id instead of
-        creating another.
+        The planner resolves the templates the account may use (presets and its own; ``SpecError``
+        propagates). The source bucket and every output bucket must be the account's
+        (``BucketNotFound``), and a local ``file`` source is refused. ``account_id=None`` is an
+        internal caller (``reelflow process``): presets only, no bucket check, no owner.
+
+        A non-empty ``session_id`` that the same account used in the last 7 days returns that
+        task's id instead of creating another.
         """
         if request.session_id:
             with self._read() as session:
-                existing = self._session_task(session, request.session_id)
+                existing = self._session_task(session, request.session_id, account_id)
             if existing is not None:
                 return existing
-        specs = self._planner.resolve(request)
+        if account_id is not None:
+            if request.source.type == "file":
+                raise SpecError(
+                    "source.type: a local file source is only for in-process use; "
+                    "upload the file to a bucket or give a url",
+                    field="source.type",
+                )
+            if request.source.type == "bucket":
+                self._buckets.check_access(account_id, request.source.bucket)
+        specs = self._planner.resolve(request, self._templates.lookup(account_id))
         if not specs:
             raise SpecError("the request has no sub-task to run", field="media_process_task")
         indices = [spec.index for spec in specs]
         if len(set(indices)) != len(indices):
             raise SpecError("sub-task indices must be unique", field="media_process_task")
+        if account_id is not None:
+            for bucket in sorted({spec.output_bucket for spec in specs}):
+                self._buckets.check_access(account_id, bucket)
         with self._write() as session:
             now = self._now()
             if request.session_id:
                 # Checked again under the write lock: a concurrent twin may have just won.
-                existing = self._session_task(session, request.session_id)
+                existing = self._session_task(session, request.session_id, account_id)
                 if existing is not None:
                     return existing
             task = Task(
                 id=f"rf-{uuid.uuid4().hex}",
+                account_id=account_id,
                 state=TaskState.QUEUED,
                 priority=request.priority,
                 workflow_id=request.workflow_id,
@@ -82,21 +99,29 @@ class TaskCommands(EngineCore):
             self._add_probe_job(session, task, indices, now)
             return task.id
 
-    def _session_task(self, session: Session, session_id: str) -> str | None:
+    def _session_task(
+        self, session: Session, session_id: str, account_id: int | None
+    ) -> str | None:
         since = self._now() - SESSION_WINDOW
         query = (
             select(Task.id)
-            .where(Task.session_id == session_id, Task.created_at >= since)
+            .where(
+                Task.session_id == session_id,
+                Task.created_at >= since,
+                _owned_by(account_id),
+            )
             .order_by(Task.created_at)
             .limit(1)
         )
         return session.scalar(query)
 
-    def task_view(self, task_id: str) -> TaskView:
-        """The task and its sub-tasks; ``TaskNotFound`` for an unknown id."""
+    def task_view(self, task_id: str, *, account_id: int | None = None) -> TaskView:
+        """The task and its sub-tasks; ``TaskNotFound`` for an unknown id or another
+        account's task (``account_id=None``: any task).
+        """
         with self._read() as session:
             task = session.get(Task, task_id, options=[selectinload(Task.subtasks)])
-            if task is None:
+            if task is None or not _visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             return TaskView.of(task)
 
@@ -108,15 +133,20 @@ class TaskCommands(EngineCore):
         created_before: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        *,
+        account_id: int | None = None,
     ) -> tuple[list[TaskView], str | None]:
         """Tasks newest first, and the cursor of the next page (``None`` on the last page).
 
         ``state`` may be several states (the API's ``FINISH`` is three); the created bounds
-        are inclusive after and exclusive before.
+        are inclusive after and exclusive before. ``account_id``: only that account's tasks
+        (``None``: every task).
         """
         if not 1 <= limit <= MAX_PAGE:
             raise SpecError(f"limit must be 1..{MAX_PAGE}, got {limit}", field="limit")
         query: Select[Task] = select(Task).options(selectinload(Task.subtasks))
+        if account_id is not None:
+            query = query.where(Task.account_id == account_id)
         if state is not None:
             states = [state] if isinstance(state, TaskState) else list(state)
             query = query.where(Task.state.in_(states))
@@ -139,17 +169,17 @@ class TaskCommands(EngineCore):
         next_cursor = encode_cursor(views[-1].created_at, views[-1].id) if more else None
         return views, next_cursor
 
-    def cancel(self, task_id: str) -> None:
+    def cancel(self, task_id: str, *, account_id: int | None = None) -> None:
         """Cancel a queued or running task: its jobs stop, unfinished sub-tasks are cancelled.
 
         Cancelling a cancelled task does nothing; a finished one raises ``StateError``.
         Running jobs learn of it through their next heartbeat (``heartbeat`` reports them
-        lost) and the scheduler stops them.
+        lost) and the scheduler stops them. Another account's task: ``TaskNotFound``.
         """
         with self._write() as session:
             now = self._now()
             task = self._lock_task(session, task_id)
-            if task is None:
+            if task is None or not _visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is TaskState.CANCELLED:
                 return
@@ -167,16 +197,17 @@ class TaskCommands(EngineCore):
             move_task(task, TaskState.CANCELLED, now, code=code, message=message)
             self._on_task_finished(session, task)
 
-    def retry_failed(self, task_id: str) -> list[int]:
+    def retry_failed(self, task_id: str, *, account_id: int | None = None) -> list[int]:
         """Run the failed sub-tasks of a FAILED task again; returns their indices.
 
         Successful sub-tasks keep their outputs. With the probe already known the sub-tasks
         are planned into MEDIA jobs at once, else the source is probed again first.
+        Another account's task: ``TaskNotFound``.
         """
         with self._write() as session:
             now = self._now()
             task = self._lock_task(session, task_id)
-            if task is None:
+            if task is None or not _visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is not TaskState.FAILED:
                 raise StateError(
@@ -195,3 +226,15 @@ class TaskCommands(EngineCore):
             else:
                 self._add_probe_job(session, task, [sub.index for sub in failed], now)
             return [sub.index for sub in failed]
+
+
+def _visible(task: Task, account_id: int | None) -> bool:
+    """Whether ``account_id`` may see ``task`` (``None``: an internal caller sees all)."""
+    return account_id is None or task.account_id == account_id
+
+
+def _owned_by(account_id: int | None) -> ColumnElement[bool]:
+    """Tasks of ``account_id``; for ``None`` the tasks without an owner."""
+    if account_id is None:
+        return Task.account_id.is_(None)
+    return Task.account_id == account_id

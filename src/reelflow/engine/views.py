@@ -76,6 +76,7 @@ class TaskView:
     finished_at: datetime | None
     updated_at: datetime
     subtasks: tuple[SubTaskView, ...]
+    account_id: int | None = None  # the owner; None for an internal caller's task
 
     @property
     def api_status(self) -> str:
@@ -107,6 +108,7 @@ class TaskView:
             finished_at=task.finished_at,
             updated_at=task.updated_at,
             subtasks=tuple(SubTaskView.of(sub) for sub in task.subtasks),
+            account_id=task.account_id,
         )
 
 

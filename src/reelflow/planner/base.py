@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskSpec
 
@@ -37,8 +38,10 @@ class Plan:
 
 
 class Planner(Protocol):
-    def resolve(self, request: TaskRequest) -> list[SubTaskSpec]:
-        """Template lookup and validation; raises ``SpecError`` naming the bad field."""
+    def resolve(self, request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
+        """Template lookup in ``templates`` (what the submitting account may use) and
+        validation; raises ``SpecError`` naming the bad field.
+        """
         ...
 
     def plan(

@@ -358,14 +358,13 @@ def build_plan(
 
 
 class DefaultPlanner:
-    """The ``Planner`` the engine uses: presets/custom templates in, fused jobs out."""
+    """The ``Planner`` the engine uses: templates in, fused jobs out."""
 
-    def __init__(self, templates: TemplateLookup, *, fuse: bool = True) -> None:
-        self.templates = templates
+    def __init__(self, *, fuse: bool = True) -> None:
         self.fuse = fuse
 
-    def resolve(self, request: TaskRequest) -> list[SubTaskSpec]:
-        return resolve_request(request, self.templates)
+    def resolve(self, request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
+        return resolve_request(request, templates)
 
     def plan(
         self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str

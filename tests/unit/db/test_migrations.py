@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
+from sqlalchemy.orm import Session
 
-from reelflow.db.models import Base
+from reelflow.db.models import Base, SubTask, Task
 from reelflow.db.session import create_db_engine, migrate
+from reelflow.engine.states import SubTaskState, TaskState
+from reelflow.presets.catalog import CUSTOM_ID_START
+from reelflow.specs.subtasks import SubTaskKind
 
 
 def diff(url: str) -> list[object]:
@@ -31,7 +36,17 @@ def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert tables == {"alembic_version", "tasks", "subtasks", "jobs"}
+    assert tables == {
+        "alembic_version",
+        "tasks",
+        "subtasks",
+        "jobs",
+        "accounts",
+        "api_keys",
+        "buckets",
+        "templates",
+        "workflows",
+    }
 
 
 def test_the_comparison_does_see_a_difference(tmp_path: Path) -> None:
@@ -56,6 +71,64 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
         migrate(engine)
         with engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.all() == [("0001",)]
+            assert versions.all() == [("0002",)]
     finally:
         engine.dispose()
+
+
+def test_0001_to_0002_keeps_existing_tasks(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reelflow.db'}"
+    engine = create_db_engine(url)
+    try:
+        migrate(engine, "0001")
+        now = datetime(2025, 1, 2, tzinfo=UTC)
+        # Only 0001's columns exist yet: insert with Core, naming them.
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Task).values(
+                    id="rf-old", state=TaskState.FAILED, priority=3, session_id="s-1",
+                    session_context="", request={"kept": True},
+                    source={"type": "bucket", "bucket": "media", "key": "a.mp4"},
+                    err_code="", message="", created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+            connection.execute(
+                insert(SubTask).values(
+                    task_id="rf-old", index=0, kind=SubTaskKind.TRANSCODE,
+                    state=SubTaskState.FAILED, progress=0.0, err_code="", message="",
+                    spec={"index": 0}, attempts=0,
+                )
+            )  # fmt: skip
+        migrate(engine)
+        with Session(engine) as session:
+            old = session.get(Task, "rf-old")
+            assert old is not None
+            assert old.account_id is None
+            assert old.priority == 3 and old.request == {"kept": True}
+            assert [sub.index for sub in old.subtasks] == [0]
+    finally:
+        engine.dispose()
+    assert diff(url) == []
+
+
+def test_custom_template_numbers_start_at_one_million(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reelflow.db'}"
+    migrate(url)
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO accounts (name, is_admin, created_at) VALUES ('a', 1, '2025-01-01')"
+            )
+            insert = (
+                "INSERT INTO templates (kind, account_id, name, comment, body, created_at, "
+                "updated_at) VALUES ('Transcode', 1, '', '', '{}', '2025-01-01', '2025-01-01')"
+            )
+            connection.exec_driver_sql(insert)
+            connection.exec_driver_sql("DELETE FROM templates")
+            connection.exec_driver_sql(insert)
+            numbers = connection.exec_driver_sql("SELECT definition FROM templates").all()
+    finally:
+        engine.dispose()
+    # The first is 1,000,000 and a deleted number is never handed out again.
+    assert numbers == [(CUSTOM_ID_START + 1,)]

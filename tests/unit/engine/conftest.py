@@ -1,4 +1,6 @@
-"""Engine fixtures: a migrated SQLite file, fake planner and runner, a settable clock."""
+"""Engine fixtures: a migrated SQLite file, fake planner and runner, a settable clock;
+accounts, buckets, templates and workflows over the same database.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.config import Settings
 from reelflow.db.models import Task
 from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.accounts import Account, Accounts
+from reelflow.engine.buckets import Buckets
 from reelflow.engine.service import Engine
+from reelflow.engine.templates import Templates
+from reelflow.engine.workflows import Workflows
 from tests.unit.engine.fakes import FakeClock, FakePlanner, ScriptedRunner
 
 
@@ -67,3 +73,50 @@ def engine(
     engine = RecordingEngine(session_factory(db), planner, settings, clock=clock)
     engine.finished = []
     return engine
+
+
+# -- accounts, buckets, templates, workflows -----------------------------------------------
+
+
+@pytest.fixture
+def sessions(db: DbEngine) -> sessionmaker[Session]:
+    return session_factory(db)
+
+
+@pytest.fixture
+def accounts(sessions: sessionmaker[Session], clock: FakeClock) -> Accounts:
+    return Accounts(sessions, clock=clock)
+
+
+@pytest.fixture
+def buckets(sessions: sessionmaker[Session], clock: FakeClock) -> Buckets:
+    return Buckets(sessions, clock=clock)
+
+
+@pytest.fixture
+def templates(sessions: sessionmaker[Session], clock: FakeClock) -> Templates:
+    return Templates(sessions, clock=clock)
+
+
+@pytest.fixture
+def workflows(
+    sessions: sessionmaker[Session], templates: Templates, buckets: Buckets, clock: FakeClock
+) -> Workflows:
+    return Workflows(sessions, templates, buckets, clock=clock)
+
+
+@pytest.fixture
+def alice(accounts: Accounts, buckets: Buckets) -> Account:
+    """An account that owns the buckets ``in`` and ``alice-out``."""
+    account = accounts.create_account("alice")
+    buckets.ensure("in", account.id)
+    buckets.ensure("alice-out", account.id)
+    return account
+
+
+@pytest.fixture
+def bob(accounts: Accounts, buckets: Buckets) -> Account:
+    """Another account, with the bucket ``bob-in``."""
+    account = accounts.create_account("bob")
+    buckets.ensure("bob-in", account.id)
+    return account

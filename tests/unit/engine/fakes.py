@@ -24,6 +24,7 @@ from reelflow.executors.base import (
 )
 from reelflow.executors.local import run_guarded
 from reelflow.planner.base import Plan, PlannedJob, Rejection
+from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
@@ -56,10 +57,12 @@ class FakePlanner:
         self.split = False
         self.plan_error: Exception | None = None
         self.resolve_calls = 0
+        self.lookups: list[TemplateLookup] = []
         self.plan_calls: list[list[int]] = []
 
-    def resolve(self, request: TaskRequest) -> list[SubTaskSpec]:
+    def resolve(self, request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
         self.resolve_calls += 1
+        self.lookups.append(templates)
         return [
             SubTaskSpec(
                 index=i,

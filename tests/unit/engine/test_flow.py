@@ -249,7 +249,7 @@ def test_progress_is_written_when_it_moves_enough(
 def test_submit_rejects_bad_requests_and_writes_nothing(
     engine: RecordingEngine, planner: FakePlanner
 ) -> None:
-    def refuse(request: TaskRequest) -> list[object]:
+    def refuse(request: TaskRequest, templates: object) -> list[object]:
         raise SpecError("no such template 999", field="definition")
 
     planner.resolve = refuse  # type: ignore[assignment]

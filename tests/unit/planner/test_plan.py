@@ -163,7 +163,8 @@ class TestResolve:
                     ]
                 }
             )
-        assert caught.value.field == "output_object_path"
+        field = "media_process_task.sample_snapshot_task_set[0].output_object_path"
+        assert caught.value.field == field
 
     def test_sub_task_bucket_overrides_the_request(self) -> None:
         storage = {"cos_output_storage": {"bucket": "b2"}}
@@ -216,12 +217,12 @@ class TestFusion:
         assert again == list(result.jobs[0].works)
 
     def test_default_planner_takes_the_probe_as_a_dict(self) -> None:
-        planner = DefaultPlanner(lookup(), fuse=False)
+        planner = DefaultPlanner(fuse=False)
         req = TaskRequest.model_validate(
             {"source": {"type": "file", "path": "/in/movie.mp4"}, "output_bucket": "out",
              "media_process_task": FULL_TASK}
         )  # fmt: skip
-        specs = planner.resolve(req)
+        specs = planner.resolve(req, lookup())
         result = planner.plan(specs, media_info().to_dict(), "movie.mp4")
         assert len(result.jobs) == 6
         assert isinstance(result.jobs[0], PlannedJob)
