@@ -6,6 +6,7 @@ import typer
 
 from reelflow.cli.demo import demo_command
 from reelflow.cli.doctor import doctor_command
+from reelflow.cli.keys import keys_app
 from reelflow.cli.process import process_command
 from reelflow.cli.remote import submit_command, task_command
 from reelflow.cli.serve import serve_command
@@ -23,6 +24,7 @@ app.command("serve")(serve_command)
 app.command("submit")(submit_command)
 app.command("task")(task_command)
 app.command("doctor")(doctor_command)
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()
