@@ -1,0 +1,68 @@
+"""``create_app(runtime)``: the FastAPI application of one reelflow process.
+
+The runtime is kept on ``app.state.runtime``; nothing is global and nothing happens at
+import time. The app does not start the scheduler (``reelflow serve`` owns its lifecycle).
+``app.state.on_upload`` is the upload hook (``(account_id, bucket, key) -> None``, default
+``None``) called after each successful object PUT; ``app.state.metrics.observe_job`` is the
+hook for job durations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from reelflow.api.errors import install_error_handlers
+from reelflow.api.limits import BodyLimitMiddleware, BodyLimits
+from reelflow.api.metrics import ServiceMetrics
+from reelflow.api.routes import health, objects, tasks, templates, workflows
+from reelflow.runtime import Runtime
+
+UploadHook = Callable[[int, str, str], None]
+
+DESCRIPTION = """
+The native REST API of reelflow. Every route but `/healthz` needs an API key:
+`Authorization: Bearer <secret_key>`. A resource of another account is reported as not
+found (404).
+
+**Errors** are always JSON: `{"error": {"code", "message", "fields"?}}`. All bad input is
+**400** (malformed JSON `InvalidParameter.MalformedJSON`, unknown field `UnknownParameter`,
+missing field `MissingParameter`, wrong type or value `InvalidParameterValue*`, with every
+offending field named in `fields`); 401 `AuthFailure.*`; 404 `ResourceNotFound.*`; 409
+`FailedOperation.*` (a state that does not allow the operation); 413 `RequestTooLarge`
+(JSON bodies are limited to 1 MiB).
+
+**Custom methods** use a colon: `POST /v1/tasks/{id}:cancel`, `POST /v1/tasks/{id}:retry`,
+`POST /v1/workflows/{id}:enable`, `POST /v1/workflows/{id}:disable`.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("reelflow")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI:
+    """The API over ``runtime``; ``limits`` bounds request bodies (default 1 MiB of JSON,
+    50 GiB per object upload)."""
+    app = FastAPI(
+        title="reelflow",
+        version=_version(),
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.metrics = ServiceMetrics(runtime)
+    app.state.on_upload = None
+    install_error_handlers(app)
+    # Added last, so it is outside the catch-all: a 413 is answered before any route runs.
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits())
+    for module in (tasks, workflows, templates, objects, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,288 @@
+"""The one place that turns exceptions into HTTP responses.
+
+Every error is ``{"error": {"code": ..., "message": ..., "fields": [{"field", "message"}]}}``
+(``fields`` only for bad input). All bad input is **400**, never 422: malformed JSON
+(``InvalidParameter.MalformedJSON``), a missing field (``MissingParameter``), an unknown
+field (``UnknownParameter``), a wrong type or value (``InvalidParameterValue`` or the
+spec's own code). The status comes from the exception's type, then from its code's family:
+
+    SpecError, InvalidKey, request validation              400
+    LimitExceeded.*, UnsupportedOperation.*                400
+    AuthFailure.*                                          401 (403 for UnauthorizedOperation)
+    AccessDenied                                           403
+    *NotFound, ResourceNotFound.*                          404
+    StateError, FailedOperation.*, ResourceInUse.*         409
+    body too large                                         413 RequestTooLarge
+    Range outside the object                               416 InvalidParameterValue.Range
+    other StorageError (retryable: disk full, timeout)     503
+    anything else                                          500 InternalError
+
+A reference *inside a body* to something missing (a template id, a bucket) is a
+``SpecError`` and so a 400 naming the field, even when its code is ``ResourceNotFound.*``;
+404 is for the resource named by the URL. A traceback never reaches a response: it goes
+to the log, with a request id that the 500 response repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reelflow.errors import (
+    AccessDenied,
+    InvalidKey,
+    ObjectNotFound,
+    ReelflowError,
+    SpecError,
+    StateError,
+    StorageError,
+    TaskNotFound,
+)
+from reelflow.storage.registry import BucketNotFound
+
+logger = logging.getLogger(__name__)
+
+MALFORMED_JSON = "InvalidParameter.MalformedJSON"
+INTERNAL_ERROR = "InternalError"
+_REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+_CODE_BY_PYDANTIC_TYPE = {
+    "missing": "MissingParameter",
+    "extra_forbidden": "UnknownParameter",
+    "json_invalid": MALFORMED_JSON,
+}
+# Checked in order: the first class the error is an instance of decides.
+_STATUS_BY_TYPE: tuple[tuple[type[ReelflowError], int], ...] = (
+    (SpecError, 400),
+    (InvalidKey, 400),
+    (AccessDenied, 403),
+    (ObjectNotFound, 404),
+    (BucketNotFound, 404),
+    (TaskNotFound, 404),
+    (StateError, 409),
+    (StorageError, 503),
+)
+_STATUS_BY_CODE_FAMILY = (
+    ("AuthFailure.UnauthorizedOperation", 403),
+    ("AuthFailure", 401),
+    ("ResourceNotFound", 404),
+    ("FailedOperation", 409),
+    ("ResourceInUse", 409),
+    ("InvalidParameter", 400),
+    ("MissingParameter", 400),
+    ("UnknownParameter", 400),
+    ("UnsupportedOperation", 400),
+    ("LimitExceeded", 400),
+)
+_CODE_BY_STATUS = {
+    401: "AuthFailure.InvalidAuthorization",
+    403: "AuthFailure.UnauthorizedOperation",
+    404: "ResourceNotFound",
+    405: "UnsupportedOperation.Method",
+    413: "RequestTooLarge",
+}
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (auth, ranges): status and code given."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class RequestTooLarge(HTTPException):
+    """Raised from ``receive`` when a body passes its limit.
+
+    An ``HTTPException`` on purpose: FastAPI re-raises those from body parsing (anything
+    else there becomes a generic 400), so it reaches :func:`_http_error` intact.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    fields: Sequence[Mapping[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = [{"field": f["field"], "message": f["message"]} for f in fields]
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def status_for(exc: ReelflowError) -> int:
+    for kind, status in _STATUS_BY_TYPE:
+        if isinstance(exc, kind):
+            return status
+    for family, status in _STATUS_BY_CODE_FAMILY:
+        if exc.code == family or exc.code.startswith(family + "."):
+            return status
+    return 500
+
+
+def field_name(loc: Iterable[int | str]) -> str:
+    """``("body", "MediaProcessTask", "TranscodeTaskSet", 0, "Definition")`` ->
+    ``media_process_task.transcode_task_set[0].definition``: the request part dropped,
+    snake_case (the REST API's spelling), list positions in brackets, as the engine's
+    ``SpecError.field`` writes them."""
+    parts = list(loc)
+    if parts and parts[0] in _REQUEST_PARTS:
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += ("." if name else "") + to_snake(part)
+    return name
+
+
+def validation_error_response(errors: Sequence[Any]) -> JSONResponse:
+    """A 400 for pydantic/FastAPI errors: the first error's kind gives the code."""
+    if not errors:
+        return error_response(400, "InvalidParameterValue", "invalid request")
+    first = errors[0]
+    code = _CODE_BY_PYDANTIC_TYPE.get(first.get("type", ""), "InvalidParameterValue")
+    if code == MALFORMED_JSON:
+        reason = (first.get("ctx") or {}).get("error", "invalid JSON")
+        position = first["loc"][-1] if first.get("loc") else "?"
+        return error_response(
+            400, code, f"the body is not valid JSON: {reason} (at character {position})"
+        )
+    fields = [_field_error(err) for err in errors]
+    summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields)
+    return error_response(400, code, f"invalid request: {summary}", fields=fields)
+
+
+def _field_error(err: Mapping[str, Any]) -> dict[str, str]:
+    name = field_name(err.get("loc", ()))
+    message = str(err.get("msg", "invalid value"))
+    if not name and err.get("type") == "missing":
+        message = "a JSON body is required"
+    elif not name and err.get("type") in _NOT_AN_OBJECT:
+        message = "the body must be a JSON object sent with Content-Type: application/json"
+    return {"field": name or "body", "message": message}
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error_response(exc.errors())
+
+
+def invalid_body(exc: ValidationError) -> RequestValidationError:
+    """A body validated by the route itself (its model depends on the path), reported like
+    one FastAPI validated. Only user input goes through here: any other ValidationError is
+    a bug and stays a 500."""
+    errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)]
+    return RequestValidationError(errors)
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("%s %s: the client went away mid-body", request.method, request.url.path)
+    return error_response(400, "InvalidParameter.IncompleteBody", "the request body was cut off")
+
+
+async def _reelflow_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReelflowError)
+    status = status_for(exc)
+    if status >= 500:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
+    fields = None
+    if isinstance(exc, SpecError) and exc.field:
+        fields = [{"field": exc.field, "message": exc.message}]
+    return error_response(status, exc.code, exc.message, fields=fields)
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    fallback = "InvalidParameter" if exc.status_code < 500 else INTERNAL_ERROR
+    code = _CODE_BY_STATUS.get(exc.status_code, fallback)
+    message = str(exc.detail)
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}"
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers above and the catch-all for everything else."""
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
+    app.add_exception_handler(ReelflowError, _reelflow_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(CatchAllMiddleware)
+
+
+class CatchAllMiddleware:
+    """Any exception no handler knows becomes a 500 ``InternalError`` with a request id;
+    the traceback goes to the log only.
+
+    A pure ASGI middleware rather than an ``Exception`` handler: Starlette re-raises after
+    calling such a handler, which logs the error twice and breaks test clients.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise  # too late for an error body; the server logs it and drops the connection
+            request_id = uuid.uuid4().hex
+            logger.exception(
+                "unhandled error in %s %s (request id %s)",
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
+            response = error_response(
+                500,
+                INTERNAL_ERROR,
+                f"internal error; the server log has the details (request id {request_id})",
+            )
+            await response(scope, receive, send)

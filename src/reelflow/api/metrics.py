@@ -1,0 +1,93 @@
+"""Prometheus metrics of one app, in a registry of its own (never the global one, so two
+apps in one process, as in tests, never clash).
+
+Gauges are read from the database at scrape time (tasks by state, queued and running jobs)
+and from this process's executor (slots). Job durations are a histogram fed by
+``ServiceMetrics.observe_job``, which the scheduler calls when a job ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select
+
+from reelflow.db.models import Job, Task
+from reelflow.db.session import transaction
+from reelflow.engine.states import JobState, TaskState
+from reelflow.runtime import Runtime
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# FFmpeg jobs take from a fraction of a second (a probe) to hours (a long transcode).
+DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600)
+
+
+class _StateCollector:
+    """Reads the engine's tables and the executor at every scrape."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def describe(self) -> Iterator[Metric]:
+        # Names only: without this the registry would scrape (query the database) as soon
+        # as the collector is registered.
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        tasks, queued, running = self._counts()
+        by_state, queue, jobs, slots_total, slots_used = self._families()
+        for state in TaskState:
+            by_state.add_metric([state.value], tasks.get(state, 0))
+        queue.add_metric([], queued)
+        jobs.add_metric([], running)
+        total = self._runtime.settings.workers
+        free = self._runtime.executor.free_slots()
+        slots_total.add_metric([], total)
+        slots_used.add_metric([], max(0, total - free))
+        yield from (by_state, queue, jobs, slots_total, slots_used)
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily("reelflow_tasks", "Tasks by state.", labels=["state"]),
+            GaugeMetricFamily("reelflow_queue_depth", "Jobs waiting in the queue."),
+            GaugeMetricFamily("reelflow_jobs_running", "Jobs running (all schedulers)."),
+            GaugeMetricFamily("reelflow_executor_slots", "Job slots of this process."),
+            GaugeMetricFamily("reelflow_executor_slots_in_use", "Busy job slots."),
+        )
+
+    def _counts(self) -> tuple[dict[TaskState, int], int, int]:
+        with transaction(self._runtime.sessions, write=False) as session:
+            rows = session.execute(select(Task.state, func.count()).group_by(Task.state))
+            tasks = {TaskState(state): int(count) for state, count in rows}
+            live = [JobState.QUEUED, JobState.RUNNING]
+            rows = session.execute(
+                select(Job.state, func.count()).where(Job.state.in_(live)).group_by(Job.state)
+            )
+            jobs = {JobState(state): int(count) for state, count in rows}
+        return tasks, jobs.get(JobState.QUEUED, 0), jobs.get(JobState.RUNNING, 0)
+
+
+class ServiceMetrics:
+    """The app's metrics; ``app.state.metrics``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_StateCollector(runtime))
+        self._durations = Histogram(
+            "reelflow_job_duration_seconds",
+            "Wall time of finished jobs.",
+            ["kind", "outcome"],
+            registry=self.registry,
+            buckets=DURATION_BUCKETS,
+        )
+
+    def observe_job(self, duration: float, kind: str, ok: bool) -> None:
+        """Record one finished job (``kind``: probe or media). Safe from any thread."""
+        self._durations.labels(kind=kind, outcome="ok" if ok else "failed").observe(duration)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,54 @@
+"""``/healthz`` (no key: load balancers and orchestrators call it) and ``/metrics``.
+
+``/metrics`` needs an **admin** key (``Authorization: Bearer``; Prometheus sends one with
+``authorization: {credentials: ...}``): its numbers cover every account, and every
+request but the health check needs a key.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from reelflow.api.deps import AdminDep, MetricsDep, RuntimeDep
+from reelflow.api.metrics import CONTENT_TYPE
+from reelflow.api.schemas.common import error_responses
+from reelflow.api.schemas.health import HealthOut
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["service"])
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    summary="Liveness and database reachability (no key needed)",
+    responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
+)
+def healthz(runtime: RuntimeDep) -> HealthOut | JSONResponse:
+    try:
+        with runtime.db.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        logger.exception("health check: the database is unreachable")
+        body = HealthOut(status="unavailable", database="unreachable")
+        return JSONResponse(body.model_dump(), status_code=503)
+    return HealthOut(status="ok", database="ok")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics (admin key)",
+    responses={
+        200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}},
+        **error_responses(401, 403),
+    },
+)
+def metrics(metrics: MetricsDep, _admin: AdminDep) -> Response:
+    return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -1,0 +1,181 @@
+"""``/v1/tasks``: submit (``ProcessMedia``), read, list, cancel, retry failed sub-tasks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import ValidationError
+
+from reelflow.api.deps import AccountDep, EngineDep, RuntimeDep
+from reelflow.api.schemas.common import error_responses
+from reelflow.api.schemas.tasks import (
+    TaskCreate,
+    TaskCreated,
+    TaskDocument,
+    TaskOut,
+    TaskPage,
+    TaskRetried,
+)
+from reelflow.engine.accounts import Account
+from reelflow.engine.states import TaskState
+from reelflow.errors import SpecError, WorkflowNotFound
+from reelflow.runtime import Runtime
+from reelflow.specs.base import spec_error
+from reelflow.specs.requests import TaskRequest
+from reelflow.storage.registry import BucketNotFound
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=error_responses(400, 401, 404))
+
+_STATES: dict[str, tuple[TaskState, ...]] = {
+    "WAITING": (TaskState.QUEUED,),
+    "PROCESSING": (TaskState.RUNNING,),
+    "FINISH": (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED),
+    **{state.value: (state,) for state in TaskState},
+}
+
+
+def _check_bucket(runtime: Runtime, account: Account, bucket: str, field: str) -> None:
+    try:
+        runtime.buckets.check_access(account.id, bucket)
+    except BucketNotFound as exc:
+        raise SpecError(f"{field}: {exc.message}", code=exc.code, field=field) from None
+
+
+def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskRequest:
+    """The engine's request for ``body``; every reference checked, naming its field."""
+    source = body.input.to_source()
+    if source.type == "bucket":
+        _check_bucket(runtime, account, source.bucket, "input.bucket")
+    output = body.output
+    if output is not None and output.bucket:
+        _check_bucket(runtime, account, output.bucket, "output.bucket")
+    fields: dict[str, object] = {
+        "source": source.to_json(),
+        "session_id": body.session_id,
+        "session_context": body.session_context,
+    }
+    if body.workflow_id is not None:
+        try:
+            workflow = runtime.workflows.get(account.id, body.workflow_id)
+        except WorkflowNotFound as exc:
+            raise SpecError(exc.message, code=exc.code, field="workflow_id") from None
+        fields = {**runtime.workflows.request_for(workflow, source).to_json(), **fields}
+    else:
+        assert body.media_process_task is not None  # TaskCreate allows exactly one
+        fields["media_process_task"] = body.media_process_task.to_json()
+        if source.type == "url" and not (output and output.bucket):
+            raise SpecError("output.bucket is required when the input is a url", field="output")
+    if output is not None and output.bucket:
+        fields["output_bucket"] = output.bucket
+    if output is not None and output.dir:
+        fields["output_dir"] = output.dir
+    if body.priority is not None:
+        fields["priority"] = body.priority
+    try:
+        return TaskRequest.model_validate(fields)
+    except ValidationError as exc:
+        raise spec_error(exc, "task") from None
+
+
+@router.post(
+    "",
+    response_model=TaskCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a task on one file (ProcessMedia)",
+    responses={
+        200: {
+            "model": TaskCreated,
+            "description": "A repeated session_id: the task "
+            "that session already started (within 7 days).",
+        }
+    },
+)
+def submit_task(
+    body: TaskCreate, runtime: RuntimeDep, account: AccountDep, response: Response
+) -> TaskCreated:
+    request = _request(runtime, account, body)
+    started = datetime.now(UTC)
+    try:
+        task_id = runtime.engine.submit(request, account_id=account.id)
+    except BucketNotFound as exc:  # an output bucket inside media_process_task
+        raise SpecError(exc.message, code=exc.code, field="media_process_task") from None
+    if request.session_id:
+        # The engine returns the earlier task of a repeated session_id; that task was
+        # created before this call began.
+        view = runtime.engine.task_view(task_id, account_id=account.id)
+        if view.created_at < started:
+            response.status_code = status.HTTP_200_OK
+    return TaskCreated(task_id=task_id)
+
+
+@router.get("", response_model=TaskPage, summary="List tasks, newest first")
+def list_tasks(
+    engine: EngineDep,
+    account: AccountDep,
+    state: Annotated[
+        list[str] | None,
+        Query(
+            description="WAITING, PROCESSING, FINISH or a phase (queued, running, ...); "
+            "repeat for several."
+        ),
+    ] = None,
+    workflow_id: Annotated[int | None, Query(ge=1)] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="Inclusive; UTC if no zone.")
+    ] = None,
+    created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> TaskPage:
+    states: list[TaskState] | None = None
+    if state:
+        unknown = [s for s in state if s not in _STATES]
+        if unknown:
+            choices = ", ".join(_STATES)
+            raise SpecError(f"unknown state {unknown[0]!r}; use one of {choices}", field="state")
+        states = sorted({phase for s in state for phase in _STATES[s]})
+    views, next_cursor = engine.list_tasks(
+        states,
+        workflow_id=workflow_id,
+        created_after=_utc(created_after),
+        created_before=_utc(created_before),
+        limit=limit,
+        cursor=cursor or None,
+        account_id=account.id,
+    )
+    return TaskPage(tasks=[TaskOut.of(v) for v in views], next_cursor=next_cursor)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@router.get("/{task_id}", response_model=TaskDocument, summary="Read one task")
+def get_task(task_id: str, engine: EngineDep, account: AccountDep) -> TaskDocument:
+    return TaskDocument.of(engine.task_view(task_id, account_id=account.id))
+
+
+@router.post(
+    "/{task_id}:cancel",
+    response_model=TaskDocument,
+    summary="Cancel a waiting or running task",
+    responses=error_responses(409),
+)
+def cancel_task(task_id: str, engine: EngineDep, account: AccountDep) -> TaskDocument:
+    engine.cancel(task_id, account_id=account.id)
+    return TaskDocument.of(engine.task_view(task_id, account_id=account.id))
+
+
+@router.post(
+    "/{task_id}:retry",
+    response_model=TaskRetried,
+    summary="Run the failed sub-tasks of a failed task again (succeeded ones are kept)",
+    responses=error_responses(409),
+)
+def retry_task(task_id: str, engine: EngineDep, account: AccountDep) -> TaskRetried:
+    retried = engine.retry_failed(task_id, account_id=account.id)
+    return TaskRetried(task_id=task_id, retried=retried)

@@ -1,0 +1,82 @@
+"""``/v1/workflows``: create, read, replace, delete, list; enable and disable.
+
+Enable and disable are custom methods: ``POST /v1/workflows/{id}:enable`` and
+``POST /v1/workflows/{id}:disable`` (idempotent; they return the workflow).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from reelflow.api.deps import AccountDep, RuntimeDep
+from reelflow.api.schemas.common import error_responses
+from reelflow.api.schemas.workflows import WorkflowCreate, WorkflowOut, WorkflowPage
+from reelflow.specs.workflows import WorkflowSpec
+
+router = APIRouter(
+    prefix="/v1/workflows", tags=["workflows"], responses=error_responses(400, 401, 404)
+)
+
+
+@router.post(
+    "",
+    response_model=WorkflowOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a workflow (disabled unless enabled=true)",
+)
+def create_workflow(body: WorkflowCreate, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
+    record = runtime.workflows.create(account.id, body.spec(), enabled=body.enabled)
+    return WorkflowOut.of(record)
+
+
+@router.get("", response_model=WorkflowPage, summary="List workflows by id")
+def list_workflows(
+    runtime: RuntimeDep,
+    account: AccountDep,
+    enabled: bool | None = None,
+    id: Annotated[list[int] | None, Query(description="Repeat for several.")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> WorkflowPage:
+    records, total = runtime.workflows.list(
+        account.id, enabled=enabled, ids=id, offset=offset, limit=limit
+    )
+    return WorkflowPage(
+        workflows=[WorkflowOut.of(r) for r in records], total=total, offset=offset, limit=limit
+    )
+
+
+@router.get("/{workflow_id}", response_model=WorkflowOut, summary="Read a workflow")
+def get_workflow(workflow_id: int, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
+    return WorkflowOut.of(runtime.workflows.get(account.id, workflow_id))
+
+
+@router.put(
+    "/{workflow_id}",
+    response_model=WorkflowOut,
+    summary="Replace a workflow's definition (its enabled state is kept)",
+)
+def replace_workflow(
+    workflow_id: int, body: WorkflowSpec, runtime: RuntimeDep, account: AccountDep
+) -> WorkflowOut:
+    return WorkflowOut.of(runtime.workflows.replace(account.id, workflow_id, body))
+
+
+@router.delete(
+    "/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a workflow"
+)
+def delete_workflow(workflow_id: int, runtime: RuntimeDep, account: AccountDep) -> Response:
+    runtime.workflows.delete(account.id, workflow_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{workflow_id}:enable", response_model=WorkflowOut, summary="Enable a workflow")
+def enable_workflow(workflow_id: int, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
+    return WorkflowOut.of(runtime.workflows.enable(account.id, workflow_id))
+
+
+@router.post("/{workflow_id}:disable", response_model=WorkflowOut, summary="Disable a workflow")
+def disable_workflow(workflow_id: int, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
+    return WorkflowOut.of(runtime.workflows.disable(account.id, workflow_id))

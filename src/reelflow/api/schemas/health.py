@@ -1,0 +1,12 @@
+"""``/healthz``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from reelflow.api.schemas.common import ResponseModel
+
+
+class HealthOut(ResponseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable"]
