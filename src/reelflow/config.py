@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    max_upload_bytes: int = Field(default=50 * 1024**3, ge=1)
+    max_json_bytes: int = Field(default=1024**2, ge=1024)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

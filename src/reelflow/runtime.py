@@ -79,8 +79,16 @@ class Runtime:
         self.jobs = JobRuntime(self.ffmpeg, self.storages, settings.data_dir / "scratch")
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)
+        self.engine.on_jobs_added = self.scheduler.wake
+        self._closed = False
 
     def close(self) -> None:
+        """Stop running jobs (requeued for the next start) and release the database.
+
+        Idempotent: the server calls it from its shutdown path and again on exit."""
+        if self._closed:
+            return
+        self._closed = True
         self.scheduler.stop()
         self.db.dispose()
 

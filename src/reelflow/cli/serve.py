@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 import typer
 import uvicorn
 
@@ -29,9 +32,24 @@ def write_private_json(path: Path, data: dict[str, str]) -> None:
     os.chmod(path, 0o600)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT once its own shutdown is done, so the process dies
+    by the signal and no ``finally`` runs; reelflow's jobs must be handed back first, so the
+    runtime is closed at the end of the server's shutdown, before that happens."""
+
+    def __init__(self, config: uvicorn.Config, on_stopped: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_stopped = on_stopped
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        await anyio.to_thread.run_sync(self.on_stopped)
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     """Run until SIGTERM/SIGINT; then stop FFmpeg children and requeue their jobs."""
     from reelflow.api.app import create_app  # FastAPI only for the server
+    from reelflow.api.limits import BodyLimits
 
     runtime = Runtime(settings)
     try:
@@ -44,9 +62,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
             typer.echo(f"created the admin API key: {path.resolve()} (mode 0600)")
         url = f"http://{host}:{port}"
         write_private_json(settings.data_dir / SERVER_FILE, {"url": url})
-        app = create_app(runtime)
+        limits = BodyLimits(json_body=settings.max_json_bytes, upload=settings.max_upload_bytes)
+        app = create_app(runtime, limits=limits)
+        runtime.scheduler.on_job_finished = app.state.metrics.observe_job
         config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
-        server = uvicorn.Server(config)
+        server = _Server(config, on_stopped=runtime.close)
         runtime.scheduler.start()
         typer.echo(f"reelflow serving on {url} (data dir {settings.data_dir.resolve()})")
         server.run()  # returns after a graceful shutdown on SIGTERM or SIGINT

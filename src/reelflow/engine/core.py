@@ -70,9 +70,16 @@ class EngineCore:
         self._settings = settings
         self._clock = clock
         self._progress = ProgressThrottle()
+        # Told (after commit) that new jobs are queued: the scheduler wakes instead of
+        # waiting for its next poll.
+        self.on_jobs_added: Callable[[], None] | None = None
         # Which templates and buckets each account may use (by default over the same database).
         self._templates = templates if templates is not None else Templates(sessions)
         self._buckets = buckets if buckets is not None else Buckets(sessions)
+
+    def _jobs_added(self) -> None:
+        if self.on_jobs_added is not None:
+            self.on_jobs_added()
 
     # -- transactions and locks ---------------------------------------------------------
 

@@ -57,7 +57,11 @@ class Scheduler:
         self._next_heartbeat = 0.0
         self._next_sweep = 0.0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started: dict[str, tuple[str, float]] = {}  # job id -> (kind, monotonic start)
+        # Called with (seconds, job kind, ok) when one of this scheduler's jobs ends.
+        self.on_job_finished: Callable[[float, str, bool], None] | None = None
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -79,6 +83,7 @@ class Scheduler:
             with self._lock:
                 # Registered before submit: an executor may report before submit returns.
                 self._running[payload.job_id] = payload.attempt
+                self._started[payload.job_id] = (payload.kind.value, time.monotonic())
             self.executor.submit(payload)
         return len(payloads)
 
@@ -111,6 +116,10 @@ class Scheduler:
         )
         self._thread.start()
 
+    def wake(self) -> None:
+        """Tick now rather than at the next poll (new jobs were queued)."""
+        self._wake.set()
+
     def _loop(self, poll: float) -> None:
         while not self._stop.is_set():
             try:
@@ -119,7 +128,9 @@ class Scheduler:
                 # A database hiccup must not end the server's scheduling for good; leases
                 # keep every job safe until the next successful tick.
                 logger.exception("scheduler tick failed; retrying in %.1f s", poll)
-            self._stop.wait(poll)
+            # Sleep until the next poll, or until new work or a finished job wakes us.
+            self._wake.wait(poll)
+            self._wake.clear()
 
     def stop(self, graceful: bool = True) -> None:
         """Stop the loop and the executor's jobs (their FFmpeg children are killed).
@@ -129,6 +140,7 @@ class Scheduler:
         and another scheduler runs them again as a new attempt.
         """
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -137,6 +149,7 @@ class Scheduler:
             # own records instead.
             self._accepting = False
             self._running.clear()
+            self._started.clear()
         self.executor.close(wait=False)
         if graceful:
             requeued = self.engine.requeue_owner(self.owner)
@@ -174,3 +187,16 @@ class Scheduler:
                 with self._lock:
                     if self._running.get(event.job_id) == attempt:
                         del self._running[event.job_id]
+                    started = self._started.pop(event.job_id, None)
+                self._wake.set()  # a slot is free, and the job may have queued others
+                self._observe(event, started)
+
+    def _observe(self, event: JobEvent, started: tuple[str, float] | None) -> None:
+        if self.on_job_finished is None or started is None:
+            return
+        kind, start = started
+        ok = bool(event.result and event.result.ok)
+        try:
+            self.on_job_finished(time.monotonic() - start, kind, ok)
+        except Exception:  # metrics must never break job handling
+            logger.exception("job observer failed")

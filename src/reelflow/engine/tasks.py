@@ -97,7 +97,9 @@ class TaskCommands(EngineCore):
             session.add(task)
             session.flush()
             self._add_probe_job(session, task, indices, now)
-            return task.id
+            new_id = task.id
+        self._jobs_added()
+        return new_id
 
     def _session_task(
         self, session: Session, session_id: str, account_id: int | None
@@ -225,7 +227,9 @@ class TaskCommands(EngineCore):
                 self._finish_task_if_done(session, task, now)
             else:
                 self._add_probe_job(session, task, [sub.index for sub in failed], now)
-            return [sub.index for sub in failed]
+            retried = [sub.index for sub in failed]
+        self._jobs_added()
+        return retried
 
 
 def _visible(task: Task, account_id: int | None) -> bool:
