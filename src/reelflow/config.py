@@ -1,16 +1,45 @@
-"""Typed settings from REELFLOW_* environment variables (and, later, reelflow.toml).
+"""Typed settings from ``REELFLOW_*`` environment variables and ``reelflow.toml``.
 
-Built once at start-up and passed down; nothing reads the environment elsewhere.
+Built once at start-up and passed down; nothing reads the environment elsewhere. Precedence,
+highest first: arguments (``Settings(data_dir=...)``), the environment, ``reelflow.toml``,
+defaults. The file is ``$REELFLOW_CONFIG`` if set (it must exist), else
+``<data dir>/reelflow.toml`` if present. Its top-level keys are the settings below
+(``workers = 4``); buckets are tables (see ``reelflow.storage.config``)::
+
+    [buckets.media]
+    backend = "local"                  # <data dir>/buckets/media unless `path` is given
+    [buckets.archive]
+    backend = "s3"
+    endpoint = "http://127.0.0.1:9000"
+    region = "ap-guangzhou"
+    bucket = "archive"
+    access_key = "..."
+    secret_key = "..."
+
+Use :func:`load_settings` at start-up: it turns every problem into one ``ConfigError`` that
+names the offending keys and the file.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from reelflow.errors import ConfigError, InvalidKey
+from reelflow.storage.config import BucketConfig
+from reelflow.storage.keys import validate_bucket_name
+
+CONFIG_FILE = "reelflow.toml"
+CONFIG_ENV = "REELFLOW_CONFIG"
 
 X264_PRESETS = (
     "ultrafast",
@@ -44,9 +73,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELFLOW_", extra="ignore")
 
     data_dir: Path = Field(default=Path("reelflow-data"))
+    config: Path | None = None  # REELFLOW_CONFIG: the reelflow.toml to read
     database_url: str = ""
     executor: Literal["local", "celery"] = "local"
+    # Cluster mode (executor "celery"): the Celery broker (redis://... or amqp://...), the
+    # queue jobs are sent to, how many jobs one scheduler keeps in flight (waiting in the
+    # broker or running on a worker: about the workers' total concurrency divided by the
+    # number of `serve` processes), and how long a dispatched job may wait for a worker
+    # before the engine takes it back (a message lost by a broker restart comes back then).
     broker_url: str = ""
+    celery_queue: str = Field(default="reelflow", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    cluster_slots: int = Field(default=16, ge=1, le=10_000)
+    dispatch_timeout: float = Field(default=300.0, gt=1)
     ffmpeg: str = ""
     workers: int = Field(default=max(1, min(4, (os.cpu_count() or 2) // 2)), ge=1, le=64)
     video_preset: X264Preset = "medium"
@@ -55,8 +93,112 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     max_upload_bytes: int = Field(default=50 * 1024**3, ge=1)
     max_json_bytes: int = Field(default=1024**2, ge=1024)
+    # Buckets by name; ``media`` (local) is added when not configured.
+    buckets: dict[str, BucketConfig] = Field(default_factory=dict)
+    # Folder watcher: a copied file fires once its size and mtime are stable this long.
+    watch_settle_ms: int = Field(default=2000, ge=50, le=600_000)
+    # http(s) sources: refused when larger (Content-Length) than this; network timeout.
+    url_max_bytes: int = Field(default=20 * 1024**3, ge=1)
+    url_timeout: float = Field(default=30.0, gt=0, le=3600)
+    # Notifications: how long a delivery is retried after its event (then it is dead),
+    # the backoff between attempts, and the dispatcher's send threads.
+    notify_max_retry_seconds: float = Field(default=24 * 3600.0, gt=0)
+    notify_retry_base_seconds: float = Field(default=1.0, gt=0)
+    notify_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    notify_workers: int = Field(default=8, ge=1, le=256)
+    notify_per_target: int = Field(default=4, ge=1, le=256)
+    notify_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    @field_validator("buckets")
+    @classmethod
+    def _check_bucket_names(cls, value: dict[str, BucketConfig]) -> dict[str, BucketConfig]:
+        for name in value:
+            try:
+                validate_bucket_name(name)
+            except InvalidKey as exc:
+                raise ValueError(exc.message) from None
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'reelflow.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlSource(settings_cls), file_secret_settings)
+
+
+def config_path(state: dict[str, Any]) -> tuple[Path | None, bool]:
+    """The TOML file to read given the higher-priority values, and whether it was named
+    explicitly (an explicit file must exist)."""
+    explicit = state.get("config")
+    if explicit:
+        return Path(explicit), True
+    data_dir = Path(state.get("data_dir") or "reelflow-data")
+    return data_dir / CONFIG_FILE, False
+
+
+class TomlSource(PydanticBaseSettingsSource):
+    """``reelflow.toml``, located from the values of the arguments and the environment."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole file
+
+    def __call__(self) -> dict[str, Any]:
+        path, explicit = config_path(self.current_state)
+        if path is None or not path.is_file():
+            if explicit:
+                raise ConfigError(f"{CONFIG_ENV} names {path}, which is not a file")
+            return {}
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+        known = set(self.settings_cls.model_fields) - {"config", "data_dir"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown key(s) {', '.join(unknown)}; valid top-level keys: "
+                f"{', '.join(sorted(known))} (data_dir and config come from the environment "
+                "or the command line)"
+            )
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``Settings(**overrides)``, every problem raised as one ``ConfigError`` naming the keys
+    (``buckets.archive.endpoint: Field required``) and where settings come from."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        path, _ = config_path(
+            {
+                "config": overrides.get("config") or os.environ.get(CONFIG_ENV),
+                "data_dir": overrides.get("data_dir") or os.environ.get("REELFLOW_DATA_DIR"),
+            }
+        )
+        where = f"{path} and " if path is not None and path.is_file() else ""
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(
+            f"invalid settings (from {where}REELFLOW_* variables): {problems}"
+        ) from None
+    return settings
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("local", "s3"))
+    message = str(error.get("msg", "invalid"))
+    if error.get("type") == "union_tag_invalid" or error.get("type") == "union_tag_not_found":
+        message = "backend must be 'local' or 's3'"
+    return f"{location or '(top level)'}: {message}"

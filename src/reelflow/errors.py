@@ -19,7 +19,10 @@
     +-- WorkflowNotFound               ResourceNotFound.WorkflowNotExist  no
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
+    +-- ExecutorUnavailable            ExecutorUnavailable  yes
     +-- NotifyError                    NotifyError     yes
+    |   +-- DeliveryNotFound           ResourceNotFound.DeliveryNotExist  no
+    |   +-- MessageNotFound            ResourceNotFound.ReceiptHandle  no
     +-- StateError                     FailedOperation.State  no
         +-- TemplateInUse              FailedOperation.TemplateInUse  no
 
@@ -151,9 +154,30 @@ class LimitExceeded(ReelflowError):
     code = "LimitExceeded"
 
 
+class ExecutorUnavailable(ReelflowError):
+    """The executor cannot take jobs now (the Celery broker is unreachable)."""
+
+    code = "ExecutorUnavailable"
+    retryable = True
+
+
 class NotifyError(ReelflowError):
     code = "NotifyError"
     retryable = True
+
+
+class DeliveryNotFound(NotifyError):
+    """No delivery has this id (for this account)."""
+
+    code = "ResourceNotFound.DeliveryNotExist"
+    retryable = False
+
+
+class MessageNotFound(NotifyError):
+    """No message of the queue has this receipt (acknowledged, or received again since)."""
+
+    code = "ResourceNotFound.ReceiptHandle"
+    retryable = False
 
 
 class StateError(ReelflowError):

@@ -4,38 +4,50 @@
 and closes them in reverse order. The CLI, the server and workers all start here.
 
 On the first start it creates the admin account and its key (``admin_key``, set only on
-that start), and every configured bucket not yet owned by an account becomes the admin's.
+that start). Buckets come from the settings (``reelflow.toml``; a local ``media`` always);
+each configured bucket not yet owned by an account becomes its configured ``owner``'s
+(default ``admin``; the account is created if missing). Triggers are built here and started
+by the server (``triggers.start()``).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import TracebackType
 
 from reelflow.config import Settings
 from reelflow.db.session import create_db_engine, migrate, session_factory
-from reelflow.engine.accounts import Account, Accounts, NewKey
+from reelflow.engine.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
 from reelflow.engine.buckets import Buckets
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.engine.templates import Templates
+from reelflow.engine.triggered import TriggerLedger
 from reelflow.engine.workflows import Workflows
 from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.registry import build_executor
 from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.notify.backoff import Backoff
+from reelflow.notify.deliveries import DeliveryStore
+from reelflow.notify.dispatcher import Dispatcher
+from reelflow.notify.outbox import OutboxWriter
+from reelflow.notify.queues import MessageQueues
+from reelflow.notify.records import OutboxRecords
+from reelflow.notify.sinks.registry import DefaultSinks
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.storage.base import Storage
+from reelflow.storage.build import DEFAULT_BUCKET, bucket_configs, build_storages
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
+from reelflow.triggers.service import TriggerService
 
-DEFAULT_BUCKET = "media"
+log = logging.getLogger(__name__)
 
+__all__ = ["DEFAULT_BUCKET", "Runtime", "default_storages"]
 
-def default_storages(settings: Settings) -> StorageRegistry:
-    """A fresh data dir has one local bucket, ``media``."""
-    root = settings.data_dir / "buckets" / DEFAULT_BUCKET
-    root.mkdir(parents=True, exist_ok=True)
-    return StorageRegistry([LocalStorage(DEFAULT_BUCKET, root)])
+# The buckets of the settings: a fresh data dir has one local bucket, ``media``.
+default_storages = build_storages
 
 
 def _backend(storage: Storage) -> tuple[str, str | None]:
@@ -54,7 +66,8 @@ class Runtime:
         self.db = create_db_engine(settings.resolved_database_url())
         migrate(self.db)
         self.sessions = session_factory(self.db)
-        self.storages = storages if storages is not None else default_storages(settings)
+        self.bucket_configs = bucket_configs(settings)
+        self.storages = storages if storages is not None else build_storages(settings)
         self.accounts = Accounts(self.sessions)
         self.admin_key: NewKey | None = self.accounts.ensure_admin()
         admin = self.accounts.admin()
@@ -62,9 +75,7 @@ class Runtime:
             raise RuntimeError("no admin account after ensure_admin")
         self.admin_account: Account = admin
         self.buckets = Buckets(self.sessions)
-        for name in self.storages.names():
-            backend, path = _backend(self.storages.get(name))
-            self.buckets.ensure(name, admin.id, backend=backend, path=path)
+        self._own_buckets()
         self.templates_service = Templates(self.sessions)
         self.workflows = Workflows(self.sessions, self.templates_service, self.buckets)
         self.planner = DefaultPlanner(fuse=settings.executor == "local")
@@ -76,11 +87,75 @@ class Runtime:
             buckets=self.buckets,
         )
         self.ffmpeg: Path = find_ffmpeg(settings.ffmpeg)
-        self.jobs = JobRuntime(self.ffmpeg, self.storages, settings.data_dir / "scratch")
+        self.jobs = JobRuntime(
+            self.ffmpeg,
+            self.storages,
+            settings.data_dir / "scratch",
+            url_max_bytes=settings.url_max_bytes,
+            url_timeout=settings.url_timeout,
+        )
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)
         self.engine.on_jobs_added = self.scheduler.wake
+        self._wire_notifications(settings)
+        self.triggers = TriggerService(
+            self.storages,
+            self.bucket_configs,
+            TriggerLedger(self.sessions),
+            self.workflows,
+            self.engine,
+            settle_seconds=settings.watch_settle_ms / 1000,
+        )
         self._closed = False
+
+    def _own_buckets(self) -> None:
+        """Register each bucket as its configured owner's (an existing owner is kept)."""
+        for name in self.storages.names():
+            backend, path = _backend(self.storages.get(name))
+            config = self.bucket_configs.get(name)
+            wanted = config.owner if config is not None else ADMIN_ACCOUNT
+            owner = self._account(wanted)
+            actual = self.buckets.ensure(name, owner.id, backend=backend, path=path)
+            if actual != owner.id:
+                log.warning(
+                    "bucket %s belongs to account %s, not to its configured owner %r: "
+                    "ownership is only set when a bucket is first registered",
+                    name,
+                    actual,
+                    wanted,
+                )
+
+    def _account(self, name: str) -> Account:
+        if name == ADMIN_ACCOUNT:
+            return self.admin_account
+        found = self.accounts.get(name)
+        if found is not None:
+            return found
+        log.info("creating account %r, the configured owner of a bucket", name)
+        return self.accounts.create_account(name)
+
+    def _wire_notifications(self, settings: Settings) -> None:
+        """The outbox writes events in the engine's transactions; the dispatcher (started
+        by the server, not here) delivers them, woken by each commit that wrote one."""
+        self.queues = MessageQueues(self.sessions)
+        self.outbox = OutboxWriter(self.sessions, settings.notify_max_retry_seconds)
+        self.engine.observer = self.outbox
+        self.outbox_records = OutboxRecords(self.sessions)
+        backoff = Backoff(
+            base=settings.notify_retry_base_seconds,
+            cap=settings.notify_retry_cap_seconds,
+            total=settings.notify_max_retry_seconds,
+        )
+        self.deliveries = DeliveryStore(self.sessions, backoff)
+        self.sinks = DefaultSinks(self.queues)
+        self.dispatcher = Dispatcher(
+            self.deliveries,
+            self.sinks,
+            workers=settings.notify_workers,
+            per_target=settings.notify_per_target,
+            poll=settings.notify_poll_seconds,
+        )
+        self.outbox.on_written = self.dispatcher.wake
 
     def close(self) -> None:
         """Stop running jobs (requeued for the next start) and release the database.
@@ -89,7 +164,10 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        self.triggers.close()  # no new tasks from here on
         self.scheduler.stop()
+        self.dispatcher.stop()  # unsent claims go back; sends in progress may finish
+        self.sinks.close()
         self.db.dispose()
 
     def __enter__(self) -> Runtime:

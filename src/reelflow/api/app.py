@@ -14,10 +14,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from reelflow.api.console import install_console
 from reelflow.api.errors import install_error_handlers
 from reelflow.api.limits import BodyLimitMiddleware, BodyLimits
 from reelflow.api.metrics import ServiceMetrics
-from reelflow.api.routes import health, objects, tasks, templates, workflows
+from reelflow.api.mps import router as mps_router
+from reelflow.api.routes import events, health, hooks, objects, queues, tasks, templates, workflows
 from reelflow.runtime import Runtime
 
 UploadHook = Callable[[int, str, str], None]
@@ -35,7 +37,8 @@ offending field named in `fields`); 401 `AuthFailure.*`; 404 `ResourceNotFound.*
 (JSON bodies are limited to 1 MiB).
 
 **Custom methods** use a colon: `POST /v1/tasks/{id}:cancel`, `POST /v1/tasks/{id}:retry`,
-`POST /v1/workflows/{id}:enable`, `POST /v1/workflows/{id}:disable`.
+`POST /v1/workflows/{id}:enable`, `POST /v1/workflows/{id}:disable`,
+`POST /v1/queues/{queue}/messages:receive`, `POST /v1/deliveries/{id}:replay`.
 """
 
 
@@ -63,6 +66,8 @@ def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI
     install_error_handlers(app)
     # Added last, so it is outside the catch-all: a 413 is answered before any route runs.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits())
-    for module in (tasks, workflows, templates, objects, health):
+    for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
         app.include_router(module.router)
+    app.include_router(mps_router)  # POST /: the compatible API's actions
+    install_console(app)  # /console, and GET / -> 307 /console for browsers
     return app

@@ -35,6 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
+from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -183,7 +184,7 @@ def validation_error_response(errors: Sequence[Any]) -> JSONResponse:
 
 def _field_error(err: Mapping[str, Any]) -> dict[str, str]:
     name = field_name(err.get("loc", ()))
-    message = str(err.get("msg", "invalid value"))
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     if not name and err.get("type") == "missing":
         message = "a JSON body is required"
     elif not name and err.get("type") in _NOT_AN_OBJECT:
@@ -235,6 +236,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+def _is_overflow(exc: BaseException) -> bool:
+    """SQLite refuses integers beyond 2**63-1 (an id a client made up), however wrapped."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OverflowError):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+async def _statement_error(request: Request, exc: Exception) -> JSONResponse:
+    if _is_overflow(exc):
+        return error_response(
+            400,
+            "InvalidParameterValue",
+            "a number in the request is out of range (ids are at most 9223372036854775807)",
+        )
+    raise exc
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above and the catch-all for everything else."""
     app.add_exception_handler(RequestValidationError, _request_validation_error)
@@ -242,6 +263,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReelflowError, _reelflow_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OverflowError, _statement_error)
+    app.add_exception_handler(StatementError, _statement_error)
     app.add_middleware(CatchAllMiddleware)
 
 

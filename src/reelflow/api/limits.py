@@ -19,8 +19,9 @@ from reelflow.api.errors import RequestTooLarge, error_response
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
-# PUT /v1/buckets/{bucket}/objects/{key}: the only route whose body is not JSON.
-_UPLOAD_PATH = re.compile(r"^/v1/buckets/[^/]+/objects/.")
+# PUT /v1/buckets/{bucket}/objects/{key} and the console's PUT /console/buckets/{bucket}/
+# objects/{key} (drag-and-drop uploads): the only routes whose body is not JSON.
+_UPLOAD_PATH = re.compile(r"^/(?:v1|console)/buckets/[^/]+/objects/.")
 
 
 @dataclass(frozen=True)

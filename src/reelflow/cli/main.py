@@ -6,10 +6,12 @@ import typer
 
 from reelflow.cli.demo import demo_command
 from reelflow.cli.doctor import doctor_command
+from reelflow.cli.events import events_app
 from reelflow.cli.keys import keys_app
 from reelflow.cli.process import process_command
 from reelflow.cli.remote import submit_command, task_command
 from reelflow.cli.serve import serve_command
+from reelflow.cli.worker import worker_command
 
 app = typer.Typer(
     name="reelflow",
@@ -21,10 +23,12 @@ app = typer.Typer(
 app.command("process")(process_command)
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 app.command("submit")(submit_command)
 app.command("task")(task_command)
 app.command("doctor")(doctor_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
 
 
 @app.callback()

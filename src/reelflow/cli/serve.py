@@ -14,7 +14,8 @@ import anyio
 import typer
 import uvicorn
 
-from reelflow.config import Settings
+from reelflow.config import Settings, load_settings
+from reelflow.errors import ConfigError, StorageError
 from reelflow.runtime import Runtime
 
 log = logging.getLogger("reelflow.serve")
@@ -46,6 +47,28 @@ class _Server(uvicorn.Server):
         await anyio.to_thread.run_sync(self.on_stopped)
 
 
+def check_remote_buckets(runtime: Runtime) -> None:
+    """Reach every S3 bucket once and compare its region with the configured one. Problems
+    are logged, not fatal: the store may come back, and jobs retry storage errors."""
+    for name in runtime.storages.names():
+        storage = runtime.storages.get(name)
+        check = getattr(storage, "check", None)
+        if check is None:
+            continue
+        try:
+            region = check()
+        except StorageError as exc:
+            log.warning("bucket %s: %s", name, exc.message)
+            continue
+        if region and storage.region and region != storage.region:
+            log.warning(
+                "bucket %s: configured region %r, but the store reports %r",
+                name,
+                storage.region,
+                region,
+            )
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     """Run until SIGTERM/SIGINT; then stop FFmpeg children and requeue their jobs."""
     from reelflow.api.app import create_app  # FastAPI only for the server
@@ -64,10 +87,14 @@ def serve(settings: Settings, host: str, port: int) -> None:
         write_private_json(settings.data_dir / SERVER_FILE, {"url": url})
         limits = BodyLimits(json_body=settings.max_json_bytes, upload=settings.max_upload_bytes)
         app = create_app(runtime, limits=limits)
+        app.state.on_upload = runtime.triggers.upload  # object API uploads fire workflows
+        check_remote_buckets(runtime)
         runtime.scheduler.on_job_finished = app.state.metrics.observe_job
         config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
         server = _Server(config, on_stopped=runtime.close)
         runtime.scheduler.start()
+        runtime.triggers.start()  # folder watchers and S3 pollers; stopped by runtime.close
+        runtime.dispatcher.start()  # delivers event notifications; stopped by runtime.close
         typer.echo(f"reelflow serving on {url} (data dir {settings.data_dir.resolve()})")
         server.run()  # returns after a graceful shutdown on SIGTERM or SIGINT
     finally:
@@ -83,9 +110,13 @@ def serve_command(
         typer.Option("--data-dir", help="Database, buckets and keys (REELFLOW_DATA_DIR)."),
     ] = None,
 ) -> None:
-    """Run the service: REST API, scheduler and local executor."""
+    """Run the service: REST API, scheduler, local executor and notification dispatcher."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    try:
+        settings = load_settings() if data_dir is None else load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        typer.echo(f"reelflow: {exc.message}", err=True)
+        raise typer.Exit(2) from None
     serve(settings, host, port)

@@ -12,13 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Bucket
 from reelflow.db.session import transaction
 from reelflow.storage.registry import BucketNotFound
+
+# Checked several times per task submission: built once, run as plain Core (see
+# ``accounts._LIVE_KEY``).
+_OWNER = select(Bucket.account_id).where(Bucket.name == bindparam("name"))
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,19 @@ class Buckets:
                 raise
             return existing
 
-    def owner(self, name: str) -> int | None:
-        with transaction(self._sessions, write=False) as session:
-            return session.scalar(select(Bucket.account_id).where(Bucket.name == name))
+    def owner(self, name: str, *, session: Session | None = None) -> int | None:
+        """The id of the account owning ``name`` (``None``: no such bucket); read in
+        ``session`` if given, else in a transaction of its own."""
+        if session is not None:
+            owner: int | None = session.connection().scalar(_OWNER, {"name": name})
+            return owner
+        with transaction(self._sessions, write=False) as own:
+            return self.owner(name, session=own)
 
-    def check_access(self, account_id: int, name: str) -> None:
-        """``BucketNotFound`` unless ``account_id`` owns the bucket ``name``."""
-        if self.owner(name) != account_id:
+    def check_access(self, account_id: int, name: str, *, session: Session | None = None) -> None:
+        """``BucketNotFound`` unless ``account_id`` owns the bucket ``name`` (read in
+        ``session`` if given)."""
+        if self.owner(name, session=session) != account_id:
             raise BucketNotFound(f"bucket '{name}' does not exist")
 
     def list(self, account_id: int) -> builtins.list[BucketInfo]:

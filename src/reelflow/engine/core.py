@@ -21,10 +21,12 @@ from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.db.session import transaction
 from reelflow.engine.buckets import Buckets
+from reelflow.engine.observers import TaskObserver
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.templates import Templates
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask, move_task
+from reelflow.engine.triggered import record_outputs
 from reelflow.errors import ReelflowError
 from reelflow.executors.base import JobKind, JobPayload
 from reelflow.planner.base import Plan, Planner
@@ -73,6 +75,8 @@ class EngineCore:
         # Told (after commit) that new jobs are queued: the scheduler wakes instead of
         # waiting for its next poll.
         self.on_jobs_added: Callable[[], None] | None = None
+        # Told, inside the transaction, of task starts and ends (the notification outbox).
+        self.observer: TaskObserver | None = None
         # Which templates and buckets each account may use (by default over the same database).
         self._templates = templates if templates is not None else Templates(sessions)
         self._buckets = buckets if buckets is not None else Buckets(sessions)
@@ -200,6 +204,8 @@ class EngineCore:
                 message=rejection.message,
             )
         for planned in plan.jobs:
+            # Before any job can run: triggers must know these keys as reelflow's own.
+            record_outputs(session, task.id, planned.works, now)
             job = self._add_job(
                 session, task, JobKind.MEDIA, planned.subtasks, now, works=planned.works
             )
@@ -281,6 +287,32 @@ class EngineCore:
         cancelled), exactly once per run. The notification outbox writes its event row here,
         so the event is committed if and only if the state change is.
         """
+        if self.observer is not None:
+            self.observer.task_finished(session, task)
+
+    def _on_task_started(self, session: Session, task: Task) -> None:
+        """Hook: ``task`` moved from queued to running in this transaction."""
+        if self.observer is not None:
+            self.observer.task_started(session, task)
+
+    def _on_subtasks_finished(
+        self, session: Session, task: Task, before: dict[int, SubTaskState]
+    ) -> None:
+        """Hook: tell the observer which sub-tasks became final since ``before`` (their
+        states at the start of this transaction)."""
+        if self.observer is None:
+            return
+        done = [
+            sub
+            for sub in task.subtasks
+            if sub.state.is_terminal and before.get(sub.index) is not sub.state
+        ]
+        if done:
+            self.observer.subtasks_finished(session, task, done)
+
+    @staticmethod
+    def _subtask_states(task: Task) -> dict[int, SubTaskState]:
+        return {sub.index: sub.state for sub in task.subtasks}
 
 
 def _plan_problem(plan: Plan, indices: set[int]) -> str:

@@ -106,10 +106,12 @@ class EventHandling(EngineCore):
                     error_code=INTERNAL_ERROR,
                     message="the executor reported the end of the job without a result",
                 )
+            before = self._subtask_states(task)
             if job.kind is JobKind.PROBE:
                 self._probe_finished(session, task, job, result, now)
             else:
                 self._media_finished(task, job, result, now)
+            self._on_subtasks_finished(session, task, before)
             self._finish_task_if_done(session, task, now)
             return True
 

@@ -4,10 +4,16 @@ Claiming is safe with several schedulers on one database. On PostgreSQL candidat
 locked ``FOR UPDATE SKIP LOCKED`` (task row first, then job row, the engine's lock order), so
 two claimers never wait on each other and never get the same job; on SQLite the whole claim
 runs in one ``BEGIN IMMEDIATE`` transaction, so claimers simply take turns.
+
+In cluster mode the claim is handed on: the scheduler claims with a *dispatch lease* and
+sends the job to the broker; the worker that starts it ``adopt``s the claim (the lease becomes
+the worker's, renewed by its heartbeats). A job whose message was lost is never adopted and
+comes back when its dispatch lease expires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
@@ -27,12 +33,15 @@ def parse_job_id(job_id: str) -> int | None:
 
 
 class JobCommands(EngineCore):
-    def claim(self, owner: str, limit: int) -> list[JobPayload]:
+    def claim(
+        self, owner: str, limit: int, *, lease_seconds: float | None = None
+    ) -> list[JobPayload]:
         """Start up to ``limit`` ready jobs for ``owner``: highest priority first, then oldest.
 
-        Each claimed job is RUNNING under a lease of ``settings.lease_seconds`` and its
-        ``attempt`` is one higher (the returned payloads carry it); its task becomes RUNNING
-        on its first claim and a MEDIA job's waiting sub-tasks become RUNNING.
+        Each claimed job is RUNNING under a lease of ``lease_seconds`` (default
+        ``settings.lease_seconds``) and its ``attempt`` is one higher; the returned payloads
+        carry the claim (``attempt`` and ``owner``). Its task becomes RUNNING on its first
+        claim and a MEDIA job's waiting sub-tasks become RUNNING.
         """
         if limit <= 0:
             return []
@@ -50,9 +59,13 @@ class JobCommands(EngineCore):
                 task, job = locked
                 if job.state is not JobState.QUEUED or job.not_before > now:
                     continue  # changed since the candidate query (another process)
-                self._start(task, job, owner, now)
+                starting = task.state is TaskState.QUEUED
+                self._start(task, job, owner, now, lease_seconds)
+                if starting:
+                    self._on_task_started(session, task)
                 payload = JobPayload.model_validate(job.payload)
-                payloads.append(payload.model_copy(update={"attempt": job.attempt}))
+                claimed = {"attempt": job.attempt, "owner": owner}
+                payloads.append(payload.model_copy(update=claimed))
         return payloads
 
     @staticmethod
@@ -64,11 +77,13 @@ class JobCommands(EngineCore):
             .limit(limit)
         )
 
-    def _start(self, task: Task, job: Job, owner: str, now: datetime) -> None:
+    def _start(
+        self, task: Task, job: Job, owner: str, now: datetime, lease_seconds: float | None
+    ) -> None:
         move_job(job, JobState.RUNNING, now)
         job.attempt += 1
         job.lease_owner = owner
-        job.lease_expires_at = self._lease_end(now)
+        job.lease_expires_at = self._lease_end(now, lease_seconds)
         if task.state is TaskState.QUEUED:
             move_task(task, TaskState.RUNNING, now)
         if job.kind is JobKind.MEDIA:
@@ -78,8 +93,57 @@ class JobCommands(EngineCore):
                     move_subtask(sub, SubTaskState.RUNNING, now)
                     sub.job_id = job.id
 
-    def _lease_end(self, now: datetime) -> datetime:
-        return now + timedelta(seconds=self._settings.lease_seconds)
+    def _lease_end(self, now: datetime, seconds: float | None = None) -> datetime:
+        return now + timedelta(seconds=seconds or self._settings.lease_seconds)
+
+    def adopt(self, job_id: str, attempt: int, dispatcher: str, worker: str) -> bool:
+        """Hand the claim ``(job_id, attempt)`` made by ``dispatcher`` to ``worker``, which is
+        about to run the job; the lease is then ``worker``'s for ``settings.lease_seconds``,
+        renewed by its ``heartbeat``s, and its events are applied with ``owner=worker``.
+
+        ``False`` means the message is stale and the job must not run: the claim ended or was
+        taken back (cancelled, expired), or another worker already adopted it (a broker
+        redelivery after that worker died: the engine takes the job back when its lease
+        expires, which counts an attempt, so a job that kills its workers cannot loop).
+        """
+        parsed = parse_job_id(job_id)
+        if parsed is None:
+            return False
+        with self._write() as session:
+            adopted = session.execute(
+                update(Job)
+                .where(
+                    Job.id == parsed,
+                    Job.state == JobState.RUNNING,
+                    Job.attempt == attempt,
+                    Job.lease_owner == dispatcher,
+                )
+                .values(lease_owner=worker, lease_expires_at=self._lease_end(self._now()))
+            )
+            return bool(getattr(adopted, "rowcount", 0) == 1)
+
+    def claims_ended(self, claims: Mapping[str, int]) -> dict[str, bool]:
+        """Which of ``claims`` (job id -> attempt) are over, each with whether the job
+        succeeded on that attempt; a claim still RUNNING on its attempt is left out."""
+        ended: dict[str, bool] = {}
+        wanted: dict[int, str] = {}
+        for job_id in claims:
+            parsed = parse_job_id(job_id)
+            if parsed is None:
+                ended[job_id] = False  # never one of ours
+            else:
+                wanted[parsed] = job_id
+        if not wanted:
+            return ended
+        query = select(Job.id, Job.state, Job.attempt).where(Job.id.in_(wanted))
+        with self._read() as session:
+            rows = {row.id: (row.state, row.attempt) for row in session.execute(query)}
+        for parsed, job_id in wanted.items():
+            state, attempt = rows.get(parsed, (None, None))
+            if state is JobState.RUNNING and attempt == claims[job_id]:
+                continue
+            ended[job_id] = state is JobState.SUCCEEDED and attempt == claims[job_id]
+        return ended
 
     def heartbeat(self, owner: str, job_ids: list[str]) -> list[str]:
         """Extend ``owner``'s leases on ``job_ids``; returns the ids it no longer holds.
@@ -92,19 +156,19 @@ class JobCommands(EngineCore):
         if ids:
             with self._write() as session:
                 now = self._now()
-                held = set(
-                    session.scalars(
-                        select(Job.id).where(
-                            Job.id.in_(ids),
-                            Job.state == JobState.RUNNING,
-                            Job.lease_owner == owner,
-                        )
-                    )
+                mine = select(Job.id).where(
+                    Job.id.in_(ids), Job.state == JobState.RUNNING, Job.lease_owner == owner
                 )
+                held = set(session.scalars(mine))
                 if held:
+                    # Rows locked by another transaction (a cancel or a result holding the
+                    # task, then its jobs) are skipped, not waited for: this statement takes
+                    # job rows without their task, so waiting could close a deadlock cycle
+                    # on PostgreSQL. A skipped lease is renewed on the next beat.
+                    free = mine.where(Job.id.in_(held)).with_for_update(skip_locked=True)
                     session.execute(
                         update(Job)
-                        .where(Job.id.in_(held))
+                        .where(Job.id.in_(free))
                         .values(lease_expires_at=self._lease_end(now))
                     )
         return [job_id for job_id in job_ids if parse_job_id(job_id) not in held]
@@ -134,6 +198,7 @@ class JobCommands(EngineCore):
                 lease_end = job.lease_expires_at
                 if job.state is not JobState.RUNNING or lease_end is None or lease_end >= now:
                     continue  # renewed or finished since the candidate query
+                before = self._subtask_states(task)
                 self._job_failed(
                     task,
                     job,
@@ -145,12 +210,14 @@ class JobCommands(EngineCore):
                     retryable=True,
                     now=now,
                 )
+                self._on_subtasks_finished(session, task, before)
                 self._finish_task_if_done(session, task, now)
                 count += 1
         return count
 
-    def requeue_owner(self, owner: str) -> int:
-        """Put ``owner``'s RUNNING jobs back in the queue at once (graceful shutdown).
+    def requeue_owner(self, owner: str, job_ids: list[str] | None = None) -> int:
+        """Put ``owner``'s RUNNING jobs (or those of them in ``job_ids``) back in the queue at
+        once: a graceful shutdown, or claims that could not be handed to a worker.
 
         The interrupted attempt is not counted against the job: ``max_attempts`` grows by
         one instead of ``attempt`` shrinking, so ``attempt`` stays a unique fencing token.
@@ -160,6 +227,9 @@ class JobCommands(EngineCore):
         with self._write() as session:
             now = self._now()
             mine = select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_owner == owner)
+            if job_ids is not None:
+                wanted = {i for i in map(parse_job_id, job_ids) if i is not None}
+                mine = mine.where(Job.id.in_(wanted))
             for job_id in session.scalars(mine).all():
                 locked = self._lock_job(session, job_id)
                 if locked is None:

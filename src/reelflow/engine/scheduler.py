@@ -4,6 +4,11 @@ One ``tick``: take back expired leases (now and then), renew this scheduler's le
 and then), claim as many jobs as the executor has free slots, submit them. Events from the
 executor go to ``Engine.handle`` tagged with the claim they belong to (attempt and owner),
 so a late event of a lost or stopped run is never applied.
+
+With an executor whose workers report to the engine themselves (``celery``), the scheduler
+only dispatches: it claims with a dispatch lease (``settings.dispatch_timeout``) that it never
+renews (the worker adopts the claim and renews it; a lost message lets it expire), keeps at
+most ``free_slots`` jobs in flight, and learns from the engine when a claim is over.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable
 
 from reelflow.config import Settings
 from reelflow.engine.service import Engine
+from reelflow.errors import ExecutorUnavailable
 from reelflow.executors.base import Executor, JobEvent, JobEventType
 
 logger = logging.getLogger(__name__)
@@ -46,6 +52,8 @@ class Scheduler:
         self.engine = engine
         self.executor = executor
         self.owner = owner or default_owner()
+        self._remote = executor.reports_to_engine
+        self._dispatch_lease = settings.dispatch_timeout if self._remote else None
         # Renew well before the lease ends; sweep often enough that a dead worker's job is
         # back in the queue soon after its lease ends.
         self._heartbeat_every = settings.lease_seconds / 3
@@ -72,19 +80,31 @@ class Scheduler:
         if now >= self._next_sweep:
             self._next_sweep = now + self._sweep_every
             self.engine.requeue_expired()
-        if now >= self._next_heartbeat:
+        if self._remote:
+            self._forget_ended()
+        elif now >= self._next_heartbeat:
             self._next_heartbeat = now + self._heartbeat_every
             self._heartbeat()
         free = self.executor.free_slots()
         if free <= 0:
             return 0
-        payloads = self.engine.claim(self.owner, free)
-        for payload in payloads:
+        payloads = self.engine.claim(self.owner, free, lease_seconds=self._dispatch_lease)
+        for sent, payload in enumerate(payloads):
             with self._lock:
                 # Registered before submit: an executor may report before submit returns.
                 self._running[payload.job_id] = payload.attempt
                 self._started[payload.job_id] = (payload.kind.value, time.monotonic())
-            self.executor.submit(payload)
+            try:
+                self.executor.submit(payload)
+            except ExecutorUnavailable as exc:
+                unsent = [p.job_id for p in payloads[sent:]]
+                with self._lock:
+                    for job_id in unsent:
+                        self._running.pop(job_id, None)
+                        self._started.pop(job_id, None)
+                self.engine.requeue_owner(self.owner, unsent)
+                logger.warning("%s; %d claimed job(s) handed back", exc.message, len(unsent))
+                return sent
         return len(payloads)
 
     def running(self) -> dict[str, int]:
@@ -151,7 +171,8 @@ class Scheduler:
             self._running.clear()
             self._started.clear()
         self.executor.close(wait=False)
-        if graceful:
+        if graceful and not self._remote:
+            # (Dispatched jobs stay with the broker and the workers: they go on running.)
             requeued = self.engine.requeue_owner(self.owner)
             if requeued:
                 logger.info("handed %d running job(s) back to the queue", requeued)
@@ -174,6 +195,21 @@ class Scheduler:
                 self._running.pop(job_id, None)
             self.executor.cancel(job_id)
 
+    def _forget_ended(self) -> None:
+        """Free the slots of dispatched jobs whose claim the engine shows is over."""
+        claims = self.running()
+        if not claims:
+            return
+        for job_id, ok in self.engine.claims_ended(claims).items():
+            with self._lock:
+                if self._running.get(job_id) == claims[job_id]:
+                    del self._running[job_id]
+                started = self._started.pop(job_id, None)
+            self.executor.forget(job_id)
+            if self.on_job_finished is not None and started is not None:
+                kind, start = started
+                self._call_observer(time.monotonic() - start, kind, ok)
+
     def _on_event(self, event: JobEvent) -> None:
         with self._lock:
             attempt = self._running.get(event.job_id) if self._accepting else None
@@ -195,8 +231,12 @@ class Scheduler:
         if self.on_job_finished is None or started is None:
             return
         kind, start = started
-        ok = bool(event.result and event.result.ok)
+        self._call_observer(time.monotonic() - start, kind, bool(event.result and event.result.ok))
+
+    def _call_observer(self, seconds: float, kind: str, ok: bool) -> None:
+        if self.on_job_finished is None:
+            return
         try:
-            self.on_job_finished(time.monotonic() - start, kind, ok)
+            self.on_job_finished(seconds, kind, ok)
         except Exception:  # metrics must never break job handling
             logger.exception("job observer failed")

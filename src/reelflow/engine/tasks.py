@@ -6,16 +6,19 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.core import EngineCore
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.transitions import move_job, move_subtask, move_task
+from reelflow.engine.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.specs.requests import TaskRequest
+from reelflow.specs.subtasks import SubTaskSpec
 
 # How long a SessionId deduplicates (the compatible API's documents say 3 or 7 days; the
 # task query window is 7 days, and the longer window is the safer one for a client retrying).
@@ -24,7 +27,13 @@ MAX_PAGE = 100
 
 
 class TaskCommands(EngineCore):
-    def submit(self, request: TaskRequest, *, account_id: int | None = None) -> str:
+    def submit(
+        self,
+        request: TaskRequest,
+        *,
+        account_id: int | None = None,
+        trigger_key: TriggerKey | None = None,
+    ) -> str:
         """Accept ``request`` for ``account_id`` and return its task id; nothing runs here.
 
         The planner resolves the templates the account may use (presets and its own; ``SpecError``
@@ -33,8 +42,15 @@ class TaskCommands(EngineCore):
         internal caller (``reelflow process``): presets only, no bucket check, no owner.
 
         A non-empty ``session_id`` that the same account used in the last 7 days returns that
-        task's id instead of creating another.
+        task's id instead of creating another. So does a ``trigger_key`` (one object version
+        for one workflow) that already started a task, ever: the key is written in the
+        transaction that creates the task, under a unique constraint.
         """
+        if trigger_key is not None:
+            with self._read() as session:
+                started = triggered_task(session, trigger_key)
+            if started is not None:
+                return started
         if request.session_id:
             with self._read() as session:
                 existing = self._session_task(session, request.session_id, account_id)
@@ -55,16 +71,44 @@ class TaskCommands(EngineCore):
         indices = [spec.index for spec in specs]
         if len(set(indices)) != len(indices):
             raise SpecError("sub-task indices must be unique", field="media_process_task")
-        if account_id is not None:
-            for bucket in sorted({spec.output_bucket for spec in specs}):
-                self._buckets.check_access(account_id, bucket)
+        try:
+            new_id = self._create_task(request, specs, indices, account_id, trigger_key)
+        except IntegrityError:
+            # PostgreSQL: a concurrent submit of the same trigger key committed first.
+            if trigger_key is None:
+                raise
+            with self._read() as session:
+                started = triggered_task(session, trigger_key)
+            if started is None:
+                raise
+            return started
+        self._jobs_added()
+        return new_id
+
+    def _create_task(
+        self,
+        request: TaskRequest,
+        specs: list[SubTaskSpec],
+        indices: list[int],
+        account_id: int | None,
+        trigger_key: TriggerKey | None,
+    ) -> str:
         with self._write() as session:
+            if account_id is not None:
+                # Every output bucket must be the account's; checked in this transaction
+                # rather than in one of its own (a read transaction per bucket per submission).
+                for bucket in sorted({spec.output_bucket for spec in specs}):
+                    self._buckets.check_access(account_id, bucket, session=session)
             now = self._now()
             if request.session_id:
                 # Checked again under the write lock: a concurrent twin may have just won.
                 existing = self._session_task(session, request.session_id, account_id)
                 if existing is not None:
                     return existing
+            if trigger_key is not None:
+                started = triggered_task(session, trigger_key)
+                if started is not None:
+                    return started
             task = Task(
                 id=f"rf-{uuid.uuid4().hex}",
                 account_id=account_id,
@@ -95,11 +139,20 @@ class TaskCommands(EngineCore):
                 for spec in specs
             ]
             session.add(task)
-            session.flush()
+            # No flush of its own: the probe job's flush inserts the task, its sub-tasks and
+            # the job in one unit of work (each flush costs about as much as the inserts).
             self._add_probe_job(session, task, indices, now)
-            new_id = task.id
-        self._jobs_added()
-        return new_id
+            if trigger_key is not None:
+                record_trigger(session, trigger_key, task.id, now)
+            return task.id
+
+    def session_task(self, session_id: str, *, account_id: int | None = None) -> str | None:
+        """The task that ``account_id`` started with ``session_id`` in the last 7 days, if
+        any (the compatible API refuses such a repeat where ``submit`` returns the task)."""
+        if not session_id:
+            return None
+        with self._read() as session:
+            return self._session_task(session, session_id, account_id)
 
     def _session_task(
         self, session: Session, session_id: str, account_id: int | None
@@ -137,27 +190,23 @@ class TaskCommands(EngineCore):
         cursor: str | None = None,
         *,
         account_id: int | None = None,
+        subtask_failed: bool | None = None,
     ) -> tuple[list[TaskView], str | None]:
         """Tasks newest first, and the cursor of the next page (``None`` on the last page).
 
         ``state`` may be several states (the API's ``FINISH`` is three); the created bounds
         are inclusive after and exclusive before. ``account_id``: only that account's tasks
-        (``None``: every task).
+        (``None``: every task). ``subtask_failed``: only tasks with (True) or without (False)
+        a failed or cancelled sub-task.
         """
         if not 1 <= limit <= MAX_PAGE:
             raise SpecError(f"limit must be 1..{MAX_PAGE}, got {limit}", field="limit")
         query: Select[Task] = select(Task).options(selectinload(Task.subtasks))
-        if account_id is not None:
-            query = query.where(Task.account_id == account_id)
-        if state is not None:
-            states = [state] if isinstance(state, TaskState) else list(state)
-            query = query.where(Task.state.in_(states))
-        if workflow_id is not None:
-            query = query.where(Task.workflow_id == workflow_id)
-        if created_after is not None:
-            query = query.where(Task.created_at >= created_after)
-        if created_before is not None:
-            query = query.where(Task.created_at < created_before)
+        query = query.where(
+            *_task_filters(
+                state, workflow_id, created_after, created_before, account_id, subtask_failed
+            )
+        )
         if cursor:
             at, after_id = decode_cursor(cursor)
             query = query.where(
@@ -170,6 +219,24 @@ class TaskCommands(EngineCore):
         more = len(tasks) > limit
         next_cursor = encode_cursor(views[-1].created_at, views[-1].id) if more else None
         return views, next_cursor
+
+    def count_tasks(
+        self,
+        state: TaskState | Iterable[TaskState] | None = None,
+        workflow_id: int | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        *,
+        account_id: int | None = None,
+        subtask_failed: bool | None = None,
+    ) -> int:
+        """How many tasks ``list_tasks`` with the same filters would page through."""
+        filters = _task_filters(
+            state, workflow_id, created_after, created_before, account_id, subtask_failed
+        )
+        query = select(func.count()).select_from(Task).where(*filters)
+        with self._read() as session:
+            return session.scalar(query) or 0
 
     def cancel(self, task_id: str, *, account_id: int | None = None) -> None:
         """Cancel a queued or running task: its jobs stop, unfinished sub-tasks are cancelled.
@@ -230,6 +297,33 @@ class TaskCommands(EngineCore):
             retried = [sub.index for sub in failed]
         self._jobs_added()
         return retried
+
+
+def _task_filters(
+    state: TaskState | Iterable[TaskState] | None,
+    workflow_id: int | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
+    account_id: int | None,
+    subtask_failed: bool | None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses shared by ``list_tasks`` and ``count_tasks``."""
+    filters: list[ColumnElement[bool]] = []
+    if account_id is not None:
+        filters.append(Task.account_id == account_id)
+    if state is not None:
+        states = [state] if isinstance(state, TaskState) else list(state)
+        filters.append(Task.state.in_(states))
+    if workflow_id is not None:
+        filters.append(Task.workflow_id == workflow_id)
+    if created_after is not None:
+        filters.append(Task.created_at >= created_after)
+    if created_before is not None:
+        filters.append(Task.created_at < created_before)
+    if subtask_failed is not None:
+        failed = Task.subtasks.any(SubTask.state.in_([SubTaskState.FAILED, SubTaskState.CANCELLED]))
+        filters.append(failed if subtask_failed else ~failed)
+    return filters
 
 
 def _visible(task: Task, account_id: int | None) -> bool:

@@ -73,6 +73,7 @@ def build_request(spec: WorkflowSpec, source: TaskSource, workflow_id: int | Non
         output_dir=spec.output_dir,
         priority=spec.priority,
         workflow_id=workflow_id,
+        notify=spec.notify,
     )
 
 
@@ -158,14 +159,17 @@ class Workflows:
         """The enabled workflows (of any account) that an upload of ``key`` to ``bucket``
         fires, by id.
         """
+        return [r for r in self.enabled_in(bucket) if r.spec.trigger.matches(bucket, key)]
+
+    def enabled_in(self, bucket: str) -> builtins.list[WorkflowRecord]:
+        """The enabled workflows (of any account) bound to ``bucket``, by id."""
         query = (
             select(Workflow)
             .where(Workflow.trigger_bucket == bucket, Workflow.enabled)
             .order_by(Workflow.id)
         )
         with transaction(self._sessions, write=False) as session:
-            records = [WorkflowRecord.of(row) for row in session.scalars(query)]
-        return [r for r in records if r.spec.trigger.matches(bucket, key)]
+            return [WorkflowRecord.of(row) for row in session.scalars(query)]
 
     @staticmethod
     def request_for(workflow: WorkflowRecord, source: TaskSource) -> TaskRequest:

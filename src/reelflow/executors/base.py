@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,13 +30,16 @@ class JobPayload(Job):
     """A job as data: the same JSON runs in the local pool and on a Celery worker.
 
     For ``MEDIA`` jobs ``works`` holds the planned sub-task works (see ``reelflow.planner``)
-    and ``media_info`` the source's probe (``MediaInfo.to_dict()``).
+    and ``media_info`` the source's probe (``MediaInfo.to_dict()``). ``attempt`` and
+    ``owner`` name the claim being run (set by ``Engine.claim``): a cluster worker adopts
+    exactly that claim and reports under it.
     """
 
     job_id: str
     task_id: str
     kind: JobKind
     attempt: int = 1
+    owner: str = ""
     source: TaskSource
     media_info: dict[str, Any] | None = None
     works: list[dict[str, Any]] = []
@@ -91,7 +94,14 @@ class Executor(ABC):
     Contract: ``submit`` never blocks on the job; every submitted job ends with exactly one
     FINISHED event unless ``cancel`` or ``close`` stops it first (the engine then requeues it
     or marks it cancelled from its own state).
+
+    An executor with ``reports_to_engine`` (``celery``) runs jobs on workers that share the
+    database and report to the engine themselves (adopting the claim, renewing its lease,
+    applying progress and the result): it reports no events, and the scheduler tells it with
+    ``forget`` when the engine shows that a submitted job's claim is over.
     """
+
+    reports_to_engine: ClassVar[bool] = False
 
     @abstractmethod
     def start(self, report: Reporter) -> None:
@@ -112,6 +122,9 @@ class Executor(ABC):
     @abstractmethod
     def close(self, *, wait: bool = True) -> None:
         """Stop accepting jobs; stop running ones unless ``wait``."""
+
+    def forget(self, job_id: str) -> None:  # noqa: B027 - optional hook, no-op by default
+        """The claim on ``job_id`` is over (``reports_to_engine`` executors): free its slot."""
 
 
 class JobContext:

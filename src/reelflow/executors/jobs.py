@@ -25,6 +25,7 @@ from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.works import parse_works
 from reelflow.specs.requests import TaskSource
 from reelflow.storage.registry import StorageRegistry
+from reelflow.storage.urls import UrlSources
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,20 @@ def find_font() -> str:
 class JobRuntime:
     """Everything a process needs to run jobs; callable as a ``JobRunner``."""
 
-    def __init__(self, ffmpeg: Path, storages: StorageRegistry, scratch: Path) -> None:
+    def __init__(
+        self,
+        ffmpeg: Path,
+        storages: StorageRegistry,
+        scratch: Path,
+        *,
+        url_max_bytes: int = 20 * 1024**3,
+        url_timeout: float = 30.0,
+    ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
         self.scratch = scratch
         self.font = find_font()
+        self.urls = UrlSources(url_max_bytes, url_timeout)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -56,13 +66,22 @@ class JobRuntime:
         return self._media(job, ctx)
 
     @contextmanager
-    def _source(self, source: TaskSource, work_dir: Path) -> Iterator[str]:
-        """A path or URL FFmpeg and PyAV can read for ``source``."""
+    def _source(
+        self, source: TaskSource, work_dir: Path, *, expires: float = 3600
+    ) -> Iterator[str]:
+        """A path or URL FFmpeg and PyAV can read for ``source``.
+
+        A URL is read directly once its size is known to be within the limit (else it is
+        fetched, capped); an S3 object through a presigned URL valid for ``expires`` s.
+        """
         if source.type == "file":
             yield source.path
             return
         if source.type == "url":
-            yield source.url
+            if self.urls.size(source.url) is not None:
+                yield source.url
+            else:
+                yield str(self.urls.fetch(source.url, work_dir / "source"))
             return
         storage = self.storages.get(source.bucket)
         local = storage.local_path(source.key)
@@ -71,7 +90,8 @@ class JobRuntime:
                 storage.stat(source.key)  # raises ObjectNotFound with the bucket's wording
             yield str(local)
             return
-        url = storage.presigned_url(source.key)
+        # Valid for the whole job: FFmpeg opens the URL again when it seeks (moov at the end).
+        url = storage.presigned_url(source.key, expires=int(expires) + 600)
         if url is not None:
             yield url
             return
@@ -96,7 +116,10 @@ class JobRuntime:
             raise ConfigError("a media job needs the source's probe (media_info)")
         info = MediaInfo.from_dict(job.media_info)
         works = parse_works(job.works)
-        with self._work_dir(job) as work_dir, self._source(job.source, work_dir) as src:
+        with (
+            self._work_dir(job) as work_dir,
+            self._source(job.source, work_dir, expires=job.timeout) as src,
+        ):
             command = build_command(
                 src, info, works, work_dir, video_preset=job.video_preset, font_file=self.font
             )

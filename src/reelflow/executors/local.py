@@ -111,7 +111,10 @@ class LocalExecutor(Executor):
             if not wait:
                 for event in self._active.values():
                     event.set()
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        # Always wait for the job threads: with wait=False they have just been told to stop,
+        # and each kills its FFmpeg process group and reaps it before returning. Returning
+        # earlier would let the process exit with FFmpeg children still running.
+        self._pool.shutdown(wait=True, cancel_futures=not wait)
 
     def _run(self, job: JobPayload, cancel: threading.Event, report: Reporter) -> None:
         def progress(value: float) -> None:

@@ -16,7 +16,13 @@ def _local(settings: Settings, runner: JobRunner) -> Executor:
 
 
 def _celery(settings: Settings, runner: JobRunner) -> Executor:
-    raise ConfigError("REELFLOW_EXECUTOR=celery is not available yet; use REELFLOW_EXECUTOR=local")
+    # ``runner`` is not used here: `reelflow worker` processes run the jobs.
+    from reelflow.executors.celery.app import make_app
+    from reelflow.executors.celery.executor import CeleryExecutor
+
+    return CeleryExecutor(
+        make_app(settings), queue=settings.celery_queue, slots=settings.cluster_slots
+    )
 
 
 EXECUTORS: dict[str, Callable[[Settings, JobRunner], Executor]] = {

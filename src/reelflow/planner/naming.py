@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from reelflow.errors import SpecError
+from reelflow.errors import InvalidKey, SpecError
 from reelflow.specs.tasks import NumberFormat
+from reelflow.storage.keys import validate_key
 
 DEFAULT_PATHS = {
     "Transcode": "{inputName}_transcode_{definition}.{format}",
@@ -66,6 +67,14 @@ def check_custom_path(path: str, *, numbered: bool) -> None:
             f"output_object_path {path!r} must end with '.{{format}}'",
             field="output_object_path",
         )
+    sample = render(path, input_name="name.mp4", definition=1, fmt="mp4", number=0)
+    try:
+        validate_key(sample.lstrip("/"))
+    except InvalidKey as exc:
+        raise SpecError(
+            f"output_object_path {path!r} is not a valid object key: {exc.message}",
+            field="output_object_path",
+        ) from None
     if numbered and "{number}" not in path:
         raise SpecError(
             f"output_object_path {path!r} must contain '{{number}}': this task writes "

@@ -40,7 +40,8 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     out = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(part) for part in err["loc"])
-        out.append({"field": loc, "message": err["msg"]})
+        # pydantic prefixes our own validators' messages with "Value error, ".
+        out.append({"field": loc, "message": err["msg"].removeprefix("Value error, ")})
     return out
 
 

@@ -6,8 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from reelflow.errors import InvalidKey
 from reelflow.specs.base import Spec
+from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.tasks import MediaProcessTask
+from reelflow.storage.keys import validate_key
+
+
+def _valid_key(key: str, what: str) -> str:
+    """An object key (or folder) as the storage layer accepts it; ValueError otherwise."""
+    try:
+        return validate_key(key)
+    except InvalidKey as exc:
+        raise ValueError(f"{what}: {exc.message}") from None
 
 
 class TaskSource(Spec):
@@ -23,6 +34,8 @@ class TaskSource(Spec):
     def _check_fields(self) -> TaskSource:
         if self.type == "bucket" and not (self.bucket and self.key):
             raise ValueError("a bucket source needs bucket and key")
+        if self.type == "bucket":
+            object.__setattr__(self, "key", _valid_key(self.key, "key"))
         if self.type == "url" and not self.url.startswith(("http://", "https://")):
             raise ValueError("a url source needs an http:// or https:// url")
         if self.type == "file" and not self.path:
@@ -54,11 +67,14 @@ class TaskRequest(Spec):
     session_id: Annotated[str, Field(max_length=50)] = ""
     session_context: Annotated[str, Field(max_length=1000)] = ""
     workflow_id: int | None = None
+    notify: NotifyTarget | None = None  # where the task's events go; None: nowhere
 
     @model_validator(mode="after")
     def _check_output(self) -> TaskRequest:
         if self.source.type != "bucket" and not self.output_bucket:
             raise ValueError("output_bucket is required when the source is not a bucket object")
+        if self.output_dir and self.output_dir.strip("/"):
+            _valid_key(self.output_dir.strip("/"), "output_dir")
         if self.output_dir and not self.output_dir.endswith("/"):
             object.__setattr__(self, "output_dir", self.output_dir + "/")
         return self

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from reelflow.errors import InvalidKey
 from reelflow.specs.base import Spec
+from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.subtasks import SubTaskKind
 from reelflow.specs.tasks import MediaProcessTask, SubTaskOutput
 from reelflow.specs.templates import TemplateKind
@@ -105,7 +106,7 @@ class WorkflowSpec(Spec):
     """What an admin configures: trigger, media process task, output, notification, priority.
 
     ``output_bucket`` empty = the trigger bucket; ``output_dir`` empty = the folder of the
-    uploaded file. ``notify`` is kept as given (the notification issue defines its shape).
+    uploaded file. ``notify``: where the events of the workflow's tasks go (none if null).
     """
 
     name: Annotated[str, Field(min_length=1, max_length=128)]
@@ -113,7 +114,7 @@ class WorkflowSpec(Spec):
     media_process_task: MediaProcessTask
     output_bucket: Annotated[str, Field(max_length=255)] = ""
     output_dir: Annotated[str, Field(max_length=1024)] = ""
-    notify: dict[str, Any] | None = None
+    notify: NotifyTarget | None = None
     priority: Annotated[int, Field(ge=-10, le=10)] = 0
 
 

@@ -80,6 +80,10 @@ class Storage(ABC):
     name: str
     """The bucket name, valid per :func:`~reelflow.storage.keys.validate_bucket_name`."""
 
+    region: str = ""
+    """The configured region of a remote bucket (S3); empty for local and in-memory ones.
+    The compatible API compares a request's ``Region`` with it."""
+
     def __init__(self, name: str) -> None:
         self.name = validate_bucket_name(name)
 

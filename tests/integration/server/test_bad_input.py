@@ -220,12 +220,6 @@ BUGS = {
 }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="POST /v1/tasks accepts object keys that validate_key refuses (201); the task "
-    "then fails at run time instead of a 400 naming the field",
-)
 @pytest.mark.parametrize(("body", "name"), BUGS.values(), ids=BUGS.keys())
 def test_bad_keys_in_a_task_body_are_refused(
     client: httpx.Client, body: dict[str, Any], name: str
@@ -245,12 +239,6 @@ HUGE_IDS = {
 }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="integer ids are unbounded in the API; one beyond 2**63-1 reaches SQLite and "
-    "raises OverflowError: a 500 InternalError instead of a 4xx",
-)
 @pytest.mark.parametrize(("method", "path", "request_"), HUGE_IDS.values(), ids=HUGE_IDS.keys())
 def test_ids_beyond_64_bits_are_a_4xx(
     client: httpx.Client, method: str, path: str, request_: dict[str, Any]

@@ -85,13 +85,6 @@ def test_sigterm_exits_promptly_and_hands_the_job_back(terminated: Terminated) -
     assert "handed 1 running job(s) back to the queue" in terminated.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="LocalExecutor.close(wait=False) only sets the cancel events; uvicorn then "
-    "re-raises SIGTERM and the process dies before the job thread kills FFmpeg, which runs "
-    "on in its own session (src/reelflow/executors/local.py, close)",
-)
 def test_sigterm_leaves_no_ffmpeg_running(terminated: Terminated) -> None:
     assert terminated.ffmpeg_left == []
 

@@ -5,6 +5,7 @@ import pytest
 from reelflow.config import Settings
 from reelflow.errors import ConfigError, StorageError
 from reelflow.executors.base import JobContext, JobEvent, JobEventType, JobPayload, JobResult
+from reelflow.executors.celery.executor import CeleryExecutor
 from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
 from reelflow.executors.registry import build_executor
@@ -45,9 +46,22 @@ def test_build_executor_local_uses_the_worker_count() -> None:
         executor.close()
 
 
-def test_build_executor_celery_is_not_available_yet() -> None:
-    with pytest.raises(ConfigError, match="not available yet"):
+def test_build_executor_celery_needs_a_broker_url() -> None:
+    with pytest.raises(ConfigError, match="REELFLOW_BROKER_URL"):
         build_executor(Settings(executor="celery"), ok)
+    with pytest.raises(ConfigError, match="valid schemes: redis"):
+        build_executor(Settings(executor="celery", broker_url="kafka://x:9092"), ok)
+
+
+def test_build_executor_celery_sends_to_the_cluster() -> None:
+    settings = Settings(executor="celery", broker_url="memory://", cluster_slots=5)
+    executor = build_executor(settings, ok)
+    try:
+        assert isinstance(executor, CeleryExecutor)
+        assert executor.reports_to_engine
+        assert executor.free_slots() == 5
+    finally:
+        executor.close()
 
 
 def test_build_executor_names_the_valid_choices() -> None:

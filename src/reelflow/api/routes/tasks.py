@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from reelflow.api.deps import AccountDep, EngineDep, RuntimeDep
@@ -20,10 +21,11 @@ from reelflow.api.schemas.tasks import (
 )
 from reelflow.engine.accounts import Account
 from reelflow.engine.states import TaskState
-from reelflow.errors import SpecError, WorkflowNotFound
+from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
+from reelflow.storage.keys import validate_key
 from reelflow.storage.registry import BucketNotFound
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=error_responses(400, 401, 404))
@@ -43,8 +45,21 @@ def _check_bucket(runtime: Runtime, account: Account, bucket: str, field: str) -
         raise SpecError(f"{field}: {exc.message}", code=exc.code, field=field) from None
 
 
+def _check_key(key: str, field: str) -> None:
+    """Refuse a bad object key or folder at submission, naming the field."""
+    if not key:
+        return
+    try:
+        validate_key(key)
+    except InvalidKey as exc:
+        raise SpecError(exc.message, code=exc.code, field=field) from None
+
+
 def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskRequest:
     """The engine's request for ``body``; every reference checked, naming its field."""
+    _check_key(body.input.key, "input.key")
+    if body.output is not None and body.output.dir.strip("/"):
+        _check_key(body.output.dir.strip("/"), "output.dir")
     source = body.input.to_source()
     if source.type == "bucket":
         _check_bucket(runtime, account, source.bucket, "input.bucket")
@@ -73,6 +88,8 @@ def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskReques
         fields["output_dir"] = output.dir
     if body.priority is not None:
         fields["priority"] = body.priority
+    if body.notify is not None:
+        fields["notify"] = body.notify.to_json()
     try:
         return TaskRequest.model_validate(fields)
     except ValidationError as exc:
@@ -92,9 +109,19 @@ def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskReques
         }
     },
 )
-def submit_task(
+async def submit_task(
     body: TaskCreate, runtime: RuntimeDep, account: AccountDep, response: Response
 ) -> TaskCreated:
+    # ``async`` with the database work in one worker thread: FastAPI runs a plain ``def``
+    # route in one thread hop and then validates its return value in another.
+    task_id, repeated = await run_in_threadpool(_submit, runtime, account, body)
+    if repeated:
+        response.status_code = status.HTTP_200_OK
+    return TaskCreated(task_id=task_id)
+
+
+def _submit(runtime: Runtime, account: Account, body: TaskCreate) -> tuple[str, bool]:
+    """The task id, and whether it is the earlier task of a repeated ``session_id``."""
     request = _request(runtime, account, body)
     started = datetime.now(UTC)
     try:
@@ -105,9 +132,8 @@ def submit_task(
         # The engine returns the earlier task of a repeated session_id; that task was
         # created before this call began.
         view = runtime.engine.task_view(task_id, account_id=account.id)
-        if view.created_at < started:
-            response.status_code = status.HTTP_200_OK
-    return TaskCreated(task_id=task_id)
+        return task_id, view.created_at < started
+    return task_id, False
 
 
 @router.get("", response_model=TaskPage, summary="List tasks, newest first")

@@ -50,7 +50,9 @@ def list_workflows(
 
 @router.get("/{workflow_id}", response_model=WorkflowOut, summary="Read a workflow")
 def get_workflow(workflow_id: int, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
-    return WorkflowOut.of(runtime.workflows.get(account.id, workflow_id))
+    workflow = WorkflowOut.of(runtime.workflows.get(account.id, workflow_id))
+    error = runtime.outbox_records.workflow_error(workflow_id)
+    return workflow.model_copy(update={"last_notify_error": error})
 
 
 @router.put(

@@ -11,6 +11,7 @@ from reelflow.api.schemas.common import RequestModel, ResponseModel
 from reelflow.engine.results import workflow_task
 from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import SubTaskView, TaskView
+from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.tasks import MediaProcessTask
 
@@ -56,6 +57,10 @@ class TaskCreate(RequestModel):
     session_id: Annotated[str, Field(max_length=50)] = ""
     session_context: Annotated[str, Field(max_length=1000)] = ""
     priority: Annotated[int | None, Field(ge=-10, le=10)] = None
+    notify: NotifyTarget | None = Field(
+        default=None,
+        description="Where the task's events go (default: the workflow's target, if any).",
+    )
 
     @model_validator(mode="after")
     def _one_spec(self) -> TaskCreate:

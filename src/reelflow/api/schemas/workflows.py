@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from reelflow.api.schemas.common import ResponseModel
 from reelflow.engine.workflows import WorkflowRecord
 from reelflow.specs.workflows import WorkflowSpec
@@ -38,6 +40,12 @@ class WorkflowOut(ResponseModel):
     priority: int
     created_at: datetime
     updated_at: datetime
+    last_notify_error: str | None = Field(
+        default=None,
+        description="Read of one workflow only: the latest error of a notification of its "
+        "tasks that is not delivered yet (see /v1/deliveries?workflow_id=); null when they "
+        "flow.",
+    )
 
     @classmethod
     def of(cls, record: WorkflowRecord) -> WorkflowOut:
@@ -52,7 +60,7 @@ class WorkflowOut(ResponseModel):
             media_process_task=spec.media_process_task.to_json(),
             output_bucket=spec.output_bucket,
             output_dir=spec.output_dir,
-            notify=spec.notify,
+            notify=spec.notify.to_json() if spec.notify is not None else None,
             priority=spec.priority,
             created_at=record.created_at,
             updated_at=record.updated_at,

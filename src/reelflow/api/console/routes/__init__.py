@@ -1,0 +1,1 @@
+"""The console's routers, one per area; all use ``ConsoleRoute`` and live under /console."""

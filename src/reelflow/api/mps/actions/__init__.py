@@ -1,0 +1,14 @@
+"""Every action of the compatible API that reelflow offers, by ``X-TC-Action`` name; one
+module per family."""
+
+from __future__ import annotations
+
+from reelflow.api.mps.actions import notification, tasks, templates, workflows
+from reelflow.api.mps.context import Handler
+
+ACTIONS: dict[str, Handler] = {
+    **workflows.ACTIONS,
+    **tasks.ACTIONS,
+    **templates.ACTIONS,
+    **notification.ACTIONS,
+}

@@ -1,0 +1,198 @@
+"""Task actions: ProcessMedia, DescribeTaskDetail, DescribeTasks.
+
+A ``SessionId`` used by the same account in the last 7 days is refused with
+``InvalidParameterValue.SessionId``, as the cloud service does (reelflow's native API
+returns the original task instead). Two identical requests racing each other may both
+pass the check; the engine then gives the second the first one's task id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reelflow.api.mps import shapes
+from reelflow.api.mps.context import ActionContext, Handler
+from reelflow.api.mps.envelope import MpsError
+from reelflow.api.mps.locations import fill_regions, output_bucket, output_dir, source
+from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
+from reelflow.api.mps.params import Params, invalid, missing
+from reelflow.api.mps.required import PROCESS_MEDIA, check
+from reelflow.api.mps.validation import validate
+from reelflow.engine.results import iso, task_detail
+from reelflow.engine.states import TaskState
+from reelflow.engine.tasks import SESSION_WINDOW
+from reelflow.engine.views import TaskView
+from reelflow.errors import SpecError
+from reelflow.notify.mps import to_task_notify_config
+from reelflow.specs.requests import TaskRequest
+
+MAX_SESSION_ID = 50
+MAX_SESSION_CONTEXT = 1000
+QUERY_WINDOW = timedelta(days=7)
+_FIELDS = (
+    "InputInfo",
+    "OutputStorage",
+    "OutputDir",
+    "MediaProcessTask",
+    "TaskNotifyConfig",
+    "TasksPriority",
+    "SessionId",
+    "SessionContext",
+    "TaskType",
+    "SkipMateData",
+)
+_RENAMES = {
+    "source": "InputInfo",
+    "output_bucket": "OutputStorage.CosOutputStorage.Bucket",
+    "output_dir": "OutputDir",
+    "priority": "TasksPriority",
+    "notify": "TaskNotifyConfig",
+    "session_id": "SessionId",
+    "session_context": "SessionContext",
+    "cursor": "ScrollToken",
+    "limit": "Limit",
+}
+_STATES = {
+    "WAITING": (TaskState.QUEUED,),
+    "PROCESSING": (TaskState.RUNNING,),
+    "FINISH": (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED),
+}
+
+
+def _session(p: Params) -> tuple[str, str]:
+    session_id = p.text("SessionId")
+    if len(session_id) > MAX_SESSION_ID:
+        raise MpsError(
+            "InvalidParameterValue.SessionIdTooLong",
+            f"SessionId: at most {MAX_SESSION_ID} characters",
+        )
+    context = p.text("SessionContext")
+    if len(context) > MAX_SESSION_CONTEXT:
+        raise MpsError(
+            "InvalidParameterValue.SessionContextTooLong",
+            f"SessionContext: at most {MAX_SESSION_CONTEXT} characters",
+        )
+    return session_id, context
+
+
+def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
+    """The task request of a ProcessMedia call."""
+    check(PROCESS_MEDIA, p.data, "")
+    p.only(_FIELDS)
+    origin = source(ctx, p.obj("InputInfo", required=True) or Params({}))
+    storage = p.obj("OutputStorage")
+    target = output_bucket(ctx, storage)
+    if origin.type == "url" and not target:
+        where = "OutputStorage" if storage is None else "OutputStorage.CosOutputStorage.Bucket"
+        raise missing(where)
+    task_type = p.text("TaskType", "Online")
+    if task_type not in ("Online", "Offline"):
+        raise invalid("TaskType", f"must be Online or Offline, got {task_type!r}")
+    p.integer("SkipMateData", 0, low=0, high=1)  # reelflow always probes the source
+    session_id, context = _session(p)
+    task = p.obj("MediaProcessTask", required=True) or Params({})
+    fields: dict[str, Any] = {
+        "Source": origin,
+        "MediaProcessTask": media_process_task(ctx, task),
+        "OutputBucket": target,
+        "OutputDir": output_dir(p, "OutputDir"),
+        "Priority": p.integer("TasksPriority", 0, low=-10, high=10),
+        "SessionId": session_id,
+        "SessionContext": context,
+        "Notify": notify_target(p.obj("TaskNotifyConfig")),
+    }
+    return validate(TaskRequest, fields, "")
+
+
+def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    request = task_request(ctx, p)
+    engine = ctx.runtime.engine
+    if request.session_id:
+        earlier = engine.session_task(request.session_id, account_id=ctx.account.id)
+        if earlier is not None:
+            days = SESSION_WINDOW.days
+            raise MpsError(
+                "InvalidParameterValue.SessionId",
+                f"SessionId {request.session_id!r} was already used by task {earlier} in the "
+                f"last {days} days",
+            )
+    try:
+        task_id = engine.submit(request, account_id=ctx.account.id)
+    except SpecError as exc:
+        raise from_spec_error(exc, _RENAMES) from None
+    return {"TaskId": task_id}
+
+
+def describe_task_detail(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    p.only(("TaskId",))
+    task_id = p.text("TaskId", required=True, max_length=256)
+    view = ctx.runtime.engine.task_view(task_id, account_id=ctx.account.id)
+    detail = task_detail(view)
+    detail["WorkflowTask"] = shapes.workflow_task(detail["WorkflowTask"])
+    detail["TaskNotifyConfig"] = to_task_notify_config(view.request.notify)
+    filled: dict[str, Any] = fill_regions(ctx, detail)
+    return filled
+
+
+def _time(p: Params, name: str) -> datetime | None:
+    value = p.text(name)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise invalid(name, f"must be an ISO-8601 time, got {value!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _simple(view: TaskView) -> dict[str, Any]:
+    """``TaskSimpleInfo``."""
+    kinds = list(dict.fromkeys(sub.kind.value for sub in view.subtasks))
+    return {
+        "TaskId": view.id,
+        "TaskType": "WorkflowTask",
+        "CreateTime": iso(view.created_at),
+        "BeginProcessTime": iso(view.started_at),
+        "FinishTime": iso(view.finished_at),
+        "SubTaskTypes": kinds,
+    }
+
+
+def describe_tasks(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    """Tasks of the last 7 days, newest first, with a cursor (``ScrollToken``)."""
+    p.only(("Status", "SubTaskHasFailed", "Limit", "ScrollToken", "StartTime", "EndTime"))
+    status = p.text("Status", required=True)
+    if status not in _STATES:
+        raise invalid("Status", f"must be WAITING, PROCESSING or FINISH, got {status!r}")
+    window = datetime.now(UTC) - QUERY_WINDOW
+    start = _time(p, "StartTime")
+    filters: dict[str, Any] = {
+        "created_after": max(start, window) if start is not None else window,
+        "created_before": _time(p, "EndTime"),
+        "subtask_failed": p.flag("SubTaskHasFailed"),
+        "account_id": ctx.account.id,
+    }
+    engine = ctx.runtime.engine
+    try:
+        views, cursor = engine.list_tasks(
+            _STATES[status],
+            limit=p.integer("Limit", 10, low=1, high=100),
+            cursor=p.text("ScrollToken") or None,
+            **filters,
+        )
+        total = engine.count_tasks(_STATES[status], **filters)
+    except SpecError as exc:
+        raise from_spec_error(exc, _RENAMES) from None
+    return {
+        "TaskSet": [_simple(v) for v in views],
+        "ScrollToken": cursor or "",
+        "TotalCount": total,
+    }
+
+
+ACTIONS: dict[str, Handler] = {
+    "ProcessMedia": process_media,
+    "DescribeTaskDetail": describe_task_detail,
+    "DescribeTasks": describe_tasks,
+}

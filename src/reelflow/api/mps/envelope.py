@@ -1,0 +1,63 @@
+"""Replies of the action API (mps-api.md §2.3-2.4), and its errors.
+
+    success  HTTP 200  {"Response": {<output fields>, "RequestId": "<uuid>"}}
+    error    HTTP 200  {"Response": {"Error": {"Code", "Message"}, "RequestId": "<uuid>"}}
+
+Always status 200 and ``Content-Type: application/json`` exactly: the official SDK treats
+any other status as a network error and skips its error check for
+``application/json; charset=utf-8``, handing the caller an all-``None`` answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+from reelflow.errors import ReelflowError, StateError, WorkflowNotFound
+from reelflow.storage.registry import BucketNotFound
+
+CONTENT_TYPE = "application/json"
+INTERNAL_ERROR = "InternalError"
+
+# reelflow codes whose compatible-API counterpart is spelt differently.
+_CODES = {
+    BucketNotFound.code: "ResourceNotFound.CosBucketNotExist",
+    WorkflowNotFound.code: "ResourceNotFound",
+    StateError.code: "FailedOperation",
+}
+
+
+class MpsError(Exception):
+    """An error answered in the error envelope: a compatible-API code and a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def from_reelflow(exc: ReelflowError) -> MpsError:
+    """The envelope error for an error of reelflow's engine."""
+    return MpsError(_CODES.get(exc.code, exc.code), exc.message)
+
+
+def reply(body: dict[str, Any], request_id: str) -> Response:
+    """A success envelope around ``body`` (its ``RequestId`` is set here)."""
+    return _response({**body, "RequestId": request_id})
+
+
+def error_reply(error: MpsError, request_id: str) -> Response:
+    return _response(
+        {"Error": {"Code": error.code, "Message": error.message}, "RequestId": request_id}
+    )
+
+
+def _response(payload: dict[str, Any]) -> Response:
+    content = json.dumps({"Response": payload}, ensure_ascii=False, separators=(",", ":"))
+    # Built by hand: the media type must carry no charset parameter.
+    return Response(content.encode(), status_code=200, headers={"Content-Type": CONTENT_TYPE})

@@ -1,0 +1,154 @@
+"""The compatible API's task structures <-> reelflow's specs, shared by several actions.
+
+    MediaProcessTask      ->  specs.tasks.MediaProcessTask (sub-task storages mapped to
+                              configured buckets; AdaptiveDynamicStreamingTaskSet and raw
+                              watermarks are not offered)
+    TaskNotifyConfig      ->  specs.notify.NotifyTarget (via notify.mps)
+    SpecError.field       ->  the request path (media_process_task.transcode_task_set[0]
+                              -> MediaProcessTask.TranscodeTaskSet.0)
+
+Action-specific shapes live with their actions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic.alias_generators import to_pascal
+
+from reelflow.api.mps.context import ActionContext
+from reelflow.api.mps.envelope import MpsError, from_reelflow
+from reelflow.api.mps.locations import storage_spec
+from reelflow.api.mps.params import Params, invalid, is_empty, join, missing, unsupported
+from reelflow.api.mps.required import MEDIA_PROCESS_TASK, check
+from reelflow.api.mps.validation import validate
+from reelflow.errors import SpecError
+from reelflow.notify.mps import TaskNotifyConfig, from_task_notify_config
+from reelflow.specs.notify import NotifyTarget
+from reelflow.specs.tasks import MediaProcessTask
+from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
+
+TASK_SETS = (
+    "TranscodeTaskSet",
+    "AnimatedGraphicTaskSet",
+    "SnapshotByTimeOffsetTaskSet",
+    "SampleSnapshotTaskSet",
+    "ImageSpriteTaskSet",
+)
+_QUEUE_TYPES = frozenset({"", "TDMQ-CMQ", "CMQ"})
+_NOT_OFFERED_NOTIFY = frozenset({"SCF", "AWS-SQS"})
+_PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\[\d+\]")
+
+
+def media_process_task(ctx: ActionContext, p: Params) -> MediaProcessTask:
+    """A ``MediaProcessTaskInput`` as reelflow's ``MediaProcessTask``."""
+    check(MEDIA_PROCESS_TASK, p.data, p.path)
+    if not is_empty(p.raw("AdaptiveDynamicStreamingTaskSet")):
+        raise unsupported(
+            p.where("AdaptiveDynamicStreamingTaskSet"),
+            "adaptive streaming is not offered yet; transcode to an hls template instead",
+        )
+    data = dict(p.data)
+    for set_name in TASK_SETS:
+        items = data.get(set_name)
+        if isinstance(items, list):
+            where = p.where(set_name)
+            data[set_name] = [
+                _sub_task(ctx, Params(item, join(where, i))) for i, item in enumerate(items)
+            ]
+    return validate(MediaProcessTask, data, p.path)
+
+
+def _sub_task(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    item = dict(p.data)
+    storage = p.obj("OutputStorage")
+    if storage is not None:
+        item["OutputStorage"] = storage_spec(ctx, storage)
+    raw = p.obj("RawParameter")
+    if raw is not None:
+        transcode_streams(raw)
+    marks = p.raw("WatermarkSet")
+    if isinstance(marks, list):
+        item["WatermarkSet"] = [
+            _watermark(mark, p.where(f"WatermarkSet.{i}")) for i, mark in enumerate(marks)
+        ]
+    return item
+
+
+def _watermark(mark: Any, path: str) -> Any:
+    """A ``WatermarkInput`` without an empty ``RawParameter``; a real one is refused (its
+    image is a ``MediaInputInfo`` to fetch, where reelflow's templates hold the image)."""
+    if not isinstance(mark, dict) or "RawParameter" not in mark:
+        return mark
+    if not is_empty(mark["RawParameter"]):
+        raise unsupported(
+            join(path, "RawParameter"),
+            "create a watermark template (CreateWatermarkTemplate) and use its Definition",
+        )
+    return {k: v for k, v in mark.items() if k != "RawParameter"}
+
+
+def transcode_streams(p: Params) -> None:
+    """``VideoTemplate`` is required unless ``RemoveVideo`` (or an audio-only container),
+    ``AudioTemplate`` unless ``RemoveAudio``."""
+    container = p.text("Container").strip().lower()
+    video = container not in AUDIO_ONLY_CONTAINERS and not p.flag("RemoveVideo")
+    if video and not p.has("VideoTemplate"):
+        raise missing(p.where("VideoTemplate"))
+    if not p.flag("RemoveAudio") and not p.has("AudioTemplate"):
+        raise missing(p.where("AudioTemplate"))
+
+
+def notify_target(p: Params | None) -> NotifyTarget | None:
+    """A ``TaskNotifyConfig`` as a notification target; ``None`` when absent or empty."""
+    if p is None:
+        return None
+    kind = p.text("NotifyType").strip().upper()
+    if kind in _NOT_OFFERED_NOTIFY:
+        raise unsupported(
+            f"{p.where('NotifyType')} {kind}", "use TDMQ-CMQ (the embedded queue) or URL"
+        )
+    config = validate(TaskNotifyConfig, p.data, p.path)
+    if config.is_empty():
+        return None
+    if kind == "URL" and not config.notify_url:
+        raise missing(p.where("NotifyUrl"))
+    if kind in _QUEUE_TYPES and not (config.queue_name or config.topic_name):
+        raise missing(p.where("TopicName" if config.cmq_model == "Topic" else "QueueName"))
+    try:
+        return from_task_notify_config(config)
+    except SpecError as exc:
+        raise from_spec_error(exc, {}) from None
+
+
+def mps_field(field: str, renames: Mapping[str, str]) -> str:
+    """A spec field path in the request's terms: ``media_process_task.transcode_task_set[0]
+    .definition`` -> ``MediaProcessTask.TranscodeTaskSet.0.Definition``; ``renames`` maps
+    leading spec fields to request fields (``{"output_bucket": "OutputStorage"}``)."""
+    if not field:
+        return ""
+    head, rest = "", field
+    for old in sorted(renames, key=len, reverse=True):
+        if field == old or field.startswith((old + ".", old + "[")):
+            head, rest = renames[old], field[len(old) :]
+            break
+    parts = []
+    for part in _PATH_PART.findall(rest):
+        if part.startswith("["):
+            parts.append(part[1:-1])
+        else:
+            parts.append(to_pascal(part) if part == part.lower() else part)
+    return ".".join(p for p in (head, *parts) if p)
+
+
+def from_spec_error(exc: SpecError, renames: Mapping[str, str]) -> MpsError:
+    """A ``SpecError`` of the engine, named in the request's terms."""
+    field = mps_field(exc.field, renames)
+    message = exc.message
+    if exc.field and message.startswith(exc.field):
+        message = field + message[len(exc.field) :]
+    if exc.code == "InvalidParameterValue" and field:
+        return MpsError(invalid(field, "").code, message)
+    return MpsError(from_reelflow(exc).code, message)

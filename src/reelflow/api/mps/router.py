@@ -1,0 +1,98 @@
+"""``POST /``: the compatible API's action endpoint (mps-api.md §2).
+
+    X-TC-Action: ProcessMedia        the action (``actions.ACTIONS``)
+    X-TC-Version: 2019-06-12         the only version offered
+    X-TC-Region, X-TC-Timestamp, Authorization (TC3-HMAC-SHA256), JSON body
+
+Order of checks: signature (``AuthFailure.*``), version (``MissingParameter`` /
+``InvalidParameterValue``), action (``InvalidAction``), body (``InvalidParameter``), then
+the action's own. Every answer is an envelope with HTTP 200 (``envelope.py``); nothing
+raised here reaches the native API's error handlers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from reelflow.api.mps.actions import ACTIONS
+from reelflow.api.mps.context import ActionContext
+from reelflow.api.mps.envelope import (
+    INTERNAL_ERROR,
+    MpsError,
+    error_reply,
+    from_reelflow,
+    reply,
+)
+from reelflow.api.mps.params import Params, missing, parse_body
+from reelflow.api.mps.signature import verify
+from reelflow.errors import ReelflowError
+from reelflow.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+VERSION = "2019-06-12"
+INVALID_ACTION = "InvalidAction"
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/")
+async def action_endpoint(request: Request) -> Response:
+    body = await request.body()
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    runtime: Runtime = request.app.state.runtime
+    call = functools.partial(handle, runtime, headers, body, now=time.time())
+    return await anyio.to_thread.run_sync(call)
+
+
+def handle(runtime: Runtime, headers: Mapping[str, str], body: bytes, *, now: float) -> Response:
+    """Answer one action request (headers keyed by lower-case name); never raises."""
+    request_id = str(uuid.uuid4())
+    try:
+        answer = dispatch(runtime, headers, body, now)
+    except MpsError as exc:
+        return error_reply(exc, request_id)
+    except ReelflowError as exc:
+        if exc.retryable:
+            logger.warning("action %s: %s", headers.get("x-tc-action"), exc)
+        return error_reply(from_reelflow(exc), request_id)
+    except Exception:
+        logger.exception("action %s failed (request id %s)", headers.get("x-tc-action"), request_id)
+        message = f"internal error; the server log has the details (request id {request_id})"
+        return error_reply(MpsError(INTERNAL_ERROR, message), request_id)
+    return reply(answer, request_id)
+
+
+def dispatch(
+    runtime: Runtime, headers: Mapping[str, str], body: bytes, now: float
+) -> dict[str, Any]:
+    account = verify("POST", "", headers, body, runtime.accounts.secret_for, now)
+    version = headers.get("x-tc-version", "").strip()
+    if not version:
+        raise missing("X-TC-Version")
+    if version != VERSION:
+        raise MpsError(
+            "InvalidParameterValue",
+            f"X-TC-Version {version!r} is not offered; reelflow implements {VERSION}",
+        )
+    action = headers.get("x-tc-action", "").strip()
+    if not action:
+        raise missing("X-TC-Action")
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise MpsError(
+            INVALID_ACTION,
+            f"action {action!r} does not exist or is not offered by reelflow "
+            "(docs/mps-compat.md lists the actions)",
+        )
+    context = ActionContext(runtime, account, headers.get("x-tc-region", "").strip())
+    return handler(context, Params(parse_body(body)))

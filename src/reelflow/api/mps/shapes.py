@@ -1,0 +1,82 @@
+"""Answers trimmed to the members the compatible API's structures define.
+
+reelflow's spec models and result documents carry a few fields of their own
+(``VideoTemplate.Preset``/``AllowUpscale``, a transcode input's ``ExtInfo``, a raw
+template's ``Name``/``Comment``, an animated graphic input's ``ObjectNumberFormat``,
+``WorkflowTask.ErrCodeExt``). The official SDK warns
+(``UserWarning: ... fileds are useless``) for every unknown member of a nested structure,
+so the action API leaves them out; the native API keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+_VIDEO_EXTRAS = ("Preset", "AllowUpscale")
+_RAW_TRANSCODE_EXTRAS = ("Name", "Comment")
+_TRANSCODE_INPUT_EXTRAS = ("ExtInfo",)
+_ANIMATED_INPUT_EXTRAS = ("ObjectNumberFormat",)
+_WORKFLOW_TASK_EXTRAS = ("ErrCodeExt",)
+
+
+def _without(document: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    drop = set(names)
+    return {key: value for key, value in document.items() if key not in drop}
+
+
+def video_holder(document: dict[str, Any]) -> dict[str, Any]:
+    """A structure with a ``VideoTemplate`` member (a transcode template)."""
+    video = document.get("VideoTemplate")
+    if not isinstance(video, dict):
+        return document
+    return {**document, "VideoTemplate": _without(video, _VIDEO_EXTRAS)}
+
+
+def transcode_input(document: dict[str, Any]) -> dict[str, Any]:
+    """A ``TranscodeTaskInput``."""
+    trimmed = _without(document, _TRANSCODE_INPUT_EXTRAS)
+    raw = trimmed.get("RawParameter")
+    if isinstance(raw, dict):
+        trimmed["RawParameter"] = video_holder(_without(raw, _RAW_TRANSCODE_EXTRAS))
+    return trimmed
+
+
+def animated_input(document: dict[str, Any]) -> dict[str, Any]:
+    """An ``AnimatedGraphicTaskInput``."""
+    return _without(document, _ANIMATED_INPUT_EXTRAS)
+
+
+# Task sets and result members whose inputs need trimming, with the trimming function.
+_SETS = {"TranscodeTaskSet": transcode_input, "AnimatedGraphicTaskSet": animated_input}
+_RESULTS = {"TranscodeTask": transcode_input, "AnimatedGraphicTask": animated_input}
+
+
+def media_process_task(document: dict[str, Any]) -> dict[str, Any]:
+    """A ``MediaProcessTaskInput``."""
+    trimmed = dict(document)
+    for name, trim in _SETS.items():
+        items = trimmed.get(name)
+        if isinstance(items, list):
+            trimmed[name] = [trim(item) if isinstance(item, dict) else item for item in items]
+    return trimmed
+
+
+def workflow_task(document: dict[str, Any]) -> dict[str, Any]:
+    """A ``WorkflowTask`` (also an event's ``WorkflowTaskEvent``)."""
+    trimmed = _without(document, _WORKFLOW_TASK_EXTRAS)
+    results = trimmed.get("MediaProcessResultSet")
+    if isinstance(results, list):
+        trimmed["MediaProcessResultSet"] = [_result(r) for r in results]
+    return trimmed
+
+
+def _result(result: Any) -> Any:
+    if not isinstance(result, dict):
+        return result
+    trimmed = dict(result)
+    for member, trim in _RESULTS.items():
+        task = trimmed.get(member)
+        if isinstance(task, dict) and isinstance(task.get("Input"), dict):
+            trimmed[member] = {**task, "Input": trim(task["Input"])}
+    return trimmed

@@ -1,0 +1,148 @@
+"""``reelflow worker``: a Celery worker that runs reelflow jobs (cluster mode).
+
+A worker needs the same settings as the servers it works for: the database
+(``REELFLOW_DATABASE_URL``, PostgreSQL), the broker (``REELFLOW_BROKER_URL``), the buckets
+(``reelflow.toml``: S3-compatible in a cluster) and the queue. It keeps nothing of its own
+but scratch space under its data dir. Each job runs in a thread supervising its FFmpeg
+process, as in ``reelflow serve``'s local pool; ``--concurrency`` is how many at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reelflow.config import Settings, load_settings
+from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.scheduler import default_owner
+from reelflow.engine.service import Engine
+from reelflow.errors import ConfigError
+from reelflow.executors.celery.app import make_app, register_worker
+from reelflow.executors.celery.worker import JobWorker
+from reelflow.executors.jobs import JobRuntime
+from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.notify.outbox import OutboxWriter
+from reelflow.planner.plan import DefaultPlanner
+from reelflow.storage.build import build_storages
+from reelflow.storage.local import LocalStorage
+
+log = logging.getLogger("reelflow.worker")
+
+
+@contextmanager
+def job_worker(settings: Settings) -> Iterator[JobWorker]:
+    """A started ``JobWorker`` wired to the shared database and buckets; stopped after."""
+    db = create_db_engine(settings.resolved_database_url())
+    try:
+        migrate(db)  # a no-op once a server (or another worker) has done it
+        sessions = session_factory(db)
+        # Cluster mode fans sub-tasks out: a worker finishing a probe plans the media jobs.
+        engine = Engine(sessions, DefaultPlanner(fuse=False), settings)
+        # Tasks finished here write their event in the same transaction; the servers'
+        # dispatchers deliver it.
+        engine.observer = OutboxWriter(sessions, settings.notify_max_retry_seconds)
+        storages = build_storages(settings)
+        for name in storages.names():
+            if isinstance(storages.get(name), LocalStorage):
+                log.warning(
+                    "bucket %s is a local folder on this machine: in a cluster, jobs of "
+                    "other machines cannot read it (configure it as an S3 bucket)",
+                    name,
+                )
+        runtime = JobRuntime(
+            find_ffmpeg(settings.ffmpeg),
+            storages,
+            settings.data_dir / "scratch",
+            url_max_bytes=settings.url_max_bytes,
+            url_timeout=settings.url_timeout,
+        )
+        owner = f"worker:{default_owner()}"
+        worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)
+        worker.start()
+        try:
+            yield worker
+        finally:
+            handed_back = worker.stop()
+            if handed_back:
+                log.info("handed %d running job(s) back to the queue", handed_back)
+    finally:
+        db.dispose()
+
+
+def run_worker(
+    settings: Settings, concurrency: int, queues: list[str], loglevel: str = "INFO"
+) -> int:
+    """Consume ``queues`` until SIGTERM/SIGINT; returns the exit code."""
+    from celery import signals
+
+    app = make_app(settings)
+    with job_worker(settings) as worker:
+        register_worker(app, worker.run)
+
+        def on_shutdown(**_: Any) -> None:
+            # Celery's warm shutdown would wait for every running job to finish; like
+            # `reelflow serve`, stop them now and hand them back without using an attempt.
+            count = worker.stop()
+            log.info("stopping: handed %d running job(s) back to the queue", count)
+
+        signals.worker_shutting_down.connect(on_shutdown, weak=False)
+        consumer = app.Worker(
+            hostname=f"reelflow@{socket.gethostname()}:{os.getpid()}",
+            pool_cls="threads",
+            concurrency=concurrency,
+            queues=queues,
+            loglevel=loglevel,
+            # No worker-to-worker chatter: reelflow's state is in the database.
+            without_gossip=True,
+            without_mingle=True,
+            without_heartbeat=True,
+            optimization="fair",
+        )
+        log.info(
+            "worker %s: %d job(s) at once from queue(s) %s",
+            worker.owner,
+            concurrency,
+            ", ".join(queues),
+        )
+        consumer.start()
+        return int(consumer.exitcode or 0)
+
+
+def worker_command(
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", min=1, help="Jobs run at once (REELFLOW_WORKERS)."),
+    ] = None,
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            "--queues", "-Q", help="Comma-separated queues to consume (REELFLOW_CELERY_QUEUE)."
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Scratch space and reelflow.toml (REELFLOW_DATA_DIR)."),
+    ] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level.")] = "INFO",
+) -> None:
+    """Run jobs from the cluster's broker (REELFLOW_BROKER_URL) against its database."""
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings() if data_dir is None else load_settings(data_dir=data_dir)
+        names = [q.strip() for q in (queues or settings.celery_queue).split(",") if q.strip()]
+        if not names:
+            raise ConfigError("--queues names no queue")
+        code = run_worker(settings, concurrency or settings.workers, names, loglevel.upper())
+    except ConfigError as exc:
+        typer.echo(f"reelflow: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)

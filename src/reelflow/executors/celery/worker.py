@@ -1,0 +1,208 @@
+"""``JobWorker``: the worker's side of the cluster; runs payloads, reports to the engine.
+
+A message is a claim. Before running, the worker *adopts* it (``EngineLink.adopt``): the
+lease becomes the worker's and its heartbeats renew it every ``lease_seconds / 3``. Progress
+and the final ``JobResult`` go straight to the engine under that claim, so the engine
+applies them exactly once whatever the broker does:
+
+- a stale message (claim expired or cancelled, or already adopted by a worker that has
+  died since: a redelivery) is acknowledged without running;
+- a worker killed mid-job stops renewing; the engine takes the job back when the lease
+  ends and dispatches a new attempt; any late message of the old attempt is stale;
+- a job whose lease is lost while it runs (the heartbeat says so) is stopped and reports
+  nothing.
+
+The runner is the local pool's ``JobRunner`` (``JobRuntime``): the same JSON runs the same
+way everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from reelflow.executors.base import (
+    JobContext,
+    JobEvent,
+    JobEventType,
+    JobPayload,
+    JobRunner,
+)
+from reelflow.executors.local import run_guarded
+
+logger = logging.getLogger(__name__)
+
+# The final result is worth waiting for: the database may be restarting. Tried for about
+# this long (within the lease, so no other attempt has started), then left to the lease.
+REPORT_PATIENCE = 0.5  # of the lease
+
+
+class EngineLink(Protocol):
+    """What a worker needs of ``reelflow.engine.service.Engine`` (over the shared database)."""
+
+    def adopt(self, job_id: str, attempt: int, dispatcher: str, worker: str) -> bool: ...
+
+    def heartbeat(self, owner: str, job_ids: list[str]) -> list[str]: ...
+
+    def handle(
+        self, event: JobEvent, *, attempt: int | None = None, owner: str | None = None
+    ) -> bool: ...
+
+    def requeue_owner(self, owner: str, job_ids: list[str] | None = None) -> int: ...
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # ran, and the engine has the result
+    STALE = "stale"  # not run: the claim was over or someone else's
+    LOST = "lost"  # stopped: the lease was lost, or the worker is shutting down
+    UNREPORTED = "unreported"  # ran, but the result could not be written (the lease decides)
+
+
+class JobWorker:
+    """``JobWorker(engine, runner, owner=, lease_seconds=)``; ``start`` / ``stop`` around use."""
+
+    def __init__(
+        self, engine: EngineLink, runner: JobRunner, *, owner: str, lease_seconds: float
+    ) -> None:
+        self.engine = engine
+        self.runner = runner
+        self.owner = owner
+        self._lease = lease_seconds
+        self._lock = threading.Lock()
+        self._active: dict[str, threading.Event] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start renewing the leases of running jobs."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._beat, name="reelflow-lease-heartbeat", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> int:
+        """Stop the running jobs (FFmpeg children are killed) and hand them back to the
+        queue at once, without using up an attempt; returns how many went back."""
+        self._stopping.set()
+        with self._lock:
+            for cancel in self._active.values():
+                cancel.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        try:
+            return self.engine.requeue_owner(self.owner)
+        except SQLAlchemyError:
+            logger.exception("could not hand the running jobs back; their leases will expire")
+            return 0
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return list(self._active)
+
+    # -- one message ----------------------------------------------------------------------
+
+    def run(self, message: dict[str, Any]) -> Outcome:
+        """Run the job of one ``reelflow.run_job`` message (its ``JobPayload`` JSON)."""
+        job = JobPayload.model_validate(message)
+        if self._stopping.is_set():
+            return Outcome.LOST  # acknowledged unrun: the dispatch lease brings it back
+        if not self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner):
+            logger.info("job %s attempt %s: stale message, not run", job.job_id, job.attempt)
+            return Outcome.STALE
+        cancel = threading.Event()
+        with self._lock:
+            self._active[job.job_id] = cancel
+        started = time.monotonic()
+        logger.info("job %s attempt %s (%s, task %s, from %s): running", *_names(job))
+        try:
+            result = run_guarded(self.runner, job, JobContext(self._progress(job), cancel))
+        finally:
+            with self._lock:
+                if self._active.get(job.job_id) is cancel:
+                    del self._active[job.job_id]
+        if cancel.is_set():
+            logger.info("job %s attempt %s stopped; its result is dropped", job.job_id, job.attempt)
+            return Outcome.LOST
+        event = JobEvent(
+            job_id=job.job_id, type=JobEventType.FINISHED, progress=100.0, result=result
+        )
+        reported = self._report(job, event)
+        logger.info(
+            "job %s attempt %s: %s in %.3f s",
+            job.job_id,
+            job.attempt,
+            "ok" if result.ok else f"failed ({result.error_code})",
+            time.monotonic() - started,
+        )
+        return Outcome.DONE if reported else Outcome.UNREPORTED
+
+    def _progress(self, job: JobPayload) -> Any:
+        def report(value: float) -> None:
+            event = JobEvent(job_id=job.job_id, type=JobEventType.PROGRESS, progress=value)
+            try:
+                self.engine.handle(event, attempt=job.attempt, owner=self.owner)
+            except SQLAlchemyError as exc:
+                # Progress is advisory: the next report, or the result, carries on.
+                logger.warning("progress of job %s not recorded: %s", job.job_id, exc)
+
+        return report
+
+    def _report(self, job: JobPayload, event: JobEvent) -> bool:
+        deadline = time.monotonic() + self._lease * REPORT_PATIENCE
+        delay = 0.2
+        while True:
+            try:
+                self.engine.handle(event, attempt=job.attempt, owner=self.owner)
+                return True
+            except SQLAlchemyError as exc:
+                if time.monotonic() + delay > deadline:
+                    logger.error(
+                        "result of job %s attempt %s not recorded (%s); the engine runs it "
+                        "again when the lease ends",
+                        job.job_id,
+                        job.attempt,
+                        exc,
+                    )
+                    return False
+                logger.warning(
+                    "recording the result of job %s failed, retrying: %s", job.job_id, exc
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    # -- leases ---------------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        every = self._lease / 3
+        while not self._stopping.wait(every):
+            self.beat()
+
+    def beat(self) -> None:
+        """Renew this worker's leases once; stop the jobs the engine says it lost."""
+        job_ids = self.running()
+        if not job_ids:
+            return
+        try:
+            lost = self.engine.heartbeat(self.owner, job_ids)
+        except SQLAlchemyError as exc:
+            logger.warning("lease heartbeat failed (retrying in %.1f s): %s", self._lease / 3, exc)
+            return
+        for job_id in lost:
+            logger.warning("lost the lease on job %s: stopping it", job_id)
+            with self._lock:
+                cancel = self._active.get(job_id)
+            if cancel is not None:
+                cancel.set()
+
+
+def _names(job: JobPayload) -> tuple[str, int, str, str, str]:
+    return job.job_id, job.attempt, job.kind.value, job.task_id, job.owner

@@ -1,0 +1,88 @@
+"""Every trigger of a process, built once from the configured buckets; started by
+``reelflow serve`` (``start``) and stopped with the runtime (``close``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from reelflow.engine.service import Engine
+from reelflow.engine.triggered import TriggerLedger
+from reelflow.engine.workflows import Workflows
+from reelflow.storage.config import BucketConfig, LocalBucketConfig, S3BucketConfig
+from reelflow.storage.local import LocalStorage
+from reelflow.storage.registry import StorageRegistry
+from reelflow.triggers.base import Trigger
+from reelflow.triggers.dispatch import Dispatcher
+from reelflow.triggers.s3_events import S3Target
+from reelflow.triggers.upload import UploadTrigger
+from reelflow.triggers.watch import FolderWatcher
+
+log = logging.getLogger(__name__)
+
+
+class TriggerService:
+    """The dispatcher, the upload hook, the S3 event targets and the running triggers.
+
+    Folder watchers: every local bucket whose configuration has ``watch = true`` (the
+    default). Pollers: every S3 bucket with ``events = false`` and ``poll_interval > 0``.
+    """
+
+    def __init__(
+        self,
+        storages: StorageRegistry,
+        configs: Mapping[str, BucketConfig],
+        ledger: TriggerLedger,
+        workflows: Workflows,
+        engine: Engine,
+        *,
+        settle_seconds: float = 2.0,
+    ) -> None:
+        self.ledger = ledger
+        self.dispatcher = Dispatcher(workflows, engine, storages, ledger)
+        self.upload = UploadTrigger(self.dispatcher)
+        self.s3_targets: list[S3Target] = []
+        self.triggers: list[Trigger] = []
+        self._started = False
+        for name in storages.names():
+            storage = storages.get(name)
+            config = configs.get(name)
+            if isinstance(storage, LocalStorage):
+                watch = config.watch if isinstance(config, LocalBucketConfig) else True
+                if watch:
+                    self.triggers.append(
+                        FolderWatcher(storage, self.dispatcher, ledger, settle=settle_seconds)
+                    )
+            elif isinstance(config, S3BucketConfig):
+                self._add_s3(name, storage, config)
+
+    def _add_s3(self, name: str, storage: object, config: S3BucketConfig) -> None:
+        from reelflow.storage.s3 import S3Storage
+        from reelflow.triggers.s3_poll import S3Poller
+
+        if not isinstance(storage, S3Storage):
+            return
+        self.s3_targets.append(S3Target(name, config.bucket, storage.prefix, config.hook_token))
+        if not config.events and config.poll_interval > 0:
+            self.triggers.append(
+                S3Poller(
+                    storage,
+                    self.dispatcher,
+                    self.ledger,
+                    interval=config.poll_interval,
+                    lookback=config.poll_lookback,
+                )
+            )
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for trigger in self.triggers:
+            trigger.start()
+            log.info("trigger started: %s", trigger.name)
+
+    def close(self) -> None:
+        for trigger in reversed(self.triggers):
+            trigger.close()
+        self._started = False

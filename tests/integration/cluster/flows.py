@@ -1,0 +1,106 @@
+"""What the cluster tests send and read: a workflow, its events, the workers' job log."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tests.integration.cluster.processes import WorkerProcess
+from tests.integration.server.media import RAW_180P
+
+EVENT_QUEUE = "cluster-events"
+
+# Two renditions and time-offset screenshots: in a cluster, three independent sub-tasks.
+RAW_144P: dict[str, Any] = {
+    **RAW_180P,
+    "raw_parameter": {
+        **RAW_180P["raw_parameter"],
+        "video_template": {"codec": "libx264", "height": 144, "bitrate": 200},
+    },
+    "output_object_path": "{inputName}_144p.{format}",
+}
+MEDIA_PROCESS_TASK: dict[str, Any] = {
+    "transcode_task_set": [RAW_180P, RAW_144P],
+    "snapshot_by_time_offset_task_set": [{"definition": 10, "ext_time_offset_set": ["0.5s", "1s"]}],
+}
+
+
+def create_workflow(client: httpx.Client, bucket: str, folder: str) -> int:
+    """An enabled workflow on ``bucket``/``folder`` whose events go to ``EVENT_QUEUE``."""
+    body = {
+        "name": f"cluster-{folder.strip('/')}",
+        "trigger": {"bucket": bucket, "dir": folder},
+        "media_process_task": MEDIA_PROCESS_TASK,
+        "notify": {"type": "queue", "name": EVENT_QUEUE},
+        "enabled": True,
+    }
+    response = client.post("/v1/workflows", json=body)
+    assert response.status_code == 201, response.text
+    workflow_id: int = response.json()["id"]
+    return workflow_id
+
+
+def receive(client: httpx.Client, queue: str, wait: float) -> list[dict[str, Any]]:
+    """Messages of the embedded queue ``queue`` (long-polled for up to ``wait`` s)."""
+    body = {"wait_seconds": wait, "max_messages": 10}
+    response = client.post(f"/v1/queues/{queue}/messages:receive", json=body)
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+_LINE = re.compile(
+    r"^(?P<at>\S+ \S+) INFO reelflow\.executors\.celery\.worker: job (?P<job>\d+) attempt "
+    r"(?P<attempt>\d+)(?: \((?P<kind>\w+), task (?P<task>\S+), from (?P<by>\S+)\): running"
+    r"|: (?P<end>.+) in)"
+)
+
+
+@dataclass
+class JobRun:
+    """One job attempt as a worker's log tells it."""
+
+    worker: int
+    job_id: str
+    attempt: int
+    kind: str
+    task_id: str
+    dispatcher: str
+    started: datetime
+    ended: datetime | None = None
+    outcome: str = ""
+
+
+def job_runs(workers: list[WorkerProcess]) -> list[JobRun]:
+    """Every job attempt the workers started, in the order they started."""
+    runs: list[JobRun] = []
+    for number, worker in enumerate(workers):
+        open_runs: dict[tuple[str, int], JobRun] = {}
+        for line in worker.log_path.read_text(errors="replace").splitlines():
+            match = _LINE.match(line)
+            if match is None:
+                continue
+            at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S,%f")
+            key = (match["job"], int(match["attempt"]))
+            if match["end"] is None:
+                run = JobRun(number, key[0], key[1], match["kind"], match["task"], match["by"], at)
+                open_runs[key] = run
+                runs.append(run)
+            elif key in open_runs:
+                open_runs[key].ended = at
+                open_runs[key].outcome = match["end"]
+    return sorted(runs, key=lambda run: run.started)
+
+
+def overlapping(runs: list[JobRun]) -> bool:
+    """Whether two of ``runs``, on different workers, were running at the same moment."""
+    spans = [(run.worker, run.started, run.ended) for run in runs if run.ended is not None]
+    return any(
+        w1 != w2 and start1 < end2 and start2 < end1
+        for w1, start1, end1 in spans
+        for w2, start2, end2 in spans
+    )

@@ -1,0 +1,298 @@
+"""The engine on PostgreSQL: every migration, claim order, concurrent claimers with SKIP
+LOCKED, lease expiry and fencing, claims handed to cluster workers, and heartbeats that do
+not wait on locked rows.
+
+Each engine here has its own connection pool, as separate processes would: the locking is
+PostgreSQL's, not Python's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from reelflow.config import Settings
+from reelflow.db.models import Base, Job, Task
+from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.service import Engine
+from reelflow.engine.states import JobState, TaskState
+from reelflow.executors.base import JobPayload, JobResult
+from tests.unit.engine.fakes import (
+    FakeClock,
+    FakePlanner,
+    ScriptedRunner,
+    finished,
+    make_request,
+    run,
+)
+
+pytestmark = pytest.mark.integration
+
+LEASE = 30.0
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(lease_seconds=LEASE, max_attempts=3, job_timeout=120)
+
+
+@pytest.fixture
+def engines(pg_url: str, pg: DbEngine, settings: Settings) -> Iterator[list[Engine]]:
+    """Two engines over the same schema, each with its own connection pool."""
+    pools = [create_db_engine(pg_url) for _ in range(2)]
+    yield [Engine(session_factory(pool), FakePlanner(), settings) for pool in pools]
+    for pool in pools:
+        pool.dispose()
+
+
+def jobs(db: DbEngine) -> list[Job]:
+    with Session(db, expire_on_commit=False) as session:
+        return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+# -- schema -------------------------------------------------------------------------------
+
+
+def test_every_migration_runs_and_matches_the_models(pg: DbEngine) -> None:
+    with pg.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert list(compare_metadata(context, Base.metadata)) == []
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert {"tasks", "jobs", "notify_events", "triggered_objects"} <= set(
+        inspect(pg).get_table_names()
+    )
+    migrate(pg)  # again: nothing to do
+    with pg.connect() as connection:
+        again = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert again == version
+
+
+def test_processes_starting_together_migrate_one_after_the_other(pg_url: str) -> None:
+    code = f"from reelflow.db.session import migrate; migrate({pg_url!r})"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    errors = [proc.communicate(timeout=120)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], errors
+
+
+# -- claiming -----------------------------------------------------------------------------
+
+
+def test_claim_order_is_priority_then_oldest(pg: DbEngine, settings: Settings) -> None:
+    clock = FakeClock()
+    engine = Engine(session_factory(pg), FakePlanner(), settings, clock=clock)
+    names = {}
+    for name, priority in [("low-a", 0), ("high-a", 5), ("low-b", 0), ("urgent", 10)]:
+        names[engine.submit(make_request(1, priority=priority))] = name
+        clock.advance(1)
+    order = [names[job.task_id] for _ in range(4) for job in engine.claim("w", 1)]
+    assert order == ["urgent", "high-a", "low-a", "low-b"]
+
+
+def test_two_engines_claiming_at_once_never_take_the_same_job(
+    engines: list[Engine], pg: DbEngine
+) -> None:
+    submitted = [engines[0].submit(make_request(1)) for _ in range(60)]
+    claimed: list[JobPayload] = []
+    lock = threading.Lock()
+
+    def claimer(engine: Engine, name: str) -> None:
+        while True:
+            got = engine.claim(name, 3)
+            if not got:
+                if all(job.state is not JobState.QUEUED for job in jobs(pg)):
+                    return
+                continue
+            with lock:
+                claimed.extend(got)
+
+    threads = [
+        threading.Thread(target=claimer, args=(engine, f"s{i}-{n}"))
+        for i, engine in enumerate(engines)
+        for n in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    counts = Counter(job.job_id for job in claimed)
+    assert len(counts) == 60 and set(counts.values()) == {1}, counts.most_common(3)
+    assert sorted({job.task_id for job in claimed}) == sorted(submitted)
+    rows = jobs(pg)
+    assert {(row.state, row.attempt) for row in rows} == {(JobState.RUNNING, 1)}
+    owners = {job.job_id: job.owner for job in claimed}
+    assert {str(row.id): row.lease_owner for row in rows} == owners
+    assert len(set(owners.values())) > 1  # both engines did take part
+
+
+def test_a_locked_task_is_skipped_not_waited_for(engines: list[Engine], pg: DbEngine) -> None:
+    first = engines[0].submit(make_request(1))
+    second = engines[0].submit(make_request(1))
+    with Session(pg) as other, other.begin():
+        # Another process is busy with the first task (its row locked, as a result being
+        # applied holds it).
+        other.execute(select(Task).where(Task.id == first).with_for_update())
+        started = time.monotonic()
+        [job] = engines[1].claim("s2", 5)
+        assert time.monotonic() - started < 2.0
+        assert job.task_id == second
+    [again] = engines[1].claim("s2", 5)
+    assert again.task_id == first
+
+
+# -- leases and fencing ---------------------------------------------------------------------
+
+
+def test_an_expired_lease_is_taken_back_once_and_the_late_result_is_ignored(
+    pg_url: str, pg: DbEngine, settings: Settings
+) -> None:
+    clock = FakeClock()
+    pools = [create_db_engine(pg_url) for _ in range(2)]
+    try:
+        crashed, survivor = (
+            Engine(session_factory(pool), FakePlanner(), settings, clock=clock) for pool in pools
+        )
+        task_id = survivor.submit(make_request(1))
+        [probe] = crashed.claim("crashed", 1)
+        clock.advance(LEASE + 1)
+        swept = Counter[int]()
+        barrier = threading.Barrier(2)
+
+        def sweep(engine: Engine) -> None:
+            barrier.wait()
+            swept[0] += engine.requeue_expired()
+
+        threads = [threading.Thread(target=sweep, args=(e,)) for e in (crashed, survivor)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert swept[0] == 1
+        [row] = jobs(pg)
+        assert (row.state, row.attempt, row.lease_owner) == (JobState.QUEUED, 1, None)
+
+        clock.advance(60)  # past the retry backoff
+        [retry] = survivor.claim("survivor", 1)
+        assert (retry.job_id, retry.attempt) == (probe.job_id, 2)
+        # The first worker was only slow: its result and heartbeat arrive now, too late.
+        late = JobResult(job_id=probe.job_id, ok=True, media_info={"duration": 1.0})
+        assert not crashed.handle(finished(probe, late), attempt=1, owner="crashed")
+        assert crashed.heartbeat("crashed", [probe.job_id]) == [probe.job_id]
+        assert run(survivor, ScriptedRunner(), retry, owner="survivor")
+        assert survivor.task_view(task_id).state is not TaskState.QUEUED
+        [row] = [r for r in jobs(pg) if r.kind.value == "probe"]
+        assert (row.state, row.attempt) == (JobState.SUCCEEDED, 2)
+    finally:
+        for pool in pools:
+            pool.dispose()
+
+
+def test_a_dispatched_claim_is_adopted_by_exactly_one_worker(
+    engines: list[Engine], pg: DbEngine
+) -> None:
+    scheduler, worker_side = engines
+    scheduler.submit(make_request(1))
+    [job] = scheduler.claim("sched", 1, lease_seconds=300)
+    assert job.owner == "sched"
+    # The message is delivered twice (a broker redelivery) to two workers at once.
+    results: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def adopt(worker: str) -> None:
+        barrier.wait()
+        results.append(worker_side.adopt(job.job_id, job.attempt, job.owner, worker))
+
+    threads = [threading.Thread(target=adopt, args=(w,)) for w in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [False, True]
+    [row] = jobs(pg)
+    winner = row.lease_owner
+    assert winner in ("w1", "w2")
+    loser = "w2" if winner == "w1" else "w1"
+    assert worker_side.heartbeat(loser, [job.job_id]) == [job.job_id]
+    assert worker_side.heartbeat(winner, [job.job_id]) == []
+    result = JobResult(job_id=job.job_id, ok=True, media_info={"duration": 1.0})
+    assert not worker_side.handle(finished(job, result), attempt=1, owner=loser)
+    assert worker_side.handle(finished(job, result), attempt=1, owner=winner)
+    assert scheduler.claims_ended({job.job_id: 1}) == {job.job_id: True}
+    assert not worker_side.adopt(job.job_id, job.attempt, job.owner, "w3")  # finished
+
+
+def test_an_unadopted_claim_expires_after_its_dispatch_lease(
+    pg: DbEngine, settings: Settings
+) -> None:
+    clock = FakeClock()
+    engine = Engine(session_factory(pg), FakePlanner(), settings, clock=clock)
+    engine.submit(make_request(1))
+    [job] = engine.claim("sched", 1, lease_seconds=300)
+    clock.advance(LEASE + 1)
+    assert engine.requeue_expired() == 0  # a dispatch lease, not the workers' 30 s
+    assert engine.claims_ended({job.job_id: job.attempt}) == {}
+    clock.advance(300)
+    assert engine.requeue_expired() == 1  # the message was lost: the job comes back
+    assert engine.claims_ended({job.job_id: job.attempt}) == {job.job_id: False}
+    assert not engine.adopt(job.job_id, job.attempt, job.owner, "late-worker")
+
+
+def test_claims_handed_back_do_not_use_up_an_attempt(engines: list[Engine], pg: DbEngine) -> None:
+    engine = engines[0]
+    for _ in range(3):
+        engine.submit(make_request(1))
+    claimed = engine.claim("sched", 3)
+    back = [claimed[1].job_id, claimed[2].job_id]
+    assert engine.requeue_owner("sched", back) == 2
+    rows = {str(row.id): row for row in jobs(pg)}
+    assert rows[claimed[0].job_id].state is JobState.RUNNING
+    assert [(rows[i].state, rows[i].attempt, rows[i].max_attempts) for i in back] == [
+        (JobState.QUEUED, 1, 4),
+        (JobState.QUEUED, 1, 4),
+    ]
+
+
+def test_a_heartbeat_skips_rows_locked_by_a_cancel_instead_of_waiting(
+    pg: DbEngine, engines: list[Engine], settings: Settings
+) -> None:
+    planner = FakePlanner()
+    planner.split = True  # two media jobs for one task, as a cluster plans them
+    engine = Engine(session_factory(pg), planner, settings)
+    other = engines[1]
+    task_id = engine.submit(make_request(2))
+    [probe] = engine.claim("w", 1)
+    assert run(engine, ScriptedRunner(), probe, owner="w")
+    first, second = sorted(engine.claim("w", 2), key=lambda job: int(job.job_id))
+    lost: list[list[str]] = []
+    with Session(pg) as session, session.begin():
+        # A cancel in progress: it holds the task row, then the second job's row...
+        session.execute(select(Task).where(Task.id == task_id).with_for_update())
+        session.execute(select(Job).where(Job.id == int(second.job_id)).with_for_update())
+        beat = threading.Thread(
+            target=lambda: lost.append(other.heartbeat("w", [first.job_id, second.job_id]))
+        )
+        beat.start()
+        beat.join(timeout=5)
+        # ...and a heartbeat that waited for that row while holding the first job's would
+        # close a cycle with the cancel's next lock: PostgreSQL would abort one of them.
+        assert not beat.is_alive(), "the heartbeat waited on a locked row"
+        session.execute(select(Job).where(Job.id == int(first.job_id)).with_for_update(nowait=True))
+    beat.join(timeout=30)
+    assert lost == [[]]  # the locked one is not reported lost: it is renewed next time
+    other.cancel(task_id)
+    assert sorted(other.heartbeat("w", [first.job_id, second.job_id])) == sorted(
+        [first.job_id, second.job_id]
+    )

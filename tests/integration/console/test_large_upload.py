@@ -1,0 +1,71 @@
+"""A 200 MB drag-and-drop upload through the console's session route: memory stays flat,
+as for the native object API (the same streaming reader feeds storage)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from reelflow.api.app import create_app
+from reelflow.config import Settings
+from reelflow.runtime import Runtime
+from tests.integration.api.test_upload_memory import MAX_GROWTH, SIZE, PeakRss, _body
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def in_process(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(base URL, admin secret) of a server in a thread of this process (whose memory the
+    test watches)."""
+    with Runtime(Settings(data_dir=tmp_path / "data")) as runtime:
+        assert runtime.admin_key is not None
+        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
+        srv = uvicorn.Server(config)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not srv.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}", runtime.admin_key.secret_key
+        finally:
+            srv.should_exit = True
+            thread.join(timeout=10)
+            sock.close()
+
+
+def test_a_200_mb_console_upload_keeps_memory_flat(in_process: tuple[str, str]) -> None:
+    url, secret = in_process
+    with httpx.Client(base_url=url, timeout=120) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/sign-in").text)
+        assert token is not None
+        signed = client.post(
+            "/console/sign-in", data={"csrf_token": token.group(1), "secret_key": secret}
+        )
+        assert signed.status_code == 303
+        page = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/console").text)
+        assert page is not None
+        sent = hashlib.md5(usedforsecurity=False)
+        with PeakRss() as upload:
+            response = client.put(
+                "/console/buckets/media/objects/big/dropped.bin",
+                content=_body(sent),
+                headers={"X-CSRF-Token": page.group(1), "Accept": "application/json"},
+            )
+        assert response.status_code == 201, response.text
+        assert response.json()["size"] == SIZE
+        assert response.json()["etag"] == sent.hexdigest()
+    assert upload.growth < MAX_GROWTH, f"+{upload.growth / 2**20:.1f} MiB"

@@ -1,0 +1,222 @@
+"""ProcessMedia, DescribeTaskDetail and DescribeTasks over a runtime whose scheduler is not
+running: tasks stay WAITING unless a test finishes them (cancel = FINISH with failed
+sub-tasks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from reelflow.runtime import Runtime
+from tests.unit.mps.conftest import S3_BUCKET, S3_REGION, Call, Credentials, error_code
+
+
+def process(**extra: Any) -> dict[str, Any]:
+    return {
+        "InputInfo": {
+            "Type": "COS",
+            "CosInputInfo": {"Bucket": "media", "Region": "ap-guangzhou", "Object": "/in/a.mp4"},
+        },
+        "MediaProcessTask": {
+            "TranscodeTaskSet": [{"Definition": 100010}],
+            "SampleSnapshotTaskSet": [{"Definition": 10}],
+        },
+        **extra,
+    }
+
+
+def submit(call: Call, **extra: Any) -> str:
+    answer = call("ProcessMedia", process(**extra))
+    assert "TaskId" in answer, answer
+    task_id: str = answer["TaskId"]
+    return task_id
+
+
+def test_process_media_and_detail(call: Call, runtime: Runtime) -> None:
+    notify = {"NotifyType": "URL", "NotifyUrl": "http://127.0.0.1:9/hook", "NotifyKey": "k"}
+    task_id = submit(
+        call,
+        OutputDir="/out/",
+        TasksPriority="4",
+        SessionContext="ctx",
+        TaskNotifyConfig=notify,
+        TaskType="Offline",
+        SkipMateData=1,
+    )
+    detail = call("DescribeTaskDetail", {"TaskId": task_id})
+    assert detail["TaskType"] == "WorkflowTask"
+    assert detail["Status"] == "WAITING"
+    assert detail["BeginProcessTime"] == "0000-00-00T00:00:00Z"
+    assert (detail["TasksPriority"], detail["SessionContext"]) == (4, "ctx")
+    assert detail["TaskNotifyConfig"]["NotifyType"] == "URL"
+    assert detail["TaskNotifyConfig"]["NotifyUrl"] == "http://127.0.0.1:9/hook"
+    task = detail["WorkflowTask"]
+    assert task["TaskId"] == task_id
+    assert task["InputInfo"] == {
+        "Type": "COS",
+        "CosInputInfo": {"Bucket": "media", "Region": "ap-guangzhou", "Object": "/in/a.mp4"},
+    }
+    results = task["MediaProcessResultSet"]
+    assert [r["Type"] for r in results] == ["Transcode", "SampleSnapshot"]
+    assert results[0]["TranscodeTask"]["Status"] == "PROCESSING"
+    view = runtime.engine.task_view(task_id)
+    assert {sub.spec.output_dir for sub in view.subtasks} == {"out/"}
+    assert view.request.notify is not None and view.request.notify.notify_key == "k"
+
+
+def test_outputs_default_to_the_input_folder(call: Call, runtime: Runtime) -> None:
+    task_id = submit(call)
+    assert {sub.spec.output_dir for sub in runtime.engine.task_view(task_id).subtasks} == {"in/"}
+    task_id = submit(call, OutputDir="/")
+    assert {sub.spec.output_dir for sub in runtime.engine.task_view(task_id).subtasks} == {""}
+
+
+def test_output_storage_and_s3_input(call: Call, runtime: Runtime) -> None:
+    s3_in = {
+        "Type": "AWS-S3",
+        "S3InputInfo": {"S3Bucket": S3_BUCKET, "S3Region": S3_REGION, "S3Object": "/a.mp4"},
+    }
+    out = {"Type": "COS", "CosOutputStorage": {"Bucket": "media", "Region": "x"}}
+    task_id = submit(call, InputInfo=s3_in, OutputStorage=out)
+    view = runtime.engine.task_view(task_id)
+    assert (view.source.bucket, view.source.key) == (S3_BUCKET, "a.mp4")
+    assert {sub.spec.output_bucket for sub in view.subtasks} == {"media"}
+    detail = call("DescribeTaskDetail", {"TaskId": task_id})
+    assert detail["WorkflowTask"]["InputInfo"]["CosInputInfo"]["Region"] == S3_REGION
+
+
+def test_url_input_needs_output_storage(call: Call) -> None:
+    url = {"Type": "URL", "UrlInputInfo": {"Url": "http://127.0.0.1:9/a.mp4"}}
+    answer = call("ProcessMedia", process(InputInfo=url))
+    assert error_code(answer) == "MissingParameter"
+    assert answer["Error"]["Message"] == "OutputStorage is required"
+    out = {"Type": "COS", "CosOutputStorage": {"Bucket": "media", "Region": "ap-guangzhou"}}
+    assert "TaskId" in call("ProcessMedia", process(InputInfo=url, OutputStorage=out))
+
+
+def test_session_id_dedupe(call: Call, runtime: Runtime) -> None:
+    first = submit(call, SessionId="s-1", SessionContext="first")
+    again = call("ProcessMedia", process(SessionId="s-1", SessionContext="second"))
+    assert error_code(again) == "InvalidParameterValue.SessionId"
+    assert first in again["Error"]["Message"]
+    assert runtime.engine.count_tasks() == 1
+    # Another account has its own sessions.
+    key = runtime.accounts.create_key("bob")
+    bob = Credentials(key.secret_id, key.secret_key)
+    runtime.buckets.ensure("media", key.account.id)  # media stays the admin's
+    answer = call("ProcessMedia", process(SessionId="s-1"), credentials=bob)
+    assert error_code(answer) == "ResourceNotFound.CosBucketNotExist"
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"SessionId": "s" * 51}, "InvalidParameterValue.SessionIdTooLong"),
+        ({"SessionContext": "c" * 1001}, "InvalidParameterValue.SessionContextTooLong"),
+        ({"TaskType": "Later"}, "InvalidParameterValue.TaskType"),
+        ({"TasksPriority": -11}, "InvalidParameterValue.TasksPriority"),
+        ({"AiAnalysisTask": {"Definition": 10}}, "UnsupportedOperation"),
+        ({"ScheduleId": 3}, "UnsupportedOperation"),
+        ({"InputInfo": None}, "MissingParameter"),
+        ({"MediaProcessTask": None}, "MissingParameter"),
+        (
+            {"MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 42}]}},
+            "ResourceNotFound.TemplateNotExist",
+        ),
+        (
+            {"OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": "nope"}}},
+            "ResourceNotFound.CosBucketNotExist",
+        ),
+    ],
+)
+def test_process_media_errors(call: Call, extra: dict[str, Any], code: str) -> None:
+    params = {k: v for k, v in process(**extra).items() if v is not None}
+    assert error_code(call("ProcessMedia", params)) == code
+
+
+def test_empty_out_of_subset_fields_are_fine(call: Call) -> None:
+    assert submit(call, AiAnalysisTask=None, AiRecognitionTask={}, ScheduleId=None, ResourceId="")
+
+
+def test_detail_of_unknown_or_foreign_task(call: Call, runtime: Runtime) -> None:
+    assert error_code(call("DescribeTaskDetail", {"TaskId": "rf-nope"})) == (
+        "ResourceNotFound.TaskNotFound"
+    )
+    assert error_code(call("DescribeTaskDetail", {})) == "MissingParameter"
+    task_id = submit(call)
+    key = runtime.accounts.create_key("bob")
+    bob = Credentials(key.secret_id, key.secret_key)
+    answer = call("DescribeTaskDetail", {"TaskId": task_id}, credentials=bob)
+    assert error_code(answer) == "ResourceNotFound.TaskNotFound"
+
+
+def test_describe_tasks(call: Call, runtime: Runtime) -> None:
+    ids = [submit(call) for _ in range(3)]
+    runtime.engine.cancel(ids[0])  # FINISH, its sub-tasks FAIL
+    waiting = call("DescribeTasks", {"Status": "WAITING"})
+    assert waiting["TotalCount"] == 2
+    assert [t["TaskId"] for t in waiting["TaskSet"]] == [ids[2], ids[1]]  # newest first
+    assert waiting["ScrollToken"] == ""
+    simple = waiting["TaskSet"][0]
+    assert simple["TaskType"] == "WorkflowTask"
+    assert simple["SubTaskTypes"] == ["Transcode", "SampleSnapshot"]
+    assert simple["FinishTime"] == "0000-00-00T00:00:00Z"
+
+    finished = call("DescribeTasks", {"Status": "FINISH"})
+    assert [t["TaskId"] for t in finished["TaskSet"]] == [ids[0]]
+    failed = call("DescribeTasks", {"Status": "FINISH", "SubTaskHasFailed": True})
+    assert failed["TotalCount"] == 1
+    clean = call("DescribeTasks", {"Status": "FINISH", "SubTaskHasFailed": "false"})
+    assert (clean["TotalCount"], clean["TaskSet"]) == (0, [])
+    assert call("DescribeTasks", {"Status": "PROCESSING"})["TotalCount"] == 0
+
+
+def test_describe_tasks_scroll(call: Call) -> None:
+    ids = [submit(call) for _ in range(3)]
+    seen: list[str] = []
+    token = ""
+    for _ in range(5):
+        params: dict[str, Any] = {"Status": "WAITING", "Limit": "1"}
+        if token:
+            params["ScrollToken"] = token
+        page = call("DescribeTasks", params)
+        assert page["TotalCount"] == 3
+        seen += [t["TaskId"] for t in page["TaskSet"]]
+        token = page["ScrollToken"]
+        if not token:
+            break
+    assert seen == ids[::-1]
+    bad = call("DescribeTasks", {"Status": "WAITING", "ScrollToken": "garbage!"})
+    assert error_code(bad) == "InvalidParameterValue.ScrollToken"
+
+
+def test_describe_tasks_time_window(call: Call) -> None:
+    submit(call)
+    now = datetime.now(UTC)
+    later = (now + timedelta(minutes=5)).isoformat()
+    assert call("DescribeTasks", {"Status": "WAITING", "StartTime": later})["TotalCount"] == 0
+    earlier = (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert call("DescribeTasks", {"Status": "WAITING", "StartTime": earlier})["TotalCount"] == 1
+    assert call("DescribeTasks", {"Status": "WAITING", "EndTime": earlier})["TotalCount"] == 0
+    long_ago = (now - timedelta(days=30)).isoformat()
+    assert call("DescribeTasks", {"Status": "WAITING", "StartTime": long_ago})["TotalCount"] == 1
+    answer = call("DescribeTasks", {"Status": "WAITING", "StartTime": "yesterday"})
+    assert error_code(answer) == "InvalidParameterValue.StartTime"
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({}, "MissingParameter"),
+        ({"Status": "DONE"}, "InvalidParameterValue.Status"),
+        ({"Status": "FINISH", "Limit": 0}, "InvalidParameterValue.Limit"),
+        (
+            {"Status": "FINISH", "SubTaskHasFailed": "maybe"},
+            "InvalidParameterValue.SubTaskHasFailed",
+        ),
+    ],
+)
+def test_describe_tasks_errors(call: Call, params: dict[str, Any], code: str) -> None:
+    assert error_code(call("DescribeTasks", params)) == code

@@ -1,0 +1,253 @@
+"""Template actions: create, modify (partial), delete, describe with presets; the preset and
+not-found codes."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.unit.mps.conftest import Call, error_code
+
+# A 1x1 transparent PNG.
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+).decode()
+
+TRANSCODE: dict[str, Any] = {
+    "Container": "mp4",
+    "Name": "small",
+    "VideoTemplate": {"Codec": "libx264", "Fps": 25, "Bitrate": 300, "Height": 180},
+    "AudioTemplate": {"Codec": "libfdk_aac", "Bitrate": 64, "SampleRate": 44100},
+}
+CREATE: dict[str, dict[str, Any]] = {
+    "Transcode": TRANSCODE,
+    "Watermark": {"Type": "image", "XPos": "10px", "ImageTemplate": {"ImageContent": PNG}},
+    "SnapshotByTimeOffset": {"Width": 320, "Format": "png"},
+    "SampleSnapshot": {"SampleType": "Percent", "SampleInterval": 25},
+    "ImageSprite": {"SampleType": "Time", "SampleInterval": 2, "RowCount": 3, "ColumnCount": 3},
+    "AnimatedGraphics": {"Fps": 5, "Format": "webp"},
+}
+PRESETS = {
+    "Transcode": 100010,
+    "SnapshotByTimeOffset": 10,
+    "SampleSnapshot": 10,
+    "ImageSprite": 10,
+    "AnimatedGraphics": 20000,
+}
+
+
+def describe_one(call: Call, kind: str, definition: int) -> dict[str, Any]:
+    answer = call(f"Describe{kind}Templates", {"Definitions": [definition]})
+    assert answer["TotalCount"] == 1, answer
+    found: dict[str, Any] = answer[f"{kind}TemplateSet"][0]
+    return found
+
+
+@pytest.mark.parametrize("kind", list(CREATE))
+def test_create_describe_modify_delete(call: Call, kind: str) -> None:
+    created = call(f"Create{kind}Template", CREATE[kind])
+    definition = created["Definition"]
+    assert isinstance(definition, int)
+    detail = describe_one(call, kind, definition)
+    assert detail["CreateTime"].endswith("Z")
+    if kind != "Watermark":
+        assert detail["Type"] == "Custom"
+    assert "Error" not in call(f"Modify{kind}Template", {"Definition": definition, "Name": "new"})
+    assert describe_one(call, kind, definition)["Name"] == "new"
+    assert "Error" not in call(f"Delete{kind}Template", {"Definition": definition})
+    assert call(f"Describe{kind}Templates", {"Definitions": [definition]})["TotalCount"] == 0
+    missing = call(f"Modify{kind}Template", {"Definition": definition, "Name": "x"})
+    assert error_code(missing) == "ResourceNotFound.TemplateNotExist"
+    missing = call(f"Delete{kind}Template", {"Definition": definition})
+    assert error_code(missing) == "ResourceNotFound.TemplateNotExist"
+
+
+def test_transcode_detail_shape(call: Call) -> None:
+    definition = call("CreateTranscodeTemplate", TRANSCODE)["Definition"]
+    detail = describe_one(call, "Transcode", definition)
+    assert detail["Definition"] == str(definition)  # a String in this one structure
+    assert detail["ContainerType"] == "Video"
+    assert (detail["RemoveVideo"], detail["RemoveAudio"]) == (0, 0)
+    assert detail["VideoTemplate"]["Codec"] == "h264"  # both spellings accepted
+    assert detail["AudioTemplate"]["SampleRate"] == 44100
+
+
+def test_modify_is_partial_and_nested(call: Call) -> None:
+    definition = call("CreateTranscodeTemplate", TRANSCODE)["Definition"]
+    change = {"Definition": definition, "VideoTemplate": {"Bitrate": "500"}, "Comment": "c"}
+    assert "Error" not in call("ModifyTranscodeTemplate", change)
+    detail = describe_one(call, "Transcode", definition)
+    assert detail["VideoTemplate"]["Bitrate"] == 500
+    assert detail["VideoTemplate"]["Height"] == 180  # kept
+    assert (detail["Name"], detail["Comment"]) == ("small", "c")
+    bad = call("ModifyTranscodeTemplate", {"Definition": definition, "Container": "webm"})
+    assert error_code(bad).startswith("InvalidParameterValue")
+
+
+def test_modify_audio_only_to_video(call: Call) -> None:
+    audio = {
+        "Container": "mp3",
+        "AudioTemplate": {"Codec": "mp3", "Bitrate": 128, "SampleRate": 44100},
+    }
+    definition = call("CreateTranscodeTemplate", audio)["Definition"]
+    assert describe_one(call, "Transcode", definition)["ContainerType"] == "PureAudio"
+    change = {
+        "Definition": definition,
+        "Container": "mp4",
+        "VideoTemplate": TRANSCODE["VideoTemplate"],
+        "AudioTemplate": {"Codec": "aac"},
+    }
+    assert "Error" not in call("ModifyTranscodeTemplate", change)
+    assert describe_one(call, "Transcode", definition)["ContainerType"] == "Video"
+
+
+@pytest.mark.parametrize(("kind", "definition"), list(PRESETS.items()))
+def test_presets_are_described_and_read_only(call: Call, kind: str, definition: int) -> None:
+    detail = describe_one(call, kind, definition)
+    assert detail["Type"] == "Preset"
+    modify = call(f"Modify{kind}Template", {"Definition": definition, "Name": "x"})
+    assert error_code(modify) == "InvalidParameterValue.ModifyDefaultTemplate"
+    delete = call(f"Delete{kind}Template", {"Definition": definition})
+    assert error_code(delete) == "InvalidParameterValue.DeleteDefaultTemplate"
+
+
+def test_describe_filters_and_paging(call: Call) -> None:
+    custom = call("CreateTranscodeTemplate", TRANSCODE)["Definition"]
+    everything = call("DescribeTranscodeTemplates", {"Limit": 100})
+    total = everything["TotalCount"]
+    assert total == len(everything["TranscodeTemplateSet"]) > 10
+    assert str(custom) in [t["Definition"] for t in everything["TranscodeTemplateSet"]]
+    assert len(call("DescribeTranscodeTemplates", {})["TranscodeTemplateSet"]) == 10  # default
+    customs = call("DescribeTranscodeTemplates", {"Type": "Custom"})
+    assert [t["Definition"] for t in customs["TranscodeTemplateSet"]] == [str(custom)]
+    presets = call("DescribeTranscodeTemplates", {"Type": "Preset", "Limit": 100})
+    assert presets["TotalCount"] == total - 1
+    audio = call("DescribeTranscodeTemplates", {"ContainerType": "PureAudio", "Limit": "100"})
+    assert audio["TotalCount"] >= 7
+    assert {t["ContainerType"] for t in audio["TranscodeTemplateSet"]} == {"PureAudio"}
+    video = call("DescribeTranscodeTemplates", {"ContainerType": "Video", "Offset": 1, "Limit": 2})
+    assert video["TotalCount"] == total - audio["TotalCount"]
+    assert len(video["TranscodeTemplateSet"]) == 2
+    tehd = call("DescribeTranscodeTemplates", {"TranscodeType": "TEHD"})
+    assert tehd["TotalCount"] == 0
+    named = call("DescribeTranscodeTemplates", {"Name": "small"})
+    assert named["TotalCount"] == 1
+    assert error_code(call("DescribeTranscodeTemplates", {"Type": "Mine"})) == (
+        "InvalidParameterValue.Type"
+    )
+    assert error_code(call("DescribeTranscodeTemplates", {"Limit": 101})) == (
+        "InvalidParameterValue.Limit"
+    )
+
+
+def test_watermark_describe_by_type(call: Call) -> None:
+    image = call("CreateWatermarkTemplate", CREATE["Watermark"])
+    assert image["ImageUrl"] == ""
+    text = {
+        "Type": "text",
+        "TextTemplate": {
+            "FontType": "arial.ttf",
+            "FontSize": "20px",
+            "FontColor": "0xFF0000",
+            "FontAlpha": 0.5,
+        },
+    }
+    call("CreateWatermarkTemplate", text)
+    both = call("DescribeWatermarkTemplates", {})
+    assert both["TotalCount"] == 2
+    images = call("DescribeWatermarkTemplates", {"Type": "image"})["WatermarkTemplateSet"]
+    assert [w["Type"] for w in images] == ["image"]
+    assert set(images[0]["ImageTemplate"]) == {"ImageUrl", "Width", "Height", "RepeatType"}
+    assert images[0]["XPos"] == "10px"
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "code", "field"),
+    [
+        ("Transcode", {}, "MissingParameter", "Container"),
+        ("Transcode", {"Container": "mp4"}, "MissingParameter", "VideoTemplate"),
+        (
+            "Transcode",
+            {**TRANSCODE, "VideoTemplate": {"Codec": "h264", "Fps": 25}},
+            "MissingParameter",
+            "VideoTemplate.Bitrate",
+        ),
+        ("Transcode", {**TRANSCODE, "Container": "avi"}, "InvalidParameterValue.Container", ""),
+        (
+            "Transcode",
+            {**TRANSCODE, "TEHDConfig": {"Type": "TEHD-100"}},
+            "UnsupportedOperation",
+            "TEHDConfig",
+        ),
+        ("Transcode", {**TRANSCODE, "TEHDConfig": {"Type": ""}, "StdExtInfo": ""}, "", ""),
+        ("Watermark", {}, "MissingParameter", "Type"),
+        ("Watermark", {"Type": "image"}, "MissingParameter", "ImageTemplate"),
+        (
+            "Watermark",
+            {"Type": "svg", "SvgTemplate": {"Width": "10W%"}},
+            "UnsupportedOperation",
+            "",
+        ),
+        (
+            "Watermark",
+            {"Type": "text", "TextTemplate": {"FontType": "arial.ttf"}},
+            "MissingParameter",
+            "TextTemplate.FontSize",
+        ),
+        ("SampleSnapshot", {"SampleType": "Percent"}, "MissingParameter", "SampleInterval"),
+        (
+            "SampleSnapshot",
+            {"SampleType": "Frames", "SampleInterval": 2},
+            "InvalidParameterValue.SampleType",
+            "",
+        ),
+        (
+            "ImageSprite",
+            {"SampleType": "Time", "SampleInterval": 2, "RowCount": 3},
+            "MissingParameter",
+            "ColumnCount",
+        ),
+        ("AnimatedGraphics", {}, "MissingParameter", "Fps"),
+        ("AnimatedGraphics", {"Fps": 60}, "InvalidParameterValue.Fps", ""),
+        ("SnapshotByTimeOffset", {"Width": 50}, "InvalidParameterValue.Width", ""),
+    ],
+)
+def test_create_errors(
+    call: Call, kind: str, params: dict[str, Any], code: str, field: str
+) -> None:
+    answer = call(f"Create{kind}Template", params)
+    if not code:
+        assert "Definition" in answer, answer
+        return
+    assert error_code(answer) == code
+    if code == "MissingParameter":
+        assert answer["Error"]["Message"] == f"{field} is required"
+    elif field:
+        assert answer["Error"]["Message"].startswith(field)
+
+
+def test_quota(call: Call) -> None:
+    for _ in range(16):
+        assert "Definition" in call("CreateAnimatedGraphicsTemplate", {"Fps": 10})
+    answer = call("CreateAnimatedGraphicsTemplate", {"Fps": 10})
+    assert error_code(answer) == "LimitExceeded.TooMuchTemplate"
+
+
+def test_template_in_use_cannot_be_deleted(call: Call) -> None:
+    definition = call("CreateTranscodeTemplate", TRANSCODE)["Definition"]
+    workflow = {
+        "WorkflowName": "uses",
+        "Trigger": {
+            "Type": "CosFileUpload",
+            "CosFileUploadTrigger": {"Bucket": "media", "Region": "r"},
+        },
+        "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": definition}]},
+    }
+    assert "WorkflowId" in call("CreateWorkflow", workflow)
+    answer = call("DeleteTranscodeTemplate", {"Definition": definition})
+    assert error_code(answer) == "FailedOperation.TemplateInUse"

@@ -1,0 +1,52 @@
+"""Notification fixtures: a migrated SQLite file, a settable clock, the harness over the
+in-memory sinks (``memory_sinks``) with a backoff whose jitter is fixed (factor 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine as DbEngine
+
+from reelflow.config import Settings
+from reelflow.db.session import create_db_engine, migrate
+from reelflow.notify.backoff import Backoff
+from reelflow.notify.sinks.memory import MemorySinks
+from tests.unit.engine.fakes import FakeClock
+from tests.unit.notify.harness import Harness, make_harness
+
+BACKOFF = Backoff(base=1.0, cap=8.0, total=60.0)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[DbEngine]:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, max_attempts=2, video_preset="veryfast", job_timeout=60)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def memory_sinks() -> MemorySinks:
+    return MemorySinks()
+
+
+@pytest.fixture
+def harness(
+    db: DbEngine, memory_sinks: MemorySinks, settings: Settings, clock: FakeClock
+) -> Harness:
+    """Everything on the fake clock; jitter factor 1 (delays are their nominal value)."""
+    return make_harness(
+        db, memory_sinks, settings=settings, backoff=BACKOFF, clock=clock, rand=lambda: 1.0
+    )

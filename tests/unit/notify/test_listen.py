@@ -1,0 +1,52 @@
+"""``reelflow events listen``: the one-line summary of an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelflow.cli.events import summary
+
+
+def result(kind: str, member: str, status: str, code: str = "") -> dict[str, Any]:
+    body = {"Status": status, "ErrCodeExt": code, "Message": "boom" if code else "SUCCESS"}
+    return {"Type": kind, member: body, "SampleSnapshotTask": None}
+
+
+def test_summary_names_task_status_and_sub_task_outcomes() -> None:
+    body = {
+        "EventId": "ev-1",
+        "Sequence": 2,
+        "EventKind": "task.finished",
+        "WorkflowTaskEvent": {
+            "TaskId": "rf-1",
+            "Status": "FINISH",
+            "ErrCodeExt": "",
+            "MediaProcessResultSet": [
+                result("Transcode", "TranscodeTask", "SUCCESS"),
+                result("ImageSprites", "ImageSpriteTask", "FAIL", "FFmpegFailed"),
+            ],
+        },
+    }
+    assert summary(body) == (
+        "ev-1 #2 rf-1 task.finished FINISH 1/2 sub-tasks succeeded; ImageSprites: FFmpegFailed"
+    )
+
+
+def test_summary_of_a_sub_task_event_and_a_source_failure() -> None:
+    body = {
+        "EventId": "ev-2",
+        "Sequence": 1,
+        "EventKind": "subtask.finished",
+        "SubTaskIndex": 0,
+        "WorkflowTaskEvent": {
+            "TaskId": "rf-2",
+            "Status": "FINISH",
+            "ErrCodeExt": "InvalidInput",
+            "Message": "not a media file",
+            "MediaProcessResultSet": [],
+        },
+    }
+    assert summary(body) == (
+        "ev-2 #1 rf-2 subtask.finished FINISH 0/0 sub-tasks succeeded (sub-task 0); "
+        "task error InvalidInput: not a media file"
+    )
