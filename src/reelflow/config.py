@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -41,18 +41,6 @@ from reelflow.storage.keys import validate_bucket_name
 CONFIG_FILE = "reelflow.toml"
 CONFIG_ENV = "REELFLOW_CONFIG"
 
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
 X264Preset = Literal[
     "ultrafast",
     "superfast",
@@ -65,6 +53,7 @@ X264Preset = Literal[
     "veryslow",
     "placebo",
 ]
+X264_PRESETS: tuple[str, ...] = get_args(X264Preset)
 
 
 class Settings(BaseSettings):
