@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import ValidationError
 
 from reelflow.api.console.forms import FormData
 from reelflow.api.console.validation import FieldMap, FormErrors, clean_message, validated
 from reelflow.api.errors import field_name
-from reelflow.config import X264Preset
+from reelflow.config import X264_PRESETS
 from reelflow.specs.templates import (
     TEMPLATE_MODELS,
     Template,
@@ -28,7 +28,7 @@ CONTAINER_CHOICES = tuple(CONTAINERS)
 VIDEO_CODECS = ("h264", "h265", "vp9", "av1")
 AUDIO_CODECS = ("aac", "mp3", "opus", "vorbis", "flac", "pcm16")
 SAMPLE_RATE_CHOICES = tuple(sorted(SAMPLE_RATES))
-ENCODER_PRESETS = get_args(X264Preset)
+ENCODER_PRESETS = X264_PRESETS
 
 TRANSCODE_FIELDS: FieldMap = (
     ("name", "name"),
