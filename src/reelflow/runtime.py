@@ -19,7 +19,7 @@ from types import TracebackType
 from reelflow.config import Settings
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
-from reelflow.engine.buckets import Buckets
+from reelflow.engine.buckets import BucketExists, BucketInfo, Buckets
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.engine.templates import Templates
@@ -38,6 +38,7 @@ from reelflow.notify.sinks.registry import DefaultSinks
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.storage.base import Storage
 from reelflow.storage.build import DEFAULT_BUCKET, bucket_configs, build_storages
+from reelflow.storage.keys import validate_bucket_name
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.service import TriggerService
@@ -75,6 +76,8 @@ class Runtime:
             raise RuntimeError("no admin account after ensure_admin")
         self.admin_account: Account = admin
         self.buckets = Buckets(self.sessions)
+        if storages is None:
+            self._load_created_buckets()
         self._own_buckets()
         self.templates_service = Templates(self.sessions)
         self.workflows = Workflows(self.sessions, self.templates_service, self.buckets)
@@ -107,6 +110,23 @@ class Runtime:
             settle_seconds=settings.watch_settle_ms / 1000,
         )
         self._closed = False
+
+    def _load_created_buckets(self) -> None:
+        """Local buckets made through the API live in the database, not in reelflow.toml."""
+        for info in self.buckets.local():
+            if info.name not in self.storages and info.path:
+                self.storages.add(LocalStorage(info.name, Path(info.path)))
+
+    def create_bucket(self, account: Account, name: str) -> BucketInfo:
+        """A new local bucket (a folder under the data dir) owned by ``account``."""
+        validate_bucket_name(name)
+        if name in self.storages:
+            raise BucketExists(f"bucket '{name}' already exists; choose another name")
+        root = (self.settings.data_dir / "buckets" / name).resolve()
+        info = self.buckets.create(name, account.id, path=str(root))
+        root.mkdir(parents=True, exist_ok=True)
+        self.storages.add(LocalStorage(name, root))
+        return info
 
     def _own_buckets(self) -> None:
         """Register each bucket as its configured owner's (an existing owner is kept)."""

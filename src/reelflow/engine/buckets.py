@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Bucket
 from reelflow.db.session import transaction
+from reelflow.errors import StateError
 from reelflow.storage.registry import BucketNotFound
 
 # Checked several times per task submission: built once, run as plain Core (see
@@ -32,6 +33,20 @@ class BucketInfo:
     backend: str
     path: str | None
     created_at: datetime
+
+
+def _info(row: Bucket) -> BucketInfo:
+    return BucketInfo(
+        name=row.name,
+        account_id=row.account_id,
+        backend=row.backend,
+        path=row.path,
+        created_at=row.created_at,
+    )
+
+
+class BucketExists(StateError):
+    code = "FailedOperation.BucketAlreadyExists"
 
 
 class Buckets:
@@ -84,6 +99,32 @@ class Buckets:
         ``session`` if given)."""
         if self.owner(name, session=session) != account_id:
             raise BucketNotFound(f"bucket '{name}' does not exist")
+
+    def create(self, name: str, account_id: int, *, path: str) -> BucketInfo:
+        """Register a new local bucket for ``account_id``; ``BucketExists`` if the name is
+        taken (by any account: bucket names are global, as in S3)."""
+        if self.owner(name) is not None:
+            raise BucketExists(f"bucket '{name}' already exists; choose another name")
+        try:
+            with transaction(self._sessions, write=True) as session:
+                row = Bucket(
+                    name=name,
+                    account_id=account_id,
+                    backend="local",
+                    path=path,
+                    created_at=self._clock(),
+                )
+                session.add(row)
+                session.flush()
+                return _info(row)
+        except IntegrityError:
+            raise BucketExists(f"bucket '{name}' already exists; choose another name") from None
+
+    def local(self) -> builtins.list[BucketInfo]:
+        """Every local bucket with a recorded folder (buckets made through the API)."""
+        query = select(Bucket).where(Bucket.backend == "local").order_by(Bucket.name)
+        with transaction(self._sessions, write=False) as session:
+            return [_info(row) for row in session.scalars(query) if row.path]
 
     def list(self, account_id: int) -> builtins.list[BucketInfo]:
         """The account's buckets by name."""

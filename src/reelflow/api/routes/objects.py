@@ -48,6 +48,16 @@ def list_buckets(runtime: RuntimeDep, account: AccountDep) -> BucketList:
     return BucketList(buckets=[BucketOut.of(b) for b in runtime.buckets.list(account.id)])
 
 
+@router.put(
+    "/{bucket}",
+    response_model=BucketOut,
+    status_code=201,
+    summary="Create a local bucket owned by the caller's account",
+)
+def create_bucket(bucket: str, runtime: RuntimeDep, account: AccountDep) -> BucketOut:
+    return BucketOut.of(runtime.create_bucket(account, bucket))
+
+
 @router.get("/{bucket}/objects", response_model=ObjectPage, summary="List objects")
 def list_objects(
     storage: BucketDep,
