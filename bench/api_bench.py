@@ -7,23 +7,28 @@ inherits another's backlog.
 
 1. **Submissions per second**: ``--requests`` ``POST /v1/tasks`` (one MP4 transcode of a URL
    input, so no upload) from C concurrent clients, for each C of ``--clients``, after a
-   short warm-up. Two ways to run the server's scheduler (``--modes``):
+   short warm-up. The scheduler runs in both ``--modes``; they differ in what its jobs do:
 
-   - ``live``: the URL is ``http://127.0.0.1:9/none.mp4`` (connection refused). The
-     scheduler claims every task's probe job, which fails fast and is retried with backoff,
-     so the executor is saturated and every claim and result contends with the submissions
-     for SQLite's single write lock. This is the honest number.
+   - ``live``: the URL is ``http://127.0.0.1:9/none.mp4`` (connection refused), so every
+     probe job fails within milliseconds and is retried with backoff: the executor and the
+     scheduler churn flat out (claim, probe, record the result, claim the next) beside the
+     submissions, on the same GIL and the same SQLite write lock. The worst case.
    - ``held``: the URL points at a stub that accepts connections and never answers, so the
-     executor's slots hold stalled probes and the queue only grows: the scheduler still
-     wakes on every submission but claims nothing. The API alone.
+     executor's slots stay busy with probes that do not finish during the run, as they
+     would with real FFmpeg jobs of seconds or minutes: the scheduler wakes on every
+     submission and finds no free slot. What a burst of submissions meets in practice.
+
+   Columns: requests per second; median and p95 latency per request; the server's CPU per
+   request (user + system, from ``/proc``, so it includes what the scheduler and executor
+   did meanwhile) and this client's. On 2 cores the client's CPU is taken from the server.
 
 2. **Idle latency from submit to the first job starting**: ``--samples`` tasks submitted
    one at a time with ``--pause`` seconds between them, on an idle server. The URL is a stub
    answering 404, so each probe fails at once and for good (no retry wakes up later to
    disturb the next sample). Read afterwards from the database: the task's ``started_at``
-   (set once, when its first job is claimed RUNNING) minus its ``created_at`` (both the
-   server's clock), and, end to end, minus the client's wall clock just before sending
-   (same host, same clock).
+   (set once, when its first job is claimed RUNNING; a job's own ``started_at`` moves on
+   each retry) minus its ``created_at`` (both the server's clock), and, end to end, minus
+   the client's wall clock just before sending (same host, same clock).
 
 Targets (issue 3): >= 200 submissions/s and p50 submit-to-start <= 50 ms. Missed targets
 are reported, not asserted; any non-2xx answer stops the bench with exit code 1.
@@ -337,18 +342,23 @@ def print_start(result: StartResult) -> None:
 
 def print_verdict(rates: list[RateResult], start: StartResult | None) -> None:
     print()
-    live = [r for r in rates if r.mode == "live"] or rates
-    if live:
-        worst = min(live, key=lambda r: r.rate)
+    for mode in ("live", "held"):
+        runs = [r for r in rates if r.mode == mode]
+        if not runs:
+            continue
+        worst = min(runs, key=lambda r: r.rate)
         verdict = "met" if worst.rate >= TARGET_RATE else "MISSED"
         print(
-            f"target >= {TARGET_RATE:.0f} submissions/s ({worst.mode}, every C): {verdict} "
+            f"target >= {TARGET_RATE:.0f} submissions/s, {mode}, every C: {verdict} "
             f"(lowest {worst.rate:.1f}/s at C={worst.clients})"
         )
     if start is not None:
         p50 = statistics.median(start.end_to_end) * 1000
         verdict = "met" if p50 <= TARGET_START_MS else "MISSED"
-        print(f"target p50 submit -> start <= {TARGET_START_MS:.0f} ms: {verdict} ({p50:.1f} ms)")
+        print(
+            f"target p50 submit -> first job RUNNING <= {TARGET_START_MS:.0f} ms "
+            f"(end to end): {verdict} ({p50:.1f} ms)"
+        )
 
 
 def _load() -> str:

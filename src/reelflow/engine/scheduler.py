@@ -28,6 +28,9 @@ from reelflow.executors.base import Executor, JobEvent, JobEventType
 
 logger = logging.getLogger(__name__)
 
+# The loop's period when workers report to the engine themselves (two cheap queries a tick).
+DISPATCH_POLL = 0.1
+
 
 def default_owner() -> str:
     """A name unique to this scheduler: host, process and a random suffix."""
@@ -129,6 +132,10 @@ class Scheduler:
         """Run the loop in a background thread until ``stop``."""
         if self._thread is not None:
             raise RuntimeError("the scheduler is already started")
+        if self._remote:
+            # Nothing wakes this loop when a worker in another process ends a job or plans
+            # new ones: poll often enough that workers do not wait for their next job.
+            poll = min(poll, DISPATCH_POLL)
         self._open()
         self._stop.clear()
         self._thread = threading.Thread(

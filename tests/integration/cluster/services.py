@@ -82,6 +82,12 @@ def delete_queue(url: str, queue: str) -> None:
             client = connection.default_channel.client
             for key in client.scan_iter(match=f"*{queue}*"):
                 client.delete(key)
+            # A message a SIGKILLed worker never acknowledged waits in kombu's "unacked" hash
+            # (to be restored after the visibility timeout): drop this queue's.
+            for tag, entry in client.hscan_iter("unacked"):
+                if queue.encode() in entry:
+                    client.hdel("unacked", tag)
+                    client.zrem("unacked_index", tag)
         else:
             connection.default_channel.queue_delete(queue)
 

@@ -159,3 +159,42 @@ def test_a_worker_that_cannot_reach_storage_fails_the_job_with_a_storage_error(
     [probe] = cluster.rows("SELECT state, err_code FROM jobs WHERE task_id = :t", t=task_id)
     assert (probe.state, probe.err_code) == ("failed", doc["err_code"])
     assert took < 60, f"the storage failure took {took:.1f} s to surface"
+
+
+def test_sigterm_hands_a_running_job_back_without_using_an_attempt(
+    make_cluster: MakeCluster, redis_broker: str, clips: ClipCache
+) -> None:
+    cluster = make_cluster(redis_broker)
+    server = cluster.serve()
+    first = cluster.worker()
+    with server.client() as client:
+        upload(client, "in/long.mp4", clips(**LONG_CLIP))
+        task_id = submit(client, body("in/long.mp4", SLOW_360P))
+        wait_for(
+            lambda: cluster.rows(
+                "SELECT id FROM jobs WHERE task_id = :t AND kind = 'media' AND progress > 0 "
+                "AND state = 'running'",
+                t=task_id,
+            ),
+            60,
+            "FFmpeg to run",
+        )
+        first.stop()  # SIGTERM: a warm shutdown that does not wait for the job
+        assert first.proc is not None and first.proc.returncode == 0, first.log_tail()
+        [job] = cluster.rows(
+            "SELECT state, attempt, max_attempts FROM jobs WHERE task_id = :t AND kind = 'media'",
+            t=task_id,
+        )
+        # Back in the queue at once, the interrupted attempt not counted (and maybe already
+        # claimed again, waiting in the broker for a worker).
+        assert job.max_attempts == 4
+        assert (job.state, job.attempt) in {("queued", 1), ("running", 2)}
+        cluster.worker()
+        doc = wait_finished(client, task_id, timeout=120)
+    assert (doc["state"], doc["phase"]) == ("FINISH", "succeeded"), cluster.logs()
+    [media] = cluster.rows(
+        "SELECT state, attempt, max_attempts FROM jobs WHERE task_id = :t AND kind = 'media'",
+        t=task_id,
+    )
+    assert (media.state, media.attempt, media.max_attempts) == ("succeeded", 2, 4)
+    assert "handed 1 running job(s) back" in first.log_path.read_text()

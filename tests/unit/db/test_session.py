@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import create_db_engine, migrate, session_factory, transaction
@@ -130,5 +131,70 @@ def test_in_memory_database_is_shared_by_sessions() -> None:
             session.add(make_task(datetime.now(UTC)))
         with transaction(sessions, write=False) as session:
             assert session.scalars(select(Task.id)).all() == ["rf-1"]
+    finally:
+        engine.dispose()
+
+
+def test_writers_of_one_process_queue_and_all_commit(tmp_path: Path) -> None:
+    # Eight threads writing at once: they take turns on the engine's queue and every
+    # transaction commits.
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}", busy_timeout_ms=2000)
+    migrate(engine)
+    sessions = session_factory(engine)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(25):
+                with transaction(sessions, write=True) as session:
+                    task = make_task(datetime.now(UTC))
+                    task.id = f"rf-{n}-{i}"
+                    session.add(task)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        with transaction(sessions, write=False) as session:
+            assert len(session.scalars(select(Task.id)).all()) == 8 * 25
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_write_transaction_releases_the_queue(db: Engine) -> None:
+    sessions = session_factory(db)
+    with pytest.raises(RuntimeError), transaction(sessions, write=True):
+        raise RuntimeError("boom")
+    done = threading.Event()
+
+    def writer() -> None:
+        with transaction(sessions, write=True) as session:
+            session.add(make_task(datetime.now(UTC)))
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join(timeout=10)
+    assert done.is_set()
+
+
+def test_a_nested_write_transaction_still_fails_on_the_busy_timeout(tmp_path: Path) -> None:
+    # The queue is reentrant and bounded by the busy timeout: a writer that could never get
+    # SQLite's lock gets SQLite's "database is locked", as without the queue, never a hang.
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}", busy_timeout_ms=100)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        with (
+            transaction(sessions, write=True),
+            pytest.raises(OperationalError, match="locked"),
+            transaction(sessions, write=True),
+        ):
+            pass
     finally:
         engine.dispose()

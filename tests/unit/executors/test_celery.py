@@ -307,3 +307,44 @@ def test_a_stopping_scheduler_leaves_dispatched_jobs_to_the_workers(
     scheduler.stop()
     [row] = job_rows(db, task_id)
     assert (row.state, row.lease_owner) == (JobState.RUNNING, "sched")
+
+
+class Unreachable(Flaky):
+    def adopt(self, *claim: Any) -> bool:
+        raise OperationalError("UPDATE jobs ...", {}, ConnectionError("connection refused"))
+
+
+def test_a_claim_that_cannot_be_adopted_is_left_to_its_dispatch_lease(
+    engine: Engine, scheduler: Scheduler, app: StubApp, db: DbEngine
+) -> None:
+    task_id = engine.submit(make_request(1))
+    scheduler.tick()
+    runner = ScriptedRunner()
+    worker = JobWorker(Unreachable(engine, 0), runner, owner="w", lease_seconds=30)
+    assert worker.run(app.messages[0].payload) is Outcome.UNADOPTED
+    assert runner.calls == []
+    [row] = job_rows(db, task_id)
+    assert (row.state, row.lease_owner) == (JobState.RUNNING, "sched")
+
+
+class StopsWhileAdopting(Flaky):
+    worker: JobWorker
+
+    def adopt(self, *claim: Any) -> bool:
+        adopted = self.engine.adopt(*claim)
+        self.worker.stop()  # SIGTERM arrives just as the claim is taken
+        return adopted
+
+
+def test_a_claim_adopted_while_stopping_is_handed_back_at_once(
+    engine: Engine, scheduler: Scheduler, app: StubApp, db: DbEngine
+) -> None:
+    task_id = engine.submit(make_request(1))
+    scheduler.tick()
+    runner = ScriptedRunner()
+    link = StopsWhileAdopting(engine, 0)
+    link.worker = worker = JobWorker(link, runner, owner="w", lease_seconds=30)
+    assert worker.run(app.messages[0].payload) is Outcome.LOST
+    assert runner.calls == []
+    [row] = job_rows(db, task_id)
+    assert (row.state, row.attempt, row.max_attempts) == (JobState.QUEUED, 1, 4)

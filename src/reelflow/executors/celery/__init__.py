@@ -13,5 +13,5 @@
   as the local pool and reports to the engine over the shared database.
 
 Needs the ``cluster`` extra (``pip install 'reelflow[cluster]'``); see
-``docs/adr/0004-cluster-workers-report-to-the-engine.md`` for why workers write to the database.
+``docs/adr/0005-multi-scheduler.md`` for why workers write to the database.
 """

@@ -60,6 +60,7 @@ class Outcome(StrEnum):
     DONE = "done"  # ran, and the engine has the result
     STALE = "stale"  # not run: the claim was over or someone else's
     LOST = "lost"  # stopped: the lease was lost, or the worker is shutting down
+    UNADOPTED = "unadopted"  # the database was unreachable: the dispatch lease brings it back
     UNREPORTED = "unreported"  # ran, but the result could not be written (the lease decides)
 
 
@@ -91,15 +92,18 @@ class JobWorker:
     def stop(self) -> int:
         """Stop the running jobs (FFmpeg children are killed) and hand them back to the
         queue at once, without using up an attempt; returns how many went back."""
-        self._stopping.set()
         with self._lock:
+            self._stopping.set()
             for cancel in self._active.values():
                 cancel.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        return self._hand_back(None)
+
+    def _hand_back(self, job_ids: list[str] | None) -> int:
         try:
-            return self.engine.requeue_owner(self.owner)
+            return self.engine.requeue_owner(self.owner, job_ids)
         except SQLAlchemyError:
             logger.exception("could not hand the running jobs back; their leases will expire")
             return 0
@@ -115,12 +119,22 @@ class JobWorker:
         job = JobPayload.model_validate(message)
         if self._stopping.is_set():
             return Outcome.LOST  # acknowledged unrun: the dispatch lease brings it back
-        if not self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner):
+        try:
+            adopted = self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner)
+        except SQLAlchemyError as exc:
+            logger.warning("job %s not adopted, the database is unreachable: %s", job.job_id, exc)
+            return Outcome.UNADOPTED
+        if not adopted:
             logger.info("job %s attempt %s: stale message, not run", job.job_id, job.attempt)
             return Outcome.STALE
         cancel = threading.Event()
         with self._lock:
-            self._active[job.job_id] = cancel
+            stopping = self._stopping.is_set()
+            if not stopping:
+                self._active[job.job_id] = cancel
+        if stopping:  # ``stop`` ran while this claim was being adopted: give it back too
+            self._hand_back([job.job_id])
+            return Outcome.LOST
         started = time.monotonic()
         logger.info("job %s attempt %s (%s, task %s, from %s): running", *_names(job))
         try:
