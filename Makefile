@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench bench-api bench-notify bench-upload bench-cluster clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,18 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/process_bench.py
+
+bench-api: $(STAMP)
+	$(BIN)/python bench/api_bench.py
+
+bench-notify: $(STAMP)
+	$(BIN)/python bench/notify_bench.py
+
+bench-upload: $(STAMP)
+	$(BIN)/python bench/upload_bench.py
+
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/cluster_bench.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
