@@ -26,7 +26,7 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
-from reelflow.storage.base import Storage
+from reelflow.storage.base import ObjectInfo, Storage
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,15 @@ def storage_info(bucket: str) -> dict[str, Any]:
 
 def mps_path(key: str) -> str:
     return "/" + key
+
+
+_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def content_md5(info: ObjectInfo, path: Path) -> str:
+    """The committed object's MD5: its ETag when that is a plain MD5 (local buckets and
+    single-part S3 uploads hash while writing), else hashed from the local file."""
+    return info.etag if _PLAIN_MD5.match(info.etag) else md5_file(path)
 
 
 def md5_file(path: Path) -> str:
@@ -66,13 +75,15 @@ class Committer:
         self.storage = storage
         self.written: list[str] = []
 
-    def put(self, key: str, path: Path) -> None:
-        self.storage.put_file(key, path)
+    def put(self, key: str, path: Path) -> ObjectInfo:
+        info = self.storage.put_file(key, path)
         self.written.append(key)
+        return info
 
-    def put_bytes(self, key: str, data: bytes) -> None:
-        self.storage.put_bytes(key, data)
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        info = self.storage.put_bytes(key, data)
         self.written.append(key)
+        return info
 
     def rollback(self) -> None:
         for key in self.written:
@@ -89,16 +100,17 @@ def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) ->
             "FFmpeg wrote no output for this rendition", code="FFmpegFailed.NoOutput"
         )
     info = probe(files.main)
-    size = files.main.stat().st_size
     if work.template.container == "hls":
-        size += _commit_hls(work, files, commit)
+        size, md5 = _commit_hls(work, files, commit)
     else:
-        commit.put(work.key, files.main)
-    return _media_item(work, info, size, md5_file(files.main)) | {"Definition": work.definition}
+        stored = commit.put(work.key, files.main)
+        size, md5 = stored.size, content_md5(stored, files.main)
+    return _media_item(work, info, size, md5) | {"Definition": work.definition}
 
 
-def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> int:
-    """Segments first, then the playlist rewritten to their final names."""
+def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tuple[int, str]:
+    """Segments first, then the playlist rewritten to their final names; returns the total
+    size (playlist + segments) and the stored playlist's MD5."""
     assert files.main is not None and files.segments is not None
     folder, _, pattern = work.segment_key_pattern.rpartition("/")
     local_prefix = files.segments.name.split("%d")[0]
@@ -113,8 +125,9 @@ def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> int
     text = re.sub(
         re.escape(local_prefix) + r"\d+\.ts", lambda m: mapping.get(m.group(0), m.group(0)), text
     )
-    commit.put_bytes(work.key, text.encode())
-    return total
+    playlist = text.encode()
+    commit.put_bytes(work.key, playlist)
+    return total + len(playlist), hashlib.md5(playlist, usedforsecurity=False).hexdigest()
 
 
 def _media_item(work: TranscodeWork, info: MediaInfo, size: int, md5: str) -> dict[str, Any]:
@@ -220,8 +233,8 @@ def _animated_item(work: AnimatedWork, files: WorkFiles, commit: Committer) -> d
     assert files.main is not None
     if not files.main.exists() or files.main.stat().st_size == 0:
         raise FFmpegFailed("FFmpeg wrote no animated image", code="FFmpegFailed.NoOutput")
-    size = files.main.stat().st_size
-    commit.put(work.key, files.main)
+    stored = commit.put(work.key, files.main)
+    size = stored.size
     duration = max(work.end - work.start, 0.001)
     return {
         "Storage": storage_info(work.bucket),
@@ -232,7 +245,7 @@ def _animated_item(work: AnimatedWork, files: WorkFiles, commit: Committer) -> d
         "Width": work.width,
         "Bitrate": round(size * 8 / duration),
         "Size": size,
-        "Md5": md5_file(files.main),
+        "Md5": content_md5(stored, files.main),
         "StartTimeOffset": work.start,
         "EndTimeOffset": work.end,
     }
