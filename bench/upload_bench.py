@@ -9,11 +9,16 @@ Reports (issue 4 targets, reported, never asserted):
 
 The object is random bytes generated in chunks into a temporary file next to the server's
 data dir (same disk), streamed from that file by ``curl -T`` (a C client, so the figure is
-the server's; ``--client httpx`` uses Python's httpx instead); the ETag the server
-returns must equal the file's MD5. The source stays in the page cache for every method (it
-is read once first), so all of them read it the same way. ``cp``, ``cp`` + ``sync`` and the
-upload run interleaved ``--runs`` times; medians are reported. The server runs with its
-default settings (folder watcher and upload hook included) in its own process.
+the server's; ``--client httpx`` uses Python's httpx instead); after each run the object
+is downloaded and its MD5 must equal the file's. The source stays in the page cache for
+every method (it is read once first), so all of them read it the same way.
+
+Also measured, as the floor any HTTP server meets here: the same ``curl -T`` into a
+*sink*, a process that receives the request on loopback and discards the body
+(``recv_into`` one reused 4 MiB buffer, then answers 200) - the cost of the client and of
+TCP alone. ``cp``, ``cp`` + ``sync``, the sink and the upload run interleaved ``--runs``
+times; medians are reported. The server runs with its default settings (folder watcher and
+upload hook included) in its own process.
 
     .venv/bin/python bench/upload_bench.py               # 1 GiB, 3 runs
     .venv/bin/python bench/upload_bench.py --size-mib 256 --runs 1
@@ -142,6 +147,71 @@ class Server:
         self.log.close()
 
 
+def sink(port: int) -> None:
+    """Answer HTTP requests on loopback ``port``, discarding their bodies (the floor)."""
+    listener = socket.create_server(("127.0.0.1", port))
+    buffer = memoryview(bytearray(4 * MIB))
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head and (got := conn.recv(65536)):
+                head += got
+            if b"\r\n\r\n" not in head:
+                continue  # the start-up probe: connected and closed
+            header, _, body = head.partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in header.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            left = length - len(body)
+            while left > 0:
+                got = conn.recv_into(buffer[: min(left, len(buffer))])
+                if not got:
+                    break
+                left -= got
+            answer = b'{"size": %d}' % length
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
+            )
+
+
+class Sink:
+    """:func:`sink` in its own process, as the server is."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--sink", str(self.port)], stdout=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sink did not start") from None
+                time.sleep(0.05)
+
+    def send(self, source: Path) -> float:
+        subprocess.run(["sync"], check=True)
+        command = ["curl", "-sS", "--fail-with-body", "-T", str(source), "-H", "Expect:"]
+        command.append(f"http://127.0.0.1:{self.port}/sink")
+        start = time.perf_counter()
+        answer = subprocess.run(command, check=True, capture_output=True)
+        elapsed = time.perf_counter() - start
+        if json.loads(answer.stdout)["size"] != source.stat().st_size:
+            raise RuntimeError(f"the sink did not receive the whole file: {answer.stdout!r}")
+        return elapsed
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
 def upload(
     server: Server, key: str, source: Path, client: str = "httpx"
 ) -> tuple[float, dict[str, Any]]:
@@ -182,7 +252,11 @@ def main() -> int:
     parser.add_argument(
         "--client", choices=["curl", "httpx"], default="curl" if shutil.which("curl") else "httpx"
     )
+    parser.add_argument("--sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sink:
+        sink(args.sink)
+        return 0
     size = args.size_mib * MIB
     OUT_DIR.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="upload-", dir=OUT_DIR))
@@ -191,62 +265,97 @@ def main() -> int:
         print(f"generating {args.size_mib} MiB of random bytes in {work} ...", flush=True)
         md5 = make_source(source, size)
         warm(source)
-        cps: list[float] = []
-        cp_syncs: list[float] = []
-        uploads: list[float] = []
-        server_cpu: list[float] = []
-        server = Server(work / "data")
-        try:
-            upload(server, "warmup/small.bin", _small(work))  # imports and first-use buffers
-            before = vm_hwm(server.process.pid)
-            for run in range(args.runs):
-                cps.append(timed_cp(source, work / "copy.bin", sync=False))
-                cp_syncs.append(timed_cp(source, work / "copy.bin", sync=True))
-                cpu_before = cpu_seconds(server.process.pid)
-                seconds, body = upload(server, f"bench/large-{run}.bin", source, args.client)
-                uploads.append(seconds)
-                server_cpu.append(cpu_seconds(server.process.pid) - cpu_before)
-                if body["etag"] != md5 or body["size"] != size:
-                    print(f"FAILED: the stored object differs: {body}", file=sys.stderr)
-                    return 1
-                url = f"{server.url}/v1/buckets/media/objects/bench/large-{run}.bin"
-                httpx.delete(url, headers=server.headers).raise_for_status()
-            after = vm_hwm(server.process.pid)
-        finally:
-            server.stop()
-        growth = after - before
-        seconds = statistics.median(uploads)
-        cp_seconds = statistics.median(cps)
-        cp_sync_seconds = statistics.median(cp_syncs)
-        result = {
-            "size_bytes": size,
-            "runs": args.runs,
-            "client": args.client,
-            "upload_runs_seconds": [round(x, 3) for x in uploads],
-            "cp_runs_seconds": [round(x, 3) for x in cps],
-            "cp_sync_runs_seconds": [round(x, 3) for x in cp_syncs],
-            "server_cpu_runs_seconds": [round(x, 2) for x in server_cpu],
-            "load_average": os.getloadavg()[0],
-            "cpus": os.cpu_count(),
-            "upload_seconds": round(seconds, 3),
-            "upload_mib_per_s": round(size / MIB / seconds, 1),
-            "cp_seconds": round(cp_seconds, 3),
-            "cp_sync_seconds": round(cp_sync_seconds, 3),
-            "upload_vs_cp": round(seconds / cp_seconds, 2),
-            "upload_vs_cp_sync": round(seconds / cp_sync_seconds, 2),
-            "server_peak_rss_before_mib": round(before / MIB, 1),
-            "server_peak_rss_after_mib": round(after / MIB, 1),
-            "server_peak_rss_growth_mib": round(growth / MIB, 1),
-            "targets": {
-                "growth_under_64_mib": growth < TARGET_GROWTH_MIB * MIB,
-                "within_2x_of_cp": seconds <= TARGET_RATIO * cp_seconds,
-            },
-        }
-        (OUT_DIR / "upload_bench.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(json.dumps(result, indent=2))
-        return 0
+        runs = measure(work, source, md5, args.runs, args.client)
+    except StoredWrong as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    result = report(runs, size, args.runs, args.client)
+    (OUT_DIR / "upload_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+class StoredWrong(Exception):
+    """The object the server stored is not the file that was sent."""
+
+
+def measure(work: Path, source: Path, md5: str, count: int, client: str) -> dict[str, Any]:
+    """Run every method ``count`` times, interleaved; return their timings and the server's
+    peak RSS before and after the uploads."""
+    runs: dict[str, Any] = {"cp": [], "cp_sync": [], "sink": [], "upload": [], "server_cpu": []}
+    receiver = Sink() if shutil.which("curl") else None
+    server = Server(work / "data")
+    try:
+        upload(server, "warmup/small.bin", _small(work))  # imports and first-use buffers
+        runs["rss_before"] = vm_hwm(server.process.pid)
+        for run in range(count):
+            runs["cp"].append(timed_cp(source, work / "copy.bin", sync=False))
+            runs["cp_sync"].append(timed_cp(source, work / "copy.bin", sync=True))
+            if receiver is not None:
+                runs["sink"].append(receiver.send(source))
+            key = f"bench/large-{run}.bin"
+            cpu_before = cpu_seconds(server.process.pid)
+            seconds, body = upload(server, key, source, client)
+            runs["upload"].append(seconds)
+            runs["server_cpu"].append(cpu_seconds(server.process.pid) - cpu_before)
+            # Checked on disk, not by downloading: a download would raise the peak RSS.
+            stored = work / "data" / "buckets" / "media" / key
+            if body["size"] != source.stat().st_size or file_md5(stored) != md5:
+                raise StoredWrong(f"the stored object differs from the file sent: {body}")
+            url = f"{server.url}/v1/buckets/media/objects/{key}"
+            httpx.delete(url, headers=server.headers).raise_for_status()
+        runs["rss_after"] = vm_hwm(server.process.pid)
+    finally:
+        server.stop()
+        if receiver is not None:
+            receiver.stop()
+    return runs
+
+
+def report(runs: dict[str, Any], size: int, count: int, client: str) -> dict[str, Any]:
+    seconds = statistics.median(runs["upload"])
+    cp_seconds = statistics.median(runs["cp"])
+    cp_sync_seconds = statistics.median(runs["cp_sync"])
+    sink_seconds = statistics.median(runs["sink"]) if runs["sink"] else None
+    growth = runs["rss_after"] - runs["rss_before"]
+    return {
+        "size_bytes": size,
+        "runs": count,
+        "client": client,
+        "upload_runs_seconds": [round(x, 3) for x in runs["upload"]],
+        "cp_runs_seconds": [round(x, 3) for x in runs["cp"]],
+        "cp_sync_runs_seconds": [round(x, 3) for x in runs["cp_sync"]],
+        "sink_runs_seconds": [round(x, 3) for x in runs["sink"]],
+        "server_cpu_runs_seconds": [round(x, 2) for x in runs["server_cpu"]],
+        "load_average": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+        "upload_seconds": round(seconds, 3),
+        "upload_mib_per_s": round(size / MIB / seconds, 1),
+        "cp_seconds": round(cp_seconds, 3),
+        "cp_sync_seconds": round(cp_sync_seconds, 3),
+        "sink_seconds": None if sink_seconds is None else round(sink_seconds, 3),
+        "upload_vs_cp": round(seconds / cp_seconds, 2),
+        "upload_vs_cp_sync": round(seconds / cp_sync_seconds, 2),
+        "sink_vs_cp": None if sink_seconds is None else round(sink_seconds / cp_seconds, 2),
+        "upload_vs_sink": None if sink_seconds is None else round(seconds / sink_seconds, 2),
+        "server_peak_rss_before_mib": round(runs["rss_before"] / MIB, 1),
+        "server_peak_rss_after_mib": round(runs["rss_after"] / MIB, 1),
+        "server_peak_rss_growth_mib": round(growth / MIB, 1),
+        "targets": {
+            "growth_under_64_mib": growth < TARGET_GROWTH_MIB * MIB,
+            "within_2x_of_cp": seconds <= TARGET_RATIO * cp_seconds,
+        },
+    }
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _small(work: Path) -> Path:

@@ -1,60 +1,181 @@
 """Bridges between the event loop's async byte streams and blocking storage code.
 
-Storage is blocking (``Storage.put_stream`` reads a file-like object; ``open_read`` returns
-one), the request body is an async iterator. An upload therefore runs ``put_stream`` in a
-worker thread with a reader whose every ``read`` fetches the next body chunk *from the
-event loop* (``anyio.from_thread.run``). At most one network chunk and one storage buffer
-are in memory at a time, and the server's flow control holds the client back while storage
-is busy: memory stays flat whatever the size of the upload.
+Storage is blocking (``Storage.put_upload`` reads a file-like object; ``open_read``
+returns one), the request body is an async iterator. :func:`store_body` therefore runs the
+storage call in a worker thread that reads from a :class:`ChunkPipe`, and feeds the pipe
+from the event loop as the body arrives. The loop hands chunks over without waiting for
+the thread (no round trip per chunk), and waits only when ``limit`` bytes are in flight:
+memory stays flat whatever the size of the upload, and the server's flow control holds
+the client back while storage is busy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import AsyncIterator
-from typing import BinaryIO
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 
-from anyio import from_thread, to_thread
+from anyio import to_thread
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 READ_CHUNK = 256 * 1024
+PIPE_LIMIT = 8 * 1024 * 1024
+
+T = TypeVar("T")
 
 
-class _AsyncChunksRaw(io.RawIOBase):
-    """A raw reader over an async iterator of ``bytes``; use it from an anyio worker thread.
+class _End:
+    """Queued after the last chunk."""
 
-    An exception raised by the iterator (client gone, body too large) propagates from
-    ``read``, so ``put_stream`` aborts and leaves nothing behind.
+
+class _Failed:
+    """Queued when the body failed: the reader raises ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class ChunkPipe(io.RawIOBase):
+    """Chunks put by the event loop, read as a file by one worker thread.
+
+    ``read(n)`` returns up to ``n`` bytes (a whole chunk, uncopied, when it fits) and
+    ``b""`` at the end; it raises what the body raised, so the storage call aborts and
+    leaves nothing behind. Once the reader has stopped (:meth:`reader_done`), puts are
+    dropped and never wait.
     """
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-        self._chunk = memoryview(b"")
-        self._eof = False
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = PIPE_LIMIT) -> None:
+        super().__init__()
+        self._loop = loop
+        self._limit = limit
+        self._queue: queue.SimpleQueue[bytes | _End | _Failed] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._reader_gone = False
+        self._rest = memoryview(b"")
+        self._ended: _End | _Failed | None = None
+
+    # -- the event loop's side ------------------------------------------------------------
+
+    async def put(self, chunk: bytes) -> None:
+        """Hand ``chunk`` to the reader; wait while more than ``limit`` bytes are queued."""
+        if not chunk:
+            return
+        with self._lock:
+            if self._reader_gone:
+                return
+            self._in_flight += len(chunk)
+            waiter = None
+            if self._in_flight > self._limit:
+                waiter = self._waiter = self._loop.create_future()
+        self._queue.put(chunk)
+        if waiter is not None:
+            await waiter
+
+    def end(self) -> None:
+        self._queue.put(_End())
+
+    def fail(self, error: BaseException) -> None:
+        self._queue.put(_Failed(error))
+
+    # -- the worker thread's side ---------------------------------------------------------
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._chunk and not self._eof:
-            chunk = from_thread.run(self._next)
-            if chunk is None:
-                self._eof = True
-            else:
-                self._chunk = memoryview(chunk)
-        size = min(len(buffer), len(self._chunk))
-        buffer[:size] = self._chunk[:size]
-        self._chunk = self._chunk[size:]
-        return size
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(1 << 30), b""))
+        if size == 0:
+            return b""
+        if not self._rest:
+            item = self._next()
+            if item is None:
+                return b""
+            if len(item) <= size:
+                self._consumed(len(item))
+                return item
+            self._rest = memoryview(item)
+        piece = bytes(self._rest[:size])
+        self._rest = self._rest[size:]
+        self._consumed(len(piece))
+        return piece
 
-    async def _next(self) -> bytes | None:
-        return await anext(self._chunks, None)
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        piece = self.read(len(view))
+        view[: len(piece)] = piece
+        return len(piece)
+
+    def reader_done(self) -> None:
+        """The reader stops (finished or failed): release the loop if it is waiting."""
+        with self._lock:
+            self._reader_gone = True
+            self._wake()
+
+    def _next(self) -> bytes | None:
+        if self._ended is None:
+            item = self._queue.get()
+            if isinstance(item, bytes):
+                return item
+            self._ended = item
+        if isinstance(self._ended, _Failed):
+            raise self._ended.error
+        return None
+
+    def _consumed(self, count: int) -> None:
+        with self._lock:
+            self._in_flight -= count
+            if self._in_flight <= self._limit // 2:
+                self._wake()
+
+    def _wake(self) -> None:
+        # Called with the lock held.
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._loop.call_soon_threadsafe(_resolve, waiter)
 
 
-def blocking_reader(chunks: AsyncIterator[bytes], buffer_size: int) -> BinaryIO:
-    """A buffered binary reader over ``chunks`` whose ``read(n)`` returns ``n`` bytes until
-    the end (like a file), for code running in a thread started by ``anyio.to_thread``."""
-    reader = io.BufferedReader(_AsyncChunksRaw(chunks), buffer_size=buffer_size)
-    return reader
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T]) -> T:
+    """Run ``store(reader)`` in a worker thread while feeding ``reader`` with ``chunks``.
+
+    An error of the body (client gone, body too large) reaches the reader, so ``store``
+    aborts; it is then raised here. An error of ``store`` is raised here too, and the
+    rest of the body is not read.
+    """
+    pipe = ChunkPipe(asyncio.get_running_loop(), PIPE_LIMIT)
+
+    def run() -> T:
+        try:
+            return store(cast(BinaryIO, pipe))
+        finally:
+            pipe.reader_done()
+
+    worker = asyncio.ensure_future(to_thread.run_sync(run))
+    try:
+        async for chunk in chunks:
+            if worker.done():
+                break  # the store failed early: its error is raised below
+            await pipe.put(chunk)
+        pipe.end()
+    except BaseException as exc:
+        pipe.fail(exc)
+        await asyncio.wait([worker])
+        if not worker.cancelled():
+            worker.exception()  # retrieved: the body's error is the one to report
+        raise
+    return await worker
 
 
 async def aiter_stream(stream: BinaryIO, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:

@@ -56,8 +56,12 @@ _MEDIA_TYPES = {
 class ObjectInfo:
     """What a backend knows about one stored object.
 
-    ``etag`` is the hex MD5 of the content for the local and in-memory backends (S3 may
-    return a multipart ETag instead). ``modified`` is timezone-aware UTC.
+    ``etag`` identifies this version of the object. It is the hex MD5 of the content
+    for the in-memory backend and for whatever a local bucket stored or found on disk,
+    except uploads through :meth:`Storage.put_upload`, which a local bucket tags
+    ``v-<32 hex>`` instead (hashing a large upload would cost more than receiving it);
+    S3 gives its own ETag (an MD5, or ``<hex>-<parts>`` for a multipart upload). Treat it
+    as opaque: it changes whenever the content does. ``modified`` is timezone-aware UTC.
     """
 
     key: str
@@ -106,6 +110,14 @@ class Storage(ABC):
         :func:`guess_content_type`; a backend that cannot store it derives it from the key
         instead. Returns what :meth:`stat` would.
         """
+
+    def put_upload(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Store a client's upload: :meth:`put_stream`, except that the backend may give
+        the object a version ETag instead of hashing its content while it arrives (a
+        local bucket does; see :class:`ObjectInfo`)."""
+        return self.put_stream(key, stream, content_type=content_type)
 
     @abstractmethod
     def open_read(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -202,6 +214,7 @@ class Storage(ABC):
                 stream,
                 lambda exc: translate_os_error(exc, f"cannot write {dest}"),
                 make_parents=True,
+                md5=False,
             )
         return dest
 
@@ -239,8 +252,10 @@ def write_atomically(
     translate: Callable[[OSError], StorageError],
     *,
     make_parents: bool = False,
-) -> tuple[int, str]:
-    """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex md5).
+    md5: bool = True,
+) -> tuple[int, str | None]:
+    """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex MD5 of
+    the content, or None without ``md5``).
 
     The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder,
     fsynced, then renamed over ``path``, and the folder is fsynced so the rename survives
@@ -253,7 +268,7 @@ def write_atomically(
         out = _create_exclusive(tmp, make_parents=make_parents)
     except OSError as exc:
         raise translate(exc) from exc
-    digest = hashlib.md5(usedforsecurity=False)
+    digest = hashlib.md5(usedforsecurity=False) if md5 else None
     size = 0
     reading = False
     try:
@@ -264,7 +279,8 @@ def write_atomically(
                 reading = False
                 if not chunk:
                     break
-                digest.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
             out.flush()
@@ -280,7 +296,7 @@ def write_atomically(
         # BaseException too: a KeyboardInterrupt or a cancelled job must not leave litter.
         tmp.unlink(missing_ok=True)
         raise
-    return size, digest.hexdigest()
+    return size, None if digest is None else digest.hexdigest()
 
 
 def _create_exclusive(path: Path, *, make_parents: bool) -> BinaryIO:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import contextlib
 import hashlib
 import io
 import os
+import re
 import stat as stat_module
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,11 +30,13 @@ from reelflow.storage.keys import is_temporary_name, validate_key
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-# The MD5 of a file is kept in an extended attribute, stamped with the size and mtime it
+# The ETag of a file is kept in an extended attribute, stamped with the size and mtime it
 # was computed for, so that neither this process nor another one reads a large file again
-# just to answer stat() or list().
-_MD5_XATTR = "user.reelflow.md5"
-_MD5_CACHE_LIMIT = 4096
+# just to answer stat() or list(). A file changed in place (cp over it) no longer matches
+# its stamp and is hashed anew.
+_ETAG_XATTR = "user.reelflow.etag"
+_ETAG_CACHE_LIMIT = 4096
+_ETAG = re.compile(r"^(?:v-)?[0-9a-f]{32}$")
 
 
 class LocalStorage(Storage):
@@ -47,6 +50,12 @@ class LocalStorage(Storage):
     follow symbolic links. Limits of a file system show through: ``a`` and ``a/b``
     cannot both exist (``InvalidKey``), and on a case-insensitive file system ``A`` and
     ``a`` are one object. ``content_type`` is not stored: it always comes from the key.
+
+    An object's ETag is the MD5 of its content, computed while writing or, for a file
+    put there by other means, on first use; an upload through :meth:`put_upload` is
+    tagged ``v-<uuid>`` instead, without a pass of MD5 over its bytes. Both are kept in
+    the extended attribute ``user.reelflow.etag`` (where the file system has none, an
+    upload is hashed after all, so that every process agrees on its ETag).
     """
 
     def __init__(self, name: str, root: Path, *, create: bool = True) -> None:
@@ -60,7 +69,7 @@ class LocalStorage(Storage):
                 ) from exc
         self.root = root.resolve()
         self._require_root()
-        self._md5s: dict[tuple[int, int], tuple[str, str]] = {}
+        self._etags: dict[tuple[int, int], tuple[str, str]] = {}
 
     # -- writing -------------------------------------------------------------------------
 
@@ -69,18 +78,42 @@ class LocalStorage(Storage):
     ) -> ObjectInfo:
         key, path = self._path(key)
         self._require_root()
-        _, md5 = write_atomically(
+        _, md5 = self._write(key, path, stream, md5=True)
+        assert md5 is not None
+        info = self._stat_written(key, path)
+        self._remember_etag(path, info, md5)
+        return self._info(key, path, info)
+
+    def put_upload(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None
+    ) -> ObjectInfo:
+        key, path = self._path(key)
+        self._require_root()
+        self._write(key, path, stream, md5=False)
+        info = self._stat_written(key, path)
+        etag = f"v-{uuid.uuid4().hex}"
+        if not self._remember_etag(path, info, etag):
+            # No user attributes here: another process could not know the tag, so the
+            # object's ETag must be what anyone can compute, its MD5.
+            self._remember_etag(path, info, self._hash(key, path))
+        return self._info(key, path, info)
+
+    def _write(
+        self, key: str, path: Path, stream: BinaryIO, *, md5: bool
+    ) -> tuple[int, str | None]:
+        return write_atomically(
             path,
             stream,
             lambda exc: self._translate(exc, key, "cannot write", writing=True),
             make_parents=True,
+            md5=md5,
         )
+
+    def _stat_written(self, key: str, path: Path) -> os.stat_result:
         try:
-            info = os.stat(path)
+            return os.stat(path)
         except OSError as exc:
             raise self._translate(exc, key, "cannot write", writing=True) from exc
-        self._remember_md5(path, info, md5)
-        return self._info(key, path, info)
 
     def delete(self, key: str) -> None:
         key, path = self._path(key)
@@ -267,34 +300,35 @@ class LocalStorage(Storage):
         return ObjectInfo(
             key=key,
             size=info.st_size,
-            etag=self._md5(key, path, info),
+            etag=self._etag(key, path, info),
             modified=_utc(info.st_mtime_ns),
             content_type=guess_content_type(key),
         )
 
-    # -- MD5 cache -----------------------------------------------------------------------
+    # -- ETag cache ----------------------------------------------------------------------
 
-    def _md5(self, key: str, path: Path, info: os.stat_result) -> str:
-        stamp = f"{info.st_size}:{info.st_mtime_ns}"
-        cached = self._md5s.get((info.st_dev, info.st_ino))
+    def _etag(self, key: str, path: Path, info: os.stat_result) -> str:
+        stamp = _stamp(info)
+        cached = self._etags.get((info.st_dev, info.st_ino))
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        md5 = _load_md5(path, stamp)
-        if md5 is None:
-            md5 = self._hash(key, path)
-            _save_md5(path, stamp, md5)
-        self._cache_md5(info, stamp, md5)
-        return md5
+        etag = _load_etag(path, stamp)
+        if etag is None:
+            etag = self._hash(key, path)
+            _save_etag(path, stamp, etag)
+        self._cache_etag(info, stamp, etag)
+        return etag
 
-    def _remember_md5(self, path: Path, info: os.stat_result, md5: str) -> None:
-        stamp = f"{info.st_size}:{info.st_mtime_ns}"
-        _save_md5(path, stamp, md5)
-        self._cache_md5(info, stamp, md5)
+    def _remember_etag(self, path: Path, info: os.stat_result, etag: str) -> bool:
+        """Keep ``etag`` for the file as it is now; tell whether its attribute was saved."""
+        stamp = _stamp(info)
+        self._cache_etag(info, stamp, etag)
+        return _save_etag(path, stamp, etag)
 
-    def _cache_md5(self, info: os.stat_result, stamp: str, md5: str) -> None:
-        if len(self._md5s) >= _MD5_CACHE_LIMIT:
-            self._md5s.clear()  # crude but bounded; the xattr still holds the values
-        self._md5s[(info.st_dev, info.st_ino)] = (stamp, md5)
+    def _cache_etag(self, info: os.stat_result, stamp: str, etag: str) -> None:
+        if len(self._etags) >= _ETAG_CACHE_LIMIT:
+            self._etags.clear()  # crude but bounded; the xattr still holds the values
+        self._etags[(info.st_dev, info.st_ino)] = (stamp, etag)
 
     def _hash(self, key: str, path: Path) -> str:
         digest = hashlib.md5(usedforsecurity=False)
@@ -333,23 +367,31 @@ def _utc(mtime_ns: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanos // 1000)
 
 
-def _load_md5(path: Path, stamp: str) -> str | None:
+def _stamp(info: os.stat_result) -> str:
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def _load_etag(path: Path, stamp: str) -> str | None:
     if sys.platform != "linux":
         return None
     try:
-        value = os.getxattr(path, _MD5_XATTR).decode("ascii")
+        value = os.getxattr(path, _ETAG_XATTR).decode("ascii")
     except (OSError, UnicodeDecodeError):
         return None  # no attribute yet, or a file system without user attributes
-    saved_stamp, _, md5 = value.rpartition("|")
-    return md5 if saved_stamp == stamp and len(md5) == 32 else None
+    saved_stamp, _, etag = value.rpartition("|")
+    return etag if saved_stamp == stamp and _ETAG.match(etag) else None
 
 
-def _save_md5(path: Path, stamp: str, md5: str) -> None:
+def _save_etag(path: Path, stamp: str, etag: str) -> bool:
     if sys.platform != "linux":
-        return
-    # A read-only file system or one without user attributes: the in-process cache remains.
-    with contextlib.suppress(OSError):
-        os.setxattr(path, _MD5_XATTR, f"{stamp}|{md5}".encode("ascii"))
+        return False
+    try:
+        os.setxattr(path, _ETAG_XATTR, f"{stamp}|{etag}".encode("ascii"))
+    except OSError:
+        # A read-only file system or one without user attributes: the in-process cache
+        # remains.
+        return False
+    return True
 
 
 class _Window(io.RawIOBase):

@@ -3,45 +3,119 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import AsyncIterator
+from typing import BinaryIO
 
 import anyio
 import pytest
-from anyio import to_thread
 
-from reelflow.api.streams import aiter_stream, blocking_reader
+from reelflow.api import streams
+from reelflow.api.streams import aiter_stream, store_body
 
 
-async def _chunks(*parts: bytes, fail: Exception | None = None) -> AsyncIterator[bytes]:
+async def _chunks(*parts: bytes, fail: BaseException | None = None) -> AsyncIterator[bytes]:
     for part in parts:
         yield part
     if fail is not None:
         raise fail
 
 
-def test_reads_return_full_sizes_until_the_end() -> None:
+def test_reads_return_up_to_the_size_asked_until_the_end() -> None:
     async def main() -> list[bytes]:
-        reader = blocking_reader(_chunks(b"ab", b"", b"cde", b"f", b"ghij"), buffer_size=4)
-        return await to_thread.run_sync(lambda: [reader.read(3) for _ in range(5)])
+        body = _chunks(b"ab", b"", b"cdefg", b"h")
+        return await store_body(body, lambda r: [r.read(3) for _ in range(6)])
 
-    assert anyio.run(main) == [b"abc", b"def", b"ghi", b"j", b""]
-
-
-def test_read_all() -> None:
-    async def main() -> bytes:
-        reader = blocking_reader(_chunks(b"x" * 5000, b"y" * 3), buffer_size=1024)
-        return await to_thread.run_sync(reader.read)
-
-    assert anyio.run(main) == b"x" * 5000 + b"yyy"
+    # A chunk that fits comes whole; a longer one is cut; b"" marks the end, for good.
+    assert anyio.run(main) == [b"ab", b"cde", b"fg", b"h", b"", b""]
 
 
-def test_an_error_of_the_body_reaches_the_reader() -> None:
+def test_read_all_and_readinto() -> None:
+    async def main() -> tuple[bytes, bytes]:
+        whole = await store_body(_chunks(b"x" * 5000, b"y" * 3), lambda r: r.read())
+
+        def into(reader: BinaryIO) -> bytes:
+            buffer = bytearray(4)
+            got = reader.readinto(buffer)  # type: ignore[attr-defined]
+            return bytes(buffer[:got])
+
+        first = await store_body(_chunks(b"abcdef"), into)
+        return whole, first
+
+    assert anyio.run(main) == (b"x" * 5000 + b"yyy", b"abcd")
+
+
+def test_an_error_of_the_body_reaches_the_reader_and_is_raised() -> None:
+    seen: list[BaseException] = []
+
+    def store(reader: BinaryIO) -> bytes:
+        try:
+            return reader.read()
+        except BaseException as exc:
+            seen.append(exc)
+            raise
+
     async def main() -> None:
-        reader = blocking_reader(_chunks(b"abc", fail=ConnectionError("gone")), buffer_size=2)
-        await to_thread.run_sync(reader.read)
+        await store_body(_chunks(b"abc", fail=ConnectionError("gone")), store)
 
     with pytest.raises(ConnectionError, match="gone"):
         anyio.run(main)
+    assert len(seen) == 1 and str(seen[0]) == "gone"
+
+
+def test_an_error_of_the_store_stops_reading_the_body() -> None:
+    pulled = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield b"z" * 1024
+            await anyio.sleep(0)
+
+    def store(reader: BinaryIO) -> None:
+        reader.read(10)
+        raise OSError("disk full")
+
+    async def main() -> None:
+        await store_body(endless(), store)
+
+    with pytest.raises(OSError, match="disk full"):
+        anyio.run(main)
+    assert pulled < 1000
+
+
+def test_the_loop_waits_while_too_much_is_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streams, "PIPE_LIMIT", 4096)
+    reading = threading.Event()
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(64):
+            pulled += 1
+            yield b"q" * 1024
+
+    def store(reader: BinaryIO) -> int:
+        reading.wait(10)
+        return len(reader.read())
+
+    async def main() -> tuple[int, int]:
+        async with anyio.create_task_group() as group:
+            result: list[int] = []
+
+            async def run() -> None:
+                result.append(await store_body(body(), store))
+
+            group.start_soon(run)
+            await anyio.sleep(0.2)
+            held = pulled  # the reader has not read yet: the feed must be held back
+            reading.set()
+        return held, result[0]
+
+    held, size = anyio.run(main)
+    assert held <= 6  # 4 KiB in flight, plus the chunk that crossed the limit
+    assert size == 64 * 1024
 
 
 def test_aiter_stream_yields_chunks_and_closes() -> None:

@@ -224,16 +224,80 @@ def test_etag_follows_content_changes(storage: LocalStorage, root: Path) -> None
 
 def test_etag_survives_the_process_in_an_extended_attribute(root: Path) -> None:
     LocalStorage("bucket", root).put_bytes("a.bin", b"payload")
-    try:
-        saved = os.getxattr(root / "a.bin", "user.reelflow.md5")
-    except (AttributeError, OSError):
-        pytest.skip("no user extended attributes on this file system")
+    saved = os.getxattr(root / "a.bin", "user.reelflow.etag")
     assert saved.decode().endswith(hashlib.md5(b"payload").hexdigest())
 
     # A forged value with the right stamp proves a fresh instance reads, not rehashes.
     stamp = saved.decode().rpartition("|")[0]
-    os.setxattr(root / "a.bin", "user.reelflow.md5", f"{stamp}|{'f' * 32}".encode())
+    os.setxattr(root / "a.bin", "user.reelflow.etag", f"{stamp}|{'f' * 32}".encode())
     assert LocalStorage("bucket", root).stat("a.bin").etag == "f" * 32
+    # A value that is no ETag is not trusted.
+    os.setxattr(root / "a.bin", "user.reelflow.etag", f"{stamp}|junk".encode())
+    etag = LocalStorage("bucket", root).stat("a.bin").etag
+    assert etag == hashlib.md5(b"payload").hexdigest()
+
+
+# -- uploads -----------------------------------------------------------------------------
+
+
+def test_an_upload_gets_a_version_etag_that_every_process_sees(root: Path) -> None:
+    storage = LocalStorage("bucket", root)
+    info = storage.put_upload("up/a.bin", io.BytesIO(b"x" * 3000))
+    assert info.size == 3000
+    assert info.etag.startswith("v-") and len(info.etag) == 34
+    assert (root / "up" / "a.bin").read_bytes() == b"x" * 3000
+    assert storage.stat("up/a.bin") == info
+    assert LocalStorage("bucket", root).stat("up/a.bin").etag == info.etag
+    assert storage.list("up/") == [info]
+    # The same bytes uploaded again are a new version.
+    assert storage.put_upload("up/a.bin", io.BytesIO(b"x" * 3000)).etag != info.etag
+
+
+def test_an_upload_changed_in_place_is_hashed_anew(storage: LocalStorage, root: Path) -> None:
+    first = storage.put_upload("a.bin", io.BytesIO(b"first"))
+    path = root / "a.bin"
+    with path.open("r+b") as handle:  # same inode, as `cp` over an existing file does
+        handle.write(b"other")
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    again = storage.stat("a.bin")
+    assert again.etag != first.etag
+    assert again.etag == hashlib.md5(b"other").hexdigest()
+    assert LocalStorage("bucket", root).stat("a.bin").etag == again.etag
+
+
+def test_without_user_attributes_an_upload_is_hashed(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    info = storage.put_upload("a.bin", io.BytesIO(b"payload"))
+    # Another process could not know a version tag: the ETag is the content's MD5.
+    assert info.etag == hashlib.md5(b"payload").hexdigest()
+    assert LocalStorage("bucket", root).stat("a.bin").etag == info.etag
+
+
+def test_a_failed_upload_leaves_nothing(storage: LocalStorage, root: Path) -> None:
+    storage.put_upload("a.bin", io.BytesIO(b"old"))
+
+    class Broken(io.RawIOBase):
+        sent = False
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: object) -> int:
+            if self.sent:
+                raise ConnectionError("client gone")
+            self.sent = True
+            memoryview(buffer).cast("B")[:3] = b"new"  # type: ignore[arg-type]
+            return 3
+
+    with pytest.raises(ConnectionError, match="client gone"):
+        storage.put_upload("a.bin", io.BufferedReader(Broken()))
+    assert files_under(root) == ["a.bin"]
+    assert storage.read_bytes("a.bin") == b"old"
 
 
 # -- links and paths ---------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """``/v1/buckets``: the account's buckets and their objects.
 
 Bodies are streamed both ways, never held whole in memory: an upload goes from the request
-stream into ``Storage.put_stream`` in a worker thread (see ``reelflow.api.streams``); a
+stream into ``Storage.put_upload`` in a worker thread (see ``reelflow.api.streams``); a
 download streams ``Storage.open_read`` out, honouring a single ``Range``.
 """
 
@@ -21,8 +21,8 @@ from reelflow.api.deps import AccountDep, BucketDep, KeyDep, RuntimeDep
 from reelflow.api.ranges import parse_range
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.objects import BucketList, BucketOut, ObjectOut, ObjectPage
-from reelflow.api.streams import aiter_stream, blocking_reader
-from reelflow.storage.base import CHUNK_SIZE, ObjectInfo
+from reelflow.api.streams import aiter_stream, store_body
+from reelflow.storage.base import ObjectInfo
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +87,8 @@ async def put_object(
     request: Request, storage: BucketDep, key: KeyDep, account: AccountDep
 ) -> ObjectOut:
     content_type = request.headers.get("content-type") or None
-    reader = blocking_reader(request.stream(), buffer_size=CHUNK_SIZE)
-    put = partial(storage.put_stream, key, reader, content_type=content_type)
-    info = await to_thread.run_sync(put)
+    put = partial(storage.put_upload, key, content_type=content_type)
+    info = await store_body(request.stream(), put)
     hook = request.app.state.on_upload
     if hook is not None:
         try:

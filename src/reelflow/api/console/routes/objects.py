@@ -28,8 +28,8 @@ from reelflow.api import convertors
 from reelflow.api.console.deps import CsrfHeaderDep, RuntimeDep, UserDep, runtime_of
 from reelflow.api.console.routing import ConsoleRoute
 from reelflow.api.ranges import parse_range
-from reelflow.api.streams import aiter_stream, blocking_reader
-from reelflow.storage.base import CHUNK_SIZE, ObjectInfo
+from reelflow.api.streams import aiter_stream, store_body
+from reelflow.storage.base import ObjectInfo
 from reelflow.storage.keys import validate_key
 
 logger = logging.getLogger(__name__)
@@ -71,10 +71,8 @@ async def upload(request: Request, bucket: str, key: str, user: CsrfHeaderDep) -
     key = validate_key(key)
     storage = runtime.storages.get(bucket)
     content_type = request.headers.get("content-type") or None
-    reader = blocking_reader(request.stream(), buffer_size=CHUNK_SIZE)
-    info = await to_thread.run_sync(
-        partial(storage.put_stream, key, reader, content_type=content_type)
-    )
+    put = partial(storage.put_upload, key, content_type=content_type)
+    info = await store_body(request.stream(), put)
     hook = request.app.state.on_upload
     if hook is not None:
         try:
