@@ -120,3 +120,33 @@ def test_a_200_mb_upload_keeps_memory_flat(server: tuple[str, str]) -> None:
     )
     assert upload.growth < MAX_GROWTH
     assert download.growth < MAX_GROWTH
+
+
+@pytest.mark.integration
+def test_a_client_gone_mid_upload_leaves_nothing(server: tuple[str, str], tmp_path: Path) -> None:
+    url, secret = server
+    host, port = url.removeprefix("http://").split(":")
+    bucket = tmp_path / "data" / "buckets" / "media"
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        kept = client.put("/v1/buckets/media/objects/cut/a.bin", content=b"old")
+        assert kept.status_code == 200
+        # Half of a declared 64 MiB body, then the connection is closed.
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(
+                b"PUT /v1/buckets/media/objects/cut/a.bin HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {secret}\r\n".encode()
+                + b"Content-Length: 67108864\r\n\r\n"
+            )
+            block = b"n" * CHUNK
+            for _ in range(32):
+                conn.sendall(block)
+        deadline = time.monotonic() + 10
+        while any(p.name != "a.bin" for p in (bucket / "cut").iterdir()):
+            assert time.monotonic() < deadline, sorted((bucket / "cut").iterdir())
+            time.sleep(0.05)
+        assert sorted(p.name for p in (bucket / "cut").iterdir()) == ["a.bin"]
+        assert client.get("/v1/buckets/media/objects/cut/a.bin").content == b"old"
+        # The server goes on serving uploads.
+        again = client.put("/v1/buckets/media/objects/cut/b.bin", content=b"new")
+        assert again.status_code == 200
