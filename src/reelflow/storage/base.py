@@ -253,13 +253,17 @@ def write_atomically(
     *,
     make_parents: bool = False,
     md5: bool = True,
+    before_sync: Callable[[int, str | None], None] | None = None,
 ) -> tuple[int, str | None]:
     """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex MD5 of
     the content, or None without ``md5``).
 
     The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder,
     fsynced, then renamed over ``path``, and the folder is fsynced so the rename survives
-    a crash. With ``make_parents`` missing folders are created first. On any failure the
+    a crash. ``before_sync(fd, md5)`` is called once the data is written, before the
+    fsync (so whatever it sets on the file, such as an extended attribute, is as durable
+    as the data and there before the file appears under its name). With ``make_parents``
+    missing folders are created first. On any failure the
     temporary file is removed; an ``OSError`` of the destination is raised as
     ``translate(exc)``, and whatever ``stream`` raised propagates unchanged.
     """
@@ -284,6 +288,8 @@ def write_atomically(
                 out.write(chunk)
                 size += len(chunk)
             out.flush()
+            if before_sync is not None:
+                before_sync(out.fileno(), None if digest is None else digest.hexdigest())
             os.fsync(out.fileno())
         os.replace(tmp, path)
         fsync_directory(path.parent)

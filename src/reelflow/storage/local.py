@@ -78,36 +78,58 @@ class LocalStorage(Storage):
     ) -> ObjectInfo:
         key, path = self._path(key)
         self._require_root()
-        _, md5 = self._write(key, path, stream, md5=True)
-        assert md5 is not None
-        info = self._stat_written(key, path)
-        self._remember_etag(path, info, md5)
-        return self._info(key, path, info)
+
+        def tag(fd: int, md5: str | None) -> None:
+            if md5 is not None:
+                self._tag(fd, md5)
+
+        self._write(key, path, stream, md5=True, before_sync=tag)
+        return self._info(key, path, self._stat_written(key, path))
 
     def put_upload(
         self, key: str, stream: BinaryIO, *, content_type: str | None = None
     ) -> ObjectInfo:
         key, path = self._path(key)
         self._require_root()
-        self._write(key, path, stream, md5=False)
+        tagged = False
+
+        def tag(fd: int, md5: str | None) -> None:
+            nonlocal tagged
+            tagged = self._tag(fd, f"v-{uuid.uuid4().hex}")
+
+        self._write(key, path, stream, md5=False, before_sync=tag)
         info = self._stat_written(key, path)
-        etag = f"v-{uuid.uuid4().hex}"
-        if not self._remember_etag(path, info, etag):
-            # No user attributes here: another process could not know the tag, so the
-            # object's ETag must be what anyone can compute, its MD5.
-            self._remember_etag(path, info, self._hash(key, path))
+        if not tagged:
+            # No user attributes here: another process could not know a version tag, so
+            # the object's ETag must be what anyone can compute, its MD5.
+            self._cache_etag(info, _stamp(info), self._hash(key, path))
         return self._info(key, path, info)
 
     def _write(
-        self, key: str, path: Path, stream: BinaryIO, *, md5: bool
-    ) -> tuple[int, str | None]:
-        return write_atomically(
+        self,
+        key: str,
+        path: Path,
+        stream: BinaryIO,
+        *,
+        md5: bool,
+        before_sync: Callable[[int, str | None], None],
+    ) -> None:
+        write_atomically(
             path,
             stream,
             lambda exc: self._translate(exc, key, "cannot write", writing=True),
             make_parents=True,
             md5=md5,
+            before_sync=before_sync,
         )
+
+    def _tag(self, fd: int, etag: str) -> bool:
+        """Give the file open as ``fd`` (written, not yet renamed into place) ``etag``;
+        tell whether its extended attribute was saved."""
+        info = os.fstat(fd)
+        stamp = _stamp(info)
+        self._cache_etag(info, stamp, etag)
+        return _save_etag(fd, stamp, etag)
 
     def _stat_written(self, key: str, path: Path) -> os.stat_result:
         try:
@@ -319,12 +341,6 @@ class LocalStorage(Storage):
         self._cache_etag(info, stamp, etag)
         return etag
 
-    def _remember_etag(self, path: Path, info: os.stat_result, etag: str) -> bool:
-        """Keep ``etag`` for the file as it is now; tell whether its attribute was saved."""
-        stamp = _stamp(info)
-        self._cache_etag(info, stamp, etag)
-        return _save_etag(path, stamp, etag)
-
     def _cache_etag(self, info: os.stat_result, stamp: str, etag: str) -> None:
         if len(self._etags) >= _ETAG_CACHE_LIMIT:
             self._etags.clear()  # crude but bounded; the xattr still holds the values
@@ -382,7 +398,7 @@ def _load_etag(path: Path, stamp: str) -> str | None:
     return etag if saved_stamp == stamp and _ETAG.match(etag) else None
 
 
-def _save_etag(path: Path, stamp: str, etag: str) -> bool:
+def _save_etag(path: Path | int, stamp: str, etag: str) -> bool:
     if sys.platform != "linux":
         return False
     try:

@@ -253,6 +253,24 @@ def test_an_upload_gets_a_version_etag_that_every_process_sees(root: Path) -> No
     assert storage.put_upload("up/a.bin", io.BytesIO(b"x" * 3000)).etag != info.etag
 
 
+def test_a_file_is_tagged_before_it_appears_under_its_name(
+    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder watcher may read the ETag the moment the rename lands: it must find the tag.
+    seen: list[str] = []
+    replace = os.replace
+
+    def spying_replace(src: Path, dst: Path) -> None:
+        seen.append(os.getxattr(src, "user.reelflow.etag").decode().rpartition("|")[2])
+        replace(src, dst)
+
+    monkeypatch.setattr(base.os, "replace", spying_replace)
+    uploaded = storage.put_upload("a.bin", io.BytesIO(b"upload"))
+    written = storage.put_stream("b.bin", io.BytesIO(b"written"))
+    assert seen == [uploaded.etag, written.etag]
+    assert written.etag == hashlib.md5(b"written").hexdigest()
+
+
 def test_an_upload_changed_in_place_is_hashed_anew(storage: LocalStorage, root: Path) -> None:
     first = storage.put_upload("a.bin", io.BytesIO(b"first"))
     path = root / "a.bin"
