@@ -7,6 +7,11 @@ from the event loop as the body arrives. The loop hands chunks over without wait
 the thread (no round trip per chunk), and waits only when ``limit`` bytes are in flight:
 memory stays flat whatever the size of the upload, and the server's flow control holds
 the client back while storage is busy.
+
+An upload holds its thread for as long as its client keeps sending, so uploads have their
+own threads: at most ``UPLOAD_SLOTS`` are stored at once, and those beyond wait, unread,
+for a slot. Neither slow clients nor many of them can take the threads that the API's other
+routes run on (anyio's default limiter).
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
+from weakref import WeakKeyDictionary
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 READ_CHUNK = 256 * 1024
-PIPE_LIMIT = 8 * 1024 * 1024
+PIPE_LIMIT = 4 * 1024 * 1024
+UPLOAD_SLOTS = 32
 
 T = TypeVar("T")
 
@@ -147,13 +154,41 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
+class _Slots:
+    """One event loop's upload slots, and the threads that go with them."""
+
+    def __init__(self) -> None:
+        self.uploads = CapacityLimiter(UPLOAD_SLOTS)
+        # As many as slots, so a thread is always free for an upload that has a slot.
+        self.threads = CapacityLimiter(UPLOAD_SLOTS)
+
+
+_slots: WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = WeakKeyDictionary()
+
+
+def _slots_of(loop: asyncio.AbstractEventLoop) -> _Slots:
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = _Slots()
+    return slots
+
+
 async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T]) -> T:
-    """Run ``store(reader)`` in a worker thread while feeding ``reader`` with ``chunks``.
+    """Run ``store(reader)`` in a worker thread while feeding ``reader`` with ``chunks``,
+    once an upload slot is free (the body is not read before).
 
     An error of the body (client gone, body too large) reaches the reader, so ``store``
     aborts; it is then raised here. An error of ``store`` is raised here too, and the
     rest of the body is not read.
     """
+    slots = _slots_of(asyncio.get_running_loop())
+    async with slots.uploads:
+        return await _store(chunks, store, slots.threads)
+
+
+async def _store(
+    chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T], threads: CapacityLimiter
+) -> T:
     pipe = ChunkPipe(asyncio.get_running_loop(), PIPE_LIMIT)
 
     def run() -> T:
@@ -162,7 +197,7 @@ async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T
         finally:
             pipe.reader_done()
 
-    worker = asyncio.ensure_future(to_thread.run_sync(run))
+    worker = asyncio.ensure_future(to_thread.run_sync(run, limiter=threads))
     try:
         async for chunk in chunks:
             if worker.done():

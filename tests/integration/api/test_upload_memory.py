@@ -150,3 +150,50 @@ def test_a_client_gone_mid_upload_leaves_nothing(server: tuple[str, str], tmp_pa
         # The server goes on serving uploads.
         again = client.put("/v1/buckets/media/objects/cut/b.bin", content=b"new")
         assert again.status_code == 200
+
+
+def _stalled_upload(host: str, port: int, secret: str, key: str, length: int) -> socket.socket:
+    """An upload whose client sent its headers and 1 KiB of ``length``, then nothing."""
+    conn = socket.create_connection((host, port))
+    conn.sendall(
+        f"PUT /v1/buckets/media/objects/{key} HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {secret}\r\nContent-Length: {length}\r\n\r\n".encode()
+        + b"s" * 1024
+    )
+    return conn
+
+
+@pytest.mark.integration
+def test_stalled_uploads_do_not_starve_the_api(server: tuple[str, str]) -> None:
+    """More stalled uploads than the API has threads (anyio's default limiter: 40) and
+    than there are upload slots: other routes answer at once, and a waiting upload is
+    stored once a slot is free."""
+    url, secret = server
+    host, port = url.removeprefix("http://").split(":")
+    headers = {"Authorization": f"Bearer {secret}"}
+    length = 4096
+    stalled = [
+        _stalled_upload(host, int(port), secret, f"stall/{i}.bin", length) for i in range(45)
+    ]
+    try:
+        time.sleep(0.5)
+        with httpx.Client(base_url=url, headers=headers, timeout=5) as client:
+            # A route run in a worker thread (sync), then one on the loop.
+            assert client.get("/v1/tasks").status_code == 200
+            assert client.get("/v1/buckets").status_code == 200
+            # Every stalled client finishes its body: all 45 are stored, the ones that
+            # waited for a slot included.
+            for conn in stalled:
+                conn.sendall(b"s" * (length - 1024))
+            for conn in stalled:
+                conn.settimeout(10)
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    answer += conn.recv(4096)
+                assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+            listed = client.get("/v1/buckets/media/objects", params={"prefix": "stall/"})
+            assert len(listed.json()["objects"]) == 45
+            assert {o["size"] for o in listed.json()["objects"]} == {length}
+    finally:
+        for conn in stalled:
+            conn.close()

@@ -118,6 +118,37 @@ def test_the_loop_waits_while_too_much_is_in_flight(monkeypatch: pytest.MonkeyPa
     assert size == 64 * 1024
 
 
+def test_uploads_beyond_the_slots_wait_unread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streams, "UPLOAD_SLOTS", 1)
+    release = threading.Event()
+    pulled: list[str] = []
+
+    async def body(name: str) -> AsyncIterator[bytes]:
+        pulled.append(name)
+        yield name.encode()
+
+    def slow(reader: BinaryIO) -> bytes:
+        release.wait(10)
+        return reader.read()
+
+    async def main() -> list[bytes]:
+        results: list[bytes] = []
+
+        async def upload(name: str, store: object) -> None:
+            results.append(await store_body(body(name), store))  # type: ignore[arg-type]
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(upload, "first", slow)
+            await anyio.sleep(0.1)
+            group.start_soon(upload, "second", lambda r: r.read())
+            await anyio.sleep(0.2)
+            assert pulled == ["first"]  # the second waits for the slot, its body unread
+            release.set()
+        return results
+
+    assert anyio.run(main) == [b"first", b"second"]
+
+
 def test_aiter_stream_yields_chunks_and_closes() -> None:
     stream = io.BytesIO(b"0123456789")
 
