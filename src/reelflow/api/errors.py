@@ -12,6 +12,7 @@ spec's own code). The status comes from the exception's type, then from its code
     AccessDenied                                           403
     *NotFound, ResourceNotFound.*                          404
     StateError, FailedOperation.*, ResourceInUse.*         409
+    upload body stopped arriving                           408 RequestTimeout
     body too large                                         413 RequestTooLarge
     Range outside the object                               416 InvalidParameterValue.Range
     other StorageError (retryable: disk full, timeout)     503
@@ -91,6 +92,7 @@ _CODE_BY_STATUS = {
     403: "AuthFailure.UnauthorizedOperation",
     404: "ResourceNotFound",
     405: "UnsupportedOperation.Method",
+    408: "RequestTimeout",
     413: "RequestTooLarge",
 }
 
@@ -122,6 +124,15 @@ class RequestTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+
+
+class RequestTimeout(HTTPException):
+    """Raised while an upload is read when its client sent nothing for ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408, f"the upload stopped: no data from the client for {seconds:g} seconds"
+        )
 
 
 def error_response(

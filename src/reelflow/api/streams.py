@@ -11,7 +11,9 @@ the client back while storage is busy.
 An upload holds its thread for as long as its client keeps sending, so uploads have their
 own threads: at most ``UPLOAD_SLOTS`` are stored at once, and those beyond wait, unread,
 for a slot. Neither slow clients nor many of them can take the threads that the API's other
-routes run on (anyio's default limiter).
+routes run on (anyio's default limiter); a client that sends nothing for ``IDLE_TIMEOUT``
+seconds loses its upload (``RequestTimeout``, 408), so stalled clients cannot keep the
+slots either.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CapacityLimiter, move_on_after, to_thread
+
+from reelflow.api.errors import RequestTimeout
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 READ_CHUNK = 256 * 1024
 PIPE_LIMIT = 4 * 1024 * 1024
 UPLOAD_SLOTS = 32
+IDLE_TIMEOUT = 60.0
 
 T = TypeVar("T")
 
@@ -177,13 +182,28 @@ async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T
     """Run ``store(reader)`` in a worker thread while feeding ``reader`` with ``chunks``,
     once an upload slot is free (the body is not read before).
 
-    An error of the body (client gone, body too large) reaches the reader, so ``store``
-    aborts; it is then raised here. An error of ``store`` is raised here too, and the
-    rest of the body is not read.
+    An error of the body (client gone, body too large, ``RequestTimeout`` after
+    ``IDLE_TIMEOUT`` s without data) reaches the reader, so ``store`` aborts; it is then
+    raised here. An error of ``store`` is raised here too, and the rest of the body is not
+    read.
     """
     slots = _slots_of(asyncio.get_running_loop())
     async with slots.uploads:
-        return await _store(chunks, store, slots.threads)
+        return await _store(_idle_limited(chunks, IDLE_TIMEOUT), store, slots.threads)
+
+
+async def _idle_limited(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """``chunks``, raising ``RequestTimeout`` when the next one takes over ``seconds``."""
+    iterator = aiter(chunks)
+    while True:
+        chunk: bytes | None = None
+        with move_on_after(seconds) as waited:
+            chunk = await anext(iterator, None)
+        if waited.cancelled_caught:
+            raise RequestTimeout(seconds)
+        if chunk is None:
+            return
+        yield chunk
 
 
 async def _store(

@@ -4,6 +4,7 @@ flat (the body is never held whole), and the bytes arrive intact."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
+from reelflow.api import streams
 from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
@@ -197,3 +199,22 @@ def test_stalled_uploads_do_not_starve_the_api(server: tuple[str, str]) -> None:
     finally:
         for conn in stalled:
             conn.close()
+
+
+@pytest.mark.integration
+def test_a_client_that_stops_sending_gets_408_and_leaves_nothing(
+    server: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(streams, "IDLE_TIMEOUT", 0.5)
+    url, secret = server
+    host, port = url.removeprefix("http://").split(":")
+    with _stalled_upload(host, int(port), secret, "idle/a.bin", 1 << 20) as conn:
+        conn.settimeout(10)
+        answer = b""
+        while b"}}" not in answer and (got := conn.recv(4096)):
+            answer += got
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), head
+    assert json.loads(body)["error"]["code"] == "RequestTimeout"
+    folder = tmp_path / "data" / "buckets" / "media" / "idle"
+    assert not folder.exists() or list(folder.iterdir()) == []

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from reelflow.api import streams
+from reelflow.api.errors import RequestTimeout
 from reelflow.api.streams import aiter_stream, store_body
 
 
@@ -147,6 +148,33 @@ def test_uploads_beyond_the_slots_wait_unread(monkeypatch: pytest.MonkeyPatch) -
         return results
 
     assert anyio.run(main) == [b"first", b"second"]
+
+
+def test_a_body_that_stops_arriving_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streams, "IDLE_TIMEOUT", 0.2)
+    seen: list[BaseException] = []
+
+    async def stalls() -> AsyncIterator[bytes]:
+        yield b"first"
+        await anyio.sleep(30)
+        yield b"never"
+
+    def store(reader: BinaryIO) -> bytes:
+        try:
+            return reader.read()
+        except BaseException as exc:
+            seen.append(exc)
+            raise
+
+    async def main() -> float:
+        start = anyio.current_time()
+        with pytest.raises(RequestTimeout) as caught:
+            await store_body(stalls(), store)
+        assert caught.value.status_code == 408
+        return anyio.current_time() - start
+
+    assert anyio.run(main) < 5
+    assert len(seen) == 1 and isinstance(seen[0], RequestTimeout)
 
 
 def test_aiter_stream_yields_chunks_and_closes() -> None:

@@ -81,7 +81,7 @@ def list_objects(
     response_model=ObjectOut,
     summary="Upload an object (streamed; replaces any object with this key atomically)",
     openapi_extra={"requestBody": {"required": True, **_BINARY}},
-    responses=error_responses(413),
+    responses=error_responses(408, 413),
 )
 async def put_object(
     request: Request, storage: BucketDep, key: KeyDep, account: AccountDep

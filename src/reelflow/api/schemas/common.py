@@ -38,6 +38,7 @@ _DOCUMENTED_ERRORS = {
     400: "Bad input: malformed JSON, unknown or invalid fields (see `fields`).",
     401: "Missing or unknown API key (`AuthFailure.*`).",
     404: "No such resource, or it belongs to another account.",
+    408: "The client stopped sending the upload's body (`RequestTimeout`).",
     409: "The resource's state does not allow this (`FailedOperation.*`).",
     413: "The request body is too large (`RequestTooLarge`).",
 }
