@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from anyio import CapacityLimiter, move_on_after, to_thread
+from anyio import CancelScope, CapacityLimiter, to_thread
 
 from reelflow.api.errors import RequestTimeout
 
@@ -189,27 +189,54 @@ async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T
     """
     slots = _slots_of(asyncio.get_running_loop())
     async with slots.uploads:
-        return await _store(_idle_limited(chunks, IDLE_TIMEOUT), store, slots.threads)
+        return await _store(chunks, store, slots.threads, IDLE_TIMEOUT)
 
 
-async def _idle_limited(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
-    """``chunks``, raising ``RequestTimeout`` when the next one takes over ``seconds``."""
-    iterator = aiter(chunks)
-    while True:
-        chunk: bytes | None = None
-        with move_on_after(seconds) as waited:
-            chunk = await anext(iterator, None)
-        if waited.cancelled_caught:
-            raise RequestTimeout(seconds)
-        if chunk is None:
+class _IdleWatch:
+    """Cancels ``scope`` once the client was waited for ``seconds`` without a chunk.
+
+    One timer per upload, not one per chunk: it fires at most every ``seconds`` and looks
+    at when the wait began. Waiting for storage (a full pipe) never counts.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float, scope: CancelScope):
+        self._loop = loop
+        self._seconds = seconds
+        self._scope = scope
+        self._since = loop.time()
+        self._waiting = False
+        self.expired = False
+        self._timer: asyncio.TimerHandle | None = loop.call_later(seconds, self._check)
+
+    def wait_for_client(self, waiting: bool) -> None:
+        self._waiting = waiting
+        if waiting:
+            self._since = self._loop.time()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _check(self) -> None:
+        idle = self._loop.time() - self._since
+        if self._waiting and idle >= self._seconds:
+            self.expired = True
+            self._timer = None
+            self._scope.cancel()
             return
-        yield chunk
+        delay = self._seconds - idle if self._waiting else self._seconds
+        self._timer = self._loop.call_later(delay, self._check)
 
 
 async def _store(
-    chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T], threads: CapacityLimiter
+    chunks: AsyncIterator[bytes],
+    store: Callable[[BinaryIO], T],
+    threads: CapacityLimiter,
+    idle_seconds: float,
 ) -> T:
-    pipe = ChunkPipe(asyncio.get_running_loop(), PIPE_LIMIT)
+    loop = asyncio.get_running_loop()
+    pipe = ChunkPipe(loop, PIPE_LIMIT)
 
     def run() -> T:
         try:
@@ -219,10 +246,21 @@ async def _store(
 
     worker = asyncio.ensure_future(to_thread.run_sync(run, limiter=threads))
     try:
-        async for chunk in chunks:
-            if worker.done():
-                break  # the store failed early: its error is raised below
-            await pipe.put(chunk)
+        with CancelScope() as scope:
+            idle = _IdleWatch(loop, idle_seconds, scope)
+            try:
+                iterator = aiter(chunks)
+                while True:
+                    idle.wait_for_client(True)
+                    chunk = await anext(iterator, None)
+                    idle.wait_for_client(False)
+                    if chunk is None or worker.done():
+                        break  # the end; or the store failed early: its error is below
+                    await pipe.put(chunk)
+            finally:
+                idle.stop()
+        if idle.expired:
+            raise RequestTimeout(idle_seconds)
         pipe.end()
     except BaseException as exc:
         pipe.fail(exc)

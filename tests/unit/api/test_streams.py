@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
@@ -175,6 +176,24 @@ def test_a_body_that_stops_arriving_times_out(monkeypatch: pytest.MonkeyPatch) -
 
     assert anyio.run(main) < 5
     assert len(seen) == 1 and isinstance(seen[0], RequestTimeout)
+
+
+def test_waiting_for_slow_storage_is_no_client_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streams, "IDLE_TIMEOUT", 0.2)
+    monkeypatch.setattr(streams, "PIPE_LIMIT", 1024)
+
+    async def steady() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"k" * 1024
+
+    def slow(reader: BinaryIO) -> int:
+        time.sleep(0.7)  # the pipe is full long before: the feed waits on storage
+        return len(reader.read())
+
+    async def main() -> int:
+        return await store_body(steady(), slow)
+
+    assert anyio.run(main) == 10 * 1024
 
 
 def test_aiter_stream_yields_chunks_and_closes() -> None:
