@@ -76,52 +76,37 @@ class LocalStorage(Storage):
     def put_stream(
         self, key: str, stream: BinaryIO, *, content_type: str | None = None
     ) -> ObjectInfo:
-        key, path = self._path(key)
-        self._require_root()
-
-        def tag(fd: int, md5: str | None) -> None:
-            if md5 is not None:
-                self._tag(fd, md5)
-
-        self._write(key, path, stream, md5=True, before_sync=tag)
-        return self._info(key, path, self._stat_written(key, path))
+        return self._put(key, stream, upload=False)
 
     def put_upload(
         self, key: str, stream: BinaryIO, *, content_type: str | None = None
     ) -> ObjectInfo:
+        return self._put(key, stream, upload=True)
+
+    def _put(self, key: str, stream: BinaryIO, *, upload: bool) -> ObjectInfo:
+        """Write the object; its ETag is its MD5, or for an upload a version tag."""
         key, path = self._path(key)
         self._require_root()
         tagged = False
 
         def tag(fd: int, md5: str | None) -> None:
             nonlocal tagged
-            tagged = self._tag(fd, f"v-{uuid.uuid4().hex}")
+            tagged = self._tag(fd, md5 or f"v-{uuid.uuid4().hex}")
 
-        self._write(key, path, stream, md5=False, before_sync=tag)
-        info = self._stat_written(key, path)
-        if not tagged:
-            # No user attributes here: another process could not know a version tag, so
-            # the object's ETag must be what anyone can compute, its MD5.
-            self._cache_etag(info, _stamp(info), self._hash(key, path))
-        return self._info(key, path, info)
-
-    def _write(
-        self,
-        key: str,
-        path: Path,
-        stream: BinaryIO,
-        *,
-        md5: bool,
-        before_sync: Callable[[int, str | None], None],
-    ) -> None:
         write_atomically(
             path,
             stream,
             lambda exc: self._translate(exc, key, "cannot write", writing=True),
             make_parents=True,
-            md5=md5,
-            before_sync=before_sync,
+            md5=not upload,
+            before_sync=tag,
         )
+        info = self._stat_written(key, path)
+        if upload and not tagged:
+            # No user attributes here: another process could not know a version tag, so
+            # the object's ETag must be what anyone can compute, its MD5.
+            self._cache_etag(info, _stamp(info), self._hash(key, path))
+        return self._info(key, path, info)
 
     def _tag(self, fd: int, etag: str) -> bool:
         """Give the file open as ``fd`` (written, not yet renamed into place) ``etag``;
