@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from reelflow.errors import InvalidKey, SpecError
 from reelflow.specs.tasks import NumberFormat
 from reelflow.storage.keys import validate_key
@@ -17,6 +19,7 @@ DEFAULT_PATHS = {
 }
 
 _DEFAULT_NUMBER = NumberFormat()
+_PLACEHOLDER = re.compile(r"\{(inputName|inputFormat|definition|format|number)\}")
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -34,23 +37,27 @@ def render(
     input_name: str,
     definition: int,
     fmt: str,
-    number: int | None = None,
+    number: int | str | None = None,
     number_format: NumberFormat | None = None,
 ) -> str:
-    """Fill the placeholders of ``pattern``."""
+    """Fill the placeholders of ``pattern`` in one pass: a value is never scanned again, so
+    a source named ``clip{format}.mov`` keeps ``{format}`` in its output name.
+
+    ``number`` is an index written with ``number_format``, or a string used as it is (HLS
+    passes ``"%d"`` for the segment number). Without it, ``{number}`` is left in place.
+    """
     stem, ext = split_name(input_name)
     values = {
-        "{inputName}": stem,
-        "{inputFormat}": ext,
-        "{definition}": str(definition),
-        "{format}": fmt,
+        "inputName": stem,
+        "inputFormat": ext,
+        "definition": str(definition),
+        "format": fmt,
     }
-    if number is not None:
-        values["{number}"] = (number_format or _DEFAULT_NUMBER).format(number)
-    out = pattern
-    for key, value in values.items():
-        out = out.replace(key, value)
-    return out
+    if isinstance(number, str):
+        values["number"] = number
+    elif number is not None:
+        values["number"] = (number_format or _DEFAULT_NUMBER).format(number)
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern)
 
 
 def object_key(output_dir: str, path: str) -> str:
@@ -60,24 +67,27 @@ def object_key(output_dir: str, path: str) -> str:
     return (output_dir.lstrip("/") + path).lstrip("/")
 
 
-def check_custom_path(path: str, *, numbered: bool) -> None:
-    """A custom output path must end with ``.{format}``; numbered kinds need ``{number}``."""
+def key_folder(key: str) -> str:
+    """The folder of ``key`` with its trailing ``/`` (``"a/b/c.mp4"`` -> ``"a/b/"``), or ``""``."""
+    return key[: key.rfind("/") + 1]
+
+
+def check_custom_path(path: str, *, numbered: bool, field: str = "output_object_path") -> None:
+    """A custom output path must end with ``.{format}``; numbered kinds need ``{number}``.
+
+    ``field`` names the request field holding ``path`` in the ``SpecError`` raised.
+    """
     if not path.endswith(".{format}"):
-        raise SpecError(
-            f"output_object_path {path!r} must end with '.{{format}}'",
-            field="output_object_path",
-        )
+        raise SpecError(f"{field} {path!r} must end with '.{{format}}'", field=field)
     sample = render(path, input_name="name.mp4", definition=1, fmt="mp4", number=0)
     try:
         validate_key(sample.lstrip("/"))
     except InvalidKey as exc:
         raise SpecError(
-            f"output_object_path {path!r} is not a valid object key: {exc.message}",
-            field="output_object_path",
+            f"{field} {path!r} is not a valid object key: {exc.message}", field=field
         ) from None
     if numbered and "{number}" not in path:
         raise SpecError(
-            f"output_object_path {path!r} must contain '{{number}}': this task writes "
-            "several files",
-            field="output_object_path",
+            f"{field} {path!r} must contain '{{number}}': this task writes several files",
+            field=field,
         )

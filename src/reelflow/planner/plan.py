@@ -14,7 +14,7 @@ from reelflow.errors import ReelflowError, SpecError, UnsupportedMedia
 from reelflow.media.probe import MediaInfo
 from reelflow.planner.base import Plan, PlannedJob, Rejection
 from reelflow.planner.geometry import Size, target_size
-from reelflow.planner.naming import DEFAULT_PATHS, object_key, render
+from reelflow.planner.naming import DEFAULT_PATHS, key_folder, object_key, render
 from reelflow.planner.resolve import resolve_request
 from reelflow.planner.works import (
     AnimatedWork,
@@ -163,12 +163,13 @@ class WorkBuilder:
         if template.container == "hls":
             pattern = item.segment_object_name or DEFAULT_PATHS["TranscodeSegment"]
             name = render(
-                pattern.replace("{number}", "\x00"),
+                pattern,
                 input_name=self.source_name,
                 definition=spec.definition,
                 fmt="ts",
-            ).replace("\x00", "%d")
-            segment = object_key(key.rsplit("/", 1)[0] + "/" if "/" in key else "", name)
+                number="%d",
+            )
+            segment = object_key(key_folder(key), name)
         return TranscodeWork(
             **common,
             template=template,
@@ -281,7 +282,6 @@ class WorkBuilder:
         vtt_name = render(
             web_vtt, input_name=self.source_name, definition=spec.definition, fmt="vtt"
         )
-        folder = keys[0].rsplit("/", 1)[0] + "/" if "/" in keys[0] else ""
         return ImageSpriteWork(
             **common,
             template=template,
@@ -290,7 +290,7 @@ class WorkBuilder:
             interval=interval,
             cells=cells,
             keys=keys,
-            vtt_key=object_key(folder, vtt_name.lstrip("/")),
+            vtt_key=object_key(key_folder(keys[0]), vtt_name.lstrip("/")),
             duration=self.video_duration,
             deinterlace=self.deinterlace,
         )

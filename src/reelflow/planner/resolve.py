@@ -86,11 +86,11 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                 for i, wm in enumerate(marks)
             ]
             if item.output_object_path:
-                try:
-                    check_custom_path(item.output_object_path, numbered=kind in _NUMBERED)
-                except SpecError as exc:
-                    where = f"{field}.{exc.field}"
-                    raise SpecError(f"{where}: {exc.message}", code=exc.code, field=where) from None
+                check_custom_path(
+                    item.output_object_path,
+                    numbered=kind in _NUMBERED,
+                    field=f"{field}.output_object_path",
+                )
             bucket = (item.output_storage.bucket if item.output_storage else "") or default_bucket
             specs.append(
                 SubTaskSpec(

@@ -11,6 +11,7 @@ from reelflow.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.planner.naming import (
     DEFAULT_PATHS,
     check_custom_path,
+    key_folder,
     object_key,
     render,
     split_name,
@@ -115,6 +116,25 @@ class TestDefaults:
         assert isinstance(work, TranscodeWork)
         assert work.key == "hls/movie_transcode_100210.m3u8"
         assert work.segment_key_pattern == "hls/movie_transcode_100210_%d.ts"
+
+    def test_hls_names_keep_placeholders_of_the_source_name(self) -> None:
+        (work,) = planned_works(
+            {"transcode_task_set": [{"definition": 100210}]},
+            source={"type": "file", "path": "/videos/a{number}{format}.mov"},
+            output_dir="/hls/",
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.key == "hls/a{number}{format}_transcode_100210.m3u8"
+        assert work.segment_key_pattern == "hls/a{number}{format}_transcode_100210_%d.ts"
+
+    def test_sprite_names_keep_placeholders_of_the_source_name(self) -> None:
+        (work,) = planned_works(
+            {"image_sprite_task_set": [{"definition": 10}]},
+            source={"type": "file", "path": "/videos/s{definition}{number}.mov"},
+        )
+        assert isinstance(work, ImageSpriteWork)
+        assert work.keys == ["s{definition}{number}_imageSprite_10_0.jpg"]
+        assert work.vtt_key == "s{definition}{number}_imageSprite_10.vtt"
 
 
 class TestOutputDir:
@@ -223,6 +243,14 @@ class TestCustomPaths:
     def test_single_output_needs_no_number(self) -> None:
         check_custom_path("out/{inputName}.{format}", numbered=False)
 
+    def test_error_names_the_given_field(self) -> None:
+        field = "media_process_task.transcode_task_set[0].output_object_path"
+        with pytest.raises(SpecError) as caught:
+            check_custom_path("a.mp4", numbered=False, field=field)
+        assert caught.value.field == field
+        assert caught.value.code == "InvalidParameterValue"
+        assert caught.value.message.startswith(f"{field} 'a.mp4'")
+
 
 class TestRender:
     def test_all_placeholders(self) -> None:
@@ -239,6 +267,58 @@ class TestRender:
         assert render("{number}.{format}", input_name="a.mp4", definition=1, fmt="ts") == (
             "{number}.ts"
         )
+
+    @pytest.mark.parametrize(
+        ("input_name", "expected"),
+        [
+            ("clip{format}{definition}.mov", "clip{format}{definition}_transcode_10.mp4"),
+            ("a{number}.mov", "a{number}_transcode_10.mp4"),
+            ("{inputName}{inputFormat}.mov", "{inputName}{inputFormat}_transcode_10.mp4"),
+        ],
+    )
+    def test_placeholders_in_the_source_name_stay_literal(
+        self, input_name: str, expected: str
+    ) -> None:
+        name = render(
+            "{inputName}_transcode_{definition}.{format}",
+            input_name=input_name,
+            definition=10,
+            fmt="mp4",
+            number=3,
+        )
+        assert name == expected
+
+    def test_numbered_name_keeps_source_placeholders(self) -> None:
+        name = render(
+            "{inputName}_{number}.{format}",
+            input_name="a{number}.mov",
+            definition=1,
+            fmt="jpg",
+            number=3,
+        )
+        assert name == "a{number}_3.jpg"
+
+    def test_number_may_be_a_ready_string(self) -> None:
+        fmt = NumberFormat(min_length=4)
+        name = render(
+            "{inputName}_{number}.{format}",
+            input_name="a{number}.mov",
+            definition=1,
+            fmt="ts",
+            number="%d",
+            number_format=fmt,
+        )
+        assert name == "a{number}_%d.ts"
+
+    def test_unknown_braces_are_left_alone(self) -> None:
+        assert render("{other}_{format}", input_name="a", definition=1, fmt="ts") == "{other}_ts"
+
+    @pytest.mark.parametrize(
+        ("key", "folder"),
+        [("a/b/c.mp4", "a/b/"), ("c.mp4", ""), ("a/", "a/"), ("", "")],
+    )
+    def test_key_folder(self, key: str, folder: str) -> None:
+        assert key_folder(key) == folder
 
     def test_number_format(self) -> None:
         fmt = NumberFormat(initial_value=1, increment=2, min_length=4)
