@@ -70,6 +70,7 @@ class LocalStorage(Storage):
         self.root = root.resolve()
         self._require_root()
         self._etags: dict[tuple[int, int], tuple[str, str]] = {}
+        self._attributes = True  # False once saving an ETag attribute failed
 
     # -- writing -------------------------------------------------------------------------
 
@@ -84,9 +85,11 @@ class LocalStorage(Storage):
         return self._put(key, stream, upload=True)
 
     def _put(self, key: str, stream: BinaryIO, *, upload: bool) -> ObjectInfo:
-        """Write the object; its ETag is its MD5, or for an upload a version tag."""
+        """Write the object; its ETag is its MD5, or for an upload a version tag where the
+        file system keeps user attributes (else every process could not know it)."""
         key, path = self._path(key)
         self._require_root()
+        version = upload and self._attributes
         tagged = False
 
         def tag(fd: int, md5: str | None) -> None:
@@ -98,23 +101,27 @@ class LocalStorage(Storage):
             stream,
             lambda exc: self._translate(exc, key, "cannot write", writing=True),
             make_parents=True,
-            md5=not upload,
+            md5=not version,
             before_sync=tag,
         )
         info = self._stat_written(key, path)
-        if upload and not tagged:
-            # No user attributes here: another process could not know a version tag, so
-            # the object's ETag must be what anyone can compute, its MD5.
+        if version and not tagged:
+            # Learnt on this upload: no user attributes here. Its ETag is its MD5 (the tag
+            # was never cached), and later uploads are hashed while they are written.
+            self._attributes = False
             self._cache_etag(info, _stamp(info), self._hash(key, path))
         return self._info(key, path, info)
 
     def _tag(self, fd: int, etag: str) -> bool:
         """Give the file open as ``fd`` (written, not yet renamed into place) ``etag``;
-        tell whether its extended attribute was saved."""
+        tell whether its extended attribute was saved. A version tag that could not be
+        saved is not cached either: no process may ever see it."""
         info = os.fstat(fd)
         stamp = _stamp(info)
-        self._cache_etag(info, stamp, etag)
-        return _save_etag(fd, stamp, etag)
+        saved = _save_etag(fd, stamp, etag)
+        if saved or not etag.startswith("v-"):
+            self._cache_etag(info, stamp, etag)
+        return saved
 
     def _stat_written(self, key: str, path: Path) -> os.stat_result:
         try:

@@ -296,6 +296,31 @@ def test_without_user_attributes_an_upload_is_hashed(
     assert LocalStorage("bucket", root).stat("a.bin").etag == info.etag
 
 
+def test_without_user_attributes_a_version_tag_is_never_seen(
+    storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    replace = os.replace
+
+    def refuse(*args: object) -> None:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    def spying_replace(src: Path, dst: Path) -> None:
+        # What any reader (the folder watcher) gets the moment the file has its name.
+        replace(src, dst)
+        seen.append(storage.stat(Path(dst).relative_to(root).as_posix()).etag)
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    monkeypatch.setattr(base.os, "replace", spying_replace)
+    first = storage.put_upload("a.bin", io.BytesIO(b"first"))
+    second = storage.put_upload("b.bin", io.BytesIO(b"second"))
+    assert [first.etag, second.etag] == [
+        hashlib.md5(b"first").hexdigest(),
+        hashlib.md5(b"second").hexdigest(),
+    ]
+    assert seen == [first.etag, second.etag]
+
+
 def test_a_failed_upload_leaves_nothing(storage: LocalStorage, root: Path) -> None:
     storage.put_upload("a.bin", io.BytesIO(b"old"))
 
