@@ -26,7 +26,7 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
-from reelflow.storage.base import ObjectInfo, Storage
+from reelflow.storage.base import ObjectInfo, Storage, file_md5
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,7 @@ _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 def content_md5(info: ObjectInfo, path: Path) -> str:
     """The committed object's MD5: its ETag when that is a plain MD5 (local buckets and
     single-part S3 uploads hash while writing), else hashed from the local file."""
-    return info.etag if _PLAIN_MD5.match(info.etag) else md5_file(path)
-
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return info.etag if _PLAIN_MD5.match(info.etag) else file_md5(path)
 
 
 def numbered(files: WorkFiles) -> list[Path]:

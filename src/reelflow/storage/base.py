@@ -246,6 +246,15 @@ def _builtin_mime_types() -> mimetypes.MimeTypes:
     return mimetypes.MimeTypes()
 
 
+def file_md5(path: Path) -> str:
+    """The hex MD5 of the local file ``path``, read in chunks (``OSError`` propagates)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def write_atomically(
     path: Path,
     stream: BinaryIO,

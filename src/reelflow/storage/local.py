@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
 import io
 import os
 import re
@@ -21,6 +20,7 @@ from reelflow.storage.base import (
     ObjectInfo,
     Storage,
     check_range,
+    file_md5,
     guess_content_type,
     translate_os_error,
     write_atomically,
@@ -339,14 +339,10 @@ class LocalStorage(Storage):
         self._etags[(info.st_dev, info.st_ino)] = (stamp, etag)
 
     def _hash(self, key: str, path: Path) -> str:
-        digest = hashlib.md5(usedforsecurity=False)
         try:
-            with path.open("rb") as source:
-                while chunk := source.read(CHUNK_SIZE):
-                    digest.update(chunk)
+            return file_md5(path)
         except OSError as exc:
             raise self._translate(exc, key, "cannot read") from exc
-        return digest.hexdigest()
 
 
 def _may_hold(folder_key: str, prefix: str, start_after: str) -> bool:
