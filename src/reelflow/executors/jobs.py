@@ -85,9 +85,7 @@ class JobRuntime:
             return
         storage = self.storages.get(source.bucket)
         local = storage.local_path(source.key)
-        if local is not None:
-            if not local.exists():
-                storage.stat(source.key)  # raises ObjectNotFound with the bucket's wording
+        if local is not None:  # local_path already raised ObjectNotFound if it is missing
             yield str(local)
             return
         # Valid for the whole job: FFmpeg opens the URL again when it seeks (moov at the end).
@@ -125,10 +123,11 @@ class JobRuntime:
             )
             for path, data in command.files.items():
                 path.write_bytes(data)
-            total = max(command.duration, 0.001)
 
             def on_progress(p: Progress) -> None:
-                ctx.progress(min(95.0, 95.0 * p.out_time / total))
+                # 95 % at most until the outputs are stored; command.duration is the
+                # longest output, which is what out_time runs to (not the source length).
+                ctx.progress(95.0 * p.fraction_of(command.duration))
 
             try:
                 self.runner.run(

@@ -58,6 +58,7 @@ class Command:
     args: list[str]
     outputs: dict[int, WorkFiles]
     files: dict[Path, bytes] = field(default_factory=dict)
+    # Seconds FFmpeg's progress ``out_time`` runs to: the longest output (see _output_length).
     duration: float = 0.0
 
 
@@ -222,7 +223,28 @@ def build_command(
     if graph.chains:
         args += ["-filter_complex", ";".join(graph.chains)]
     args += out_args
-    return Command(args=args, outputs=outputs, files=graph.files, duration=info.duration or 0.0)
+    length = max((_output_length(w, info.duration or 0.0) for w in works), default=0.0)
+    return Command(args=args, outputs=outputs, files=graph.files, duration=length)
+
+
+def _output_length(work: Work, source: float) -> float:
+    """How far one work's output timestamps run, in seconds.
+
+    FFmpeg's progress ``out_time`` is the furthest output position, so the longest output
+    is what a job's progress should be measured against. Clipped renditions and animations
+    restart at 0 (``setpts=PTS-STARTPTS``); snapshots keep the source time of their frames;
+    everything else runs with the whole source.
+    """
+    if isinstance(work, TranscodeWork):
+        if not (work.start or work.end):
+            return source
+        return max((work.end or source) - work.start, 0.0)
+    if isinstance(work, AnimatedWork):
+        return max(work.end - work.start, 0.0)
+    if isinstance(work, SnapshotWork):
+        last = max(work.times, default=0.0)
+        return min(last, source) if source else last
+    return source
 
 
 def _transcode(
@@ -256,7 +278,7 @@ def _transcode(
         args += video_args(
             template.video_template,
             fps=work.fps,
-            preset=template.video_template.preset or video_preset,
+            preset=video_preset,
             container=template.container,
         )
     else:

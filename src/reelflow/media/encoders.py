@@ -60,7 +60,11 @@ _DEFAULT_CRF = {"h264": 23, "h265": 28, "vp9": 33, "av1": 35}
 
 
 def video_args(video: VideoTemplate, *, fps: float, preset: str, container: str) -> list[str]:
-    """Encoder options for one video output (without -map)."""
+    """Encoder options for one video output (without -map).
+
+    ``preset`` is the global x264-style preset, used when the template names none: this is
+    the only place that fallback is applied.
+    """
     codec = video.codec.value
     args = ["-c:v", VIDEO_ENCODERS[codec]]
     chosen = video.preset or preset

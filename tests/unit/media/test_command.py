@@ -466,3 +466,39 @@ class TestEncoders:
     def test_lossless_audio_has_no_bitrate(self) -> None:
         audio = AudioTemplate(codec=AudioCodec.FLAC, bitrate=128, audio_channel=0)
         assert audio_args(audio) == ["-c:a", "flac"]
+
+
+class TestOutputLength:
+    """``Command.duration`` is what FFmpeg's progress ``out_time`` runs to."""
+
+    def test_uncut_work_runs_with_the_source(self) -> None:
+        assert command([rendition(0), animated(1)]).duration == 4.0
+
+    def test_clipped_rendition_counts_from_its_start(self) -> None:
+        assert command([rendition(0, start=1.0, end=3.5)]).duration == 2.5
+        assert command([rendition(0, start=1.5)]).duration == 2.5
+
+    def test_animation_alone_is_its_clip_length(self) -> None:
+        assert command([animated(0)]).duration == 2.0
+
+    def test_snapshots_keep_source_times(self) -> None:
+        assert command([snapshot(0, [1.0, 2.5])]).duration == 2.5
+        assert command([snapshot(0, [1.0, 9.0])]).duration == 4.0  # past the end: capped
+
+    def test_longest_output_wins(self) -> None:
+        works: list[Work] = [rendition(0, start=1.0, end=2.0), snapshot(1, [3.0]), animated(2)]
+        assert command(works).duration == 3.0
+
+
+class TestPresetFallback:
+    def test_global_preset_when_the_template_has_none(self) -> None:
+        work = rendition(0)
+        assert work.template.video_template is not None
+        assert work.template.video_template.preset is None
+        args = command([work], video_preset="superfast").args
+        assert args[args.index("-preset") + 1] == "superfast"
+
+    def test_video_args_prefers_the_template_preset(self) -> None:
+        video = VideoTemplate(codec=VideoCodec.H264, preset="slow")
+        args = video_args(video, fps=25, preset="ultrafast", container="mp4")
+        assert args[args.index("-preset") + 1] == "slow"
