@@ -73,7 +73,9 @@ class KeyInfo:
 # statement and its cache key each time cost more than running it) and run as plain Core,
 # without ORM objects.
 _LIVE_KEY = (
-    select(ApiKey.secret_hash, AccountRow.id, AccountRow.name, AccountRow.is_admin)
+    select(
+        ApiKey.secret_hash, ApiKey.secret_id, AccountRow.id, AccountRow.name, AccountRow.is_admin
+    )
     .join(AccountRow, ApiKey.account_id == AccountRow.id)
     .where(ApiKey.secret_hash == bindparam("secret_hash"), ApiKey.revoked_at.is_(None))
     .limit(1)
@@ -183,6 +185,12 @@ class Accounts:
 
     def authenticate(self, secret_key: str) -> Account | None:
         """The account of a live key with this secret (bearer auth), else ``None``."""
+        found = self.authenticate_key(secret_key)
+        return None if found is None else found[0]
+
+    def authenticate_key(self, secret_key: str) -> tuple[Account, str] | None:
+        """The account and ``secret_id`` of the live key with this secret, else ``None``;
+        one query, as :meth:`authenticate` (the console's sign-in names the key)."""
         if not secret_key:
             return None
         wanted = hash_secret(secret_key)
@@ -190,7 +198,7 @@ class Accounts:
             row = session.connection().execute(_LIVE_KEY, {"secret_hash": wanted}).first()
         if row is None or not hmac.compare_digest(row.secret_hash, wanted):
             return None
-        return Account(id=row.id, name=row.name, is_admin=row.is_admin)
+        return Account(id=row.id, name=row.name, is_admin=row.is_admin), row.secret_id
 
     def secret_for(self, secret_id: str) -> tuple[Account, str] | None:
         """The account and raw secret of a live key, to check a TC3 signature; else ``None``."""

@@ -106,3 +106,14 @@ def test_an_existing_admin_means_no_new_key(accounts: Accounts) -> None:
     accounts.create_key("carol")
     assert accounts.ensure_admin() is None
     assert len(accounts.list_keys("admin")) == 1
+
+
+def test_authenticate_key_names_the_key(accounts: Accounts) -> None:
+    first = accounts.create_key("alice")
+    second = accounts.create_key("alice")
+    assert accounts.authenticate_key(second.secret_key) == (second.account, second.secret_id)
+    assert accounts.authenticate_key(first.secret_key) == (first.account, first.secret_id)
+    assert accounts.authenticate_key(second.secret_id) is None
+    assert accounts.authenticate_key("") is None
+    accounts.revoke(second.secret_id)
+    assert accounts.authenticate_key(second.secret_key) is None

@@ -2,29 +2,22 @@
 
 Bodies are streamed both ways, never held whole in memory: an upload goes from the request
 stream into ``Storage.put_upload`` in a worker thread (see ``reelflow.api.streams``); a
-download streams ``Storage.open_read`` out, honouring a single ``Range``.
+download streams ``Storage.open_read`` out, honouring a single ``Range``. Both are shared
+with the console (``reelflow.api.objects_common``).
 """
 
 from __future__ import annotations
 
-import logging
-from email.utils import format_datetime
-from functools import partial
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from reelflow.api import convertors
 from reelflow.api.deps import AccountDep, BucketDep, KeyDep, RuntimeDep
-from reelflow.api.ranges import parse_range
+from reelflow.api.objects_common import object_headers, store_upload, stream_object
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.objects import BucketList, BucketOut, ObjectOut, ObjectPage
-from reelflow.api.streams import aiter_stream, store_body
-from reelflow.storage.base import ObjectInfo
-
-logger = logging.getLogger(__name__)
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
 
@@ -32,15 +25,6 @@ router = APIRouter(prefix="/v1/buckets", tags=["objects"], responses=error_respo
 _BINARY = {
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 }
-
-
-def _headers(info: ObjectInfo) -> dict[str, str]:
-    return {
-        "ETag": f'"{info.etag}"',
-        "Last-Modified": format_datetime(info.modified, usegmt=True),
-        "Accept-Ranges": "bytes",
-        "Content-Length": str(info.size),
-    }
 
 
 @router.get("", response_model=BucketList, summary="List the account's buckets")
@@ -86,18 +70,7 @@ def list_objects(
 async def put_object(
     request: Request, storage: BucketDep, key: KeyDep, account: AccountDep
 ) -> ObjectOut:
-    content_type = request.headers.get("content-type") or None
-    put = partial(storage.put_upload, key, content_type=content_type)
-    info = await store_body(request.stream(), put)
-    hook = request.app.state.on_upload
-    if hook is not None:
-        try:
-            await to_thread.run_sync(hook, account.id, storage.name, key)
-        except Exception:
-            # The object is stored: the upload succeeded whatever its trigger did. The hook
-            # records its own failures; here it is only logged, with its traceback.
-            logger.exception("upload hook failed for %s/%s", storage.name, key)
-    return ObjectOut.of(info)
+    return ObjectOut.of(await store_upload(request, storage, key, account.id))
 
 
 @router.get(
@@ -112,25 +85,13 @@ def get_object(
     range_: Annotated[str | None, Header(alias="range")] = None,
 ) -> StreamingResponse:
     info = storage.stat(key)
-    wanted = parse_range(range_, info.size)
-    headers = _headers(info)
-    if wanted is None:
-        stream = storage.open_read(key)
-        code = status.HTTP_200_OK
-    else:
-        stream = storage.open_read(key, wanted.start, wanted.end)
-        headers["Content-Range"] = wanted.content_range
-        headers["Content-Length"] = str(wanted.length)
-        code = status.HTTP_206_PARTIAL_CONTENT
-    return StreamingResponse(
-        aiter_stream(stream), status_code=code, headers=headers, media_type=info.content_type
-    )
+    return stream_object(storage, info, range_, object_headers(info))
 
 
 @router.head("/{bucket}/objects/{key:objectkey}", summary="Describe an object (headers only)")
 def head_object(storage: BucketDep, key: KeyDep) -> Response:
     info = storage.stat(key)
-    return Response(headers=_headers(info), media_type=info.content_type)
+    return Response(headers=object_headers(info), media_type=info.content_type)
 
 
 @router.delete(

@@ -92,3 +92,23 @@ def test_pages_carry_security_headers(console: Console) -> None:
 def test_root_redirects_to_the_console(browser: TestClient) -> None:
     response = browser.get("/")
     assert response.status_code == 307 and response.headers["location"] == "/console"
+
+
+def test_the_session_names_the_key_signed_in_with(browser: TestClient, runtime: Runtime) -> None:
+    first = runtime.accounts.create_key("carol")
+    second = runtime.accounts.create_key("carol")
+    sign_in(browser, second.secret_key)
+    runtime.accounts.revoke(first.secret_id)
+    assert browser.get("/console").status_code == 200  # another key of the account
+    runtime.accounts.revoke(second.secret_id)
+    assert browser.get("/console").status_code == 303
+
+
+def test_a_revoked_key_cannot_sign_in(browser: TestClient, runtime: Runtime) -> None:
+    key = runtime.accounts.create_key("dave")
+    runtime.accounts.revoke(key.secret_id)
+    token = csrf_of(browser.get("/console/sign-in").text)
+    done = browser.post(
+        "/console/sign-in", data={"csrf_token": token, "secret_key": key.secret_key}
+    )
+    assert done.status_code == 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from reelflow.runtime import Runtime
 from tests.unit.api.conftest import OTHER_BUCKET, UPLOAD_LIMIT, Key
@@ -86,3 +87,30 @@ def test_delete_from_the_bucket_page(console: Console, runtime: Runtime) -> None
     done = console.post("/console/buckets/media/delete", {"key": "in/gone.mp4", "prefix": "in/"})
     assert done.status_code == 303
     assert not runtime.storages.get("media").exists("in/gone.mp4")
+
+
+def test_a_failing_upload_hook_does_not_fail_the_upload(
+    console: Console, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    def hook(account: int, bucket: str, key: str) -> None:
+        raise RuntimeError("trigger broke")
+
+    console.client.app.state.on_upload = hook  # type: ignore[attr-defined]
+    done = _put(console, "in/x.mp4", b"data")
+    assert done.status_code == 201
+    assert done.json() == {
+        "bucket": "media",
+        "key": "in/x.mp4",
+        "size": 4,
+        "etag": runtime.storages.get("media").stat("in/x.mp4").etag,
+    }
+    assert "trigger broke" in caplog.text
+
+
+def test_an_unsatisfiable_range_is_refused(console: Console, runtime: Runtime) -> None:
+    runtime.storages.get("media").put_bytes("out/a.txt", b"0123456789")
+    done = console.client.get(
+        "/console/buckets/media/objects/out/a.txt", headers={"Range": "bytes=20-"}
+    )
+    assert done.status_code == 416
+    assert done.headers["content-range"] == "bytes */10"

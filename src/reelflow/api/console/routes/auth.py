@@ -7,7 +7,6 @@ one (a new token), naming the key's ``secret_id``.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,21 +22,8 @@ from reelflow.api.console.deps import (
 from reelflow.api.console.forms import FormData, read_form
 from reelflow.api.console.routing import SIGN_IN, ConsoleRoute, safe_next
 from reelflow.api.console.session import CSRF_FIELD, ConsoleSession
-from reelflow.engine.accounts import Account
-from reelflow.runtime import Runtime
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
-
-
-def key_id_for(runtime: Runtime, account: Account, secret: str) -> str | None:
-    """The ``secret_id`` of the account's live key whose secret is ``secret``."""
-    for info in runtime.accounts.list_keys(account.name):
-        if info.revoked_at is not None:
-            continue
-        found = runtime.accounts.secret_for(info.secret_id)
-        if found is not None and hmac.compare_digest(found[1].encode(), secret.encode()):
-            return info.secret_id
-    return None
 
 
 async def anonymous_form(request: Request) -> tuple[ConsoleSession, FormData]:
@@ -79,9 +65,8 @@ def sign_in(
     state = console_state(request)
     secret = form.get("secret_key")
     target = safe_next(form.get("next"))
-    account = runtime.accounts.authenticate(secret) if secret else None
-    key_id = key_id_for(runtime, account, secret) if account is not None else None
-    if account is None or key_id is None:
+    found = runtime.accounts.authenticate_key(secret) if secret else None
+    if found is None:
         error = (
             "Enter the secret key of an API key."
             if not secret
@@ -90,6 +75,7 @@ def sign_in(
         context = {"next": target, "error": error}
         return state.pages.render(request, "sign_in.html", context, session=session, status=401)
     response = RedirectResponse(target, status_code=303)
+    _account, key_id = found
     state.sessions.write(request, response, state.sessions.new(key_id))
     return response
 

@@ -13,26 +13,20 @@ sent as an attachment, never rendered.
 
 from __future__ import annotations
 
-import logging
-from email.utils import format_datetime
-from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from reelflow.api import convertors
 from reelflow.api.console.deps import CsrfHeaderDep, RuntimeDep, UserDep, runtime_of
 from reelflow.api.console.routing import ConsoleRoute
-from reelflow.api.ranges import parse_range
-from reelflow.api.streams import aiter_stream, store_body
+from reelflow.api.objects_common import object_headers, store_upload, stream_object
 from reelflow.storage.base import ObjectInfo
 from reelflow.storage.keys import validate_key
-
-logger = logging.getLogger(__name__)
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
 
@@ -54,10 +48,7 @@ def _disposition(key: str, content_type: str, download: bool) -> str:
 
 def _headers(info: ObjectInfo, download: bool) -> dict[str, str]:
     return {
-        "ETag": f'"{info.etag}"',
-        "Last-Modified": format_datetime(info.modified, usegmt=True),
-        "Accept-Ranges": "bytes",
-        "Content-Length": str(info.size),
+        **object_headers(info),
         "Content-Disposition": _disposition(info.key, info.content_type, download),
         "Content-Security-Policy": OBJECT_POLICY,
         "Cache-Control": "private, no-cache",
@@ -70,17 +61,7 @@ async def upload(request: Request, bucket: str, key: str, user: CsrfHeaderDep) -
     await to_thread.run_sync(runtime.buckets.check_access, user.account.id, bucket)
     key = validate_key(key)
     storage = runtime.storages.get(bucket)
-    content_type = request.headers.get("content-type") or None
-    put = partial(storage.put_upload, key, content_type=content_type)
-    info = await store_body(request.stream(), put)
-    hook = request.app.state.on_upload
-    if hook is not None:
-        try:
-            await to_thread.run_sync(hook, user.account.id, bucket, key)
-        except Exception:
-            # Stored is stored: the upload succeeded whatever its trigger did (the hook
-            # records its own failures).
-            logger.exception("upload hook failed for %s/%s", bucket, key)
+    info = await store_upload(request, storage, key, user.account.id)
     body = {"bucket": bucket, "key": info.key, "size": info.size, "etag": info.etag}
     return JSONResponse(body, status_code=201)
 
@@ -97,16 +78,4 @@ def download(
     runtime.buckets.check_access(user.account.id, bucket)
     storage = runtime.storages.get(bucket)
     info = storage.stat(validate_key(key))
-    wanted = parse_range(range_, info.size)
-    headers = _headers(info, download)
-    if wanted is None:
-        stream = storage.open_read(info.key)
-        status = 200
-    else:
-        stream = storage.open_read(info.key, wanted.start, wanted.end)
-        headers["Content-Range"] = wanted.content_range
-        headers["Content-Length"] = str(wanted.length)
-        status = 206
-    return StreamingResponse(
-        aiter_stream(stream), status_code=status, headers=headers, media_type=info.content_type
-    )
+    return stream_object(storage, info, range_, _headers(info, download))

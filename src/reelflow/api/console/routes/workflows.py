@@ -9,9 +9,11 @@ from starlette.responses import Response
 
 from reelflow.api.console.catalog import choices
 from reelflow.api.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
+from reelflow.api.console.paging import every_page
 from reelflow.api.console.routing import ConsoleRoute
 from reelflow.api.console.validation import FormErrors, from_spec_error
 from reelflow.api.console.workflow_form import FIELDS, JSON_FIELDS, NOTIFY_TYPES, WorkflowForm
+from reelflow.engine.buckets import BucketInfo
 from reelflow.engine.workflows import MAX_PAGE, WorkflowRecord
 from reelflow.errors import SpecError
 from reelflow.runtime import Runtime
@@ -22,12 +24,10 @@ LIST = "/console/workflows"
 
 
 def _all(runtime: Runtime, account_id: int) -> list[WorkflowRecord]:
-    found: list[WorkflowRecord] = []
-    while True:
-        page, total = runtime.workflows.list(account_id, offset=len(found), limit=MAX_PAGE)
-        found += page
-        if not page or len(found) >= total:
-            return found
+    return every_page(
+        lambda offset, limit: runtime.workflows.list(account_id, offset=offset, limit=limit),
+        page_size=MAX_PAGE,
+    )
 
 
 def _form_page(
@@ -38,12 +38,15 @@ def _form_page(
     *,
     workflow: WorkflowRecord | None = None,
     errors: dict[str, str] | None = None,
+    buckets: list[BucketInfo] | None = None,
 ) -> Response:
+    if buckets is None:
+        buckets = runtime.buckets.list(user.account.id)
     context: dict[str, Any] = {
         "form": form,
         "workflow": workflow,
         "errors": errors or {},
-        "buckets": runtime.buckets.list(user.account.id),
+        "buckets": buckets,
         "choices": choices(runtime, user.account.id),
         "notify_types": NOTIFY_TYPES,
     }
@@ -62,7 +65,7 @@ def list_workflows(request: Request, runtime: RuntimeDep, user: UserDep) -> Resp
 def new_workflow(request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
     buckets = runtime.buckets.list(user.account.id)
     form = WorkflowForm(trigger_bucket=buckets[0].name if buckets else "")
-    return _form_page(request, runtime, user, form)
+    return _form_page(request, runtime, user, form, buckets=buckets)
 
 
 @router.post("/workflows")
