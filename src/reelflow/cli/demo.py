@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from reelflow.cli.process import run_process
-from reelflow.config import Settings
+from reelflow.cli.settings import settings_or_exit
 from reelflow.media.ffmpeg import find_ffmpeg
 
 
@@ -52,8 +52,9 @@ def demo_command(
     ),
 ) -> None:
     """Generate a sample clip and run it through the default workflow."""
-    settings = Settings()
+    settings = settings_or_exit()
     sample = out_dir / "sample.mp4"
     typer.echo(f"making a sample clip at {sample}")
     make_sample(find_ffmpeg(settings.ffmpeg), sample)
-    raise typer.Exit(run_process(str(sample), None, out_dir / "outputs", as_json=False))
+    code = run_process(str(sample), None, out_dir / "outputs", as_json=False, settings=settings)
+    raise typer.Exit(code)

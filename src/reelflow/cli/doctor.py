@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
 from reelflow.db.session import alembic_config, create_db_engine
 from reelflow.errors import ReelflowError
@@ -98,7 +99,7 @@ def doctor_command(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The data dir.")] = None,
 ) -> None:
     """Check FFmpeg and its encoders, the database and its migrations, and the buckets."""
-    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    settings = settings_or_exit(data_dir)
     console = Console()
     results = [
         check_ffmpeg(settings, console),

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reelflow.config import Settings
+from reelflow.cli.settings import settings_or_exit
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.accounts import Accounts
 from reelflow.errors import ReelflowError
@@ -23,7 +23,7 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="The server's d
 
 @contextmanager
 def _accounts(data_dir: Path | None) -> Iterator[Accounts]:
-    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    settings = settings_or_exit(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.resolved_database_url())
     try:

@@ -14,8 +14,9 @@ import anyio
 import typer
 import uvicorn
 
-from reelflow.config import Settings, load_settings
-from reelflow.errors import ConfigError, StorageError
+from reelflow.cli.settings import settings_or_exit
+from reelflow.config import Settings
+from reelflow.errors import StorageError
 from reelflow.runtime import Runtime
 
 log = logging.getLogger("reelflow.serve")
@@ -114,9 +115,4 @@ def serve_command(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        settings = load_settings() if data_dir is None else load_settings(data_dir=data_dir)
-    except ConfigError as exc:
-        typer.echo(f"reelflow: {exc.message}", err=True)
-        raise typer.Exit(2) from None
-    serve(settings, host, port)
+    serve(settings_or_exit(data_dir), host, port)

@@ -19,7 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
-from reelflow.config import Settings, load_settings
+from reelflow.cli.settings import settings_or_exit
+from reelflow.config import Settings
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.scheduler import default_owner
 from reelflow.engine.service import Engine
@@ -136,8 +137,8 @@ def worker_command(
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    settings = settings_or_exit(data_dir)
     try:
-        settings = load_settings() if data_dir is None else load_settings(data_dir=data_dir)
         names = [q.strip() for q in (queues or settings.celery_queue).split(",") if q.strip()]
         if not names:
             raise ConfigError("--queues names no queue")
