@@ -1,5 +1,5 @@
 """The notification tables: the outbox (events, their deliveries, every attempt) and the
-embedded message queue. Migration 0003 creates them.
+embedded message queue. Migration 0003 creates them (0005 adds an index).
 
 - ``NotifyEvent``: written in the transaction that changes the task's state. ``id`` is the
   stable event id consumers deduplicate on; ``seq`` numbers a task's events from 1.
@@ -94,7 +94,11 @@ class NotifyAttempt(Base):
 
 class QueueMessage(Base):
     __tablename__ = "queue_messages"
-    __table_args__ = (Index(None, "account_id", "queue", "visible_at"), Index(None, "receipt"))
+    __table_args__ = (
+        Index(None, "account_id", "queue", "visible_at"),
+        Index(None, "account_id", "queue", "event_id"),  # put: is the event waiting already?
+        Index(None, "receipt"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None]

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from reelflow.db.outbox import NotifyAttempt, NotifyDelivery
+from reelflow.db.outbox import NotifyAttempt, NotifyDelivery, NotifyEvent
 from reelflow.db.session import transaction
 from reelflow.errors import DeliveryNotFound, StateError
 from reelflow.notify.backoff import Backoff
@@ -29,6 +29,8 @@ from reelflow.notify.states import AttemptOutcome, DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
 
 Clock = Callable[[], datetime]
+# (target key, target) -> how many more deliveries to it one claim may take
+Room = Callable[[str, NotifyTarget], int]
 MAX_ERROR = 2000  # characters of an error message kept on a record
 
 
@@ -71,9 +73,21 @@ class DeliveryStore:
         self._clock = clock
         self._rand = rand
 
-    def claim(self, owner: str, limit: int, *, exclude_keys: Collection[str] = ()) -> list[Claim]:
+    def claim(
+        self,
+        owner: str,
+        limit: int,
+        *,
+        exclude_keys: Collection[str] = (),
+        room: Room | None = None,
+    ) -> list[Claim]:
         """Lease up to ``limit`` due deliveries to ``owner``, oldest due first, skipping
-        the targets in ``exclude_keys`` (busy ones)."""
+        the targets in ``exclude_keys`` (busy ones).
+
+        ``room(target_key, target)``: how many deliveries to that target this claim may
+        take (its limit minus the sends already in flight; ``None``: no per-target limit).
+        Due deliveries over it are not touched: not locked, not loaded, no attempt used;
+        they stay pending and due, and the claim takes other targets' instead."""
         if limit <= 0:
             return []
 
@@ -95,15 +109,21 @@ class DeliveryStore:
         claims: list[Claim] = []
         with transaction(self._sessions, write=True) as session:
             now = self._clock()
-            rows = session.scalars(
+            query = (
                 select(NotifyDelivery)
                 .where(*due(now))
                 .order_by(NotifyDelivery.next_attempt_at, NotifyDelivery.id)
-                .limit(limit)
                 .with_for_update(skip_locked=True)
                 .options(selectinload(NotifyDelivery.event))
-            ).all()
-            for row in rows:
+            )
+            if room is None:
+                query = query.limit(limit)
+            else:
+                ids = _within_room(session, due(now), limit, room)
+                if not ids:
+                    return []
+                query = query.where(NotifyDelivery.id.in_(ids))
+            for row in session.scalars(query).all():
                 if row.state is not DeliveryState.PENDING or row.next_attempt_at > now:
                     continue  # changed since the candidate query (another server)
                 event = row.event
@@ -203,12 +223,15 @@ class DeliveryStore:
 
     def release(self, claims: Iterable[Claim], owner: str) -> int:
         """Hand back claims that were never tried (shutdown): due now, attempt not counted."""
+        by_id = {claim.delivery_id: claim for claim in claims}
+        if not by_id:
+            return 0
         count = 0
         with transaction(self._sessions, write=True) as session:
             now = self._clock()
-            for claim in claims:
-                row = session.get(NotifyDelivery, claim.delivery_id)
-                if row is not None and _holds(row, claim, owner):
+            query = select(NotifyDelivery).where(NotifyDelivery.id.in_(list(by_id)))
+            for row in session.scalars(query.with_for_update()):
+                if _holds(row, by_id[row.id], owner):
                     row.attempts -= 1
                     row.claimed_by = None
                     row.next_attempt_at = now
@@ -247,6 +270,51 @@ class DeliveryStore:
             row.give_up_at = now + timedelta(seconds=self._backoff.total)
             row.claimed_by = None
             row.updated_at = now
+
+
+def _within_room(
+    session: Session, due: Sequence[ColumnElement[bool]], limit: int, room: Room
+) -> list[int]:
+    """The ids of the due deliveries a claim of ``limit`` takes, oldest due first, at most
+    ``room(key, target)`` per target key. Reads ids, keys and targets only (no bodies, no
+    locks); a target's deliveries beyond its ``limit``-th oldest are never even read."""
+    ranked = (
+        select(
+            NotifyDelivery.id,
+            NotifyDelivery.event_id,
+            NotifyDelivery.target_key,
+            NotifyDelivery.next_attempt_at,
+            func.row_number()
+            .over(
+                partition_by=NotifyDelivery.target_key,
+                order_by=(NotifyDelivery.next_attempt_at, NotifyDelivery.id),
+            )
+            .label("rank"),
+        )
+        .where(*due)
+        .subquery()
+    )
+    candidates = (
+        select(ranked.c.id, ranked.c.target_key, NotifyEvent.target)
+        .join(NotifyEvent, NotifyEvent.id == ranked.c.event_id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.next_attempt_at, ranked.c.id)
+    )
+    left: dict[str, int] = {}
+    ids: list[int] = []
+    result = session.execute(candidates)
+    try:
+        for delivery_id, key, raw in result:
+            if key not in left:
+                left[key] = room(key, NotifyTarget.model_validate(raw))
+            if left[key] > 0:
+                left[key] -= 1
+                ids.append(delivery_id)
+                if len(ids) >= limit:
+                    break
+    finally:
+        result.close()
+    return ids
 
 
 def _holds(row: NotifyDelivery | None, claim: Claim, owner: str) -> bool:

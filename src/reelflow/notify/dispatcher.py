@@ -40,6 +40,7 @@ from reelflow.notify.sinks.base import (
     SinkFactory,
 )
 from reelflow.notify.states import DeliveryState
+from reelflow.specs.notify import NotifyTarget
 
 logger = logging.getLogger(__name__)
 
@@ -136,40 +137,36 @@ class Dispatcher:
             self._wake.clear()
 
     def _fill(self) -> int:
-        """Claim as many deliveries as there are free slots and start sending them: each
-        remote one on its own send thread, the local ones (embedded queue) together in one
-        transaction."""
+        """Claim as many deliveries as there are free slots, each target's only as many as
+        it has room for, and start sending them: each remote one on its own send thread,
+        the local ones (embedded queue) together in one transaction."""
         pool = self._pool
         if pool is None:
             return 0
         with self._lock:
             free = self._workers - self._inflight_claims
-            full = [key for key, n in self._busy.items() if n >= self._limits[key]]
+            busy = dict(self._busy)
+            full = [key for key, n in busy.items() if n >= self._limits[key]]
         if free <= 0 or self._stop.is_set():
             return 0
-        claims = self.store.claim(self.owner, free, exclude_keys=full)
+
+        def room(key: str, target: NotifyTarget) -> int:
+            # Only this thread adds to _busy: sends finishing meanwhile only free room.
+            return self._limit(target) - busy.get(key, 0)
+
+        claims = self.store.claim(self.owner, free, exclude_keys=full, room=room)
         local: list[Claim] = []
-        extra: list[Claim] = []
         with self._lock:
             for claim in claims:
-                key, limit = claim.target_key, self._limit(claim)
-                if self._busy[key] >= limit:
-                    # One claim may bring several deliveries for one target.
-                    extra.append(claim)
-                    continue
-                self._busy[key] += 1
-                self._limits[key] = limit
+                self._busy[claim.target_key] += 1
+                self._limits[claim.target_key] = self._limit(claim.target)
                 if claim.target.type == "queue":
                     local.append(claim)
                 else:
                     self._submit(pool, [claim])
             if local:
                 self._submit(pool, local)
-            for key in [key for key, n in self._busy.items() if n <= 0]:
-                del self._busy[key]  # Counter lookups above may have added zeros
-        if extra:
-            self.store.release(extra, self.owner)  # untried: due again at once
-        return len(claims) - len(extra)
+        return len(claims)
 
     def _submit(self, pool: ThreadPoolExecutor, claims: list[Claim]) -> None:
         """Start sending ``claims`` (one remote delivery, or a batch of local ones); the
@@ -180,8 +177,9 @@ class Dispatcher:
         self._inflight_claims += len(claims)
         future.add_done_callback(self._done)
 
-    def _limit(self, claim: Claim) -> int:
-        return self._workers if claim.target.type == "queue" else self._per_target
+    def _limit(self, target: NotifyTarget) -> int:
+        """How many sends to ``target`` may be in flight at once."""
+        return self._workers if target.type == "queue" else self._per_target
 
     def _done(self, future: Future[None]) -> None:
         with self._lock:

@@ -46,19 +46,19 @@ class OutboxWriter:
     def task_started(self, session: Session, task: Task) -> None:
         target = _target(task)
         if target is not None and target.change_events:
-            self._write(session, task, target, EventType.TASK_STARTED)
+            self._write(session, task, target, [(EventType.TASK_STARTED, None)])
 
     def subtasks_finished(self, session: Session, task: Task, subtasks: Sequence[SubTask]) -> None:
         target = _target(task)
         if target is None or not target.change_events:
             return
-        for sub in sorted(subtasks, key=lambda s: s.index):
-            self._write(session, task, target, EventType.SUBTASK_FINISHED, sub.index)
+        ordered = sorted(subtasks, key=lambda s: s.index)
+        self._write(session, task, target, [(EventType.SUBTASK_FINISHED, s.index) for s in ordered])
 
     def task_finished(self, session: Session, task: Task) -> None:
         target = _target(task)
         if target is not None:
-            self._write(session, task, target, EventType.TASK_FINISHED)
+            self._write(session, task, target, [(EventType.TASK_FINISHED, None)])
 
     # -- writing --------------------------------------------------------------------------
 
@@ -67,45 +67,56 @@ class OutboxWriter:
         session: Session,
         task: Task,
         target: NotifyTarget,
-        kind: EventType,
-        subtask_index: int | None = None,
+        events: Sequence[tuple[EventType, int | None]],
     ) -> None:
+        """Add ``events`` (kind, sub-task index) of ``task``, numbered on from the task's
+        last event. The task's view (with its ``WorkflowTask``), the last ``seq`` and the
+        flush are paid once per call, not once per event: a task with many sub-tasks
+        finishing together writes them all in one go."""
+        if not events:
+            return
         now: datetime = task.updated_at
         last = session.scalar(
             select(func.max(NotifyEvent.seq)).where(NotifyEvent.task_id == task.id)
         )
-        seq = (last or 0) + 1
-        event_id = new_event_id()
-        body = event_body(TaskView.of(task), event_id, seq, kind, subtask_index)
-        row = NotifyEvent(
-            id=event_id,
-            task_id=task.id,
-            account_id=task.account_id,
-            workflow_id=task.workflow_id,
-            seq=seq,
-            type=kind,
-            body=body,
-            target=target.to_json(),
-            created_at=now,
-        )
-        row.deliveries = [
-            NotifyDelivery(
+        # One body is built (the view and its WorkflowTask, the costly part); each event's
+        # is that body with its own id, number and kind: the same keys in the same order
+        # as ``event_body`` gives them.
+        template = event_body(TaskView.of(task), "", 0, events[0][0])
+        target_key = target.key()
+        give_up_at = now + self._max_retry
+        for seq, (kind, subtask_index) in enumerate(events, start=(last or 0) + 1):
+            event_id = new_event_id()
+            row = NotifyEvent(
+                id=event_id,
+                task_id=task.id,
                 account_id=task.account_id,
-                target_key=target.key(),
-                state=DeliveryState.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                claimed_by=None,
-                give_up_at=now + self._max_retry,
-                last_error="",
-                last_status=None,
+                workflow_id=task.workflow_id,
+                seq=seq,
+                type=kind,
+                body=_body(template, event_id, seq, kind, subtask_index),
+                target=target.to_json(),
                 created_at=now,
-                updated_at=now,
-                delivered_at=None,
             )
-        ]
-        session.add(row)
-        # Flushed now: the next event of this transaction reads this one's seq.
+            row.deliveries = [
+                NotifyDelivery(
+                    account_id=task.account_id,
+                    target_key=target_key,
+                    state=DeliveryState.PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    claimed_by=None,
+                    give_up_at=give_up_at,
+                    last_error="",
+                    last_status=None,
+                    created_at=now,
+                    updated_at=now,
+                    delivered_at=None,
+                )
+            ]
+            session.add(row)
+        # Flushed now: a later write of this transaction (task_finished after the last
+        # sub-tasks) reads these events' seq.
         session.flush()
         session.info[_WRITTEN] = True
 
@@ -116,6 +127,22 @@ class OutboxWriter:
     @staticmethod
     def _after_rollback(session: Session) -> None:
         session.info.pop(_WRITTEN, None)
+
+
+def _body(
+    template: dict[str, Any],
+    event_id: str,
+    seq: int,
+    kind: EventType,
+    subtask_index: int | None,
+) -> dict[str, Any]:
+    """``event_body`` of one event from ``template`` (another event's body of the same
+    view): the nested ``WorkflowTaskEvent`` is shared, never copied."""
+    body = {**template, "EventId": event_id, "Sequence": seq, "EventKind": kind.value}
+    body.pop("SubTaskIndex", None)
+    if subtask_index is not None:
+        body["SubTaskIndex"] = subtask_index
+    return body
 
 
 def _target(task: Task) -> NotifyTarget | None:

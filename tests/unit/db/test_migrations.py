@@ -78,7 +78,7 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
         migrate(engine)
         with engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.all() == [("0004",)]
+            assert versions.all() == [("0005",)]
     finally:
         engine.dispose()
 
@@ -139,3 +139,30 @@ def test_custom_template_numbers_start_at_one_million(tmp_path: Path) -> None:
         engine.dispose()
     # The first is 1,000,000 and a deleted number is never handed out again.
     assert numbers == [(CUSTOM_ID_START + 1,)]
+
+
+def test_0004_to_0005_indexes_the_waiting_events_of_a_queue(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reelflow.db'}"
+    engine = create_db_engine(url)
+    try:
+        migrate(engine, "0004")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO queue_messages (account_id, queue, event_id, body, created_at, "
+                "visible_at, receive_count) VALUES (1, 'events', 'ev-1', '{}', '2025-01-01', "
+                "'2025-01-01', 0)"
+            )
+        migrate(engine)
+        found = inspect(engine).get_indexes("queue_messages")
+        indexes = {ix["name"]: ix["column_names"] for ix in found}
+        with engine.connect() as connection:
+            kept = connection.exec_driver_sql("SELECT event_id FROM queue_messages").all()
+    finally:
+        engine.dispose()
+    assert indexes["ix_queue_messages_account_id_queue_event_id"] == [
+        "account_id",
+        "queue",
+        "event_id",
+    ]
+    assert kept == [("ev-1",)]
+    assert diff(url) == []

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from reelflow.db.outbox import NotifyDelivery
 from reelflow.errors import ConfigError, DeliveryNotFound, StateError
+from reelflow.notify.deliveries import Claim
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.base import DeliveryOutcome, OutgoingEvent, Sink
@@ -300,3 +305,125 @@ def test_queue_deliveries_are_written_with_their_records_in_one_transaction(
     [event] = OutboxRecords(harness.sessions).task_events(harness.events()[1].task_id)
     [attempt] = event.deliveries[0].attempt_log
     assert attempt.outcome is AttemptOutcome.DELIVERED
+
+
+def _room(busy: dict[str, int], per_target: int = 2) -> Callable[[str, NotifyTarget], int]:
+    def room(key: str, target: NotifyTarget) -> int:
+        limit = 100 if target.type == "queue" else per_target
+        return limit - busy.get(key, 0)
+
+    return room
+
+
+def test_a_claim_takes_no_more_than_each_target_has_room_for(
+    harness: Harness, clock: FakeClock
+) -> None:
+    slow = NotifyTarget(type="url", url="http://hooks.example/slow")
+    for _ in range(5):
+        harness.finish(slow)
+    for _ in range(2):
+        harness.finish(HOOK)
+    harness.finish(QUEUE)
+    before = {d.id: d.next_attempt_at for d in harness.deliveries()}
+
+    claims = harness.store.claim("a", 8, room=_room({}))
+    # The slow target's three oldest-but-over-its-room deliveries do not crowd out the
+    # others: two of it, both of HOOK and the queue's one.
+    assert Counter(c.target_key for c in claims) == {slow.key(): 2, HOOK.key(): 2, QUEUE.key(): 1}
+    claimed = {c.delivery_id for c in claims}
+    untouched = [d for d in harness.deliveries() if d.id not in claimed]
+    assert len(untouched) == 3 and {d.target_key for d in untouched} == {slow.key()}
+    for d in untouched:  # never locked, loaded nor counted: pending and due as before
+        assert (d.state, d.attempts, d.claimed_by) == (DeliveryState.PENDING, 0, None)
+        assert d.next_attempt_at == before[d.id]
+
+
+def test_a_claim_counts_the_sends_in_flight_against_a_targets_room(harness: Harness) -> None:
+    slow = NotifyTarget(type="url", url="http://hooks.example/slow")
+    for _ in range(3):
+        harness.finish(slow)
+    harness.finish(HOOK)
+    [claim] = harness.store.claim("a", 8, room=_room({slow.key(): 2}))
+    assert claim.target_key == HOOK.key()
+    [claim] = harness.store.claim("a", 8, room=_room({slow.key(): 1}))
+    assert claim.target_key == slow.key() and claim.number == 1
+    assert harness.store.claim("a", 8, room=_room({slow.key(): 2})) == []
+    # Without a room every due delivery may be claimed (run_pending, tools).
+    assert len(harness.store.claim("a", 8)) == 2
+
+
+def test_releasing_claims_reads_them_in_one_query(harness: Harness) -> None:
+    for _ in range(4):
+        harness.finish(QUEUE)
+    claims = harness.store.claim("a", 10)
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(harness.db, "before_cursor_execute", record)
+    try:
+        # The last one was taken over meanwhile: it is not handed back.
+        taken = claims[-1]
+        with harness.sessions.begin() as session:
+            row = session.get(NotifyDelivery, taken.delivery_id)
+            assert row is not None
+            row.claimed_by, row.attempts = "other", row.attempts + 1
+        statements.clear()
+        assert harness.store.release(claims, "a") == 3
+    finally:
+        event.remove(harness.db, "before_cursor_execute", record)
+    assert sum(s.lstrip().startswith("SELECT") for s in statements) == 1
+    assert harness.store.release([], "a") == 0
+    states = [(d.attempts, d.claimed_by) for d in harness.deliveries()]
+    assert states == [(0, None)] * 3 + [(2, "other")]
+
+
+def test_the_dispatcher_claims_only_what_it_can_send_and_releases_nothing(
+    harness: Harness,
+) -> None:
+    sinks = _Split()
+    dispatcher = harness.dispatcher
+    dispatcher._sink_factory = sinks
+    slow = NotifyTarget(type="url", url="http://hooks.example/slow")
+    for _ in range(8):
+        harness.finish(slow)
+    for _ in range(3):
+        harness.finish(HOOK)
+    store = harness.store
+    claimed: list[int] = []
+    released: list[int] = []
+    claim, release = store.claim, store.release
+
+    def counting_claim(*args: Any, **kwargs: Any) -> list[Claim]:
+        claims = claim(*args, **kwargs)
+        claimed.extend(c.delivery_id for c in claims)
+        return claims
+
+    def counting_release(claims: Iterable[Claim], owner: str) -> int:
+        claims = list(claims)
+        released.extend(c.delivery_id for c in claims)
+        return release(claims, owner)
+
+    store.claim = counting_claim  # type: ignore[method-assign]
+    store.release = counting_release  # type: ignore[method-assign]
+    dispatcher.start()
+    try:
+        assert sinks.fast.wait_for(3, timeout=10)
+        assert sinks.gate.entered.acquire(timeout=5)
+        time.sleep(0.3)  # rounds go by while the slow target holds its two slots
+        # Only the two sends in flight to the slow target were claimed of its eight.
+        slow_ids = {d.id for d in harness.deliveries() if d.target_key == slow.key()}
+        assert len([i for i in claimed if i in slow_ids]) == 2
+        assert released == []
+        waiting = [d for d in harness.deliveries() if d.id in slow_ids and d.id not in claimed]
+        assert len(waiting) == 6 and all(d.attempts == 0 for d in waiting)
+    finally:
+        sinks.gate.opened.set()
+        deadline = time.monotonic() + 10
+        while len(harness.deliveries(DeliveryState.DELIVERED)) < 11:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        dispatcher.stop()
+    assert sorted(claimed) == sorted(d.id for d in harness.deliveries())  # each once
+    assert released == [] and sinks.gate.most_inside == 2

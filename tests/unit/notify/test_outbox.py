@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from reelflow.db.models import SubTask, Task
 from reelflow.engine.states import TaskState
+from reelflow.engine.views import TaskView
+from reelflow.notify.body import encode, event_body
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.states import DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
@@ -152,3 +155,59 @@ def test_the_engine_reports_lease_expiry_failures_as_finished_sub_tasks(
         harness.engine.requeue_expired()
         harness.engine.claim("w1", 1)
     assert recorder.calls == [("started", []), ("subtasks", [0]), ("finished", [])]
+
+
+def test_sub_tasks_finishing_together_are_written_in_one_go_with_the_usual_bodies(
+    harness: Harness,
+) -> None:
+    target = NotifyTarget(name="events", mode="Change")
+    task_id = harness.engine.submit(make_request(6).model_copy(update={"notify": target}))
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with harness.sessions() as session, session.begin():
+        task = session.get(Task, task_id)
+        assert task is not None
+        subtasks = list(task.subtasks)
+        assert len(subtasks) == 6
+        flushes: list[int] = []
+        event.listen(session, "after_flush", lambda *_: flushes.append(1))
+        event.listen(harness.db, "before_cursor_execute", record)
+        try:
+            harness.outbox.subtasks_finished(session, task, list(reversed(subtasks)))
+        finally:
+            event.remove(harness.db, "before_cursor_execute", record)
+        # One read of the last number and one flush for all six, not one each.
+        assert sum("max(notify_events.seq)" in s for s in statements) == 1
+        assert flushes == [1]
+        # The next event of the same transaction is numbered after them.
+        harness.outbox.task_finished(session, task)
+        view = TaskView.of(task)
+
+    events = harness.events(task_id)
+    assert [(e.seq, e.type, e.body.get("SubTaskIndex")) for e in events] == [
+        *[(i + 1, EventType.SUBTASK_FINISHED, i) for i in range(6)],
+        (7, EventType.TASK_FINISHED, None),
+    ]
+    for e in events:
+        # Byte for byte what the body of a single event is: same keys, same order.
+        expected = event_body(view, e.id, e.seq, e.type, e.body.get("SubTaskIndex"))
+        assert encode(e.body) == encode(expected)
+        assert e.target == target.to_json()
+    assert len({e.id for e in events}) == 7
+    deliveries = harness.deliveries()
+    assert [d.event_id for d in deliveries] == [e.id for e in events]
+    assert {d.target_key for d in deliveries} == {target.key()}
+
+
+def test_no_finished_sub_tasks_write_nothing(harness: Harness) -> None:
+    target = NotifyTarget(name="events", mode="Change")
+    task_id = harness.engine.submit(make_request(1).model_copy(update={"notify": target}))
+    with harness.sessions() as session, session.begin():
+        task = session.get(Task, task_id)
+        assert task is not None
+        harness.outbox.subtasks_finished(session, task, [])
+        assert "reelflow.notify.written" not in session.info
+    assert harness.events(task_id) == []
