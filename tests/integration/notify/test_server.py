@@ -66,7 +66,12 @@ def test_killed_with_an_undelivered_event_then_restarted_delivers_it(
             notify = {"type": "url", "url": hook.url, "secret": "s", "notify_key": "k"}
             task_id = submit(client, task_body("in/tiny.mp4", notify))
             wait_finished(client, task_id, timeout=60)
-        wait_until(lambda: len(hook.received) >= 2, 20, "a few refused attempts")
+        # Recorded by the server, not only received: the kill must not race the record.
+        wait_until(
+            lambda: query(data_dir, "SELECT count(*) AS n FROM notify_attempts")[0]["n"] >= 2,
+            20,
+            "a few refused attempts recorded",
+        )
         assert first.kill() == -9
         [delivery] = query(data_dir, "SELECT state, attempts, last_status FROM notify_deliveries")
         assert (delivery["state"], delivery["last_status"]) == ("pending", 503)
