@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -19,11 +20,31 @@ from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskSpec
+from reelflow.storage.registry import BucketNotFound
 
 # How long a SessionId deduplicates (the compatible API's documents say 3 or 7 days; the
 # task query window is 7 days, and the longer window is the safer one for a client retrying).
 SESSION_WINDOW = timedelta(days=7)
 MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What ``submit_task`` did: the task's id, and whether this call created the task
+    (``False``: the earlier task of the same ``session_id`` or ``trigger_key``)."""
+
+    task_id: str
+    created: bool
+
+
+class RequestBucketNotFound(BucketNotFound):
+    """``BucketNotFound`` for a bucket that a task request names; ``field`` says where, in
+    the request's terms: ``source.bucket``, ``output_bucket`` or ``media_process_task`` (an
+    output storage of a sub-task). Callers map it to their own field names."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TaskCommands(EngineCore):
@@ -38,24 +59,38 @@ class TaskCommands(EngineCore):
 
         The planner resolves the templates the account may use (presets and its own; ``SpecError``
         propagates). The source bucket and every output bucket must be the account's
-        (``BucketNotFound``), and a local ``file`` source is refused. ``account_id=None`` is an
-        internal caller (``reelflow process``): presets only, no bucket check, no owner.
+        (``BucketNotFound``; a ``RequestBucketNotFound`` naming the request's field), and a
+        local ``file`` source is refused. ``account_id=None`` is an internal caller
+        (``reelflow process``): presets only, no bucket check, no owner.
 
         A non-empty ``session_id`` that the same account used in the last 7 days returns that
         task's id instead of creating another. So does a ``trigger_key`` (one object version
         for one workflow) that already started a task, ever: the key is written in the
-        transaction that creates the task, under a unique constraint.
+        transaction that creates the task, under a unique constraint. ``submit_task`` also
+        says which of the two happened.
         """
+        return self.submit_task(request, account_id=account_id, trigger_key=trigger_key).task_id
+
+    def submit_task(
+        self,
+        request: TaskRequest,
+        *,
+        account_id: int | None = None,
+        trigger_key: TriggerKey | None = None,
+    ) -> Submitted:
+        """``submit``, reporting whether this call created the task: ``created`` is decided
+        in the transaction that would create it, so two concurrent submissions of the same
+        ``session_id`` or ``trigger_key`` see exactly one ``created``."""
         if trigger_key is not None:
             with self._read() as session:
                 started = triggered_task(session, trigger_key)
             if started is not None:
-                return started
+                return Submitted(started, created=False)
         if request.session_id:
             with self._read() as session:
                 existing = self._session_task(session, request.session_id, account_id)
             if existing is not None:
-                return existing
+                return Submitted(existing, created=False)
         if account_id is not None:
             if request.source.type == "file":
                 raise SpecError(
@@ -64,7 +99,7 @@ class TaskCommands(EngineCore):
                     field="source.type",
                 )
             if request.source.type == "bucket":
-                self._buckets.check_access(account_id, request.source.bucket)
+                self._check_bucket(account_id, request.source.bucket, "source.bucket")
         specs = self._planner.resolve(request, self._templates.lookup(account_id))
         if not specs:
             raise SpecError("the request has no sub-task to run", field="media_process_task")
@@ -72,7 +107,7 @@ class TaskCommands(EngineCore):
         if len(set(indices)) != len(indices):
             raise SpecError("sub-task indices must be unique", field="media_process_task")
         try:
-            new_id = self._create_task(request, specs, indices, account_id, trigger_key)
+            submitted = self._create_task(request, specs, indices, account_id, trigger_key)
         except IntegrityError:
             # PostgreSQL: a concurrent submit of the same trigger key committed first.
             if trigger_key is None:
@@ -81,9 +116,18 @@ class TaskCommands(EngineCore):
                 started = triggered_task(session, trigger_key)
             if started is None:
                 raise
-            return started
-        self._jobs_added()
-        return new_id
+            return Submitted(started, created=False)
+        if submitted.created:
+            self._jobs_added()
+        return submitted
+
+    def _check_bucket(
+        self, account_id: int, bucket: str, field: str, *, session: Session | None = None
+    ) -> None:
+        try:
+            self._buckets.check_access(account_id, bucket, session=session)
+        except BucketNotFound as exc:
+            raise RequestBucketNotFound(exc.message, field=field) from None
 
     def _create_task(
         self,
@@ -92,23 +136,26 @@ class TaskCommands(EngineCore):
         indices: list[int],
         account_id: int | None,
         trigger_key: TriggerKey | None,
-    ) -> str:
+    ) -> Submitted:
         with self._write() as session:
             if account_id is not None:
                 # Every output bucket must be the account's; checked in this transaction
                 # rather than in one of its own (a read transaction per bucket per submission).
-                for bucket in sorted({spec.output_bucket for spec in specs}):
-                    self._buckets.check_access(account_id, bucket, session=session)
+                # The request's own output bucket first, so that its error names that field.
+                for bucket in _output_buckets(request, specs):
+                    own = bucket == request.output_bucket
+                    field = "output_bucket" if own else "media_process_task"
+                    self._check_bucket(account_id, bucket, field, session=session)
             now = self._now()
             if request.session_id:
                 # Checked again under the write lock: a concurrent twin may have just won.
                 existing = self._session_task(session, request.session_id, account_id)
                 if existing is not None:
-                    return existing
+                    return Submitted(existing, created=False)
             if trigger_key is not None:
                 started = triggered_task(session, trigger_key)
                 if started is not None:
-                    return started
+                    return Submitted(started, created=False)
             task = Task(
                 id=f"rf-{uuid.uuid4().hex}",
                 account_id=account_id,
@@ -144,7 +191,7 @@ class TaskCommands(EngineCore):
             self._add_probe_job(session, task, indices, now)
             if trigger_key is not None:
                 record_trigger(session, trigger_key, task.id, now)
-            return task.id
+            return Submitted(task.id, created=True)
 
     def session_task(self, session_id: str, *, account_id: int | None = None) -> str | None:
         """The task that ``account_id`` started with ``session_id`` in the last 7 days, if
@@ -297,6 +344,13 @@ class TaskCommands(EngineCore):
             retried = [sub.index for sub in failed]
         self._jobs_added()
         return retried
+
+
+def _output_buckets(request: TaskRequest, specs: list[SubTaskSpec]) -> list[str]:
+    """The request's own ``output_bucket`` (even if every sub-task names another: the request
+    still names it), then the other output buckets of ``specs``."""
+    first = [request.output_bucket] if request.output_bucket else []
+    return first + sorted({spec.output_bucket for spec in specs} - set(first))
 
 
 def _task_filters(

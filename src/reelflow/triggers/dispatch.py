@@ -105,7 +105,7 @@ class Dispatcher:
                     fired.append(Fired(workflow.id, notice.bucket, key, before, False))
                     continue
                 request = Workflows.request_for(workflow, source)
-                task_id = self._engine.submit(
+                submitted = self._engine.submit_task(
                     request, account_id=workflow.account_id, trigger_key=trigger_key
                 )
             except ReelflowError as exc:
@@ -117,15 +117,18 @@ class Dispatcher:
                     exc.message,
                 )
                 continue
+            if not submitted.created:  # a concurrent notice of the same version won
+                fired.append(Fired(workflow.id, notice.bucket, key, submitted.task_id, False))
+                continue
             log.info(
                 "trigger (%s): %s/%s started task %s of workflow %s",
                 notice.origin,
                 notice.bucket,
                 key,
-                task_id,
+                submitted.task_id,
                 workflow.id,
             )
-            fired.append(Fired(workflow.id, notice.bucket, key, task_id, True))
+            fired.append(Fired(workflow.id, notice.bucket, key, submitted.task_id, True))
         return fired
 
     def _version(self, bucket: str, key: str) -> str | None:

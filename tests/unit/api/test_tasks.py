@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 
 from reelflow.engine.states import TaskState
 from reelflow.runtime import Runtime
@@ -281,3 +284,139 @@ def test_another_accounts_bucket_cannot_be_used(client: TestClient, admin: Key, 
         "/v1/tasks", json=body(output={"bucket": OTHER_BUCKET}), headers=admin.headers
     )
     assert fields_of(response) == ["output.bucket"]
+
+
+# -- 201 or 200 from the engine, and no reads of its own ------------------------------------
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=-1), timedelta(hours=1)], ids=["behind", "ahead"])
+def test_created_or_repeated_does_not_depend_on_the_clock(
+    client: TestClient,
+    admin: Key,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    skew: timedelta,
+) -> None:
+    """The engine's clock (the database server's, on another host) may differ from this
+    process's: 201 or 200 is what the engine did, not a comparison of times."""
+    monkeypatch.setattr(runtime.engine, "_clock", lambda: datetime.now(UTC) + skew)
+    first = client.post("/v1/tasks", json=body(session_id="skew"), headers=admin.headers)
+    again = client.post("/v1/tasks", json=body(session_id="skew"), headers=admin.headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["task_id"] == first.json()["task_id"]
+
+
+class _Statements:
+    """Transactions begun and bucket lookups made on the runtime's database."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.transactions = 0
+        self.bucket_lookups = 0
+        event.listen(runtime.db, "begin", self._begin)
+        event.listen(runtime.db, "before_cursor_execute", self._execute)
+
+    def _begin(self, conn: object) -> None:
+        self.transactions += 1
+
+    def _execute(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM buckets" in statement:
+            self.bucket_lookups += 1
+
+    def of(self, send: Callable[[], object]) -> tuple[int, int]:
+        self.transactions = self.bucket_lookups = 0
+        send()
+        return self.transactions, self.bucket_lookups
+
+
+def test_submission_reads_each_bucket_once_and_never_rereads_the_task(
+    client: TestClient, admin: Key, runtime: Runtime
+) -> None:
+    def post(**extra: Any) -> Callable[[], object]:
+        return lambda: client.post("/v1/tasks", json=body(**extra), headers=admin.headers)
+
+    submit(client, admin)  # warm whatever the first request of a key reads
+    statements = _Statements(runtime)
+    plain = statements.of(post())
+    with_output = statements.of(post(output={"bucket": "media"}))
+    first = statements.of(post(session_id="once"))
+    repeated = statements.of(post(session_id="once"))
+    # Only the engine checks buckets: the source (before planning), then the output (in the
+    # transaction that writes the task); naming the same bucket as output adds nothing.
+    assert plain[1] == with_output[1] == first[1] == 2
+    assert with_output[0] == plain[0]
+    # A repeated session is answered by the engine's first check: no bucket, no re-read.
+    assert repeated[1] == 0
+    assert repeated[0] < plain[0] < first[0]
+
+
+@pytest.mark.parametrize(
+    ("task", "field"),
+    [
+        # The input is named first, as before the engine checked it.
+        (
+            {
+                "input": {"bucket": "nope", "key": "a.mp4"},
+                "output": {"bucket": "nope-out"},
+                "media_process_task": SPEC,
+            },
+            "input.bucket",
+        ),
+        # An output bucket that every sub-task overrides is still checked.
+        (
+            body(
+                output={"bucket": "nope"},
+                media_process_task={
+                    "transcode_task_set": [
+                        {
+                            "definition": 100010,
+                            "output_storage": {"cos_output_storage": {"bucket": "media"}},
+                        }
+                    ]
+                },
+            ),
+            "output.bucket",
+        ),
+        (
+            {
+                "input": {"url": "https://host/a.mp4"},
+                "output": {"bucket": "nope"},
+                "media_process_task": SPEC,
+            },
+            "output.bucket",
+        ),
+    ],
+    ids=["input-before-output", "overridden-output", "url-input"],
+)
+def test_a_missing_bucket_names_its_field(
+    client: TestClient, admin: Key, runtime: Runtime, task: dict[str, Any], field: str
+) -> None:
+    response = client.post("/v1/tasks", json=task, headers=admin.headers)
+    assert response.status_code == 400, response.text
+    error = error_of(response)
+    assert error["code"] == "ResourceNotFound.BucketNotExist"
+    assert fields_of(response) == [field]
+    assert str(error["message"]).startswith(f"{field}: bucket '")
+    assert runtime.engine.count_tasks() == 0
+
+
+def test_a_workflows_missing_output_bucket_is_the_workflows(
+    client: TestClient, admin: Key, runtime: Runtime
+) -> None:
+    """A bucket the body does not name is not blamed on the body's ``output``."""
+    runtime.buckets.ensure("gone", admin.account_id)
+    workflow = {
+        "name": "wf",
+        "trigger": {"bucket": "media", "dir": "in/"},
+        "output_bucket": "gone",
+        "media_process_task": SPEC,
+    }
+    created = client.post("/v1/workflows", json=workflow, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+    with runtime.db.begin() as conn:  # the bucket goes away after the workflow was made
+        conn.execute(text("DELETE FROM buckets WHERE name = 'gone'"))
+    task = {"input": {"bucket": "media", "key": "in/a.mp4"}, "workflow_id": workflow_id}
+    response = client.post("/v1/tasks", json=task, headers=admin.headers)
+    assert response.status_code == 400, response.text
+    assert error_of(response)["code"] == "ResourceNotFound.BucketNotExist"
+    assert fields_of(response) == ["media_process_task"]

@@ -4,6 +4,7 @@ sub-tasks)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -220,3 +221,46 @@ def test_describe_tasks_time_window(call: Call) -> None:
 )
 def test_describe_tasks_errors(call: Call, params: dict[str, Any], code: str) -> None:
     assert error_code(call("DescribeTasks", params)) == code
+
+
+def test_a_session_id_racing_its_twin_is_refused(
+    call: Call, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The twin commits after this request began; the engine, not a read before it, tells
+    the action that the session already has a task."""
+    engine = runtime.engine
+    real = engine.submit_task
+    twins: list[str] = []
+
+    def racing(request: Any, **options: Any) -> Any:
+        twins.append(real(request, **options).task_id)  # the twin's own submission
+        return real(request, **options)
+
+    monkeypatch.setattr(engine, "submit_task", racing)
+    answer = call("ProcessMedia", process(SessionId="race"))
+    assert error_code(answer) == "InvalidParameterValue.SessionId"
+    assert twins[0] in answer["Error"]["Message"]
+    assert runtime.engine.count_tasks() == 1
+
+
+def test_concurrent_requests_of_one_session_id_start_one_task(call: Call, runtime: Runtime) -> None:
+    answers: list[dict[str, Any]] = []
+    start = threading.Barrier(6)
+
+    def send() -> None:
+        start.wait()
+        answers.append(call("ProcessMedia", process(SessionId="burst")))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(answers) == 6
+    started = [a["TaskId"] for a in answers if "TaskId" in a]
+    refused = [a for a in answers if "TaskId" not in a]
+    assert len(started) == 1
+    assert {error_code(a) for a in refused} == {"InvalidParameterValue.SessionId"}
+    assert all(started[0] in a["Error"]["Message"] for a in refused)
+    assert runtime.engine.count_tasks() == 1

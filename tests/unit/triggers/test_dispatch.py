@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from reelflow.db.session import transaction
 from reelflow.engine.triggered import TriggerKey, record_outputs
@@ -142,3 +145,25 @@ def test_concurrent_submits_of_one_key_make_one_task(runtime: Runtime) -> None:
 
     assert len(set(results)) == 1
     assert task_ids(runtime) == results[:1]
+
+
+def test_a_notice_that_loses_the_race_reports_the_winners_task(
+    runtime: Runtime, stub: StubTrigger, media: MemoryStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same version's task is started by a twin after the dispatcher's own check: the
+    engine says it did not create a task, and the notice reports the twin's as not new."""
+    add_workflow(runtime)
+    media.put_bytes("up/a.mp4", b"v1")
+    engine = runtime.engine
+    real = engine.submit_task
+    twins: list[str] = []
+
+    def racing(request: Any, **options: Any) -> Any:
+        twins.append(real(request, **options).task_id)
+        return real(request, **options)
+
+    monkeypatch.setattr(engine, "submit_task", racing)
+    (fired,) = stub.emit("media", "up/a.mp4")
+
+    assert (fired.new, fired.task_id) == (False, twins[0])
+    assert task_ids(runtime) == twins

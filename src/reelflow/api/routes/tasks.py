@@ -21,12 +21,12 @@ from reelflow.api.schemas.tasks import (
 )
 from reelflow.engine.accounts import Account
 from reelflow.engine.states import TaskState
+from reelflow.engine.tasks import RequestBucketNotFound
 from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
 from reelflow.storage.keys import validate_key
-from reelflow.storage.registry import BucketNotFound
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=error_responses(400, 401, 404))
 
@@ -36,13 +36,6 @@ _STATES: dict[str, tuple[TaskState, ...]] = {
     "FINISH": (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED),
     **{state.value: (state,) for state in TaskState},
 }
-
-
-def _check_bucket(runtime: Runtime, account: Account, bucket: str, field: str) -> None:
-    try:
-        runtime.buckets.check_access(account.id, bucket)
-    except BucketNotFound as exc:
-        raise SpecError(f"{field}: {exc.message}", code=exc.code, field=field) from None
 
 
 def _check_key(key: str, field: str) -> None:
@@ -56,16 +49,13 @@ def _check_key(key: str, field: str) -> None:
 
 
 def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskRequest:
-    """The engine's request for ``body``; every reference checked, naming its field."""
+    """The engine's request for ``body``; keys, the workflow and the url's output checked,
+    naming their field (the engine checks the buckets: ``_submit`` names theirs)."""
     _check_key(body.input.key, "input.key")
     if body.output is not None and body.output.dir.strip("/"):
         _check_key(body.output.dir.strip("/"), "output.dir")
     source = body.input.to_source()
-    if source.type == "bucket":
-        _check_bucket(runtime, account, source.bucket, "input.bucket")
     output = body.output
-    if output is not None and output.bucket:
-        _check_bucket(runtime, account, output.bucket, "output.bucket")
     fields: dict[str, object] = {
         "source": source.to_json(),
         "session_id": body.session_id,
@@ -123,17 +113,22 @@ async def submit_task(
 def _submit(runtime: Runtime, account: Account, body: TaskCreate) -> tuple[str, bool]:
     """The task id, and whether it is the earlier task of a repeated ``session_id``."""
     request = _request(runtime, account, body)
-    started = datetime.now(UTC)
     try:
-        task_id = runtime.engine.submit(request, account_id=account.id)
-    except BucketNotFound as exc:  # an output bucket inside media_process_task
-        raise SpecError(exc.message, code=exc.code, field="media_process_task") from None
-    if request.session_id:
-        # The engine returns the earlier task of a repeated session_id; that task was
-        # created before this call began.
-        view = runtime.engine.task_view(task_id, account_id=account.id)
-        return task_id, view.created_at < started
-    return task_id, False
+        submitted = runtime.engine.submit_task(request, account_id=account.id)
+    except RequestBucketNotFound as exc:
+        raise _bucket_error(exc, body) from None
+    return submitted.task_id, not submitted.created
+
+
+def _bucket_error(exc: RequestBucketNotFound, body: TaskCreate) -> SpecError:
+    """The engine's missing bucket as a 400 naming this API's field."""
+    if exc.field == "source.bucket":
+        field = "input.bucket"
+    elif exc.field == "output_bucket" and body.output is not None and body.output.bucket:
+        field = "output.bucket"
+    else:  # an output storage inside media_process_task, or the workflow's output bucket
+        return SpecError(exc.message, code=exc.code, field="media_process_task")
+    return SpecError(f"{field}: {exc.message}", code=exc.code, field=field)
 
 
 @router.get("", response_model=TaskPage, summary="List tasks, newest first")

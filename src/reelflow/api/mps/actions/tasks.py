@@ -2,8 +2,8 @@
 
 A ``SessionId`` used by the same account in the last 7 days is refused with
 ``InvalidParameterValue.SessionId``, as the cloud service does (reelflow's native API
-returns the original task instead). Two identical requests racing each other may both
-pass the check; the engine then gives the second the first one's task id.
+returns the original task instead). The engine decides that in the transaction that would
+create the task, so of two identical requests racing each other exactly one gets a task.
 """
 
 from __future__ import annotations
@@ -107,21 +107,17 @@ def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
 
 def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
     request = task_request(ctx, p)
-    engine = ctx.runtime.engine
-    if request.session_id:
-        earlier = engine.session_task(request.session_id, account_id=ctx.account.id)
-        if earlier is not None:
-            days = SESSION_WINDOW.days
-            raise MpsError(
-                "InvalidParameterValue.SessionId",
-                f"SessionId {request.session_id!r} was already used by task {earlier} in the "
-                f"last {days} days",
-            )
     try:
-        task_id = engine.submit(request, account_id=ctx.account.id)
+        submitted = ctx.runtime.engine.submit_task(request, account_id=ctx.account.id)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
-    return {"TaskId": task_id}
+    if not submitted.created:  # only a repeated SessionId returns an earlier task here
+        raise MpsError(
+            "InvalidParameterValue.SessionId",
+            f"SessionId {request.session_id!r} was already used by task {submitted.task_id} "
+            f"in the last {SESSION_WINDOW.days} days",
+        )
+    return {"TaskId": submitted.task_id}
 
 
 def describe_task_detail(ctx: ActionContext, p: Params) -> dict[str, Any]:
