@@ -148,10 +148,6 @@ class TriggerLedger:
         self._sessions = sessions
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def triggered_task(self, key: TriggerKey) -> str | None:
-        with transaction(self._sessions, write=False) as session:
-            return triggered_task(session, key)
-
     def is_own_output(self, bucket: str, key: str) -> bool:
         """Whether reelflow planned to write ``key`` in ``bucket`` (as a task's output)."""
         hashes = [_key_hash(bucket, form) for form in output_patterns(key)]

@@ -100,10 +100,6 @@ class Dispatcher:
         for workflow in matching:
             trigger_key = TriggerKey(workflow.id, notice.bucket, key, version)
             try:
-                before = self._ledger.triggered_task(trigger_key)
-                if before is not None:
-                    fired.append(Fired(workflow.id, notice.bucket, key, before, False))
-                    continue
                 request = Workflows.request_for(workflow, source)
                 submitted = self._engine.submit_task(
                     request, account_id=workflow.account_id, trigger_key=trigger_key
@@ -117,7 +113,7 @@ class Dispatcher:
                     exc.message,
                 )
                 continue
-            if not submitted.created:  # a concurrent notice of the same version won
+            if not submitted.created:  # this version already started this workflow
                 fired.append(Fired(workflow.id, notice.bucket, key, submitted.task_id, False))
                 continue
             log.info(
