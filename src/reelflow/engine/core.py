@@ -203,9 +203,9 @@ class EngineCore:
                 code=rejection.code or INTERNAL_ERROR,
                 message=rejection.message,
             )
+        # Before any job can run: triggers must know these keys as reelflow's own.
+        record_outputs(session, task.id, [w for p in plan.jobs for w in p.works], now)
         for planned in plan.jobs:
-            # Before any job can run: triggers must know these keys as reelflow's own.
-            record_outputs(session, task.id, planned.works, now)
             job = self._add_job(
                 session, task, JobKind.MEDIA, planned.subtasks, now, works=planned.works
             )
