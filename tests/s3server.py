@@ -7,7 +7,6 @@ reason; under ``CI=true`` they fail instead, so CI never passes by skipping.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from tests.servers import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -41,13 +42,6 @@ def require(module: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -5,103 +5,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from reelflow.api import streams
-from reelflow.api.app import create_app
-from reelflow.config import Settings
-from reelflow.runtime import Runtime
-
-SIZE = 200 * 1024 * 1024
-CHUNK = 1024 * 1024
-# Generous: buffers of uvicorn, the reader and storage are a few MiB; a server that held the
-# body would grow by 200 MiB or more.
-MAX_GROWTH = 48 * 1024 * 1024
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
-
-
-class PeakRss:
-    """Samples this process's resident memory every few milliseconds in a thread."""
-
-    def __init__(self) -> None:
-        self.baseline = rss()
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss())
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, admin secret) of a server running in a thread of this process."""
-    with Runtime(Settings(data_dir=tmp_path / "data")) as runtime:
-        assert runtime.admin_key is not None
-        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-        srv = uvicorn.Server(config)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not srv.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.01)
-        port = sock.getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}", runtime.admin_key.secret_key
-        finally:
-            srv.should_exit = True
-            thread.join(timeout=10)
-            sock.close()
-
-
-def _body(digest: hashlib._Hash) -> Iterator[bytes]:
-    block = bytes(range(256)) * (CHUNK // 256)
-    for i in range(SIZE // CHUNK):
-        chunk = block[i % 256 :] + block[: i % 256]
-        digest.update(chunk)
-        yield chunk
+from tests.servers import CHUNK, MAX_GROWTH, SIZE, PeakRss, big_body
 
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_a_200_mb_upload_keeps_memory_flat(server: tuple[str, str]) -> None:
-    url, secret = server
+def test_a_200_mb_upload_keeps_memory_flat(in_process: tuple[str, str]) -> None:
+    url, secret = in_process
     headers = {"Authorization": f"Bearer {secret}"}
     sent = hashlib.md5(usedforsecurity=False)
     with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
         with PeakRss() as upload:
-            response = client.put("/v1/buckets/media/objects/big/source.bin", content=_body(sent))
+            response = client.put(
+                "/v1/buckets/media/objects/big/source.bin", content=big_body(sent)
+            )
         assert response.status_code == 200, response.text
         assert response.json()["size"] == SIZE
         # A local bucket tags an upload with a version instead of hashing it on arrival.
@@ -125,8 +51,10 @@ def test_a_200_mb_upload_keeps_memory_flat(server: tuple[str, str]) -> None:
 
 
 @pytest.mark.integration
-def test_a_client_gone_mid_upload_leaves_nothing(server: tuple[str, str], tmp_path: Path) -> None:
-    url, secret = server
+def test_a_client_gone_mid_upload_leaves_nothing(
+    in_process: tuple[str, str], tmp_path: Path
+) -> None:
+    url, secret = in_process
     host, port = url.removeprefix("http://").split(":")
     bucket = tmp_path / "data" / "buckets" / "media"
     headers = {"Authorization": f"Bearer {secret}"}
@@ -166,11 +94,11 @@ def _stalled_upload(host: str, port: int, secret: str, key: str, length: int) ->
 
 
 @pytest.mark.integration
-def test_stalled_uploads_do_not_starve_the_api(server: tuple[str, str]) -> None:
+def test_stalled_uploads_do_not_starve_the_api(in_process: tuple[str, str]) -> None:
     """More stalled uploads than the API has threads (anyio's default limiter: 40) and
     than there are upload slots: other routes answer at once, and a waiting upload is
     stored once a slot is free."""
-    url, secret = server
+    url, secret = in_process
     host, port = url.removeprefix("http://").split(":")
     headers = {"Authorization": f"Bearer {secret}"}
     length = 4096
@@ -203,10 +131,10 @@ def test_stalled_uploads_do_not_starve_the_api(server: tuple[str, str]) -> None:
 
 @pytest.mark.integration
 def test_a_client_that_stops_sending_gets_408_and_leaves_nothing(
-    server: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    in_process: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(streams, "IDLE_TIMEOUT", 0.5)
-    url, secret = server
+    url, secret = in_process
     host, port = url.removeprefix("http://").split(":")
     with _stalled_upload(host, int(port), secret, "idle/a.bin", 1 << 20) as conn:
         conn.settimeout(10)

@@ -1,5 +1,6 @@
-"""Fixtures of the cluster tests: a fresh PostgreSQL schema per test, moto's S3 server,
-the brokers, and clusters of real ``serve`` and ``worker`` processes."""
+"""Fixtures of the cluster tests: a fresh PostgreSQL schema per test, the brokers, and
+clusters of real ``serve`` and ``worker`` processes on moto's S3 server (the ``moto``
+fixture of tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import Engine as DbEngine
 from reelflow.db.session import create_db_engine, migrate
 from tests.integration.cluster.processes import Cluster, s3_config
 from tests.integration.cluster.services import BROKERS, postgres_schema, require_broker
-from tests.s3server import MotoServer, moto_server
+from tests.s3server import MotoServer
 
 MakeCluster = Callable[..., Cluster]
 
@@ -31,12 +32,6 @@ def pg(pg_url: str) -> Iterator[DbEngine]:
     migrate(engine)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoServer]:
-    with moto_server() as server:
-        yield server
 
 
 @pytest.fixture(params=sorted(BROKERS))

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.integration.notify.services import AMQP_URL, require_service
-from tests.s3server import free_port
+from tests.servers import free_port
 
 POSTGRES_URL = os.environ.get(
     "REELFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

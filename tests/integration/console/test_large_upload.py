@@ -5,46 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from reelflow.api.app import create_app
-from reelflow.config import Settings
-from reelflow.runtime import Runtime
-from tests.integration.api.test_upload_memory import MAX_GROWTH, SIZE, PeakRss, _body
+from tests.servers import MAX_GROWTH, SIZE, PeakRss, big_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def in_process(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, admin secret) of a server in a thread of this process (whose memory the
-    test watches)."""
-    with Runtime(Settings(data_dir=tmp_path / "data")) as runtime:
-        assert runtime.admin_key is not None
-        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-        srv = uvicorn.Server(config)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not srv.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}", runtime.admin_key.secret_key
-        finally:
-            srv.should_exit = True
-            thread.join(timeout=10)
-            sock.close()
 
 
 def test_a_200_mb_console_upload_keeps_memory_flat(in_process: tuple[str, str]) -> None:
@@ -62,7 +29,7 @@ def test_a_200_mb_console_upload_keeps_memory_flat(in_process: tuple[str, str]) 
         with PeakRss() as upload:
             response = client.put(
                 "/console/buckets/media/objects/big/dropped.bin",
-                content=_body(sent),
+                content=big_body(sent),
                 headers={"X-CSRF-Token": page.group(1), "Accept": "application/json"},
             )
         assert response.status_code == 201, response.text

@@ -11,20 +11,12 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings
-from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.db.session import session_factory
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.sinks.registry import DefaultSinks
 from tests.integration.notify.services import AMQP_URL, REDIS_URL, require_service
 from tests.integration.server.process import Servers
 from tests.unit.notify.harness import Harness, make_harness
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[DbEngine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

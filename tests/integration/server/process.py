@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,18 +21,12 @@ from typing import Any, TypeVar
 
 import httpx
 
+from tests.servers import free_port
+
 T = TypeVar("T")
 
 START_TIMEOUT = 30.0
 STOP_GRACE = 10.0
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the server binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:

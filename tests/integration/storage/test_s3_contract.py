@@ -101,7 +101,7 @@ def test_missing_bucket_is_a_storage_error(moto: MotoServer, tmp_path: Path) -> 
 
 def test_unreachable_endpoint_is_retryable_and_named(tmp_path: Path) -> None:
     from reelflow.storage.s3 import S3Options, S3Storage
-    from tests.s3server import free_port
+    from tests.servers import free_port
 
     endpoint = f"http://127.0.0.1:{free_port()}"
     storage = S3Storage(

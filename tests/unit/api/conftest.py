@@ -1,30 +1,25 @@
 """API fixtures: a real ``Runtime`` on a temporary data dir (SQLite, local buckets), the app
-over it and a test client; two accounts, each with a bucket of its own.
+over it (with small body limits) and a test client (``client``, from
+tests/unit/conftest.py); two accounts, each with a bucket of its own.
 
 The scheduler is not started: tests that need jobs to run tick it themselves.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from starlette.exceptions import StarletteDeprecationWarning
 
 from reelflow.api.app import create_app
 from reelflow.api.limits import BodyLimits
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
 from reelflow.storage.local import LocalStorage
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for the httpx2 package; the API behaves the same over httpx.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from tests.unit.conftest import TestClient
 
 __all__ = [
     "JSON_LIMIT",
@@ -62,12 +57,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 @pytest.fixture
 def app(runtime: Runtime) -> FastAPI:
     return create_app(runtime, limits=BodyLimits(json_body=JSON_LIMIT, upload=UPLOAD_LIMIT))
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture

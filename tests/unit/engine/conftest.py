@@ -1,10 +1,10 @@
-"""Engine fixtures: a migrated SQLite file, fake planner and runner, a settable clock;
-accounts, buckets, templates and workflows over the same database.
+"""Engine fixtures: fake planner and runner; accounts, buckets, templates and workflows
+over the same database (``db`` and ``clock`` are the shared fixtures of tests/conftest.py
+and tests/unit/conftest.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.config import Settings
 from reelflow.db.models import Task
-from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.db.session import session_factory
 from reelflow.engine.accounts import Account, Accounts
 from reelflow.engine.buckets import Buckets
 from reelflow.engine.service import Engine
@@ -33,14 +33,6 @@ class RecordingEngine(Engine):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[DbEngine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'reelflow.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
@@ -49,11 +41,6 @@ def settings(tmp_path: Path) -> Settings:
         video_preset="veryfast",
         job_timeout=120,
     )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

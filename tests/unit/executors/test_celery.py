@@ -13,7 +13,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.exc import OperationalError
 
 from reelflow.config import Settings
-from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.db.session import session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.engine.states import JobState, TaskState
@@ -46,19 +46,6 @@ def settings(tmp_path: Path) -> Settings:
         cluster_slots=2,
         job_timeout=600,
     )
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[DbEngine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -1,29 +1,23 @@
 """Fixtures for the action API: a real ``Runtime`` on a temporary data dir (SQLite, local
-buckets; the scheduler is not started), the app over it, and ``call(action, params)`` that
-signs like the official SDK and returns the envelope's ``Response``."""
+buckets; the scheduler is not started), the app over it (``app`` and ``client`` of
+tests/unit/conftest.py), and ``call(action, params)`` that signs like the official SDK and
+returns the envelope's ``Response``."""
 
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from fastapi import FastAPI
-from starlette.exceptions import StarletteDeprecationWarning
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
 from reelflow.storage.memory import MemoryStorage
+from tests.unit.conftest import TestClient
 from tests.unit.mps.tc3 import signed_headers
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 S3_BUCKET = "archive"
 S3_REGION = "ap-shanghai"
@@ -50,17 +44,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
         rt.storages.add(archive)
         rt.buckets.ensure(S3_BUCKET, rt.admin_account.id, backend="memory")
         yield rt
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture

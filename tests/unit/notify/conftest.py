@@ -1,16 +1,14 @@
-"""Notification fixtures: a migrated SQLite file, a settable clock, the harness over the
-in-memory sinks (``memory_sinks``) with a backoff whose jitter is fixed (factor 1)."""
+"""Notification fixtures: the harness over the in-memory sinks (``memory_sinks``), on the
+shared ``db`` and ``clock`` fixtures, with a backoff whose jitter is fixed (factor 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings
-from reelflow.db.session import create_db_engine, migrate
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.sinks.memory import MemorySinks
 from tests.unit.engine.fakes import FakeClock
@@ -20,21 +18,8 @@ BACKOFF = Backoff(base=1.0, cap=8.0, total=60.0)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[DbEngine]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, max_attempts=2, video_preset="veryfast", job_timeout=60)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

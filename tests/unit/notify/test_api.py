@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.notify.sinks.base import DeliveryOutcome
 from reelflow.notify.sinks.memory import MemorySinks
@@ -29,17 +27,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     settings = Settings(data_dir=tmp_path / "data", workers=1, notify_max_retry_seconds=0.2)
     with Runtime(settings) as rt:
         yield rt
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture
