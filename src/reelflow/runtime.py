@@ -27,6 +27,7 @@ from reelflow.engine.triggered import TriggerLedger
 from reelflow.engine.workflows import Workflows
 from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.registry import build_executor
+from reelflow.executors.scratch import sweep as sweep_scratch
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
@@ -90,6 +91,9 @@ class Runtime:
             buckets=self.buckets,
         )
         self.ffmpeg: Path = find_ffmpeg(settings.ffmpeg)
+        # Before any job runs: what processes killed earlier left behind (their attempts
+        # are run again by the engine) only takes disk space and CPU.
+        sweep_scratch(settings.data_dir / "scratch")
         self.jobs = JobRuntime(
             self.ffmpeg,
             self.storages,

@@ -9,8 +9,6 @@ when the error type says so); failures of one sub-task become that sub-task's ou
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 from reelflow.errors import ConfigError, FFmpegFailed, JobCancelled
 from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.executors.outputs import commit_work
+from reelflow.executors.scratch import Scratch
 from reelflow.media.command import build_command
 from reelflow.media.probe import MediaInfo, probe
 from reelflow.media.progress import Progress
@@ -54,9 +53,9 @@ class JobRuntime:
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
     ) -> None:
-        self.runner = FFmpegRunner(ffmpeg)
+        self.scratch = Scratch(scratch)
+        self.runner = FFmpegRunner(ffmpeg, records=self.scratch)
         self.storages = storages
-        self.scratch = scratch
         self.font = find_font()
         self.urls = UrlSources(url_max_bytes, url_timeout)
 
@@ -97,12 +96,8 @@ class JobRuntime:
 
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix=f"{job.job_id}-", dir=self.scratch))
-        try:
+        with self.scratch.work_dir(job.job_id) as path:
             yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
 
     def _probe(self, job: JobPayload) -> JobResult:
         with self._work_dir(job) as work_dir, self._source(job.source, work_dir) as src:

@@ -2,7 +2,9 @@
 
 Building the arguments is someone else's job (pure functions returning ``list[str]``);
 this module owns the child process. Every run ends with the child reaped: on success,
-on failure, on timeout, on cancel, and when a progress callback raises.
+on failure, on timeout, on cancel, and when a progress callback raises. If this process
+dies instead (SIGKILL, OOM killer), the kernel kills the child (``parentdeath``), and the
+child's record (``ChildRecords``) lets the next start stop what might still be left.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from reelflow.errors import FFmpegFailed, FFmpegNotFound, FFmpegTimeout, JobCancelled
+from reelflow.media.parentdeath import die_with_parent
 from reelflow.media.progress import Progress, ProgressParser
 
 _POLL = 0.05  # seconds between cancel/timeout checks: bounds how late a cancel lands
@@ -53,6 +56,19 @@ def ffmpeg_argv(binary: Path, args: Sequence[str]) -> list[str]:
     ]
 
 
+class ChildRecords(Protocol):
+    """Where a runner notes its running children, for whoever cleans up after this process.
+
+    ``add`` is called right after the child started (its PID is also its process group id),
+    ``discard`` once it is reaped. An ``OSError`` from ``add`` fails the run (the child is
+    killed first): a child nobody could find again must not run.
+    """
+
+    def add(self, pid: int, binary: Path) -> None: ...
+
+    def discard(self, pid: int) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """A run that exited with status 0."""
@@ -68,12 +84,23 @@ class FFmpegRunner:
     A supervisor stops a run by setting the run's ``cancel`` event: the thread inside
     :meth:`run` then kills the child's process group and reaps it. ``on_start`` hands
     out the PID for logging only; signalling it directly would race with the reaping.
+
+    The child gets SIGKILL when the thread that started it dies (Linux), and :meth:`run`
+    holds that thread until the child is reaped: a child never outlives its process.
     """
 
-    def __init__(self, binary: Path, *, kill_grace: float = 3.0, stderr_lines: int = 50) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        *,
+        kill_grace: float = 3.0,
+        stderr_lines: int = 50,
+        records: ChildRecords | None = None,
+    ) -> None:
         self.binary = binary
         self.kill_grace = kill_grace
         self.stderr_lines = stderr_lines
+        self.records = records
 
     def run(
         self,
@@ -103,6 +130,9 @@ class FFmpegRunner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # own process group: one killpg reaches every helper
+                # Threads are safe here: the child calls only prctl and getppid, after
+                # CPython has reset its interpreter state for the fork (no lock to wait on).
+                preexec_fn=die_with_parent(),  # noqa: PLW1509
             )
         except OSError as exc:
             raise FFmpegNotFound(f"cannot start FFmpeg at {self.binary}: {exc}") from exc
@@ -113,6 +143,8 @@ class FFmpegRunner:
             _start_thread(stderr.consume, proc.stderr),
         ]
         try:
+            if self.records is not None:
+                self.records.add(proc.pid, self.binary)
             if on_start is not None:
                 on_start(proc.pid)
             self._wait(
@@ -132,6 +164,8 @@ class FFmpegRunner:
             for pipe in (proc.stdout, proc.stderr):
                 if pipe is not None:
                     pipe.close()
+            if self.records is not None:
+                self.records.discard(proc.pid)  # reaped: its PID may now be reused
         elapsed = time.monotonic() - started
         if proc.returncode != 0:
             raise FFmpegFailed(stderr.summary(proc.returncode), stderr_tail=stderr.text())
