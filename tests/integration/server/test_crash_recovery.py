@@ -1,5 +1,6 @@
-"""SIGKILL the server in the middle of an FFmpeg run; a new server on the same data dir
-takes the job back once its lease expires and finishes the task exactly once."""
+"""SIGKILL the server in the middle of an FFmpeg run: its FFmpeg dies with it; a new server
+on the same data dir removes the killed attempt's scratch, takes the job back once its
+lease expires and finishes the task exactly once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from tests.integration.server.media import (
     upload,
     video_shape,
 )
-from tests.integration.server.process import Servers, query, wait_finished, wait_running
+from tests.integration.server.process import (
+    Servers,
+    ffmpeg_processes,
+    query,
+    wait_finished,
+    wait_for,
+    wait_running,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -40,13 +48,23 @@ def test_sigkill_mid_task_then_restart_finishes_once(
         task_id = submit(client, body)
         wait_running(client, task_id)
 
+    marker = str(data_dir.resolve())
+    assert first.proc is not None
+    killed_pid = first.proc.pid
+    assert ffmpeg_processes(marker)  # the encode is on, with its files under scratch
     assert first.kill() == -9
+    # FFmpeg runs in a session of its own, so only its parent-death signal stops it.
+    wait_for(lambda: not ffmpeg_processes(marker), 2.0, "FFmpeg to die with its server")
+    scratch = data_dir / "scratch"
+    [killed_folder] = [p for p in scratch.iterdir() if f"-{killed_pid}-" in p.name]
+    assert any(p.is_file() for p in killed_folder.rglob("*"))  # the attempt's files
     # Read after the kill: the dead server can no longer change it, so this proves the
     # kill landed mid-job.
     [job] = query(data_dir, "SELECT state, attempt FROM jobs WHERE kind = 'media'")
     assert (job["state"], job["attempt"]) == ("running", 1)
 
     second = servers.start(data_dir, **SHORT_LEASE)
+    assert not killed_folder.exists()  # swept at start, before any job ran
     with second.client() as client:
         doc = wait_finished(client, task_id, timeout=90)
         time.sleep(1.0)  # a second finish, if there were one, would have landed by now
@@ -63,6 +81,8 @@ def test_sigkill_mid_task_then_restart_finishes_once(
     assert height == 360
     assert duration == pytest.approx(20.0, abs=0.15)
     assert local.stat().st_size == outputs["Size"]
+    # Nothing left in scratch: the second server's attempt removed its own folder's files.
+    assert [p for p in scratch.rglob("*") if p.is_file()] == []
 
     jobs = {row["kind"]: row for row in query(data_dir, "SELECT * FROM jobs")}
     assert sorted(jobs) == ["media", "probe"]
