@@ -1,7 +1,8 @@
 """Workers that die, and workers that cannot reach storage.
 
-- A worker SIGKILLed in the middle of an FFmpeg run: its lease runs out, the engine hands
-  the job to the other worker as attempt 2, and the task finishes once (one event). On
+- A worker SIGKILLed in the middle of an FFmpeg run: its FFmpeg dies with it, its lease
+  runs out, the engine hands the job to the other worker as attempt 2, and the task
+  finishes once (one event); restarted, the worker removes the killed attempt's scratch. On
   RabbitMQ the dead worker's unacknowledged message is also delivered again at once: the
   adoption check refuses it, so it never runs the job a second time.
 - A worker whose S3 endpoint never answers fails the job with a storage error within its
@@ -24,7 +25,7 @@ from tests.integration.cluster.conftest import MakeCluster
 from tests.integration.cluster.flows import job_runs, receive
 from tests.integration.cluster.processes import s3_config
 from tests.integration.server.media import LONG_CLIP, SLOW_360P, submit, upload, video_shape
-from tests.integration.server.process import wait_finished, wait_for
+from tests.integration.server.process import ffmpeg_processes, wait_finished, wait_for
 from tests.s3server import MotoServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -60,7 +61,13 @@ def test_sigkill_a_worker_mid_job_the_other_finishes_the_task_once(
 
         job = wait_for(running_media, 60, "FFmpeg to run on a worker")
         [victim] = [w for w in workers if f":{w.pid}:" in job.lease_owner]
+        killed_pid = victim.pid
         assert victim.kill() == -9
+        marker = str(victim.data_dir.resolve())
+        wait_for(lambda: not ffmpeg_processes(marker), 2.0, "FFmpeg to die with its worker")
+        [killed_folder] = [
+            p for p in (victim.data_dir / "scratch").iterdir() if f"-{killed_pid}-" in p.name
+        ]
         [row] = cluster.rows(
             "SELECT state, attempt FROM jobs WHERE task_id = :t AND kind = 'media'", t=task_id
         )
@@ -94,6 +101,9 @@ def test_sigkill_a_worker_mid_job_the_other_finishes_the_task_once(
         (1, False, ""),
         (2, True, "ok"),
     ], cluster.logs()
+    assert killed_folder.exists()
+    victim.start()  # on the same data dir: the sweep runs before it takes any job
+    assert not killed_folder.exists()
 
     output = doc["subtasks"][0]["outputs"]["Path"].lstrip("/")
     local = tmp_path / "out.mp4"
