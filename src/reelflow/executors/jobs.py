@@ -9,6 +9,8 @@ when the error type says so); failures of one sub-task become that sub-task's ou
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,9 +55,9 @@ class JobRuntime:
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
     ) -> None:
-        self.scratch = Scratch(scratch)
-        self.runner = FFmpegRunner(ffmpeg, records=self.scratch)
+        self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
+        self.scratch = self.runner.records = Scratch(scratch)  # it notes FFmpeg's children
         self.font = find_font()
         self.urls = UrlSources(url_max_bytes, url_timeout)
 
@@ -96,8 +98,12 @@ class JobRuntime:
 
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
-        with self.scratch.work_dir(job.job_id) as path:
+        self.scratch.dir.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f"{job.job_id}-", dir=self.scratch.dir))
+        try:
             yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
 
     def _probe(self, job: JobPayload) -> JobResult:
         with self._work_dir(job) as work_dir, self._source(job.source, work_dir) as src:

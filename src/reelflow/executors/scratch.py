@@ -24,9 +24,6 @@ import re
 import shutil
 import signal
 import socket
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +63,10 @@ def _alive(pid: int, started: int) -> bool:
 
 
 class Scratch:
-    """This process's folder in a shared scratch dir; also the runner's ``ChildRecords``.
+    """This process's folder (``dir``) in a shared scratch dir; also the runner's
+    ``ChildRecords``: ``add``/``discard`` note the FFmpeg children this process runs.
 
-    ``work_dir`` hands out one folder per job attempt and removes it afterwards;
-    ``add``/``discard`` record the FFmpeg children this process has running.
+    Job attempts make their folders in ``dir`` and remove them when done.
     """
 
     def __init__(self, root: Path) -> None:
@@ -79,16 +76,6 @@ class Scratch:
         if started is None:  # /proc unreadable: a name that no sweep will take for dead
             raise RuntimeError(f"cannot read this process's creation time (pid {pid})")
         self.dir = root / f"{socket.gethostname()}-{pid}-{started}"
-
-    @contextmanager
-    def work_dir(self, prefix: str) -> Iterator[Path]:
-        """A new empty folder for one job attempt, removed with everything in it after."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.dir))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
 
     def add(self, pid: int, binary: Path) -> None:
         """Record a running child (unreaped, so ``pid`` is still that child)."""
