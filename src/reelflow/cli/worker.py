@@ -25,10 +25,10 @@ from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.scheduler import default_owner
 from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError
+from reelflow.executors import scratch
 from reelflow.executors.celery.app import make_app, register_worker
 from reelflow.executors.celery.worker import JobWorker
 from reelflow.executors.jobs import JobRuntime
-from reelflow.executors.scratch import sweep as sweep_scratch
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.planner.plan import DefaultPlanner
@@ -58,7 +58,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
                     "other machines cannot read it (configure it as an S3 bucket)",
                     name,
                 )
-        sweep_scratch(settings.data_dir / "scratch")  # left by workers killed earlier
+        scratch.sweep(settings.data_dir / "scratch")  # left by workers killed earlier
         runtime = JobRuntime(
             find_ffmpeg(settings.ffmpeg),
             storages,
