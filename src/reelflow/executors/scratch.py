@@ -36,7 +36,8 @@ _CHILDREN = "ffmpeg"
 _OWNER = re.compile(r"^(?P<host>.+)-(?P<pid>[0-9]+)-(?P<started>[0-9]+)$")
 # Creation times are read as boot time + ticks since boot; the boot time moves when the
 # clock is stepped (NTP), so two readings of one process may differ by about a second.
-# A PID is not reused by another process within that second.
+# Two processes with one PID are never created within two seconds of each other (the PID
+# space would have to wrap around in between).
 _SAME_PROCESS = 200  # hundredths of a second
 
 
@@ -73,7 +74,7 @@ class Scratch:
         self.root = root
         pid = os.getpid()
         started = _started(pid)
-        if started is None:  # /proc unreadable: a name that no sweep will take for dead
+        if started is None:  # without it, a sweep could not tell this process from a dead one
             raise RuntimeError(f"cannot read this process's creation time (pid {pid})")
         self.dir = root / f"{socket.gethostname()}-{pid}-{started}"
 
