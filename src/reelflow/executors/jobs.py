@@ -9,6 +9,7 @@ when the error type says so); failures of one sub-task become that sub-task's ou
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -22,12 +23,14 @@ from reelflow.media.command import build_command
 from reelflow.media.probe import MediaInfo, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
+from reelflow.net.egress import EgressPolicy
 from reelflow.planner.works import parse_works
 from reelflow.specs.requests import TaskSource
 from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.urls import UrlSources
+from reelflow.storage.urls import UrlSources, redact
 
 log = logging.getLogger(__name__)
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -42,6 +45,13 @@ def find_font() -> str:
     return next((p for p in FONT_CANDIDATES if Path(p).exists()), "")
 
 
+def _suffix(url: str) -> str:
+    """The URL path's extension (``.mp4``), kept on the local copy for formats FFmpeg
+    recognises by name; empty when there is none that is plain."""
+    match = _SUFFIX.search(redact(url).rsplit("/", 1)[-1])
+    return match.group(0).lower() if match else ""
+
+
 class JobRuntime:
     """Everything a process needs to run jobs; callable as a ``JobRunner``."""
 
@@ -53,12 +63,14 @@ class JobRuntime:
         *,
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
         self.scratch = scratch
         self.font = find_font()
-        self.urls = UrlSources(url_max_bytes, url_timeout)
+        # URL inputs are fetched through the egress policy (default: public addresses only).
+        self.urls = UrlSources(url_max_bytes, url_timeout, egress=egress)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -71,17 +83,16 @@ class JobRuntime:
     ) -> Iterator[str]:
         """A path or URL FFmpeg and PyAV can read for ``source``.
 
-        A URL is read directly once its size is known to be within the limit (else it is
-        fetched, capped); an S3 object through a presigned URL valid for ``expires`` s.
+        A URL input is fetched to ``work_dir`` through the egress policy (capped by
+        ``url_max_bytes``; ``UrlNotAllowed`` for a refused address or a playlist) and read
+        from there: FFmpeg never opens a user's URL itself. An S3 object of a configured
+        bucket is read through a presigned URL valid for ``expires`` s.
         """
         if source.type == "file":
             yield source.path
             return
         if source.type == "url":
-            if self.urls.size(source.url) is not None:
-                yield source.url
-            else:
-                yield str(self.urls.fetch(source.url, work_dir / "source"))
+            yield str(self.urls.fetch(source.url, work_dir / ("source" + _suffix(source.url))))
             return
         storage = self.storages.get(source.bucket)
         local = storage.local_path(source.key)
