@@ -58,16 +58,24 @@ class CountingListener:
 
 
 @contextmanager
-def file_server(root: Path, host: str, redirects: dict[str, str] | None = None) -> Iterator[str]:
+def file_server(
+    root: Path,
+    host: str,
+    redirects: dict[str, str] | None = None,
+    requests: list[str] | None = None,
+) -> Iterator[str]:
     """Serve ``root`` on ``host`` (no Range support: always the whole file, 200); a path in
-    ``redirects`` answers 302 to its target. Yields the base URL with a trailing slash."""
+    ``redirects`` answers 302 to its target; each request's path is appended to
+    ``requests``. Yields the base URL with a trailing slash."""
     moved = dict(redirects or {})
+    seen = requests if requests is not None else []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:
+            seen.append(self.path)
             name = self.path.partition("?")[0].lstrip("/")
             if name in moved:
                 self.send_response(302)

@@ -8,7 +8,9 @@ when the error type says so); failures of one sub-task become that sub-task's ou
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -25,11 +27,11 @@ from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.works import parse_works
-from reelflow.specs.requests import TaskSource
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, redact
 
 log = logging.getLogger(__name__)
+SOURCES_DIR = "sources"  # <scratch>/sources/<task id>: a URL source kept for the next job
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 FONT_CANDIDATES = (
@@ -71,6 +73,9 @@ class JobRuntime:
         self.font = find_font()
         # URL inputs are fetched through the egress policy (default: public addresses only).
         self.urls = UrlSources(url_max_bytes, url_timeout, egress=egress)
+        # Copies kept from a probe for the media job of the same task: left by a process that
+        # stopped, they are not needed by anyone (a running job holds its own hard link).
+        shutil.rmtree(self.scratch / SOURCES_DIR, ignore_errors=True)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -78,21 +83,20 @@ class JobRuntime:
         return self._media(job, ctx)
 
     @contextmanager
-    def _source(
-        self, source: TaskSource, work_dir: Path, *, expires: float = 3600
-    ) -> Iterator[str]:
-        """A path or URL FFmpeg and PyAV can read for ``source``.
+    def _source(self, job: JobPayload, work_dir: Path, *, expires: float = 3600) -> Iterator[str]:
+        """A path or URL FFmpeg and PyAV can read for the job's source.
 
         A URL input is fetched to ``work_dir`` through the egress policy (capped by
         ``url_max_bytes``; ``UrlNotAllowed`` for a refused address or a playlist) and read
-        from there: FFmpeg never opens a user's URL itself. An S3 object of a configured
-        bucket is read through a presigned URL valid for ``expires`` s.
+        from there: FFmpeg never opens a user's URL itself (see :meth:`_url_copy`). An S3
+        object of a configured bucket is read through a presigned URL valid for ``expires`` s.
         """
+        source = job.source
         if source.type == "file":
             yield source.path
             return
         if source.type == "url":
-            yield str(self.urls.fetch(source.url, work_dir / ("source" + _suffix(source.url))))
+            yield str(self._url_copy(job, work_dir))
             return
         storage = self.storages.get(source.bucket)
         local = storage.local_path(source.key)
@@ -106,6 +110,29 @@ class JobRuntime:
             return
         yield str(storage.fetch_to(source.key, work_dir / "source"))
 
+    def _url_copy(self, job: JobPayload, work_dir: Path) -> Path:
+        """The URL source as a file in ``work_dir``, fetched once per task and machine where
+        possible: the probe leaves a hard link in ``<scratch>/sources/<task id>`` that the
+        task's media job takes over (and removes) instead of downloading again. A job that
+        finds none fetches it itself. Hard links make removal safe: each job reads its own
+        link, whoever unlinks the shared name."""
+        suffix = _suffix(job.source.url)
+        dest = work_dir / ("source" + suffix)
+        shared = self.scratch / SOURCES_DIR / f"{job.task_id}{suffix}"
+        probing = job.kind is JobKind.PROBE
+        try:
+            os.link(shared, dest)
+        except OSError:  # none kept (another machine probed, or a first attempt): fetch
+            self.urls.fetch(job.source.url, dest)
+            if probing:
+                shared.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(OSError):  # kept already, or no hard links here
+                    os.link(dest, shared)
+        else:
+            if not probing:
+                shared.unlink(missing_ok=True)  # the media job was the last to need it
+        return dest
+
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
         self.scratch.mkdir(parents=True, exist_ok=True)
@@ -116,7 +143,7 @@ class JobRuntime:
             shutil.rmtree(path, ignore_errors=True)
 
     def _probe(self, job: JobPayload) -> JobResult:
-        with self._work_dir(job) as work_dir, self._source(job.source, work_dir) as src:
+        with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
             info = probe(src)
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
 
@@ -127,7 +154,7 @@ class JobRuntime:
         works = parse_works(job.works)
         with (
             self._work_dir(job) as work_dir,
-            self._source(job.source, work_dir, expires=job.timeout) as src,
+            self._source(job, work_dir, expires=job.timeout) as src,
         ):
             command = build_command(
                 src, info, works, work_dir, video_preset=job.video_preset, font_file=self.font

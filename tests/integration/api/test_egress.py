@@ -56,11 +56,17 @@ def test_a_url_input_from_an_allowed_address_is_fetched_and_transcoded(
     runtime: Runtime, clips: ClipCache
 ) -> None:
     clip = clips(duration=1.0, faststart=False)  # moov at the end; the server has no Range
-    with file_server(clip.parent, ALLOWED) as base:
-        view, doc = run(runtime, base + clip.name)
+    requests: list[str] = []
+    with file_server(clip.parent, ALLOWED, requests=requests) as base:
+        view, doc = run(runtime, base + clip.name + "?sig=1")
     assert (view.state.value, view.err_code) == ("succeeded", ""), doc
     assert [s["status"] for s in doc["subtasks"]] == ["SUCCESS"]
     assert doc["metadata"]["Duration"] == pytest.approx(1.0, abs=0.2)
+    # Fetched once for the task: the media job took over the probe's copy, then removed it.
+    assert requests == [f"/{clip.name}?sig=1"]
+    assert list((runtime.settings.data_dir / "scratch").rglob("*")) == [
+        runtime.settings.data_dir / "scratch" / "sources"
+    ]
 
 
 def test_a_redirect_to_a_refused_address_fails_and_connects_nowhere(
