@@ -17,9 +17,9 @@ from pathlib import Path
 class CountingListener:
     """A TCP listener on ``host`` that accepts, counts and closes every connection."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._sock = socket.socket()
-        self._sock.bind((host, 0))
+        self._sock.bind((host, port))
         self._sock.listen(16)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
