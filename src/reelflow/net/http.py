@@ -81,14 +81,15 @@ class GuardedTransport(httpx.HTTPTransport):
         verify: ssl.SSLContext | bool = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
-        super().__init__(verify=verify, limits=limits, trust_env=False)
-        # HTTPTransport offers no network_backend argument: the pool it built is replaced
-        # by the same pool with the guarded backend.
+        # The CA bundle is loaded once, for both pools below.
         context = (
             verify
             if isinstance(verify, ssl.SSLContext)
             else httpx.create_ssl_context(verify=verify, trust_env=False)
         )
+        super().__init__(verify=context, limits=limits, trust_env=False)
+        # HTTPTransport offers no network_backend argument: the pool it built is replaced
+        # by the same pool with the guarded backend.
         self._pool = httpcore.ConnectionPool(
             ssl_context=context,
             max_connections=limits.max_connections,
