@@ -99,3 +99,11 @@ def test_a_playlist_naming_a_refused_segment_fails_and_connects_nowhere(
         assert refused.accepted == 0
     assert (view.state.value, view.err_code) == ("failed", "InvalidInput.UrlNotAllowed")
     assert "HLS playlist" in view.message
+
+
+def test_a_missing_url_source_is_the_tasks_own_error(runtime: Runtime, tmp_path: Path) -> None:
+    with file_server(tmp_path, ALLOWED) as base:
+        view, doc = run(runtime, base + "gone.mp4")
+    assert (view.state.value, view.err_code) == ("failed", "ResourceNotFound.ObjectNotFound")
+    assert doc["workflow_task"]["ErrCode"] != 0
+    assert doc["workflow_task"]["ErrCodeExt"] == "ResourceNotFound.ObjectNotFound"
