@@ -42,9 +42,13 @@ from ipaddress import (
     ip_address,
     ip_network,
 )
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reelflow.errors import UrlNotAllowed
+
+if TYPE_CHECKING:  # reelflow.config imports this module for its setting's type
+    from reelflow.config import Settings
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -93,9 +97,9 @@ class EgressPolicy:
     allow: tuple[Network, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: object) -> EgressPolicy:
-        """The policy of ``settings.egress_allow`` (a ``reelflow.config.Settings``)."""
-        return cls(tuple(getattr(settings, "egress_allow", ()) or ()))
+    def from_settings(cls, settings: Settings) -> EgressPolicy:
+        """The policy of ``settings.egress_allow``."""
+        return cls(tuple(settings.egress_allow))
 
     def refusal(self, address: Address) -> str | None:
         """Which rule refuses ``address`` (``"a loopback address"``), or ``None`` if the
