@@ -28,7 +28,7 @@ from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.works import parse_works
 from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.urls import UrlSources, redact
+from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
 SOURCES_DIR = "sources"  # <scratch>/sources/<task id>: a URL source kept for the next job
@@ -89,7 +89,8 @@ class JobRuntime:
         A URL input is fetched to ``work_dir`` through the egress policy (capped by
         ``url_max_bytes``; ``UrlNotAllowed`` for a refused address or a playlist) and read
         from there: FFmpeg never opens a user's URL itself (see :meth:`_url_copy`). An S3
-        object of a configured bucket is read through a presigned URL valid for ``expires`` s.
+        object of a configured bucket is read through a presigned URL valid for ``expires`` s;
+        a playlist or manifest, from a URL or a bucket, is refused (``UrlNotAllowed``).
         """
         source = job.source
         if source.type == "file":
@@ -99,6 +100,10 @@ class JobRuntime:
             yield str(self._url_copy(job, work_dir))
             return
         storage = self.storages.get(source.bucket)
+        # A playlist in a bucket would make FFmpeg open the URLs (or other buckets' files)
+        # it names: refused as for a URL input.
+        head = storage.read_bytes(source.key, 0, SNIFF_BYTES - 1)
+        refuse_manifest(head, f"{source.bucket}/{source.key}")
         local = storage.local_path(source.key)
         if local is not None:  # local_path already raised ObjectNotFound if it is missing
             yield str(local)

@@ -30,7 +30,7 @@ from reelflow.net.http import GuardedTransport
 from reelflow.storage.base import CHUNK_SIZE
 
 _MAX_REDIRECTS = 10
-_SNIFF_BYTES = 4096
+SNIFF_BYTES = 4096
 # Text formats whose entries FFmpeg opens as further URLs or files.
 _MANIFESTS: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (re.compile(rb"^\s*#EXTM3U"), "an HLS playlist"),
@@ -86,7 +86,8 @@ class UrlSources:
                     if total > self.max_bytes:
                         raise self._too_large(url, f"more than {total}")
                     out.write(chunk)
-            _refuse_manifest(url, dest)
+            with dest.open("rb") as copy:
+                refuse_manifest(copy.read(SNIFF_BYTES), redact(url), host=httpx.URL(url).host)
         except httpx.HTTPError as exc:
             dest.unlink(missing_ok=True)
             raise StorageError(f"source {redact(url)} could not be read: {exc}") from exc
@@ -126,13 +127,14 @@ class UrlSources:
         )
 
 
-def _refuse_manifest(url: str, path: Path) -> None:
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES).removeprefix(b"\xef\xbb\xbf")
+def refuse_manifest(head: bytes, where: str, *, host: str = "") -> None:
+    """``UrlNotAllowed`` if ``head`` (the first ``SNIFF_BYTES`` of the source ``where``)
+    is a playlist or manifest: FFmpeg would open the URLs or files it names on its own."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
     for pattern, kind in _MANIFESTS:
         if pattern.search(head):
             raise UrlNotAllowed(
-                f"source {redact(url)} is {kind}: reelflow does not open the resources it "
+                f"source {where} is {kind}: reelflow does not open the resources it "
                 "names (each would bypass the egress policy); give the media file itself",
-                host=httpx.URL(url).host,
+                host=host,
             )

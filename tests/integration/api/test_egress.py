@@ -107,3 +107,24 @@ def test_a_missing_url_source_is_the_tasks_own_error(runtime: Runtime, tmp_path:
     assert (view.state.value, view.err_code) == ("failed", "ResourceNotFound.ObjectNotFound")
     assert doc["workflow_task"]["ErrCode"] != 0
     assert doc["workflow_task"]["ErrCodeExt"] == "ResourceNotFound.ObjectNotFound"
+
+
+def test_a_playlist_in_a_bucket_is_refused_too(runtime: Runtime) -> None:
+    assert runtime.admin_key is not None
+    headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
+    with CountingListener("127.0.0.1") as refused:
+        playlist = (
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n"
+            f"http://127.0.0.1:{refused.port}/seg0.ts\n#EXT-X-ENDLIST\n"
+        )
+        runtime.storages.get("media").put_bytes("in/index.m3u8", playlist.encode())
+        body = {"input": {"bucket": "media", "key": "in/index.m3u8"}, "media_process_task": SPEC}
+        with TestClient(create_app(runtime)) as client:
+            task_id = client.post("/v1/tasks", json=body, headers=headers).json()["task_id"]
+            assert runtime.scheduler.run_until(
+                lambda: runtime.engine.task_view(task_id).state.is_terminal, timeout=60
+            )
+        assert refused.accepted == 0
+    view = runtime.engine.task_view(task_id)
+    assert (view.state.value, view.err_code) == ("failed", "InvalidInput.UrlNotAllowed")
+    assert "media/in/index.m3u8 is an HLS playlist" in view.message
