@@ -117,26 +117,31 @@ class JobRuntime:
 
     def _url_copy(self, job: JobPayload, work_dir: Path) -> Path:
         """The URL source as a file in ``work_dir``, fetched once per task and machine where
-        possible: the probe leaves a hard link in ``<scratch>/sources/<task id>`` that the
-        task's media job takes over (and removes) instead of downloading again. A job that
-        finds none fetches it itself. Hard links make removal safe: each job reads its own
-        link, whoever unlinks the shared name."""
-        suffix = _suffix(job.source.url)
-        dest = work_dir / ("source" + suffix)
-        shared = self.scratch / SOURCES_DIR / f"{job.task_id}{suffix}"
-        probing = job.kind is JobKind.PROBE
-        try:
-            os.link(shared, dest)
-        except OSError:  # none kept (another machine probed, or a first attempt): fetch
-            self.urls.fetch(job.source.url, dest)
-            if probing:
-                shared.parent.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(OSError):  # kept already, or no hard links here
-                    os.link(dest, shared)
+        possible: a successful probe leaves a hard link in ``<scratch>/sources/<task id>``
+        (:meth:`_keep_for_media`) that the task's media job takes over (and removes) instead
+        of downloading again. A job that finds none fetches it itself. Hard links make
+        removal safe: each job reads its own link, whoever unlinks the shared name."""
+        dest = work_dir / ("source" + _suffix(job.source.url))
+        shared = self._kept(job)
+        if job.kind is JobKind.PROBE:
+            shared.unlink(missing_ok=True)  # a probe tried again fetches afresh
         else:
-            if not probing:
-                shared.unlink(missing_ok=True)  # the media job was the last to need it
-        return dest
+            with contextlib.suppress(OSError):
+                os.link(shared, dest)
+                shared.unlink()  # the media job was the last to need it
+                return dest
+        # None kept (another machine probed, or the process restarted): fetch.
+        return self.urls.fetch(job.source.url, dest)
+
+    def _keep_for_media(self, job: JobPayload, copy: Path) -> None:
+        """Keep the probed copy of a URL source for the task's media job on this machine."""
+        shared = self._kept(job)
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # kept already, or no hard links here: refetch
+            os.link(copy, shared)
+
+    def _kept(self, job: JobPayload) -> Path:
+        return self.scratch / SOURCES_DIR / f"{job.task_id}{_suffix(job.source.url)}"
 
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
@@ -150,6 +155,8 @@ class JobRuntime:
     def _probe(self, job: JobPayload) -> JobResult:
         with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
             info = probe(src)
+            if job.source.type == "url":
+                self._keep_for_media(job, Path(src))
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
 
     def _media(self, job: JobPayload, ctx: JobContext) -> JobResult:

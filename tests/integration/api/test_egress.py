@@ -128,3 +128,14 @@ def test_a_playlist_in_a_bucket_is_refused_too(runtime: Runtime) -> None:
     view = runtime.engine.task_view(task_id)
     assert (view.state.value, view.err_code) == ("failed", "InvalidInput.UrlNotAllowed")
     assert "media/in/index.m3u8 is an HLS playlist" in view.message
+
+
+def test_a_url_source_that_is_not_media_leaves_no_copy_behind(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    (tmp_path / "noise.mp4").write_bytes(bytes(range(256)) * 64)
+    with file_server(tmp_path, ALLOWED) as base:
+        view, _doc = run(runtime, base + "noise.mp4")
+    assert view.state.value == "failed" and view.err_code.startswith("InvalidInput.")
+    scratch = runtime.settings.data_dir / "scratch"
+    assert [p for p in scratch.rglob("*") if p.is_file()] == []
