@@ -151,6 +151,8 @@ def running_server(root: Path, name: str) -> Iterator[Server]:
     data_dir = root / name
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELFLOW_")}
+    # URL inputs point at 127.0.0.1 (a refused port, the stub server): opened for it alone.
+    env["REELFLOW_EGRESS_ALLOW"] = "127.0.0.1/32"
     log_path = root / f"{name}.log"
     command = [sys.executable, "-m", "reelflow.cli.main", "serve"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]

@@ -39,6 +39,7 @@ from tests.unit.notify.harness import Harness, count_delivered, make_harness  # 
 from reelflow.config import Settings  # noqa: E402
 from reelflow.db.outbox import NotifyDelivery, NotifyEvent  # noqa: E402
 from reelflow.db.session import create_db_engine, migrate, session_factory  # noqa: E402
+from reelflow.net.egress import EgressPolicy  # noqa: E402
 from reelflow.notify.queues import MessageQueues  # noqa: E402
 from reelflow.notify.sinks.registry import DefaultSinks  # noqa: E402
 from reelflow.specs.notify import NotifyTarget  # noqa: E402
@@ -57,8 +58,9 @@ class Bench:
         self.db = create_db_engine(f"sqlite:///{folder / 'reelflow.db'}")
         migrate(self.db)
         self.queues = MessageQueues(session_factory(self.db))
-        self.sinks = DefaultSinks(self.queues)
-        defaults = Settings(data_dir=folder)
+        # The receivers listen on 127.0.0.1: the egress policy is opened for it alone.
+        defaults = Settings(data_dir=folder, egress_allow=("127.0.0.1/32",))
+        self.sinks = DefaultSinks(self.queues, egress=EgressPolicy.from_settings(defaults))
         self.harness: Harness = make_harness(
             self.db,
             self.sinks,

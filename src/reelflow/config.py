@@ -4,7 +4,11 @@ Built once at start-up and passed down; nothing reads the environment elsewhere.
 highest first: arguments (``Settings(data_dir=...)``), the environment, ``reelflow.toml``,
 defaults. The file is ``$REELFLOW_CONFIG`` if set (it must exist), else
 ``<data dir>/reelflow.toml`` if present. Its top-level keys are the settings below
-(``workers = 4``); buckets are tables (see ``reelflow.storage.config``)::
+(``workers = 4``); the egress policy is the ``[network]`` table, buckets are tables (see
+``reelflow.storage.config``)::
+
+    [network]
+    egress_allow = ["10.0.0.0/8"]      # or REELFLOW_EGRESS_ALLOW=10.0.0.0/8,127.0.0.2/32
 
     [buckets.media]
     backend = "local"                  # <data dir>/buckets/media unless `path` is given
@@ -25,16 +29,18 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 from reelflow.errors import ConfigError, InvalidKey
+from reelflow.net.egress import Network, parse_networks
 from reelflow.storage.config import BucketConfig
 from reelflow.storage.keys import validate_bucket_name
 
@@ -89,6 +95,9 @@ class Settings(BaseSettings):
     # http(s) sources: refused when larger (Content-Length) than this; network timeout.
     url_max_bytes: int = Field(default=20 * 1024**3, ge=1)
     url_timeout: float = Field(default=30.0, gt=0, le=3600)
+    # The egress policy (reelflow.net.egress): CIDRs that URL inputs and notification
+    # targets may reach besides public unicast addresses. Environment: comma-separated.
+    egress_allow: Annotated[tuple[Network, ...], NoDecode] = ()
     # Notifications: how long a delivery is retried after its event (then it is dead),
     # the backoff between attempts, and the dispatcher's send threads.
     notify_max_retry_seconds: float = Field(default=24 * 3600.0, gt=0)
@@ -106,6 +115,18 @@ class Settings(BaseSettings):
                 validate_bucket_name(name)
             except InvalidKey as exc:
                 raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("egress_allow", mode="before")
+    @classmethod
+    def _parse_egress_allow(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            try:
+                return parse_networks(value)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (network.egress_allow / REELFLOW_EGRESS_ALLOW)") from None
         return value
 
     def resolved_database_url(self) -> str:
@@ -154,15 +175,36 @@ class TomlSource(PydanticBaseSettingsSource):
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
-        known = set(self.settings_cls.model_fields) - {"config", "data_dir"}
-        unknown = sorted(set(data) - known)
+        data = _flatten_network(path, data)
+        known = set(self.settings_cls.model_fields) - {"config", "data_dir", *_NETWORK_KEYS}
+        unknown = sorted(set(data) - known - set(_NETWORK_KEYS))
         if unknown:
             raise ConfigError(
                 f"{path}: unknown key(s) {', '.join(unknown)}; valid top-level keys: "
-                f"{', '.join(sorted(known))} (data_dir and config come from the environment "
+                f"{', '.join(sorted(known | {'network'}))} (data_dir and config come from the "
+                "environment "
                 "or the command line)"
             )
         return data
+
+
+_NETWORK_KEYS = ("egress_allow",)
+
+
+def _flatten_network(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``[network]`` table's keys as the top-level settings they are."""
+    network = data.pop("network", None)
+    if network is None:
+        return data
+    if not isinstance(network, dict):
+        raise ConfigError(f"{path}: network must be a table ([network])")
+    unknown = sorted(set(network) - set(_NETWORK_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) network.{', network.'.join(unknown)}; valid: "
+            f"{', '.join('network.' + key for key in _NETWORK_KEYS)}"
+        )
+    return {**data, **network}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -20,6 +20,7 @@
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
+    +-- UrlNotAllowed                  InvalidInput.UrlNotAllowed  no
     +-- NotifyError                    NotifyError     yes
     |   +-- DeliveryNotFound           ResourceNotFound.DeliveryNotExist  no
     |   +-- MessageNotFound            ResourceNotFound.ReceiptHandle  no
@@ -159,6 +160,18 @@ class ExecutorUnavailable(ReelflowError):
 
     code = "ExecutorUnavailable"
     retryable = True
+
+
+class UrlNotAllowed(ReelflowError):
+    """The egress policy (``reelflow.net.egress``) refuses where a URL input, a redirect, a
+    playlist or a notification target leads: nothing was connected to. ``host`` is the
+    refused host as the URL named it."""
+
+    code = "InvalidInput.UrlNotAllowed"
+
+    def __init__(self, message: str, *, host: str = "") -> None:
+        super().__init__(message)
+        self.host = host
 
 
 class NotifyError(ReelflowError):

@@ -29,6 +29,7 @@ from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
 from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.net.egress import EgressPolicy
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.dispatcher import Dispatcher
@@ -81,7 +82,11 @@ class Runtime:
             self._load_created_buckets()
         self._own_buckets()
         self.templates_service = Templates(self.sessions)
-        self.workflows = Workflows(self.sessions, self.templates_service, self.buckets)
+        # Where accounts' URL inputs and notification targets may connect (one policy).
+        self.egress = EgressPolicy.from_settings(settings)
+        self.workflows = Workflows(
+            self.sessions, self.templates_service, self.buckets, egress=self.egress
+        )
         self.planner = DefaultPlanner(fuse=settings.executor == "local")
         self.engine = Engine(
             self.sessions,
@@ -89,6 +94,7 @@ class Runtime:
             settings,
             templates=self.templates_service,
             buckets=self.buckets,
+            egress=self.egress,
         )
         self.ffmpeg: Path = find_ffmpeg(settings.ffmpeg)
         # Before any job runs: what processes killed earlier left behind (their attempts
@@ -100,6 +106,7 @@ class Runtime:
             settings.data_dir / "scratch",
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
+            egress=self.egress,
         )
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)
@@ -171,7 +178,7 @@ class Runtime:
             total=settings.notify_max_retry_seconds,
         )
         self.deliveries = DeliveryStore(self.sessions, backoff)
-        self.sinks = DefaultSinks(self.queues)
+        self.sinks = DefaultSinks(self.queues, egress=self.egress)
         self.dispatcher = Dispatcher(
             self.deliveries,
             self.sinks,

@@ -30,6 +30,7 @@ from reelflow.executors.celery.app import make_app, register_worker
 from reelflow.executors.celery.worker import JobWorker
 from reelflow.executors.jobs import JobRuntime
 from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.net.egress import EgressPolicy
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.storage.build import build_storages
@@ -65,6 +66,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
             settings.data_dir / "scratch",
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
+            egress=EgressPolicy.from_settings(settings),
         )
         owner = f"worker:{default_owner()}"
         worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)

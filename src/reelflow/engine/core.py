@@ -29,6 +29,7 @@ from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.engine.triggered import record_outputs
 from reelflow.errors import ReelflowError
 from reelflow.executors.base import JobKind, JobPayload
+from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Plan, Planner
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.subtasks import SubTaskSpec
@@ -66,6 +67,7 @@ class EngineCore:
         clock: Clock = utcnow,
         templates: Templates | None = None,
         buckets: Buckets | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._planner = planner
@@ -80,6 +82,8 @@ class EngineCore:
         # Which templates and buckets each account may use (by default over the same database).
         self._templates = templates if templates is not None else Templates(sessions)
         self._buckets = buckets if buckets is not None else Buckets(sessions)
+        # URL inputs and notification targets refused by their spelling fail at submission.
+        self._egress = egress if egress is not None else EgressPolicy.from_settings(settings)
 
     def _jobs_added(self) -> None:
         if self.on_jobs_added is not None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.core import EngineCore
+from reelflow.engine.egress import check_request
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.engine.triggered import TriggerKey, record_trigger, triggered_task
@@ -91,6 +92,7 @@ class TaskCommands(EngineCore):
                 existing = self._session_task(session, request.session_id, account_id)
             if existing is not None:
                 return Submitted(existing, created=False)
+        check_request(self._egress, request)
         if account_id is not None:
             if request.source.type == "file":
                 raise SpecError(

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from reelflow.db.models import CustomTemplate, Workflow
 from reelflow.db.session import transaction
 from reelflow.engine.buckets import Buckets
+from reelflow.engine.egress import check_notify
 from reelflow.engine.templates import Templates
 from reelflow.errors import SpecError, WorkflowNotFound
+from reelflow.net.egress import EgressPolicy
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.catalog import CUSTOM_ID_START
 from reelflow.specs.requests import TaskRequest, TaskSource
@@ -87,14 +89,17 @@ class Workflows:
         buckets: Buckets,
         *,
         clock: Callable[[], datetime] | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._templates = templates
         self._buckets = buckets
+        self._egress = egress if egress is not None else EgressPolicy()
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def validate(self, account_id: int, spec: WorkflowSpec) -> None:
         """``SpecError`` naming the field if ``spec`` cannot run for ``account_id``."""
+        check_notify(self._egress, spec.notify)
         self._check_bucket(account_id, spec.trigger.bucket, "trigger.bucket")
         if spec.output_bucket:
             self._check_bucket(account_id, spec.output_bucket, "output_bucket")

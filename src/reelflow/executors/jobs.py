@@ -8,7 +8,10 @@ when the error type says so); failures of one sub-task become that sub-task's ou
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -23,12 +26,14 @@ from reelflow.media.command import build_command
 from reelflow.media.probe import MediaInfo, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
+from reelflow.net.egress import EgressPolicy
 from reelflow.planner.works import parse_works
-from reelflow.specs.requests import TaskSource
 from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.urls import UrlSources
+from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
+SOURCES_DIR = "sources"  # <scratch>/sources/<task id>: a URL source kept for the next job
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -43,6 +48,13 @@ def find_font() -> str:
     return next((p for p in FONT_CANDIDATES if Path(p).exists()), "")
 
 
+def _suffix(url: str) -> str:
+    """The URL path's extension (``.mp4``), kept on the local copy for formats FFmpeg
+    recognises by name; empty when there is none that is plain."""
+    match = _SUFFIX.search(redact(url).rsplit("/", 1)[-1])
+    return match.group(0).lower() if match else ""
+
+
 class JobRuntime:
     """Everything a process needs to run jobs; callable as a ``JobRunner``."""
 
@@ -54,12 +66,17 @@ class JobRuntime:
         *,
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
         self.scratch = self.runner.records = Scratch(scratch)  # it notes FFmpeg's children
         self.font = find_font()
-        self.urls = UrlSources(url_max_bytes, url_timeout)
+        # URL inputs are fetched through the egress policy (default: public addresses only).
+        self.urls = UrlSources(url_max_bytes, url_timeout, egress=egress)
+        # Copies kept from a probe for the media job of the same task: left by a process that
+        # stopped, they are not needed by anyone (a running job holds its own hard link).
+        shutil.rmtree(self.scratch / SOURCES_DIR, ignore_errors=True)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -67,24 +84,27 @@ class JobRuntime:
         return self._media(job, ctx)
 
     @contextmanager
-    def _source(
-        self, source: TaskSource, work_dir: Path, *, expires: float = 3600
-    ) -> Iterator[str]:
-        """A path or URL FFmpeg and PyAV can read for ``source``.
+    def _source(self, job: JobPayload, work_dir: Path, *, expires: float = 3600) -> Iterator[str]:
+        """A path or URL FFmpeg and PyAV can read for the job's source.
 
-        A URL is read directly once its size is known to be within the limit (else it is
-        fetched, capped); an S3 object through a presigned URL valid for ``expires`` s.
+        A URL input is fetched to ``work_dir`` through the egress policy (capped by
+        ``url_max_bytes``; ``UrlNotAllowed`` for a refused address or a playlist) and read
+        from there: FFmpeg never opens a user's URL itself (see :meth:`_url_copy`). An S3
+        object of a configured bucket is read through a presigned URL valid for ``expires`` s;
+        a playlist or manifest, from a URL or a bucket, is refused (``UrlNotAllowed``).
         """
+        source = job.source
         if source.type == "file":
             yield source.path
             return
         if source.type == "url":
-            if self.urls.size(source.url) is not None:
-                yield source.url
-            else:
-                yield str(self.urls.fetch(source.url, work_dir / "source"))
+            yield str(self._url_copy(job, work_dir))
             return
         storage = self.storages.get(source.bucket)
+        # A playlist in a bucket would make FFmpeg open the URLs (or other buckets' files)
+        # it names: refused as for a URL input.
+        head = storage.read_bytes(source.key, 0, SNIFF_BYTES - 1)
+        refuse_manifest(head, f"{source.bucket}/{source.key}")
         local = storage.local_path(source.key)
         if local is not None:  # local_path already raised ObjectNotFound if it is missing
             yield str(local)
@@ -96,6 +116,34 @@ class JobRuntime:
             return
         yield str(storage.fetch_to(source.key, work_dir / "source"))
 
+    def _url_copy(self, job: JobPayload, work_dir: Path) -> Path:
+        """The URL source as a file in ``work_dir``, fetched once per task and machine where
+        possible: a successful probe leaves a hard link in ``<scratch>/sources/<task id>``
+        (:meth:`_keep_for_media`) that the task's media job takes over (and removes) instead
+        of downloading again. A job that finds none fetches it itself. Hard links make
+        removal safe: each job reads its own link, whoever unlinks the shared name."""
+        dest = work_dir / ("source" + _suffix(job.source.url))
+        shared = self._kept(job)
+        if job.kind is JobKind.PROBE:
+            shared.unlink(missing_ok=True)  # a probe tried again fetches afresh
+        else:
+            with contextlib.suppress(OSError):
+                os.link(shared, dest)
+                shared.unlink()  # the media job was the last to need it
+                return dest
+        # None kept (another machine probed, or the process restarted): fetch.
+        return self.urls.fetch(job.source.url, dest)
+
+    def _keep_for_media(self, job: JobPayload, copy: Path) -> None:
+        """Keep the probed copy of a URL source for the task's media job on this machine."""
+        shared = self._kept(job)
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # kept already, or no hard links here: refetch
+            os.link(copy, shared)
+
+    def _kept(self, job: JobPayload) -> Path:
+        return self.scratch / SOURCES_DIR / f"{job.task_id}{_suffix(job.source.url)}"
+
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
         self.scratch.dir.mkdir(parents=True, exist_ok=True)
@@ -106,8 +154,10 @@ class JobRuntime:
             shutil.rmtree(path, ignore_errors=True)
 
     def _probe(self, job: JobPayload) -> JobResult:
-        with self._work_dir(job) as work_dir, self._source(job.source, work_dir) as src:
+        with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
             info = probe(src)
+            if job.source.type == "url":
+                self._keep_for_media(job, Path(src))
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
 
     def _media(self, job: JobPayload, ctx: JobContext) -> JobResult:
@@ -117,7 +167,7 @@ class JobRuntime:
         works = parse_works(job.works)
         with (
             self._work_dir(job) as work_dir,
-            self._source(job.source, work_dir, expires=job.timeout) as src,
+            self._source(job, work_dir, expires=job.timeout) as src,
         ):
             command = build_command(
                 src, info, works, work_dir, video_preset=job.video_preset, font_file=self.font

@@ -158,7 +158,8 @@ class DeliveryStore:
         duration_ms: float,
     ) -> DeliveryState | None:
         """Log the attempt and move the delivery: delivered, due again after a backoff, or
-        dead past its bound. Returns the delivery's state (``None``: it is gone)."""
+        dead (past its bound, or at once for a ``permanent`` outcome: refused by the egress
+        policy). Returns the delivery's state (``None``: it is gone)."""
         with transaction(self._sessions, write=True) as session:
             now = self._clock()
             row = session.scalars(
@@ -181,7 +182,7 @@ class DeliveryStore:
                 row.last_status = outcome.status_code
                 row.claimed_by = None
                 retry_at = self._backoff.next_attempt(row.attempts, now, row.give_up_at, self._rand)
-                if retry_at is None:
+                if retry_at is None or outcome.permanent:
                     row.state = DeliveryState.DEAD
                 else:
                     row.next_attempt_at = retry_at

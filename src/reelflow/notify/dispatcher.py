@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from reelflow.engine.scheduler import default_owner
-from reelflow.errors import ReelflowError
+from reelflow.errors import ReelflowError, UrlNotAllowed
 from reelflow.notify.body import encode, render
 from reelflow.notify.deliveries import Claim, DeliveryStore
 from reelflow.notify.sinks.base import (
@@ -320,6 +320,9 @@ class Dispatcher:
         event = self._outgoing(claim)
         try:
             return self._sink(claim).send(event)
+        except UrlNotAllowed as exc:
+            # The message names the refused host and rule, nothing learnt by connecting.
+            return DeliveryOutcome.refused(f"{exc.code}: {exc.message}")
         except ReelflowError as exc:
             return DeliveryOutcome.failed(f"{exc.code}: {exc.message}")
         except Exception as exc:

@@ -1,12 +1,19 @@
-"""Sources given as http(s) URLs: checked for size before FFmpeg reads them.
+"""Sources given as http(s) URLs: fetched to a local file before FFmpeg reads them.
 
-FFmpeg and PyAV read a URL directly (streaming, no local copy). Before that, a ``HEAD``
-(or, where HEAD is refused, a ``GET`` of the first byte) learns the size: a source larger
-than the limit is refused up front (``LimitExceeded.SourceSize``, permanent), as is one that
-answers 404 (``ObjectNotFound``) or 401/403 (``AccessDenied``); an unreachable or failing
-server is a retryable ``StorageError``. A server that does not tell the size is fetched to
-a local file instead, stopping as soon as the limit is passed. Every request has the
-configured timeout (connect, and each read).
+FFmpeg and PyAV never open a URL input themselves: they would follow redirects, playlist
+entries and segment URLs to any address, outside reelflow's egress policy. ``fetch`` copies
+the source through an httpx client whose every connection, redirects included, goes
+through the policy (``reelflow.net.http``): a refused address raises ``UrlNotAllowed``
+before anything is connected to it. The copy stops as soon as more than ``url_max_bytes``
+arrived (``LimitExceeded.SourceSize``, permanent; a larger ``Content-Length`` is refused
+before reading). A local copy also serves servers without Range support and MP4 files whose
+``moov`` is at the end, which FFmpeg could not seek in over HTTP.
+
+A source that answers 404 is ``ObjectNotFound``, 401/403 ``AccessDenied``; an unreachable or
+failing server is a retryable ``StorageError``. A source that is a playlist or manifest
+(HLS, DASH, an FFmpeg concat script) names other resources that FFmpeg would open on its
+own: it is refused (``UrlNotAllowed``) rather than demuxed. Every request has the configured
+timeout (connect, and each read).
 """
 
 from __future__ import annotations
@@ -17,11 +24,20 @@ from pathlib import Path
 
 import httpx
 
-from reelflow.errors import AccessDenied, LimitExceeded, ObjectNotFound, StorageError
+from reelflow.errors import AccessDenied, LimitExceeded, ObjectNotFound, StorageError, UrlNotAllowed
+from reelflow.net.egress import EgressPolicy
+from reelflow.net.http import GuardedTransport
 from reelflow.storage.base import CHUNK_SIZE
 
-_CONTENT_RANGE = re.compile(r"bytes\s+\d+-\d+/(\d+)")
-_REFUSED_HEAD = frozenset({400, 403, 405, 501})
+_MAX_REDIRECTS = 10
+SNIFF_BYTES = 4096
+# Text formats whose entries FFmpeg opens as further URLs or files.
+_MANIFESTS: tuple[tuple[re.Pattern[bytes], str], ...] = (
+    (re.compile(rb"^\s*#EXTM3U"), "an HLS playlist"),
+    (re.compile(rb"<MPD[\s>]"), "a DASH manifest"),
+    (re.compile(rb"^\s*ffconcat\s+version", re.I), "an FFmpeg concat script"),
+    (re.compile(rb"^\s*<\?xml[^>]*>\s*<(?:smil|SmoothStreamingMedia)[\s>]", re.I), "a manifest"),
+)
 
 
 def redact(url: str) -> str:
@@ -30,62 +46,62 @@ def redact(url: str) -> str:
 
 
 class UrlSources:
-    """``UrlSources(max_bytes, timeout)``: :meth:`size` and :meth:`fetch` for one process.
+    """``UrlSources(max_bytes, timeout, egress=policy)``: :meth:`fetch` for one process.
 
-    ``transport`` replaces the network (tests pass an ``httpx.MockTransport``)."""
+    ``transport`` replaces the network (unit tests pass an ``httpx.MockTransport``; it is
+    then not guarded)."""
 
     def __init__(
-        self, max_bytes: int, timeout: float, *, transport: httpx.BaseTransport | None = None
+        self,
+        max_bytes: int,
+        timeout: float,
+        *,
+        egress: EgressPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.max_bytes = max_bytes
         self.timeout = timeout
-        self._transport = transport
-        # Loading the CA bundle costs ~20 ms of CPU: build the TLS context once, not per URL.
-        self._tls = ssl.create_default_context()
-
-    def size(self, url: str) -> int | None:
-        """The source's size if the server tells it (``None`` if not); raises if the source
-        is missing, refused, unreachable or over the limit."""
-        with self._client() as client:
-            try:
-                answer = client.head(url)
-                if answer.status_code in _REFUSED_HEAD:
-                    with client.stream("GET", url, headers={"Range": "bytes=0-0"}) as first:
-                        return self._checked(url, first, ranged=True)
-                return self._checked(url, answer, ranged=False)
-            except httpx.HTTPError as exc:
-                raise StorageError(f"source {redact(url)} is unreachable: {exc}") from exc
-
-    def fetch(self, url: str, dest: Path) -> Path:
-        """Copy the source to ``dest``, refusing it once more than the limit has arrived."""
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        total = 0
-        with self._client() as client:
-            try:
-                with client.stream("GET", url) as answer, dest.open("wb") as out:
-                    self._checked(url, answer, ranged=False)
-                    for chunk in answer.iter_bytes(CHUNK_SIZE):
-                        total += len(chunk)
-                        if total > self.max_bytes:
-                            raise self._too_large(url, f"more than {total}")
-                        out.write(chunk)
-            except httpx.HTTPError as exc:
-                dest.unlink(missing_ok=True)
-                raise StorageError(f"source {redact(url)} could not be read: {exc}") from exc
-            except BaseException:
-                dest.unlink(missing_ok=True)
-                raise
-        return dest
-
-    def _client(self) -> httpx.Client:
-        return httpx.Client(
-            timeout=self.timeout,
-            follow_redirects=True,
-            transport=self._transport,
-            verify=self._tls,
+        # Loading the CA bundle costs ~20 ms of CPU: build the TLS context and the pooled
+        # transport once per process, not per URL.
+        self._transport = transport or GuardedTransport(
+            egress or EgressPolicy(), verify=ssl.create_default_context()
         )
 
-    def _checked(self, url: str, answer: httpx.Response, *, ranged: bool) -> int | None:
+    def fetch(self, url: str, dest: Path) -> Path:
+        """Copy the source to ``dest``, refusing it once more than the limit has arrived,
+        and refusing a playlist or manifest (``UrlNotAllowed``)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        total = 0
+        client = httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=True,
+            max_redirects=_MAX_REDIRECTS,
+            transport=self._transport,
+        )
+        try:
+            with client.stream("GET", url) as answer, dest.open("wb") as out:
+                self._checked(url, answer)
+                for chunk in answer.iter_bytes(CHUNK_SIZE):
+                    total += len(chunk)
+                    if total > self.max_bytes:
+                        raise self._too_large(url, f"more than {total}")
+                    out.write(chunk)
+            with dest.open("rb") as copy:
+                refuse_manifest(copy.read(SNIFF_BYTES), redact(url), host=httpx.URL(url).host)
+        except httpx.HTTPError as exc:
+            dest.unlink(missing_ok=True)
+            raise StorageError(f"source {redact(url)} could not be read: {exc}") from exc
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        # Not closed: closing the client would close the shared transport's pool.
+        return dest
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._transport.close()
+
+    def _checked(self, url: str, answer: httpx.Response) -> None:
         status = answer.status_code
         where = redact(url)
         if status in (404, 410):
@@ -94,19 +110,14 @@ class UrlSources:
             raise AccessDenied(f"source {where} refused access (HTTP {status})")
         if status >= 500 or status in (408, 429):
             raise StorageError(f"source {where} answered HTTP {status}; try again later")
-        if status >= 400:
+        if status >= 300:
             error = StorageError(f"source {where} answered HTTP {status}")
             error.retryable = False
             raise error
-        size: int | None = None
-        if ranged and status == 206:
-            match = _CONTENT_RANGE.match(answer.headers.get("content-range", ""))
-            size = int(match.group(1)) if match else None
-        elif "content-length" in answer.headers and "content-encoding" not in answer.headers:
-            size = int(answer.headers["content-length"])
-        if size is not None and size > self.max_bytes:
-            raise self._too_large(url, str(size))
-        return size
+        if "content-length" in answer.headers and "content-encoding" not in answer.headers:
+            size = answer.headers["content-length"]
+            if size.isdigit() and int(size) > self.max_bytes:
+                raise self._too_large(url, size)
 
     def _too_large(self, url: str, size: str) -> LimitExceeded:
         return LimitExceeded(
@@ -114,3 +125,16 @@ class UrlSources:
             "(setting url_max_bytes)",
             code="LimitExceeded.SourceSize",
         )
+
+
+def refuse_manifest(head: bytes, where: str, *, host: str = "") -> None:
+    """``UrlNotAllowed`` if ``head`` (the first ``SNIFF_BYTES`` of the source ``where``)
+    is a playlist or manifest: FFmpeg would open the URLs or files it names on its own."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    for pattern, kind in _MANIFESTS:
+        if pattern.search(head):
+            raise UrlNotAllowed(
+                f"source {where} is {kind}: reelflow does not open the resources it "
+                "names (each would bypass the egress policy); give the media file itself",
+                host=host,
+            )

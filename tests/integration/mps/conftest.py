@@ -28,7 +28,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         patch.setenv("NO_PROXY", "127.0.0.1")
         patch.setenv("no_proxy", "127.0.0.1")
         try:
-            yield started.start(tmp_path_factory.mktemp("mps") / "data")
+            # The URL-input test serves its clip on 127.0.0.1: the egress policy is opened
+            # for that one address only.
+            data_dir = tmp_path_factory.mktemp("mps") / "data"
+            yield started.start(data_dir, egress_allow="127.0.0.1/32")
         finally:
             started.close()
 

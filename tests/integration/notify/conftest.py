@@ -12,6 +12,7 @@ from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings
 from reelflow.db.session import session_factory
+from reelflow.net.egress import EgressPolicy
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.sinks.registry import DefaultSinks
 from tests.integration.notify.services import AMQP_URL, REDIS_URL, require_service
@@ -21,7 +22,9 @@ from tests.unit.notify.harness import Harness, make_harness
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, max_attempts=2)
+    # Receivers, Redis and RabbitMQ listen on 127.0.0.1: the egress policy is opened for
+    # that address only (test_egress.py checks what stays refused).
+    return Settings(data_dir=tmp_path, max_attempts=2, egress_allow=("127.0.0.1/32",))
 
 
 @pytest.fixture
@@ -30,8 +33,8 @@ def queues(db: DbEngine) -> MessageQueues:
 
 
 @pytest.fixture
-def sinks(queues: MessageQueues) -> Iterator[DefaultSinks]:
-    registry = DefaultSinks(queues)
+def sinks(queues: MessageQueues, settings: Settings) -> Iterator[DefaultSinks]:
+    registry = DefaultSinks(queues, egress=EgressPolicy.from_settings(settings))
     yield registry
     registry.close()
 

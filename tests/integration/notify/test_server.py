@@ -21,7 +21,12 @@ from tests.integration.server.process import ServerProcess, Servers, query, wait
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-FAST_RETRY = {"notify_retry_base_seconds": "0.2", "notify_retry_cap_seconds": "1"}
+# The receiver listens on 127.0.0.1: the egress policy is opened for that address only.
+FAST_RETRY = {
+    "notify_retry_base_seconds": "0.2",
+    "notify_retry_cap_seconds": "1",
+    "egress_allow": "127.0.0.1/32",
+}
 
 
 def task_body(key: str, notify: dict[str, Any]) -> dict[str, Any]:

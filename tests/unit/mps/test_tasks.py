@@ -36,7 +36,7 @@ def submit(call: Call, **extra: Any) -> str:
 
 
 def test_process_media_and_detail(call: Call, runtime: Runtime) -> None:
-    notify = {"NotifyType": "URL", "NotifyUrl": "http://127.0.0.1:9/hook", "NotifyKey": "k"}
+    notify = {"NotifyType": "URL", "NotifyUrl": "http://hooks.example:9/hook", "NotifyKey": "k"}
     task_id = submit(
         call,
         OutputDir="/out/",
@@ -52,7 +52,7 @@ def test_process_media_and_detail(call: Call, runtime: Runtime) -> None:
     assert detail["BeginProcessTime"] == "0000-00-00T00:00:00Z"
     assert (detail["TasksPriority"], detail["SessionContext"]) == (4, "ctx")
     assert detail["TaskNotifyConfig"]["NotifyType"] == "URL"
-    assert detail["TaskNotifyConfig"]["NotifyUrl"] == "http://127.0.0.1:9/hook"
+    assert detail["TaskNotifyConfig"]["NotifyUrl"] == "http://hooks.example:9/hook"
     task = detail["WorkflowTask"]
     assert task["TaskId"] == task_id
     assert task["InputInfo"] == {
@@ -89,7 +89,7 @@ def test_output_storage_and_s3_input(call: Call, runtime: Runtime) -> None:
 
 
 def test_url_input_needs_output_storage(call: Call) -> None:
-    url = {"Type": "URL", "UrlInputInfo": {"Url": "http://127.0.0.1:9/a.mp4"}}
+    url = {"Type": "URL", "UrlInputInfo": {"Url": "http://media.example:9/a.mp4"}}
     answer = call("ProcessMedia", process(InputInfo=url))
     assert error_code(answer) == "MissingParameter"
     assert answer["Error"]["Message"] == "OutputStorage is required"

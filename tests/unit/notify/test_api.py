@@ -210,7 +210,7 @@ def test_deliveries_page_by_state_and_dead_ones_replay(
 ) -> None:
     sinks = MemorySinks()
     runtime.dispatcher._sink_factory = sinks
-    hook = {"type": "url", "url": "http://127.0.0.1:9/hook"}
+    hook = {"type": "url", "url": "http://hooks.example:9/hook"}
     sinks.sink_for(_target(hook)).script.extend([DeliveryOutcome.failed("refused")] * 50)
     dead_task = finished_task(client, admin, notify=hook)
     for _ in range(3):

@@ -1,4 +1,4 @@
-"""URL sources: sizes from HEAD or a one-byte GET, limits, errors, capped fetches."""
+"""URL sources: fetched to a file, capped, typed errors, playlists refused."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelflow.errors import AccessDenied, LimitExceeded, ObjectNotFound, StorageError
+from reelflow.errors import (
+    AccessDenied,
+    LimitExceeded,
+    ObjectNotFound,
+    StorageError,
+    UrlNotAllowed,
+)
 from reelflow.storage.urls import UrlSources, redact
 
 URL = "https://media.example/clip.mp4?X-Amz-Signature=secret"
@@ -17,45 +23,23 @@ def sources(handler: httpx.MockTransport, max_bytes: int = 1000) -> UrlSources:
     return UrlSources(max_bytes, 5.0, transport=handler)
 
 
-def test_size_from_head() -> None:
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.method)
-        return httpx.Response(200, headers={"Content-Length": "999"})
-
-    assert sources(httpx.MockTransport(handler)).size(URL) == 999
-    assert seen == ["HEAD"]
+def test_fetch_copies_the_body(tmp_path: Path) -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=b"\x00\x00\x00 ftyp"))
+    dest = sources(transport).fetch(URL, tmp_path / "w" / "source.mp4")
+    assert dest.read_bytes() == b"\x00\x00\x00 ftyp"
 
 
-def test_over_the_limit_is_refused_without_reading() -> None:
+def test_over_the_limit_is_refused_without_reading(tmp_path: Path) -> None:
     transport = httpx.MockTransport(
-        lambda r: httpx.Response(200, headers={"Content-Length": "1001"})
+        lambda r: httpx.Response(200, headers={"Content-Length": "1001"}, content=b"x" * 1001)
     )
     with pytest.raises(LimitExceeded) as caught:
-        sources(transport).size(URL)
+        sources(transport).fetch(URL, tmp_path / "source")
     assert caught.value.code == "LimitExceeded.SourceSize"
     assert not caught.value.retryable
+    assert "1001 bytes" in caught.value.message
     assert "secret" not in caught.value.message  # the signature is not echoed
-
-
-def test_refused_head_falls_back_to_a_one_byte_get() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "HEAD":
-            return httpx.Response(405)
-        assert request.headers["range"] == "bytes=0-0"
-        return httpx.Response(206, headers={"Content-Range": "bytes 0-0/5000"}, content=b"x")
-
-    with pytest.raises(LimitExceeded):
-        sources(httpx.MockTransport(handler)).size(URL)
-    assert sources(httpx.MockTransport(handler), max_bytes=5000).size(URL) == 5000
-
-
-def test_unknown_size_is_none() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"Transfer-Encoding": "chunked"})
-
-    assert sources(httpx.MockTransport(handler)).size(URL) is None
+    assert not (tmp_path / "source").exists()
 
 
 @pytest.mark.parametrize(
@@ -68,22 +52,23 @@ def test_unknown_size_is_none() -> None:
         (418, StorageError, False),
     ],
 )
-def test_http_errors_are_typed(status: int, error: type[Exception], retryable: bool) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status)
-
+def test_http_errors_are_typed(
+    tmp_path: Path, status: int, error: type[Exception], retryable: bool
+) -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(status))
     with pytest.raises(error) as caught:
-        sources(httpx.MockTransport(handler)).size(URL)
+        sources(transport).fetch(URL, tmp_path / "source")
     assert isinstance(caught.value, StorageError)
     assert caught.value.retryable is retryable
+    assert not (tmp_path / "source").exists()
 
 
-def test_unreachable_is_retryable() -> None:
+def test_unreachable_is_retryable(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
 
     with pytest.raises(StorageError) as caught:
-        sources(httpx.MockTransport(handler)).size(URL)
+        sources(httpx.MockTransport(handler)).fetch(URL, tmp_path / "source")
     assert caught.value.retryable
     assert "media.example/clip.mp4" in caught.value.message
 
@@ -98,6 +83,24 @@ def test_fetch_stops_past_the_limit(tmp_path: Path) -> None:
     assert not dest.exists()
     small = sources(httpx.MockTransport(handler), max_bytes=3000).fetch(URL, dest)
     assert small.read_bytes() == b"x" * 3000
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"#EXTM3U\n#EXTINF:2,\nhttp://10.0.0.1/seg0.ts\n", "an HLS playlist"),
+        (b"\xef\xbb\xbf  #EXTM3U\n", "an HLS playlist"),
+        (b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">', "a DASH manifest"),
+        (b"ffconcat version 1.0\nfile /etc/passwd\n", "an FFmpeg concat script"),
+    ],
+)
+def test_playlists_and_manifests_are_refused(tmp_path: Path, body: bytes, kind: str) -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    with pytest.raises(UrlNotAllowed) as caught:
+        sources(transport).fetch(URL, tmp_path / "source")
+    assert caught.value.code == "InvalidInput.UrlNotAllowed" and not caught.value.retryable
+    assert kind in caught.value.message and "egress policy" in caught.value.message
+    assert not (tmp_path / "source").exists()
 
 
 def test_redact_drops_the_query() -> None:

@@ -26,6 +26,7 @@ _CODES = {
     BucketNotFound.code: "ResourceNotFound.CosBucketNotExist",
     WorkflowNotFound.code: "ResourceNotFound",
     StateError.code: "FailedOperation",
+    "InvalidParameterValue.Url": "InvalidParameter.InvalidUrl",  # the egress policy
 }
 
 

@@ -117,6 +117,11 @@ def _submit(runtime: Runtime, account: Account, body: TaskCreate) -> tuple[str, 
         submitted = runtime.engine.submit_task(request, account_id=account.id)
     except RequestBucketNotFound as exc:
         raise _bucket_error(exc, body) from None
+    except SpecError as exc:
+        if exc.field != "source.url":  # the egress policy's refusal of the url input
+            raise
+        message = exc.message.replace("source.url", "input.url", 1)
+        raise SpecError(message, code=exc.code, field="input.url") from None
     return submitted.task_id, not submitted.created
 
 

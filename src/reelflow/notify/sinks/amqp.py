@@ -13,15 +13,21 @@ small pure-Python package with no other dependency.
 A ``BlockingConnection`` is not thread-safe: one lock per sink serializes its publishes
 (confirms from a local broker take well under a millisecond). A queue named by the target
 is declared durable if it does not exist yet, so events are kept until a consumer comes.
+
+Each connection goes through the egress policy: the host is resolved once, every address
+checked (``UrlNotAllowed`` before any connection if one is refused), and pika is handed the
+checked address (TLS still verifies the name: it stays the ``server_hostname``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from typing import Any
 
 from reelflow.errors import ConfigError
+from reelflow.net.egress import EgressPolicy
 from reelflow.notify.sinks.base import DeliveryOutcome, OutgoingEvent, Sink
 
 try:
@@ -37,9 +43,18 @@ _NOT_FOUND = 404
 
 class AmqpSink(Sink):
     def __init__(
-        self, url: str, *, queue: str, exchange: str, routing_key: str, timeout: float
+        self,
+        url: str,
+        *,
+        queue: str,
+        exchange: str,
+        routing_key: str,
+        timeout: float,
+        egress: EgressPolicy | None = None,
     ) -> None:
+        self._egress = egress or EgressPolicy()
         self._params = pika.URLParameters(url)
+        self._host = self._params.host
         self._params.socket_timeout = timeout
         self._params.stack_timeout = timeout
         self._params.blocked_connection_timeout = timeout
@@ -92,7 +107,7 @@ class AmqpSink(Sink):
             self._connection.process_data_events(time_limit=0)
             return self._channel
         self._reset()
-        self._connection = pika.BlockingConnection(self._params)
+        self._connection = pika.BlockingConnection(self._checked_parameters())
         channel = self._connection.channel()
         if self._queue:
             try:
@@ -105,6 +120,18 @@ class AmqpSink(Sink):
         channel.confirm_delivery()
         self._channel = channel
         return channel
+
+    def _checked_parameters(self) -> Any:
+        """The parameters with ``host`` replaced by an address the policy allows."""
+        addresses = self._egress.resolve(self._host, self._params.port)
+        params = copy.copy(self._params)
+        params.host = str(addresses[0])
+        ssl_options = self._params.ssl_options
+        if ssl_options is not None:
+            params.ssl_options = pika.SSLOptions(
+                ssl_options.context, server_hostname=ssl_options.server_hostname or self._host
+            )
+        return params
 
     def _reset(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

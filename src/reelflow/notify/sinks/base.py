@@ -40,6 +40,8 @@ class DeliveryOutcome:
     ok: bool
     status_code: int | None = None  # the receiver's answer, where there is one (HTTP)
     error: str = ""
+    # Trying again cannot help (the egress policy refused the target): dead at once.
+    permanent: bool = False
 
     @classmethod
     def delivered(cls, status_code: int | None = None) -> DeliveryOutcome:
@@ -48,6 +50,11 @@ class DeliveryOutcome:
     @classmethod
     def failed(cls, error: str, status_code: int | None = None) -> DeliveryOutcome:
         return cls(ok=False, status_code=status_code, error=error)
+
+    @classmethod
+    def refused(cls, error: str) -> DeliveryOutcome:
+        """Refused by the egress policy: nothing was connected to, never retried."""
+        return cls(ok=False, error=error, permanent=True)
 
 
 class Sink(ABC):

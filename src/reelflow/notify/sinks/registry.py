@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import httpx
 
+from reelflow.net.egress import EgressPolicy
+from reelflow.net.http import GuardedTransport
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.sinks.base import Sink
 from reelflow.notify.sinks.queue import QueueSink
@@ -17,14 +19,19 @@ from reelflow.specs.notify import NotifyTarget
 
 
 class DefaultSinks:
-    """``DefaultSinks(queues)``: a ``SinkFactory`` for every target type; ``close`` ends the
-    HTTP client its webhooks share."""
+    """``DefaultSinks(queues, egress=policy)``: a ``SinkFactory`` for every target type;
+    ``close`` ends the HTTP client its webhooks share. Webhooks, Redis and AMQP targets
+    connect only where ``egress`` allows (default: public addresses only)."""
 
-    def __init__(self, queues: MessageQueues) -> None:
+    def __init__(self, queues: MessageQueues, *, egress: EgressPolicy | None = None) -> None:
         self._queues = queues
+        self._egress = egress or EgressPolicy()
         self._http = httpx.Client(
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            transport=GuardedTransport(
+                self._egress,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            ),
         )
 
     def __call__(self, target: NotifyTarget) -> Sink:
@@ -36,7 +43,11 @@ class DefaultSinks:
             from reelflow.notify.sinks.redis import RedisStreamSink
 
             return RedisStreamSink(
-                target.url, target.stream, max_len=target.max_len, timeout=target.timeout
+                target.url,
+                target.stream,
+                max_len=target.max_len,
+                timeout=target.timeout,
+                egress=self._egress,
             )
         from reelflow.notify.sinks.amqp import AmqpSink
 
@@ -46,6 +57,7 @@ class DefaultSinks:
             exchange=target.exchange,
             routing_key=target.routing_key,
             timeout=target.timeout,
+            egress=self._egress,
         )
 
     def close(self) -> None:

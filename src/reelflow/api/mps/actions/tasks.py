@@ -43,10 +43,12 @@ _FIELDS = (
     "SkipMateData",
 )
 _RENAMES = {
+    "source.url": "InputInfo.UrlInputInfo.Url",
     "source": "InputInfo",
     "output_bucket": "OutputStorage.CosOutputStorage.Bucket",
     "output_dir": "OutputDir",
     "priority": "TasksPriority",
+    "notify.url": "TaskNotifyConfig.NotifyUrl",
     "notify": "TaskNotifyConfig",
     "session_id": "SessionId",
     "session_context": "SessionContext",

@@ -41,6 +41,7 @@ _RENAMES = {
     "trigger": "Trigger.CosFileUploadTrigger",
     "output_bucket": "OutputStorage.CosOutputStorage.Bucket",
     "output_dir": "OutputDir",
+    "notify.url": "TaskNotifyConfig.NotifyUrl",
     "notify": "TaskNotifyConfig",
     "priority": "TaskPriority",
 }
