@@ -32,7 +32,7 @@ from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
-SOURCES_DIR = "sources"  # <scratch>/sources/<task id>: a URL source kept for the next job
+SOURCES_DIR = "sources"  # <process scratch>/sources/<task id>: a URL source kept for the next job
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 FONT_CANDIDATES = (
@@ -74,9 +74,6 @@ class JobRuntime:
         self.font = find_font()
         # URL inputs are fetched through the egress policy (default: public addresses only).
         self.urls = UrlSources(url_max_bytes, url_timeout, egress=egress)
-        # Copies kept from a probe for the media job of the same task: left by a process that
-        # stopped, they are not needed by anyone (a running job holds its own hard link).
-        shutil.rmtree(self.scratch / SOURCES_DIR, ignore_errors=True)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -142,7 +139,7 @@ class JobRuntime:
             os.link(copy, shared)
 
     def _kept(self, job: JobPayload) -> Path:
-        return self.scratch / SOURCES_DIR / f"{job.task_id}{_suffix(job.source.url)}"
+        return self.scratch.dir / SOURCES_DIR / f"{job.task_id}{_suffix(job.source.url)}"
 
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
