@@ -96,6 +96,7 @@ class Runtime:
             settings.data_dir / "scratch",
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
+            max_input_pixels=settings.max_input_pixels,
         )
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)

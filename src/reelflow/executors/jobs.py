@@ -19,7 +19,7 @@ from reelflow.errors import ConfigError, FFmpegFailed, JobCancelled
 from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.executors.outputs import commit_work
 from reelflow.media.command import build_command
-from reelflow.media.probe import MediaInfo, probe
+from reelflow.media.probe import MAX_INPUT_PIXELS, MediaInfo, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.works import parse_works
@@ -53,12 +53,14 @@ class JobRuntime:
         *,
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
+        max_input_pixels: int = MAX_INPUT_PIXELS,
     ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
         self.scratch = scratch
         self.font = find_font()
         self.urls = UrlSources(url_max_bytes, url_timeout)
+        self.max_input_pixels = max_input_pixels
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -106,7 +108,7 @@ class JobRuntime:
 
     def _probe(self, job: JobPayload) -> JobResult:
         with self._work_dir(job) as work_dir, self._source(job.source, work_dir) as src:
-            info = probe(src)
+            info = probe(src, max_pixels=self.max_input_pixels)
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
 
     def _media(self, job: JobPayload, ctx: JobContext) -> JobResult:
