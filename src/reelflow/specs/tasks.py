@@ -9,6 +9,9 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reelflow.specs.base import Spec
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
+from reelflow.specs.units import MAX_TIME_OFFSET, Seconds, TimeOffset, check_end_after_start
+
+EndOffset = Annotated[TimeOffset | None, AfterValidator(check_end_after_start)]
 
 _OFFSET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|%)?\s*$")
 
@@ -22,6 +25,8 @@ def parse_time_offset(value: str) -> tuple[float, bool]:
     percent = match.group(2) == "%"
     if percent and number > 100:
         raise ValueError(f"a percent time offset must be at most 100%, got {value!r}")
+    if number > MAX_TIME_OFFSET:
+        raise ValueError(f"a time offset must be at most {MAX_TIME_OFFSET:g}s, got {value!r}")
     return number, percent
 
 
@@ -68,8 +73,8 @@ class WatermarkInput(Spec):
     definition: Annotated[int, Field(ge=0)]
     raw_parameter: WatermarkTemplate | None = None
     text_content: Annotated[str | None, Field(max_length=100)] = None
-    start_time_offset: float | None = None
-    end_time_offset: float | None = None
+    start_time_offset: TimeOffset | None = None
+    end_time_offset: EndOffset = None
 
     @model_validator(mode="after")
     def _check_raw(self) -> WatermarkInput:
@@ -95,8 +100,8 @@ class TranscodeTaskInput(SubTaskOutput):
     definition: Annotated[int, Field(ge=0)]
     raw_parameter: TranscodeTemplate | None = None
     watermark_set: Watermarks = []
-    start_time_offset: float | None = None
-    end_time_offset: float | None = None
+    start_time_offset: TimeOffset | None = None
+    end_time_offset: EndOffset = None
     segment_object_name: ObjectPath = None
 
     @model_validator(mode="after")
@@ -108,8 +113,8 @@ class TranscodeTaskInput(SubTaskOutput):
 
 class AnimatedGraphicTaskInput(SubTaskOutput):
     definition: Annotated[int, Field(ge=1)]
-    start_time_offset: Annotated[float, Field(ge=0)] = 0.0
-    end_time_offset: Annotated[float, Field(ge=0)] = 0.0
+    start_time_offset: Seconds = 0.0
+    end_time_offset: Seconds = 0.0
 
     @model_validator(mode="after")
     def _check_range(self) -> AnimatedGraphicTaskInput:
@@ -121,7 +126,7 @@ class AnimatedGraphicTaskInput(SubTaskOutput):
 class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
     definition: Annotated[int, Field(ge=1)]
     ext_time_offset_set: Annotated[list[str], AfterValidator(_check_offsets)] = []
-    time_offset_set: list[Annotated[float, Field(ge=0)]] = []
+    time_offset_set: list[Seconds] = []
     watermark_set: Watermarks = []
 
     @model_validator(mode="after")
