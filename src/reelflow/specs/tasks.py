@@ -9,7 +9,13 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reelflow.specs.base import Spec
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
-from reelflow.specs.units import MAX_TIME_OFFSET, Seconds, TimeOffset, check_end_after_start
+from reelflow.specs.units import (
+    INT64_MAX,
+    MAX_TIME_OFFSET,
+    Seconds,
+    TimeOffset,
+    check_end_after_start,
+)
 
 EndOffset = Annotated[TimeOffset | None, AfterValidator(check_end_after_start)]
 
@@ -57,8 +63,8 @@ class OutputStorage(Spec):
 class NumberFormat(Spec):
     """How ``{number}`` is written in output names."""
 
-    initial_value: Annotated[int, Field(ge=0)] = 0
-    increment: Annotated[int, Field(ge=1)] = 1
+    initial_value: Annotated[int, Field(ge=0, le=INT64_MAX)] = 0
+    increment: Annotated[int, Field(ge=1, le=INT64_MAX)] = 1
     min_length: Annotated[int, Field(ge=1, le=32)] = 1
     place_holder: Annotated[str, Field(min_length=1, max_length=1)] = "0"
 
@@ -70,7 +76,7 @@ class NumberFormat(Spec):
 class WatermarkInput(Spec):
     """A watermark applied to a sub-task: a template by id, or ``raw_parameter`` with id 0."""
 
-    definition: Annotated[int, Field(ge=0)]
+    definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: WatermarkTemplate | None = None
     text_content: Annotated[str | None, Field(max_length=100)] = None
     start_time_offset: TimeOffset | None = None
@@ -97,7 +103,7 @@ class SubTaskOutput(Spec):
 
 
 class TranscodeTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=0)]
+    definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: TranscodeTemplate | None = None
     watermark_set: Watermarks = []
     start_time_offset: TimeOffset | None = None
@@ -112,7 +118,7 @@ class TranscodeTaskInput(SubTaskOutput):
 
 
 class AnimatedGraphicTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     start_time_offset: Seconds = 0.0
     end_time_offset: Seconds = 0.0
 
@@ -124,7 +130,7 @@ class AnimatedGraphicTaskInput(SubTaskOutput):
 
 
 class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     ext_time_offset_set: Annotated[list[str], AfterValidator(_check_offsets)] = []
     time_offset_set: list[Seconds] = []
     watermark_set: Watermarks = []
@@ -144,12 +150,12 @@ class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
 
 
 class SampleSnapshotTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     watermark_set: Watermarks = []
 
 
 class ImageSpriteTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     web_vtt_object_name: ObjectPath = None
 
 

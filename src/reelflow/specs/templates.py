@@ -20,6 +20,7 @@ from reelflow.specs.units import (
     AUDIO_CODEC_ALIASES,
     AUDIO_ONLY_CONTAINERS,
     CONTAINERS,
+    INT64_MAX,
     SAMPLE_RATES,
     VIDEO_CODEC_ALIASES,
     AudioCodec,
@@ -266,7 +267,7 @@ class SampleSnapshotTemplate(ImageTemplate):
     """``CreateSampleSnapshotTemplate``: a screenshot every N percent or N seconds."""
 
     sample_type: Literal["Percent", "Time"]
-    sample_interval: Annotated[int, Field(ge=1)]
+    sample_interval: Annotated[int, Field(ge=1, le=INT64_MAX)]
 
     @model_validator(mode="after")
     def _check_interval(self) -> SampleSnapshotTemplate:

@@ -142,3 +142,12 @@ def test_watermark_time_offsets_are_ordered(call: Call) -> None:
 def test_offsets_counted_from_either_end_are_still_accepted(call: Call) -> None:
     task = {"Definition": 100010, "StartTimeOffset": -5, "EndTimeOffset": -1}
     assert "TaskId" in call("ProcessMedia", process(MediaProcessTask={"TranscodeTaskSet": [task]}))
+
+
+@pytest.mark.parametrize("definition", [10**30, "1" * 30, 2**63])
+def test_a_definition_beyond_64_bits_names_the_definition(call: Call, definition: object) -> None:
+    task = {"Definition": definition}
+    answer = call("ProcessMedia", process(MediaProcessTask={"TranscodeTaskSet": [task]}))
+    assert error_code(answer) == "InvalidParameterValue.Definition"
+    answer = call("DescribeTranscodeTemplates", {"Definitions": [definition]})
+    assert error_code(answer) == "InvalidParameterValue.Definitions"
