@@ -83,3 +83,30 @@ def test_time_offsets_are_refused_at_submission(
     assert response.status_code == 400, response.text
     assert str(error_of(response)["code"]).startswith("InvalidParameterValue")
     assert fields_of(response) == [f"media_process_task.transcode_task_set[0].{field}"]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("in/a%ff%feb.mp4", "not valid Unicode"),
+        ("in/%C3b.mp4", "not valid Unicode"),  # a lead byte without its continuation
+        ("in/clip%E2%80%AEgpj.exe", "U+202E"),
+        ("in/%E2%81%A6x.mp4", "U+2066"),
+    ],
+    ids=["ff-fe", "cut-utf8", "rlo", "lri"],
+)
+def test_keys_that_are_not_utf8_or_hold_bidi_controls_are_refused(
+    client: TestClient, admin: Key, path: str, reason: str
+) -> None:
+    url = "/v1/buckets/media/objects/"
+    for method in ("PUT", "GET", "HEAD", "DELETE"):
+        response = client.request(method, url + path, content=b"data", headers=admin.headers)
+        assert response.status_code == 400, (method, response.text)
+        if method != "HEAD":
+            error = error_of(response)
+            assert error["code"] == "InvalidParameterValue.Key"
+            assert reason in str(error["message"])
+    listing = client.get(
+        "/v1/buckets/media/objects", params={"prefix": "in/"}, headers=admin.headers
+    )
+    assert listing.json()["objects"] == []
