@@ -151,3 +151,17 @@ def test_a_definition_beyond_64_bits_names_the_definition(call: Call, definition
     assert error_code(answer) == "InvalidParameterValue.Definition"
     answer = call("DescribeTranscodeTemplates", {"Definitions": [definition]})
     assert error_code(answer) == "InvalidParameterValue.Definitions"
+
+
+@pytest.mark.parametrize("depth", [300, 600, 900])
+def test_a_body_nested_just_below_the_parser_limit_is_no_internal_error(
+    client: TestClient, admin: Credentials, depth: int
+) -> None:
+    nested = b"[" * depth + b"]" * depth
+    body = b'{"InputInfo": {"Type": "COS", "CosInputInfo": ' + nested + b"}}"
+    answer = post_raw(client, admin, "ProcessMedia", body)
+    assert error_code(answer) != "InternalError", answer
+    answer = post_raw(
+        client, admin, "CreateTranscodeTemplate", b'{"VideoTemplate": ' + nested + b"}"
+    )
+    assert error_code(answer) != "InternalError", answer
