@@ -289,7 +289,10 @@ def probe(
     options = {"protocol_whitelist": "file", **_decode_limit(max_pixels)}
     with _open(target, options=options, network_timeout=None, label=str(path)) as container:
         info = _describe(container, size=size, rotations=rotations, check_tail=False)
-    return _bounded(info, picture, max_pixels, str(path))
+    declared: dict[int, tuple[int, int]] = {}
+    if any(v.width <= 0 or v.height <= 0 for v in info.video):
+        declared = _declared_sizes(target, str(path), picture)
+    return _bounded(info, declared, max_pixels, str(path))
 
 
 def _decode_limit(max_pixels: int) -> dict[str, str]:
@@ -337,20 +340,44 @@ def _check_pixels(width: int, height: int, max_pixels: int, label: str) -> None:
         )
 
 
+def _declared_sizes(
+    target: str, label: str, picture: tuple[int, int] | None
+) -> dict[int, tuple[int, int]]:
+    """Frame sizes by stream index as the headers state them, without decoding.
+
+    A decoder held to ``DECODE_BUDGET`` resets the size of a larger picture to 0x0. A still
+    image's size comes from its header (``picture``); otherwise the source is opened again
+    with no decoder allowed, which leaves the sizes the container states.
+    """
+    if picture is not None:
+        return {-1: picture}
+    options = {"protocol_whitelist": "file", "codec_whitelist": "none"}
+    try:
+        with _open(target, options=options, network_timeout=None, label=label) as container:
+            return {
+                s.index: (s.codec_context.width, s.codec_context.height)
+                for s in container.streams.video
+                if s.codec_context is not None
+            }
+    except InvalidMedia:
+        return {}
+
+
 def _bounded(
-    info: MediaInfo, picture: tuple[int, int] | None, max_pixels: int, label: str
+    info: MediaInfo, declared: dict[int, tuple[int, int]], max_pixels: int, label: str
 ) -> MediaInfo:
     """``info`` with every video stream's frame size known and within ``max_pixels``.
 
-    A decoder held to ``DECODE_BUDGET`` leaves the size of a larger still image at 0x0:
-    its header's size is used instead. A size still unknown means no decoder could make
-    a picture of it (damaged, or beyond FFmpeg's own limits).
+    ``declared`` fills sizes left at 0x0 (by stream index; ``-1``: any stream). A size
+    still unknown means no header states it and no decoder could make a picture of it.
     """
     video = []
-    for declared in info.video:
-        stream = declared
-        if (stream.width <= 0 or stream.height <= 0) and picture is not None:
-            stream = replace(stream, width=picture[0], height=picture[1])
+    for found in info.video:
+        stream = found
+        if stream.width <= 0 or stream.height <= 0:
+            size = declared.get(stream.index) or declared.get(-1)
+            if size is not None:
+                stream = replace(stream, width=size[0], height=size[1])
         if stream.width <= 0 or stream.height <= 0:
             raise InvalidMedia(
                 f"{label}: the frame size of video stream {stream.index} cannot be read "

@@ -91,3 +91,16 @@ def test_the_limit_is_a_setting(tmp_path: Path) -> None:
         doc = run_task(runtime, client, "in/small.png", png_declaring(320, 240))
     assert (doc["state"], doc["err_code"]) == ("FINISH", "InvalidInput.TooLarge"), doc
     assert "320x240" in str(doc["message"])
+
+
+def test_a_video_over_the_limit_fails_too_large(runtime: Runtime, tmp_path: Path) -> None:
+    # Motion JPEG in Matroska: the container states 9000x9000; decoding a frame is refused
+    # in-process (over the decode budget), so the size must come from the header.
+    clip = tmp_path / "huge.mkv"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=s=9000x9000", "-frames:v", "1", "-c:v", "mjpeg",
+                "-pix_fmt", "yuvj420p", str(clip)])  # fmt: skip
+    with TestClient(create_app(runtime)) as client, PeakRss() as memory:
+        doc = run_task(runtime, client, "in/huge.mkv", clip.read_bytes())
+    assert (doc["state"], doc["err_code"]) == ("FINISH", "InvalidInput.TooLarge"), doc
+    assert "9000x9000" in str(doc["message"])
+    assert memory.growth < 100 * MiB
