@@ -47,6 +47,9 @@ MAX_INPUT_PIXELS = 8192 * 8192
 # 4096x2304 is at most 75 MB even as 16-bit RGBA. Larger pictures are described from
 # container and image headers instead of a decoded frame.
 DECODE_BUDGET = 4096 * 2304
+# Still-image formats whose headers are read before FFmpeg opens the file. Only formats
+# with a signature: Pillow tries a format without one (TGA) on any file, video included.
+_IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "JPEG2000")
 # H.273 code points -> the names ffprobe prints (and the compatible API returns).
 _PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
               8: "film", 9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432",
@@ -315,7 +318,7 @@ def _image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
         with warnings.catch_warnings():
             # Sizes between Pillow's limit and twice it only warn: this module decides.
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
-            with PIL.Image.open(path) as image:
+            with PIL.Image.open(path, formats=_IMAGE_FORMATS) as image:
                 width, height = image.size
     except PIL.Image.DecompressionBombError as exc:
         raise InvalidMedia(
