@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-api bench-notify bench-upload bench-cluster clean
+.PHONY: demo test check bench bench-api bench-notify bench-upload bench-cluster bench-bounds clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-upload: $(STAMP)
 
 bench-cluster: $(STAMP)
 	$(BIN)/python bench/cluster_bench.py
+
+bench-bounds: $(STAMP)
+	$(BIN)/python bench/input_bounds_bench.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ Every ``make_*`` function writes one file and returns its path. :class:`ClipCach
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import inspect
 import os
@@ -196,3 +197,10 @@ class ClipCache:
             maker(partial, **params)
             partial.replace(path)
         return path
+
+
+# A valid 1x1 transparent PNG, for watermark templates (their image is decoded on arrival).
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg=="
+)
+TINY_PNG_B64 = base64.b64encode(TINY_PNG).decode()

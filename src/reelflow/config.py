@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # The egress policy (reelflow.net.egress): CIDRs that URL inputs and notification
     # targets may reach besides public unicast addresses. Environment: comma-separated.
     egress_allow: Annotated[tuple[Network, ...], NoDecode] = ()
+    # Sources with more pixels per video frame fail their probe (InvalidInput.TooLarge).
+    # At most 178956970: still images beyond that are refused by the header reader anyway.
+    max_input_pixels: int = Field(default=8192 * 8192, ge=64 * 64, le=178_956_970)
     # Notifications: how long a delivery is retried after its event (then it is dead),
     # the backoff between attempts, and the dispatcher's send threads.
     notify_max_retry_seconds: float = Field(default=24 * 3600.0, gt=0)

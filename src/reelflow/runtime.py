@@ -107,6 +107,7 @@ class Runtime:
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
             egress=self.egress,
+            max_input_pixels=settings.max_input_pixels,
         )
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)

@@ -68,6 +68,6 @@ def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits())
     for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
         app.include_router(module.router)
-    app.include_router(mps_router)  # POST /: the compatible API's actions
-    install_console(app)  # /console, and GET / -> 307 /console for browsers
+    app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
+    install_console(app)  # /console
     return app

@@ -67,6 +67,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
             egress=EgressPolicy.from_settings(settings),
+            max_input_pixels=settings.max_input_pixels,
         )
         owner = f"worker:{default_owner()}"
         worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)

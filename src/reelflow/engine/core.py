@@ -33,6 +33,7 @@ from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Plan, Planner
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.subtasks import SubTaskSpec
+from reelflow.specs.templates import TRUSTED
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class EngineCore:
         """Plan MEDIA jobs for ``subs`` (all PENDING, media_info known); fail rejected ones."""
         if task.media_info is None:
             raise ValueError(f"task {task.id}: cannot plan before the source is probed")
-        specs = [SubTaskSpec.model_validate(sub.spec) for sub in subs]
+        specs = [SubTaskSpec.model_validate(sub.spec, context=TRUSTED) for sub in subs]
         name = TaskSource.model_validate(task.source).name
         try:
             plan = self._planner.plan(specs, task.media_info, name)

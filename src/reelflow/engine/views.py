@@ -14,6 +14,7 @@ from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.errors import SpecError
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
+from reelflow.specs.templates import TRUSTED
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class SubTaskView:
             err_code=sub.err_code,
             message=sub.message,
             output=sub.output,
-            spec=SubTaskSpec.model_validate(sub.spec),
+            spec=SubTaskSpec.model_validate(sub.spec, context=TRUSTED),
             attempts=sub.attempts,
             started_at=sub.started_at,
             finished_at=sub.finished_at,
@@ -98,7 +99,7 @@ class TaskView:
             workflow_id=task.workflow_id,
             session_id=task.session_id,
             session_context=task.session_context,
-            request=TaskRequest.model_validate(task.request),
+            request=TaskRequest.model_validate(task.request, context=TRUSTED),
             source=TaskSource.model_validate(task.source),
             media_info=task.media_info,
             err_code=task.err_code,

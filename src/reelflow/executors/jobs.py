@@ -23,7 +23,7 @@ from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, 
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
 from reelflow.media.command import build_command
-from reelflow.media.probe import MediaInfo, probe
+from reelflow.media.probe import MAX_INPUT_PIXELS, MediaInfo, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
@@ -67,6 +67,7 @@ class JobRuntime:
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
         egress: EgressPolicy | None = None,
+        max_input_pixels: int = MAX_INPUT_PIXELS,
     ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
@@ -74,6 +75,7 @@ class JobRuntime:
         self.font = find_font()
         # URL inputs are fetched through the egress policy (default: public addresses only).
         self.urls = UrlSources(url_max_bytes, url_timeout, egress=egress)
+        self.max_input_pixels = max_input_pixels
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -152,7 +154,7 @@ class JobRuntime:
 
     def _probe(self, job: JobPayload) -> JobResult:
         with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
-            info = probe(src)
+            info = probe(src, max_pixels=self.max_input_pixels)
             if job.source.type == "url":
                 self._keep_for_media(job, Path(src))
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())

@@ -5,6 +5,11 @@ video frame (only when the headers leave rotation or interlacing unknown) and, f
 remote MP4, one seek near its end. Local MP4/MOV files are also walked box by box, which
 finds truncation and rotation without decoding anything.
 
+Memory is bounded whatever the source declares: FFmpeg's decoders refuse pictures above
+``DECODE_BUDGET`` pixels in this process (``max_pixels``), the frame size of a still image
+is read from its header (Pillow, which does not decode on open), and a source larger than
+``max_pixels`` is refused with ``InvalidInput.TooLarge`` before anything decodes it.
+
 Bad input fails fast with a specific error (see :func:`probe`); no ``av`` exception
 leaks out of this module.
 """
@@ -16,14 +21,16 @@ import math
 import re
 import stat
 import struct
+import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, Self, TypeVar
 
 import av
 import av.error
+import PIL.Image
 
 from reelflow.errors import AccessDenied, InvalidMedia, ObjectNotFound, SpecError, StorageError
 
@@ -34,6 +41,15 @@ _MOV_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
 _FIRST_FRAME_PACKET_LIMIT = 64  # give up on rotation/interlace hints rather than read on
 _TAIL_WINDOW = 0.5  # seconds before the end where a remote MP4 must still have samples
 _VFR_TOLERANCE = 0.01
+# The default for ``probe(max_pixels=...)``, as ``Settings.max_input_pixels``: 8192x8192.
+MAX_INPUT_PIXELS = 8192 * 8192
+# Largest picture a decoder may allocate in this (server or worker) process while probing:
+# 4096x2304 is at most 75 MB even as 16-bit RGBA. Larger pictures are described from
+# container and image headers instead of a decoded frame.
+DECODE_BUDGET = 4096 * 2304
+# Still-image formats whose headers are read before FFmpeg opens the file. Only formats
+# with a signature: Pillow tries a format without one (TGA) on any file, video included.
+_IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "JPEG2000")
 # H.273 code points -> the names ffprobe prints (and the compatible API returns).
 _PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
               8: "film", 9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432",
@@ -237,10 +253,13 @@ def _video_format(pix_fmt: str | None) -> av.VideoFormat | None:
         return None
 
 
-def probe(source: str | Path, *, timeout: float = _OPEN_TIMEOUT) -> MediaInfo:
+def probe(
+    source: str | Path, *, timeout: float = _OPEN_TIMEOUT, max_pixels: int = MAX_INPUT_PIXELS
+) -> MediaInfo:
     """Describe ``source``: a local path, or an ``http(s)`` URL such as a presigned one.
 
-    ``timeout`` bounds each network wait of a URL source, in seconds.
+    ``timeout`` bounds each network wait of a URL source, in seconds. A video stream of
+    more than ``max_pixels`` pixels per frame is refused without being decoded.
 
     Raises:
         ObjectNotFound: the file does not exist, or the URL answered 404.
@@ -249,7 +268,8 @@ def probe(source: str | Path, *, timeout: float = _OPEN_TIMEOUT) -> MediaInfo:
         SpecError: ``source`` is a URL of another scheme (``s3://``, ``rtmp://`` ...).
         InvalidMedia: the source is not usable media; ``code`` is one of
             ``InvalidInput.EmptyFile``, ``InvalidInput.NotMedia``,
-            ``InvalidInput.Truncated``, ``InvalidInput.NoMediaStreams``.
+            ``InvalidInput.Truncated``, ``InvalidInput.NoMediaStreams``,
+            ``InvalidInput.TooLarge``.
     """
     if isinstance(source, str) and _URL.match(source):
         options = {"protocol_whitelist": "http,https,tcp,tls"}
@@ -266,11 +286,110 @@ def probe(source: str | Path, *, timeout: float = _OPEN_TIMEOUT) -> MediaInfo:
     path = Path(source)
     size = _local_size(path)
     rotations = _iso_rotations(path, size)
+    picture = _image_size(path, max_pixels)
     # "file:" stops FFmpeg from reading "concat:", "data:" or "pipe:" in a path as a protocol.
     target = f"file:{path.absolute()}"
-    options = {"protocol_whitelist": "file"}
+    options = {"protocol_whitelist": "file", **_decode_limit(max_pixels)}
     with _open(target, options=options, network_timeout=None, label=str(path)) as container:
-        return _describe(container, size=size, rotations=rotations, check_tail=False)
+        info = _describe(container, size=size, rotations=rotations, check_tail=False)
+    declared: dict[int, tuple[int, int]] = {}
+    if any(v.width <= 0 or v.height <= 0 for v in info.video):
+        declared = _declared_sizes(target, str(path), picture)
+    return _bounded(info, declared, max_pixels, str(path))
+
+
+def _decode_limit(max_pixels: int) -> dict[str, str]:
+    """Options for ``av.open``: ``max_pixels`` reaches the decoders that
+    ``avformat_find_stream_info`` opens, which decode a frame when the headers do not
+    state its size (PNG, JPEG ...)."""
+    return {"max_pixels": str(min(max_pixels, DECODE_BUDGET))}
+
+
+def _image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
+    """The frame size a still image's header declares; ``None`` if it is not an image.
+
+    Pillow reads only the header on open. It refuses sizes beyond twice its own limit
+    (about 179 megapixels) outright: such an image is too large for any setting.
+
+    Raises:
+        InvalidMedia: ``InvalidInput.TooLarge`` if the image has more than ``max_pixels``.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Sizes between Pillow's limit and twice it only warn: this module decides.
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path, formats=_IMAGE_FORMATS) as image:
+                width, height = image.size
+    except PIL.Image.DecompressionBombError as exc:
+        raise InvalidMedia(
+            f"{path} declares a picture of more than {2 * (PIL.Image.MAX_IMAGE_PIXELS or 0)} "
+            f"pixels; at most {max_pixels} are accepted",
+            code="InvalidInput.TooLarge",
+        ) from exc
+    except (OSError, ValueError, SyntaxError, struct.error):
+        # Not an image Pillow knows (UnidentifiedImageError is an OSError), or a header it
+        # cannot parse: FFmpeg judges the file.
+        return None
+    _check_pixels(width, height, max_pixels, str(path))
+    return width, height
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, label: str) -> None:
+    if width * height > max_pixels:
+        raise InvalidMedia(
+            f"{label} has {width}x{height} = {width * height} pixels per frame; at most "
+            f"{max_pixels} are accepted (REELFLOW_MAX_INPUT_PIXELS)",
+            code="InvalidInput.TooLarge",
+        )
+
+
+def _declared_sizes(
+    target: str, label: str, picture: tuple[int, int] | None
+) -> dict[int, tuple[int, int]]:
+    """Frame sizes by stream index as the headers state them, without decoding.
+
+    A decoder held to ``DECODE_BUDGET`` resets the size of a larger picture to 0x0. A still
+    image's size comes from its header (``picture``); otherwise the source is opened again
+    with no decoder allowed, which leaves the sizes the container states.
+    """
+    if picture is not None:
+        return {-1: picture}
+    options = {"protocol_whitelist": "file", "codec_whitelist": "none"}
+    try:
+        with _open(target, options=options, network_timeout=None, label=label) as container:
+            return {
+                s.index: (s.codec_context.width, s.codec_context.height)
+                for s in container.streams.video
+                if s.codec_context is not None
+            }
+    except InvalidMedia:
+        return {}
+
+
+def _bounded(
+    info: MediaInfo, declared: dict[int, tuple[int, int]], max_pixels: int, label: str
+) -> MediaInfo:
+    """``info`` with every video stream's frame size known and within ``max_pixels``.
+
+    ``declared`` fills sizes left at 0x0 (by stream index; ``-1``: any stream). A size
+    still unknown means no header states it and no decoder could make a picture of it.
+    """
+    video = []
+    for found in info.video:
+        stream = found
+        if stream.width <= 0 or stream.height <= 0:
+            size = declared.get(stream.index) or declared.get(-1)
+            if size is not None:
+                stream = replace(stream, width=size[0], height=size[1])
+        if stream.width <= 0 or stream.height <= 0:
+            raise InvalidMedia(
+                f"{label}: the frame size of video stream {stream.index} cannot be read "
+                f"(damaged, or larger than {max_pixels} pixels)",
+                code="InvalidInput.NotMedia",
+            )
+        _check_pixels(stream.width, stream.height, max_pixels, label)
+        video.append(stream)
+    return replace(info, video=tuple(video))
 
 
 def _local_size(path: Path) -> int:
@@ -374,7 +493,8 @@ def _video_info(
     ctx = stream.codec_context
     rotation = rotations[stream.index] if rotations is not None else None
     interlaced = _FIELD_ORDER_INTERLACED.get(ctx.field_order)
-    if decode_hints and (rotation is None or interlaced is None):
+    small = 0 < ctx.width * ctx.height <= DECODE_BUDGET  # 0: the size is still unknown
+    if decode_hints and small and (rotation is None or interlaced is None):
         # Headers left a gap; the first decoded frame carries both facts.
         frame = _first_frame(container, stream)
         if frame is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reelflow.errors import InvalidMedia
+
 
 @dataclass(frozen=True, slots=True)
 class Size:
@@ -40,8 +42,16 @@ def target_size(
 
     When both dimensions are given the result is that box (the fill type decides how the
     picture fits it); otherwise the source's aspect ratio is kept.
+
+    Raises:
+        InvalidMedia: the source's size is unknown (0), so no aspect ratio can be kept.
     """
     src_w, src_h = source.width, source.height
+    if src_w <= 0 or src_h <= 0:
+        raise InvalidMedia(
+            f"the source's frame size is unknown ({src_w}x{src_h}): it cannot be scaled",
+            code="InvalidInput.NotMedia",
+        )
     portrait = src_h > src_w
     req_w, req_h = width, height
     if adaptive and portrait:

@@ -10,6 +10,7 @@ from reelflow.errors import InvalidKey
 from reelflow.specs.base import Spec
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.tasks import MediaProcessTask
+from reelflow.specs.units import INT64_MAX
 from reelflow.storage.keys import validate_key
 
 
@@ -66,7 +67,7 @@ class TaskRequest(Spec):
     priority: Annotated[int, Field(ge=-10, le=10)] = 0
     session_id: Annotated[str, Field(max_length=50)] = ""
     session_context: Annotated[str, Field(max_length=1000)] = ""
-    workflow_id: int | None = None
+    workflow_id: Annotated[int, Field(ge=0, le=INT64_MAX)] | None = None
     notify: NotifyTarget | None = None  # where the task's events go; None: nowhere
 
     @model_validator(mode="after")

@@ -101,7 +101,7 @@ class SubTaskSpec(Spec):
     output_dir: str
 
     def parsed_input(self) -> TaskInput:
-        return INPUT_MODELS[self.kind].model_validate(self.input)
+        return INPUT_MODELS[self.kind].model_validate(self.input, context=TRUSTED)
 
     def parsed_template(self) -> SubTaskTemplate:
         # TRUSTED: the template was accepted at submission, or is a preset (which may sit

@@ -9,6 +9,15 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reelflow.specs.base import Spec
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
+from reelflow.specs.units import (
+    INT64_MAX,
+    MAX_TIME_OFFSET,
+    Seconds,
+    TimeOffset,
+    check_end_after_start,
+)
+
+EndOffset = Annotated[TimeOffset | None, AfterValidator(check_end_after_start)]
 
 _OFFSET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|%)?\s*$")
 
@@ -22,6 +31,8 @@ def parse_time_offset(value: str) -> tuple[float, bool]:
     percent = match.group(2) == "%"
     if percent and number > 100:
         raise ValueError(f"a percent time offset must be at most 100%, got {value!r}")
+    if number > MAX_TIME_OFFSET:
+        raise ValueError(f"a time offset must be at most {MAX_TIME_OFFSET:g}s, got {value!r}")
     return number, percent
 
 
@@ -52,8 +63,8 @@ class OutputStorage(Spec):
 class NumberFormat(Spec):
     """How ``{number}`` is written in output names."""
 
-    initial_value: Annotated[int, Field(ge=0)] = 0
-    increment: Annotated[int, Field(ge=1)] = 1
+    initial_value: Annotated[int, Field(ge=0, le=INT64_MAX)] = 0
+    increment: Annotated[int, Field(ge=1, le=INT64_MAX)] = 1
     min_length: Annotated[int, Field(ge=1, le=32)] = 1
     place_holder: Annotated[str, Field(min_length=1, max_length=1)] = "0"
 
@@ -65,11 +76,11 @@ class NumberFormat(Spec):
 class WatermarkInput(Spec):
     """A watermark applied to a sub-task: a template by id, or ``raw_parameter`` with id 0."""
 
-    definition: Annotated[int, Field(ge=0)]
+    definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: WatermarkTemplate | None = None
     text_content: Annotated[str | None, Field(max_length=100)] = None
-    start_time_offset: float | None = None
-    end_time_offset: float | None = None
+    start_time_offset: TimeOffset | None = None
+    end_time_offset: EndOffset = None
 
     @model_validator(mode="after")
     def _check_raw(self) -> WatermarkInput:
@@ -92,11 +103,11 @@ class SubTaskOutput(Spec):
 
 
 class TranscodeTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=0)]
+    definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: TranscodeTemplate | None = None
     watermark_set: Watermarks = []
-    start_time_offset: float | None = None
-    end_time_offset: float | None = None
+    start_time_offset: TimeOffset | None = None
+    end_time_offset: EndOffset = None
     segment_object_name: ObjectPath = None
 
     @model_validator(mode="after")
@@ -107,9 +118,9 @@ class TranscodeTaskInput(SubTaskOutput):
 
 
 class AnimatedGraphicTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
-    start_time_offset: Annotated[float, Field(ge=0)] = 0.0
-    end_time_offset: Annotated[float, Field(ge=0)] = 0.0
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
+    start_time_offset: Seconds = 0.0
+    end_time_offset: Seconds = 0.0
 
     @model_validator(mode="after")
     def _check_range(self) -> AnimatedGraphicTaskInput:
@@ -119,9 +130,9 @@ class AnimatedGraphicTaskInput(SubTaskOutput):
 
 
 class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     ext_time_offset_set: Annotated[list[str], AfterValidator(_check_offsets)] = []
-    time_offset_set: list[Annotated[float, Field(ge=0)]] = []
+    time_offset_set: list[Seconds] = []
     watermark_set: Watermarks = []
 
     @model_validator(mode="after")
@@ -139,12 +150,12 @@ class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
 
 
 class SampleSnapshotTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     watermark_set: Watermarks = []
 
 
 class ImageSpriteTaskInput(SubTaskOutput):
-    definition: Annotated[int, Field(ge=1)]
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     web_vtt_object_name: ObjectPath = None
 
 

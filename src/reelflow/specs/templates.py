@@ -15,10 +15,12 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, mod
 
 from reelflow.config import X264Preset
 from reelflow.specs.base import Spec
+from reelflow.specs.images import decode_image
 from reelflow.specs.units import (
     AUDIO_CODEC_ALIASES,
     AUDIO_ONLY_CONTAINERS,
     CONTAINERS,
+    INT64_MAX,
     SAMPLE_RATES,
     VIDEO_CODEC_ALIASES,
     AudioCodec,
@@ -195,10 +197,20 @@ def _offset_value(what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-class ImageWatermark(Spec):
-    """``ImageWatermarkInput``: base64 PNG/JPEG content and its size on the video."""
+def _check_image(value: str, info: ValidationInfo) -> str:
+    # Decoded once, when the request arrives; a stored template was checked then.
+    if not _is_trusted(info):
+        decode_image(value)
+    return value
 
-    image_content: Annotated[str, Field(min_length=1)]
+
+class ImageWatermark(Spec):
+    """``ImageWatermarkInput``: base64 PNG/JPEG content and its size on the video.
+
+    The image is checked when the template or request arrives (``specs.images``).
+    """
+
+    image_content: Annotated[str, Field(min_length=1), AfterValidator(_check_image)]
     width: Annotated[str, _size_value("width", allow_zero=False)] = "10%"
     height: Annotated[str, _size_value("height")] = "0px"
     repeat_type: Literal["once", "repeat_last_frame", "repeat"] = "repeat"
@@ -255,7 +267,7 @@ class SampleSnapshotTemplate(ImageTemplate):
     """``CreateSampleSnapshotTemplate``: a screenshot every N percent or N seconds."""
 
     sample_type: Literal["Percent", "Time"]
-    sample_interval: Annotated[int, Field(ge=1)]
+    sample_interval: Annotated[int, Field(ge=1, le=INT64_MAX)]
 
     @model_validator(mode="after")
     def _check_interval(self) -> SampleSnapshotTemplate:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, ValidationInfo
 
 
 class VideoCodec(StrEnum):
@@ -60,6 +63,30 @@ CONTAINERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "wav": (frozenset(), frozenset({"pcm16"})),
 }
 AUDIO_ONLY_CONTAINERS = frozenset(c for c, (v, _) in CONTAINERS.items() if not v)
+
+# Integers stored or looked up (definitions, ids) are 64-bit signed, as in the database.
+INT64_MAX = 2**63 - 1
+
+# Time offsets in seconds are finite and within a week of either end: enough for any
+# source a job may run on (``job_timeout`` is hours), small enough for FFmpeg's arguments.
+MAX_TIME_OFFSET = 7 * 86400.0
+# Negative = counted from the end of the source (transcode clips, watermarks).
+TimeOffset = Annotated[float, Field(ge=-MAX_TIME_OFFSET, le=MAX_TIME_OFFSET, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_TIME_OFFSET, allow_inf_nan=False)]
+
+
+def check_end_after_start(value: float | None, info: ValidationInfo) -> float | None:
+    """An ``end_time_offset`` validator: after ``start_time_offset`` when both count from
+    the same end (a start at 10 s and an end at 2 s can never cut anything).
+
+    A field validator, not a model one, so the error names ``end_time_offset``. Offsets
+    of opposite signs depend on the source's duration; the planner checks those.
+    """
+    start = info.data.get("start_time_offset") or 0.0
+    if value and start and (value > 0) == (start > 0) and value <= start:
+        raise ValueError(f"end_time_offset ({value:g}) must be after start_time_offset ({start:g})")
+    return value
+
 
 SAMPLE_RATES = frozenset({0, 8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000})
 

@@ -24,6 +24,14 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 # Letters/digits first so that "." and ".." (or hidden folders) can never be a bucket name,
 # which matters because local buckets usually live at <data dir>/<bucket name>.
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+# Bidirectional formatting characters: they make a key display as another one
+# ("clip\u202egpj.exe" shows as "clipexe.jpg"), so no key may contain them.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# What a decoder puts in place of bytes that are not UTF-8 (``%ff`` in a URL path):
+# storing it would silently rename the object.
+_REPLACEMENT = "\ufffd"
 
 
 def validate_key(key: str) -> str:
@@ -32,9 +40,10 @@ def validate_key(key: str) -> str:
     Normalization strips one leading ``/`` (the compatible API writes ``/movie/a.mov``);
     nothing else is rewritten (no Unicode normalization, no case folding). Rejected:
     empty keys, ``.``/``..`` or empty segments, keys ending in ``/``, backslashes, Windows
-    drive prefixes, control characters (NUL included), more than 1024 UTF-8 bytes in all
-    or 255 in one segment, and names reserved for temporary files. Unicode and spaces are
-    fine.
+    drive prefixes, control characters (NUL included), bidirectional formatting characters
+    (U+202E ...), U+FFFD (bytes that were not UTF-8, replaced when decoded), more than 1024
+    UTF-8 bytes in all or 255 in one segment, and names reserved for temporary files.
+    Unicode and spaces are fine.
     """
     normalized = key.removeprefix("/")
     if not normalized:
@@ -46,9 +55,18 @@ def validate_key(key: str) -> str:
                 f"object key {key!r} contains the control character U+{ord(char):04X}; "
                 "keys must be printable text"
             )
-        if category == "Cs":
-            # Lone surrogates come from undecodable file names; they cannot be UTF-8.
-            raise InvalidKey(f"object key {key!r} is not valid Unicode (U+{ord(char):04X})")
+        if category == "Cs" or char == _REPLACEMENT:
+            # Lone surrogates come from undecodable file names, U+FFFD from undecodable
+            # URL paths: either way the name as sent was not UTF-8.
+            raise InvalidKey(
+                f"object key {key!r} is not valid Unicode (U+{ord(char):04X}); send keys as "
+                "UTF-8, percent-encoded in URLs"
+            )
+        if char in _BIDI_CONTROLS:
+            raise InvalidKey(
+                f"object key {key!r} contains the bidirectional control U+{ord(char):04X}, "
+                "which would make it display as another name"
+            )
     if "\\" in normalized:
         raise InvalidKey(f"object key {key!r} contains a backslash; separate folders with '/'")
     if _WINDOWS_DRIVE.match(normalized):

@@ -61,7 +61,7 @@ def test_a_forged_cookie_is_no_session(server: ServerProcess) -> None:
 
 
 def test_root_redirects_browsers_to_the_console(server: ServerProcess) -> None:
-    response = httpx.get(server.url + "/")
+    response = httpx.get(server.url + "/", headers={"Accept": "text/html,*/*;q=0.8"})
     assert response.status_code == 307
     assert response.headers["location"] == "/console"
 

@@ -20,6 +20,7 @@ from reelflow.specs.templates import (
     WatermarkTemplate,
 )
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
+from tests.clips import TINY_PNG_B64
 from tests.unit.engine.fakes import FakeClock
 
 T = TemplateKind
@@ -146,7 +147,7 @@ def test_update_refuses_another_kind_of_template(templates: Templates, alice: Ac
 def test_a_watermark_keeps_its_type(templates: Templates, alice: Account) -> None:
     mark = templates.create(alice.id, T.WATERMARK, text_mark())
     image = WatermarkTemplate.model_validate(
-        {"type": "image", "image_template": {"image_content": "aGk="}}
+        {"type": "image", "image_template": {"image_content": TINY_PNG_B64}}
     )
     with pytest.raises(SpecError) as info:
         templates.update(alice.id, T.WATERMARK, mark.definition, image)

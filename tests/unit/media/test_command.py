@@ -33,10 +33,11 @@ from reelflow.specs.templates import (
     WatermarkTemplate,
 )
 from reelflow.specs.units import AudioCodec, VideoCodec
+from tests.clips import TINY_PNG
 
 WORK_DIR = Path("/w")
 SOURCE = "/media/in.mp4"
-PNG = b"\x89PNG\r\n\x1a\nnot-really-a-png"
+PNG = TINY_PNG
 
 
 def media_info(*, audio: bool = True, video: bool = True, interlaced: bool = False) -> MediaInfo:

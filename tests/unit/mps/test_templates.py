@@ -3,20 +3,14 @@ not-found codes."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 
+from tests.clips import TINY_PNG_B64
 from tests.unit.mps.conftest import Call, error_code
 
-# A 1x1 transparent PNG.
-PNG = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-    )
-).decode()
+PNG = TINY_PNG_B64  # 1x1 transparent
 
 TRANSCODE: dict[str, Any] = {
     "Container": "mp4",

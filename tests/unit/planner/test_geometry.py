@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from reelflow.errors import InvalidMedia
 from reelflow.planner.geometry import Size, even, target_size
 
 FHD = Size(1920, 1080)
@@ -96,3 +97,10 @@ class TestEven:
     @pytest.mark.parametrize(("value", "expected"), [(0.4, 2), (1.0, 2), (3.0, 4), (405.0, 404)])
     def test_even_helper(self, value: float, expected: int) -> None:
         assert even(value) == expected
+
+
+@pytest.mark.parametrize("source", [Size(0, 0), Size(0, 1080), Size(1920, 0)])
+def test_a_source_of_unknown_size_is_invalid_media_not_a_division_by_zero(source: Size) -> None:
+    with pytest.raises(InvalidMedia) as caught:
+        target_size(source, 0, 720, adaptive=True)
+    assert caught.value.code == "InvalidInput.NotMedia"

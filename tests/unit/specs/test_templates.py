@@ -20,6 +20,7 @@ from reelflow.specs.templates import (
     WatermarkTemplate,
 )
 from reelflow.specs.units import AudioCodec, VideoCodec
+from tests.clips import TINY_PNG_B64
 
 # The Create fields of the official DescribeTranscodeTemplates example for preset 100010,
 # with its vendor codec spellings. Describe-only fields (Definition, Type, CreateTime, ...) and
@@ -144,7 +145,7 @@ ROUND_TRIP: list[Spec] = [
             "XPos": "10%",
             "YPos": "8px",
             "CoordinateOrigin": "BottomRight",
-            "ImageTemplate": {"ImageContent": "aGVsbG8=", "Width": "64px"},
+            "ImageTemplate": {"ImageContent": TINY_PNG_B64, "Width": "64px"},
         }
     ),
     WatermarkTemplate.model_validate(
@@ -376,7 +377,7 @@ INVALID: list[tuple[str, type[Spec], dict[str, Any], str, str]] = [
     (
         "watermark image too narrow",
         WatermarkTemplate,
-        {"type": "image", "image_template": {"image_content": "eA==", "width": "4px"}},
+        {"type": "image", "image_template": {"image_content": TINY_PNG_B64, "width": "4px"}},
         "image_template.width",
         "width in px must be 8..4096, got '4px'",
     ),

@@ -10,7 +10,7 @@
 
 Sessions are a signed cookie (``session``), every form carries a CSRF token (``deps``),
 and errors are pages (``routing.ConsoleRoute``). ``install_console(app)`` wires it all into
-the API's app, with ``GET /`` sending browsers to the console.
+the API's app (``GET /`` sends browsers here: ``reelflow.api.mps.router``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import RedirectResponse
 
 from reelflow.api.console.pages import Pages
 from reelflow.api.console.routes import (
@@ -41,18 +40,12 @@ STATIC = Path(__file__).parent / "static"
 __all__ = ["install_console"]
 
 
-async def _home() -> RedirectResponse:
-    return RedirectResponse("/console", status_code=307)
-
-
 def install_console(app: FastAPI) -> None:
-    """Mount the console on ``app`` (whose ``state.runtime`` is set): its routes, its static
-    files under ``/console/static``, and ``GET /`` -> 307 ``/console`` (``POST /`` stays
-    the compatible API's)."""
+    """Mount the console on ``app`` (whose ``state.runtime`` is set): its routes and its
+    static files under ``/console/static``."""
     runtime: Runtime = app.state.runtime
     sessions = Sessions(Signer(load_secret(runtime.settings.data_dir), "console-session"))
     app.state.console = ConsoleState(sessions=sessions, pages=Pages(sessions, app.version))
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (auth, dashboard, workflows, templates, buckets, objects, tasks):
         app.include_router(module.router)
-    app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)

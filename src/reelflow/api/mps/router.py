@@ -4,6 +4,10 @@
     X-TC-Version: 2019-06-12         the only version offered
     X-TC-Region, X-TC-Timestamp, Authorization (TC3-HMAC-SHA256), JSON body
 
+``GET /`` (and ``HEAD``) is not an action: a browser (``Accept: text/html``) is sent to
+the console, anything else (the SDK with ``reqMethod="GET"``, curl) gets the error envelope
+``UnsupportedOperation`` saying what is offered, so a client parsing JSON reads the reason.
+
 Order of checks: signature (``AuthFailure.*``), version (``MissingParameter`` /
 ``InvalidParameterValue``), action (``InvalidAction``), body (``InvalidParameter``), then
 the action's own. Every answer is an envelope with HTTP 200 (``envelope.py``); nothing
@@ -21,7 +25,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from reelflow.api.mps.actions import ACTIONS
 from reelflow.api.mps.context import ActionContext
@@ -32,7 +36,7 @@ from reelflow.api.mps.envelope import (
     from_reelflow,
     reply,
 )
-from reelflow.api.mps.params import Params, missing, parse_body
+from reelflow.api.mps.params import UNSUPPORTED, Params, missing, parse_body
 from reelflow.api.mps.signature import verify
 from reelflow.errors import ReelflowError
 from reelflow.runtime import Runtime
@@ -52,6 +56,21 @@ async def action_endpoint(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     call = functools.partial(handle, runtime, headers, body, now=time.time())
     return await anyio.to_thread.run_sync(call)
+
+
+GET_UNSUPPORTED = (
+    "GET requests and the legacy HmacSHA1/HmacSHA256 signatures are not supported: send the "
+    "action as a JSON POST to / signed with TC3-HMAC-SHA256 (the SDK's default profile: "
+    'HttpProfile(reqMethod="POST"), ClientProfile(signMethod="TC3-HMAC-SHA256")); '
+    "browsers are sent to /console"
+)
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+async def get_root(request: Request) -> Response:
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/console", status_code=307)
+    return error_reply(MpsError(UNSUPPORTED, GET_UNSUPPORTED), str(uuid.uuid4()))
 
 
 def handle(runtime: Runtime, headers: Mapping[str, str], body: bytes, *, now: float) -> Response:

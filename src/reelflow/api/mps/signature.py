@@ -97,9 +97,14 @@ def parse_authorization(header: str) -> Authorization:
     )
 
 
+_TIMESTAMP_DIGITS = 12
+
+
 def parse_timestamp(value: str | None, now: float) -> int:
     """The request's ``X-TC-Timestamp``; ``SignatureExpire`` if it is off by > 5 minutes."""
-    if value is None or not value.strip().isdigit():
+    # Unix seconds have 10 digits until 2286; a longer value is not a time (and a huge one
+    # would overflow the float comparison below).
+    if value is None or not value.strip().isdigit() or len(value.strip()) > _TIMESTAMP_DIGITS:
         raise MpsError(
             INVALID_AUTHORIZATION, "X-TC-Timestamp must be the request time in Unix seconds"
         )

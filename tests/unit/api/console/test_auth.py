@@ -90,7 +90,7 @@ def test_pages_carry_security_headers(console: Console) -> None:
 
 
 def test_root_redirects_to_the_console(browser: TestClient) -> None:
-    response = browser.get("/")
+    response = browser.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert response.status_code == 307 and response.headers["location"] == "/console"
 
 
