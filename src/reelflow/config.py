@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     max_upload_bytes: int = Field(default=50 * 1024**3, ge=1)
     max_json_bytes: int = Field(default=1024**2, ge=1024)
+    # The first start of `reelflow serve` on a new database creates the enabled workflow
+    # `default` (media/in/ -> media/out/); false: start with no workflow.
+    default_workflow: bool = True
     # Buckets by name; ``media`` (local) is added when not configured.
     buckets: dict[str, BucketConfig] = Field(default_factory=dict)
     # Folder watcher: a copied file fires once its size and mtime are stable this long.
