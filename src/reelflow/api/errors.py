@@ -42,7 +42,7 @@ from pydantic.alias_generators import to_snake
 from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelflow.errors import (
@@ -266,19 +266,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=headers)
 
 
-def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
-    """Every method of every route whose path matches ``scope``'s.
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
-    Starlette's own 405 names the methods of the first such route only, and FastAPI makes
-    one route per method, so ``Allow`` would miss the path's other methods.
+
+def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
+    """The methods some route fully matches ``scope``'s path with.
+
+    Starlette's own 405 names the methods of the first route whose path matches only, and
+    FastAPI makes one route per method, so ``Allow`` would miss the path's other methods.
+    Each method is tried rather than routes read, because included routers are routes too.
     """
-    methods: set[str] = set()
-    for route in routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                methods |= route.methods
-    return sorted(methods)
+    routes = list(routes)
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 def _is_overflow(exc: BaseException) -> bool:
