@@ -241,8 +241,6 @@ async def _reelflow_error(request: Request, exc: Exception) -> JSONResponse:
     fields = None
     if isinstance(exc, SpecError) and exc.field:
         fields = [{"field": exc.field, "message": exc.message}]
-    elif isinstance(exc, InvalidKey):  # only the path's key reaches here (bodies: SpecError)
-        fields = [{"field": "key", "message": exc.message}]
     return error_response(status, exc.code, exc.message, fields=fields)
 
 
@@ -262,7 +260,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 405:
         allowed = allowed_methods(request.app.router.routes, request.scope)
         headers["Allow"] = ", ".join(allowed)
-        message = f"{request.url.path} does not support {request.method}; use {headers['Allow']}"
+        message = f"Method Not Allowed: {request.url.path} takes {headers['Allow']}"
     return error_response(exc.status_code, code, message, headers=headers)
 
 

@@ -104,15 +104,18 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 def refusals_name_the_field(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
 ) -> bool | None:
-    """Where a schema-valid request may be refused, it is a 400 naming the field."""
+    """Where a schema-valid request may be refused, it is a 400 naming the field (in
+    ``fields``, or in the code: ``InvalidParameterValue.Key``)."""
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
         return None
     if case.method.upper() == "HEAD":
         return None  # no body to name it in
     error = response.json()["error"]
-    quota = str(error["code"]).startswith("LimitExceeded")  # not a matter of the schema
-    assert quota or error.get("fields"), f"a valid request was refused naming no field: {error}"
+    code = str(error["code"])
+    quota = code.startswith("LimitExceeded")  # not a matter of the schema
+    named = error.get("fields") or code.startswith("InvalidParameterValue.")
+    assert quota or named, f"a valid request was refused naming no field: {error}"
     return None
 
 

@@ -27,7 +27,7 @@ def _date_time_text(value: Any) -> Any:
 
 def _json_integer(cls: type[BaseModel], value: Any) -> Any:
     if isinstance(value, bool | str):
-        raise ValueError("must be an integer")
+        raise ValueError("Input should be a valid integer")
     return value
 
 
