@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -30,11 +31,14 @@ The native REST API of reelflow. Every route but `/healthz` needs an API key:
 found (404).
 
 **Errors** are always JSON: `{"error": {"code", "message", "fields"?}}`. All bad input is
-**400** (malformed JSON `InvalidParameter.MalformedJSON`, unknown field `UnknownParameter`,
-missing field `MissingParameter`, wrong type or value `InvalidParameterValue*`, with every
-offending field named in `fields`); 401 `AuthFailure.*`; 404 `ResourceNotFound.*`; 409
-`FailedOperation.*` (a state that does not allow the operation); 413 `RequestTooLarge`
-(JSON bodies are limited to 1 MiB).
+**400** (malformed JSON `InvalidParameter.MalformedJSON`, unknown field or query parameter
+`UnknownParameter`, missing field `MissingParameter`, wrong type or value
+`InvalidParameterValue*`, with every offending field named in `fields`); 401
+`AuthFailure.*`; 404 `ResourceNotFound.*` (also for a missing resource a body names, e.g.
+`input.bucket`); 405 `UnsupportedOperation.Method` for a method the path does not have
+(`Allow` lists those it has); 409 `FailedOperation.*` (a state that does not allow the
+operation); 413 `RequestTooLarge` (JSON bodies are limited to 1 MiB). Each operation lists
+the statuses it can answer.
 
 **Custom methods** use a colon: `POST /v1/tasks/{id}:cancel`, `POST /v1/tasks/{id}:retry`,
 `POST /v1/workflows/{id}:enable`, `POST /v1/workflows/{id}:disable`,
@@ -47,6 +51,26 @@ def _version() -> str:
         return version("reelflow")
     except PackageNotFoundError:
         return "0.0.0"
+
+
+def _without_422(app: FastAPI) -> None:
+    """Drop FastAPI's own 422 from the OpenAPI document: bad input is 400 here (see
+    ``reelflow.api.errors``), and each route lists the statuses it can answer."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI:
@@ -70,4 +94,5 @@ def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
     install_console(app)  # /console
+    _without_422(app)
     return app

@@ -16,15 +16,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelflow.api.errors import ApiError
 from reelflow.api.metrics import ServiceMetrics
 from reelflow.engine.accounts import Account
 from reelflow.engine.service import Engine
+from reelflow.errors import SpecError
 from reelflow.runtime import Runtime
 from reelflow.storage.base import Storage
 from reelflow.storage.keys import validate_key
+
+#: What a bucket name may be (``validate_bucket_name`` has the same rule and says why not).
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the header is parsed
@@ -102,11 +108,14 @@ async def admin_account(account: AccountDep) -> Account:
 AdminDep = Annotated[Account, Depends(admin_account)]
 
 
-def account_bucket(
-    runtime: RuntimeDep,
-    account: AccountDep,
-    bucket: Annotated[str, Path(description="Bucket name.")],
-) -> Storage:
+BucketName = Annotated[
+    str,
+    # The pattern is stated, not enforced here: a name no bucket can have is not found (404).
+    Path(description="Bucket name.", json_schema_extra={"pattern": BUCKET_PATTERN}),
+]
+
+
+def account_bucket(runtime: RuntimeDep, account: AccountDep, bucket: BucketName) -> Storage:
     """The bucket named in the path if the account owns it, else ``BucketNotFound`` (404,
     the same for another account's bucket and for one that does not exist)."""
     runtime.buckets.check_access(account.id, bucket)
@@ -116,9 +125,53 @@ def account_bucket(
 BucketDep = Annotated[Storage, Depends(account_bucket)]
 
 
-async def object_key(key: Annotated[str, Path(description="Object key (may contain '/').")]) -> str:
+# Part of validate_key's rule, as a pattern: no control characters or backslashes. The rest
+# (no '.'/'..' or empty segments, byte limits...) is checked, with a 400 naming the key.
+KEY_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\\]+$"
+
+
+async def object_key(
+    key: Annotated[
+        str,
+        Path(
+            description="Object key (may contain '/'; at most 1024 UTF-8 bytes).",
+            json_schema_extra={"pattern": KEY_PATTERN},
+        ),
+    ],
+) -> str:
     """The key in the path, validated (``InvalidParameterValue.Key`` says why not)."""
     return validate_key(key)
 
 
 KeyDep = Annotated[str, Depends(object_key)]
+
+
+_QUERY_NAMES = "_reelflow_query_names"  # cached on the route: routes are not hashable
+
+
+async def _known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not declare (``UnknownParameter``), as an
+    unknown body field is: a misspelt ``limt=5`` is not silently ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    names: frozenset[str] | None = getattr(route, _QUERY_NAMES, None)
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        setattr(route, _QUERY_NAMES, names)
+    for name in request.query_params:
+        if name not in names:
+            raise SpecError(
+                f"unknown query parameter {name!r}", code="UnknownParameter", field=name or "query"
+            )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+#: For ``APIRouter(dependencies=[known_query_only])``.
+known_query_only = Depends(_known_query_only)

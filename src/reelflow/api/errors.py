@@ -10,7 +10,8 @@ spec's own code). The status comes from the exception's type, then from its code
     LimitExceeded.*, UnsupportedOperation.*                400
     AuthFailure.*                                          401 (403 for UnauthorizedOperation)
     AccessDenied                                           403
-    *NotFound, ResourceNotFound.*                          404
+    *NotFound, ResourceNotFound.*                          404 (also a reference in a body)
+    a method the path does not have                        405, ``Allow`` lists those it has
     StateError, FailedOperation.*, ResourceInUse.*         409
     upload body stopped arriving                           408 RequestTimeout
     body too large                                         413 RequestTooLarge
@@ -19,9 +20,11 @@ spec's own code). The status comes from the exception's type, then from its code
     anything else                                          500 InternalError
 
 A reference *inside a body* to something missing (a template id, a bucket) is a
-``SpecError`` and so a 400 naming the field, even when its code is ``ResourceNotFound.*``;
-404 is for the resource named by the URL. A traceback never reaches a response: it goes
-to the log, with a request id that the 500 response repeats.
+``SpecError`` naming the field; the REST API answers it 404 with its ``ResourceNotFound.*``
+code, as for the resource named by the URL (the request is well-formed: what it names is
+missing). The console shows such errors as bad form input (``status_for``: 400). A
+traceback never reaches a response: it goes to the log, with a request id that the 500
+response repeats.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pydantic.alias_generators import to_snake
 from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelflow.errors import (
@@ -221,9 +225,17 @@ async def _client_disconnect(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "InvalidParameter.IncompleteBody", "the request body was cut off")
 
 
+def rest_status_for(exc: ReelflowError) -> int:
+    """The REST API's status: :func:`status_for`, but 404 for any ``ResourceNotFound.*``
+    (a missing resource named in the body as well as in the path)."""
+    if exc.code == "ResourceNotFound" or exc.code.startswith("ResourceNotFound."):
+        return 404
+    return status_for(exc)
+
+
 async def _reelflow_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ReelflowError)
-    status = status_for(exc)
+    status = rest_status_for(exc)
     if status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
     fields = None
@@ -242,9 +254,32 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     fallback = "InvalidParameter" if exc.status_code < 500 else INTERNAL_ERROR
     code = _CODE_BY_STATUS.get(exc.status_code, fallback)
     message = str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         message = f"no route {request.method} {request.url.path}"
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    elif exc.status_code == 405:
+        allowed = allowed_methods(request.app.router.routes, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"Method Not Allowed: {request.url.path} takes {headers['Allow']}"
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
+    """The methods some route fully matches ``scope``'s path with.
+
+    Starlette's own 405 names the methods of the first route whose path matches only, and
+    FastAPI makes one route per method, so ``Allow`` would miss the path's other methods.
+    Each method is tried rather than routes read, because included routers are routes too.
+    """
+    routes = list(routes)
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 def _is_overflow(exc: BaseException) -> bool:

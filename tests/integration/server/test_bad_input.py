@@ -101,32 +101,32 @@ CASES = {
         "GET", "/v1/workflows/abc", 400, "InvalidParameterValue", "valid integer",
         ["workflow_id"],
     ),
-    # -- references to things that do not exist ------------------------------------------
+    # -- references to things that do not exist (404, as for the URL's resource) -----------
     "unknown template id": Case(
-        "POST", "/v1/tasks", 400, "ResourceNotFound.TemplateNotExist",
+        "POST", "/v1/tasks", 404, "ResourceNotFound.TemplateNotExist",
         "no Transcode template with definition 999", [DEFINITION],
         {"json": task(media_process_task=transcode(999))},
     ),
     "unknown template id in a workflow": Case(
-        "POST", "/v1/workflows", 400, "ResourceNotFound.TemplateNotExist",
+        "POST", "/v1/workflows", 404, "ResourceNotFound.TemplateNotExist",
         "no Transcode template with definition 999", [DEFINITION],
         {"json": workflow(media_process_task=transcode(999))},
     ),
     "unknown workflow id": Case(
-        "POST", "/v1/tasks", 400, "ResourceNotFound.WorkflowNotExist", "no workflow with id 4242",
+        "POST", "/v1/tasks", 404, "ResourceNotFound.WorkflowNotExist", "no workflow with id 4242",
         ["workflow_id"], {"json": task(media_process_task=None, workflow_id=4242)},
     ),
     "workflow trigger on a missing bucket": Case(
-        "POST", "/v1/workflows", 400, "ResourceNotFound.BucketNotExist",
+        "POST", "/v1/workflows", 404, "ResourceNotFound.BucketNotExist",
         "bucket 'nope' does not exist", ["trigger.bucket"],
         {"json": workflow(trigger={"bucket": "nope"})},
     ),
     "workflow output to a missing bucket": Case(
-        "POST", "/v1/workflows", 400, "ResourceNotFound.BucketNotExist",
+        "POST", "/v1/workflows", 404, "ResourceNotFound.BucketNotExist",
         "bucket 'nope' does not exist", ["output_bucket"], {"json": workflow(output_bucket="nope")},
     ),
     "task input from a missing bucket": Case(
-        "POST", "/v1/tasks", 400, "ResourceNotFound.BucketNotExist",
+        "POST", "/v1/tasks", 404, "ResourceNotFound.BucketNotExist",
         "bucket 'nope' does not exist", ["input.bucket"],
         {"json": task(input={"bucket": "nope", "key": "a.mp4"})},
     ),

@@ -146,7 +146,7 @@ def test_another_account_cannot_use_the_admins_bucket_or_template(
         "/v1/tasks",
         json={"input": {"bucket": "media", "key": owned.key}, "media_process_task": SNAPSHOT},
     )
-    error = api_error(on_admin_bucket, 400, "ResourceNotFound.BucketNotExist")
+    error = api_error(on_admin_bucket, 404, "ResourceNotFound.BucketNotExist")
     assert fields_of(error) == ["input.bucket"]
     with_admin_template = bob.post(
         "/v1/workflows",
@@ -156,7 +156,7 @@ def test_another_account_cannot_use_the_admins_bucket_or_template(
             "media_process_task": {"transcode_task_set": [{"definition": owned.template}]},
         },
     )
-    error = api_error(with_admin_template, 400, "ResourceNotFound.BucketNotExist")
+    error = api_error(with_admin_template, 404, "ResourceNotFound.BucketNotExist")
     assert fields_of(error) == ["trigger.bucket"]
 
 

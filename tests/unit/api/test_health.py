@@ -71,7 +71,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/tasks",
         "/v1/tasks/{task_id}:cancel",
         "/v1/workflows/{workflow_id}:enable",
-        "/v1/templates/{kind}/{definition}",
+        "/v1/templates/Transcode/{definition}",
         "/v1/buckets/{bucket}/objects/{key}",
         "/healthz",
         "/metrics",

@@ -273,7 +273,10 @@ def test_an_upload_cut_off_by_the_client_stores_nothing(
         "raw_path": b"/v1/buckets/media/objects/cut.bin",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"authorization", f"Bearer {admin.secret}".encode())],
+        "headers": [
+            (b"authorization", f"Bearer {admin.secret}".encode()),
+            (b"content-length", b"10000"),
+        ],
         "client": ("127.0.0.1", 1234),
         "server": ("127.0.0.1", 80),
     }

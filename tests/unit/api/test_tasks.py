@@ -151,7 +151,8 @@ def test_bad_submissions_name_the_field(
     client: TestClient, admin: Key, task: dict[str, Any], code: str, fields: list[str]
 ) -> None:
     response = client.post("/v1/tasks", json=task, headers=admin.headers)
-    assert response.status_code == 400, response.text
+    # A missing resource named in the body is a 404 with its ResourceNotFound.* code.
+    assert response.status_code == (404 if code.startswith("ResourceNotFound") else 400)
     assert error_of(response)["code"] == code
     assert fields_of(response) == fields
 
@@ -276,7 +277,7 @@ def test_another_accounts_task_is_404(
 
 def test_another_accounts_bucket_cannot_be_used(client: TestClient, admin: Key, bob: Key) -> None:
     response = client.post("/v1/tasks", json=body(), headers=bob.headers)
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert fields_of(response) == ["input.bucket"]
     task = {"input": {"bucket": OTHER_BUCKET, "key": "a.mp4"}, "media_process_task": SPEC}
     assert client.post("/v1/tasks", json=task, headers=bob.headers).status_code == 201
@@ -391,7 +392,7 @@ def test_a_missing_bucket_names_its_field(
     client: TestClient, admin: Key, runtime: Runtime, task: dict[str, Any], field: str
 ) -> None:
     response = client.post("/v1/tasks", json=task, headers=admin.headers)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 404, response.text
     error = error_of(response)
     assert error["code"] == "ResourceNotFound.BucketNotExist"
     assert fields_of(response) == [field]
@@ -417,6 +418,6 @@ def test_a_workflows_missing_output_bucket_is_the_workflows(
         conn.execute(text("DELETE FROM buckets WHERE name = 'gone'"))
     task = {"input": {"bucket": "media", "key": "in/a.mp4"}, "workflow_id": workflow_id}
     response = client.post("/v1/tasks", json=task, headers=admin.headers)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 404, response.text
     assert error_of(response)["code"] == "ResourceNotFound.BucketNotExist"
     assert fields_of(response) == ["media_process_task"]

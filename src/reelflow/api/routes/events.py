@@ -6,22 +6,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from reelflow.api.deps import AccountDep, RuntimeDep
-from reelflow.api.schemas.common import error_responses
+from reelflow.api import convertors
+from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.schemas.common import MAX_ID, TaskId, error_responses
 from reelflow.api.schemas.events import DeliveryOut, DeliveryPage, EventOut, TaskEvents
 from reelflow.notify.states import DeliveryState
 
-router = APIRouter(tags=["notifications"], responses=error_responses(400, 401, 404))
+convertors.register()  # before the routes below compile "{delivery_id:segment}"
+
+router = APIRouter(
+    tags=["notifications"], responses=error_responses(400, 401), dependencies=[known_query_only]
+)
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get(
     "/v1/tasks/{task_id}/events",
     response_model=TaskEvents,
     summary="A task's notification events, their deliveries and every attempt",
+    responses=error_responses(404),
 )
-def task_events(task_id: str, runtime: RuntimeDep, account: AccountDep) -> TaskEvents:
+def task_events(task_id: TaskId, runtime: RuntimeDep, account: AccountDep) -> TaskEvents:
     events = runtime.outbox_records.task_events(task_id, account_id=account.id)
     return TaskEvents(task_id=task_id, events=[EventOut.of(e) for e in events])
 
@@ -32,9 +39,11 @@ def list_deliveries(
     account: AccountDep,
     state: DeliveryState | None = None,
     task_id: Annotated[str | None, Query(max_length=40)] = None,
-    workflow_id: Annotated[int | None, Query(ge=1)] = None,
+    workflow_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^d[0-9]{1,18}$", description="A page's next_cursor.")
+    ] = None,
 ) -> DeliveryPage:
     views, next_cursor = runtime.outbox_records.deliveries(
         account_id=account.id,
@@ -47,18 +56,25 @@ def list_deliveries(
     return DeliveryPage(deliveries=[DeliveryOut.of(v) for v in views], next_cursor=next_cursor)
 
 
-@router.get("/v1/deliveries/{delivery_id}", response_model=DeliveryOut, summary="Read a delivery")
-def get_delivery(delivery_id: int, runtime: RuntimeDep, account: AccountDep) -> DeliveryOut:
+@router.get(
+    "/v1/deliveries/{delivery_id:segment}",
+    response_model=DeliveryOut,
+    summary="Read a delivery",
+    responses=error_responses(404),
+)
+def get_delivery(delivery_id: DeliveryId, runtime: RuntimeDep, account: AccountDep) -> DeliveryOut:
     return DeliveryOut.of(runtime.outbox_records.delivery(delivery_id, account_id=account.id))
 
 
 @router.post(
-    "/v1/deliveries/{delivery_id}:replay",
+    "/v1/deliveries/{delivery_id:segment}:replay",
     response_model=DeliveryOut,
     summary="Send a dead delivery again (pending now, with a fresh retry window)",
-    responses=error_responses(409),
+    responses=error_responses(404, 409),
 )
-def replay_delivery(delivery_id: int, runtime: RuntimeDep, account: AccountDep) -> DeliveryOut:
+def replay_delivery(
+    delivery_id: DeliveryId, runtime: RuntimeDep, account: AccountDep
+) -> DeliveryOut:
     runtime.deliveries.replay(delivery_id, account_id=account.id)
     runtime.dispatcher.wake()
     return DeliveryOut.of(runtime.outbox_records.delivery(delivery_id, account_id=account.id))

@@ -14,14 +14,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from reelflow.api.deps import AdminDep, MetricsDep, RuntimeDep
+from reelflow.api.deps import AdminDep, MetricsDep, RuntimeDep, known_query_only
 from reelflow.api.metrics import CONTENT_TYPE
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.health import HealthOut
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["service"])
+router = APIRouter(
+    tags=["service"], responses=error_responses(400), dependencies=[known_query_only]
+)
 
 
 @router.get(

@@ -13,7 +13,7 @@ from collections import defaultdict
 from anyio import to_thread
 from fastapi import APIRouter, Request
 
-from reelflow.api.deps import RuntimeDep
+from reelflow.api.deps import RuntimeDep, known_query_only
 from reelflow.api.errors import ApiError
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.hooks import HookIgnored, HookResult, HookTask
@@ -23,7 +23,26 @@ from reelflow.triggers.base import ObjectNotice
 from reelflow.triggers.dispatch import Fired
 from reelflow.triggers.s3_events import parse_event, resolve, token_buckets
 
-router = APIRouter(prefix="/v1/hooks", tags=["hooks"], responses=error_responses(400, 401))
+router = APIRouter(
+    prefix="/v1/hooks",
+    tags=["hooks"],
+    responses=error_responses(400, 401),
+    dependencies=[known_query_only],
+)
+_S3_EVENT = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "An S3 event notification: `Records`, each with "
+                "`eventName`, `s3.bucket.name` and `s3.object.key`.",
+                "required": ["Records"],
+                "properties": {"Records": {"type": "array", "items": {"type": "object"}}},
+            }
+        }
+    },
+}
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -89,6 +108,7 @@ def _receive(runtime: Runtime, token: str, body: object) -> HookResult:
     response_model=HookResult,
     summary="Receive an S3 event notification (ObjectCreated records start workflows)",
     responses=error_responses(403, 413),
+    openapi_extra={"requestBody": _S3_EVENT},
 )
 async def s3_event(request: Request, runtime: RuntimeDep) -> HookResult:
     token = _token(request)

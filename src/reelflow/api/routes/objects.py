@@ -10,21 +10,37 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from reelflow.api import convertors
-from reelflow.api.deps import AccountDep, BucketDep, KeyDep, RuntimeDep
+from reelflow.api.deps import (
+    BUCKET_PATTERN,
+    AccountDep,
+    BucketDep,
+    KeyDep,
+    RuntimeDep,
+    known_query_only,
+)
+from reelflow.api.errors import ApiError
 from reelflow.api.objects_common import object_headers, store_upload, stream_object
-from reelflow.api.schemas.common import error_responses
+from reelflow.api.schemas.common import ErrorResponse, error_responses
 from reelflow.api.schemas.objects import BucketList, BucketOut, ObjectOut, ObjectPage
+from reelflow.errors import SpecError
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
 
-router = APIRouter(prefix="/v1/buckets", tags=["objects"], responses=error_responses(400, 401, 404))
+router = APIRouter(
+    prefix="/v1/buckets",
+    tags=["objects"],
+    responses=error_responses(400, 401),
+    dependencies=[known_query_only],
+)
 _BINARY = {
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 }
+# A download's Content-Type is the one the object was uploaded with.
+_ANY_TYPE = {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
 
 
 @router.get("", response_model=BucketList, summary="List the account's buckets")
@@ -37,12 +53,30 @@ def list_buckets(runtime: RuntimeDep, account: AccountDep) -> BucketList:
     response_model=BucketOut,
     status_code=201,
     summary="Create a local bucket owned by the caller's account",
+    responses={
+        409: {
+            "model": ErrorResponse,
+            "description": "A bucket of this name exists (`FailedOperation.BucketAlreadyExists`).",
+        }
+    },
 )
-def create_bucket(bucket: str, runtime: RuntimeDep, account: AccountDep) -> BucketOut:
+def create_bucket(
+    # The pattern is stated; create_bucket checks it (InvalidParameterValue.Bucket says why).
+    bucket: Annotated[
+        str, Path(description="Bucket name.", json_schema_extra={"pattern": BUCKET_PATTERN})
+    ],
+    runtime: RuntimeDep,
+    account: AccountDep,
+) -> BucketOut:
     return BucketOut.of(runtime.create_bucket(account, bucket))
 
 
-@router.get("/{bucket}/objects", response_model=ObjectPage, summary="List objects")
+@router.get(
+    "/{bucket}/objects",
+    response_model=ObjectPage,
+    summary="List objects",
+    responses=error_responses(404),
+)
 def list_objects(
     storage: BucketDep,
     prefix: Annotated[str, Query(max_length=1024, description="Plain key prefix.")] = "",
@@ -64,20 +98,60 @@ def list_objects(
     "/{bucket}/objects/{key:objectkey}",
     response_model=ObjectOut,
     summary="Upload an object (streamed; replaces any object with this key atomically)",
-    openapi_extra={"requestBody": {"required": True, **_BINARY}},
-    responses=error_responses(408, 413),
+    description="The body is the object: at least one byte, with `Content-Length` or "
+    "chunked. A request without a body is refused (411), and so is an empty one (400 "
+    "`InvalidParameterValue.Body`): an empty object is no media, and a PUT without a body "
+    "is more likely a client's mistake than a wish to store nothing.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary", "minLength": 1}
+                }
+            },
+        }
+    },
+    responses=error_responses(404, 408, 411, 413),
 )
 async def put_object(
     request: Request, storage: BucketDep, key: KeyDep, account: AccountDep
 ) -> ObjectOut:
+    _require_body(request)
     return ObjectOut.of(await store_upload(request, storage, key, account.id))
+
+
+def _require_body(request: Request) -> None:
+    """Refuse an upload without a body: in HTTP/1.x, neither ``Content-Length`` nor a
+    chunked body means the body is empty (RFC 9112 6.3), which is 411 (a length is
+    required); ``Content-Length: 0`` is 400. HTTP/2 may omit the length of a real body."""
+    length = request.headers.get("content-length")
+    if length is None:
+        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+        if chunked or not request.scope.get("http_version", "1.1").startswith("1"):
+            return
+        raise ApiError(
+            411,
+            "MissingParameter.ContentLength",
+            "an upload needs a body: send it with Content-Length (or chunked)",
+        )
+    if length.strip() == "0":
+        raise SpecError(
+            "the body is empty: an object needs at least one byte",
+            code="InvalidParameterValue.Body",
+            field="body",
+        )
 
 
 @router.get(
     "/{bucket}/objects/{key:objectkey}",
     response_class=StreamingResponse,
     summary="Download an object (Range: bytes=a-b, a-, -n)",
-    responses={200: _BINARY, 206: {"description": "Partial content", **_BINARY}, 416: {}},
+    responses={
+        200: {"description": "The object", **_ANY_TYPE},
+        206: {"description": "Partial content", **_ANY_TYPE},
+        **error_responses(404, 416),
+    },
 )
 def get_object(
     storage: BucketDep,
@@ -88,7 +162,12 @@ def get_object(
     return stream_object(storage, info, range_, object_headers(info))
 
 
-@router.head("/{bucket}/objects/{key:objectkey}", summary="Describe an object (headers only)")
+@router.head(
+    "/{bucket}/objects/{key:objectkey}",
+    response_class=Response,
+    summary="Describe an object (headers only)",
+    responses={200: {"description": "The object's headers", **_ANY_TYPE}, **error_responses(404)},
+)
 def head_object(storage: BucketDep, key: KeyDep) -> Response:
     info = storage.stat(key)
     return Response(headers=object_headers(info), media_type=info.content_type)
@@ -97,7 +176,9 @@ def head_object(storage: BucketDep, key: KeyDep) -> Response:
 @router.delete(
     "/{bucket}/objects/{key:objectkey}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Delete an object (deleting a missing object succeeds)",
+    responses=error_responses(404),
 )
 def delete_object(storage: BucketDep, key: KeyDep) -> Response:
     storage.delete(key)

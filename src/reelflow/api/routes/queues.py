@@ -14,19 +14,31 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Response, status
 
-from reelflow.api.deps import AccountDep, RuntimeDep
+from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.queues import MessageOut, ReceiveIn, ReceiveOut
 from reelflow.errors import SpecError
 from reelflow.specs.notify import QUEUE_NAME
 
-router = APIRouter(prefix="/v1/queues", tags=["queues"], responses=error_responses(400, 401))
+router = APIRouter(
+    prefix="/v1/queues",
+    tags=["queues"],
+    responses=error_responses(400, 401),
+    dependencies=[known_query_only],
+)
 
 # A long poll looks again this often even when not rung: messages put by another server
 # and messages whose visibility timeout ended ring no bell here.
 RECHECK_SECONDS = 1.0
 
-QueueName = Annotated[str, Path(description="The queue's name (a notification target's name).")]
+QueueName = Annotated[
+    str,
+    Path(
+        description="The queue's name (a notification target's name).",
+        # Stated here, checked by _check_name (which names the rule in its message).
+        json_schema_extra={"pattern": QUEUE_NAME.pattern},
+    ),
+]
 
 
 def _check_name(queue: str) -> str:
@@ -42,6 +54,7 @@ def _check_name(queue: str) -> str:
     "/{queue}/messages:receive",
     response_model=ReceiveOut,
     summary="Receive messages (long polling); acknowledge each with DELETE",
+    responses=error_responses(413),
 )
 async def receive_messages(
     queue: QueueName,
@@ -73,6 +86,7 @@ async def receive_messages(
 @router.delete(
     "/{queue}/messages/{receipt}",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     summary="Acknowledge (delete) a received message",
     responses=error_responses(404),
 )

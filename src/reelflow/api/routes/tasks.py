@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from reelflow.api.deps import AccountDep, EngineDep, RuntimeDep
-from reelflow.api.schemas.common import error_responses
+from reelflow.api import convertors
+from reelflow.api.deps import AccountDep, EngineDep, RuntimeDep, known_query_only
+from reelflow.api.schemas.common import MAX_ID, DateTimeQuery, TaskId, error_responses
 from reelflow.api.schemas.tasks import (
     TaskCreate,
     TaskCreated,
@@ -28,7 +29,14 @@ from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
 from reelflow.storage.keys import validate_key
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=error_responses(400, 401, 404))
+convertors.register()  # before the routes below compile "{task_id:segment}"
+
+router = APIRouter(
+    prefix="/v1/tasks",
+    tags=["tasks"],
+    responses=error_responses(400, 401),
+    dependencies=[known_query_only],
+)
 
 _STATES: dict[str, tuple[TaskState, ...]] = {
     "WAITING": (TaskState.QUEUED,),
@@ -96,7 +104,8 @@ def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskReques
             "model": TaskCreated,
             "description": "A repeated session_id: the task "
             "that session already started (within 7 days).",
-        }
+        },
+        **error_responses(404, 413),
     },
 )
 async def submit_task(
@@ -143,17 +152,25 @@ def list_tasks(
     state: Annotated[
         list[str] | None,
         Query(
+            max_length=len(_STATES),
             description="WAITING, PROCESSING, FINISH or a phase (queued, running, ...); "
-            "repeat for several."
+            "repeat for several.",
+            json_schema_extra={"items": {"type": "string", "enum": list(_STATES)}},
         ),
     ] = None,
-    workflow_id: Annotated[int | None, Query(ge=1)] = None,
+    workflow_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     created_after: Annotated[
-        datetime | None, Query(description="Inclusive; UTC if no zone.")
+        DateTimeQuery | None, Query(description="Inclusive; UTC if no zone.")
     ] = None,
-    created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    created_before: Annotated[DateTimeQuery | None, Query(description="Exclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="A page's next_cursor, as given (opaque; a made-up one is refused).",
+        ),
+    ] = None,
 ) -> TaskPage:
     states: list[TaskState] | None = None
     if state:
@@ -180,28 +197,33 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment
 
 
-@router.get("/{task_id}", response_model=TaskDocument, summary="Read one task")
-def get_task(task_id: str, engine: EngineDep, account: AccountDep) -> TaskDocument:
+@router.get(
+    "/{task_id:segment}",
+    response_model=TaskDocument,
+    summary="Read one task",
+    responses=error_responses(404),
+)
+def get_task(task_id: TaskId, engine: EngineDep, account: AccountDep) -> TaskDocument:
     return TaskDocument.of(engine.task_view(task_id, account_id=account.id))
 
 
 @router.post(
-    "/{task_id}:cancel",
+    "/{task_id:segment}:cancel",
     response_model=TaskDocument,
     summary="Cancel a waiting or running task",
-    responses=error_responses(409),
+    responses=error_responses(404, 409),
 )
-def cancel_task(task_id: str, engine: EngineDep, account: AccountDep) -> TaskDocument:
+def cancel_task(task_id: TaskId, engine: EngineDep, account: AccountDep) -> TaskDocument:
     engine.cancel(task_id, account_id=account.id)
     return TaskDocument.of(engine.task_view(task_id, account_id=account.id))
 
 
 @router.post(
-    "/{task_id}:retry",
+    "/{task_id:segment}:retry",
     response_model=TaskRetried,
     summary="Run the failed sub-tasks of a failed task again (succeeded ones are kept)",
-    responses=error_responses(409),
+    responses=error_responses(404, 409),
 )
-def retry_task(task_id: str, engine: EngineDep, account: AccountDep) -> TaskRetried:
+def retry_task(task_id: TaskId, engine: EngineDep, account: AccountDep) -> TaskRetried:
     retried = engine.retry_failed(task_id, account_id=account.id)
     return TaskRetried(task_id=task_id, retried=retried)

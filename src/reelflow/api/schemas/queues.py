@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from reelflow.api.schemas.common import RequestModel, ResponseModel
+from reelflow.api.schemas.common import RequestModel, ResponseModel, json_integers
 from reelflow.notify.queues import DEFAULT_VISIBILITY, MAX_MESSAGES, MAX_VISIBILITY, ReceivedMessage
 
 MAX_WAIT = 20
@@ -28,6 +28,8 @@ class ReceiveIn(RequestModel):
         ),
     ] = DEFAULT_VISIBILITY
     max_messages: Annotated[int, Field(ge=1, le=MAX_MESSAGES)] = 1
+
+    _integers = json_integers("wait_seconds", "visibility_timeout", "max_messages")
 
 
 class MessageOut(ResponseModel):

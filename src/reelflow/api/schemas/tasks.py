@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from reelflow.api.schemas.common import RequestModel, ResponseModel
+from reelflow.api.schemas.common import MAX_ID, RequestModel, ResponseModel, json_integers
 from reelflow.engine.results import workflow_task
 from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import SubTaskView, TaskView
@@ -51,7 +51,7 @@ class TaskCreate(RequestModel):
     """The native ``ProcessMedia``: one source and either a workflow or an inline spec."""
 
     input: InputIn
-    workflow_id: Annotated[int | None, Field(ge=1)] = None
+    workflow_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
     media_process_task: MediaProcessTask | None = None
     output: OutputIn | None = None
     session_id: Annotated[str, Field(max_length=50)] = ""
@@ -61,6 +61,8 @@ class TaskCreate(RequestModel):
         default=None,
         description="Where the task's events go (default: the workflow's target, if any).",
     )
+
+    _integers = json_integers("workflow_id", "priority")
 
     @model_validator(mode="after")
     def _one_spec(self) -> TaskCreate:
