@@ -143,6 +143,11 @@ def test_admin_runs_a_workflow_from_the_console(
     page.wait_for_selector(".stat.succeeded .value")
     assert page.locator(".stat.succeeded .value").inner_text().strip() == "1"
     shoot(page, "02-dashboard")
+    executor = page.locator("section.card", has_text="Executor")
+    assert "each square runs one FFmpeg job" in executor.inner_text()
+    assert "busy" in executor.locator(".slot-legend").inner_text()
+    label = executor.locator(".slots").get_attribute("aria-label") or ""
+    assert label.endswith("job slots in use"), label
     page.set_viewport_size(PHONE)
     shoot(page, "11-dashboard-phone")
     page.go_back()
@@ -190,9 +195,11 @@ def test_workflow_is_disabled_edited_and_deleted(page: Page, server: ServerProce
     page.click("button[type=submit].primary")
     page.wait_for_url("**/console/workflows")
     row = page.locator("tr[data-workflow]", has_text="to be removed")
+    assert row.locator("button", has_text="Delete").count() == 0  # enabled: disable first
     row.locator("button", has_text="Disable").click()
     page.wait_for_url("**/console/workflows")
     assert row.locator(".badge.disabled").count() == 1
+    assert row.locator("button", has_text="Delete").count() == 1
     row.locator("a", has_text="Edit").click()
     page.wait_for_url("**/console/workflows/*")
     assert page.input_value("#f-trigger_dir") == "later/"
