@@ -2,9 +2,9 @@
 
 The runtime is kept on ``app.state.runtime``; nothing is global and nothing happens at
 import time. The app does not start the scheduler (``reelflow serve`` owns its lifecycle).
-``app.state.on_upload`` is the upload hook (``(account_id, bucket, key) -> None``, default
-``None``) called after each successful object PUT; ``app.state.metrics.observe_job`` is the
-hook for job durations.
+``app.state.on_upload`` is the upload hook (``(account_id, bucket, key) -> list[Fired]``,
+the tasks it started; default ``None``) called after each successful object PUT;
+``app.state.metrics.observe_job`` is the hook for job durations.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from reelflow.api.metrics import ServiceMetrics
 from reelflow.api.mps import router as mps_router
 from reelflow.api.routes import events, health, hooks, objects, queues, tasks, templates, workflows
 from reelflow.runtime import Runtime
+from reelflow.triggers.dispatch import Fired
 
-UploadHook = Callable[[int, str, str], None]
+UploadHook = Callable[[int, str, str], list[Fired]]
 
 DESCRIPTION = """
 The native REST API of reelflow. Every route but `/healthz` needs an API key:

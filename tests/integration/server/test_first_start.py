@@ -13,7 +13,7 @@ import pytest
 from reelflow.presets.workflow import default_media_process_task
 from tests.clips import ClipCache
 from tests.integration.server.media import head, upload
-from tests.integration.server.process import Servers, wait_finished, wait_for
+from tests.integration.server.process import Servers, wait_finished
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +36,30 @@ def test_an_upload_to_a_new_server_starts_the_default_workflow(
         assert (workflow["output_bucket"], workflow["output_dir"]) == ("media", "out/")
         assert workflow["media_process_task"] == default_media_process_task(None).to_json()
 
-        upload(client, "in/clip.mp4", clips(duration=2.0, width=320, height=180))
+        answer = upload(client, "in/clip.mp4", clips(duration=2.0, width=320, height=180))
+        # The upload's answer says what it started, and the server's log says it too.
+        [started] = answer["tasks"]
+        assert started == {
+            "task_id": started["task_id"],
+            "workflow_id": workflow["id"],
+            "created": True,
+        }
+        assert f"upload media/in/clip.mp4 ({answer['size']} bytes): tasks {started['task_id']}" in (
+            server.log_tail(200)
+        )
+        task = client.get(f"/v1/tasks/{started['task_id']}").json()
+        assert task["workflow_id"] == workflow["id"]
+        assert task["input"]["key"] == "in/clip.mp4"
+        nothing = upload(client, "elsewhere/notes.mp4", clips(duration=1.0))
+        assert nothing["tasks"] == []
+        assert "upload media/elsewhere/notes.mp4" in server.log_tail(200)
+        assert "no task started, no enabled workflow matches it" in server.log_tail(200)
 
-        def started() -> list[dict[str, Any]]:
+        def started_tasks() -> list[dict[str, Any]]:
             tasks: list[dict[str, Any]] = client.get("/v1/tasks").json()["tasks"]
             return tasks
 
-        [task] = wait_for(started, 30, "the upload's task")
-        assert task["workflow_id"] == workflow["id"]
-        assert task["input"]["key"] == "in/clip.mp4"
-        doc = wait_finished(client, task["id"], timeout=120)
+        doc = wait_finished(client, started["task_id"], timeout=120)
         assert doc["phase"] == "succeeded", doc
         statuses = [sub["status"] for sub in doc["subtasks"]]
         assert statuses == ["SUCCESS"] * len(statuses) and len(statuses) == 7, statuses
@@ -56,7 +70,7 @@ def test_an_upload_to_a_new_server_starts_the_default_workflow(
         for key in keys:
             assert int(head(client, "/" + key)["content-length"]) > 0, key
         # Outputs under out/ start nothing (out/ is not in/): still one task.
-        assert len(started()) == 1
+        assert len(started_tasks()) == 1
 
         # An ordinary workflow: editable, then disabled and deleted.
         edited = {**workflow, "name": "default", "output_dir": "done/"}
