@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from reelflow.api.console import install_console
+from reelflow.api.docs import documented_app
 from reelflow.api.errors import install_error_handlers
 from reelflow.api.limits import BodyLimitMiddleware, BodyLimits
 from reelflow.api.metrics import ServiceMetrics
@@ -77,13 +78,9 @@ def _without_422(app: FastAPI) -> None:
 def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI:
     """The API over ``runtime``; ``limits`` bounds request bodies (default 1 MiB of JSON,
     50 GiB per object upload)."""
-    app = FastAPI(
-        title="reelflow",
-        version=_version(),
-        description=DESCRIPTION,
-        docs_url="/docs",
-        openapi_url="/openapi.json",
-        redoc_url=None,
+    # /docs and /redoc work offline (reelflow.api.docs).
+    app = documented_app(
+        title="reelflow", version=_version(), description=DESCRIPTION, openapi_url="/openapi.json"
     )
     app.state.runtime = runtime
     app.state.metrics = ServiceMetrics(runtime)
