@@ -81,3 +81,15 @@ def test_the_answer_is_described_in_openapi(client: TestClient) -> None:
     started = schema["components"]["schemas"]["StartedTask"]
     assert set(started["properties"]) == {"task_id", "workflow_id", "created"}
     assert all(p.get("description") for p in started["properties"].values())
+
+
+def test_every_schema_is_described_in_openapi_itself(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    undescribed = sorted(name for name, schema in schemas.items() if not schema.get("description"))
+    assert undescribed == []
+    pointers = [name for name, s in schemas.items() if "docstring" in s["description"]]
+    assert pointers == []
+    notify = schemas["NotifyTarget"]
+    assert all(p.get("description") for p in notify["properties"].values())
+    pascal = [n for n, s in schemas.items() if any(k[0].isupper() for k in s.get("properties", {}))]
+    assert pascal == []  # snake_case everywhere (requests also accept PascalCase)

@@ -71,6 +71,8 @@ class ObjectPage(ResponseModel):
 
 
 class BucketOut(ResponseModel):
+    """A bucket: its name, where it is stored (`local` or `s3`) and when it was registered."""
+
     name: str
     backend: str
     created_at: datetime
@@ -81,4 +83,6 @@ class BucketOut(ResponseModel):
 
 
 class BucketList(ResponseModel):
+    """The buckets of the caller's account."""
+
     buckets: list[BucketOut]
