@@ -26,6 +26,7 @@ from reelflow.engine.scheduler import default_owner
 from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError
 from reelflow.executors.celery.app import make_app, register_worker
+from reelflow.executors.celery.consumer import consumer_class
 from reelflow.executors.celery.health import health_file, watch_consumer
 from reelflow.executors.celery.watchdog import liveness
 from reelflow.executors.celery.worker import JobWorker
@@ -107,6 +108,7 @@ def run_worker(
             without_mingle=True,
             without_heartbeat=True,
             optimization="fair",
+            consumer_cls=consumer_class(),
         )
         log.info(
             "worker %s: %d job(s) at once from queue(s) %s",

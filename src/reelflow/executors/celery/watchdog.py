@@ -79,6 +79,9 @@ class HealthFile:
             return None
 
 
+# Celery's consumer retries a lost connection every few seconds (consumer.RECONNECT_MAX),
+# each try bounded by the socket timeout: give it a few tries before calling it dead.
+UNCONNECTED_GRACE = 30.0
 # A file older than this many check periods means the worker (or its watchdog) hangs.
 STALE_PERIODS = 3.0
 
@@ -205,7 +208,7 @@ class ConsumerWatchdog:
             self._unconnected_since = None
         elif self._unconnected_since is None:
             self._unconnected_since = now
-        elif now - self._unconnected_since >= self._stall:
+        elif now - self._unconnected_since >= max(self._stall, UNCONNECTED_GRACE):
             return (
                 f"no broker connection for {now - self._unconnected_since:.0f} s "
                 "while the broker answers"

@@ -1,0 +1,108 @@
+"""The broker blinks for 15 s while tasks run: nothing fails, nothing stays unfinished.
+
+Every process reaches the broker through a ``FaultProxy`` (tests/faults.py); during the
+outage the proxy resets every connection and refuses new ones, as a broker failover does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from reelflow.executors.celery.health import EXIT_CONSUMER_DEAD
+from tests.clips import ClipCache
+from tests.faults import FaultProxy
+from tests.integration.cluster.conftest import MakeCluster
+from tests.integration.cluster.processes import Supervisor, WorkerProcess
+from tests.integration.cluster.services import BROKERS, require_broker
+from tests.integration.server.media import RAW_180P, submit, upload
+from tests.integration.server.process import wait_finished, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TASKS = 8
+OUTAGE = 15.0
+# Longer than the consumer's reconnect backoff (RECONNECT_MAX) plus a connect.
+STALL = "10"
+
+
+def through(proxy: FaultProxy, url: str) -> str:
+    """``url`` with its host and port replaced by the proxy's."""
+    parts = urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    netloc = f"{auth}@{proxy.address}" if auth else proxy.address
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def proxied_broker(request: pytest.FixtureRequest) -> Iterator[tuple[FaultProxy, str]]:
+    """(proxy, broker URL through it) for each broker in turn."""
+    url = BROKERS[request.param]
+    require_broker(url)
+    parts = urlsplit(url)
+    with FaultProxy(parts.hostname or "127.0.0.1", parts.port or 0) as proxy:
+        yield proxy, through(proxy, url)
+
+
+def body(key: str) -> dict[str, Any]:
+    return {
+        "input": {"bucket": "media", "key": key},
+        "media_process_task": {"transcode_task_set": [RAW_180P]},
+    }
+
+
+def check(worker: WorkerProcess) -> subprocess.CompletedProcess[str]:
+    """``reelflow worker --check`` on ``worker``'s data dir."""
+    argv = [sys.executable, "-m", "reelflow.cli.main", "worker", "--check",
+            "--data-dir", str(worker.data_dir)]  # fmt: skip
+    return subprocess.run(
+        argv, env=worker.env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_a_broker_outage_ends_with_every_task_succeeded(
+    proxied_broker: tuple[FaultProxy, str], make_cluster: MakeCluster, clips: ClipCache
+) -> None:
+    proxy, url = proxied_broker
+    cluster = make_cluster(url, lease_seconds="3", cluster_slots="4", worker_stall_seconds=STALL)
+    server = cluster.serve()
+    workers = [cluster.worker(), cluster.worker()]
+    with server.client() as client, Supervisor(workers) as supervisor:
+        upload(client, "in/clip.mp4", clips(duration=2.0, width=640, height=360))
+        task_ids = [submit(client, body("in/clip.mp4")) for _ in range(TASKS)]
+
+        def media_running() -> int:
+            rows = cluster.rows(
+                "SELECT count(*) AS n FROM jobs WHERE state = 'running' AND kind = 'media' "
+                "AND lease_owner LIKE 'worker:%%'"
+            )
+            return int(rows[0].n)
+
+        wait_for(media_running, 60, "a worker to run FFmpeg")
+        with proxy.outage():
+            time.sleep(OUTAGE)
+        restored = time.monotonic()
+        # Within 2 minutes of the restore, every task is over.
+        docs = [wait_finished(client, t, timeout=120) for t in task_ids]
+        took = time.monotonic() - restored
+    print(
+        f"\n{url.split(':')[0]}: all {TASKS} tasks finished {took:.1f} s after the restore; "
+        f"proxy accepted {proxy.accepted}, reset {proxy.aborted}; worker exits "
+        f"{supervisor.exits}"
+    )
+    assert proxy.aborted > 0  # the outage did cut live connections
+    assert [d["phase"] for d in docs] == ["succeeded"] * TASKS, cluster.logs()
+    # A worker either kept consuming or exited to be restarted, never anything else.
+    assert {status for _, status in supervisor.exits} <= {EXIT_CONSUMER_DEAD}, cluster.logs()
+    if url.startswith("amqp"):
+        # Celery's AMQP consumer reconnects by itself: no worker needed a restart.
+        assert supervisor.exits == [], cluster.logs()
+    for worker in workers:
+        probe = check(worker)
+        assert probe.returncode == 0, probe.stdout + probe.stderr
