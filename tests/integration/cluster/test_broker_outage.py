@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 
 from reelflow.executors.celery.health import EXIT_CONSUMER_DEAD
@@ -106,3 +107,43 @@ def test_a_broker_outage_ends_with_every_task_succeeded(
     for worker in workers:
         probe = check(worker)
         assert probe.returncode == 0, probe.stdout + probe.stderr
+
+
+def metric(client: httpx.Client, name: str) -> float:
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    for line in response.text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+def test_a_queue_nobody_reads_is_not_fed_until_a_worker_is_back(
+    make_cluster: MakeCluster, broker: str, clips: ClipCache
+) -> None:
+    # No worker at all: every job sent waits in the broker, unadopted.
+    cluster = make_cluster(broker, dispatch_stall_seconds="3", cluster_slots="4")
+    server = cluster.serve()
+    with server.client() as client:
+        upload(client, "in/clip.mp4", clips(duration=1.0, width=320, height=240))
+        task_ids = [submit(client, body("in/clip.mp4")) for _ in range(6)]
+        wait_for(lambda: metric(client, "reelflow_dispatch_paused") == 1, 60, "dispatch paused")
+        # A probe sent while paused, unadopted and handed back in turn (each hand-back
+        # grows the job's attempt budget by one): the pause is still reported only once.
+        wait_for(
+            lambda: cluster.rows("SELECT max(max_attempts) AS m FROM jobs")[0].m >= 5,
+            60,
+            "a probe handed back",
+        )
+        paused_log = server.log_path.read_text(errors="replace")
+        cluster.worker()
+        docs = [wait_finished(client, t, timeout=90) for t in task_ids]
+        wait_for(lambda: metric(client, "reelflow_dispatch_paused") == 0, 30, "dispatch resumed")
+    assert [d["phase"] for d in docs] == ["succeeded"] * len(task_ids), cluster.logs()
+    assert paused_log.count("no worker reads it") == 1, paused_log
+    log = server.log_path.read_text(errors="replace")
+    assert "is read again after" in log
+    # The claims handed back used no attempt: each job's only counted attempt succeeded.
+    jobs = cluster.rows("SELECT state, attempt, max_attempts FROM jobs")
+    assert {job.state for job in jobs} == {"succeeded"}
+    assert all(job.attempt == job.max_attempts - 2 for job in jobs), jobs
