@@ -138,3 +138,21 @@ def test_liveness_fails_on_a_stale_missing_or_orphaned_file(tmp_path: Path) -> N
     garbage = tmp_path / "health.json"
     garbage.write_text("{not json")
     assert HealthFile(garbage).read() is None
+
+
+def test_worker_check_command_reads_the_workers_health_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reelflow.cli.worker import check_worker
+    from reelflow.config import Settings
+    from reelflow.executors.celery.health import HEALTH_FILE
+
+    settings = Settings(data_dir=tmp_path)
+    assert check_worker(settings) == 1
+    assert "NOT alive: no health file" in capsys.readouterr().out
+    files = HealthFile(tmp_path / HEALTH_FILE)
+    files.write(Health(os.getpid(), time.time(), Verdict.OK, "0 message(s) waiting", 5))
+    assert check_worker(settings) == 0
+    assert capsys.readouterr().out == "worker alive: ok: 0 message(s) waiting\n"
+    files.write(Health(os.getpid(), time.time(), Verdict.STUCK, "3 message(s) waiting", 5))
+    assert check_worker(settings) == 1
