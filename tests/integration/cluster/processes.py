@@ -187,11 +187,13 @@ class Supervisor:
     """Restarts the workers that exit, as systemd's ``Restart=always`` would (see
     docs/deploy.md); ``exits`` lists (worker index, exit status) of every exit seen.
 
+    ``exited_at`` holds when each exit was seen (``time.monotonic``).
     ``with Supervisor(cluster.workers): ...``; nothing is restarted after the block."""
 
     def __init__(self, workers: list[WorkerProcess], poll: float = 0.2) -> None:
         self.workers = workers
         self.exits: list[tuple[int, int]] = []
+        self.exited_at: list[float] = []
         self._poll = poll
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="test-supervisor", daemon=True)
@@ -210,4 +212,5 @@ class Supervisor:
                 status = worker.proc.poll() if worker.proc is not None else None
                 if status is not None and not self._stop.is_set():
                     self.exits.append((number, status))
+                    self.exited_at.append(time.monotonic())
                     worker.start()
