@@ -8,6 +8,11 @@ then close, so both ends see a reset, not an orderly close) and the listening so
 closed, so new connections are refused, as when a host or a failover drops everyone.
 ``restore()`` listens again on the same port. ``with proxy.outage(): ...`` does both.
 
+``partition()`` is the silent kind of outage: connections stay open but no byte goes through
+in either direction (new ones are accepted and held the same way), as when a network path
+drops packets; peers notice only through their own timeouts and heartbeats. ``restore()``
+lets the held bytes through again. ``with proxy.partitioned(): ...`` does both.
+
 One asyncio loop in one daemon thread owns every socket, so an outage never races the
 copying (the control methods hand their work to that loop and wait for it). Bytes are copied
 with back-pressure (``drain``): a slow reader holds at most a few hundred KiB here.
@@ -54,6 +59,7 @@ class FaultProxy:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._pairs: set[_Pair] = set()
+        self._flowing: asyncio.Event | None = None  # cleared during a partition
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -113,8 +119,21 @@ class FaultProxy:
         return self._call(self._cut())
 
     def restore(self) -> None:
-        """End the outage: accept (and forward) connections on the same port again."""
+        """End the outage or partition: accept and forward connections again."""
         self._call(self._listen())
+
+    def partition(self) -> None:
+        """Start a silent outage: hold every byte, reset nothing, refuse nothing."""
+        self._call(self._partition())
+
+    @contextmanager
+    def partitioned(self) -> Iterator[FaultProxy]:
+        """``partition()`` on entry, ``restore()`` on exit."""
+        self.partition()
+        try:
+            yield self
+        finally:
+            self.restore()
 
     @contextmanager
     def outage(self) -> Iterator[FaultProxy]:
@@ -133,8 +152,18 @@ class FaultProxy:
             raise RuntimeError("the proxy is not started")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(CONTROL_TIMEOUT)
 
+    def _gate(self) -> asyncio.Event:
+        if self._flowing is None:
+            self._flowing = asyncio.Event()
+            self._flowing.set()
+        return self._flowing
+
+    async def _partition(self) -> None:
+        self._gate().clear()
+
     async def _listen(self) -> None:
         self._down = False
+        self._gate().set()
         if self._server is not None:
             return
         self._server = await asyncio.start_server(
@@ -176,6 +205,10 @@ class FaultProxy:
         if self._down:  # accepted just before the cut: reset it like the others
             _reset(writer)
             return
+        await self._gate().wait()  # a partition holds new connections too
+        if self._down:
+            _reset(writer)
+            return
         try:
             up_reader, up_writer = await asyncio.wait_for(
                 asyncio.open_connection(*self.target), CONNECT_TIMEOUT
@@ -191,7 +224,8 @@ class FaultProxy:
         pair = _Pair(writer, up_writer)
         self._pairs.add(pair)
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            gate = self._gate()
+            await asyncio.gather(_pipe(reader, up_writer, gate), _pipe(up_reader, writer, gate))
         finally:
             self._pairs.discard(pair)
             pair.close()
@@ -214,11 +248,15 @@ class _Pair:
                 writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gate: asyncio.Event
+) -> None:
     """Copy ``reader`` to ``writer`` until EOF, then half-close ``writer``; stops quietly
-    when either side is reset (the other direction's copy ends the same way)."""
+    when either side is reset (the other direction's copy ends the same way). While
+    ``gate`` is clear, bytes read are held (and reading stops), not dropped."""
     try:
         while data := await reader.read(CHUNK):
+            await gate.wait()
             writer.write(data)
             await writer.drain()
         if writer.can_write_eof() and not writer.transport.is_closing():

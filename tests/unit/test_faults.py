@@ -129,3 +129,26 @@ def test_close_resets_everything(echo: tuple[str, int]) -> None:
     with pytest.raises(ConnectionResetError):
         sock.recv(10)
     sock.close()
+
+
+def test_a_partition_holds_bytes_without_resetting_anything(proxy: FaultProxy) -> None:
+    sock = connect(proxy)
+    assert roundtrip(sock, b"before") == b"before"
+    proxy.partition()
+    sock.settimeout(0.3)
+    sock.sendall(b"held")
+    with pytest.raises(TimeoutError):
+        sock.recv(10)  # nothing comes back, and nothing is reset
+    late = connect(proxy)  # accepted, but held too
+    late.settimeout(0.3)
+    late.sendall(b"late")
+    with pytest.raises(TimeoutError):
+        late.recv(10)
+    proxy.restore()
+    sock.settimeout(5)
+    late.settimeout(5)
+    assert sock.recv(10) == b"held"  # delayed, not lost
+    assert late.recv(10) == b"late"
+    assert proxy.aborted == 0
+    sock.close()
+    late.close()
