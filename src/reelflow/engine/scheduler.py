@@ -107,7 +107,7 @@ class Scheduler:
             self._heartbeat()
         free = self.executor.free_slots()
         if self._watch is not None:
-            free = self._watch.room(free, len(self._running))
+            free = self._watch.room(free, len(self.running()))
         if free <= 0:
             return 0
         payloads = self.engine.claim(self.owner, free, lease_seconds=self._dispatch_lease)

@@ -156,3 +156,20 @@ def test_worker_check_command_reads_the_workers_health_file(
     assert capsys.readouterr().out == "worker alive: ok: 0 message(s) waiting\n"
     files.write(Health(os.getpid(), time.time(), Verdict.STUCK, "3 message(s) waiting", 5))
     assert check_worker(settings) == 1
+
+
+def test_a_slow_broker_answer_is_no_evidence_against_the_consumer(fake: Fake) -> None:
+    dog = watchdog(fake)
+    fake.waiting = 2
+
+    def slow_depth() -> int:
+        fake.now += 5  # a partition holds every request, the watchdog's as the consumer's
+        return fake.waiting
+
+    dog._depth = slow_depth
+    for _ in range(10):
+        assert dog.check() is Verdict.BROKER_DOWN
+    assert fake.stuck == []
+    dog._depth = fake.depth  # answers promptly again: the stall is counted from now
+    assert advance(fake, dog, 9) is Verdict.OK
+    assert advance(fake, dog, 1) is Verdict.STUCK

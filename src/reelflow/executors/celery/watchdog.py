@@ -178,10 +178,11 @@ class ConsumerWatchdog:
         """One check; calls ``on_stuck`` (once) when the consumer is found dead."""
         if self.verdict is Verdict.STUCK:
             return self.verdict
-        now = self._clock()
+        asked = self._clock()
         try:
             waiting = self._depth()
         except Exception as exc:
+            now = self._clock()
             # Whatever the transport raises (kombu's OperationalError, OSError, redis's and
             # amqp's own errors) means the same here: the broker is not reachable now.
             if self._broker_down_since is None:
@@ -191,6 +192,12 @@ class ConsumerWatchdog:
             self._waiting_since = self._unconnected_since = None
             detail = f"for {now - self._broker_down_since:.0f} s: {type(exc).__name__}"
             return self._record(Verdict.BROKER_DOWN, detail)
+        now = self._clock()
+        if now - asked > self._every:
+            # A slow answer (a network partition healing, a broker failing over) says
+            # nothing about the consumer, which waited on the same broker: judge later.
+            self._waiting_since = self._unconnected_since = None
+            return self._record(Verdict.BROKER_DOWN, f"answered after {now - asked:.0f} s")
         if self._broker_down_since is not None:
             logger.info("broker reachable again after %.0f s", now - self._broker_down_since)
             self._broker_down_since = None
