@@ -8,7 +8,10 @@ so a late event of a lost or stopped run is never applied.
 With an executor whose workers report to the engine themselves (``celery``), the scheduler
 only dispatches: it claims with a dispatch lease (``settings.dispatch_timeout``) that it never
 renews (the worker adopts the claim and renews it; a lost message lets it expire), keeps at
-most ``free_slots`` jobs in flight, and learns from the engine when a claim is over.
+most ``free_slots`` jobs in flight, and learns from the engine when a claim is over. A
+``DispatchWatch`` notices claims that no worker adopts (nobody reads the queue) long before
+their dispatch lease ends: the scheduler hands them back and only probes until a worker is
+back.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import uuid
 from collections.abc import Callable
 
 from reelflow.config import Settings
+from reelflow.engine.dispatch import DispatchWatch
 from reelflow.engine.service import Engine
 from reelflow.errors import ExecutorUnavailable
 from reelflow.executors.base import Executor, JobEvent, JobEventType
@@ -57,6 +61,18 @@ class Scheduler:
         self.owner = owner or default_owner()
         self._remote = executor.reports_to_engine
         self._dispatch_lease = settings.dispatch_timeout if self._remote else None
+        self._watch = (
+            DispatchWatch(
+                # Well inside the dispatch lease, so that a claim never expires (using up
+                # an attempt) before the watch has judged it.
+                min(settings.dispatch_stall_seconds, settings.dispatch_timeout / 2),
+                queue=settings.celery_queue,
+                probe_cap=settings.dispatch_timeout / 2,
+            )
+            if self._remote
+            else None
+        )
+        self._next_review = 0.0
         # Renew well before the lease ends; sweep often enough that a dead worker's job is
         # back in the queue soon after its lease ends.
         self._heartbeat_every = settings.lease_seconds / 3
@@ -85,10 +101,13 @@ class Scheduler:
             self.engine.requeue_expired()
         if self._remote:
             self._forget_ended()
+            self._review_dispatch(now)
         elif now >= self._next_heartbeat:
             self._next_heartbeat = now + self._heartbeat_every
             self._heartbeat()
         free = self.executor.free_slots()
+        if self._watch is not None:
+            free = self._watch.room(free, len(self.running()))
         if free <= 0:
             return 0
         payloads = self.engine.claim(self.owner, free, lease_seconds=self._dispatch_lease)
@@ -114,6 +133,11 @@ class Scheduler:
         """The jobs this scheduler runs now: job id -> attempt."""
         with self._lock:
             return dict(self._running)
+
+    @property
+    def dispatch_paused(self) -> bool:
+        """Whether dispatch is paused because no worker reads the queue."""
+        return self._watch is not None and self._watch.paused
 
     def run_until(
         self, predicate: Callable[[], bool], poll: float = 0.05, timeout: float | None = None
@@ -213,9 +237,37 @@ class Scheduler:
                     del self._running[job_id]
                 started = self._started.pop(job_id, None)
             self.executor.forget(job_id)
+            if self._watch is not None:
+                self._watch.forget(job_id)
+                self._watch.progressed()
             if self.on_job_finished is not None and started is not None:
                 kind, start = started
                 self._call_observer(time.monotonic() - start, kind, ok)
+
+    def _review_dispatch(self, now: float) -> None:
+        """Hand back the claims no worker adopts when the watch finds the queue unread."""
+        if self._watch is None or now < self._next_review:
+            return
+        self._next_review = now + self._watch.check_every
+        claims = self.running()
+        if not claims:
+            return
+        with self._lock:
+            sent = {job: self._started[job][1] for job in claims if job in self._started}
+        waiting = self.engine.claims_waiting(self.owner, claims)
+        review = self._watch.review(sent, waiting)
+        if not review.hand_back:
+            return
+        # Only claims still unadopted go back (the engine checks); a message of one of them
+        # read later is stale and dropped by the worker.
+        self.engine.requeue_owner(self.owner, review.hand_back)
+        with self._lock:
+            for job_id in review.hand_back:
+                self._running.pop(job_id, None)
+                self._started.pop(job_id, None)
+        for job_id in review.hand_back:
+            self.executor.forget(job_id)
+            self._watch.forget(job_id)
 
     def _on_event(self, event: JobEvent) -> None:
         with self._lock:

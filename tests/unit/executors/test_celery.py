@@ -3,6 +3,7 @@ over a real engine (SQLite), and the scheduler in between."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -335,3 +336,68 @@ def test_a_claim_adopted_while_stopping_is_handed_back_at_once(
     assert runner.calls == []
     [row] = job_rows(db, task_id)
     assert (row.state, row.attempt, row.max_attempts) == (JobState.QUEUED, 1, 4)
+
+
+class Monotonic:
+    """A settable ``time.monotonic`` for the scheduler's and its dispatch watch's module."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        """Not used by these tests' schedulers."""
+
+
+def test_a_queue_nobody_reads_pauses_dispatch_until_a_worker_takes_a_job(
+    engine: Engine,
+    settings: Settings,
+    app: StubApp,
+    db: DbEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from reelflow.engine import dispatch as dispatch_module
+    from reelflow.engine import scheduler as scheduler_module
+
+    mono = Monotonic()
+    monkeypatch.setattr(scheduler_module, "time", mono)
+    monkeypatch.setattr(dispatch_module, "time", mono)
+    stalled = settings.model_copy(update={"dispatch_stall_seconds": 10.0})
+    executor = CeleryExecutor(app, queue=stalled.celery_queue, slots=2)
+    scheduler = Scheduler(engine, executor, stalled, owner="sched")
+    task_ids = [engine.submit(make_request(1)) for _ in range(3)]
+    assert scheduler.tick() == 2
+    mono.now += 11
+    with caplog.at_level(logging.WARNING, logger="reelflow.engine.dispatch"):
+        for _ in range(3):
+            scheduler.tick()
+    # Nobody adopted them: handed back without using an attempt, dispatch paused.
+    assert scheduler.dispatch_paused
+    assert scheduler.running() == {}
+    probes = [job_rows(db, task_id)[0] for task_id in task_ids[:2]]
+    assert {(r.state, r.attempt, r.max_attempts) for r in probes} == {(JobState.QUEUED, 1, 4)}
+    assert len([r for r in caplog.records if "no worker reads it" in r.getMessage()]) == 1
+    # While paused, one job at a time is sent, after a growing interval.
+    assert scheduler.tick() == 0
+    mono.now += 5
+    assert scheduler.tick() == 1
+    mono.now += 1
+    assert scheduler.tick() == 0
+    assert len(app.messages) == 3
+    # A worker is back: it drops the stale messages, runs the probe; dispatch resumes.
+    runner = ScriptedRunner()
+    worker = make_worker(engine, runner)
+    outcomes = [worker.run(message.payload) for message in app.messages]
+    assert outcomes == [Outcome.STALE, Outcome.STALE, Outcome.DONE]
+    app.messages.clear()
+    mono.now += 5
+    for _ in range(20):
+        if app.deliver(worker.run) == 0 and scheduler.tick() == 0:
+            break
+    assert not scheduler.dispatch_paused
+    assert [engine.task_view(t).state for t in task_ids] == [TaskState.SUCCEEDED] * 3
+    scheduler.stop()
