@@ -25,7 +25,7 @@ from reelflow.engine.service import Engine
 from reelflow.engine.templates import Templates
 from reelflow.engine.triggered import TriggerLedger
 from reelflow.engine.workflows import Workflows
-from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.notify.backoff import Backoff
@@ -96,6 +96,7 @@ class Runtime:
             settings.data_dir / "scratch",
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
+            outage_patience=outage_patience(settings.outage_budget_seconds),
         )
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)

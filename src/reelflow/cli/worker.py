@@ -27,7 +27,7 @@ from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError
 from reelflow.executors.celery.app import make_app, register_worker
 from reelflow.executors.celery.worker import JobWorker
-from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.planner.plan import DefaultPlanner
@@ -63,6 +63,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
             settings.data_dir / "scratch",
             url_max_bytes=settings.url_max_bytes,
             url_timeout=settings.url_timeout,
+            outage_patience=outage_patience(settings.outage_budget_seconds),
         )
         owner = f"worker:{default_owner()}"
         worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)

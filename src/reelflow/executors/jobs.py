@@ -13,21 +13,37 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from reelflow.errors import ConfigError, FFmpegFailed, JobCancelled
+from reelflow.backoff import Patience
+from reelflow.errors import ConfigError, FFmpegFailed, JobCancelled, StorageUnavailable
 from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.executors.outputs import commit_work
+from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import build_command
 from reelflow.media.probe import MediaInfo, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.works import parse_works
 from reelflow.specs.requests import TaskSource
+from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources
 
 log = logging.getLogger(__name__)
+
+# How long a job waits inside its attempt for a store that is away (reading the source,
+# writing outputs) before it gives the attempt up; the engine then requeues the job with
+# backoff within the outage budget (see reelflow.engine.outages), so this only saves the
+# requeue for a blip of a few seconds.
+OUTAGE_PATIENCE = 20.0
+
+
+def outage_patience(budget: float) -> float:
+    """The in-attempt patience for an outage budget of ``budget`` seconds: a small part of
+    it, so that the budget, not the patience, decides when a task fails."""
+    return min(OUTAGE_PATIENCE, budget / 10)
+
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -53,12 +69,15 @@ class JobRuntime:
         *,
         url_max_bytes: int = 20 * 1024**3,
         url_timeout: float = 30.0,
+        outage_patience: float = OUTAGE_PATIENCE,
     ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
         self.scratch = scratch
         self.font = find_font()
         self.urls = UrlSources(url_max_bytes, url_timeout)
+        self.outage_patience = outage_patience
+        self.sources = SourceCache(scratch / "sources")
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -72,7 +91,10 @@ class JobRuntime:
         """A path or URL FFmpeg and PyAV can read for ``source``.
 
         A URL is read directly once its size is known to be within the limit (else it is
-        fetched, capped); an S3 object through a presigned URL valid for ``expires`` s.
+        fetched, capped). An object of a bucket whose files are not local is fetched to the
+        work folder first (once per machine and version: see :meth:`_fetched`), so FFmpeg
+        and PyAV read a local file and a store that is away is reported as such
+        (``StorageUnavailable``), never as bad media or an FFmpeg failure.
         """
         if source.type == "file":
             yield source.path
@@ -88,12 +110,22 @@ class JobRuntime:
         if local is not None:  # local_path already raised ObjectNotFound if it is missing
             yield str(local)
             return
-        # Valid for the whole job: FFmpeg opens the URL again when it seeks (moov at the end).
-        url = storage.presigned_url(source.key, expires=int(expires) + 600)
-        if url is not None:
-            yield url
-            return
-        yield str(storage.fetch_to(source.key, work_dir / "source"))
+        yield str(self._fetched(storage, source.key, work_dir))
+
+    def _fetched(self, storage: Storage, key: str, work_dir: Path) -> Path:
+        """``key`` copied into ``work_dir``: fetched with ranged reads that resume where a
+        cut stopped them, retried for ``outage_patience`` s of outage, then shared through
+        the machine's source cache with the task's other jobs (keyed by the ETag)."""
+        patience = self.outage_patience
+        info = retry_unavailable(lambda: storage.stat(key), Patience(patience))
+        suffix = PurePosixPath(key).suffix[:16]
+        return self.sources.link(
+            f"{storage.name}/{key}",
+            info.etag,
+            work_dir / f"source{suffix}",
+            lambda entry: storage.fetch_to(key, entry, patience=patience),
+            suffix=suffix,
+        )
 
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
@@ -148,10 +180,29 @@ class JobRuntime:
                     message=exc.message,
                     subtasks=failed,
                 )
-            outcomes = []
+            outcomes: list[SubTaskOutcome] = []
             for work in works:
                 if ctx.cancel.is_set():
                     raise JobCancelled("the job was cancelled")
-                outcomes.append(commit_work(work, command.outputs[work.index], self.storages.get))
+                try:
+                    outcome = commit_work(
+                        work,
+                        command.outputs[work.index],
+                        self.storages.get,
+                        patience=self.outage_patience,
+                    )
+                except StorageUnavailable as exc:
+                    # An outage: the sub-tasks committed so far keep their outputs, the rest
+                    # wait for the job's next try (not counted as an attempt by the engine).
+                    log.warning("job %s: %s", job.job_id, exc.message)
+                    return JobResult(
+                        job_id=job.job_id,
+                        ok=False,
+                        error_code=exc.code,
+                        message=exc.message,
+                        retryable=True,
+                        subtasks=outcomes,
+                    )
+                outcomes.append(outcome)
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
