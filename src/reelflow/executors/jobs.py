@@ -125,6 +125,7 @@ class JobRuntime:
             work_dir / f"source{suffix}",
             lambda entry: storage.fetch_to(key, entry, patience=patience),
             suffix=suffix,
+            size=info.size,
         )
 
     @contextmanager

@@ -51,14 +51,16 @@ class SourceCache:
         fill: Callable[[Path], object],
         *,
         suffix: str = "",
+        size: int | None = None,
     ) -> Path:
         """Make ``dest`` a copy of the source: a hard link to the cached entry, filled first
-        with ``fill(entry)`` (which must write ``entry`` atomically) unless already there.
+        with ``fill(entry)`` (which must write ``entry`` atomically) unless already there
+        with ``size`` bytes (when given: an entry cut short by a power loss is refilled).
         ``fill``'s errors propagate and leave no entry. Returns ``dest``."""
         self.root.mkdir(parents=True, exist_ok=True)
         entry = self.entry(name, version, suffix)
         with self._locked(entry):
-            if entry.exists():
+            if _has_size(entry, size):
                 log.debug("source %s (%s) already fetched on this machine", name, version)
             else:
                 self._sweep()
@@ -94,3 +96,11 @@ class SourceCache:
                     path.unlink()
             except FileNotFoundError:
                 continue  # swept by another process
+
+
+def _has_size(path: Path, size: int | None) -> bool:
+    try:
+        found = path.stat().st_size
+    except FileNotFoundError:
+        return False
+    return size is None or found == size

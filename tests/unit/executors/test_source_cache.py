@@ -7,11 +7,16 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
 from reelflow.errors import StorageUnavailable
+from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.source_cache import SourceCache
+from reelflow.specs.requests import TaskSource
+from reelflow.storage.memory import MemoryStorage
+from reelflow.storage.registry import StorageRegistry
 
 
 class Filler:
@@ -78,3 +83,41 @@ def test_unused_entries_are_swept_but_a_job_keeps_its_copy(tmp_path: Path) -> No
     assert not cache.entry("media/a.mp4", "etag1").exists()
     assert cache.entry("media/b.mp4", "etag1").exists()
     assert job_copy.read_bytes() == b"a"  # its hard link outlives the entry
+
+
+def test_an_entry_of_the_wrong_size_is_fetched_again(tmp_path: Path) -> None:
+    cache = SourceCache(tmp_path / "sources")
+    cache.root.mkdir()
+    cache.entry("media/a.mp4", "etag1").write_bytes(b"cut")  # e.g. after a power loss
+    fill = Filler(b"whole")
+    copy = cache.link("media/a.mp4", "etag1", tmp_path / "job.mp4", fill, size=5)
+    assert fill.calls == 1
+    assert copy.read_bytes() == b"whole"
+
+
+class CountingStorage(MemoryStorage):
+    """A bucket whose objects are not local files and that has no URLs (like S3 to FFmpeg
+    now): jobs must fetch; counts the reads."""
+
+    reads = 0
+
+    def open_read(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
+        self.reads += 1
+        return super().open_read(key, start, end)
+
+
+def test_the_probe_and_media_jobs_of_a_task_fetch_its_s3_source_once(tmp_path: Path) -> None:
+    bucket = CountingStorage("fin")
+    bucket.put_bytes("in/a.mp4", b"not really media")
+    runtime = JobRuntime(Path("ffmpeg"), StorageRegistry([bucket]), tmp_path / "scratch")
+    source = TaskSource(type="bucket", bucket="fin", key="in/a.mp4")
+    paths = []
+    for job in ("probe", "media"):
+        work_dir = tmp_path / job
+        work_dir.mkdir()
+        with runtime._source(source, work_dir) as path:
+            paths.append(Path(path))
+            assert Path(path).read_bytes() == b"not really media"
+    assert bucket.reads == 1
+    assert [p.parent.name for p in paths] == ["probe", "media"]
+    assert [p.name for p in paths] == ["source.mp4"] * 2
