@@ -7,8 +7,8 @@ job's copy stays whole even if the entry is swept meanwhile, and removing the wo
 removes only the link. Fills of one entry are serialized with an advisory lock
 (``flock``: between the threads of the local pool and the processes of a Celery worker
 alike), so two jobs never fetch the same version at once; the second finds it fetched.
-Entries unused for ``ttl`` seconds are removed when a later fill sweeps (POSIX only, like
-the rest of the job runtime's process handling).
+Entries unused for ``ttl`` seconds are removed by the next job that reads any source here
+(POSIX only, like the rest of the job runtime's process handling).
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ class SourceCache:
         ``fill``'s errors propagate and leave no entry. Returns ``dest``."""
         self.root.mkdir(parents=True, exist_ok=True)
         entry = self.entry(name, version, suffix)
+        self._sweep()
         with self._locked(entry):
             if _has_size(entry, size):
                 log.debug("source %s (%s) already fetched on this machine", name, version)
             else:
-                self._sweep()
                 fill(entry)
             os.utime(entry)  # its last use, for the sweep
             dest.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ fault-injecting proxy (``tests/faults.py``, written in parallel) has the same ca
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import struct
 import threading
@@ -71,10 +72,16 @@ class OutageProxy:
 
     def _listen(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.port:
+                listener.bind(("127.0.0.1", self.port))
+            else:
+                self.port = _bind_below_ephemeral(listener)
+            listener.listen(64)
+        except OSError:
+            listener.close()
+            raise
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
@@ -117,10 +124,38 @@ class OutageProxy:
         for sock in live:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
-                sock.close()
+                # close() alone does not end a socket another thread is blocked reading
+                # (the kernel keeps it until that read returns): shutdown wakes the reader.
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def restore(self) -> None:
-        self._listen()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._listen()
+                return
+            except OSError:  # the port's last connections are still being torn down
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+def _bind_below_ephemeral(sock: socket.socket) -> int:
+    """Bind ``sock`` to a free port below the ephemeral range: while the proxy is down, no
+    outgoing connection can take its port, so ``restore`` can always bind it again."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @pytest.fixture
@@ -206,7 +241,9 @@ def run_all(runtime: Runtime, task_ids: list[str]) -> None:
 def test_an_outage_within_the_budget_ends_with_every_task_succeeded(
     tmp_path: Path, moto: MotoServer, proxy: OutageProxy, clips: ClipCache
 ) -> None:
-    runtime, output_bucket = start_cluster(tmp_path, moto, proxy, clips, budget=60)
+    # Budget 30 s: jobs wait 3 s inside an attempt (a tenth), so a 6 s outage makes them
+    # give attempts back to the engine.
+    runtime, output_bucket = start_cluster(tmp_path, moto, proxy, clips, budget=30)
     with runtime:
         owner = runtime.admin_account.id
         task_ids = [runtime.engine.submit(request(), account_id=owner) for _ in range(TASKS)]
