@@ -4,14 +4,15 @@ and fails it (naming the dependency) only once the outage outlasts the budget.""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine as DbEngine
 
-from reelflow.config import Settings
+from reelflow.config import Settings, load_settings
 from reelflow.engine.outages import OUTAGE_CAP, decide, outage_delay
 from reelflow.engine.states import JobState, SubTaskState, TaskState
-from reelflow.errors import StorageError, StorageUnavailable
+from reelflow.errors import ConfigError, StorageError, StorageUnavailable
 from reelflow.executors.base import JobKind
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import FakeClock, ScriptedRunner, drive, job_rows, make_request
@@ -183,3 +184,18 @@ def test_a_new_outage_gets_a_whole_budget(
     clock.advance(OUTAGE_CAP)
     drive(engine, runner)
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+
+
+# -- the setting -----------------------------------------------------------------------------
+
+
+def test_the_budget_is_15_minutes_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REELFLOW_OUTAGE_BUDGET_SECONDS", raising=False)
+    assert load_settings(data_dir=tmp_path).outage_budget_seconds == 900
+    monkeypatch.setenv("REELFLOW_OUTAGE_BUDGET_SECONDS", "20")
+    assert load_settings(data_dir=tmp_path).outage_budget_seconds == 20
+    monkeypatch.setenv("REELFLOW_OUTAGE_BUDGET_SECONDS", "0")
+    with pytest.raises(ConfigError, match="outage_budget_seconds"):
+        load_settings(data_dir=tmp_path)
