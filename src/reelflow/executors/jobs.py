@@ -77,7 +77,7 @@ class JobRuntime:
         self.font = find_font()
         self.urls = UrlSources(url_max_bytes, url_timeout)
         self.outage_patience = outage_patience
-        self.sources = SourceCache(scratch / "sources")
+        self.sources = SourceCache(scratch / "source-cache")
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
