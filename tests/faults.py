@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import struct
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -76,6 +78,8 @@ class FaultProxy:
             loop.run_forever()
             loop.close()
 
+        if not self.port:
+            self.port = _stable_port(self.host)
         self._loop = loop
         self._thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
         self._thread.start()
@@ -229,6 +233,25 @@ class FaultProxy:
         finally:
             self._pairs.discard(pair)
             pair.close()
+
+
+def _stable_port(host: str) -> int:
+    """A free port below the ephemeral range: while the proxy is down, no outgoing
+    connection can be given its port, so ``restore`` can always listen on it again."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class _Pair:

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # A job that fails because a dependency is away (StorageError.Unavailable) is retried
+    # with backoff, without counting attempts, until the outage has lasted this long.
+    outage_budget_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600.0)
     max_upload_bytes: int = Field(default=50 * 1024**3, ge=1)
     max_json_bytes: int = Field(default=1024**2, ge=1024)
     # Buckets by name; ``media`` (local) is added when not configured.

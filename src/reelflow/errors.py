@@ -7,6 +7,7 @@
     |   +-- ObjectNotFound             ResourceNotFound.ObjectNotFound  no
     |   +-- AccessDenied               StorageError.AccessDenied  no
     |   +-- InvalidKey                 InvalidParameterValue.Key  no
+    |   +-- StorageUnavailable         StorageError.Unavailable  yes (outage budget)
     +-- MediaError                     MediaError      no
     |   +-- InvalidMedia               InvalidInput.*  no
     |   +-- UnsupportedMedia           UnsupportedOperation.Media  no
@@ -29,6 +30,10 @@
 
 (``storage.registry.BucketNotFound``, a ``StorageError``, is ``ResourceNotFound.BucketNotExist``.)
 A resource of another account is reported exactly like an unknown one.
+
+``StorageUnavailable`` is an outage: the store or the network was away (refused, reset,
+timed out, DNS, 5xx, throttled), not a fault of the job. The engine retries it within a time
+budget (``outage_budget_seconds``) without counting attempts.
 
 Every error carries a stable ``code`` (mapped to the compatible API's codes where one
 exists) and a message a person can act on. Whether a failed job is tried again is decided
@@ -86,6 +91,20 @@ class AccessDenied(StorageError):
 class InvalidKey(StorageError):
     code = "InvalidParameterValue.Key"
     retryable = False
+
+
+class StorageUnavailable(StorageError):
+    """A bucket's store (or the network to it) is unavailable: connection refused or reset,
+    timeout, DNS failure, HTTP 5xx, throttling. ``dependency`` names what was away
+    (``bucket 'media'``) for the message a task fails with once the outage outlasts its
+    budget."""
+
+    code = "StorageError.Unavailable"
+    retryable = True
+
+    def __init__(self, message: str, *, code: str | None = None, dependency: str = "") -> None:
+        super().__init__(message, code=code)
+        self.dependency = dependency
 
 
 class MediaError(ReelflowError):

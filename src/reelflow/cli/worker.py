@@ -31,7 +31,7 @@ from reelflow.executors.celery.consumer import consumer_class
 from reelflow.executors.celery.health import health_file, watch_consumer
 from reelflow.executors.celery.watchdog import liveness
 from reelflow.executors.celery.worker import JobWorker
-from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.outbox import OutboxWriter
@@ -71,6 +71,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
             url_timeout=settings.url_timeout,
             egress=EgressPolicy.from_settings(settings),
             max_input_pixels=settings.max_input_pixels,
+            outage_patience=outage_patience(settings.outage_budget_seconds),
         )
         owner = f"worker:{default_owner()}"
         worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)
