@@ -7,6 +7,7 @@
     |   +-- ObjectNotFound             ResourceNotFound.ObjectNotFound  no
     |   +-- AccessDenied               StorageError.AccessDenied  no
     |   +-- InvalidKey                 InvalidParameterValue.Key  no
+    |   +-- DiskFull                   StorageError.DiskFull  no
     +-- MediaError                     MediaError      no
     |   +-- InvalidMedia               InvalidInput.*  no
     |   +-- UnsupportedMedia           UnsupportedOperation.Media  no
@@ -20,6 +21,7 @@
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
+    +-- DatabaseUnavailable            ResourceUnavailable.Database  yes
     +-- NotifyError                    NotifyError     yes
     |   +-- DeliveryNotFound           ResourceNotFound.DeliveryNotExist  no
     |   +-- MessageNotFound            ResourceNotFound.ReceiptHandle  no
@@ -84,6 +86,15 @@ class AccessDenied(StorageError):
 
 class InvalidKey(StorageError):
     code = "InvalidParameterValue.Key"
+    retryable = False
+
+
+class DiskFull(StorageError):
+    """A local disk ran out of space or quota (ENOSPC, EDQUOT; SQLite's SQLITE_FULL): job
+    scratch, a local bucket, or the database file. Not retried: the job fails with this
+    code; new work succeeds again once space is freed."""
+
+    code = "StorageError.DiskFull"
     retryable = False
 
 
@@ -159,6 +170,16 @@ class ExecutorUnavailable(ReelflowError):
 
     code = "ExecutorUnavailable"
     retryable = True
+
+
+class DatabaseUnavailable(ReelflowError):
+    """The database cannot be reached now (connection refused or dropped, pool exhausted,
+    SQLite busy past its timeout). Raised by ``reelflow.db.session.transaction`` in place of
+    the driver's error; the API answers 503 with ``Retry-After``, loops back off."""
+
+    code = "ResourceUnavailable.Database"
+    retryable = True
+    retry_after = 5  # seconds a client is asked to wait before trying again
 
 
 class NotifyError(ReelflowError):

@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from reelflow.db.outage import Outage
 from reelflow.engine.scheduler import default_owner
-from reelflow.errors import ReelflowError
+from reelflow.errors import DatabaseUnavailable, ReelflowError
 from reelflow.notify.body import encode, render
 from reelflow.notify.deliveries import Claim, DeliveryStore
 from reelflow.notify.sinks.base import (
@@ -81,6 +82,7 @@ class Dispatcher:
         self._pool: ThreadPoolExecutor | None = None
         # Called after each attempt with (claim, state after it); for metrics and benches.
         self.on_attempt: Callable[[Claim, DeliveryState | None], None] | None = None
+        self._outage = Outage("notification dispatcher", logger)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -128,11 +130,16 @@ class Dispatcher:
             try:
                 self._fill()
                 timeout = self._idle_timeout()
+            except DatabaseUnavailable as exc:
+                # Leases keep every claimed delivery safe until the database is back.
+                timeout = max(self._poll, self._outage.failed(exc))
             except Exception:
                 # A database hiccup must not end delivery for good: leases keep every
                 # claimed delivery safe until the next round.
                 logger.exception("dispatcher round failed; retrying in %.1f s", self._poll)
                 timeout = self._poll
+            else:
+                self._outage.succeeded()
             self._wake.wait(timeout)
             self._wake.clear()
 
@@ -223,6 +230,9 @@ class Dispatcher:
         [claim] = claims
         try:
             self.deliver(claim)
+        except DatabaseUnavailable as exc:
+            # The lease runs out and the delivery is tried again (the loop logs the outage).
+            logger.info("delivery %s: attempt not recorded: %s", claim.delivery_id, exc)
         except Exception:
             # Recording failed (database): the lease runs out and the delivery is tried
             # again, a duplicate that the event id lets consumers drop.
@@ -249,6 +259,9 @@ class Dispatcher:
                 self.owner,
                 started_at=datetime.now(UTC),
             )
+        except DatabaseUnavailable as exc:
+            logger.info("writing %d local deliveries failed (%s); lease expires", len(writes), exc)
+            return
         except SQLAlchemyError:
             logger.exception("writing %d local deliveries failed; trying one by one", len(writes))
             for claim, _sink, _event in writes:
