@@ -2,7 +2,7 @@
 
 Every loop that touches the database (the scheduler, the notification dispatcher, the
 trigger watchers and pollers, a worker's lease heartbeat and result report) keeps one
-``Outage`` and calls ``failed(exc)`` when a round raised ``DatabaseUnavailable`` and
+``Outage`` and calls ``failed(exc)`` when a round raised one of ``DB_OUTAGES`` and
 ``succeeded()`` when a round worked. The loop then logs exactly one line when the outage
 starts and one, with its length, when it ends, however many rounds failed in between, and
 waits ``failed``'s answer before the next round: capped exponential with jitter, so a
@@ -16,6 +16,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
+
+from reelflow.errors import DatabaseUnavailable, DiskFull
+
+# What a database call raises when the database cannot take it now and waiting helps: it
+# is unreachable, or the disk under its (SQLite) file is full until someone frees space.
+DB_OUTAGES: tuple[type[Exception], ...] = (DatabaseUnavailable, DiskFull)
 
 
 class Outage:

@@ -31,9 +31,9 @@ import uuid
 from collections.abc import Callable
 
 from reelflow.config import Settings
-from reelflow.db.outage import Outage
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.service import Engine
-from reelflow.errors import DatabaseUnavailable, ExecutorUnavailable
+from reelflow.errors import ExecutorUnavailable
 from reelflow.executors.base import Executor, JobEvent, JobEventType
 
 logger = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class Scheduler:
             wait = poll
             try:
                 self.tick()
-            except DatabaseUnavailable as exc:
+            except DB_OUTAGES as exc:
                 # Leases keep every job safe until the database is back.
                 wait = max(poll, self._outage.failed(exc))
             except Exception:
@@ -251,7 +251,7 @@ class Scheduler:
         ended = event.type is JobEventType.FINISHED
         try:
             self.engine.handle(event, attempt=attempt, owner=self.owner)
-        except DatabaseUnavailable:
+        except DB_OUTAGES:
             ended = False  # the claim stays ours: the executor reports again when it is back
             raise
         finally:

@@ -13,8 +13,8 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from reelflow.db.outage import Outage
-from reelflow.errors import DatabaseUnavailable, ReelflowError
+from reelflow.db.outage import DB_OUTAGES, Outage
+from reelflow.errors import ReelflowError
 from reelflow.executors.base import (
     Executor,
     JobContext,
@@ -166,7 +166,7 @@ class LocalExecutor(Executor):
     def _emit(report: Reporter, event: JobEvent) -> None:
         try:
             report(event)
-        except DatabaseUnavailable:
+        except DB_OUTAGES:
             pass  # progress is advisory: the next report or the result carries on
         except Exception:
             # The reporter is the engine's side; its failure must not kill this worker

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from reelflow.db.outage import Outage
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.scheduler import default_owner
-from reelflow.errors import DatabaseUnavailable, ReelflowError
+from reelflow.errors import ReelflowError
 from reelflow.notify.body import encode, render
 from reelflow.notify.deliveries import Claim, DeliveryStore
 from reelflow.notify.sinks.base import (
@@ -130,7 +130,7 @@ class Dispatcher:
             try:
                 self._fill()
                 timeout = self._idle_timeout()
-            except DatabaseUnavailable as exc:
+            except DB_OUTAGES as exc:
                 # Leases keep every claimed delivery safe until the database is back.
                 timeout = max(self._poll, self._outage.failed(exc))
             except Exception:
@@ -230,7 +230,7 @@ class Dispatcher:
         [claim] = claims
         try:
             self.deliver(claim)
-        except DatabaseUnavailable as exc:
+        except DB_OUTAGES as exc:
             # The lease runs out and the delivery is tried again (the loop logs the outage).
             logger.info("delivery %s: attempt not recorded: %s", claim.delivery_id, exc)
         except Exception:
@@ -259,7 +259,7 @@ class Dispatcher:
                 self.owner,
                 started_at=datetime.now(UTC),
             )
-        except DatabaseUnavailable as exc:
+        except DB_OUTAGES as exc:
             logger.info("writing %d local deliveries failed (%s); lease expires", len(writes), exc)
             return
         except SQLAlchemyError:

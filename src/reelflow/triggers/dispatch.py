@@ -6,10 +6,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reelflow.db.outage import DB_OUTAGES
 from reelflow.engine.service import Engine
 from reelflow.engine.triggered import TriggerKey, TriggerLedger
 from reelflow.engine.workflows import WorkflowRecord, Workflows
-from reelflow.errors import DatabaseUnavailable, InvalidKey, ObjectNotFound, ReelflowError
+from reelflow.errors import InvalidKey, ObjectNotFound, ReelflowError
 from reelflow.specs.requests import TaskSource
 from reelflow.storage.keys import validate_key
 from reelflow.storage.registry import StorageRegistry
@@ -37,9 +38,10 @@ class Dispatcher:
     reelflow writes itself (``TriggerLedger.is_own_output``); the version is the notice's
     or the object's current ETag; then one ``Engine.submit(..., trigger_key=...)`` per
     workflow, which starts a task only for a (workflow, object version) never seen before.
-    Failures are logged per notice and per workflow; they never propagate, except
-    ``DatabaseUnavailable``: then nothing can be decided, and the caller keeps its notices
-    to fire them again when the database is back (the ledger drops any duplicates).
+    Failures are logged per notice and per workflow; they never propagate, except a
+    database outage (``DB_OUTAGES``): then nothing can be decided, and the caller keeps
+    its notices to fire them again when the database is back (the ledger drops any
+    duplicates).
     """
 
     def __init__(
@@ -64,7 +66,7 @@ class Dispatcher:
             return []
         try:
             bound = self._workflows.enabled_in(bucket)
-        except DatabaseUnavailable:
+        except DB_OUTAGES:
             raise
         except ReelflowError as exc:
             log.warning("trigger: cannot read the workflows of bucket %s: %s", bucket, exc)
@@ -108,7 +110,7 @@ class Dispatcher:
                 submitted = self._engine.submit_task(
                     request, account_id=workflow.account_id, trigger_key=trigger_key
                 )
-            except DatabaseUnavailable:
+            except DB_OUTAGES:
                 raise
             except ReelflowError as exc:
                 log.warning(

@@ -21,9 +21,9 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from reelflow.db.outage import Outage
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.triggered import Checkpoint, TriggerLedger
-from reelflow.errors import DatabaseUnavailable, ReelflowError
+from reelflow.errors import ReelflowError
 from reelflow.storage.base import ObjectInfo
 from reelflow.storage.s3 import S3Storage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
@@ -75,7 +75,7 @@ class S3Poller(Trigger):
             wait = self.interval
             try:
                 self.poll_once()
-            except DatabaseUnavailable as exc:
+            except DB_OUTAGES as exc:
                 # Nothing of this listing was recorded: the next one fires it again.
                 wait = min(wait, self._outage.failed(exc))
             except ReelflowError as exc:

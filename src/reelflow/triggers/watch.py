@@ -25,9 +25,9 @@ from pathlib import Path
 
 import watchfiles
 
-from reelflow.db.outage import Outage
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.triggered import Checkpoint, TriggerLedger
-from reelflow.errors import DatabaseUnavailable, ReelflowError
+from reelflow.errors import ReelflowError
 from reelflow.storage.keys import is_temporary_name
 from reelflow.storage.local import LocalStorage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
@@ -110,7 +110,7 @@ class FolderWatcher(Trigger):
                         if change is not watchfiles.Change.deleted:
                             self._seen(Path(raw))
                     self._settle()
-            except DatabaseUnavailable as exc:
+            except DB_OUTAGES as exc:
                 # Files not yet fired stay in the settler; the catch-up scan finds the rest.
                 self._stop.wait(self._outage.failed(exc))
             except (OSError, RuntimeError, ReelflowError) as exc:
@@ -154,7 +154,7 @@ class FolderWatcher(Trigger):
         if notices:
             try:
                 self._dispatcher.fire_many(self.storage.name, notices)
-            except DatabaseUnavailable:
+            except DB_OUTAGES:
                 for path in ready:  # fired again when the database is back
                     self._settler.add(path)
                 raise
@@ -168,7 +168,7 @@ class FolderWatcher(Trigger):
             return
         try:
             self._ledger.save_checkpoint(self.storage.name, Checkpoint(None, self._now()))
-        except DatabaseUnavailable as exc:
+        except DB_OUTAGES as exc:
             self._outage.failed(exc)  # logged once per outage; tried again in a while
             self._saved_at = now
             return

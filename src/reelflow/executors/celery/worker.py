@@ -28,8 +28,7 @@ import time
 from enum import StrEnum
 from typing import Any, Protocol
 
-from reelflow.db.outage import Outage
-from reelflow.errors import DatabaseUnavailable
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.executors.base import (
     JobContext,
     JobEvent,
@@ -107,7 +106,7 @@ class JobWorker:
     def _hand_back(self, job_ids: list[str] | None) -> int:
         try:
             return self.engine.requeue_owner(self.owner, job_ids)
-        except DatabaseUnavailable as exc:
+        except DB_OUTAGES as exc:
             logger.warning("could not hand the running jobs back (%s); their leases expire", exc)
             return 0
 
@@ -124,7 +123,7 @@ class JobWorker:
             return Outcome.LOST  # acknowledged unrun: the dispatch lease brings it back
         try:
             adopted = self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner)
-        except DatabaseUnavailable as exc:
+        except DB_OUTAGES as exc:
             logger.warning("job %s not adopted, the database is unreachable: %s", job.job_id, exc)
             return Outcome.UNADOPTED
         if not adopted:
@@ -170,7 +169,7 @@ class JobWorker:
             event = JobEvent(job_id=job.job_id, type=JobEventType.PROGRESS, progress=value)
             try:
                 self.engine.handle(event, attempt=job.attempt, owner=self.owner)
-            except DatabaseUnavailable as exc:
+            except DB_OUTAGES as exc:
                 # Progress is advisory: the next report, or the result, carries on.
                 logger.debug("progress of job %s not recorded: %s", job.job_id, exc)
 
@@ -204,7 +203,7 @@ class JobWorker:
             return
         try:
             lost = self.engine.heartbeat(self.owner, job_ids)
-        except DatabaseUnavailable as exc:
+        except DB_OUTAGES as exc:
             self._beats.failed(exc)  # logged once per outage; the period stays lease / 3
             return
         self._beats.succeeded()
