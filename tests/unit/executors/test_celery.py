@@ -327,17 +327,49 @@ class Unreachable(Flaky):
         raise DatabaseUnavailable("the database is unreachable: connection refused")
 
 
-def test_a_claim_that_cannot_be_adopted_is_left_to_its_dispatch_lease(
+class BackAfter(Flaky):
+    """Refuses the first ``failures`` adoptions, as a database restarting would."""
+
+    def adopt(self, *claim: Any) -> bool:
+        if self.failures > 0:
+            self.failures -= 1
+            raise DatabaseUnavailable("the database is unreachable: connection refused")
+        return self.engine.adopt(*claim)
+
+
+def test_a_claim_is_adopted_when_the_database_is_back_or_left_to_its_lease_on_stop(
     engine: Engine, scheduler: Scheduler, app: StubApp, db: DbEngine
 ) -> None:
     task_id = engine.submit(make_request(1))
     scheduler.tick()
     runner = ScriptedRunner()
-    worker = JobWorker(Unreachable(engine, 0), runner, owner="w", lease_seconds=30)
-    assert worker.run(app.messages[0].payload) is Outcome.UNADOPTED
+    link = Unreachable(engine, 0)
+    worker = JobWorker(link, runner, owner="w", lease_seconds=30)
+    worker._reports = Outage("test", logging.getLogger("test"), base=0.01, cap=0.02)
+    outcome: list[Outcome] = []
+    thread = threading.Thread(target=lambda: outcome.append(worker.run(app.messages[0].payload)))
+    thread.start()
+    time.sleep(0.2)  # a few refused adoptions
+    assert outcome == [] and runner.calls == []  # the message is held, not dropped
+    worker.stop()
+    thread.join(timeout=10)
+    assert outcome == [Outcome.UNADOPTED]
     assert runner.calls == []
     [row] = job_rows(db, task_id)
     assert (row.state, row.lease_owner) == (JobState.RUNNING, "sched")
+
+
+def test_a_claim_held_through_an_outage_runs_once_the_database_is_back(
+    engine: Engine, scheduler: Scheduler, app: StubApp
+) -> None:
+    task_id = engine.submit(make_request(1))
+    scheduler.tick()
+    runner = ScriptedRunner()
+    worker = JobWorker(BackAfter(engine, 5), runner, owner="w", lease_seconds=30)
+    worker._reports = Outage("test", logging.getLogger("test"), base=0.01, cap=0.02)
+    assert worker.run(app.messages[0].payload) is Outcome.DONE
+    assert len(runner.calls) == 1
+    assert engine.task_view(task_id).media_info is not None
 
 
 class StopsWhileAdopting(Flaky):

@@ -11,7 +11,8 @@ applies them exactly once whatever the broker does:
   ends and dispatches a new attempt; any late message of the old attempt is stale;
 - a job whose lease is lost while it runs (the heartbeat says so) is stopped and reports
   nothing.
-- a job that finishes while the database is away keeps its result (in memory) and reports
+- a message that arrives while the database is away waits for it to come back before the
+  adoption; a job that finishes while it is away keeps its result (in memory) and reports
   it when the database is back, renewing its lease meanwhile; the server's sweep does not
   expire leases because of the outage (``reelflow.engine.scheduler``). Only ``stop`` drops
   an unreported result.
@@ -60,7 +61,7 @@ class Outcome(StrEnum):
     DONE = "done"  # ran, and the engine has the result
     STALE = "stale"  # not run: the claim was over or someone else's
     LOST = "lost"  # stopped: the lease was lost, or the worker is shutting down
-    UNADOPTED = "unadopted"  # the database was unreachable: the dispatch lease brings it back
+    UNADOPTED = "unadopted"  # stopped while the database was away: the dispatch lease decides
     UNREPORTED = "unreported"  # ran, but stopped before the result was written (the lease decides)
 
 
@@ -121,11 +122,17 @@ class JobWorker:
         job = JobPayload.model_validate(message)
         if self._stopping.is_set():
             return Outcome.LOST  # acknowledged unrun: the dispatch lease brings it back
-        try:
-            adopted = self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner)
-        except DB_OUTAGES as exc:
-            logger.warning("job %s not adopted, the database is unreachable: %s", job.job_id, exc)
+        # The database may be away: hold the message (a claim) until it is back rather than
+        # drop it, which would leave the job to its dispatch lease.
+        answers: list[bool] = []
+
+        def adopt() -> None:
+            answers.append(self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner))
+
+        if not report_until_recorded(adopt, self._stopping, self._reports):
+            logger.warning("job %s not adopted before the worker stopped", job.job_id)
             return Outcome.UNADOPTED
+        adopted = answers[-1]
         if not adopted:
             logger.info("job %s attempt %s: stale message, not run", job.job_id, job.attempt)
             return Outcome.STALE
