@@ -97,7 +97,9 @@ class Scheduler:
             self.engine.requeue_expired()
         if self._remote:
             self._forget_ended()
-        elif now >= self._next_heartbeat:
+        elif now >= self._next_heartbeat or self._outage.down:
+            # (During an outage every tick renews: a tick that reached no database must
+            # not pass for its return.)
             self._next_heartbeat = now + self._heartbeat_every
             self._heartbeat()
         free = self.executor.free_slots()

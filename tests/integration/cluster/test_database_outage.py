@@ -1,12 +1,14 @@
 """PostgreSQL cut for several seconds under a running server: nothing fails, nothing redone.
 
-The server (local executor, two slots) reaches PostgreSQL through a TCP proxy of this
-module that, when cut, aborts every live connection (RST) and refuses new ones. While it is
-cut the API answers 503 + ``Retry-After`` + ``ResourceUnavailable.Database`` (REST) and the
-compatible API the same code in its envelope; the log gets one line when the outage starts
-and one when it ends, no traceback. Jobs that finish during the outage keep their result
-and report it when the database is back: no job runs a second attempt, although the outage
-lasts well over the lease (3 s), and every task succeeds.
+Two set-ups: a server with its local executor (two slots), and a cluster (a server and two
+Celery workers over Redis, buckets on moto). Every process reaches PostgreSQL through a TCP
+proxy of this module that, when cut, aborts every live connection (RST) and refuses new
+ones. While it is cut the API answers 503 + ``Retry-After`` +
+``ResourceUnavailable.Database`` (REST) and the compatible API the same code in its
+envelope; the log gets one line when the outage starts and one when it ends, no traceback.
+Jobs that finish during the outage keep their result and report it when the database is
+back: no job runs a second attempt, although the outage lasts well over the lease (3 s),
+and every task succeeds.
 
 The proxy is this module's own, minimal on purpose (``tests/faults.py`` of the broker work
 is the shared one; the two are to be merged).
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
     TencentCloudSDKException,
@@ -35,9 +37,10 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.mps.v20190612.mps_client import MpsClient
 
 from tests.clips import ClipCache
-from tests.integration.cluster.services import postgres_schema
+from tests.integration.cluster.conftest import MakeCluster
+from tests.integration.cluster.flows import job_runs
 from tests.integration.mps.sdk import call
-from tests.integration.server.media import RAW_180P, upload
+from tests.integration.server.media import LONG_CLIP, SLOW_360P, upload
 from tests.integration.server.process import (
     Servers,
     ffmpeg_processes,
@@ -132,14 +135,8 @@ def _reset(sock: socket.socket) -> None:
 
 
 @pytest.fixture
-def pg_direct() -> Iterator[str]:
-    with postgres_schema() as url:
-        yield url
-
-
-@pytest.fixture
-def proxy(pg_direct: str) -> Iterator[CuttableProxy]:
-    parsed = make_url(pg_direct)
+def proxy(pg_url: str) -> Iterator[CuttableProxy]:
+    parsed = make_url(pg_url)
     made = CuttableProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
     try:
         yield made
@@ -154,7 +151,7 @@ def through(url: str, proxy: CuttableProxy) -> str:
 def transcode(key: str) -> dict[str, Any]:
     return {
         "input": {"bucket": "media", "key": key},
-        "media_process_task": {"transcode_task_set": [RAW_180P]},
+        "media_process_task": {"transcode_task_set": [SLOW_360P]},
     }
 
 
@@ -168,24 +165,24 @@ def mps_client(data_dir: Path, port: int) -> MpsClient:
 
 def test_a_postgres_outage_answers_503_and_loses_no_finished_work(
     tmp_path: Path,
-    pg_direct: str,
+    pg_url: str,
     proxy: CuttableProxy,
     clips: ClipCache,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the SDK honours HTTP_PROXY otherwise
     monkeypatch.setenv("no_proxy", "127.0.0.1")
-    db = create_engine(pg_direct, pool_size=1)  # the test's own view, past the proxy
+    db = create_engine(pg_url, pool_size=1)  # the test's own view, past the proxy
     servers = Servers()
     data_dir = tmp_path / "data"
     try:
         server = servers.start(
             data_dir,
-            database_url=through(pg_direct, proxy),
+            database_url=through(pg_url, proxy),
             workers="2",
             lease_seconds=LEASE,
         )
-        clip = clips(duration=6.0, width=640, height=360)
+        clip = clips(**LONG_CLIP)
         with server.client() as client:
             upload(client, "in/a.mp4", clip)
             task_ids = []
@@ -225,7 +222,10 @@ def test_a_postgres_outage_answers_503_and_loses_no_finished_work(
             proxy.restore()
             outage_log = server.log_path.read_text(errors="replace")[len(log_before) :]
 
-            docs = [wait_finished(client, task_id, timeout=120) for task_id in task_ids]
+            try:
+                docs = [wait_finished(client, task_id, timeout=120) for task_id in task_ids]
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{jobs_table(db)}") from None
         log = server.log_path.read_text(errors="replace")
     finally:
         servers.close()
@@ -243,3 +243,82 @@ def test_a_postgres_outage_answers_503_and_loses_no_finished_work(
     assert log.count("scheduler: the database is back after") == 1
     # One line per loop and outage, a few per request; not one per loop iteration.
     assert len(outage_log.splitlines()) < 30, outage_log
+
+
+def jobs_table(db: Engine) -> str:
+    """The jobs, for a failure's message."""
+    with db.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id, task_id, kind, state, attempt, progress, lease_owner, "
+                "lease_expires_at, err_code FROM jobs ORDER BY id"
+            )
+        )
+        return "\n".join(str(tuple(row)) for row in rows)
+
+
+def media_running(db: Engine) -> int:
+    with db.connect() as connection:
+        count = connection.execute(
+            text(
+                "SELECT count(*) FROM jobs WHERE kind = 'media' AND state = 'running' "
+                "AND progress > 0"
+            )
+        ).scalar_one()
+    return int(count)
+
+
+def test_a_postgres_outage_in_a_cluster_loses_no_result_and_fails_nothing(
+    proxy: CuttableProxy,  # first: set up before the cluster, closed after it
+    make_cluster: MakeCluster,
+    redis_broker: str,
+    pg_url: str,
+    clips: ClipCache,
+) -> None:
+    cluster = make_cluster(redis_broker, lease_seconds=LEASE)
+    cluster.env["REELFLOW_DATABASE_URL"] = through(pg_url, proxy)  # every process, proxied
+    db = create_engine(pg_url, pool_size=1)
+    try:
+        server = cluster.serve()
+        workers = [cluster.worker(), cluster.worker()]
+        with server.client() as client:
+            upload(client, "in/a.mp4", clips(**LONG_CLIP))
+            task_ids = []
+            for _ in range(4):
+                response = client.post("/v1/tasks", json=transcode("in/a.mp4"))
+                assert response.status_code == 201, response.text
+                task_ids.append(response.json()["task_id"])
+            wait_for(lambda: media_running(db), 60, "FFmpeg to run on a worker")
+            proxy.cut()
+            cut_at = time.monotonic()
+            response = client.get(f"/v1/tasks/{task_ids[0]}")
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == UNAVAILABLE
+
+            def idle() -> bool:
+                return not any(ffmpeg_processes(str(w.data_dir.resolve())) for w in workers)
+
+            wait_for(idle, 30, "the workers' FFmpeg runs to end")
+            time.sleep(max(0.0, OUTAGE - (time.monotonic() - cut_at)))
+            proxy.restore()
+            try:
+                docs = [wait_finished(client, task_id, timeout=120) for task_id in task_ids]
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{jobs_table(db)}\n{cluster.logs()}") from None
+        with db.connect() as connection:
+            attempts = connection.execute(
+                text("SELECT attempt FROM jobs WHERE kind = 'media'")
+            ).scalars()
+            attempts = sorted(attempts)
+        runs = job_runs(workers)
+        logs = {w.log_path.name: w.log_path.read_text(errors="replace") for w in workers}
+        logs["server"] = server.log_path.read_text(errors="replace")
+    finally:
+        db.dispose()
+
+    assert [(d["state"], d["phase"]) for d in docs] == [("FINISH", "succeeded")] * 4, cluster.logs()
+    assert attempts == [1, 1, 1, 1], cluster.logs()
+    media_runs = [run.job_id for run in runs if run.kind == "media"]
+    assert sorted(media_runs) == sorted(set(media_runs))  # no FFmpeg run twice
+    for name, text_ in logs.items():
+        assert "Traceback" not in text_, (name, text_[-3000:])
