@@ -207,7 +207,11 @@ class Scheduler:
         self.executor.close(wait=False)
         if graceful and not self._remote:
             # (Dispatched jobs stay with the broker and the workers: they go on running.)
-            requeued = self.engine.requeue_owner(self.owner)
+            try:
+                requeued = self.engine.requeue_owner(self.owner)
+            except DB_OUTAGES as exc:
+                logger.warning("running jobs not handed back (%s); their leases expire", exc)
+                return
             if requeued:
                 logger.info("handed %d running job(s) back to the queue", requeued)
 

@@ -115,7 +115,10 @@ class Dispatcher:
                 c for future, claims in inflight.items() if future.cancelled() for c in claims
             ]
             if unsent:
-                self.store.release(unsent, self.owner)
+                try:
+                    self.store.release(unsent, self.owner)
+                except DB_OUTAGES as exc:
+                    logger.warning("unsent deliveries not released (%s); leases expire", exc)
             wait_futures([f for f in inflight if not f.cancelled()], timeout=timeout)
         with self._lock:
             sinks = list(self._sinks.values())

@@ -110,3 +110,21 @@ def test_a_result_finished_during_an_outage_is_recorded_after_it_without_a_rerun
     assert len(scheduler_lines) == 2, scheduler_lines
     assert "back after" in scheduler_lines[1]
     assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_stopping_during_an_outage_leaves_the_jobs_to_their_leases(
+    db: DbEngine, planner: FakePlanner, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, lease_seconds=LEASE)
+    engine = Engine(session_factory(db), planner, settings)
+    switch = Switchable(engine)
+    runner = GatedRunner()
+    task_id = engine.submit(make_request(1))
+    scheduler = Scheduler(switch, LocalExecutor(runner, slots=1), settings)  # type: ignore[arg-type]
+    scheduler.start(poll=0.01)
+    assert runner.started.wait(WAIT)
+    switch.down.set()
+    runner.release.set()
+    scheduler.stop(graceful=True)  # no hand-back possible: no exception either
+    media = job_rows(db, task_id)[1]
+    assert (media.state, media.attempt) == (JobState.RUNNING, 1)  # its lease decides
