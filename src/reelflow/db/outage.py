@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from reelflow.backoff import exponential, jittered
 from reelflow.errors import DatabaseUnavailable, DiskFull
 
 # What a database call raises when the database cannot take it now and waiting helps: it
@@ -71,8 +72,7 @@ class Outage:
                 self.what,
                 exc,
             )
-        nominal = min(self._cap, self._base * 2.0 ** min(failures - 1, 30))
-        return nominal / 2 + nominal / 2 * self._rand()
+        return jittered(exponential(failures, base=self._base, cap=self._cap), self._rand)
 
     def succeeded(self) -> float | None:
         """Record a round that worked; returns the outage's length if one just ended."""
