@@ -80,12 +80,22 @@ class Settings(BaseSettings):
     celery_queue: str = Field(default="reelflow", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     cluster_slots: int = Field(default=16, ge=1, le=10_000)
     dispatch_timeout: float = Field(default=300.0, gt=1)
+    # Jobs sent but adopted by no worker for this long, while no worker runs one of this
+    # server's jobs: nobody reads the queue. The server takes them back and only probes it
+    # (one job, re-sent with a growing interval) until a worker takes one.
+    dispatch_stall_seconds: float = Field(default=60.0, ge=1)
+    # A worker with a free thread that receives nothing for this long while messages wait
+    # in its queue has a dead broker consumer: it exits (non-zero) to be restarted.
+    worker_stall_seconds: float = Field(default=30.0, ge=2, le=3600)
     ffmpeg: str = ""
     workers: int = Field(default=max(1, min(4, (os.cpu_count() or 2) // 2)), ge=1, le=64)
     video_preset: X264Preset = "medium"
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # A job that fails because a dependency is away (StorageError.Unavailable) is retried
+    # with backoff, without counting attempts, until the outage has lasted this long.
+    outage_budget_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600.0)
     max_upload_bytes: int = Field(default=50 * 1024**3, ge=1)
     max_json_bytes: int = Field(default=1024**2, ge=1024)
     # The first start of `reelflow serve` on a new database creates the enabled workflow

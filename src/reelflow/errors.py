@@ -7,6 +7,8 @@
     |   +-- ObjectNotFound             ResourceNotFound.ObjectNotFound  no
     |   +-- AccessDenied               StorageError.AccessDenied  no
     |   +-- InvalidKey                 InvalidParameterValue.Key  no
+    |   +-- StorageUnavailable         StorageError.Unavailable  yes (outage budget)
+    |   +-- DiskFull                   StorageError.DiskFull  no
     +-- MediaError                     MediaError      no
     |   +-- InvalidMedia               InvalidInput.*  no
     |   +-- UnsupportedMedia           UnsupportedOperation.Media  no
@@ -21,6 +23,7 @@
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
     +-- UrlNotAllowed                  InvalidInput.UrlNotAllowed  no
+    +-- DatabaseUnavailable            ResourceUnavailable.Database  yes
     +-- NotifyError                    NotifyError     yes
     |   +-- DeliveryNotFound           ResourceNotFound.DeliveryNotExist  no
     |   +-- MessageNotFound            ResourceNotFound.ReceiptHandle  no
@@ -29,6 +32,10 @@
 
 (``storage.registry.BucketNotFound``, a ``StorageError``, is ``ResourceNotFound.BucketNotExist``.)
 A resource of another account is reported exactly like an unknown one.
+
+``StorageUnavailable`` is an outage: the store or the network was away (refused, reset,
+timed out, DNS, 5xx, throttled), not a fault of the job. The engine retries it within a time
+budget (``outage_budget_seconds``) without counting attempts.
 
 Every error carries a stable ``code`` (mapped to the compatible API's codes where one
 exists) and a message a person can act on. Whether a failed job is tried again is decided
@@ -85,6 +92,29 @@ class AccessDenied(StorageError):
 
 class InvalidKey(StorageError):
     code = "InvalidParameterValue.Key"
+    retryable = False
+
+
+class StorageUnavailable(StorageError):
+    """A bucket's store (or the network to it) is unavailable: connection refused or reset,
+    timeout, DNS failure, HTTP 5xx, throttling. ``dependency`` names what was away
+    (``bucket 'media'``) for the message a task fails with once the outage outlasts its
+    budget."""
+
+    code = "StorageError.Unavailable"
+    retryable = True
+
+    def __init__(self, message: str, *, code: str | None = None, dependency: str = "") -> None:
+        super().__init__(message, code=code)
+        self.dependency = dependency
+
+
+class DiskFull(StorageError):
+    """A local disk ran out of space or quota (ENOSPC, EDQUOT; SQLite's SQLITE_FULL): job
+    scratch, a local bucket, or the database file. Not retried: the job fails with this
+    code; new work succeeds again once space is freed."""
+
+    code = "StorageError.DiskFull"
     retryable = False
 
 
@@ -172,6 +202,16 @@ class UrlNotAllowed(ReelflowError):
     def __init__(self, message: str, *, host: str = "") -> None:
         super().__init__(message)
         self.host = host
+
+
+class DatabaseUnavailable(ReelflowError):
+    """The database cannot be reached now (connection refused or dropped, pool exhausted,
+    SQLite busy past its timeout). Raised by ``reelflow.db.session.transaction`` in place of
+    the driver's error; the API answers 503 with ``Retry-After``, loops back off."""
+
+    code = "ResourceUnavailable.Database"
+    retryable = True
+    retry_after = 5  # seconds a client is asked to wait before trying again
 
 
 class NotifyError(ReelflowError):

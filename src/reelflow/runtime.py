@@ -27,7 +27,7 @@ from reelflow.engine.templates import Templates
 from reelflow.engine.triggered import TriggerLedger
 from reelflow.engine.workflows import WorkflowRecord, Workflows
 from reelflow.errors import ReelflowError
-from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
 from reelflow.media.ffmpeg import find_ffmpeg
@@ -111,6 +111,7 @@ class Runtime:
             url_timeout=settings.url_timeout,
             egress=self.egress,
             max_input_pixels=settings.max_input_pixels,
+            outage_patience=outage_patience(settings.outage_budget_seconds),
         )
         self.executor = build_executor(settings, self.jobs)
         self.scheduler = Scheduler(self.engine, self.executor, settings)

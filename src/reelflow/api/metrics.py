@@ -2,7 +2,8 @@
 apps in one process, as in tests, never clash).
 
 Gauges are read from the database at scrape time (tasks by state, queued and running jobs)
-and from this process's executor (slots). Job durations are a histogram fed by
+and from this process's executor (slots) and scheduler (dispatch paused: no worker reads the
+broker queue). Job durations are a histogram fed by
 ``ServiceMetrics.observe_job``, which the scheduler calls when a job ends.
 """
 
@@ -37,7 +38,7 @@ class _StateCollector:
 
     def collect(self) -> Iterator[Metric]:
         tasks, queued, running = self._counts()
-        by_state, queue, jobs, slots_total, slots_used = self._families()
+        by_state, queue, jobs, slots_total, slots_used, paused = self._families()
         for state in TaskState:
             by_state.add_metric([state.value], tasks.get(state, 0))
         queue.add_metric([], queued)
@@ -46,7 +47,8 @@ class _StateCollector:
         free = self._runtime.executor.free_slots()
         slots_total.add_metric([], total)
         slots_used.add_metric([], max(0, total - free))
-        yield from (by_state, queue, jobs, slots_total, slots_used)
+        paused.add_metric([], 1 if self._runtime.scheduler.dispatch_paused else 0)
+        yield from (by_state, queue, jobs, slots_total, slots_used, paused)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -56,6 +58,10 @@ class _StateCollector:
             GaugeMetricFamily("reelflow_jobs_running", "Jobs running (all schedulers)."),
             GaugeMetricFamily("reelflow_executor_slots", "Job slots of this process."),
             GaugeMetricFamily("reelflow_executor_slots_in_use", "Busy job slots."),
+            GaugeMetricFamily(
+                "reelflow_dispatch_paused",
+                "1 while this server stops feeding a broker queue no worker reads.",
+            ),
         )
 
     def _counts(self) -> tuple[dict[TaskState, int], int, int]:

@@ -27,8 +27,11 @@ from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError
 from reelflow.executors import scratch
 from reelflow.executors.celery.app import make_app, register_worker
+from reelflow.executors.celery.consumer import consumer_class
+from reelflow.executors.celery.health import health_file, watch_consumer
+from reelflow.executors.celery.watchdog import liveness
 from reelflow.executors.celery.worker import JobWorker
-from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.outbox import OutboxWriter
@@ -68,6 +71,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
             url_timeout=settings.url_timeout,
             egress=EgressPolicy.from_settings(settings),
             max_input_pixels=settings.max_input_pixels,
+            outage_patience=outage_patience(settings.outage_budget_seconds),
         )
         owner = f"worker:{default_owner()}"
         worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)
@@ -110,6 +114,7 @@ def run_worker(
             without_mingle=True,
             without_heartbeat=True,
             optimization="fair",
+            consumer_cls=consumer_class(),
         )
         log.info(
             "worker %s: %d job(s) at once from queue(s) %s",
@@ -117,8 +122,20 @@ def run_worker(
             concurrency,
             ", ".join(queues),
         )
-        consumer.start()
+        watchdog = watch_consumer(settings, app, consumer, worker, queues)
+        try:
+            consumer.start()
+        finally:
+            watchdog.stop()
         return int(consumer.exitcode or 0)
+
+
+def check_worker(settings: Settings) -> int:
+    """``reelflow worker --check``: 0 if the worker on ``settings.data_dir`` is alive and
+    consuming (or riding out a broker outage), else 1; says why on stdout."""
+    alive, why = liveness(health_file(settings).read())
+    typer.echo(f"worker {'alive' if alive else 'NOT alive'}: {why}")
+    return 0 if alive else 1
 
 
 def worker_command(
@@ -137,12 +154,21 @@ def worker_command(
         typer.Option("--data-dir", help="Scratch space and reelflow.toml (REELFLOW_DATA_DIR)."),
     ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Log level.")] = "INFO",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Liveness probe: exit 0 if the worker on --data-dir is alive and consuming.",
+        ),
+    ] = False,
 ) -> None:
     """Run jobs from the cluster's broker (REELFLOW_BROKER_URL) against its database."""
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_or_exit(data_dir)
+    if check:
+        raise typer.Exit(check_worker(settings))
     try:
         names = [q.strip() for q in (queues or settings.celery_queue).split(",") if q.strip()]
         if not names:

@@ -159,7 +159,8 @@ class Job(Base):
 
     ``attempt`` counts claims and is never decreased: it is the fencing token that tells a
     late event of an earlier claim from the current one. ``subtasks`` lists the indices of
-    the sub-tasks the job serves.
+    the sub-tasks the job serves. ``outage_since`` is when the job's current outage began
+    (its failures since then were a dependency being away), else ``None``.
     """
 
     __tablename__ = "jobs"
@@ -180,6 +181,7 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None]
     not_before: Mapped[datetime]
+    outage_since: Mapped[datetime | None]
     progress: Mapped[float] = mapped_column(default=0.0)
     err_code: Mapped[str] = mapped_column(String(64), default="")
     message: Mapped[str] = mapped_column(Text, default="")

@@ -22,6 +22,8 @@ from reelflow.db.models import Job, SubTask, Task
 from reelflow.db.session import transaction
 from reelflow.engine.buckets import Buckets
 from reelflow.engine.observers import TaskObserver
+from reelflow.engine.outages import decide as decide_outage
+from reelflow.engine.outages import is_outage
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.templates import Templates
 from reelflow.engine.throttle import ProgressThrottle
@@ -239,16 +241,31 @@ class EngineCore:
     ) -> None:
         """A RUNNING job failed as a whole: requeue it with backoff if it may be tried again,
         else fail it and its unfinished sub-tasks (a probe failure is the task's own error).
+
+        An outage (a dependency was away, see ``reelflow.engine.outages``) is retried within
+        the outage budget without using up an attempt; any other failure ends the job's
+        outage and counts against ``max_attempts``.
         """
         code = code or INTERNAL_ERROR
         unfinished = [
             sub for sub in self._subtasks_of(task, job.subtasks) if not sub.state.is_terminal
         ]
-        if retryable and unfinished and job.attempt < job.max_attempts:
-            self._requeue(
-                task, job, now, delay=retry_delay(job.attempt), code=code, message=message
-            )
-            return
+        if retryable and unfinished and is_outage(code):
+            budget = self._settings.outage_budget_seconds
+            decision = decide_outage(job.outage_since, now, budget, message)
+            job.outage_since = decision.since
+            if decision.retry_in is not None:
+                job.max_attempts += 1  # not the job's fault: the attempt is not counted
+                self._requeue(task, job, now, delay=decision.retry_in, code=code, message=message)
+                return
+            message = decision.message
+        else:
+            job.outage_since = None
+            if retryable and unfinished and job.attempt < job.max_attempts:
+                self._requeue(
+                    task, job, now, delay=retry_delay(job.attempt), code=code, message=message
+                )
+                return
         move_job(job, JobState.FAILED, now, code=code, message=message)
         self._fail_subtasks(unfinished, code, message, now)
         if job.kind is JobKind.PROBE:

@@ -145,6 +145,19 @@ class JobCommands(EngineCore):
             ended[job_id] = state is JobState.SUCCEEDED and attempt == claims[job_id]
         return ended
 
+    def claims_waiting(self, owner: str, claims: Mapping[str, int]) -> set[str]:
+        """Which of ``owner``'s dispatched ``claims`` (job id -> attempt) no worker has
+        adopted yet: their messages still wait in the broker (or were lost)."""
+        wanted = {parsed: job_id for job_id in claims if (parsed := parse_job_id(job_id))}
+        if not wanted:
+            return set()
+        query = select(Job.id, Job.attempt).where(
+            Job.id.in_(wanted), Job.state == JobState.RUNNING, Job.lease_owner == owner
+        )
+        with self._read() as session:
+            rows = session.execute(query).all()
+        return {wanted[row.id] for row in rows if claims[wanted[row.id]] == row.attempt}
+
     def heartbeat(self, owner: str, job_ids: list[str]) -> list[str]:
         """Extend ``owner``'s leases on ``job_ids``; returns the ids it no longer holds.
 

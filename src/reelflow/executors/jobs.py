@@ -8,32 +8,55 @@ when the error type says so); failures of one sub-task become that sub-task's ou
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from reelflow.errors import ConfigError, FFmpegFailed, JobCancelled
+from reelflow.backoff import Patience
+from reelflow.errors import (
+    AccessDenied,
+    ConfigError,
+    FFmpegFailed,
+    JobCancelled,
+    ReelflowError,
+    StorageUnavailable,
+)
 from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
+from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, MediaInfo, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.works import parse_works
+from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
-SOURCES_DIR = "sources"  # <process scratch>/sources/<task id>: a URL source kept for the next job
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+
+# How long a job waits inside its attempt for a store that is away (reading the source,
+# writing outputs) before it gives the attempt up; the engine then requeues the job with
+# backoff within the outage budget (see reelflow.engine.outages), so this only saves the
+# requeue for a blip of a few seconds.
+OUTAGE_PATIENCE = 20.0
+
+
+def outage_patience(budget: float) -> float:
+    """The in-attempt patience for an outage budget of ``budget`` seconds: a small part of
+    it, so that the budget, not the patience, decides when a task fails."""
+    return min(OUTAGE_PATIENCE, budget / 10)
+
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -68,6 +91,7 @@ class JobRuntime:
         url_timeout: float = 30.0,
         egress: EgressPolicy | None = None,
         max_input_pixels: int = MAX_INPUT_PIXELS,
+        outage_patience: float = OUTAGE_PATIENCE,
     ) -> None:
         self.runner = FFmpegRunner(ffmpeg)
         self.storages = storages
@@ -76,6 +100,10 @@ class JobRuntime:
         # URL inputs are fetched through the egress policy (default: public addresses only).
         self.urls = UrlSources(url_max_bytes, url_timeout, egress=egress)
         self.max_input_pixels = max_input_pixels
+        self.outage_patience = outage_patience
+        # Sources fetched to this machine (URL inputs and objects of remote buckets), shared
+        # by the jobs of a task and by every process using this scratch folder.
+        self.sources = SourceCache(scratch / "source-cache")
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
@@ -83,14 +111,16 @@ class JobRuntime:
         return self._media(job, ctx)
 
     @contextmanager
-    def _source(self, job: JobPayload, work_dir: Path, *, expires: float = 3600) -> Iterator[str]:
+    def _source(self, job: JobPayload, work_dir: Path) -> Iterator[str]:
         """A path or URL FFmpeg and PyAV can read for the job's source.
 
-        A URL input is fetched to ``work_dir`` through the egress policy (capped by
-        ``url_max_bytes``; ``UrlNotAllowed`` for a refused address or a playlist) and read
-        from there: FFmpeg never opens a user's URL itself (see :meth:`_url_copy`). An S3
-        object of a configured bucket is read through a presigned URL valid for ``expires`` s;
-        a playlist or manifest, from a URL or a bucket, is refused (``UrlNotAllowed``).
+        A URL input is fetched through the egress policy (capped by ``url_max_bytes``;
+        ``UrlNotAllowed`` for a refused address or a playlist) and an object of a bucket
+        whose files are not local with ranged reads that resume after a cut (retried while
+        the store is away: ``StorageUnavailable``, never bad media or an FFmpeg failure).
+        Either is fetched once per machine (see :meth:`_fetched`) into the job's work folder:
+        FFmpeg and PyAV only ever read local files. A playlist or manifest, from a URL or a
+        bucket, is refused (``UrlNotAllowed``).
         """
         source = job.source
         if source.type == "file":
@@ -100,48 +130,64 @@ class JobRuntime:
             yield str(self._url_copy(job, work_dir))
             return
         storage = self.storages.get(source.bucket)
+        local = storage.local_path(source.key)  # raises ObjectNotFound if it is missing
+        path = local if local is not None else self._fetched(storage, source.key, work_dir)
         # A playlist in a bucket would make FFmpeg open the URLs (or other buckets' files)
         # it names: refused as for a URL input.
-        head = storage.read_bytes(source.key, 0, SNIFF_BYTES - 1)
+        try:
+            with path.open("rb") as file:
+                head = file.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise AccessDenied(f"source {source.bucket}/{source.key} is not readable") from exc
         refuse_manifest(head, f"{source.bucket}/{source.key}")
-        local = storage.local_path(source.key)
-        if local is not None:  # local_path already raised ObjectNotFound if it is missing
-            yield str(local)
-            return
-        # Valid for the whole job: FFmpeg opens the URL again when it seeks (moov at the end).
-        url = storage.presigned_url(source.key, expires=int(expires) + 600)
-        if url is not None:
-            yield url
-            return
-        yield str(storage.fetch_to(source.key, work_dir / "source"))
+        yield str(path)
+
+    def _fetched(self, storage: Storage, key: str, work_dir: Path) -> Path:
+        """``key`` copied into ``work_dir``: fetched with ranged reads that resume where a
+        cut stopped them, retried for ``outage_patience`` s of outage, then shared through
+        the machine's source cache with the task's other jobs (keyed by the ETag)."""
+        patience = self.outage_patience
+        info = retry_unavailable(lambda: storage.stat(key), Patience(patience))
+        suffix = PurePosixPath(key).suffix[:16]
+        return self.sources.link(
+            f"{storage.name}/{key}",
+            info.etag,
+            work_dir / f"source{suffix}",
+            lambda entry: storage.fetch_to(key, entry, patience=patience),
+            suffix=suffix,
+            size=info.size,
+        )
 
     def _url_copy(self, job: JobPayload, work_dir: Path) -> Path:
-        """The URL source as a file in ``work_dir``, fetched once per task and machine where
-        possible: a successful probe leaves a hard link in ``<scratch>/sources/<task id>``
-        (:meth:`_keep_for_media`) that the task's media job takes over (and removes) instead
-        of downloading again. A job that finds none fetches it itself. Hard links make
-        removal safe: each job reads its own link, whoever unlinks the shared name."""
-        dest = work_dir / ("source" + _suffix(job.source.url))
-        shared = self._kept(job)
-        if job.kind is JobKind.PROBE:
-            shared.unlink(missing_ok=True)  # a probe tried again fetches afresh
-        else:
-            with contextlib.suppress(OSError):
-                os.link(shared, dest)
-                shared.unlink()  # the media job was the last to need it
-                return dest
-        # None kept (another machine probed, or the process restarted): fetch.
-        return self.urls.fetch(job.source.url, dest)
+        """The URL source as a file in ``work_dir``, fetched through the egress policy once
+        per task and machine: the probe fills the source cache, keyed by the task (a URL has
+        no version a server must tell), and the task's media job links to the same copy.
+        The entry is dropped once no job of the task needs it (:meth:`_done_with_url`)."""
+        url = job.source.url
+        suffix = _suffix(url)
+        return self.sources.link(
+            f"url:{url}",
+            f"task:{job.task_id}",
+            work_dir / f"source{suffix}",
+            lambda entry: self._fetch_url(url, entry),
+            suffix=suffix,
+        )
 
-    def _keep_for_media(self, job: JobPayload, copy: Path) -> None:
-        """Keep the probed copy of a URL source for the task's media job on this machine."""
-        shared = self._kept(job)
-        shared.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):  # kept already, or no hard links here: refetch
-            os.link(copy, shared)
+    def _done_with_url(self, job: JobPayload) -> None:
+        """Drop the task's cached copy of its URL source: after a failed probe (no media job
+        follows) or once the media job has read it. Another media job of the same task on
+        this machine would fetch it again."""
+        if job.source.type == "url":
+            url = job.source.url
+            self.sources.drop(f"url:{url}", f"task:{job.task_id}", _suffix(url))
 
-    def _kept(self, job: JobPayload) -> Path:
-        return self.scratch.dir / SOURCES_DIR / f"{job.task_id}{_suffix(job.source.url)}"
+    def _fetch_url(self, url: str, entry: Path) -> None:
+        """Fill a cache entry atomically: fetched beside it, then renamed into place."""
+        part = entry.with_name(f"{entry.name}.{uuid.uuid4().hex}.part")
+        try:
+            os.replace(self.urls.fetch(url, part), entry)
+        finally:
+            part.unlink(missing_ok=True)
 
     @contextmanager
     def _work_dir(self, job: JobPayload) -> Iterator[Path]:
@@ -153,21 +199,28 @@ class JobRuntime:
             shutil.rmtree(path, ignore_errors=True)
 
     def _probe(self, job: JobPayload) -> JobResult:
-        with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
-            info = probe(src, max_pixels=self.max_input_pixels)
-            if job.source.type == "url":
-                self._keep_for_media(job, Path(src))
+        try:
+            with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
+                info = probe(src, max_pixels=self.max_input_pixels)
+        except BaseException:
+            self._done_with_url(job)
+            raise
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
 
     def _media(self, job: JobPayload, ctx: JobContext) -> JobResult:
+        with disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"):
+            return self._media_in_scratch(job, ctx)
+
+    def _media_in_scratch(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.media_info is None:
             raise ConfigError("a media job needs the source's probe (media_info)")
         info = MediaInfo.from_dict(job.media_info)
         works = parse_works(job.works)
         with (
             self._work_dir(job) as work_dir,
-            self._source(job, work_dir, expires=job.timeout) as src,
+            self._source(job, work_dir) as src,
         ):
+            self._done_with_url(job)  # this job holds its own link to the copy
             command = build_command(
                 src, info, works, work_dir, video_preset=job.video_preset, font_file=self.font
             )
@@ -183,7 +236,11 @@ class JobRuntime:
                 self.runner.run(
                     command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
                 )
-            except FFmpegFailed as exc:
+            except FFmpegFailed as ffmpeg_failed:
+                # A full scratch disk is named as such, not as an FFmpeg failure.
+                exc: ReelflowError = (
+                    scratch_full(work_dir, f"job {job.job_id}: FFmpeg's outputs") or ffmpeg_failed
+                )
                 log.warning("job %s: FFmpeg failed: %s", job.job_id, exc.message)
                 failed = [
                     SubTaskOutcome(
@@ -198,10 +255,29 @@ class JobRuntime:
                     message=exc.message,
                     subtasks=failed,
                 )
-            outcomes = []
+            outcomes: list[SubTaskOutcome] = []
             for work in works:
                 if ctx.cancel.is_set():
                     raise JobCancelled("the job was cancelled")
-                outcomes.append(commit_work(work, command.outputs[work.index], self.storages.get))
+                try:
+                    outcome = commit_work(
+                        work,
+                        command.outputs[work.index],
+                        self.storages.get,
+                        patience=self.outage_patience,
+                    )
+                except StorageUnavailable as exc:
+                    # An outage: the sub-tasks committed so far keep their outputs, the rest
+                    # wait for the job's next try (not counted as an attempt by the engine).
+                    log.warning("job %s: %s", job.job_id, exc.message)
+                    return JobResult(
+                        job_id=job.job_id,
+                        ok=False,
+                        error_code=exc.code,
+                        message=exc.message,
+                        retryable=True,
+                        subtasks=outcomes,
+                    )
+                outcomes.append(outcome)
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)

@@ -2,7 +2,9 @@
 
 Each sub-task's files are committed one by one, each atomically by the storage backend; if
 any of them cannot be written the ones already written are removed, so a sub-task's outputs
-appear whole or not at all, and the sub-task fails with the storage error's code.
+appear whole or not at all, and the sub-task fails with the storage error's code. A store
+that is away (``StorageUnavailable``) is waited for a little (``patience``), then reported
+for the whole job, not the sub-task: it is an outage, and the engine tries the job again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reelflow.errors import FFmpegFailed, MediaError, ReelflowError, StorageError
+from reelflow.backoff import Patience
+from reelflow.errors import (
+    FFmpegFailed,
+    MediaError,
+    ReelflowError,
+    StorageError,
+    StorageUnavailable,
+)
 from reelflow.executors.base import SubTaskOutcome
 from reelflow.media.command import WorkFiles
 from reelflow.media.probe import MediaInfo, probe
@@ -26,7 +35,7 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
-from reelflow.storage.base import ObjectInfo, Storage, file_md5
+from reelflow.storage.base import ObjectInfo, Storage, file_md5, retry_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +70,26 @@ def numbered(files: WorkFiles) -> list[Path]:
 
 
 class Committer:
-    """Writes one sub-task's files to its bucket, all or nothing."""
+    """Writes one sub-task's files to its bucket, all or nothing; each write is retried for
+    ``patience`` seconds while the store is unavailable."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, patience: float = 0.0) -> None:
         self.storage = storage
+        self.patience = patience
         self.written: list[str] = []
 
     def put(self, key: str, path: Path) -> ObjectInfo:
-        info = self.storage.put_file(key, path)
+        info = retry_unavailable(lambda: self.storage.put_file(key, path), self._retry())
         self.written.append(key)
         return info
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
-        info = self.storage.put_bytes(key, data)
+        info = retry_unavailable(lambda: self.storage.put_bytes(key, data), self._retry())
         self.written.append(key)
         return info
+
+    def _retry(self) -> Patience:
+        return Patience(self.patience)
 
     def rollback(self) -> None:
         for key in self.written:
@@ -253,15 +267,26 @@ _ITEMS: dict[str, Callable[[Any, WorkFiles, Committer], dict[str, Any]]] = {
 
 
 def commit_work(
-    work: Work, files: WorkFiles, storage_for: Callable[[str], Storage]
+    work: Work, files: WorkFiles, storage_for: Callable[[str], Storage], *, patience: float = 0.0
 ) -> SubTaskOutcome:
-    """Commit one work's files and describe them; never raises for the work's own failure."""
+    """Commit one work's files and describe them; never raises for the work's own failure.
+
+    Raises ``StorageUnavailable`` (files already written removed, as far as the store
+    allows) when the bucket stayed away for ``patience`` seconds: the job, not the sub-task,
+    failed, and is tried again.
+    """
     try:
-        committer = Committer(storage_for(work.bucket))
+        committer = Committer(storage_for(work.bucket), patience)
     except ReelflowError as exc:
         return SubTaskOutcome(index=work.index, ok=False, error_code=exc.code, message=exc.message)
     try:
         output = _ITEMS[work.kind](work, files, committer)
+    except StorageUnavailable as exc:
+        committer.rollback()
+        raise StorageUnavailable(
+            f"output could not be written to bucket {work.bucket!r}: {exc.message}",
+            dependency=exc.dependency or f"bucket '{work.bucket}'",
+        ) from exc
     except (StorageError, MediaError) as exc:
         committer.rollback()
         message = exc.message

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
-from reelflow.errors import AccessDenied, ObjectNotFound, StorageError
+from reelflow.backoff import Patience
+from reelflow.errors import AccessDenied, DiskFull, ObjectNotFound, StorageError, StorageUnavailable
 from reelflow.storage.keys import temporary_name, validate_bucket_name
 
 CHUNK_SIZE = 1024 * 1024
+T = TypeVar("T")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # Media types reelflow writes whose mapping is missing from Python's defaults or wrong in
@@ -201,22 +203,68 @@ class Storage(ABC):
         backend has no URL of its own (local folder, memory)."""
         return None
 
-    def fetch_to(self, key: str, dest: Path) -> Path:
+    def fetch_to(self, key: str, dest: Path, *, patience: float = 0.0) -> Path:
         """Copy ``key`` to the local file ``dest`` (parents created, replaced if present).
 
         The copy is atomic too, so a crashed fetch never leaves a truncated file that
-        looks complete. Returns ``dest``. Local disk errors become ``AccessDenied`` or
-        ``StorageError``.
+        looks complete. A store that is unavailable (``StorageUnavailable`` from opening,
+        reading or describing the object) is retried with backoff for up to ``patience``
+        seconds without progress; a read cut short resumes after the last chunk written (a
+        ranged :meth:`open_read`) while the object's ETag is unchanged, and starts over
+        when the object was replaced meanwhile. Local disk errors become ``AccessDenied``
+        or ``StorageError``. Returns ``dest``.
         """
-        with self.open_read(key) as stream:
-            write_atomically(
-                dest,
-                stream,
-                lambda exc: translate_os_error(exc, f"cannot write {dest}"),
-                make_parents=True,
-                md5=False,
-            )
+        retry = Patience(patience)
+        info = retry_unavailable(lambda: self.stat(key), retry)
+        tmp = dest.with_name(temporary_name(dest.name, uuid.uuid4().hex))
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("xb") as out:
+                while not self._copy_from(key, out, info, retry):
+                    if not retry.wait():
+                        raise StorageUnavailable(
+                            f"cannot read '{key}' in bucket '{self.name}': its content kept "
+                            f"ending early (at byte {out.tell()} of {info.size})",
+                            dependency=f"bucket '{self.name}'",
+                        )
+                    now = retry_unavailable(lambda: self.stat(key), retry)
+                    if now.etag != info.etag or out.tell() > now.size:
+                        out.seek(0)
+                        out.truncate()
+                        info = now
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise translate_os_error(exc, f"cannot write {dest}") from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return dest
+
+    def _copy_from(self, key: str, out: BinaryIO, info: ObjectInfo, retry: Patience) -> bool:
+        """Append the object's bytes from ``out.tell()`` on; True once all ``info.size`` are
+        there, False if the read ended early or was cut (``StorageUnavailable``)."""
+        try:
+            with self.open_read(key, out.tell()) as stream:
+                while chunk := stream.read(CHUNK_SIZE):
+                    out.write(chunk)
+                    retry.reset()  # progress: an outage, if any, is over
+        except StorageUnavailable:
+            return False
+        return out.tell() == info.size
+
+
+def retry_unavailable(operation: Callable[[], T], retry: Patience) -> T:
+    """``operation()``, tried again after each ``StorageUnavailable`` while ``retry`` lasts
+    (the last one is raised)."""
+    while True:
+        try:
+            return operation()
+        except StorageUnavailable:
+            if not retry.wait():
+                raise
 
 
 def check_range(start: int, end: int | None) -> None:
@@ -344,11 +392,11 @@ def translate_os_error(exc: OSError, what: str) -> StorageError:
     """The reelflow error for an ``OSError`` met while doing ``what`` (a phrase).
 
     Permission problems and read-only file systems are ``AccessDenied`` (permanent);
-    everything else, a full disk included, is a retryable ``StorageError``.
+    a full disk or quota is ``DiskFull``; everything else is a retryable ``StorageError``.
     """
     reason = exc.strerror or str(exc)
     if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
         return AccessDenied(f"{what}: {reason}")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StorageError(f"{what}: no space left on the device ({reason})")
+        return DiskFull(f"{what}: no space left on the device ({reason})")
     return StorageError(f"{what}: {reason}")

@@ -263,6 +263,7 @@ class S3Storage(Storage):
             what,
             endpoint=self.endpoint,
             missing=f"object '{key}' does not exist in bucket '{self.name}'",
+            bucket=self.name,
         )
 
 

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -180,3 +181,36 @@ class Cluster:
             self._db.dispose()
         with contextlib.suppress(Exception):  # the broker may be the thing a test stopped
             delete_queue(self.broker_url, self.queue)
+
+
+class Supervisor:
+    """Restarts the workers that exit, as systemd's ``Restart=always`` would (see
+    docs/deploy.md); ``exits`` lists (worker index, exit status) of every exit seen.
+
+    ``exited_at`` holds when each exit was seen (``time.monotonic``).
+    ``with Supervisor(cluster.workers): ...``; nothing is restarted after the block."""
+
+    def __init__(self, workers: list[WorkerProcess], poll: float = 0.2) -> None:
+        self.workers = workers
+        self.exits: list[tuple[int, int]] = []
+        self.exited_at: list[float] = []
+        self._poll = poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-supervisor", daemon=True)
+
+    def __enter__(self) -> Supervisor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            for number, worker in enumerate(self.workers):
+                status = worker.proc.poll() if worker.proc is not None else None
+                if status is not None and not self._stop.is_set():
+                    self.exits.append((number, status))
+                    self.exited_at.append(time.monotonic())
+                    worker.start()

@@ -18,6 +18,7 @@ from typing import Any
 import av
 import pytest
 
+from reelflow.errors import StorageUnavailable
 from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.executors.jobs import JobRuntime
 from reelflow.media.command import build_command
@@ -68,6 +69,7 @@ class Env:
     out: LocalStorage
     broken: MemoryStorage
     flaky: Flaky
+    away: MemoryStorage
 
 
 @dataclass
@@ -92,8 +94,11 @@ def make_env(root: Path, ffmpeg: Path) -> Env:
     out = LocalStorage("out", root / "out")
     broken = MemoryStorage("broken", fail_writes=True)
     flaky = Flaky("flaky")
-    registry = StorageRegistry([out, broken, flaky])
-    return Env(JobRuntime(ffmpeg, registry, root / "scratch"), out, broken, flaky)
+    outage = StorageUnavailable("cannot write: S3 unreachable", dependency="bucket 'away'")
+    away = MemoryStorage("away", fail_writes=outage)
+    registry = StorageRegistry([out, broken, flaky, away])
+    runtime = JobRuntime(ffmpeg, registry, root / "scratch", outage_patience=0.5)
+    return Env(runtime, out, broken, flaky, away)
 
 
 @pytest.fixture
@@ -504,6 +509,25 @@ def test_unwritable_bucket_fails_only_its_sub_tasks(env: Env, clips: ClipCache) 
     assert env.broken.list() == []
     assert env.flaky.list() == []  # the sheet written first was rolled back
     assert objects(env) == [f"{source.stem}_transcode_100010.mp4"]
+
+
+def test_an_unavailable_bucket_gives_the_attempt_back_as_an_outage(
+    env: Env, clips: ClipCache
+) -> None:
+    source = clips(duration=2.0)
+    away = {"output_storage": {"cos_output_storage": {"bucket": "away"}}}
+    task = {
+        "transcode_task_set": [{"definition": 100010}],
+        "snapshot_by_time_offset_task_set": [SHOT | away],
+    }
+    run = run_task(env, source, task)
+    # Not the sub-task's failure: the job's, retryable, so the engine tries it again.
+    assert (run.result.ok, run.result.retryable) == (False, True)
+    assert run.result.error_code == "StorageError.Unavailable"
+    assert "'away'" in run.result.message
+    assert all(s.ok for s in run.result.subtasks)  # those committed before the outage
+    assert 1 not in {s.index for s in run.result.subtasks}
+    assert env.away.list() == []
 
 
 def make_red_png(path: Path, ffmpeg: Path) -> bytes:

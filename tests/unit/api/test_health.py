@@ -54,6 +54,7 @@ def test_metrics_count_tasks_queue_and_slots(client: TestClient, admin: Key) -> 
     assert "reelflow_queue_depth 2.0" in text  # one probe job per task
     assert "reelflow_executor_slots 2.0" in text
     assert "reelflow_executor_slots_in_use 0.0" in text
+    assert "reelflow_dispatch_paused 0.0" in text  # local executor: never paused
     assert 'reelflow_job_duration_seconds_count{kind="media",outcome="ok"} 1.0' in text
 
 

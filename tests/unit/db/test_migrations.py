@@ -78,7 +78,7 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
         migrate(engine)
         with engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.all() == [("0005",)]
+            assert versions.all() == [("0006",)]
     finally:
         engine.dispose()
 
@@ -165,4 +165,32 @@ def test_0004_to_0005_indexes_the_waiting_events_of_a_queue(tmp_path: Path) -> N
         "event_id",
     ]
     assert kept == [("ev-1",)]
+    assert diff(url) == []
+
+
+def test_0005_to_0006_keeps_jobs_and_gives_them_no_outage(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reelflow.db'}"
+    engine = create_db_engine(url)
+    try:
+        migrate(engine, "0005")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO tasks (id, state, priority, session_id, session_context, request, "
+                "source, err_code, message, created_at, updated_at) VALUES ('rf-old', 'running',"
+                " 0, '', '', '{}', '{}', '', '', '2025-01-01', '2025-01-01')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO jobs (task_id, kind, state, priority, payload, subtasks, attempt, "
+                "max_attempts, not_before, progress, err_code, message, created_at) VALUES "
+                "('rf-old', 'media', 'queued', 0, '{}', '[0]', 2, 3, '2025-01-01', 0, "
+                "'StorageError', 'timeout', '2025-01-01')"
+            )
+        migrate(engine)
+        with engine.connect() as connection:
+            kept = connection.exec_driver_sql(
+                "SELECT task_id, attempt, err_code, outage_since FROM jobs"
+            ).all()
+    finally:
+        engine.dispose()
+    assert kept == [("rf-old", 2, "StorageError", None)]
     assert diff(url) == []

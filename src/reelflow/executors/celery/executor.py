@@ -25,11 +25,12 @@ from reelflow.executors.celery.app import RUN_JOB
 logger = logging.getLogger(__name__)
 
 # A publish tries the broker this many times (about 2 s in all) before the scheduler is told
-# the broker is unreachable; sending then pauses for a growing while (1 s doubling to 30 s)
-# so that a broker outage does not turn into a claim-and-hand-back loop.
+# the broker is unreachable; sending then pauses for a growing while (1 s doubling to 10 s)
+# so that a broker outage does not turn into a claim-and-hand-back loop. The cap bounds how
+# late sending resumes after the broker is back; each try blocks the scheduler ~2 s.
 PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 PAUSE_START = 1.0
-PAUSE_CAP = 30.0
+PAUSE_CAP = 10.0
 
 
 class CeleryExecutor(Executor):
