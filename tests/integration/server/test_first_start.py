@@ -89,6 +89,14 @@ def test_an_upload_to_a_new_server_starts_the_default_workflow(
 
 
 def test_default_workflow_false_starts_with_none(servers: Servers, tmp_path: Path) -> None:
-    server = servers.start(tmp_path / "data", default_workflow="false")
+    server = servers.start(tmp_path / "data", default_workflow="false", metrics_token="scrape-1")
     with server.client() as client:
         assert workflows(client) == []
+    # A scraper with REELFLOW_METRICS_TOKEN, as Prometheus' `authorization` sends it.
+    with server.client(key="scrape-1") as scraper:
+        scraped = scraper.get("/metrics")
+        assert scraped.status_code == 200
+        assert 'reelflow_tasks{state="queued"} 0.0' in scraped.text
+        assert scraper.get("/v1/tasks").status_code == 401  # a scrape token, not an API key
+    with server.client(key="") as anonymous:
+        assert anonymous.get("/metrics").status_code == 401
