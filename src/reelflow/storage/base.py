@@ -31,6 +31,7 @@ from typing import BinaryIO
 
 from reelflow.errors import AccessDenied, ObjectNotFound, StorageError
 from reelflow.storage.keys import temporary_name, validate_bucket_name
+from reelflow.storage.writeback import Writeback
 
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -267,8 +268,9 @@ def write_atomically(
     """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex MD5 of
     the content, or None without ``md5``).
 
-    The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder,
-    fsynced, then renamed over ``path``, and the folder is fsynced so the rename survives
+    The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder
+    (written out to disk as it comes, see ``storage.writeback``), fsynced, then renamed
+    over ``path``, and the folder is fsynced so the rename survives
     a crash. ``before_sync(fd, md5)`` is called once the data is written, before the
     fsync (so whatever it sets on the file, such as an extended attribute, is as durable
     as the data and there before the file appears under its name). With ``make_parents``
@@ -286,6 +288,7 @@ def write_atomically(
     reading = False
     try:
         with out:
+            writeback = Writeback(out.fileno())
             while True:
                 reading = True
                 chunk = stream.read(CHUNK_SIZE)
@@ -296,6 +299,9 @@ def write_atomically(
                     digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+                if size >= writeback.due:
+                    out.flush()
+                    writeback.wrote(size)
             out.flush()
             if before_sync is not None:
                 before_sync(out.fileno(), None if digest is None else digest.hexdigest())
