@@ -22,7 +22,6 @@ the ASGI path.
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from reelflow.api.errors import RequestTimeout
+from reelflow.storage.base import FillingStream
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -42,10 +42,11 @@ EXTENSION = "reelflow.body_socket"
 MIN_LENGTH = 1024 * 1024
 
 
-class SocketBody(io.RawIOBase):
+class SocketBody(FillingStream):
     """The rest of a request body: what the parser had already received (``head``), then
-    ``remaining`` bytes from ``sock``. Read by one thread; :meth:`close` closes ``sock``
-    (a duplicate of the connection's descriptor: the connection itself stays open)."""
+    ``remaining`` bytes from ``sock``. Read by one thread, best with ``readinto`` (local
+    buckets do: no allocation per read); :meth:`close` closes ``sock`` (a duplicate of the
+    connection's descriptor: the connection itself stays open)."""
 
     def __init__(self, head: bytes, sock: socket.socket, remaining: int, idle: float) -> None:
         super().__init__()

@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -256,6 +256,13 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+class FillingStream(io.RawIOBase):
+    """A raw stream that is best read with ``readinto`` into one reused buffer, as
+    :func:`write_atomically` then does: a ``read`` would allocate a new object per chunk
+    (on a long upload, memory that a thread's allocator keeps). Streams whose ``read``
+    hands out chunks already in memory are best read with ``read``, as are all others."""
+
+
 def write_atomically(
     path: Path,
     stream: BinaryIO,
@@ -286,12 +293,13 @@ def write_atomically(
     digest = hashlib.md5(usedforsecurity=False) if md5 else None
     size = 0
     reading = False
+    read = _reader(stream)
     try:
         with out:
             writeback = Writeback(out.fileno())
             while True:
                 reading = True
-                chunk = stream.read(CHUNK_SIZE)
+                chunk = read()
                 reading = False
                 if not chunk:
                     break
@@ -318,6 +326,19 @@ def write_atomically(
         tmp.unlink(missing_ok=True)
         raise
     return size, None if digest is None else digest.hexdigest()
+
+
+def _reader(stream: BinaryIO) -> Callable[[], bytes | memoryview]:
+    """A function returning ``stream``'s next chunk (empty at the end)."""
+    if not isinstance(stream, FillingStream):
+        return partial(stream.read, CHUNK_SIZE)
+    buffer = memoryview(bytearray(CHUNK_SIZE))
+    fill = stream.readinto
+
+    def read() -> memoryview:
+        return buffer[: fill(buffer) or 0]
+
+    return read
 
 
 def _create_exclusive(path: Path, *, make_parents: bool) -> BinaryIO:

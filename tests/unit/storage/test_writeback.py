@@ -3,17 +3,22 @@ file that refuses it is still written."""
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from reelflow.errors import StorageError
 from reelflow.storage import writeback
-from reelflow.storage.base import write_atomically
+from reelflow.storage.base import FillingStream, write_atomically
 from reelflow.storage.writeback import Writeback
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 KIB = 1024
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux call")
@@ -77,3 +82,33 @@ def test_write_atomically_writes_a_stream_of_many_windows_intact(tmp_path: Path)
     )
     assert size == len(data) and md5 is None
     assert (tmp_path / "o.bin").read_bytes() == data
+
+
+def test_a_filling_stream_is_copied_through_one_reused_buffer(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * KIB + 5)
+
+    class Filling(FillingStream):
+        def __init__(self) -> None:
+            super().__init__()
+            self.source = io.BytesIO(data)
+            self.buffers: set[int] = set()
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: WriteableBuffer) -> int:
+            view = memoryview(buffer).cast("B")
+            with view[:1] as first:  # the address of the buffer handed in
+                self.buffers.add(ctypes.addressof(ctypes.c_char.from_buffer(first)))
+            return self.source.readinto(view[: 300 * KIB])
+
+        def read(self, size: int | None = -1) -> bytes:
+            raise AssertionError("read allocates a chunk per call")
+
+    stream = Filling()
+    size, _ = write_atomically(
+        tmp_path / "o.bin", stream, lambda exc: StorageError(str(exc)), md5=True
+    )
+    assert size == len(data)
+    assert (tmp_path / "o.bin").read_bytes() == data
+    assert len(stream.buffers) == 1
