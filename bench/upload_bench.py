@@ -319,7 +319,9 @@ def measure(
             runs["cp_sync"].append(timed_cp(source, work / "copy.bin", sync=True))
             if receiver is not None:
                 runs["sink"].append(receiver.send(source))
-            for name, server in servers.items():
+            # Alternated, so that neither server always follows the same step.
+            order = list(servers.items())[:: -1 if run % 2 else 1]
+            for name, server in order:
                 key = f"bench/large-{run}.bin"
                 seconds, cpu = _upload_checked(server, key, source, md5, client)
                 runs[name].append(seconds)
