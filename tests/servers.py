@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from reelflow.api.app import create_app
+from reelflow.api.socket_body import UploadHttpProtocol
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
 
@@ -41,7 +42,9 @@ def in_process_server(data_dir: Path) -> Iterator[tuple[str, str]]:
     process (whose memory a test can watch)."""
     with Runtime(Settings(data_dir=data_dir)) as runtime:
         assert runtime.admin_key is not None
-        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(runtime), log_level="warning", lifespan="off", http=UploadHttpProtocol
+        )
         srv = uvicorn.Server(config)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

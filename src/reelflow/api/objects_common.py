@@ -18,6 +18,7 @@ from fastapi import Request, status
 from fastapi.responses import StreamingResponse
 
 from reelflow.api.ranges import parse_range
+from reelflow.api.socket_body import body_socket
 from reelflow.api.streams import aiter_stream, store_body
 from reelflow.storage.base import ObjectInfo, Storage
 from reelflow.triggers.dispatch import Fired
@@ -55,7 +56,7 @@ async def store_upload(
     """
     content_type = request.headers.get("content-type") or None
     put = partial(storage.put_upload, key, content_type=content_type)
-    info = await store_body(request.stream(), put)
+    info = await store_body(request.stream(), put, body_socket(request.scope))
     hook = request.app.state.on_upload
     if hook is None:
         return StoredUpload(info)  # an app without triggers (tests, tools): nothing to say

@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 from anyio import CancelScope, CapacityLimiter, to_thread
 
 from reelflow.api.errors import RequestTimeout
+from reelflow.api.socket_body import BodySocket
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -178,9 +179,15 @@ def _slots_of(loop: asyncio.AbstractEventLoop) -> _Slots:
     return slots
 
 
-async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T]) -> T:
+async def store_body(
+    chunks: AsyncIterator[bytes],
+    store: Callable[[BinaryIO], T],
+    body_socket: BodySocket | None = None,
+) -> T:
     """Run ``store(reader)`` in a worker thread while feeding ``reader`` with ``chunks``,
-    once an upload slot is free (the body is not read before).
+    once an upload slot is free (the body is not read before). With ``body_socket`` (the
+    request's offer, see ``reelflow.api.socket_body``) the thread reads the body from the
+    connection itself instead, when it can still be taken; ``chunks`` is then never read.
 
     An error of the body (client gone, body too large, ``RequestTimeout`` after
     ``IDLE_TIMEOUT`` s without data) reaches the reader, so ``store`` aborts; it is then
@@ -189,6 +196,10 @@ async def store_body(chunks: AsyncIterator[bytes], store: Callable[[BinaryIO], T
     """
     slots = _slots_of(asyncio.get_running_loop())
     async with slots.uploads:
+        body = None if body_socket is None else body_socket.take(IDLE_TIMEOUT)
+        if body is not None:
+            with body:
+                return await to_thread.run_sync(store, cast(BinaryIO, body), limiter=slots.threads)
         return await _store(chunks, store, slots.threads, IDLE_TIMEOUT)
 
 

@@ -74,6 +74,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Run until SIGTERM/SIGINT; then stop FFmpeg children and requeue their jobs."""
     from reelflow.api.app import create_app  # FastAPI only for the server
     from reelflow.api.limits import BodyLimits
+    from reelflow.api.socket_body import UploadHttpProtocol
 
     runtime = Runtime(settings)
     try:
@@ -93,7 +94,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         app.state.on_upload = runtime.triggers.upload  # object API uploads fire workflows
         check_remote_buckets(runtime)
         runtime.scheduler.on_job_finished = app.state.metrics.observe_job
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="info", access_log=False, http=UploadHttpProtocol
+        )
         server = _Server(config, on_stopped=runtime.close)
         runtime.scheduler.start()
         runtime.triggers.start()  # folder watchers and S3 pollers; stopped by runtime.close

@@ -25,13 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from reelflow.backoff import Patience
 from reelflow.errors import AccessDenied, DiskFull, ObjectNotFound, StorageError, StorageUnavailable
 from reelflow.storage.keys import temporary_name, validate_bucket_name
+from reelflow.storage.writeback import Writeback
 
 CHUNK_SIZE = 1024 * 1024
 T = TypeVar("T")
@@ -303,6 +304,13 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+class FillingStream(io.RawIOBase):
+    """A raw stream that is best read with ``readinto`` into one reused buffer, as
+    :func:`write_atomically` then does: a ``read`` would allocate a new object per chunk
+    (on a long upload, memory that a thread's allocator keeps). Streams whose ``read``
+    hands out chunks already in memory are best read with ``read``, as are all others."""
+
+
 def write_atomically(
     path: Path,
     stream: BinaryIO,
@@ -315,8 +323,9 @@ def write_atomically(
     """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex MD5 of
     the content, or None without ``md5``).
 
-    The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder,
-    fsynced, then renamed over ``path``, and the folder is fsynced so the rename survives
+    The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder
+    (written out to disk as it comes, see ``storage.writeback``), fsynced, then renamed
+    over ``path``, and the folder is fsynced so the rename survives
     a crash. ``before_sync(fd, md5)`` is called once the data is written, before the
     fsync (so whatever it sets on the file, such as an extended attribute, is as durable
     as the data and there before the file appears under its name). With ``make_parents``
@@ -332,11 +341,13 @@ def write_atomically(
     digest = hashlib.md5(usedforsecurity=False) if md5 else None
     size = 0
     reading = False
+    read = _reader(stream)
     try:
         with out:
+            writeback = Writeback(out.fileno())
             while True:
                 reading = True
-                chunk = stream.read(CHUNK_SIZE)
+                chunk = read()
                 reading = False
                 if not chunk:
                     break
@@ -344,6 +355,9 @@ def write_atomically(
                     digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+                if size >= writeback.due:
+                    out.flush()
+                    writeback.wrote(size)
             out.flush()
             if before_sync is not None:
                 before_sync(out.fileno(), None if digest is None else digest.hexdigest())
@@ -360,6 +374,19 @@ def write_atomically(
         tmp.unlink(missing_ok=True)
         raise
     return size, None if digest is None else digest.hexdigest()
+
+
+def _reader(stream: BinaryIO) -> Callable[[], bytes | memoryview]:
+    """A function returning ``stream``'s next chunk (empty at the end)."""
+    if not isinstance(stream, FillingStream):
+        return partial(stream.read, CHUNK_SIZE)
+    buffer = memoryview(bytearray(CHUNK_SIZE))
+    fill = stream.readinto
+
+    def read() -> memoryview:
+        return buffer[: fill(buffer) or 0]
+
+    return read
 
 
 def _create_exclusive(path: Path, *, make_parents: bool) -> BinaryIO:
