@@ -13,7 +13,7 @@ import pytest
 
 from reelflow.api import streams
 from reelflow.api.errors import RequestTimeout
-from reelflow.api.streams import aiter_stream, store_body
+from reelflow.api.streams import PIPE_LIMIT, aiter_stream, store_body
 
 
 async def _chunks(*parts: bytes, fail: BaseException | None = None) -> AsyncIterator[bytes]:
@@ -84,7 +84,9 @@ def test_an_error_of_the_store_stops_reading_the_body() -> None:
 
     with pytest.raises(OSError, match="disk full"):
         anyio.run(main)
-    assert pulled < 1000
+    # Reading stopped: at most what the pipe lets be in flight had been pulled when the
+    # store failed (how much of it depends on thread timing, never more), not the endless rest.
+    assert pulled <= PIPE_LIMIT // 1024 + 1
 
 
 def test_the_loop_waits_while_too_much_is_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
