@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,18 +33,22 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from unittest import mock
 
-import httpx
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # moto's server is started the way the tests start it
 
-from reelflow.config import Settings
-from reelflow.executors.jobs import JobRuntime
-from reelflow.media.ffmpeg import find_ffmpeg
-from reelflow.media.probe import probe
-from reelflow.presets.workflow import default_media_process_task
-from reelflow.runtime import Runtime
-from reelflow.specs.requests import TaskRequest, TaskSource
-from reelflow.storage.local import LocalStorage
-from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.s3 import S3Options, S3Storage, make_client
+from tests.s3server import moto_server  # noqa: E402
+
+from reelflow.config import Settings  # noqa: E402
+from reelflow.executors.base import JobPayload  # noqa: E402
+from reelflow.executors.jobs import JobRuntime  # noqa: E402
+from reelflow.media.ffmpeg import find_ffmpeg  # noqa: E402
+from reelflow.media.probe import probe  # noqa: E402
+from reelflow.presets.workflow import default_media_process_task  # noqa: E402
+from reelflow.runtime import Runtime  # noqa: E402
+from reelflow.specs.requests import TaskRequest, TaskSource  # noqa: E402
+from reelflow.storage.local import LocalStorage  # noqa: E402
+from reelflow.storage.registry import StorageRegistry  # noqa: E402
+from reelflow.storage.s3 import S3Options, S3Storage, make_client  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
@@ -70,38 +73,6 @@ def make_source(ffmpeg: Path, size: str) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("moto's server did not start") from None
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def options(endpoint: str, bucket: str) -> S3Options:
     return S3Options(
         endpoint=endpoint, region=REGION, bucket=bucket, access_key="bench", secret_key="bench"
@@ -114,13 +85,12 @@ def presigned_sources() -> Iterator[None]:
     original = JobRuntime._source
 
     @contextmanager
-    def source(
-        self: JobRuntime, src: TaskSource, work_dir: Path, *, expires: float = 3600
-    ) -> Iterator[str]:
+    def source(self: JobRuntime, job: JobPayload, work_dir: Path) -> Iterator[str]:
+        src = job.source
         storage = self.storages.get(src.bucket) if src.type == "bucket" else None
-        url = storage.presigned_url(src.key, int(expires) + 600) if storage else None
+        url = storage.presigned_url(src.key, int(job.timeout) + 600) if storage else None
         if url is None:
-            with original(self, src, work_dir, expires=expires) as path:
+            with original(self, job, work_dir) as path:
                 yield path
             return
         yield url
@@ -166,7 +136,8 @@ def main() -> None:
     ffmpeg = find_ffmpeg("")
     load_before = os.getloadavg()
     rows = []
-    with moto_server() as endpoint:
+    with moto_server() as moto:
+        endpoint = moto.endpoint
         client = make_client(options(endpoint, ""))
         for size in args.sizes:
             source = make_source(ffmpeg, size)

@@ -31,7 +31,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     outage_budget_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600.0)
     max_upload_bytes: int = Field(default=50 * 1024**3, ge=1)
     max_json_bytes: int = Field(default=1024**2, ge=1024)
+    # The first start of `reelflow serve` on a new database creates the enabled workflow
+    # `default` (media/in/ -> media/out/); false: start with no workflow.
+    default_workflow: bool = True
+    # /metrics for Prometheus: a dedicated bearer token (REELFLOW_METRICS_TOKEN; an admin API
+    # key works too), or no authentication at all (metrics_public = true, for a scraper on a
+    # private network).
+    metrics_token: SecretStr = SecretStr("")
+    metrics_public: bool = False
     # Buckets by name; ``media`` (local) is added when not configured.
     buckets: dict[str, BucketConfig] = Field(default_factory=dict)
     # Folder watcher: a copied file fires once its size and mtime are stable this long.

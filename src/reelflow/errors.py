@@ -8,6 +8,7 @@
     |   +-- AccessDenied               StorageError.AccessDenied  no
     |   +-- InvalidKey                 InvalidParameterValue.Key  no
     |   +-- StorageUnavailable         StorageError.Unavailable  yes (outage budget)
+    |   +-- DiskFull                   StorageError.DiskFull  no
     +-- MediaError                     MediaError      no
     |   +-- InvalidMedia               InvalidInput.*  no
     |   +-- UnsupportedMedia           UnsupportedOperation.Media  no
@@ -22,6 +23,7 @@
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
     +-- UrlNotAllowed                  InvalidInput.UrlNotAllowed  no
+    +-- DatabaseUnavailable            ResourceUnavailable.Database  yes
     +-- NotifyError                    NotifyError     yes
     |   +-- DeliveryNotFound           ResourceNotFound.DeliveryNotExist  no
     |   +-- MessageNotFound            ResourceNotFound.ReceiptHandle  no
@@ -105,6 +107,15 @@ class StorageUnavailable(StorageError):
     def __init__(self, message: str, *, code: str | None = None, dependency: str = "") -> None:
         super().__init__(message, code=code)
         self.dependency = dependency
+
+
+class DiskFull(StorageError):
+    """A local disk ran out of space or quota (ENOSPC, EDQUOT; SQLite's SQLITE_FULL): job
+    scratch, a local bucket, or the database file. Not retried: the job fails with this
+    code; new work succeeds again once space is freed."""
+
+    code = "StorageError.DiskFull"
+    retryable = False
 
 
 class MediaError(ReelflowError):
@@ -191,6 +202,16 @@ class UrlNotAllowed(ReelflowError):
     def __init__(self, message: str, *, host: str = "") -> None:
         super().__init__(message)
         self.host = host
+
+
+class DatabaseUnavailable(ReelflowError):
+    """The database cannot be reached now (connection refused or dropped, pool exhausted,
+    SQLite busy past its timeout). Raised by ``reelflow.db.session.transaction`` in place of
+    the driver's error; the API answers 503 with ``Retry-After``, loops back off."""
+
+    code = "ResourceUnavailable.Database"
+    retryable = True
+    retry_after = 5  # seconds a client is asked to wait before trying again
 
 
 class NotifyError(ReelflowError):

@@ -7,7 +7,8 @@ On the first start it creates the admin account and its key (``admin_key``, set 
 that start). Buckets come from the settings (``reelflow.toml``; a local ``media`` always);
 each configured bucket not yet owned by an account becomes its configured ``owner``'s
 (default ``admin``; the account is created if missing). Triggers are built here and started
-by the server (``triggers.start()``).
+by the server (``triggers.start()``), which also calls :meth:`Runtime.create_default_workflow`
+on that first start.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.engine.templates import Templates
 from reelflow.engine.triggered import TriggerLedger
-from reelflow.engine.workflows import Workflows
+from reelflow.engine.workflows import WorkflowRecord, Workflows
+from reelflow.errors import ReelflowError
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
@@ -38,6 +40,7 @@ from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.registry import DefaultSinks
 from reelflow.planner.plan import DefaultPlanner
+from reelflow.presets.workflow import default_workflow_spec
 from reelflow.storage.base import Storage
 from reelflow.storage.build import DEFAULT_BUCKET, bucket_configs, build_storages
 from reelflow.storage.keys import validate_bucket_name
@@ -123,6 +126,31 @@ class Runtime:
             settle_seconds=settings.watch_settle_ms / 1000,
         )
         self._closed = False
+
+    def create_default_workflow(self) -> WorkflowRecord | None:
+        """The admin's enabled workflow ``default`` (``media/in/`` -> ``media/out/``), so that
+        a new server works on the first upload. An ordinary workflow: it can be edited,
+        disabled or deleted. The server calls this only on the start that created the admin
+        account (a new database), which is the record that it was made once: a deleted
+        ``default`` is never made again. ``None`` (and a warning) if it cannot be made, e.g.
+        when ``reelflow.toml`` gives ``media`` to another account.
+        """
+        spec = default_workflow_spec()
+        try:
+            record = self.workflows.create(self.admin_account.id, spec, enabled=True)
+        except ReelflowError as exc:
+            log.warning("the workflow %r was not created: %s", spec.name, exc.message)
+            return None
+        log.info(
+            "created the workflow %r (id %d): uploads to %s/%s start a task writing to %s/%s",
+            spec.name,
+            record.id,
+            spec.trigger.bucket,
+            spec.trigger.dir,
+            spec.output_bucket,
+            spec.output_dir,
+        )
+        return record
 
     def _load_created_buckets(self) -> None:
         """Local buckets made through the API live in the database, not in reelflow.toml."""

@@ -2,9 +2,9 @@
 
 The runtime is kept on ``app.state.runtime``; nothing is global and nothing happens at
 import time. The app does not start the scheduler (``reelflow serve`` owns its lifecycle).
-``app.state.on_upload`` is the upload hook (``(account_id, bucket, key) -> None``, default
-``None``) called after each successful object PUT; ``app.state.metrics.observe_job`` is the
-hook for job durations.
+``app.state.on_upload`` is the upload hook (``(account_id, bucket, key) -> list[Fired]``,
+the tasks it started; default ``None``) called after each successful object PUT;
+``app.state.metrics.observe_job`` is the hook for job durations.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from typing import Any
 from fastapi import FastAPI
 
 from reelflow.api.console import install_console
+from reelflow.api.docs import documented_app
 from reelflow.api.errors import install_error_handlers
 from reelflow.api.limits import BodyLimitMiddleware, BodyLimits
 from reelflow.api.metrics import ServiceMetrics
 from reelflow.api.mps import router as mps_router
 from reelflow.api.routes import events, health, hooks, objects, queues, tasks, templates, workflows
 from reelflow.runtime import Runtime
+from reelflow.triggers.dispatch import Fired
 
-UploadHook = Callable[[int, str, str], None]
+UploadHook = Callable[[int, str, str], list[Fired]]
 
 DESCRIPTION = """
 The native REST API of reelflow. Every route but `/healthz` needs an API key:
@@ -76,13 +78,9 @@ def _without_422(app: FastAPI) -> None:
 def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI:
     """The API over ``runtime``; ``limits`` bounds request bodies (default 1 MiB of JSON,
     50 GiB per object upload)."""
-    app = FastAPI(
-        title="reelflow",
-        version=_version(),
-        description=DESCRIPTION,
-        docs_url="/docs",
-        openapi_url="/openapi.json",
-        redoc_url=None,
+    # /docs and /redoc work offline (reelflow.api.docs).
+    app = documented_app(
+        title="reelflow", version=_version(), description=DESCRIPTION, openapi_url="/openapi.json"
     )
     app.state.runtime = runtime
     app.state.metrics = ServiceMetrics(runtime)

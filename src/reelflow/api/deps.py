@@ -13,6 +13,7 @@ Everything comes from the ``Runtime`` on ``app.state``: no globals. Authenticati
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -106,6 +107,40 @@ async def admin_account(account: AccountDep) -> Account:
 
 
 AdminDep = Annotated[Account, Depends(admin_account)]
+
+
+def metrics_scraper(
+    request: Request,
+    runtime: RuntimeDep,
+    scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Who may read ``/metrics``: anyone when ``metrics_public``; else a bearer of the
+    dedicated ``REELFLOW_METRICS_TOKEN`` or of an admin API key (401/403 otherwise)."""
+    settings = runtime.settings
+    if settings.metrics_public:
+        return
+    token = settings.metrics_token.get_secret_value()
+    offered = scheme.credentials.strip() if scheme is not None else ""
+    if token and offered and hmac.compare_digest(offered.encode(), token.encode()):
+        return
+    if not request.headers.get("authorization"):
+        raise ApiError(
+            401,
+            "AuthFailure.InvalidAuthorization",
+            "/metrics needs 'Authorization: Bearer <token>' with REELFLOW_METRICS_TOKEN or an "
+            "admin API key (or metrics_public = true in reelflow.toml)",
+            headers=_CHALLENGE,
+        )
+    account = current_account(request, runtime, scheme)
+    if not account.is_admin:
+        raise ApiError(
+            403,
+            "AuthFailure.UnauthorizedOperation",
+            "/metrics needs REELFLOW_METRICS_TOKEN or an admin account's API key",
+        )
+
+
+MetricsScraper = Depends(metrics_scraper)
 
 
 BucketName = Annotated[

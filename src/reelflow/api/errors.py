@@ -16,7 +16,8 @@ spec's own code). The status comes from the exception's type, then from its code
     upload body stopped arriving                           408 RequestTimeout
     body too large                                         413 RequestTooLarge
     Range outside the object                               416 InvalidParameterValue.Range
-    other StorageError (retryable: disk full, timeout)     503
+    DatabaseUnavailable, DiskFull                          503 + Retry-After
+    other StorageError (retryable: timeout)                503
     anything else                                          500 InternalError
 
 A reference *inside a body* to something missing (a template id, a bucket) is a
@@ -45,8 +46,11 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelflow.db.outage import Throttled
 from reelflow.errors import (
     AccessDenied,
+    DatabaseUnavailable,
+    DiskFull,
     InvalidKey,
     ObjectNotFound,
     ReelflowError,
@@ -77,6 +81,7 @@ _STATUS_BY_TYPE: tuple[tuple[type[ReelflowError], int], ...] = (
     (BucketNotFound, 404),
     (TaskNotFound, 404),
     (StateError, 409),
+    (DatabaseUnavailable, 503),
     (StorageError, 503),
 )
 _STATUS_BY_CODE_FAMILY = (
@@ -244,6 +249,26 @@ async def _reelflow_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, exc.code, exc.message, fields=fields)
 
 
+_unavailable_log = Throttled(every=60.0)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database (or the disk under it) is away: 503 with ``Retry-After``, and one log
+    line a minute at most, without a traceback: an outage is not a bug of this request."""
+    assert isinstance(exc, DatabaseUnavailable | DiskFull)
+    suppressed = _unavailable_log.allow()
+    if suppressed is not None:
+        logger.warning(
+            "%s %s: %s (%d more such answers in the last minute)",
+            request.method,
+            request.url.path,
+            exc,
+            suppressed,
+        )
+    retry_after = str(DatabaseUnavailable.retry_after)
+    return error_response(503, exc.code, exc.message, headers={"Retry-After": retry_after})
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
@@ -307,6 +332,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(ReelflowError, _reelflow_error)
+    app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(DiskFull, _unavailable)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(OverflowError, _statement_error)

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
 from rich.console import Console
 
-from reelflow.cli.client import ApiClient, ApiError, connection
+from reelflow.cli.client import (
+    ApiClient,
+    ApiError,
+    DataDirOption,
+    KeyOption,
+    UrlOption,
+    find_server,
+)
 from reelflow.errors import ReelflowError
 
 events_app = typer.Typer(help="Event notifications of a running server.", no_args_is_help=True)
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="A server's data dir (REELFLOW_DATA_DIR).")
-]
 WAIT_SECONDS = 20
 
 
@@ -98,12 +101,14 @@ def listen_command(
             "--visibility", min=1, max=43_200, help="Seconds an event stays hidden until acked."
         ),
     ] = 30,
-    data_dir: DataDir = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Print each event of QUEUE as it arrives and acknowledge it (Ctrl-C stops)."""
     client: ApiClient | None = None
     try:
-        client = ApiClient(*connection(data_dir), timeout=WAIT_SECONDS + 15.0)
+        client = ApiClient(find_server(url, key, data_dir), timeout=WAIT_SECONDS + 15.0)
         listen(client, queue, as_json=as_json, count=count, visibility=visibility)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

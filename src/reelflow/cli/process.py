@@ -78,7 +78,7 @@ def _label(sub: SubTaskView) -> str:
     return f"{sub.kind.value} {sub.spec.definition}"
 
 
-def _watch(runtime: Runtime, task_id: str, console: Console, show: bool) -> TaskView:
+def watch_task(runtime: Runtime, task_id: str, console: Console, show: bool) -> TaskView:
     """Poll the task until it ends, drawing one progress bar per sub-task."""
     view = runtime.engine.task_view(task_id)
     if not show:
@@ -110,7 +110,7 @@ def _watch(runtime: Runtime, task_id: str, console: Console, show: bool) -> Task
     return view
 
 
-def _summary(view: TaskView, console: Console) -> None:
+def summary(view: TaskView, console: Console) -> None:
     table = Table(title=f"task {view.id}: {view.state.value}")
     for column in ("#", "sub-task", "status", "outputs / error"):
         table.add_column(column)
@@ -168,7 +168,7 @@ def run_process(
                 return EXIT_USAGE
             runtime.scheduler.start()
             try:
-                view = _watch(runtime, task_id, console, show=not as_json)
+                view = watch_task(runtime, task_id, console, show=not as_json)
             except KeyboardInterrupt:
                 runtime.engine.cancel(task_id)
                 console.print("[yellow]cancelled[/yellow]")
@@ -178,7 +178,7 @@ def run_process(
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     else:
-        _summary(view, console)
+        summary(view, console)
         console.print(f"outputs and result.json in {out_dir}")
     return 0 if view.state is TaskState.SUCCEEDED else EXIT_FAILED
 

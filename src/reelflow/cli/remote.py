@@ -14,15 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from reelflow.cli.client import ApiClient, connection
+from reelflow.cli.client import ApiClient, DataDirOption, KeyOption, UrlOption, find_server
+from reelflow.cli.outputs import show_outputs
 from reelflow.errors import ReelflowError
 from reelflow.media.probe import probe
 from reelflow.presets.workflow import default_media_process_task
 
 UPLOAD_BUCKET = "media"
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="A server's data dir (REELFLOW_DATA_DIR).")
-]
 _STYLE = {"SUCCESS": "green", "FAIL": "red", "PROCESSING": "cyan", "WAITING": "dim"}
 
 
@@ -61,7 +59,8 @@ def watch(client: ApiClient, task_id: str, console: Console) -> dict[str, Any]:
             doc = client.task(task_id)
 
 
-def show(doc: dict[str, Any], console: Console) -> None:
+def show(doc: dict[str, Any], console: Console, client: ApiClient) -> None:
+    """The task's sub-tasks, its error if any, and every output it made."""
     table = Table(title=f"task {doc['id']}: {doc['state']} ({doc['phase']})")
     for column in ("#", "sub-task", "status", "progress", "error"):
         table.add_column(column)
@@ -78,6 +77,7 @@ def show(doc: dict[str, Any], console: Console) -> None:
     console.print(table)
     if doc.get("err_code"):
         console.print(f"[red]{doc['err_code']}[/red]: {doc['message']}")
+    show_outputs(client, doc, console)
 
 
 def submit_command(
@@ -87,12 +87,14 @@ def submit_command(
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait and show progress.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the task document.")] = False,
-    data_dir: DataDir = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Submit one file to a running server (the default workflow unless -w is given)."""
     console = Console(stderr=as_json)
     try:
-        client = ApiClient(*connection(data_dir))
+        client = ApiClient(find_server(url, key, data_dir))
         body: dict[str, Any] = {}
         info = None
         if source.startswith(("http://", "https://")):
@@ -103,9 +105,9 @@ def submit_command(
             if not path.is_file():
                 console.print(f"[red]InvalidParameterValue.Input[/red]: no such file: {source}")
                 raise typer.Exit(2)
-            key = f"uploads/{uuid.uuid4().hex[:8]}/{path.name}"
-            client.upload(UPLOAD_BUCKET, key, path)
-            body["input"] = {"bucket": UPLOAD_BUCKET, "key": key}
+            object_key = f"uploads/{uuid.uuid4().hex[:8]}/{path.name}"
+            client.upload(UPLOAD_BUCKET, object_key, path)
+            body["input"] = {"bucket": UPLOAD_BUCKET, "key": object_key}
             try:
                 info = probe(path)
             except ReelflowError:
@@ -119,12 +121,12 @@ def submit_command(
             console.print(task_id)
             return
         doc = watch(client, task_id, console) if wait else client.task(task_id)
+        if as_json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        else:
+            show(doc, console, client)
     except ReelflowError as exc:
         raise _fail(exc) from exc
-    if as_json:
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    else:
-        show(doc, console)
     if wait and doc["phase"] != "succeeded":
         raise typer.Exit(1)
 
@@ -133,16 +135,18 @@ def task_command(
     task_id: Annotated[str, typer.Argument(help="The task id.")],
     watch_it: Annotated[bool, typer.Option("--watch", help="Follow live progress.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the task document.")] = False,
-    data_dir: DataDir = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Show one task of a running server."""
     console = Console(stderr=as_json)
     try:
-        client = ApiClient(*connection(data_dir))
+        client = ApiClient(find_server(url, key, data_dir))
         doc = watch(client, task_id, console) if watch_it else client.task(task_id)
+        if as_json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        else:
+            show(doc, console, client)
     except ReelflowError as exc:
         raise _fail(exc) from exc
-    if as_json:
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    else:
-        show(doc, console)

@@ -84,6 +84,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
                 path, {"secret_id": new_key.secret_id, "secret_key": new_key.secret_key}
             )
             typer.echo(f"created the admin API key: {path.resolve()} (mode 0600)")
+            if settings.default_workflow:
+                runtime.create_default_workflow()  # logs what it made (or why not)
         url = f"http://{host}:{port}"
         write_private_json(settings.data_dir / SERVER_FILE, {"url": url})
         limits = BodyLimits(json_body=settings.max_json_bytes, upload=settings.max_upload_bytes)

@@ -11,6 +11,12 @@ IMMEDIATE``: SQLite's busy handler polls with sleeps that grow to 100 ms, so und
 waiting writer kept sleeping long after the lock was free (16 concurrent submissions spent
 more time asleep there than working). A released lock wakes the next writer at once; the
 busy timeout still orders writers of different processes.
+
+Errors meaning "the database is not there now" leave ``transaction`` as
+``reelflow.errors.DatabaseUnavailable`` (a connection refused or dropped, the pool
+exhausted, SQLite busy past its timeout), and a full disk under the SQLite file as
+``reelflow.errors.DiskFull``: callers decide by type (the API answers 503, loops back off)
+and never see a driver's exception. Other database errors (a bug) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -25,9 +31,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from reelflow.errors import DatabaseUnavailable, DiskFull
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The PostgreSQL advisory lock key that serializes migrations ("reelflow" in ASCII, 8 bytes).
@@ -36,6 +45,13 @@ MIGRATION_LOCK = 0x7265656C666C6F77
 # Execution option read by the SQLite "begin" listener: how to open the transaction.
 SQLITE_BEGIN = "reelflow_sqlite_begin"
 _BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+# SQLite primary result codes (the low byte of ``sqlite3.Error.sqlite_errorcode``).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 5, 6, 10, 13, 14
+_SQLITE_UNAVAILABLE = frozenset({_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_CANTOPEN})
+# PostgreSQL SQLSTATE classes of an unreachable server: connection exception (08) and
+# operator intervention (57P: shutting down, restarting, cannot connect now).
+_PG_UNAVAILABLE = ("08", "57P")
 
 
 class _WriterLock:
@@ -124,10 +140,47 @@ def transaction(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Ses
     never deadlocks.
     """
     queued = _writer_lock(sessions) if write else nullcontext()
-    with queued, sessions() as session, session.begin():
-        if write:
-            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-        yield session
+    try:
+        with queued, sessions() as session, session.begin():
+            if write:
+                session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            yield session
+    except sa_exc.SQLAlchemyError as exc:
+        translated = translate_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def translate_error(exc: BaseException) -> DatabaseUnavailable | DiskFull | None:
+    """The reelflow error a database error means, or ``None`` for any other error (a bug).
+
+    Decided by type and driver code, never by message text: SQLAlchemy's pool timeout and
+    invalidated connections, the DBAPI's ``InterfaceError``, an ``OperationalError`` with
+    no SQLSTATE (a failed connect) or a connection SQLSTATE, SQLite's busy, I/O and
+    cannot-open codes; SQLite's "database or disk is full" is ``DiskFull``.
+    """
+    if isinstance(exc, sa_exc.TimeoutError):
+        return DatabaseUnavailable(f"the database connection pool is exhausted: {exc}")
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        primary = sqlite_code & 0xFF
+        if primary == _SQLITE_FULL:
+            return DiskFull(f"the database file's disk is full: {orig}")
+        if primary in _SQLITE_UNAVAILABLE:
+            return DatabaseUnavailable(f"the database is unavailable: {orig}")
+        return None
+    unavailable = exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError)
+    if isinstance(exc, sa_exc.OperationalError):
+        sqlstate = getattr(orig, "sqlstate", None)
+        unavailable = unavailable or not sqlstate or str(sqlstate).startswith(_PG_UNAVAILABLE)
+    if not unavailable:
+        return None
+    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return DatabaseUnavailable(f"the database is unreachable: {reason}")
 
 
 def _writer_lock(sessions: sessionmaker[Session]) -> AbstractContextManager[None]:

@@ -20,10 +20,15 @@ NOTIFY_URL_CODE = "InvalidParameterValue.NotifyUrl"
 
 
 def check_request(policy: EgressPolicy, request: TaskRequest) -> None:
-    """``SpecError`` if the request's URL input or notification target is refused."""
+    """``SpecError`` if the request's URL input or notification target is refused.
+
+    The target of a stored workflow's task is left to delivery: it was checked when the
+    workflow was saved, and a workflow saved before the policy refused it must still run
+    its uploads (the delivery is then dead at once, saying why) rather than drop them."""
     if request.source.type == "url":
         _check(policy, request.source.url, "source.url", URL_CODE)
-    check_notify(policy, request.notify)
+    if request.workflow_id is None:
+        check_notify(policy, request.notify)
 
 
 def check_notify(policy: EgressPolicy, target: NotifyTarget | None, field: str = "notify") -> None:

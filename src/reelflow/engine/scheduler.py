@@ -12,6 +12,15 @@ most ``free_slots`` jobs in flight, and learns from the engine when a claim is o
 ``DispatchWatch`` notices claims that no worker adopts (nobody reads the queue) long before
 their dispatch lease ends: the scheduler hands them back and only probes until a worker is
 back.
+
+A database outage (``DatabaseUnavailable``) is not a failure of the loop: it backs off
+(``reelflow.db.outage``), logs one line when the outage starts and one when it ends, and
+keeps every claim. Leases are not taken back because the database itself was away: no
+worker could renew its lease during the outage, so after one the sweep waits a whole
+``lease_seconds`` of reachable database before expiring anything. A live worker renews
+within a third of that (its heartbeat period); only a lease that could not be renewed for
+``lease_seconds`` while the database was reachable is expired. The sweep runs only in the
+loop, so the loop's own view of the database is the one that counts.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import uuid
 from collections.abc import Callable
 
 from reelflow.config import Settings
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.dispatch import DispatchWatch
 from reelflow.engine.service import Engine
 from reelflow.errors import ExecutorUnavailable
@@ -77,6 +87,8 @@ class Scheduler:
         # back in the queue soon after its lease ends.
         self._heartbeat_every = settings.lease_seconds / 3
         self._sweep_every = min(settings.lease_seconds / 2, 5.0)
+        self._lease_seconds = settings.lease_seconds
+        self._outage = Outage("scheduler", logger)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # job id -> attempt this scheduler runs
         self._accepting = False
@@ -96,13 +108,15 @@ class Scheduler:
         """One round of the loop; returns how many jobs it submitted."""
         self._open()
         now = time.monotonic()
-        if now >= self._next_sweep:
+        if now >= self._next_sweep and not self._outage.down:
             self._next_sweep = now + self._sweep_every
             self.engine.requeue_expired()
         if self._remote:
             self._forget_ended()
             self._review_dispatch(now)
-        elif now >= self._next_heartbeat:
+        elif now >= self._next_heartbeat or self._outage.down:
+            # (During an outage every tick renews: a tick that reached no database must
+            # not pass for its return.)
             self._next_heartbeat = now + self._heartbeat_every
             self._heartbeat()
         free = self.executor.free_slots()
@@ -173,15 +187,28 @@ class Scheduler:
 
     def _loop(self, poll: float) -> None:
         while not self._stop.is_set():
+            wait = poll
             try:
                 self.tick()
+            except DB_OUTAGES as exc:
+                # Leases keep every job safe until the database is back.
+                wait = max(poll, self._outage.failed(exc))
             except Exception:
-                # A database hiccup must not end the server's scheduling for good; leases
-                # keep every job safe until the next successful tick.
+                # A bug must not end the server's scheduling for good either.
                 logger.exception("scheduler tick failed; retrying in %.1f s", poll)
+            else:
+                if self._outage.succeeded() is not None:
+                    self._after_outage()
             # Sleep until the next poll, or until new work or a finished job wakes us.
-            self._wake.wait(poll)
+            self._wake.wait(wait)
             self._wake.clear()
+
+    def _after_outage(self) -> None:
+        """Renew this scheduler's leases at once, and hold the sweep for a lease period so
+        every other worker can renew its own (see the module docstring)."""
+        now = time.monotonic()
+        self._next_heartbeat = 0.0
+        self._next_sweep = max(self._next_sweep, now + self._lease_seconds)
 
     def stop(self, graceful: bool = True) -> None:
         """Stop the loop and the executor's jobs (their FFmpeg children are killed).
@@ -204,7 +231,11 @@ class Scheduler:
         self.executor.close(wait=False)
         if graceful and not self._remote:
             # (Dispatched jobs stay with the broker and the workers: they go on running.)
-            requeued = self.engine.requeue_owner(self.owner)
+            try:
+                requeued = self.engine.requeue_owner(self.owner)
+            except DB_OUTAGES as exc:
+                logger.warning("running jobs not handed back (%s); their leases expire", exc)
+                return
             if requeued:
                 logger.info("handed %d running job(s) back to the queue", requeued)
 
@@ -275,10 +306,14 @@ class Scheduler:
         if attempt is None:
             logger.debug("dropping %s event of job %s: not ours now", event.type, event.job_id)
             return
+        ended = event.type is JobEventType.FINISHED
         try:
             self.engine.handle(event, attempt=attempt, owner=self.owner)
+        except DB_OUTAGES:
+            ended = False  # the claim stays ours: the executor reports again when it is back
+            raise
         finally:
-            if event.type is JobEventType.FINISHED:
+            if ended:
                 with self._lock:
                     if self._running.get(event.job_id) == attempt:
                         del self._running[event.job_id]

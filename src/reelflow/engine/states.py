@@ -25,6 +25,9 @@ from reelflow.errors import StateError
 
 
 class TaskState(StrEnum):
+    """A task's phase in reelflow (the compatible API's status is `state`: WAITING, PROCESSING,
+    FINISH)."""
+
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -46,6 +49,8 @@ class TaskState(StrEnum):
 
 
 class SubTaskState(StrEnum):
+    """A sub-task's own state (the compatible API's status is `status`)."""
+
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -24,9 +24,11 @@ from reelflow.errors import (
     ConfigError,
     FFmpegFailed,
     JobCancelled,
+    ReelflowError,
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
@@ -206,6 +208,10 @@ class JobRuntime:
         return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
 
     def _media(self, job: JobPayload, ctx: JobContext) -> JobResult:
+        with disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"):
+            return self._media_in_scratch(job, ctx)
+
+    def _media_in_scratch(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.media_info is None:
             raise ConfigError("a media job needs the source's probe (media_info)")
         info = MediaInfo.from_dict(job.media_info)
@@ -230,7 +236,11 @@ class JobRuntime:
                 self.runner.run(
                     command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
                 )
-            except FFmpegFailed as exc:
+            except FFmpegFailed as ffmpeg_failed:
+                # A full scratch disk is named as such, not as an FFmpeg failure.
+                exc: ReelflowError = (
+                    scratch_full(work_dir, f"job {job.job_id}: FFmpeg's outputs") or ffmpeg_failed
+                )
                 log.warning("job %s: FFmpeg failed: %s", job.job_id, exc.message)
                 failed = [
                     SubTaskOutcome(

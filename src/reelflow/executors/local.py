@@ -13,6 +13,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.errors import ReelflowError
 from reelflow.executors.base import (
     Executor,
@@ -24,6 +25,7 @@ from reelflow.executors.base import (
     JobRunner,
     Reporter,
 )
+from reelflow.executors.reporting import report_until_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,10 @@ class LocalExecutor(Executor):
         self._active: dict[str, threading.Event] = {}
         self._report: Reporter | None = None
         self._closed = False
+        # Finished jobs whose result is not recorded yet (the database is away): no slot
+        # held, but ``cancel`` and ``close`` still stop their reporting.
+        self._reporting: dict[str, threading.Event] = {}
+        self._outage = Outage("local executor: reporting results", logger)
 
     def start(self, report: Reporter) -> None:
         self._report = report
@@ -101,15 +107,15 @@ class LocalExecutor(Executor):
 
     def cancel(self, job_id: str) -> None:
         with self._lock:
-            event = self._active.get(job_id)
-        if event is not None:
+            events = [e for e in (self._active.get(job_id), self._reporting.get(job_id)) if e]
+        for event in events:
             event.set()
 
     def close(self, *, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
             if not wait:
-                for event in self._active.values():
+                for event in [*self._active.values(), *self._reporting.values()]:
                     event.set()
         # Always wait for the job threads: with wait=False they have just been told to stop,
         # and each kills its FFmpeg process group and reaps it before returning. Returning
@@ -129,18 +135,39 @@ class LocalExecutor(Executor):
             with self._lock:
                 if self._active.get(job.job_id) is cancel:
                     del self._active[job.job_id]
+                self._reporting[job.job_id] = cancel
+        try:
+            self._finish(job, result, cancel, report)
+        finally:
+            with self._lock:
+                if self._reporting.get(job.job_id) is cancel:
+                    del self._reporting[job.job_id]
+
+    def _finish(
+        self, job: JobPayload, result: JobResult, cancel: threading.Event, report: Reporter
+    ) -> None:
         if cancel.is_set():
             logger.info("job %s stopped on request; its result is dropped", job.job_id)
             return
-        self._emit(
-            report,
-            JobEvent(job_id=job.job_id, type=JobEventType.FINISHED, progress=100.0, result=result),
+        finished = JobEvent(
+            job_id=job.job_id, type=JobEventType.FINISHED, progress=100.0, result=result
         )
+        # The database may be away: keep the result and report it when it is back (the
+        # FFmpeg work is not redone). A cancel (shutdown, lost lease) drops it.
+        try:
+            if not report_until_recorded(lambda: report(finished), cancel, self._outage):
+                logger.info("job %s stopped before its result was recorded", job.job_id)
+        except Exception:
+            # The reporter is the engine's side; its failure must not kill this worker
+            # thread. The job's lease then expires and the engine runs it again.
+            logger.exception("reporting the result of job %s failed", job.job_id)
 
     @staticmethod
     def _emit(report: Reporter, event: JobEvent) -> None:
         try:
             report(event)
+        except DB_OUTAGES:
+            pass  # progress is advisory: the next report or the result carries on
         except Exception:
             # The reporter is the engine's side; its failure must not kill this worker
             # thread. The job's lease then expires and the engine runs it again.

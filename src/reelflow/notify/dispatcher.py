@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.scheduler import default_owner
 from reelflow.errors import ReelflowError, UrlNotAllowed
 from reelflow.notify.body import encode, render
@@ -81,6 +82,7 @@ class Dispatcher:
         self._pool: ThreadPoolExecutor | None = None
         # Called after each attempt with (claim, state after it); for metrics and benches.
         self.on_attempt: Callable[[Claim, DeliveryState | None], None] | None = None
+        self._outage = Outage("notification dispatcher", logger)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -113,7 +115,10 @@ class Dispatcher:
                 c for future, claims in inflight.items() if future.cancelled() for c in claims
             ]
             if unsent:
-                self.store.release(unsent, self.owner)
+                try:
+                    self.store.release(unsent, self.owner)
+                except DB_OUTAGES as exc:
+                    logger.warning("unsent deliveries not released (%s); leases expire", exc)
             wait_futures([f for f in inflight if not f.cancelled()], timeout=timeout)
         with self._lock:
             sinks = list(self._sinks.values())
@@ -128,11 +133,16 @@ class Dispatcher:
             try:
                 self._fill()
                 timeout = self._idle_timeout()
+            except DB_OUTAGES as exc:
+                # Leases keep every claimed delivery safe until the database is back.
+                timeout = max(self._poll, self._outage.failed(exc))
             except Exception:
                 # A database hiccup must not end delivery for good: leases keep every
                 # claimed delivery safe until the next round.
                 logger.exception("dispatcher round failed; retrying in %.1f s", self._poll)
                 timeout = self._poll
+            else:
+                self._outage.succeeded()
             self._wake.wait(timeout)
             self._wake.clear()
 
@@ -223,6 +233,9 @@ class Dispatcher:
         [claim] = claims
         try:
             self.deliver(claim)
+        except DB_OUTAGES as exc:
+            # The lease runs out and the delivery is tried again (the loop logs the outage).
+            logger.info("delivery %s: attempt not recorded: %s", claim.delivery_id, exc)
         except Exception:
             # Recording failed (database): the lease runs out and the delivery is tried
             # again, a duplicate that the event id lets consumers drop.
@@ -249,6 +262,9 @@ class Dispatcher:
                 self.owner,
                 started_at=datetime.now(UTC),
             )
+        except DB_OUTAGES as exc:
+            logger.info("writing %d local deliveries failed (%s); lease expires", len(writes), exc)
+            return
         except SQLAlchemyError:
             logger.exception("writing %d local deliveries failed; trying one by one", len(writes))
             for claim, _sink, _event in writes:

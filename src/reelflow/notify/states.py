@@ -24,5 +24,7 @@ class DeliveryState(StrEnum):
 
 
 class AttemptOutcome(StrEnum):
+    """How one attempt to send an event ended."""
+
     DELIVERED = "delivered"
     FAILED = "failed"

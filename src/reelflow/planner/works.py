@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_pascal
 
 from reelflow.specs.base import Spec
 from reelflow.specs.subtasks import ResolvedWatermark
@@ -24,6 +25,10 @@ from reelflow.specs.templates import (
 
 
 class WorkBase(Spec):
+    # Jobs' JSON is internal: one plain alias per field, as the discriminated union of
+    # ``Work`` needs (it cannot take the either-case aliases of API specs).
+    model_config = ConfigDict(alias_generator=to_pascal)
+
     index: int
     definition: int
     bucket: str

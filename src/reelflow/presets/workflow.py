@@ -1,4 +1,5 @@
-"""The default workflow of ``reelflow process`` when no workflow file is given."""
+"""The default workflow: what ``reelflow process`` runs when no workflow file is given, and
+the workflow ``default`` that ``reelflow serve`` creates on a new data dir."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from reelflow.specs.tasks import (
     SnapshotByTimeOffsetTaskInput,
     TranscodeTaskInput,
 )
+from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 
 BASE_RENDITIONS = (100010, 100020, 100030)
 FULL_HD_RENDITION = 100040
+DEFAULT_WORKFLOW_NAME = "default"
+DEFAULT_WORKFLOW_BUCKET = "media"
+DEFAULT_WORKFLOW_INPUT_DIR = "in/"
+DEFAULT_WORKFLOW_OUTPUT_DIR = "out/"
 
 
 def default_media_process_task(info: MediaInfo | None) -> MediaProcessTask:
@@ -39,4 +45,20 @@ def default_media_process_task(info: MediaInfo | None) -> MediaProcessTask:
         animated_graphic_task_set=[
             AnimatedGraphicTaskInput(definition=20000, start_time_offset=0, end_time_offset=gif_end)
         ],
+    )
+
+
+def default_workflow_spec() -> WorkflowSpec:
+    """The workflow ``default``: uploads to ``media`` under ``in/`` (any common video or
+    audio extension) run :func:`default_media_process_task` with outputs under ``out/``.
+
+    A workflow is made before any source is known, so it has the sub-tasks of an unprobed
+    source: no FHD rendition, the GIF over the first 3 s (shorter for a shorter source).
+    """
+    return WorkflowSpec(
+        name=DEFAULT_WORKFLOW_NAME,
+        trigger=WorkflowTrigger(bucket=DEFAULT_WORKFLOW_BUCKET, dir=DEFAULT_WORKFLOW_INPUT_DIR),
+        media_process_task=default_media_process_task(None),
+        output_bucket=DEFAULT_WORKFLOW_BUCKET,
+        output_dir=DEFAULT_WORKFLOW_OUTPUT_DIR,
     )

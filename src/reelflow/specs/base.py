@@ -2,24 +2,32 @@
 
 Python attributes are snake_case; JSON accepts both snake_case and the compatible API's
 PascalCase (``VideoTemplate.Codec``), so the action API parses requests straight into these
-models. Unknown fields are rejected: a misspelt option must never be silently ignored.
+models. snake_case is the documented name (JSON schemas list it first, so OpenAPI shows it,
+and error fields name it for a missing field); PascalCase is what :meth:`Spec.to_mps`
+writes. Unknown fields are rejected: a misspelt option must never be silently ignored.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_pascal
 
 from reelflow.errors import SpecError
 
 
+def _either_case(name: str) -> AliasChoices:
+    return AliasChoices(name, to_pascal(name))
+
+
 class Spec(BaseModel):
-    """Immutable spec model with PascalCase aliases."""
+    """Immutable spec model: snake_case or PascalCase in, PascalCase out by alias."""
 
     model_config = ConfigDict(
-        alias_generator=to_pascal,
+        alias_generator=AliasGenerator(
+            validation_alias=_either_case, serialization_alias=to_pascal
+        ),
         populate_by_name=True,
         extra="forbid",
         frozen=True,

@@ -51,20 +51,57 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class NotifyTarget(Spec):
-    """One notification target (see the module docstring for the fields of each type)."""
+    """Where a task's events go: one target, by ``type``, with that type's fields only.
 
-    type: TargetType = "queue"
-    mode: NotifyMode = "Finish"
-    notify_key: Annotated[str, Field(max_length=256)] = ""
-    name: Annotated[str, Field(max_length=128)] = ""
-    url: Annotated[str, Field(max_length=2048)] = ""
-    secret: Annotated[str, Field(max_length=256)] = ""
-    timeout: Annotated[float, Field(gt=0, le=60)] = DEFAULT_TIMEOUT
-    stream: Annotated[str, Field(max_length=256)] = ""
-    max_len: Annotated[int | None, Field(ge=1)] = None
-    queue: Annotated[str, Field(max_length=255)] = ""
-    exchange: Annotated[str, Field(max_length=255)] = ""
-    routing_key: Annotated[str, Field(max_length=255)] = ""
+    - ``queue`` (the default): ``name``, an embedded queue clients pull from
+      (``POST /v1/queues/{name}/messages:receive``).
+    - ``url``: ``url`` (http/https), ``secret`` (signs each body, header
+      ``X-Reelflow-Signature``), ``timeout``: a webhook, one JSON ``POST`` per event.
+    - ``redis``: ``url`` (redis://, rediss://, unix://), ``stream``, ``max_len``, ``timeout``:
+      ``XADD`` to a Redis stream.
+    - ``amqp``: ``url`` (amqp://, amqps://), ``queue`` or ``exchange`` (+ ``routing_key``),
+      ``timeout``: RabbitMQ, with publisher confirms.
+
+    Every type also takes ``mode`` and ``notify_key``. A field of another type is refused.
+    """
+
+    type: TargetType = Field(default="queue", description="queue, url, redis or amqp.")
+    mode: NotifyMode = Field(
+        default="Finish",
+        description="Finish: one event when the task ends; Change: also when it starts and "
+        "as each sub-task ends.",
+    )
+    notify_key: Annotated[str, Field(max_length=256)] = Field(
+        default="",
+        description="The compatible API's NotifyKey: the body then carries Timestamp and Sign.",
+    )
+    name: Annotated[str, Field(max_length=128)] = Field(
+        default="", description="queue: the queue's name (letters, digits, '.', '_', '-')."
+    )
+    url: Annotated[str, Field(max_length=2048)] = Field(
+        default="", description="url, redis, amqp: where to connect (through the egress policy)."
+    )
+    secret: Annotated[str, Field(max_length=256)] = Field(
+        default="", description="url: the key that signs each body (HMAC-SHA256)."
+    )
+    timeout: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=DEFAULT_TIMEOUT, description="url, redis, amqp: seconds per send."
+    )
+    stream: Annotated[str, Field(max_length=256)] = Field(
+        default="", description="redis: the stream to XADD to."
+    )
+    max_len: Annotated[int | None, Field(ge=1)] = Field(
+        default=None, description="redis: trim the stream to about this many entries."
+    )
+    queue: Annotated[str, Field(max_length=255)] = Field(
+        default="", description="amqp: the queue to publish to (default exchange)."
+    )
+    exchange: Annotated[str, Field(max_length=255)] = Field(
+        default="", description="amqp: the exchange to publish to, instead of a queue."
+    )
+    routing_key: Annotated[str, Field(max_length=255)] = Field(
+        default="", description="amqp: the routing key with an exchange."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> NotifyTarget:

@@ -103,6 +103,9 @@ class SubTaskOutput(Spec):
 
 
 class TranscodeTaskInput(SubTaskOutput):
+    """A rendition of the source: template `definition` (0 with `raw_parameter` for an inline
+    template), optional watermarks and output path."""
+
     definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: TranscodeTemplate | None = None
     watermark_set: Watermarks = []
@@ -118,6 +121,9 @@ class TranscodeTaskInput(SubTaskOutput):
 
 
 class AnimatedGraphicTaskInput(SubTaskOutput):
+    """An animated GIF/WebP of the source from `start_time_offset` to `end_time_offset`
+    (seconds), by template `definition`."""
+
     definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     start_time_offset: Seconds = 0.0
     end_time_offset: Seconds = 0.0
@@ -130,6 +136,9 @@ class AnimatedGraphicTaskInput(SubTaskOutput):
 
 
 class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
+    """Screenshots at the given time offsets (`ext_time_offset_set`: `"1.5s"` or `"50%"`), by
+    template `definition`."""
+
     definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     ext_time_offset_set: Annotated[list[str], AfterValidator(_check_offsets)] = []
     time_offset_set: list[Seconds] = []
@@ -150,11 +159,16 @@ class SnapshotByTimeOffsetTaskInput(SubTaskOutput):
 
 
 class SampleSnapshotTaskInput(SubTaskOutput):
+    """Screenshots every N percent or N seconds of the source, by template `definition`."""
+
     definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     watermark_set: Watermarks = []
 
 
 class ImageSpriteTaskInput(SubTaskOutput):
+    """Image sprite sheets (thumbnails in a grid) and their WebVTT index, by template
+    `definition`."""
+
     definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
     web_vtt_object_name: ObjectPath = None
 

@@ -9,6 +9,8 @@ from pydantic import Field, ValidationInfo
 
 
 class VideoCodec(StrEnum):
+    """A video codec by its compatible-API name."""
+
     H264 = "h264"
     H265 = "h265"
     VP9 = "vp9"
@@ -16,6 +18,8 @@ class VideoCodec(StrEnum):
 
 
 class AudioCodec(StrEnum):
+    """An audio codec by its compatible-API name."""
+
     AAC = "aac"
     MP3 = "mp3"
     OPUS = "opus"

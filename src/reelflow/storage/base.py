@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from reelflow.backoff import Patience
-from reelflow.errors import AccessDenied, ObjectNotFound, StorageError, StorageUnavailable
+from reelflow.errors import AccessDenied, DiskFull, ObjectNotFound, StorageError, StorageUnavailable
 from reelflow.storage.keys import temporary_name, validate_bucket_name
 
 CHUNK_SIZE = 1024 * 1024
@@ -392,11 +392,11 @@ def translate_os_error(exc: OSError, what: str) -> StorageError:
     """The reelflow error for an ``OSError`` met while doing ``what`` (a phrase).
 
     Permission problems and read-only file systems are ``AccessDenied`` (permanent);
-    everything else, a full disk included, is a retryable ``StorageError``.
+    a full disk or quota is ``DiskFull``; everything else is a retryable ``StorageError``.
     """
     reason = exc.strerror or str(exc)
     if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
         return AccessDenied(f"{what}: {reason}")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StorageError(f"{what}: no space left on the device ({reason})")
+        return DiskFull(f"{what}: no space left on the device ({reason})")
     return StorageError(f"{what}: {reason}")

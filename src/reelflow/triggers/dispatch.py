@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reelflow.db.outage import DB_OUTAGES
 from reelflow.engine.service import Engine
 from reelflow.engine.triggered import TriggerKey, TriggerLedger
 from reelflow.engine.workflows import WorkflowRecord, Workflows
@@ -37,7 +38,10 @@ class Dispatcher:
     reelflow writes itself (``TriggerLedger.is_own_output``); the version is the notice's
     or the object's current ETag; then one ``Engine.submit(..., trigger_key=...)`` per
     workflow, which starts a task only for a (workflow, object version) never seen before.
-    Failures are logged per notice and per workflow; they never propagate.
+    Failures are logged per notice and per workflow; they never propagate, except a
+    database outage (``DB_OUTAGES``): then nothing can be decided, and the caller keeps
+    its notices to fire them again when the database is back (the ledger drops any
+    duplicates).
     """
 
     def __init__(
@@ -62,6 +66,8 @@ class Dispatcher:
             return []
         try:
             bound = self._workflows.enabled_in(bucket)
+        except DB_OUTAGES:
+            raise
         except ReelflowError as exc:
             log.warning("trigger: cannot read the workflows of bucket %s: %s", bucket, exc)
             return []
@@ -104,6 +110,8 @@ class Dispatcher:
                 submitted = self._engine.submit_task(
                     request, account_id=workflow.account_id, trigger_key=trigger_key
                 )
+            except DB_OUTAGES:
+                raise
             except ReelflowError as exc:
                 log.warning(
                     "trigger: workflow %s did not start for %s/%s: %s",

@@ -21,6 +21,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
 from reelflow.storage.base import ObjectInfo
@@ -54,6 +55,7 @@ class S3Poller(Trigger):
         self._handled: dict[tuple[str, str], datetime] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outage = Outage(self.name, log, base=1.0, cap=min(interval, 30.0))
 
     def start(self) -> None:
         if self._thread is not None:
@@ -70,11 +72,17 @@ class S3Poller(Trigger):
 
     def _run(self) -> None:
         while True:
+            wait = self.interval
             try:
                 self.poll_once()
+            except DB_OUTAGES as exc:
+                # Nothing of this listing was recorded: the next one fires it again.
+                wait = min(wait, self._outage.failed(exc))
             except ReelflowError as exc:
                 log.warning("%s: polling failed: %s", self.name, exc.message)
-            if self._stop.wait(self.interval):
+            else:
+                self._outage.succeeded()
+            if self._stop.wait(wait):
                 return
 
     def poll_once(self) -> list[Fired]:

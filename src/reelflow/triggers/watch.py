@@ -25,6 +25,7 @@ from pathlib import Path
 
 import watchfiles
 
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
 from reelflow.storage.keys import is_temporary_name
@@ -67,6 +68,7 @@ class FolderWatcher(Trigger):
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._saved_at = 0.0
+        self._outage = Outage(self.name, log, base=1.0, cap=10.0)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -91,6 +93,7 @@ class FolderWatcher(Trigger):
         while not self._stop.is_set():
             try:
                 self._catch_up()
+                self._outage.succeeded()
                 for changes in watchfiles.watch(
                     root,
                     watch_filter=None,
@@ -107,6 +110,9 @@ class FolderWatcher(Trigger):
                         if change is not watchfiles.Change.deleted:
                             self._seen(Path(raw))
                     self._settle()
+            except DB_OUTAGES as exc:
+                # Files not yet fired stay in the settler; the catch-up scan finds the rest.
+                self._stop.wait(self._outage.failed(exc))
             except (OSError, RuntimeError, ReelflowError) as exc:
                 # The folder vanished (unmounted volume) or the OS refused a watch: retry.
                 log.warning("%s: watching %s failed: %s; retrying", self.name, root, exc)
@@ -146,7 +152,13 @@ class FolderWatcher(Trigger):
             key = path.relative_to(self.storage.root).as_posix()
             notices.append(ObjectNotice(self.storage.name, key, origin=Origin.WATCH))
         if notices:
-            self._dispatcher.fire_many(self.storage.name, notices)
+            try:
+                self._dispatcher.fire_many(self.storage.name, notices)
+            except DB_OUTAGES:
+                for path in ready:  # fired again when the database is back
+                    self._settler.add(path)
+                raise
+            self._outage.succeeded()
         if not len(self._settler):
             self._save()
 
@@ -156,6 +168,10 @@ class FolderWatcher(Trigger):
             return
         try:
             self._ledger.save_checkpoint(self.storage.name, Checkpoint(None, self._now()))
+        except DB_OUTAGES as exc:
+            self._outage.failed(exc)  # logged once per outage; tried again in a while
+            self._saved_at = now
+            return
         except ReelflowError as exc:
             log.warning("%s: cannot save the checkpoint: %s", self.name, exc)
             return

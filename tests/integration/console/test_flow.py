@@ -80,8 +80,13 @@ def upload_clip(page: Page, clip: Path) -> None:
     page.goto("/console/buckets/media?prefix=in/")
     drop_file(page, "#dropzone", clip, "video/mp4")
     page.wait_for_selector(".uploads li.done")
-    page.wait_for_selector(f"tr[data-key='in/{clip.name}']")  # the page reloads itself
+    started = page.locator(".uploads li.done .started")
+    assert started.get_attribute("data-tasks") == "1"
+    assert started.inner_text().startswith("Started task rf-"), started.inner_text()
+    assert (started.locator("a").get_attribute("href") or "").startswith("/console/tasks/rf-")
     shoot(page, "06-bucket-uploaded")
+    page.click("a.refresh")
+    page.wait_for_selector(f"tr[data-key='in/{clip.name}']")
 
 
 def open_task(page: Page) -> None:
@@ -143,6 +148,11 @@ def test_admin_runs_a_workflow_from_the_console(
     page.wait_for_selector(".stat.succeeded .value")
     assert page.locator(".stat.succeeded .value").inner_text().strip() == "1"
     shoot(page, "02-dashboard")
+    executor = page.locator("section.card", has_text="Executor")
+    assert "each square runs one FFmpeg job" in executor.inner_text()
+    assert "busy" in executor.locator(".slot-legend").inner_text()
+    label = executor.locator(".slots").get_attribute("aria-label") or ""
+    assert label.endswith("job slots in use"), label
     page.set_viewport_size(PHONE)
     shoot(page, "11-dashboard-phone")
     page.go_back()
@@ -190,9 +200,11 @@ def test_workflow_is_disabled_edited_and_deleted(page: Page, server: ServerProce
     page.click("button[type=submit].primary")
     page.wait_for_url("**/console/workflows")
     row = page.locator("tr[data-workflow]", has_text="to be removed")
+    assert row.locator("button", has_text="Delete").count() == 0  # enabled: disable first
     row.locator("button", has_text="Disable").click()
     page.wait_for_url("**/console/workflows")
     assert row.locator(".badge.disabled").count() == 1
+    assert row.locator("button", has_text="Delete").count() == 1
     row.locator("a", has_text="Edit").click()
     page.wait_for_url("**/console/workflows/*")
     assert page.input_value("#f-trigger_dir") == "later/"
@@ -207,6 +219,22 @@ def test_workflow_is_disabled_edited_and_deleted(page: Page, server: ServerProce
     page.wait_for_url("**/console/workflows")
     assert row.count() == 0
     assert "deleted" in page.locator(".notice").inner_text()
+
+
+def test_an_upload_no_workflow_matches_says_so(
+    page: Page, server: ServerProcess, tmp_path: Path
+) -> None:
+    from tests.integration.console.conftest import sign_in
+
+    loose = tmp_path / "notes.mp4"
+    loose.write_bytes(b"not watched by any workflow")
+    sign_in(page, server.admin_key)
+    page.goto("/console/buckets/media?prefix=elsewhere/")
+    drop_file(page, "#dropzone", loose, "video/mp4")
+    started = page.locator(".uploads li.done .started")
+    started.wait_for()
+    assert started.get_attribute("data-tasks") == "0"
+    assert "no enabled workflow matches" in started.inner_text()
 
 
 def test_other_pages_render(page: Page, server: ServerProcess) -> None:
@@ -251,6 +279,8 @@ def test_a_failed_task_shows_its_errors_and_can_be_retried(
     sign_in(page, server.admin_key)
     page.goto("/console/buckets/media?prefix=bad/")
     drop_file(page, "#dropzone", broken, "video/mp4")
+    page.wait_for_selector(".uploads li.done .started[data-tasks='1']")
+    page.click("a.refresh")
     page.wait_for_selector("tr[data-key='bad/broken.mp4']")
     page.goto("/console/tasks?state=failed")
     link = page.locator("tr[data-task] a.title").first

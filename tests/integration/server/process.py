@@ -30,7 +30,8 @@ STOP_GRACE = 10.0
 
 
 class ServerProcess:
-    """One ``reelflow serve`` run on ``data_dir``; ``env`` adds REELFLOW_* settings."""
+    """One ``reelflow serve`` run on ``data_dir``; ``env`` adds REELFLOW_* settings (the
+    first-start workflow ``default`` is off unless ``env`` turns it on)."""
 
     def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
         self.data_dir = data_dir
@@ -40,6 +41,9 @@ class ServerProcess:
             **os.environ,
             "REELFLOW_VIDEO_PRESET": "ultrafast",
             "REELFLOW_WORKERS": "1",
+            # Tests upload to media/in/ and count the tasks they start themselves; the
+            # first-start workflow is tested where asked for (REELFLOW_DEFAULT_WORKFLOW=true).
+            "REELFLOW_DEFAULT_WORKFLOW": "false",
             **(env or {}),
         }
         self.log_path = data_dir.parent / f"{data_dir.name}-server-{self.port}.log"

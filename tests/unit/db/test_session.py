@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import create_db_engine, migrate, session_factory, transaction
 from reelflow.engine.states import JobState, TaskState
+from reelflow.errors import DatabaseUnavailable
 from reelflow.executors.base import JobKind
 
 
@@ -185,14 +186,15 @@ def test_a_failed_write_transaction_releases_the_queue(db: Engine) -> None:
 
 def test_a_nested_write_transaction_still_fails_on_the_busy_timeout(tmp_path: Path) -> None:
     # The queue is reentrant and bounded by the busy timeout: a writer that could never get
-    # SQLite's lock gets SQLite's "database is locked", as without the queue, never a hang.
+    # SQLite's lock gets SQLite's "database is locked" (as DatabaseUnavailable: the caller
+    # backs off), as without the queue, never a hang.
     engine = create_db_engine(f"sqlite:///{tmp_path / 'reelflow.db'}", busy_timeout_ms=100)
     migrate(engine)
     sessions = session_factory(engine)
     try:
         with (
             transaction(sessions, write=True),
-            pytest.raises(OperationalError, match="locked"),
+            pytest.raises(DatabaseUnavailable, match="locked"),
             transaction(sessions, write=True),
         ):
             pass

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy.exc import OperationalError
 
 from reelflow.config import Settings
+from reelflow.db.outage import Outage
 from reelflow.db.session import session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.engine.states import JobState, TaskState
-from reelflow.errors import ExecutorUnavailable
+from reelflow.errors import DatabaseUnavailable, ExecutorUnavailable
 from reelflow.executors.base import JobContext, JobEvent, JobEventType, JobPayload, JobResult
 from reelflow.executors.celery import executor as executor_module
 from reelflow.executors.celery.app import RUN_JOB, make_app, register_worker
@@ -259,20 +260,44 @@ class Flaky:
     def handle(self, event: JobEvent, **claim: Any) -> bool:
         if event.type is JobEventType.FINISHED and self.failures > 0:
             self.failures -= 1
-            raise OperationalError("UPDATE jobs ...", {}, ConnectionError("server closed"))
+            raise DatabaseUnavailable("the database is unreachable: server closed")
         return self.engine.handle(event, **claim)
 
 
-@pytest.mark.parametrize(("failures", "outcome"), [(2, Outcome.DONE), (99, Outcome.UNREPORTED)])
-def test_the_result_is_retried_while_the_lease_allows(
-    engine: Engine, scheduler: Scheduler, app: StubApp, failures: int, outcome: Outcome
+def test_a_result_finished_during_an_outage_is_recorded_when_the_database_is_back(
+    engine: Engine, scheduler: Scheduler, app: StubApp
 ) -> None:
+    # Eight failed tries span well over the old patience (half a 2 s lease): the result is
+    # kept however long the outage lasts, and the job is not run again.
     task_id = engine.submit(make_request(1))
     scheduler.tick()
-    worker = JobWorker(Flaky(engine, failures), ScriptedRunner(), owner="w", lease_seconds=2)
-    assert worker.run(app.messages[0].payload) is outcome
-    probe_done = engine.task_view(task_id).media_info is not None
-    assert probe_done is (outcome is Outcome.DONE)
+    runner = ScriptedRunner()
+    worker = JobWorker(Flaky(engine, 8), runner, owner="w", lease_seconds=2)
+    worker._reports = Outage("test", logging.getLogger("test"), base=0.01, cap=0.02)
+    assert worker.run(app.messages[0].payload) is Outcome.DONE
+    assert engine.task_view(task_id).media_info is not None
+    assert len(runner.calls) == 1
+
+
+def test_a_stopping_worker_gives_up_an_unrecordable_result_and_renews_meanwhile(
+    engine: Engine, scheduler: Scheduler, app: StubApp
+) -> None:
+    engine.submit(make_request(1))
+    scheduler.tick()
+    flaky = Flaky(engine, 10**6)
+    worker = JobWorker(flaky, ScriptedRunner(), owner="w", lease_seconds=2)
+    outcome: list[Outcome] = []
+    thread = threading.Thread(target=lambda: outcome.append(worker.run(app.messages[0].payload)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while flaky.failures == 10**6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # While the result waits for the database, the job is still this worker's: its lease is
+    # renewed by the heartbeat.
+    assert worker.running() == [app.messages[0].payload["job_id"]]
+    worker.stop()
+    thread.join(timeout=10)
+    assert outcome == [Outcome.UNREPORTED]
 
 
 def test_claims_the_broker_could_not_take_are_handed_back(
@@ -299,20 +324,52 @@ def test_a_stopping_scheduler_leaves_dispatched_jobs_to_the_workers(
 
 class Unreachable(Flaky):
     def adopt(self, *claim: Any) -> bool:
-        raise OperationalError("UPDATE jobs ...", {}, ConnectionError("connection refused"))
+        raise DatabaseUnavailable("the database is unreachable: connection refused")
 
 
-def test_a_claim_that_cannot_be_adopted_is_left_to_its_dispatch_lease(
+class BackAfter(Flaky):
+    """Refuses the first ``failures`` adoptions, as a database restarting would."""
+
+    def adopt(self, *claim: Any) -> bool:
+        if self.failures > 0:
+            self.failures -= 1
+            raise DatabaseUnavailable("the database is unreachable: connection refused")
+        return self.engine.adopt(*claim)
+
+
+def test_a_claim_is_adopted_when_the_database_is_back_or_left_to_its_lease_on_stop(
     engine: Engine, scheduler: Scheduler, app: StubApp, db: DbEngine
 ) -> None:
     task_id = engine.submit(make_request(1))
     scheduler.tick()
     runner = ScriptedRunner()
-    worker = JobWorker(Unreachable(engine, 0), runner, owner="w", lease_seconds=30)
-    assert worker.run(app.messages[0].payload) is Outcome.UNADOPTED
+    link = Unreachable(engine, 0)
+    worker = JobWorker(link, runner, owner="w", lease_seconds=30)
+    worker._reports = Outage("test", logging.getLogger("test"), base=0.01, cap=0.02)
+    outcome: list[Outcome] = []
+    thread = threading.Thread(target=lambda: outcome.append(worker.run(app.messages[0].payload)))
+    thread.start()
+    time.sleep(0.2)  # a few refused adoptions
+    assert outcome == [] and runner.calls == []  # the message is held, not dropped
+    worker.stop()
+    thread.join(timeout=10)
+    assert outcome == [Outcome.UNADOPTED]
     assert runner.calls == []
     [row] = job_rows(db, task_id)
     assert (row.state, row.lease_owner) == (JobState.RUNNING, "sched")
+
+
+def test_a_claim_held_through_an_outage_runs_once_the_database_is_back(
+    engine: Engine, scheduler: Scheduler, app: StubApp
+) -> None:
+    task_id = engine.submit(make_request(1))
+    scheduler.tick()
+    runner = ScriptedRunner()
+    worker = JobWorker(BackAfter(engine, 5), runner, owner="w", lease_seconds=30)
+    worker._reports = Outage("test", logging.getLogger("test"), base=0.01, cap=0.02)
+    assert worker.run(app.messages[0].payload) is Outcome.DONE
+    assert len(runner.calls) == 1
+    assert engine.task_view(task_id).media_info is not None
 
 
 class StopsWhileAdopting(Flaky):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.errors import AccessDenied, InvalidKey, ObjectNotFound, StorageError
+from reelflow.errors import AccessDenied, DiskFull, InvalidKey, ObjectNotFound, StorageError
 from reelflow.storage import base
 from reelflow.storage.keys import TEMP_MARKER
 from reelflow.storage.local import LocalStorage
@@ -111,7 +111,7 @@ def test_permission_error_is_access_denied(
     assert files_under(root) == []
 
 
-def test_full_disk_is_a_retryable_storage_error(
+def test_full_disk_is_disk_full(
     storage: LocalStorage, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def full(fd: int) -> None:
@@ -122,8 +122,10 @@ def test_full_disk_is_a_retryable_storage_error(
     with pytest.raises(StorageError, match="no space left") as caught:
         storage.put_bytes("a.mp4", b"x" * 100)
 
-    assert type(caught.value) is StorageError
-    assert caught.value.retryable
+    # Not retried: the job fails with the code; work succeeds again once space is freed.
+    assert type(caught.value) is DiskFull
+    assert caught.value.code == "StorageError.DiskFull"
+    assert not caught.value.retryable
     assert files_under(root) == []
 
 

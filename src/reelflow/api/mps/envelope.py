@@ -6,6 +6,9 @@
 Always status 200 and ``Content-Type: application/json`` exactly: the official SDK treats
 any other status as a network error and skips its error check for
 ``application/json; charset=utf-8``, handing the caller an all-``None`` answer.
+
+An error that passes with time (the database unreachable: ``ResourceUnavailable.Database``)
+also carries ``Retry-After``; the status stays 200 for the SDK's sake, the code says it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from reelflow.errors import ReelflowError, StateError, WorkflowNotFound
+from reelflow.errors import DatabaseUnavailable, ReelflowError, StateError, WorkflowNotFound
 from reelflow.storage.registry import BucketNotFound
 
 CONTENT_TYPE = "application/json"
@@ -33,10 +36,11 @@ _CODES = {
 class MpsError(Exception):
     """An error answered in the error envelope: a compatible-API code and a message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, for errors that pass with time
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -44,7 +48,8 @@ class MpsError(Exception):
 
 def from_reelflow(exc: ReelflowError) -> MpsError:
     """The envelope error for an error of reelflow's engine."""
-    return MpsError(_CODES.get(exc.code, exc.code), exc.message)
+    retry_after = exc.retry_after if isinstance(exc, DatabaseUnavailable) else None
+    return MpsError(_CODES.get(exc.code, exc.code), exc.message, retry_after=retry_after)
 
 
 def reply(body: dict[str, Any], request_id: str) -> Response:
@@ -53,9 +58,12 @@ def reply(body: dict[str, Any], request_id: str) -> Response:
 
 
 def error_reply(error: MpsError, request_id: str) -> Response:
-    return _response(
+    response = _response(
         {"Error": {"Code": error.code, "Message": error.message}, "RequestId": request_id}
     )
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _response(payload: dict[str, Any]) -> Response:

@@ -1,8 +1,9 @@
 """``/healthz`` (no key: load balancers and orchestrators call it) and ``/metrics``.
 
-``/metrics`` needs an **admin** key (``Authorization: Bearer``; Prometheus sends one with
-``authorization: {credentials: ...}``): its numbers cover every account, and every
-request but the health check needs a key.
+``/metrics`` is for Prometheus (``reelflow.api.deps.metrics_scraper``): the dedicated
+``REELFLOW_METRICS_TOKEN`` or an **admin** key as ``Authorization: Bearer`` (Prometheus sends
+one with ``authorization: {credentials: ...}``), since its numbers cover every account; or
+no key at all with ``metrics_public = true``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from reelflow.api.deps import AdminDep, MetricsDep, RuntimeDep, known_query_only
+from reelflow.api.deps import MetricsDep, MetricsScraper, RuntimeDep, known_query_only
 from reelflow.api.metrics import CONTENT_TYPE
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.health import HealthOut
@@ -36,8 +37,9 @@ def healthz(runtime: RuntimeDep) -> HealthOut | JSONResponse:
     try:
         with runtime.db.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        logger.exception("health check: the database is unreachable")
+    except SQLAlchemyError as exc:
+        # One line, no traceback: probes call this every few seconds during an outage.
+        logger.warning("health check: the database is unreachable: %s", type(exc).__name__)
         body = HealthOut(status="unavailable", database="unreachable")
         return JSONResponse(body.model_dump(), status_code=503)
     return HealthOut(status="ok", database="ok")
@@ -46,11 +48,12 @@ def healthz(runtime: RuntimeDep) -> HealthOut | JSONResponse:
 @router.get(
     "/metrics",
     response_class=Response,
-    summary="Prometheus metrics (admin key)",
+    summary="Prometheus metrics (REELFLOW_METRICS_TOKEN or an admin key; none if public)",
+    dependencies=[MetricsScraper],
     responses={
         200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}},
         **error_responses(401, 403),
     },
 )
-def metrics(metrics: MetricsDep, _admin: AdminDep) -> Response:
+def metrics(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -25,7 +25,14 @@ from reelflow.api.deps import (
 from reelflow.api.errors import ApiError
 from reelflow.api.objects_common import object_headers, store_upload, stream_object
 from reelflow.api.schemas.common import ErrorResponse, error_responses
-from reelflow.api.schemas.objects import BucketList, BucketOut, ObjectOut, ObjectPage
+from reelflow.api.schemas.objects import (
+    BucketList,
+    BucketOut,
+    ObjectOut,
+    ObjectPage,
+    StartedTask,
+    UploadOut,
+)
 from reelflow.errors import SpecError
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
@@ -96,12 +103,14 @@ def list_objects(
 
 @router.put(
     "/{bucket}/objects/{key:objectkey}",
-    response_model=ObjectOut,
+    response_model=UploadOut,
     summary="Upload an object (streamed; replaces any object with this key atomically)",
     description="The body is the object: at least one byte, with `Content-Length` or "
     "chunked. A request without a body is refused (411), and so is an empty one (400 "
     "`InvalidParameterValue.Body`): an empty object is no media, and a PUT without a body "
-    "is more likely a client's mistake than a wish to store nothing.",
+    "is more likely a client's mistake than a wish to store nothing. The answer lists the "
+    "tasks the upload started (`tasks`, one per enabled workflow whose trigger matches the "
+    "key; empty when none does).",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -116,9 +125,11 @@ def list_objects(
 )
 async def put_object(
     request: Request, storage: BucketDep, key: KeyDep, account: AccountDep
-) -> ObjectOut:
+) -> UploadOut:
     _require_body(request)
-    return ObjectOut.of(await store_upload(request, storage, key, account.id))
+    stored = await store_upload(request, storage, key, account.id)
+    tasks = [StartedTask.of(fired) for fired in stored.tasks]
+    return UploadOut(**ObjectOut.of(stored.info).model_dump(), tasks=tasks)
 
 
 def _require_body(request: Request) -> None:

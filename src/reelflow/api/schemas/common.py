@@ -57,11 +57,16 @@ class ResponseModel(BaseModel):
 
 
 class FieldError(ResponseModel):
+    """One offending field of a request (a dotted path) and what is wrong with it."""
+
     field: str
     message: str
 
 
 class ErrorDetail(ResponseModel):
+    """What went wrong: a stable `code`, a `message` a person can act on, and the offending
+    `fields` of bad input."""
+
     code: str
     message: str
     fields: list[FieldError] | None = None

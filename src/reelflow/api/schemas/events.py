@@ -13,6 +13,8 @@ from reelflow.notify.states import AttemptOutcome, DeliveryState, EventType
 
 
 class AttemptOut(ResponseModel):
+    """One attempt to send a delivery: when, how it ended and the target's answer or error."""
+
     number: int
     started_at: datetime
     duration_ms: float
@@ -80,6 +82,8 @@ class DeliveryOut(ResponseModel):
 
 
 class EventOut(ResponseModel):
+    """One notification event of a task, as it was sent, with its deliveries."""
+
     id: str
     seq: int
     type: EventType
@@ -102,6 +106,8 @@ class EventOut(ResponseModel):
 
 
 class TaskEvents(ResponseModel):
+    """Every notification event of a task, with their deliveries and attempts."""
+
     task_id: str
     events: list[EventOut]
 

@@ -8,5 +8,7 @@ from reelflow.api.schemas.common import ResponseModel
 
 
 class HealthOut(ResponseModel):
+    """Whether the server is up and reaches its database."""
+
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable"]

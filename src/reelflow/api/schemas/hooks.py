@@ -6,6 +6,8 @@ from reelflow.api.schemas.common import ResponseModel
 
 
 class HookTask(ResponseModel):
+    """A task an S3 event record started."""
+
     bucket: str
     key: str
     workflow_id: int
@@ -13,6 +15,8 @@ class HookTask(ResponseModel):
 
 
 class HookIgnored(ResponseModel):
+    """An S3 event record that started nothing, and why."""
+
     record: int
     reason: str
 

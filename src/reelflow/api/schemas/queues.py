@@ -33,6 +33,9 @@ class ReceiveIn(RequestModel):
 
 
 class MessageOut(ResponseModel):
+    """One received message of an embedded queue: the event and the receipt to acknowledge it
+    with."""
+
     receipt: str = Field(description="Acknowledge with DELETE .../messages/{receipt}.")
     event_id: str
     receive_count: int = Field(
@@ -53,4 +56,6 @@ class MessageOut(ResponseModel):
 
 
 class ReceiveOut(ResponseModel):
+    """The messages received (none when `wait_seconds` passed without one)."""
+
     messages: list[MessageOut]

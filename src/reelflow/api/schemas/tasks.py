@@ -78,10 +78,15 @@ SubTaskStatus = Literal["WAITING", "PROCESSING", "SUCCESS", "FAIL"]
 
 
 class TaskCreated(ResponseModel):
+    """The id of the task started; poll it with `GET /v1/tasks/{task_id}`."""
+
     task_id: str
 
 
 class SubTaskOut(ResponseModel):
+    """One sub-task of a task: its kind and template, status, progress, error, attempts, and
+    `outputs` (the compatible API's result object, PascalCase, once it succeeded)."""
+
     index: int
     kind: str
     definition: int
@@ -115,6 +120,8 @@ class SubTaskOut(ResponseModel):
 
 
 class SourceOut(ResponseModel):
+    """What a task reads: a bucket object (`bucket`, `key`) or a `url`."""
+
     type: str
     bucket: str
     key: str
@@ -195,5 +202,7 @@ class TaskPage(ResponseModel):
 
 
 class TaskRetried(ResponseModel):
+    """The task run again, and which of its sub-tasks were queued again."""
+
     task_id: str
     retried: list[int] = Field(description="Indices of the sub-tasks queued again.")

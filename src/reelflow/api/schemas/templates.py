@@ -12,6 +12,9 @@ from reelflow.specs.templates import TemplateKind
 
 
 class TemplateOut(ResponseModel):
+    """A template: preset or custom, its `definition`, kind, name and the template's fields
+    (snake_case)."""
+
     definition: int
     kind: TemplateKind
     type: Literal["Preset", "Custom"]

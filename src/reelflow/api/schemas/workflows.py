@@ -23,12 +23,17 @@ class WorkflowCreate(WorkflowSpec):
 
 
 class TriggerOut(ResponseModel):
+    """A workflow's trigger: uploads to `bucket` under the folder `dir` whose extension is in
+    `formats` (empty: common video and audio extensions)."""
+
     bucket: str
     dir: str
     formats: list[str]
 
 
 class WorkflowOut(ResponseModel):
+    """A workflow: its definition, whether it is enabled, and when it was created and changed."""
+
     id: int
     name: str
     enabled: bool
@@ -68,6 +73,8 @@ class WorkflowOut(ResponseModel):
 
 
 class WorkflowPage(ResponseModel):
+    """One page of the account's workflows by id, and how many match in all."""
+
     workflows: list[WorkflowOut]
     total: int
     offset: int

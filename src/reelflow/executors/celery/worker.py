@@ -11,6 +11,11 @@ applies them exactly once whatever the broker does:
   ends and dispatches a new attempt; any late message of the old attempt is stale;
 - a job whose lease is lost while it runs (the heartbeat says so) is stopped and reports
   nothing.
+- a message that arrives while the database is away waits for it to come back before the
+  adoption; a job that finishes while it is away keeps its result (in memory) and reports
+  it when the database is back, renewing its lease meanwhile; the server's sweep does not
+  expire leases because of the outage (``reelflow.engine.scheduler``). Only ``stop`` drops
+  an unreported result.
 
 The runner is the local pool's ``JobRunner`` (``JobRuntime``): the same JSON runs the same
 way everywhere.
@@ -24,8 +29,7 @@ import time
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy.exc import SQLAlchemyError
-
+from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.executors.base import (
     JobContext,
     JobEvent,
@@ -34,12 +38,9 @@ from reelflow.executors.base import (
     JobRunner,
 )
 from reelflow.executors.local import run_guarded
+from reelflow.executors.reporting import report_until_recorded
 
 logger = logging.getLogger(__name__)
-
-# The final result is worth waiting for: the database may be restarting. Tried for about
-# this long (within the lease, so no other attempt has started), then left to the lease.
-REPORT_PATIENCE = 0.5  # of the lease
 
 
 class EngineLink(Protocol):
@@ -60,8 +61,8 @@ class Outcome(StrEnum):
     DONE = "done"  # ran, and the engine has the result
     STALE = "stale"  # not run: the claim was over or someone else's
     LOST = "lost"  # stopped: the lease was lost, or the worker is shutting down
-    UNADOPTED = "unadopted"  # the database was unreachable: the dispatch lease brings it back
-    UNREPORTED = "unreported"  # ran, but the result could not be written (the lease decides)
+    UNADOPTED = "unadopted"  # stopped while the database was away: the dispatch lease decides
+    UNREPORTED = "unreported"  # ran, but stopped before the result was written (the lease decides)
 
 
 class JobWorker:
@@ -78,6 +79,8 @@ class JobWorker:
         self._active: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beats = Outage("worker: lease heartbeat", logger)
+        self._reports = Outage("worker: reporting results", logger)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -104,8 +107,8 @@ class JobWorker:
     def _hand_back(self, job_ids: list[str] | None) -> int:
         try:
             return self.engine.requeue_owner(self.owner, job_ids)
-        except SQLAlchemyError:
-            logger.exception("could not hand the running jobs back; their leases will expire")
+        except DB_OUTAGES as exc:
+            logger.warning("could not hand the running jobs back (%s); their leases expire", exc)
             return 0
 
     def running(self) -> list[str]:
@@ -119,11 +122,17 @@ class JobWorker:
         job = JobPayload.model_validate(message)
         if self._stopping.is_set():
             return Outcome.LOST  # acknowledged unrun: the dispatch lease brings it back
-        try:
-            adopted = self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner)
-        except SQLAlchemyError as exc:
-            logger.warning("job %s not adopted, the database is unreachable: %s", job.job_id, exc)
+        # The database may be away: hold the message (a claim) until it is back rather than
+        # drop it, which would leave the job to its dispatch lease.
+        answers: list[bool] = []
+
+        def adopt() -> None:
+            answers.append(self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner))
+
+        if not report_until_recorded(adopt, self._stopping, self._reports):
+            logger.warning("job %s not adopted before the worker stopped", job.job_id)
             return Outcome.UNADOPTED
+        adopted = answers[-1]
         if not adopted:
             logger.info("job %s attempt %s: stale message, not run", job.job_id, job.attempt)
             return Outcome.STALE
@@ -139,17 +148,20 @@ class JobWorker:
         logger.info("job %s attempt %s (%s, task %s, from %s): running", *_names(job))
         try:
             result = run_guarded(self.runner, job, JobContext(self._progress(job), cancel))
+            if cancel.is_set():
+                logger.info(
+                    "job %s attempt %s stopped; its result is dropped", job.job_id, job.attempt
+                )
+                return Outcome.LOST
+            event = JobEvent(
+                job_id=job.job_id, type=JobEventType.FINISHED, progress=100.0, result=result
+            )
+            # Still in _active while reporting: the heartbeat keeps renewing its lease.
+            reported = self._report(job, event)
         finally:
             with self._lock:
                 if self._active.get(job.job_id) is cancel:
                     del self._active[job.job_id]
-        if cancel.is_set():
-            logger.info("job %s attempt %s stopped; its result is dropped", job.job_id, job.attempt)
-            return Outcome.LOST
-        event = JobEvent(
-            job_id=job.job_id, type=JobEventType.FINISHED, progress=100.0, result=result
-        )
-        reported = self._report(job, event)
         logger.info(
             "job %s attempt %s: %s in %.3f s",
             job.job_id,
@@ -164,34 +176,25 @@ class JobWorker:
             event = JobEvent(job_id=job.job_id, type=JobEventType.PROGRESS, progress=value)
             try:
                 self.engine.handle(event, attempt=job.attempt, owner=self.owner)
-            except SQLAlchemyError as exc:
+            except DB_OUTAGES as exc:
                 # Progress is advisory: the next report, or the result, carries on.
-                logger.warning("progress of job %s not recorded: %s", job.job_id, exc)
+                logger.debug("progress of job %s not recorded: %s", job.job_id, exc)
 
         return report
 
     def _report(self, job: JobPayload, event: JobEvent) -> bool:
-        deadline = time.monotonic() + self._lease * REPORT_PATIENCE
-        delay = 0.2
-        while True:
-            try:
-                self.engine.handle(event, attempt=job.attempt, owner=self.owner)
-                return True
-            except SQLAlchemyError as exc:
-                if time.monotonic() + delay > deadline:
-                    logger.error(
-                        "result of job %s attempt %s not recorded (%s); the engine runs it "
-                        "again when the lease ends",
-                        job.job_id,
-                        job.attempt,
-                        exc,
-                    )
-                    return False
-                logger.warning(
-                    "recording the result of job %s failed, retrying: %s", job.job_id, exc
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        def record() -> None:
+            self.engine.handle(event, attempt=job.attempt, owner=self.owner)
+
+        if report_until_recorded(record, self._stopping, self._reports):
+            return True
+        logger.warning(
+            "result of job %s attempt %s not recorded before the worker stopped; the engine "
+            "runs it again when the lease ends",
+            job.job_id,
+            job.attempt,
+        )
+        return False
 
     # -- leases ---------------------------------------------------------------------------
 
@@ -207,9 +210,10 @@ class JobWorker:
             return
         try:
             lost = self.engine.heartbeat(self.owner, job_ids)
-        except SQLAlchemyError as exc:
-            logger.warning("lease heartbeat failed (retrying in %.1f s): %s", self._lease / 3, exc)
+        except DB_OUTAGES as exc:
+            self._beats.failed(exc)  # logged once per outage; the period stays lease / 3
             return
+        self._beats.succeeded()
         for job_id in lost:
             logger.warning("lost the lease on job %s: stopping it", job_id)
             with self._lock:

@@ -106,6 +106,15 @@ def test_create_edit_disable_delete(console: Console, runtime: Runtime) -> None:
     assert record.spec.priority == -2 and not record.enabled
     assert console.post(f"/console/workflows/{record.id}/enable").status_code == 303
     assert runtime.workflows.get(runtime.admin_account.id, record.id).enabled
+    # Delete is offered on disabled workflows only; posted anyway, it is refused.
+    row = console.client.get("/console/workflows").text
+    assert f'action="/console/workflows/{record.id}/delete"' not in row
+    assert console.post(f"/console/workflows/{record.id}/delete").status_code == 303
+    assert runtime.workflows.list(runtime.admin_account.id)[1] == 1
+    assert "disable it before deleting it" in console.client.get("/console/workflows").text
+    assert console.post(f"/console/workflows/{record.id}/disable").status_code == 303
+    row = console.client.get("/console/workflows").text
+    assert f'action="/console/workflows/{record.id}/delete"' in row
     assert console.post(f"/console/workflows/{record.id}/delete").status_code == 303
     assert runtime.workflows.list(runtime.admin_account.id)[1] == 0
     assert console.client.get(f"/console/workflows/{record.id}").status_code == 404

@@ -61,8 +61,11 @@ async def upload(request: Request, bucket: str, key: str, user: CsrfHeaderDep) -
     await to_thread.run_sync(runtime.buckets.check_access, user.account.id, bucket)
     key = validate_key(key)
     storage = runtime.storages.get(bucket)
-    info = await store_upload(request, storage, key, user.account.id)
-    body = {"bucket": bucket, "key": info.key, "size": info.size, "etag": info.etag}
+    stored = await store_upload(request, storage, key, user.account.id)
+    info = stored.info
+    tasks = [{"task_id": t.task_id, "workflow_id": t.workflow_id, "created": t.new}
+             for t in stored.tasks]  # fmt: skip
+    body = {"bucket": bucket, "key": info.key, "size": info.size, "etag": info.etag, "tasks": tasks}
     return JSONResponse(body, status_code=201)
 
 

@@ -143,6 +143,11 @@ def delete_workflow(
     request: Request, workflow_id: int, runtime: RuntimeDep, user: UserDep, form: FormDep
 ) -> Response:
     record = runtime.workflows.get(user.account.id, workflow_id)
+    if record.enabled:
+        # The page offers Delete on disabled workflows only (as the compatible API allows):
+        # a workflow that may be starting tasks is stopped on purpose first.
+        notice = ("error", f"Workflow {record.name!r} is enabled: disable it before deleting it.")
+        return console_state(request).pages.redirect(request, LIST, user=user, notice=notice)
     runtime.workflows.delete(user.account.id, workflow_id)
     notice = ("ok", f"Workflow {record.name!r} deleted; the tasks it started are kept.")
     return console_state(request).pages.redirect(request, LIST, user=user, notice=notice)

@@ -54,6 +54,26 @@
     return `/console/buckets/${encodeURIComponent(bucket)}/objects/${path}`;
   }
 
+  // What an upload started, as the server answered it: a link per task, or why none.
+  function startedLine(tasks) {
+    const line = document.createElement("div");
+    line.className = "started";
+    line.dataset.tasks = String(tasks.length);
+    if (!tasks.length) {
+      line.textContent = "No task started: no enabled workflow matches this file.";
+      return line;
+    }
+    line.append(tasks.length === 1 ? "Started task " : "Started tasks ");
+    tasks.forEach((task, i) => {
+      if (i) line.append(", ");
+      const link = document.createElement("a");
+      link.href = `/console/tasks/${encodeURIComponent(task.task_id)}`;
+      link.textContent = task.task_id;
+      line.append(link, ` (workflow #${task.workflow_id}${task.created ? "" : ", started before"})`);
+    });
+    return line;
+  }
+
   function uploadOne(zone, file, list) {
     return new Promise((resolve) => {
       const key = (zone.dataset.prefix || "") + file.name;
@@ -85,6 +105,9 @@
           bar.value = 100;
           item.classList.add("done");
           status.textContent = `uploaded · ${human(file.size)}`;
+          let tasks = [];
+          try { tasks = JSON.parse(xhr.responseText).tasks || []; } catch (_) { /* not JSON */ }
+          item.append(startedLine(tasks));
           resolve(true);
         } else {
           let message = `failed (${xhr.status})`;
@@ -110,7 +133,15 @@
     for (const file of files) {
       ok = (await uploadOne(zone, file, list)) && ok;
     }
-    if (ok) setTimeout(() => window.location.reload(), 700);
+    // The page stays, so that what each upload started can be read; the listing shows the
+    // new objects on request.
+    if (ok && !zone.querySelector("a.refresh")) {
+      const refresh = document.createElement("a");
+      refresh.className = "btn small refresh";
+      refresh.href = window.location.href;
+      refresh.textContent = "Refresh the listing";
+      list.after(refresh);
+    }
   }
 
   function wireUploads(root) {
