@@ -26,9 +26,9 @@ tasks in flight at the cut, worker restarts, failure codes), and exits 1 naming 
 that missed the goal; the run's logs are then kept (their folder is printed).
 
 The dependencies run concurrently (each its own cluster, schema, queue, buckets, proxies and
-ports), their outage lengths one after another: about 5 minutes when every run recovers,
-10 at most. On a 2-core machine the four clusters share the cores (``--serial`` runs one
-dependency at a time, about four times as long).
+ports), their outage lengths one after another: 6-9 minutes measured on a shared 2-core
+machine, about 11 at most (every run waiting out its 2 minutes). The four clusters share
+the cores (``--serial`` runs one dependency at a time, about four times as long).
 
     .venv/bin/python bench/chaos_bench.py                         # the full table
     .venv/bin/python bench/chaos_bench.py --deps redis --lengths 5,30
