@@ -114,7 +114,6 @@ class Outcome:
     worker_exits: list[tuple[int, int, float]] = field(default_factory=list)  # (n, status, t)
     failures: dict[str, int] = field(default_factory=dict)  # "code: message" -> sub-tasks
     error: str = ""  # the run itself broke (a process did not start...)
-    logs: Path | None = None
 
     def misses(self) -> list[str]:
         """Why this run missed the goal (empty: it met it)."""
@@ -168,7 +167,7 @@ def run_once(
     settings: dict[str, str],
 ) -> Outcome:  # fmt: skip
     """One run: a fresh cluster, 12 tasks, the dependency cut for ``length`` s."""
-    outcome = Outcome(dep, length, logs=root)
+    outcome = Outcome(dep, length)
     with contextlib.ExitStack() as stack:
         direct_db = stack.enter_context(postgres_schema())
         db_proxy = stack.enter_context(proxy_to(direct_db))
@@ -230,9 +229,11 @@ def run_once(
         with contextlib.suppress(Interrupted):
             wait_until(lambda: unfinished() == 0, AFTER_RESTORE)
         tally(db, outcome, restored_at)
+        # Copies: the supervisor's thread may be appending (an exit, then its time).
+        exits, times = list(supervisor.exits), list(supervisor.exited_at)
         outcome.worker_exits = [
             (number, status, at - restored)
-            for (number, status), at in zip(supervisor.exits, supervisor.exited_at, strict=True)
+            for (number, status), at in zip(exits, times, strict=False)
         ]
     progress(f"{dep} {length:g} s: {outcome.succeeded} succeeded, {outcome.failed} failed, "
              f"{outcome.unfinished} unfinished, recovery {fmt_recovery(outcome)}")  # fmt: skip
@@ -276,7 +277,7 @@ def run_dep(
         except BaseException as exc:  # a harness skip is one too
             error = "".join(traceback.format_exception(exc)).rstrip()
             progress(f"{dep} {length:g} s: the run broke:\n{error}")
-            outcomes.append(Outcome(dep, length, error=error, logs=run_root))
+            outcomes.append(Outcome(dep, length, error=error))
     return outcomes
 
 
