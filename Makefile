@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-api bench-notify bench-upload bench-cluster bench-bounds clean
+.PHONY: demo test check bench bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench-cluster: $(STAMP)
 
 bench-bounds: $(STAMP)
 	$(BIN)/python bench/input_bounds_bench.py
+
+# Dependency outages against a real cluster (PostgreSQL, Redis, RabbitMQ, moto); ~10 minutes.
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos_bench.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -213,4 +213,7 @@ class Supervisor:
                 if status is not None and not self._stop.is_set():
                     self.exits.append((number, status))
                     self.exited_at.append(time.monotonic())
-                    worker.start()
+                    with contextlib.suppress(RuntimeError):
+                        # It exited again while starting (a dependency away): the next poll
+                        # sees that exit and starts it once more, as Restart=always does.
+                        worker.start()

@@ -359,6 +359,28 @@ def test_a_claim_is_adopted_when_the_database_is_back_or_left_to_its_lease_on_st
     assert (row.state, row.lease_owner) == (JobState.RUNNING, "sched")
 
 
+def test_a_claim_held_through_an_outage_occupies_its_thread(
+    engine: Engine, scheduler: Scheduler, app: StubApp
+) -> None:
+    # The consumer watchdog counts a worker's free threads with ``occupied``: a thread
+    # holding a message until the database is back takes no other one, so it is not free
+    # (else a database outage would pass for a dead broker consumer and end the worker).
+    engine.submit(make_request(1))
+    scheduler.tick()
+    worker = JobWorker(Unreachable(engine, 0), ScriptedRunner(), owner="w", lease_seconds=30)
+    worker._reports = Outage("test", logging.getLogger("test"), base=0.01, cap=0.02)
+    assert worker.occupied() == 0
+    thread = threading.Thread(target=worker.run, args=(app.messages[0].payload,))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while worker.occupied() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert worker.occupied() == 1 and worker.running() == []
+    worker.stop()
+    thread.join(timeout=10)
+    assert worker.occupied() == 0
+
+
 def test_a_claim_held_through_an_outage_runs_once_the_database_is_back(
     engine: Engine, scheduler: Scheduler, app: StubApp
 ) -> None:

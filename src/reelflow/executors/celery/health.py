@@ -94,7 +94,9 @@ def watch_consumer(
         return bool(connection is not None and connection.connected)
 
     def busy() -> bool:
-        return len(worker.running()) >= concurrency
+        # A thread holding a message through a database outage is not free: counting it
+        # free would take the outage for a dead consumer and exit the worker.
+        return worker.occupied() >= concurrency
 
     def on_stuck(reason: str) -> None:
         # A warm shutdown from Celery's own loop (it checks this flag every turn); the

@@ -77,6 +77,7 @@ class JobWorker:
         self._lease = lease_seconds
         self._lock = threading.Lock()
         self._active: dict[str, threading.Event] = {}
+        self._holding = 0  # messages held until the database is back to adopt them
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._beats = Outage("worker: lease heartbeat", logger)
@@ -115,6 +116,12 @@ class JobWorker:
         with self._lock:
             return list(self._active)
 
+    def occupied(self) -> int:
+        """How many threads a message takes now: running its job, or holding its claim
+        until the database is back to adopt it (such a thread takes no other message)."""
+        with self._lock:
+            return len(self._active) + self._holding
+
     # -- one message ----------------------------------------------------------------------
 
     def run(self, message: dict[str, Any]) -> Outcome:
@@ -129,7 +136,14 @@ class JobWorker:
         def adopt() -> None:
             answers.append(self.engine.adopt(job.job_id, job.attempt, job.owner, self.owner))
 
-        if not report_until_recorded(adopt, self._stopping, self._reports):
+        with self._lock:
+            self._holding += 1
+        try:
+            held = report_until_recorded(adopt, self._stopping, self._reports)
+        finally:
+            with self._lock:
+                self._holding -= 1
+        if not held:
             logger.warning("job %s not adopted before the worker stopped", job.job_id)
             return Outcome.UNADOPTED
         adopted = answers[-1]
