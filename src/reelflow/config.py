@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     dispatch_stall_seconds: float = Field(default=60.0, ge=1)
     # A worker with a free thread that receives nothing for this long while messages wait
     # in its queue has a dead broker consumer: it exits (non-zero) to be restarted.
-    worker_stall_seconds: float = Field(default=30.0, ge=2, le=3600)
+    worker_stall_seconds: float = Field(default=10.0, ge=2, le=3600)
     ffmpeg: str = ""
     workers: int = Field(default=max(1, min(4, (os.cpu_count() or 2) // 2)), ge=1, le=64)
     video_preset: X264Preset = "medium"
