@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from reelflow.config import Settings
+from reelflow.db.outage import Outage, until_reachable
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
 from reelflow.engine.buckets import BucketExists, BucketInfo, Buckets
@@ -70,7 +71,8 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = create_db_engine(settings.resolved_database_url())
-        migrate(self.db)
+        # A database still starting (or failing over) is waited for, saying so once.
+        until_reachable(lambda: migrate(self.db), Outage("start-up", log))
         self.sessions = session_factory(self.db)
         self.bucket_configs = bucket_configs(settings)
         self.storages = storages if storages is not None else build_storages(settings)

@@ -21,6 +21,7 @@ import typer
 
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
+from reelflow.db.outage import Outage, until_reachable
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.scheduler import default_owner
 from reelflow.engine.service import Engine
@@ -47,7 +48,9 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
     """A started ``JobWorker`` wired to the shared database and buckets; stopped after."""
     db = create_db_engine(settings.resolved_database_url())
     try:
-        migrate(db)  # a no-op once a server (or another worker) has done it
+        # A no-op once a server (or another worker) has done it; a database still starting
+        # (or failing over) is waited for, saying so once, not a crash with a traceback.
+        until_reachable(lambda: migrate(db), Outage("worker start-up", log))
         sessions = session_factory(db)
         # Cluster mode fans sub-tasks out: a worker finishing a probe plans the media jobs.
         engine = Engine(sessions, DefaultPlanner(fuse=False), settings)

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from reelflow.backoff import exponential, jittered
 from reelflow.errors import DatabaseUnavailable, DiskFull
@@ -23,6 +24,8 @@ from reelflow.errors import DatabaseUnavailable, DiskFull
 # What a database call raises when the database cannot take it now and waiting helps: it
 # is unreachable, or the disk under its (SQLite) file is full until someone frees space.
 DB_OUTAGES: tuple[type[Exception], ...] = (DatabaseUnavailable, DiskFull)
+
+T = TypeVar("T")
 
 
 class Outage:
@@ -90,6 +93,23 @@ class Outage:
             failures,
         )
         return length
+
+
+def until_reachable(
+    action: Callable[[], T], outage: Outage, *, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """``action()``, tried again after each backoff while it raises one of ``DB_OUTAGES``:
+    for start-up steps (migrating, the first account) of a process whose database may still
+    be starting or failing over. ``outage`` logs one line when the wait starts and one when
+    it ends; any other error propagates at once."""
+    while True:
+        try:
+            result = action()
+        except DB_OUTAGES as exc:
+            sleep(outage.failed(exc))
+            continue
+        outage.succeeded()
+        return result
 
 
 class Throttled:

@@ -200,20 +200,32 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def migrate(target: Engine | str, revision: str = "head") -> None:
-    """Upgrade the database at ``target`` (an engine or a URL) to ``revision``."""
+    """Upgrade the database at ``target`` (an engine or a URL) to ``revision``.
+
+    A database that cannot be reached raises ``DatabaseUnavailable`` (see
+    :func:`translate_error`); ``reelflow.db.outage.until_reachable`` waits it out."""
     engine = create_db_engine(target) if isinstance(target, str) else target
     try:
-        config = alembic_config()
-        # IMMEDIATE: two processes starting together migrate one after the other.
-        immediate = {SQLITE_BEGIN: "IMMEDIATE"}
-        with engine.connect().execution_options(**immediate) as connection, connection.begin():
-            if connection.dialect.name == "postgresql":
-                # PostgreSQL has no database-wide write lock: without this, processes
-                # starting together (several servers and workers) all create the same
-                # tables and all but one fail. Released when the transaction ends.
-                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        _migrate(engine, revision)
+    except sa_exc.SQLAlchemyError as exc:
+        translated = translate_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
     finally:
         if isinstance(target, str):
             engine.dispose()
+
+
+def _migrate(engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    # IMMEDIATE: two processes starting together migrate one after the other.
+    immediate = {SQLITE_BEGIN: "IMMEDIATE"}
+    with engine.connect().execution_options(**immediate) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            # PostgreSQL has no database-wide write lock: without this, processes
+            # starting together (several servers and workers) all create the same
+            # tables and all but one fail. Released when the transaction ends.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

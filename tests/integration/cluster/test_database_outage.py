@@ -14,6 +14,7 @@ and every task succeeds.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +235,38 @@ def test_a_postgres_outage_in_a_cluster_loses_no_result_and_fails_nothing(
     assert sorted(media_runs) == sorted(set(media_runs))  # no FFmpeg run twice
     for name, text_ in logs.items():
         assert "Traceback" not in text_, (name, text_[-3000:])
+
+
+def test_a_worker_started_while_postgres_is_away_waits_for_it_without_a_traceback(
+    proxy: FaultProxy,
+    make_cluster: MakeCluster,
+    redis_broker: str,
+    pg_url: str,
+) -> None:
+    cluster = make_cluster(redis_broker)
+    cluster.env["REELFLOW_DATABASE_URL"] = through(pg_url, proxy)
+    proxy.cut()
+    started: list[object] = []
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            started.append(cluster.worker())
+        except BaseException as exc:
+            failed.append(exc)
+
+    starting = threading.Thread(target=start)
+    starting.start()
+    worker_log = cluster.root / "worker-1-worker.log"
+    wait_for(
+        lambda: worker_log.exists() and "database is unavailable" in worker_log.read_text(),
+        30,
+        "the worker to say it waits for the database",
+    )
+    proxy.restore()
+    starting.join(60)
+    assert not failed and len(started) == 1, (failed, cluster.logs())
+    text_ = worker_log.read_text(errors="replace")
+    assert "Traceback" not in text_, text_[-3000:]
+    assert text_.count("database is unavailable") == 1, text_[-3000:]
+    assert "database is back after" in text_, text_[-3000:]

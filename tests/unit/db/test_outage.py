@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from reelflow.db.outage import Outage, Throttled
-from reelflow.db.session import session_factory, transaction, translate_error
+from reelflow.db.outage import Outage, Throttled, until_reachable
+from reelflow.db.session import migrate, session_factory, transaction, translate_error
 from reelflow.errors import DatabaseUnavailable, DiskFull
 from tests.servers import free_port
 
@@ -130,3 +130,49 @@ def test_a_full_disk_under_sqlite_leaves_the_database_sound(tmp_path: Path) -> N
             assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_a_start_up_step_waits_for_the_database_saying_so_once_each_way(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    outage = Outage(
+        "start-up", logging.getLogger("t"), base=0.5, cap=4.0, clock=clock, rand=lambda: 1
+    )
+    caplog.set_level(logging.INFO, logger="t")
+    tries: list[int] = []
+    slept: list[float] = []
+
+    def migrate_once_up() -> str:
+        tries.append(1)
+        if len(tries) < 4:
+            raise DatabaseUnavailable("connection refused")
+        return "migrated"
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    assert until_reachable(migrate_once_up, outage, sleep=sleep) == "migrated"
+    assert len(tries) == 4 and slept == [0.5, 1.0, 2.0]
+    assert [r.getMessage() for r in caplog.records] == [
+        "start-up: the database is unavailable (connection refused); retrying with backoff "
+        "until it is back",
+        "start-up: the database is back after 3.5 s (3 failed round(s))",
+    ]
+
+
+def test_a_start_up_step_does_not_wait_out_a_bug() -> None:
+    outage = Outage("start-up", logging.getLogger("t"))
+
+    def broken() -> None:
+        raise ValueError("not an outage")
+
+    with pytest.raises(ValueError, match="not an outage"):
+        until_reachable(broken, outage, sleep=lambda _s: None)
+
+
+def test_migrating_a_database_nobody_answers_for_is_database_unavailable() -> None:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test?connect_timeout=2"
+    with pytest.raises(DatabaseUnavailable):
+        migrate(url)
