@@ -70,6 +70,7 @@ AUDIO_ONLY_CONTAINERS = frozenset(c for c, (v, _) in CONTAINERS.items() if not v
 
 # Integers stored or looked up (definitions, ids) are 64-bit signed, as in the database.
 INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 
 # Time offsets in seconds are finite and within a week of either end: enough for any
 # source a job may run on (``job_timeout`` is hours), small enough for FFmpeg's arguments.

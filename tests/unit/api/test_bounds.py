@@ -47,9 +47,18 @@ def test_a_5000_digit_bitrate_is_a_400(client: TestClient, admin: Key) -> None:
         content=body,
         headers={**admin.headers, "Content-Type": "application/json"},
     )
-    # FastAPI's own body parsing refuses the number before any field is known.
     assert response.status_code == 400, response.text
-    assert str(error_of(response)["code"]).startswith("InvalidParameter")
+    assert fields_of(response) == ["video_template.bitrate"], response.text
+    assert str(error_of(response)["code"]).startswith("InvalidParameterValue")
+
+
+def test_an_id_of_5000_digits_in_a_body_names_its_field(client: TestClient, admin: Key) -> None:
+    body = '{"input": {"bucket": "media", "key": "in/a.mp4"}, "workflow_id": ' + "9" * 5000 + "}"
+    response = client.post(
+        "/v1/tasks", content=body, headers={**admin.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert fields_of(response) == ["workflow_id"], response.text
 
 
 def test_a_body_nested_30000_deep_is_a_400(client: TestClient, admin: Key) -> None:

@@ -15,19 +15,17 @@ is read as an infinite float, so it is refused as a value of the field that hold
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reelflow.api.jsonbody import INT64_DIGITS, loads
 from reelflow.api.mps.envelope import MpsError
+from reelflow.specs.units import INT64_MAX, INT64_MIN
 
 MISSING = "MissingParameter"
 INVALID_PARAMETER = "InvalidParameter"
 UNSUPPORTED = "UnsupportedOperation"
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
-_INT64_DIGITS = 19
 
 
 def invalid(path: str, message: str) -> MpsError:
@@ -66,7 +64,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body, parse_int=_json_int)
+        data = loads(body)
     except RecursionError:
         raise MpsError(INVALID_PARAMETER, "the body is nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
@@ -74,19 +72,6 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MpsError(INVALID_PARAMETER, "the body must be a JSON object")
     return data
-
-
-def _json_int(text: str) -> int | float:
-    """A JSON integer; one beyond 64 bits becomes +-infinity, which no field accepts.
-
-    Converting a number of thousands of digits costs quadratic time (Python refuses past
-    4300 digits), and a request that carries one must fail naming its field, not the body.
-    """
-    if len(text.lstrip("-")) <= _INT64_DIGITS:
-        number = int(text)
-        if INT64_MIN <= number <= INT64_MAX:
-            return number
-    return float("-inf") if text.startswith("-") else float("inf")
 
 
 class Params:
@@ -195,7 +180,7 @@ def to_int(value: object, path: str) -> int:
         number = int(value)
     elif isinstance(value, float) and math.isinf(value):
         raise invalid(path, f"must be an integer in {INT64_MIN}..{INT64_MAX}")
-    elif isinstance(value, str) and len(value.strip().lstrip("+-")) <= _INT64_DIGITS:
+    elif isinstance(value, str) and len(value.strip().lstrip("+-")) <= INT64_DIGITS:
         with contextlib.suppress(ValueError):  # not digits: reported below
             number = int(value.strip())
     if number is None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 
 from reelflow.api import convertors
 from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import MAX_ID, TaskId, error_responses
 from reelflow.api.schemas.events import DeliveryOut, DeliveryPage, EventOut, TaskEvents
 from reelflow.notify.states import DeliveryState
@@ -17,7 +18,10 @@ from reelflow.notify.states import DeliveryState
 convertors.register()  # before the routes below compile "{delivery_id:segment}"
 
 router = APIRouter(
-    tags=["notifications"], responses=error_responses(400, 401), dependencies=[known_query_only]
+    route_class=BoundedJsonRoute,
+    tags=["notifications"],
+    responses=error_responses(400, 401),
+    dependencies=[known_query_only],
 )
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 

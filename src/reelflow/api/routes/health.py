@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from reelflow.api.deps import MetricsDep, MetricsScraper, RuntimeDep, known_query_only
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.metrics import CONTENT_TYPE
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.health import HealthOut
@@ -23,7 +24,10 @@ from reelflow.api.schemas.health import HealthOut
 logger = logging.getLogger(__name__)
 
 router = APIRouter(
-    tags=["service"], responses=error_responses(400), dependencies=[known_query_only]
+    route_class=BoundedJsonRoute,
+    tags=["service"],
+    responses=error_responses(400),
+    dependencies=[known_query_only],
 )
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 
 from reelflow.api.deps import RuntimeDep, known_query_only
 from reelflow.api.errors import ApiError
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.hooks import HookIgnored, HookResult, HookTask
 from reelflow.errors import SpecError
@@ -24,6 +25,7 @@ from reelflow.triggers.dispatch import Fired
 from reelflow.triggers.s3_events import parse_event, resolve, token_buckets
 
 router = APIRouter(
+    route_class=BoundedJsonRoute,
     prefix="/v1/hooks",
     tags=["hooks"],
     responses=error_responses(400, 401),

@@ -23,6 +23,7 @@ from reelflow.api.deps import (
     known_query_only,
 )
 from reelflow.api.errors import ApiError
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.objects_common import object_headers, store_upload, stream_object
 from reelflow.api.schemas.common import ErrorResponse, error_responses
 from reelflow.api.schemas.objects import (
@@ -38,6 +39,7 @@ from reelflow.errors import SpecError
 convertors.register()  # before the routes below compile "{key:objectkey}"
 
 router = APIRouter(
+    route_class=BoundedJsonRoute,
     prefix="/v1/buckets",
     tags=["objects"],
     responses=error_responses(400, 401),

@@ -15,12 +15,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Response, status
 
 from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.queues import MessageOut, ReceiveIn, ReceiveOut
 from reelflow.errors import SpecError
 from reelflow.specs.notify import QUEUE_NAME
 
 router = APIRouter(
+    route_class=BoundedJsonRoute,
     prefix="/v1/queues",
     tags=["queues"],
     responses=error_responses(400, 401),

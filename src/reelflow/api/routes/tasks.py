@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from reelflow.api import convertors
 from reelflow.api.deps import AccountDep, EngineDep, RuntimeDep, known_query_only
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import MAX_ID, DateTimeQuery, TaskId, error_responses
 from reelflow.api.schemas.tasks import (
     TaskCreate,
@@ -32,6 +33,7 @@ from reelflow.storage.keys import validate_key
 convertors.register()  # before the routes below compile "{task_id:segment}"
 
 router = APIRouter(
+    route_class=BoundedJsonRoute,
     prefix="/v1/tasks",
     tags=["tasks"],
     responses=error_responses(400, 401),

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
 from reelflow.api.errors import invalid_body
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import MAX_ID, DefinitionList, error_responses
 from reelflow.api.schemas.templates import TemplateOut, TemplatePage
 from reelflow.errors import SpecError
@@ -27,6 +28,7 @@ from reelflow.presets.catalog import CUSTOM_ID_START
 from reelflow.specs.templates import TEMPLATE_MODELS, Template, TemplateKind
 
 router = APIRouter(
+    route_class=BoundedJsonRoute,
     prefix="/v1/templates",
     tags=["templates"],
     responses=error_responses(400, 401),

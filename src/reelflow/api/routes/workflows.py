@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from reelflow.api import convertors
 from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import MAX_ID, IdList, error_responses
 from reelflow.api.schemas.workflows import WorkflowCreate, WorkflowOut, WorkflowPage
 from reelflow.specs.workflows import WorkflowSpec
@@ -19,6 +20,7 @@ from reelflow.specs.workflows import WorkflowSpec
 convertors.register()  # before the routes below compile "{workflow_id:segment}"
 
 router = APIRouter(
+    route_class=BoundedJsonRoute,
     prefix="/v1/workflows",
     tags=["workflows"],
     responses=error_responses(400, 401),
