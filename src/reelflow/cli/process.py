@@ -22,6 +22,7 @@ from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
 from reelflow.media.probe import MediaInfo, probe
+from reelflow.net.egress import EgressPolicy
 from reelflow.presets.workflow import default_media_process_task
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
@@ -29,6 +30,7 @@ from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
+from reelflow.storage.urls import UrlSources
 
 OUTPUT_BUCKET = "output"
 EXIT_FAILED = 1
@@ -66,10 +68,22 @@ def make_source(value: str) -> TaskSource:
     return TaskSource(type="file", path=str(Path(value).expanduser().absolute()))
 
 
-def _quiet_probe(source: TaskSource) -> MediaInfo | None:
-    """Probe once to choose the default workflow; a bad source is reported by the task."""
+def _quiet_probe(source: TaskSource, settings: Settings) -> MediaInfo | None:
+    """Probe once to choose the default workflow; a bad source is reported by the task.
+
+    A URL is fetched through the egress policy first (FFmpeg and PyAV only read local
+    files), into a temporary folder removed at once; the task fetches it again."""
     try:
-        return probe(source.url or source.path)
+        if source.type != "url":
+            return probe(source.path, max_pixels=settings.max_input_pixels)
+        urls = UrlSources(
+            settings.url_max_bytes,
+            settings.url_timeout,
+            egress=EgressPolicy.from_settings(settings),
+        )
+        with tempfile.TemporaryDirectory(prefix="reelflow-probe-") as folder:
+            copy = urls.fetch(source.url, Path(folder) / "source")
+            return probe(copy, max_pixels=settings.max_input_pixels)
     except ReelflowError:
         return None
 
@@ -143,17 +157,17 @@ def run_process(
     """Run one task and write ``result.json``; returns the exit code."""
     console = Console(stderr=as_json)
     source = make_source(input_value)
+    base = settings or Settings()
     try:
         if workflow is not None:
             mpt = load_workflow(workflow)
         else:
-            mpt = default_media_process_task(_quiet_probe(source))
+            mpt = default_media_process_task(_quiet_probe(source, base))
         request = TaskRequest(source=source, media_process_task=mpt, output_bucket=OUTPUT_BUCKET)
     except SpecError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
         return EXIT_USAGE
     out_dir.mkdir(parents=True, exist_ok=True)
-    base = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="reelflow-process-") as scratch:
         # One task, one process: a throwaway database; outputs go to OUTDIR.
         local = base.model_copy(

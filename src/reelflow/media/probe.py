@@ -34,12 +34,8 @@ import PIL.Image
 
 from reelflow.errors import AccessDenied, InvalidMedia, ObjectNotFound, SpecError, StorageError
 
-_URL = re.compile(r"^https?://", re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_OPEN_TIMEOUT = 15.0  # seconds for a remote source to answer; local files never wait
-_MOV_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
 _FIRST_FRAME_PACKET_LIMIT = 64  # give up on rotation/interlace hints rather than read on
-_TAIL_WINDOW = 0.5  # seconds before the end where a remote MP4 must still have samples
 _VFR_TOLERANCE = 0.01
 # The default for ``probe(max_pixels=...)``, as ``Settings.max_input_pixels``: 8192x8192.
 MAX_INPUT_PIXELS = 8192 * 8192
@@ -253,35 +249,26 @@ def _video_format(pix_fmt: str | None) -> av.VideoFormat | None:
         return None
 
 
-def probe(
-    source: str | Path, *, timeout: float = _OPEN_TIMEOUT, max_pixels: int = MAX_INPUT_PIXELS
-) -> MediaInfo:
-    """Describe ``source``: a local path, or an ``http(s)`` URL such as a presigned one.
+def probe(source: str | Path, *, max_pixels: int = MAX_INPUT_PIXELS) -> MediaInfo:
+    """Describe the local file ``source``. A video stream of more than ``max_pixels``
+    pixels per frame is refused without being decoded.
 
-    ``timeout`` bounds each network wait of a URL source, in seconds. A video stream of
-    more than ``max_pixels`` pixels per frame is refused without being decoded.
+    Only local files: remote sources (URL inputs, objects of S3 buckets) are fetched by
+    reelflow's own clients first (``reelflow.executors.jobs``), so that the egress policy
+    and the store's outage handling apply; FFmpeg and PyAV never open the network here.
 
     Raises:
-        ObjectNotFound: the file does not exist, or the URL answered 404.
-        AccessDenied: the file is unreadable, or the URL answered 401/403.
-        StorageError: the URL could not be read (network error, 5xx, timeout); retryable.
-        SpecError: ``source`` is a URL of another scheme (``s3://``, ``rtmp://`` ...).
+        ObjectNotFound: the file does not exist.
+        AccessDenied: the file is unreadable.
+        SpecError: ``source`` is a URL (``http://``, ``s3://`` ...), not a path.
         InvalidMedia: the source is not usable media; ``code`` is one of
             ``InvalidInput.EmptyFile``, ``InvalidInput.NotMedia``,
             ``InvalidInput.Truncated``, ``InvalidInput.NoMediaStreams``,
             ``InvalidInput.TooLarge``.
     """
-    if isinstance(source, str) and _URL.match(source):
-        options = {"protocol_whitelist": "http,https,tcp,tls"}
-        with _open(
-            source, options=options, network_timeout=timeout, label=_redact(source)
-        ) as container:
-            size = container.size if container.size > 0 else None  # no Content-Length: < 0
-            return _describe(container, size=size, rotations=None, check_tail=True)
     if isinstance(source, str) and _SCHEME.match(source):
         raise SpecError(
-            f"unsupported source {_redact(source)!r}: give a local path or an http(s) URL",
-            field="source",
+            f"unsupported source {_redact(source)!r}: give a local path", field="source"
         )
     path = Path(source)
     size = _local_size(path)
@@ -290,8 +277,8 @@ def probe(
     # "file:" stops FFmpeg from reading "concat:", "data:" or "pipe:" in a path as a protocol.
     target = f"file:{path.absolute()}"
     options = {"protocol_whitelist": "file", **_decode_limit(max_pixels)}
-    with _open(target, options=options, network_timeout=None, label=str(path)) as container:
-        info = _describe(container, size=size, rotations=rotations, check_tail=False)
+    with _open(target, options=options, label=str(path)) as container:
+        info = _describe(container, size=size, rotations=rotations)
     declared: dict[int, tuple[int, int]] = {}
     if any(v.width <= 0 or v.height <= 0 for v in info.video):
         declared = _declared_sizes(target, str(path), picture)
@@ -356,7 +343,7 @@ def _declared_sizes(
         return {-1: picture}
     options = {"protocol_whitelist": "file", "codec_whitelist": "none"}
     try:
-        with _open(target, options=options, network_timeout=None, label=label) as container:
+        with _open(target, options=options, label=label) as container:
             return {
                 s.index: (s.codec_context.width, s.codec_context.height)
                 for s in container.streams.video
@@ -406,16 +393,10 @@ def _local_size(path: Path) -> int:
     return st.st_size
 
 
-def _open(
-    target: str, *, options: dict[str, str], network_timeout: float | None, label: str
-) -> av.container.InputContainer:
-    """``av.open`` with its errors translated; ``network_timeout`` is None for local files."""
+def _open(target: str, *, options: dict[str, str], label: str) -> av.container.InputContainer:
+    """``av.open`` of a local file with its errors translated."""
     try:
-        return av.open(target, mode="r", options=options, timeout=network_timeout)
-    except av.error.HTTPNotFoundError as exc:
-        raise ObjectNotFound(f"source not found (HTTP 404): {label}") from exc
-    except (av.error.HTTPUnauthorizedError, av.error.HTTPForbiddenError) as exc:
-        raise AccessDenied(f"source refused access ({exc.strerror}): {label}") from exc
+        return av.open(target, mode="r", options=options)
     except av.error.FileNotFoundError as exc:
         raise ObjectNotFound(f"source file not found: {label}") from exc
     except av.error.PermissionError as exc:
@@ -425,13 +406,9 @@ def _open(
             f"{label} is not a media file FFmpeg can read (unknown or damaged format)",
             code="InvalidInput.NotMedia",
         ) from exc
-    except (av.error.HTTPError, av.error.ExitError, OSError) as exc:
-        # av's network errors (refused, reset, timed out, 5xx) subclass these. A local
-        # file that stat() could see fails here only when a demuxer gives up on it (EIO
-        # from a header cut short): that is the media's fault, not the disk's.
-        if network_timeout is not None:
-            reason = exc.strerror or type(exc).__name__
-            raise StorageError(f"could not read {label}: {reason}") from exc
+    except (av.error.ExitError, OSError) as exc:
+        # A local file that stat() could see fails here only when a demuxer gives up on it
+        # (EIO from a header cut short): that is the media's fault, not the disk's.
         raise InvalidMedia(
             f"{label} cannot be read as media ({exc.strerror}): damaged or cut short",
             code="InvalidInput.NotMedia",
@@ -452,7 +429,6 @@ def _describe(
     *,
     size: int | None,
     rotations: tuple[int, ...] | None,
-    check_tail: bool,
 ) -> MediaInfo:
     # A stream without a codec context has no decoder in this FFmpeg build: unusable.
     video = [
@@ -470,8 +446,6 @@ def _describe(
     infos = tuple(
         _video_info(container, s, rotations, decode_hints=i == 0) for i, s in enumerate(video)
     )
-    if check_tail and container.format.name == _MOV_FAMILY:
-        _check_tail(container, video[0] if video else audio[0])
     duration = container.duration
     return MediaInfo(
         container=container.format.name,
@@ -566,34 +540,6 @@ def _first_frame(
         # with FFmpeg's own, more precise, message.
         return None
     return None
-
-
-def _check_tail(container: av.container.InputContainer, stream: av.stream.Stream) -> None:
-    """Raise Truncated if a remote MP4 lists samples near its end that are not there.
-
-    The MP4 index allows seeking to any sample, so one seek and one packet read tell
-    whether the last moments exist; a file cut in the middle of its data ends early.
-    """
-    end = _stream_seconds(stream) or (container.duration or 0) / av.time_base
-    if stream.time_base is None or end <= 2 * _TAIL_WINDOW:
-        return
-    start = stream.start_time or 0
-    target = start + int((end - _TAIL_WINDOW) / stream.time_base)
-    try:
-        container.seek(target, stream=stream, any_frame=True, backward=True)
-        for packet in container.demux(stream):
-            if packet.size:
-                return
-            break  # an empty packet is the demuxer's end-of-file flush
-    except (av.error.EOFError, av.error.HTTPClientError):
-        pass  # reading past the end: the same finding as an empty packet
-    except av.error.FFmpegError:
-        return  # cannot tell; the transcode will report a real problem precisely
-    raise InvalidMedia(
-        f"the source ends early: its index lists {end:.1f} s but the last "
-        f"{_TAIL_WINDOW} s of data are missing (cut-off upload or copy)",
-        code="InvalidInput.Truncated",
-    )
 
 
 def _is_cover_art(stream: av.VideoStream) -> bool:
