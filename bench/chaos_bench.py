@@ -64,7 +64,7 @@ from tests.faults import FaultProxy  # noqa: E402
 from tests.integration.cluster.processes import Cluster, Supervisor, s3_config  # noqa: E402
 from tests.integration.cluster.services import postgres_schema  # noqa: E402
 from tests.integration.notify.services import AMQP_URL  # noqa: E402
-from tests.integration.server.media import submit  # noqa: E402
+from tests.integration.server.media import RAW_180P, submit  # noqa: E402
 from tests.s3server import MotoServer, moto_server  # noqa: E402
 
 REDIS_URL = os.environ.get("REELFLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -78,17 +78,8 @@ GOAL_RECOVERY = 30.0
 START_TIMEOUT = 120.0  # from the submissions to a worker running FFmpeg
 POLL = 0.25
 
-TRANSCODE_180P: dict[str, Any] = {
-    "definition": 0,
-    "raw_parameter": {
-        "container": "mp4",
-        "video_template": {"codec": "libx264", "height": 180, "bitrate": 300},
-        "audio_template": {"codec": "aac", "bitrate": 64, "sample_rate": 44100},
-    },
-    "output_object_path": "{inputName}_180p.{format}",
-}
 MEDIA_PROCESS_TASK: dict[str, Any] = {
-    "transcode_task_set": [TRANSCODE_180P],
+    "transcode_task_set": [RAW_180P],
     "snapshot_by_time_offset_task_set": [
         {"definition": 10, "ext_time_offset_set": ["0.5s", "1.5s", "2.5s"]}
     ],
