@@ -153,7 +153,7 @@ class JobRuntime:
             f"{storage.name}/{key}",
             info.etag,
             work_dir / f"source{suffix}",
-            lambda entry: storage.fetch_to(key, entry, patience=patience),
+            lambda entry: storage.fetch_to(key, entry, patience=patience, info=info),
             suffix=suffix,
             size=info.size,
         )

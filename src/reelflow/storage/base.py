@@ -204,8 +204,11 @@ class Storage(ABC):
         backend has no URL of its own (local folder, memory)."""
         return None
 
-    def fetch_to(self, key: str, dest: Path, *, patience: float = 0.0) -> Path:
+    def fetch_to(
+        self, key: str, dest: Path, *, patience: float = 0.0, info: ObjectInfo | None = None
+    ) -> Path:
         """Copy ``key`` to the local file ``dest`` (parents created, replaced if present).
+        ``info``: the object's description when the caller has just read it (saves a HEAD).
 
         The copy is atomic too, so a crashed fetch never leaves a truncated file that
         looks complete. A store that is unavailable (``StorageUnavailable`` from opening,
@@ -216,7 +219,8 @@ class Storage(ABC):
         or ``StorageError``. Returns ``dest``.
         """
         retry = Patience(patience)
-        info = retry_unavailable(lambda: self.stat(key), retry)
+        if info is None:
+            info = retry_unavailable(lambda: self.stat(key), retry)
         tmp = dest.with_name(temporary_name(dest.name, uuid.uuid4().hex))
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
