@@ -4,7 +4,9 @@ The test's own ``redis-server`` keeps nothing on disk, so a restart loses every 
 held: the worst case. The jobs those messages carried were claimed in the database but
 never adopted by a worker; their dispatch lease (6 s here) runs out, the engine takes them
 back, and they are sent again once the broker is up. The job that was running meanwhile
-goes on and reports to the database.
+goes on and reports to the database. Redis's consumer may die in the restart
+(celery/celery#10205): the worker's watchdog then exits it and its supervisor starts a new
+one, as in a deployment (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 import pytest
 import redis
 
+from reelflow.executors.celery.health import EXIT_CONSUMER_DEAD
 from tests.clips import ClipCache
 from tests.integration.cluster.conftest import MakeCluster
 from tests.integration.cluster.flows import receive
+from tests.integration.cluster.processes import Supervisor
 from tests.integration.cluster.services import PrivateRedis
 from tests.integration.server.media import RAW_180P, submit, upload
 from tests.integration.server.process import wait_finished, wait_for
@@ -56,14 +60,19 @@ def test_a_broker_restart_loses_no_task(
         "media_process_task": {"transcode_task_set": [RAW_180P]},
         "notify": {"type": "queue", "name": EVENTS},
     }
-    with server.client() as client:
+    with server.client() as client, Supervisor(cluster.workers) as supervisor:
         upload(client, "in/clip.mp4", clips(duration=3.0, width=640, height=360))
         task_ids = [submit(client, body) for _ in range(TASKS)]
         # One worker thread, several jobs sent: some messages wait in Redis.
         wait_for(lambda: queue.llen(cluster.queue) > 0, 60, "messages waiting in the broker")
         private_redis.stop()  # everything it held is gone
         private_redis.start()
-        docs = [wait_finished(client, task_id, timeout=180) for task_id in task_ids]
+        try:
+            docs = [wait_finished(client, task_id, timeout=180) for task_id in task_ids]
+        except AssertionError as error:
+            raise AssertionError(
+                f"{error}\nworker exits {supervisor.exits}\n{cluster.logs()}"
+            ) from error
         events = receive(client, EVENTS, wait=10)
         while len(events) < TASKS:
             more = receive(client, EVENTS, wait=5)
@@ -71,6 +80,8 @@ def test_a_broker_restart_loses_no_task(
             events += more
 
     assert [doc["phase"] for doc in docs] == ["succeeded"] * TASKS, cluster.logs()
+    # A worker either kept consuming or exited to be replaced, never anything else.
+    assert {status for _, status in supervisor.exits} <= {EXIT_CONSUMER_DEAD}, cluster.logs()
     finished = Counter(e["body"]["WorkflowTaskEvent"]["TaskId"] for e in events)
     assert finished == dict.fromkeys(task_ids, 1)
     jobs = cluster.rows("SELECT id, state, attempt FROM jobs ORDER BY id")
