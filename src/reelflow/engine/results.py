@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from reelflow.engine.states import SubTaskState
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.states import SubTaskState
 from reelflow.specs.subtasks import SubTaskKind
 
 ZERO_TIME = "0000-00-00T00:00:00Z"

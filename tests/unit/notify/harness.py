@@ -25,8 +25,8 @@ from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.dispatcher import Dispatcher
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.sinks.base import SinkFactory
-from reelflow.notify.states import DeliveryState
 from reelflow.planner.base import Plan
+from reelflow.specs.events import DeliveryState
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.subtasks import SubTaskSpec
 from tests.unit.engine.fakes import MEDIA_INFO, FakePlanner, ScriptedRunner, drive, make_request
