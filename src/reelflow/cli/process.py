@@ -28,7 +28,7 @@ from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.tasks import MediaProcessTask
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources
 
