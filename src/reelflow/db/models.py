@@ -8,7 +8,7 @@ Contracts kept by every column here:
 - JSON columns hold plain JSON (``Spec.to_json()``, ``JobPayload.model_dump(mode="json")``)
   and are replaced, never mutated in place (SQLAlchemy does not track in-place changes).
 
-Only ``reelflow.engine`` writes these rows; the notification outbox is in ``db.outbox``.
+Only ``reelflow.engine`` writes these rows; the notification outbox is in ``db.notify``.
 """
 
 from __future__ import annotations
@@ -275,5 +275,5 @@ class Workflow(Base):
 
 # The notification tables live in their own module; imported here so that ``Base.metadata``
 # is complete whoever imports the models.
-from reelflow.db import outbox as _outbox  # noqa: E402, F401
+from reelflow.db import notify as _notify  # noqa: E402, F401
 from reelflow.db import triggers as _triggers  # noqa: E402, F401

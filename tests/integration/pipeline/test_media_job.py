@@ -31,7 +31,7 @@ from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.templates import AnimatedGraphicsTemplate, ImageSpriteTemplate, TemplateKind
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry
 from tests.clips import ClipCache, make_audio_only, run_ffmpeg

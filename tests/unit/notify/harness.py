@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.config import Settings
-from reelflow.db.outbox import NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyDelivery, NotifyEvent
 from reelflow.db.session import session_factory
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext, JobPayload, JobResult

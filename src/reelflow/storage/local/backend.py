@@ -24,8 +24,8 @@ from reelflow.storage.base import (
     file_md5,
     guess_content_type,
     translate_os_error,
-    write_atomically,
 )
+from reelflow.storage.local.atomic import write_atomically
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
