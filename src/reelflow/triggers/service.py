@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from reelflow.catalog.triggered import TriggerLedger
+from reelflow.catalog.workflows import Workflows
 from reelflow.engine.service import Engine
-from reelflow.engine.triggered import TriggerLedger
-from reelflow.engine.workflows import Workflows
 from reelflow.storage.config import BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
