@@ -21,8 +21,8 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from reelflow.catalog.triggered import Checkpoint, TriggerLedger
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
 from reelflow.storage.base import ObjectInfo
 from reelflow.storage.s3.backend import S3Storage
