@@ -30,9 +30,9 @@ from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.engine.triggered import record_outputs
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import JobKind, JobPayload
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Plan, Planner
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.specs.templates import TRUSTED

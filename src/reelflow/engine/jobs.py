@@ -22,7 +22,7 @@ from reelflow.db.models import Job, Task
 from reelflow.engine.core import EngineCore
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.executors.base import JobKind, JobPayload
+from reelflow.specs.jobs import JobKind, JobPayload
 
 LEASE_EXPIRED = "InternalError.LeaseExpired"
 

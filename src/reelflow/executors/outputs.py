@@ -24,10 +24,10 @@ from reelflow.errors import (
     StorageError,
     StorageUnavailable,
 )
-from reelflow.executors.base import SubTaskOutcome
 from reelflow.media.command import WorkFiles
 from reelflow.media.probe import MediaInfo, probe
-from reelflow.planner.works import (
+from reelflow.specs.jobs import SubTaskOutcome
+from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
     SampleSnapshotWork,

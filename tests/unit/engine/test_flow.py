@@ -7,7 +7,7 @@ from sqlalchemy import Engine as DbEngine
 
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.errors import InvalidMedia, SpecError, TaskNotFound
-from reelflow.executors.base import JobEvent, JobEventType, JobKind, JobResult, SubTaskOutcome
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult, SubTaskOutcome
 from reelflow.specs.requests import TaskRequest
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (

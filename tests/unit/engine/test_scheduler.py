@@ -16,9 +16,10 @@ from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.errors import JobCancelled
-from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult
+from reelflow.executors.base import JobContext
 from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, job_rows, make_request
 
 WAIT = 10.0  # seconds; generous for slow CI machines, never reached when things work
