@@ -29,9 +29,9 @@ from reelflow.engine.outages import is_outage
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import JobKind, JobPayload
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Plan, Planner
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
