@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 
 from reelflow.catalog.workflows import WorkflowRecord
-from reelflow.engine.states import TaskState
 from reelflow.engine.views import TaskView
 from reelflow.runtime import Runtime
+from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import (
     MediaProcessTask,
     SnapshotByTimeOffsetTaskInput,
