@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from reelflow.errors import ConfigError, StorageError
 from reelflow.storage.base import Storage
-from reelflow.storage.config import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
+from reelflow.config.buckets import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local.backend import LocalStorage
 
 if TYPE_CHECKING:

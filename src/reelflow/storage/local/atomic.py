@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from reelflow.errors import StorageError
 from reelflow.storage.base import CHUNK_SIZE, FillingStream
-from reelflow.storage.keys import temporary_name
+from reelflow.object_keys import temporary_name
 from reelflow.storage.local.writeback import Writeback
 
 
