@@ -44,7 +44,6 @@ from reelflow.object_keys import validate_bucket_name
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.presets.workflow import default_workflow_spec
 from reelflow.storage.base import Storage
-from reelflow.object_keys import validate_bucket_name
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import (
     DEFAULT_BUCKET,
@@ -64,8 +63,9 @@ default_storages = build_storages
 
 def _backend(storage: Storage) -> tuple[str, str | None]:
     """How the buckets table describes a configured bucket: backend name and local path."""
-    if isinstance(storage, LocalStorage):
-        return "local", str(storage.root)
+    folder = storage.capabilities.folder
+    if folder is not None:
+        return "local", str(folder)
     return type(storage).__name__.removesuffix("Storage").lower()[:16], None
 
 

@@ -28,7 +28,6 @@ from reelflow.db.models import Bucket
 from reelflow.db.session import alembic_config
 from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import ffmpeg_version, find_ffmpeg
-from reelflow.config.buckets import LocalBucketConfig
 from reelflow.storage.registry import bucket_configs, build_storage
 
 REQUIRED_ENCODERS = ("libx264", "aac", "mjpeg", "png", "gif")

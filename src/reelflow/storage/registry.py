@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from reelflow.config.buckets import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.errors import ConfigError, StorageError
 from reelflow.storage.base import Storage
-from reelflow.config.buckets import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local.backend import LocalStorage
 
 if TYPE_CHECKING:

@@ -10,7 +10,6 @@ import pytest
 from reelflow.config import load_settings
 from reelflow.config.buckets import LocalBucketConfig, S3BucketConfig
 from reelflow.errors import ConfigError
-from reelflow.config.buckets import LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import build_storages
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from reelflow.errors import StorageError
-from reelflow.storage.base import CHUNK_SIZE, FillingStream
 from reelflow.object_keys import temporary_name
+from reelflow.storage.base import CHUNK_SIZE, FillingStream
 from reelflow.storage.local.writeback import Writeback
 
 
