@@ -17,16 +17,16 @@ import logging
 from pathlib import Path
 from types import TracebackType
 
+from reelflow.catalog.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
+from reelflow.catalog.buckets import BucketExists, BucketInfo, Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.triggered import TriggerLedger
+from reelflow.catalog.workflows import WorkflowRecord, Workflows
 from reelflow.config import Settings
 from reelflow.db.outage import Outage, until_reachable
 from reelflow.db.session import create_db_engine, migrate, session_factory
-from reelflow.engine.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
-from reelflow.engine.buckets import BucketExists, BucketInfo, Buckets
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
-from reelflow.engine.templates import Templates
-from reelflow.engine.triggered import TriggerLedger
-from reelflow.engine.workflows import WorkflowRecord, Workflows
 from reelflow.errors import ReelflowError
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor

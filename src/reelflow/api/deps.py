@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelflow.api.errors import ApiError
 from reelflow.api.metrics import ServiceMetrics
-from reelflow.engine.accounts import Account
+from reelflow.catalog.accounts import Account
 from reelflow.engine.service import Engine
 from reelflow.errors import SpecError
 from reelflow.object_keys import validate_key

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import watchfiles
 
+from reelflow.catalog.triggered import Checkpoint, TriggerLedger
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
 from reelflow.object_keys import is_temporary_name
 from reelflow.storage.base import Storage

@@ -18,8 +18,8 @@ from reelflow.api.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, co
 from reelflow.api.console.diagram import tall, wide
 from reelflow.api.console.previews import previews
 from reelflow.api.console.routing import ConsoleRoute
+from reelflow.catalog.workflows import MAX_PAGE
 from reelflow.engine.views import TaskView
-from reelflow.engine.workflows import MAX_PAGE
 from reelflow.errors import StateError
 from reelflow.runtime import Runtime
 from reelflow.specs.events import DeliveryState
