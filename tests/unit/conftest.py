@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
-from reelflow.api.app import create_app
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.unit.engine.fakes import FakeClock
 
 with warnings.catch_warnings():
