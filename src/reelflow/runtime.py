@@ -40,11 +40,11 @@ from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.registry import DefaultSinks
+from reelflow.object_keys import validate_bucket_name
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.presets.workflow import default_workflow_spec
 from reelflow.storage.base import Storage
 from reelflow.storage.build import DEFAULT_BUCKET, bucket_configs, build_storages
-from reelflow.storage.keys import validate_bucket_name
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.service import TriggerService

@@ -32,9 +32,9 @@ from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.executors.base import JobKind
 from reelflow.presets.catalog import CUSTOM_ID_START
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind
 from reelflow.specs.templates import TemplateKind
 

@@ -24,7 +24,6 @@ from reelflow.engine.buckets import Buckets
 from reelflow.engine.observers import TaskObserver
 from reelflow.engine.outages import decide as decide_outage
 from reelflow.engine.outages import is_outage
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.templates import Templates
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask, move_task
@@ -34,6 +33,7 @@ from reelflow.executors.base import JobKind, JobPayload
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Plan, Planner
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.specs.templates import TRUSTED
 

@@ -26,7 +26,7 @@ from reelflow.errors import (
 )
 from reelflow.executors.base import SubTaskOutcome
 from reelflow.media.command import WorkFiles
-from reelflow.media.probe import MediaInfo, probe
+from reelflow.media.probe import probe
 from reelflow.planner.works import (
     AnimatedWork,
     ImageSpriteWork,
@@ -35,6 +35,7 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
+from reelflow.specs.media import MediaInfo
 from reelflow.storage.base import ObjectInfo, Storage, file_md5, retry_unavailable
 
 log = logging.getLogger(__name__)

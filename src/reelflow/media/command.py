@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
-from reelflow.media.probe import MediaInfo
 from reelflow.planner.works import (
     AnimatedWork,
     ImageSpriteWork,
@@ -30,6 +29,7 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.units import parse_size
 

@@ -25,7 +25,7 @@ from reelflow.db.session import transaction
 from reelflow.errors import DeliveryNotFound, StateError
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.sinks.base import DeliveryOutcome
-from reelflow.notify.states import AttemptOutcome, DeliveryState, EventType
+from reelflow.specs.events import AttemptOutcome, DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
 
 Clock = Callable[[], datetime]

@@ -8,7 +8,7 @@ The engine relies on three promises above all:
 * foreign errors never escape: backends raise :class:`~reelflow.errors.StorageError` and
   its subclasses (``ObjectNotFound``, ``AccessDenied``, ``InvalidKey``), chained with
   ``raise ... from exc``, so retry is decided by the exception type;
-* keys are validated and normalized by :func:`~reelflow.storage.keys.validate_key`
+* keys are validated and normalized by :func:`~reelflow.object_keys.validate_key`
   (``/a.mov`` and ``a.mov`` are the same object).
 """
 
@@ -31,7 +31,7 @@ from typing import BinaryIO, TypeVar
 
 from reelflow.backoff import Patience
 from reelflow.errors import AccessDenied, DiskFull, ObjectNotFound, StorageError, StorageUnavailable
-from reelflow.storage.keys import temporary_name, validate_bucket_name
+from reelflow.object_keys import temporary_name, validate_bucket_name
 from reelflow.storage.writeback import Writeback
 
 CHUNK_SIZE = 1024 * 1024
@@ -85,7 +85,7 @@ class Storage(ABC):
     """
 
     name: str
-    """The bucket name, valid per :func:`~reelflow.storage.keys.validate_bucket_name`."""
+    """The bucket name, valid per :func:`~reelflow.object_keys.validate_bucket_name`."""
 
     region: str = ""
     """The configured region of a remote bucket (S3); empty for local and in-memory ones.

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reelflow.config.buckets import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.errors import ConfigError
 from reelflow.storage.base import Storage
-from reelflow.storage.config import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 

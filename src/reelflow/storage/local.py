@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from reelflow.errors import AccessDenied, InvalidKey, ObjectNotFound, StorageError
+from reelflow.object_keys import is_temporary_name, validate_key
 from reelflow.storage.base import (
     CHUNK_SIZE,
     ObjectInfo,
@@ -25,7 +26,6 @@ from reelflow.storage.base import (
     translate_os_error,
     write_atomically,
 )
-from reelflow.storage.keys import is_temporary_name, validate_key
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

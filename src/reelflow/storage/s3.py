@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reelflow.errors import InvalidKey, ObjectNotFound, StorageError
+from reelflow.object_keys import validate_key
 from reelflow.storage.base import CHUNK_SIZE, ObjectInfo, Storage, check_range, guess_content_type
-from reelflow.storage.keys import validate_key
 from reelflow.storage.s3_errors import NOT_FOUND_CODES, error_code, translate
 from reelflow.storage.s3_upload import Upload
 

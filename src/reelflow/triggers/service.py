@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from reelflow.config.buckets import BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.engine.service import Engine
 from reelflow.engine.triggered import TriggerLedger
 from reelflow.engine.workflows import Workflows
-from reelflow.storage.config import BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.base import Trigger

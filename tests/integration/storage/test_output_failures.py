@@ -11,11 +11,11 @@ from typing import BinaryIO
 import pytest
 
 from reelflow.config import Settings
-from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import TaskView
 from reelflow.errors import AccessDenied
 from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.tasks import (
     CosStorage,
     MediaProcessTask,

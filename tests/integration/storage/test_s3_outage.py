@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from reelflow.config import Settings
 from reelflow.db.models import Job
-from reelflow.engine.states import JobState, TaskState
 from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import JobState, TaskState
 from reelflow.specs.tasks import (
     CosStorage,
     MediaProcessTask,

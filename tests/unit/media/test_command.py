@@ -10,7 +10,6 @@ import pytest
 
 from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.encoders import audio_args, video_args
-from reelflow.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.planner.works import (
     AnimatedWork,
     ImageSpriteWork,
@@ -20,6 +19,7 @@ from reelflow.planner.works import (
     Work,
 )
 from reelflow.presets.catalog import get_preset
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.templates import (
     AnimatedGraphicsTemplate,

@@ -21,7 +21,7 @@ from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.base import DeliveryOutcome, OutgoingEvent, Sink
 from reelflow.notify.sinks.memory import MemorySink, MemorySinks
 from reelflow.notify.sinks.queue import QueueSink
-from reelflow.notify.states import AttemptOutcome, DeliveryState
+from reelflow.specs.events import AttemptOutcome, DeliveryState
 from reelflow.specs.notify import NotifyTarget
 from tests.unit.engine.fakes import FakeClock
 from tests.unit.notify.harness import Harness

@@ -17,7 +17,7 @@ from reelflow.notify.doorbell import Doorbell
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.sinks.base import OutgoingEvent
 from reelflow.notify.sinks.queue import QueueSink
-from reelflow.notify.states import EventType
+from reelflow.specs.events import EventType
 from tests.unit.engine.fakes import FakeClock
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from reelflow.errors import SpecError
-from reelflow.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.planner.naming import (
     DEFAULT_PATHS,
     check_custom_path,
@@ -28,6 +27,7 @@ from reelflow.planner.works import (
     parse_works,
 )
 from reelflow.presets.lookup import PresetLookup
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.tasks import NumberFormat
 

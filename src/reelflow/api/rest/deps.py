@@ -25,9 +25,9 @@ from reelflow.api.rest.metrics import ServiceMetrics
 from reelflow.engine.accounts import Account
 from reelflow.engine.service import Engine
 from reelflow.errors import SpecError
+from reelflow.object_keys import validate_key
 from reelflow.runtime import Runtime
 from reelflow.storage.base import Storage
-from reelflow.storage.keys import validate_key
 from reelflow.web.errors import ApiError
 
 #: What a bucket name may be (``validate_bucket_name`` has the same rule and says why not).

@@ -14,8 +14,8 @@ from reelflow.console.folders import list_folder, normalize_prefix
 from reelflow.console.routing import ConsoleRoute
 from reelflow.engine.workflows import MAX_PAGE
 from reelflow.errors import SpecError, WorkflowNotFound
+from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource
-from reelflow.storage.keys import validate_key
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

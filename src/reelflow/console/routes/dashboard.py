@@ -11,8 +11,8 @@ from reelflow.console import stats
 from reelflow.console.charts import throughput_chart
 from reelflow.console.deps import RuntimeDep, SignedIn, UserDep, console_state
 from reelflow.console.routing import ConsoleRoute
-from reelflow.engine.states import TaskState
 from reelflow.runtime import Runtime
+from reelflow.specs.states import TaskState
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

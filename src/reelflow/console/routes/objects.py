@@ -23,8 +23,8 @@ from starlette.responses import Response
 
 from reelflow.console.deps import CsrfHeaderDep, RuntimeDep, UserDep, runtime_of
 from reelflow.console.routing import ConsoleRoute
+from reelflow.object_keys import validate_key
 from reelflow.storage.base import ObjectInfo
-from reelflow.storage.keys import validate_key
 from reelflow.web import convertors
 from reelflow.web.objects import object_headers, store_upload, stream_object
 

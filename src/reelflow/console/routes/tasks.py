@@ -18,12 +18,12 @@ from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, consol
 from reelflow.console.diagram import tall, wide
 from reelflow.console.previews import previews
 from reelflow.console.routing import ConsoleRoute
-from reelflow.engine.states import TaskState
 from reelflow.engine.views import TaskView
 from reelflow.engine.workflows import MAX_PAGE
 from reelflow.errors import StateError
-from reelflow.notify.states import DeliveryState
 from reelflow.runtime import Runtime
+from reelflow.specs.events import DeliveryState
+from reelflow.specs.states import TaskState
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

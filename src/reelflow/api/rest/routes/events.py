@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query
 from reelflow.api.rest.deps import AccountDep, RuntimeDep, known_query_only
 from reelflow.api.rest.schemas.common import MAX_ID, TaskId, error_responses
 from reelflow.api.rest.schemas.events import DeliveryOut, DeliveryPage, EventOut, TaskEvents
-from reelflow.notify.states import DeliveryState
+from reelflow.specs.events import DeliveryState
 from reelflow.web import convertors
 from reelflow.web.jsonbody import BoundedJsonRoute
 

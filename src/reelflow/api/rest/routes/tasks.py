@@ -20,13 +20,13 @@ from reelflow.api.rest.schemas.tasks import (
     TaskRetried,
 )
 from reelflow.engine.accounts import Account
-from reelflow.engine.states import TaskState
 from reelflow.engine.tasks import RequestBucketNotFound
 from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
+from reelflow.object_keys import validate_key
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
-from reelflow.storage.keys import validate_key
+from reelflow.specs.states import TaskState
 from reelflow.web import convertors
 from reelflow.web.jsonbody import BoundedJsonRoute
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from reelflow.config import load_settings
+from reelflow.config.buckets import LocalBucketConfig, S3BucketConfig
 from reelflow.errors import ConfigError
 from reelflow.storage.build import build_storages
-from reelflow.storage.config import LocalBucketConfig, S3BucketConfig
 from reelflow.storage.local import LocalStorage
 
 S3_BUCKET = """
