@@ -15,10 +15,10 @@ from pathlib import Path
 
 import uvicorn
 
-from reelflow.api.app import create_app
-from reelflow.api.socket_body import UploadHttpProtocol
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
+from reelflow.web.socket_body import UploadHttpProtocol
+from reelflow.wiring.http import create_app
 
 SIZE = 200 * 1024 * 1024
 CHUNK = 1024 * 1024

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.unit.conftest import TestClient
 
 pytestmark = pytest.mark.integration

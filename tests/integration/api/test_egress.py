@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.engine.views import TaskView
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.clips import ClipCache
 from tests.egress import CountingListener, file_server
 from tests.unit.api.conftest import TestClient

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.clips import run_ffmpeg
 from tests.servers import PeakRss
 from tests.unit.api.conftest import TestClient

@@ -23,9 +23,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 
 pytestmark = pytest.mark.integration
 

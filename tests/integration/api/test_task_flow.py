@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.clips import ClipCache
 from tests.unit.api.conftest import TestClient
 

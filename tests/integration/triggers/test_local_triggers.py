@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.triggers.watch import FolderWatcher
+from reelflow.wiring.http import create_app
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks, wait_for
 from tests.unit.api.conftest import TestClient

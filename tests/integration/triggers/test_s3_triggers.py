@@ -13,9 +13,9 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import load_settings
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
-from reelflow.api.app import create_app
-from reelflow.api.errors import field_name
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
+from reelflow.web.errors import field_name
+from reelflow.wiring.http import create_app
 from tests.unit.api.conftest import JSON_LIMIT, Key, TestClient, error_of, fields_of
 
 # (method, path) of every route that takes a JSON body.

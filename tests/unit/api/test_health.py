@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from reelflow.api.app import create_app
 from reelflow.runtime import Runtime
+from reelflow.wiring.http import create_app
 from tests.unit.api.conftest import Key, TestClient, error_of
 
 TASK = {

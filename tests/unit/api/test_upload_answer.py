@@ -13,7 +13,7 @@ from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 from tests.unit.api.conftest import Key, TestClient
 
 URL = "/v1/buckets/media/objects/"
-LOGGER = "reelflow.api.objects_common"
+LOGGER = "reelflow.web.objects"
 
 
 def workflow(runtime: Runtime, name: str, folder: str, *, enabled: bool = True) -> int:
