@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reelflow.api.mps import shapes
-from reelflow.engine.results import iso
+from reelflow.compat.render import iso
 from reelflow.engine.templates import TemplateRecord
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
 
