@@ -46,9 +46,9 @@ from reelflow.presets.workflow import default_media_process_task  # noqa: E402
 from reelflow.runtime import Runtime  # noqa: E402
 from reelflow.specs.jobs import JobPayload  # noqa: E402
 from reelflow.specs.requests import TaskRequest, TaskSource  # noqa: E402
-from reelflow.storage.local import LocalStorage  # noqa: E402
+from reelflow.storage.local.backend import LocalStorage  # noqa: E402
 from reelflow.storage.registry import StorageRegistry  # noqa: E402
-from reelflow.storage.s3 import S3Options, S3Storage, make_client  # noqa: E402
+from reelflow.storage.s3.backend import S3Options, S3Storage, make_client  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"

@@ -37,8 +37,8 @@ from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.planner.plan import DefaultPlanner
-from reelflow.storage.build import build_storages
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
+from reelflow.storage.registry import build_storages
 
 log = logging.getLogger("reelflow.worker")
 

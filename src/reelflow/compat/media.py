@@ -7,12 +7,9 @@ without its own duration reports the container's; ``None`` where the source did 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    # The value types move to ``reelflow.specs.media`` (issue 15, the split of probe.py);
-    # until then only their annotations are read here, so PyAV is not imported.
-    from reelflow.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 
 
 def media_metadata(info: MediaInfo) -> dict[str, object]:
@@ -38,8 +35,6 @@ def stored_metadata(data: dict[str, Any]) -> dict[str, object]:
 
     Raises ``KeyError``/``TypeError``/``ValueError`` for a record this version cannot read.
     """
-    from reelflow.media.probe import MediaInfo  # until the value types are in specs
-
     return media_metadata(MediaInfo.from_dict(data))
 
 

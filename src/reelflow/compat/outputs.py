@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelflow.compat.media import stored_metadata
+from reelflow.compat.media import media_metadata
 from reelflow.specs.outputs import (
     AnimatedResult,
     ImageSpriteResult,
@@ -44,7 +44,7 @@ def output_item(result: SubTaskResult) -> dict[str, Any]:
 
 def _transcode(result: TranscodeResult) -> dict[str, Any]:
     file = result.file
-    meta = stored_metadata(file.media) if file.media is not None else {}
+    meta = media_metadata(file.media) if file.media is not None else {}
     return {
         "OutputStorage": storage_info(file.bucket),
         "Path": mps_path(file.key),

@@ -33,11 +33,12 @@ from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import build_command
-from reelflow.media.probe import MAX_INPUT_PIXELS, MediaInfo, probe
+from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.works import parse_works
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry

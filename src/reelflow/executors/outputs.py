@@ -113,7 +113,7 @@ def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) ->
     else:
         stored = commit.put(work.key, files.main)
         size, md5 = stored.size, content_md5(stored, files.main)
-    file = OutputFile(bucket=work.bucket, key=work.key, size=size, md5=md5, media=info.to_dict())
+    file = OutputFile(bucket=work.bucket, key=work.key, size=size, md5=md5, media=info)
     return TranscodeResult(definition=work.definition, file=file, container=work.template.container)
 
 

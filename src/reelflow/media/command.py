@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
-from reelflow.media.probe import MediaInfo
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.units import parse_size
 from reelflow.specs.works import (

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.compat.render import event_body, event_copy
 from reelflow.db.models import SubTask, Task
-from reelflow.db.outbox import NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyDelivery, NotifyEvent
 from reelflow.engine.views import TaskView
-from reelflow.notify.states import DeliveryState, EventType
+from reelflow.specs.events import DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
 
 _WRITTEN = "reelflow.notify.written"  # session.info flag: this transaction wrote an event

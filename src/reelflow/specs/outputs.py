@@ -8,9 +8,11 @@ object keys in ``bucket`` (no leading slash); times are seconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from reelflow.specs.media import MediaInfo
 
 
 class OutputRecord(BaseModel):
@@ -18,17 +20,13 @@ class OutputRecord(BaseModel):
 
 
 class OutputFile(OutputRecord):
-    """One stored object: its size and MD5 as stored, and what a probe of it found.
-
-    ``media`` is the probe's JSON (``MediaInfo.to_dict()``); it becomes the ``MediaInfo``
-    value itself once the probe's value types live in ``specs``.
-    """
+    """One stored object: its size and MD5 as stored, and what a probe of it found."""
 
     bucket: str
     key: str
     size: int
     md5: str
-    media: dict[str, Any] | None = None
+    media: MediaInfo | None = None
 
 
 class TranscodeResult(OutputRecord):

@@ -21,11 +21,11 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from reelflow.catalog.triggered import Checkpoint, TriggerLedger
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
 from reelflow.storage.base import ObjectInfo
-from reelflow.storage.s3 import S3Storage
+from reelflow.storage.s3.backend import S3Storage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
 from reelflow.triggers.dispatch import Dispatcher, Fired
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from reelflow.catalog.triggered import TriggerLedger
+from reelflow.catalog.workflows import Workflows
+from reelflow.config.buckets import BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.engine.service import Engine
-from reelflow.engine.triggered import TriggerLedger
-from reelflow.engine.workflows import Workflows
-from reelflow.storage.config import BucketConfig, LocalBucketConfig, S3BucketConfig
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.base import Trigger
 from reelflow.triggers.dispatch import Dispatcher
@@ -57,7 +57,7 @@ class TriggerService:
                 self._add_s3(name, storage, config)
 
     def _add_s3(self, name: str, storage: object, config: S3BucketConfig) -> None:
-        from reelflow.storage.s3 import S3Storage
+        from reelflow.storage.s3.backend import S3Storage
         from reelflow.triggers.s3_poll import S3Poller
 
         if not isinstance(storage, S3Storage):

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import watchfiles
 
+from reelflow.catalog.triggered import Checkpoint, TriggerLedger
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
-from reelflow.storage.keys import is_temporary_name
-from reelflow.storage.local import LocalStorage
+from reelflow.object_keys import is_temporary_name
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
 from reelflow.triggers.dispatch import Dispatcher
 from reelflow.triggers.settle import Settler

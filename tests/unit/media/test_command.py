@@ -10,8 +10,8 @@ import pytest
 
 from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.encoders import audio_args, video_args
-from reelflow.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.presets.catalog import get_preset
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.templates import (
     AnimatedGraphicsTemplate,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from reelflow.errors import AccessDenied, InvalidKey, ObjectNotFound, StorageError
+from reelflow.object_keys import is_temporary_name, validate_key
 from reelflow.storage.base import (
     CHUNK_SIZE,
     ObjectInfo,
@@ -23,9 +24,8 @@ from reelflow.storage.base import (
     file_md5,
     guess_content_type,
     translate_os_error,
-    write_atomically,
 )
-from reelflow.storage.keys import is_temporary_name, validate_key
+from reelflow.storage.local.atomic import write_atomically
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -1,4 +1,4 @@
-"""The engine's side of triggers: the ledger of started (workflow, object version) pairs, the
+"""The trigger ledger: the started (workflow, object version) pairs, the
 keys reelflow writes itself, and the checkpoints of pollers and watchers.
 
 Rules kept here (the why is in ``docs/adr/0004-trigger-loop.md``):

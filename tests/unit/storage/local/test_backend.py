@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from reelflow.errors import AccessDenied, DiskFull, InvalidKey, ObjectNotFound, StorageError
+from reelflow.object_keys import TEMP_MARKER
 from reelflow.storage import base
-from reelflow.storage.keys import TEMP_MARKER
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 
 
 @pytest.fixture
