@@ -63,8 +63,9 @@ default_storages = build_storages
 
 def _backend(storage: Storage) -> tuple[str, str | None]:
     """How the buckets table describes a configured bucket: backend name and local path."""
-    if isinstance(storage, LocalStorage):
-        return "local", str(storage.root)
+    folder = storage.capabilities.folder
+    if folder is not None:
+        return "local", str(folder)
     return type(storage).__name__.removesuffix("Storage").lower()[:16], None
 
 

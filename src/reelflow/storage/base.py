@@ -10,6 +10,11 @@ The engine relies on three promises above all:
   ``raise ... from exc``, so retry is decided by the exception type;
 * keys are validated and normalized by :func:`~reelflow.object_keys.validate_key`
   (``/a.mov`` and ``a.mov`` are the same object).
+
+What a backend offers beyond the contract (a folder that can be watched, event
+notifications of its own) it declares in :attr:`Storage.capabilities`; callers choose by
+that, never by the backend's class. Backends are chosen from settings in one place,
+:mod:`reelflow.storage.registry`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -73,6 +78,25 @@ class ObjectInfo:
     content_type: str
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend offers beyond the contract. Triggers and wiring choose by these, never
+    by the backend's class; the defaults (nothing more) are the in-memory fake's."""
+
+    folder: Path | None = None
+    """The local folder whose files are the objects (a key is a path under it): a folder
+    watcher can notice files copied in by other means, and only this machine can read
+    them. None: the objects are not files of this machine."""
+
+    native_events: bool = False
+    """The store announces new objects itself (S3 event notifications) and dates them by
+    its own clock (:meth:`Storage.server_time`), so it can also be polled for them."""
+
+    key_prefix: str = ""
+    """Where the bucket's keys start in the store's own namespace ('' or ending in '/'):
+    the store's event notifications name an object ``key_prefix + key``."""
+
+
 class Storage(ABC):
     """One bucket. Subclasses implement the abstract methods; the rest is generic.
 
@@ -89,6 +113,9 @@ class Storage(ABC):
     region: str = ""
     """The configured region of a remote bucket (S3); empty for local and in-memory ones.
     The compatible API compares a request's ``Region`` with it."""
+
+    capabilities: Capabilities = Capabilities()
+    """What this bucket offers beyond the contract (see :class:`Capabilities`)."""
 
     def __init__(self, name: str) -> None:
         self.name = validate_bucket_name(name)
@@ -202,6 +229,11 @@ class Storage(ABC):
         """A URL that grants a GET of ``key`` for ``expires`` seconds, or None if the
         backend has no URL of its own (local folder, memory)."""
         return None
+
+    def server_time(self) -> datetime:
+        """The clock that dates this bucket's objects (:attr:`ObjectInfo.modified`): the
+        store's own for a remote bucket, this machine's (UTC) otherwise."""
+        return datetime.now(UTC)
 
     def fetch_to(
         self, key: str, dest: Path, *, patience: float = 0.0, info: ObjectInfo | None = None

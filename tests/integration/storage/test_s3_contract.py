@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from reelflow.errors import AccessDenied, ObjectNotFound, StorageError
-from reelflow.storage.base import Storage
+from reelflow.storage.base import Capabilities, Storage
 from tests.s3server import TEST_PART_SIZE, MotoServer
 from tests.unit.storage.test_contract import *  # noqa: F403  (the suite, re-run here)
 from tests.unit.storage.test_contract import Exploding
@@ -76,6 +76,8 @@ def test_prefix_maps_keys_inside_the_s3_bucket(moto: MotoServer) -> None:
     assert [i.key for i in inner.list()] == ["up/x.mp4"]
     assert inner.read_bytes("up/x.mp4") == b"1"
     assert not inner.exists("elsewhere.mp4")
+    assert inner.capabilities == Capabilities(native_events=True, key_prefix="tenants/a/")
+    assert whole.capabilities == Capabilities(native_events=True, key_prefix="")
 
 
 def test_region_is_exposed(storage: Storage) -> None:

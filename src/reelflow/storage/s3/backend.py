@@ -19,7 +19,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reelflow.errors import InvalidKey, ObjectNotFound, StorageError
 from reelflow.object_keys import validate_key
-from reelflow.storage.base import CHUNK_SIZE, ObjectInfo, Storage, check_range, guess_content_type
+from reelflow.storage.base import (
+    CHUNK_SIZE,
+    Capabilities,
+    ObjectInfo,
+    Storage,
+    check_range,
+    guess_content_type,
+)
 from reelflow.storage.s3.errors import NOT_FOUND_CODES, error_code, translate
 from reelflow.storage.s3.upload import Upload
 
@@ -92,6 +99,7 @@ class S3Storage(Storage):
         self.region = options.region
         self.bucket = options.bucket
         self.prefix = f"{prefix}/" if prefix else ""
+        self.capabilities = Capabilities(native_events=True, key_prefix=self.prefix)
         self.endpoint = options.endpoint or "AWS S3"
         self.client = client if client is not None else make_client(options)
 
