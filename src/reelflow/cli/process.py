@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from reelflow.compat.render import workflow_task
 from reelflow.config import Settings
-from reelflow.engine.results import workflow_task
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
 from reelflow.media.probe import probe

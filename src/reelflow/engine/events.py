@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from reelflow.compat.outputs import output_item
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.core import INTERNAL_ERROR, EngineCore
 from reelflow.engine.jobs import parse_job_id
@@ -157,7 +158,9 @@ class EventHandling(EngineCore):
             if sub.state is not SubTaskState.RUNNING:
                 continue  # finished by an earlier attempt of this job
             if outcome.ok and outcome.output is not None:
-                move_subtask(sub, SubTaskState.SUCCEEDED, now, output=outcome.output)
+                # Stored as the compatible API's output item, the shape every reader shows.
+                output = output_item(outcome.output)
+                move_subtask(sub, SubTaskState.SUCCEEDED, now, output=output)
             elif outcome.ok:
                 # Never report success without the output (seed: a missing result fails).
                 move_subtask(

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from reelflow.api.rest.schemas.common import MAX_ID, RequestModel, ResponseModel, json_integers
-from reelflow.engine.results import workflow_task
+from reelflow.compat.render import workflow_task
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.requests import TaskSource

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reelflow.compat.notify import TaskNotifyConfig, from_task_notify_config, to_task_notify_config
 from reelflow.errors import SpecError
-from reelflow.notify.mps import TaskNotifyConfig, from_task_notify_config, to_task_notify_config
 from reelflow.specs.notify import NotifyTarget
 
 
