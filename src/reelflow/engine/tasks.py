@@ -1,4 +1,4 @@
-"""Task commands: submit, read, list, cancel, retry."""
+"""Tasks: submit, read, list, cancel and retry (the task-level commands of the engine)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.core import EngineCore
+from reelflow.engine.buckets import Buckets
 from reelflow.engine.egress import check_request
+from reelflow.engine.observers import Hooks
+from reelflow.engine.outcomes import Outcomes
+from reelflow.engine.planning import Planning
 from reelflow.engine.states import JobState, SubTaskState, TaskState
+from reelflow.engine.store import Store, lock_task
+from reelflow.engine.templates import Templates
 from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.engine.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
+from reelflow.net.egress import EgressPolicy
+from reelflow.planner.base import Planner
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.storage.registry import BucketNotFound
@@ -48,7 +55,32 @@ class RequestBucketNotFound(BucketNotFound):
         self.field = field
 
 
-class TaskCommands(EngineCore):
+class Tasks:
+    """The task commands, each one transaction of ``store``. ``planner`` resolves requests
+    into sub-task specs; ``templates`` and ``buckets`` say what each account may use;
+    ``egress`` refuses URL inputs and notification targets by their spelling."""
+
+    def __init__(
+        self,
+        store: Store,
+        planner: Planner,
+        planning: Planning,
+        outcomes: Outcomes,
+        hooks: Hooks,
+        *,
+        templates: Templates,
+        buckets: Buckets,
+        egress: EgressPolicy,
+    ) -> None:
+        self._store = store
+        self._planner = planner
+        self._planning = planning
+        self._outcomes = outcomes
+        self._hooks = hooks
+        self._templates = templates
+        self._buckets = buckets
+        self._egress = egress
+
     def submit(
         self,
         request: TaskRequest,
@@ -83,12 +115,12 @@ class TaskCommands(EngineCore):
         in the transaction that would create it, so two concurrent submissions of the same
         ``session_id`` or ``trigger_key`` see exactly one ``created``."""
         if trigger_key is not None:
-            with self._read() as session:
+            with self._store.read() as session:
                 started = triggered_task(session, trigger_key)
             if started is not None:
                 return Submitted(started, created=False)
         if request.session_id:
-            with self._read() as session:
+            with self._store.read() as session:
                 existing = self._session_task(session, request.session_id, account_id)
             if existing is not None:
                 return Submitted(existing, created=False)
@@ -114,13 +146,13 @@ class TaskCommands(EngineCore):
             # PostgreSQL: a concurrent submit of the same trigger key committed first.
             if trigger_key is None:
                 raise
-            with self._read() as session:
+            with self._store.read() as session:
                 started = triggered_task(session, trigger_key)
             if started is None:
                 raise
             return Submitted(started, created=False)
         if submitted.created:
-            self._jobs_added()
+            self._hooks.jobs_added()
         return submitted
 
     def _check_bucket(
@@ -139,7 +171,7 @@ class TaskCommands(EngineCore):
         account_id: int | None,
         trigger_key: TriggerKey | None,
     ) -> Submitted:
-        with self._write() as session:
+        with self._store.write() as session:
             if account_id is not None:
                 # Every output bucket must be the account's; checked in this transaction
                 # rather than in one of its own (a read transaction per bucket per submission).
@@ -148,7 +180,7 @@ class TaskCommands(EngineCore):
                     own = bucket == request.output_bucket
                     field = "output_bucket" if own else "media_process_task"
                     self._check_bucket(account_id, bucket, field, session=session)
-            now = self._now()
+            now = self._store.now()
             if request.session_id:
                 # Checked again under the write lock: a concurrent twin may have just won.
                 existing = self._session_task(session, request.session_id, account_id)
@@ -190,7 +222,7 @@ class TaskCommands(EngineCore):
             session.add(task)
             # No flush of its own: the probe job's flush inserts the task, its sub-tasks and
             # the job in one unit of work (each flush costs about as much as the inserts).
-            self._add_probe_job(session, task, indices, now)
+            self._planning.add_probe_job(session, task, indices, now)
             if trigger_key is not None:
                 record_trigger(session, trigger_key, task.id, now)
             return Submitted(task.id, created=True)
@@ -200,13 +232,13 @@ class TaskCommands(EngineCore):
         any (the compatible API refuses such a repeat where ``submit`` returns the task)."""
         if not session_id:
             return None
-        with self._read() as session:
+        with self._store.read() as session:
             return self._session_task(session, session_id, account_id)
 
     def _session_task(
         self, session: Session, session_id: str, account_id: int | None
     ) -> str | None:
-        since = self._now() - SESSION_WINDOW
+        since = self._store.now() - SESSION_WINDOW
         query = (
             select(Task.id)
             .where(
@@ -223,7 +255,7 @@ class TaskCommands(EngineCore):
         """The task and its sub-tasks; ``TaskNotFound`` for an unknown id or another
         account's task (``account_id=None``: any task).
         """
-        with self._read() as session:
+        with self._store.read() as session:
             task = session.get(Task, task_id, options=[selectinload(Task.subtasks)])
             if task is None or not _visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
@@ -262,7 +294,7 @@ class TaskCommands(EngineCore):
                 or_(Task.created_at < at, and_(Task.created_at == at, Task.id < after_id))
             )
         query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
-        with self._read() as session:
+        with self._store.read() as session:
             tasks = list(session.scalars(query))
             views = [TaskView.of(task) for task in tasks[:limit]]
         more = len(tasks) > limit
@@ -284,7 +316,7 @@ class TaskCommands(EngineCore):
             state, workflow_id, created_after, created_before, account_id, subtask_failed
         )
         query = select(func.count()).select_from(Task).where(*filters)
-        with self._read() as session:
+        with self._store.read() as session:
             return session.scalar(query) or 0
 
     def cancel(self, task_id: str, *, account_id: int | None = None) -> None:
@@ -294,9 +326,9 @@ class TaskCommands(EngineCore):
         Running jobs learn of it through their next heartbeat (``heartbeat`` reports them
         lost) and the scheduler stops them. Another account's task: ``TaskNotFound``.
         """
-        with self._write() as session:
-            now = self._now()
-            task = self._lock_task(session, task_id)
+        with self._store.write() as session:
+            now = self._store.now()
+            task = lock_task(session, task_id)
             if task is None or not _visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is TaskState.CANCELLED:
@@ -313,7 +345,7 @@ class TaskCommands(EngineCore):
                 if not sub.state.is_terminal:
                     move_subtask(sub, SubTaskState.CANCELLED, now, code=code, message=message)
             move_task(task, TaskState.CANCELLED, now, code=code, message=message)
-            self._on_task_finished(session, task)
+            self._hooks.task_finished(session, task)
 
     def retry_failed(self, task_id: str, *, account_id: int | None = None) -> list[int]:
         """Run the failed sub-tasks of a FAILED task again; returns their indices.
@@ -322,9 +354,9 @@ class TaskCommands(EngineCore):
         are planned into MEDIA jobs at once, else the source is probed again first.
         Another account's task: ``TaskNotFound``.
         """
-        with self._write() as session:
-            now = self._now()
-            task = self._lock_task(session, task_id)
+        with self._store.write() as session:
+            now = self._store.now()
+            task = lock_task(session, task_id)
             if task is None or not _visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is not TaskState.FAILED:
@@ -339,12 +371,12 @@ class TaskCommands(EngineCore):
                 move_subtask(sub, SubTaskState.PENDING, now)
                 sub.job_id = None
             if task.media_info is not None:
-                self._plan_media(session, task, failed, now)
-                self._finish_task_if_done(session, task, now)
+                self._planning.plan_media(session, task, failed, now)
+                self._outcomes.finish_task_if_done(session, task, now)
             else:
-                self._add_probe_job(session, task, [sub.index for sub in failed], now)
+                self._planning.add_probe_job(session, task, [sub.index for sub in failed], now)
             retried = [sub.index for sub in failed]
-        self._jobs_added()
+        self._hooks.jobs_added()
         return retried
 
 
