@@ -55,7 +55,6 @@ from reelflow.db.models import Job
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
-from reelflow.engine.states import TaskState
 from reelflow.executors.base import Executor
 from reelflow.executors.celery.app import make_app
 from reelflow.executors.celery.executor import CeleryExecutor
@@ -64,8 +63,9 @@ from reelflow.executors.local import LocalExecutor
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import MediaProcessTask, SnapshotByTimeOffsetTaskInput
-from reelflow.storage.build import build_storages
+from reelflow.storage.registry import build_storages
 
 POSTGRES_URL = os.environ.get(
     "REELFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -23,12 +23,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelflow.api.errors import ApiError
 from reelflow.api.metrics import ServiceMetrics
-from reelflow.engine.accounts import Account
+from reelflow.catalog.accounts import Account
 from reelflow.engine.service import Engine
 from reelflow.errors import SpecError
+from reelflow.object_keys import validate_key
 from reelflow.runtime import Runtime
 from reelflow.storage.base import Storage
-from reelflow.storage.keys import validate_key
 
 #: What a bucket name may be (``validate_bucket_name`` has the same rule and says why not).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
-from reelflow.engine.states import JobState, TaskState
 from reelflow.runtime import Runtime
+from reelflow.specs.states import JobState, TaskState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # FFmpeg jobs take from a fraction of a second (a probe) to hours (a long transcode).

@@ -22,7 +22,6 @@ from reelflow.cli.process import summary, watch_task
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
 from reelflow.engine.results import workflow_task
-from reelflow.engine.states import TaskState
 from reelflow.engine.views import TaskView
 from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import find_ffmpeg
@@ -30,9 +29,10 @@ from reelflow.media.probe import probe
 from reelflow.presets.workflow import default_media_process_task
 from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import ImageSpriteTaskInput
 from reelflow.specs.templates import ImageSpriteTemplate, TemplateKind
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 
 DEMO_BUCKET = "demo"

@@ -23,12 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from reelflow.cli.client import DataDirOption, KeyOption, UrlOption, find_server
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
+from reelflow.config.buckets import LocalBucketConfig
 from reelflow.db.models import Bucket
 from reelflow.db.session import alembic_config
 from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import ffmpeg_version, find_ffmpeg
-from reelflow.storage.build import bucket_configs, build_storage
-from reelflow.storage.config import LocalBucketConfig
+from reelflow.storage.registry import bucket_configs, build_storage
 
 REQUIRED_ENCODERS = ("libx264", "aac", "mjpeg", "png", "gif")
 OPTIONAL_ENCODERS = ("libx265", "libvpx-vp9", "libsvtav1", "libmp3lame", "libopus", "libwebp")

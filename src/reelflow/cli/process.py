@@ -18,17 +18,18 @@ from rich.table import Table
 
 from reelflow.config import Settings
 from reelflow.engine.results import workflow_task
-from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
-from reelflow.media.probe import MediaInfo, probe
+from reelflow.media.probe import probe
 from reelflow.net.egress import EgressPolicy
 from reelflow.presets.workflow import default_media_process_task
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.tasks import MediaProcessTask
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources
 

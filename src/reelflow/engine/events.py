@@ -19,11 +19,11 @@ from reelflow.engine.jobs import parse_job_id
 from reelflow.engine.observers import Hooks, subtask_states
 from reelflow.engine.outcomes import INTERNAL_ERROR, Outcomes, fail_subtasks
 from reelflow.engine.planning import Planning
-from reelflow.engine.states import JobState, SubTaskState
 from reelflow.engine.store import Store, lock_job, subtasks_of
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask
-from reelflow.executors.base import JobEvent, JobEventType, JobKind, JobResult
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult
+from reelflow.specs.states import JobState, SubTaskState
 
 logger = logging.getLogger(__name__)
 

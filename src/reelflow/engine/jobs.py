@@ -22,10 +22,10 @@ from reelflow.config import Settings
 from reelflow.db.models import Job, Task
 from reelflow.engine.observers import Hooks, subtask_states
 from reelflow.engine.outcomes import Outcomes, requeue
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.store import Store, lock_job, subtasks_of
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.executors.base import JobKind, JobPayload
+from reelflow.specs.jobs import JobKind, JobPayload
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 
 LEASE_EXPIRED = "InternalError.LeaseExpired"
 

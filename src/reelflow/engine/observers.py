@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from reelflow.db.models import SubTask, Task
-from reelflow.engine.states import SubTaskState
+from reelflow.specs.states import SubTaskState
 
 
 class TaskObserver(Protocol):

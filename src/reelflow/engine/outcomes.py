@@ -14,10 +14,10 @@ from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outages import decide as decide_outage
 from reelflow.engine.outages import is_outage
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.store import subtasks_of
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.executors.base import JobKind
+from reelflow.specs.jobs import JobKind
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 
 INTERNAL_ERROR = "InternalError"
 # Retry delays grow 5 s, 10 s, 20 s ... up to 5 min: long enough for a storage hiccup to

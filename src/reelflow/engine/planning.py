@@ -10,16 +10,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from reelflow.catalog.triggered import record_outputs
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.outcomes import INTERNAL_ERROR, fail_subtasks
-from reelflow.engine.states import JobState, SubTaskState
 from reelflow.engine.transitions import move_subtask
-from reelflow.engine.triggered import record_outputs
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import JobKind, JobPayload
 from reelflow.planner.base import Plan, Planner
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.states import JobState, SubTaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.specs.templates import TRUSTED
 

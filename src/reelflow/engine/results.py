@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from reelflow.engine.states import SubTaskState
 from reelflow.engine.views import SubTaskView, TaskView
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.states import SubTaskState
 from reelflow.specs.subtasks import SubTaskKind
 
 ZERO_TIME = "0000-00-00T00:00:00Z"
@@ -94,8 +95,6 @@ def workflow_task(task: TaskView) -> dict[str, Any]:
 def _metadata(task: TaskView) -> dict[str, Any] | None:
     if task.media_info is None:
         return None
-    from reelflow.media.probe import MediaInfo  # PyAV import only when there is something
-
     return dict(MediaInfo.from_dict(task.media_info).to_mps_metadata())
 
 

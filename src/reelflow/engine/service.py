@@ -25,23 +25,23 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.triggered import TriggerKey
 from reelflow.config import Settings
-from reelflow.engine.buckets import Buckets
 from reelflow.engine.events import JobEvents
 from reelflow.engine.jobs import Jobs
 from reelflow.engine.observers import Hooks, TaskObserver
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
-from reelflow.engine.states import TaskState
 from reelflow.engine.store import Clock, Store, utcnow
 from reelflow.engine.tasks import Submitted, Tasks
-from reelflow.engine.templates import Templates
-from reelflow.engine.triggered import TriggerKey
 from reelflow.engine.views import TaskView
-from reelflow.executors.base import JobEvent, JobPayload
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
+from reelflow.specs.jobs import JobEvent, JobPayload
 from reelflow.specs.requests import TaskRequest
+from reelflow.specs.states import TaskState
 
 
 class Engine:

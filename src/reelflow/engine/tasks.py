@@ -11,22 +11,22 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.egress import check_request
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.buckets import Buckets
-from reelflow.engine.egress import check_request
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.engine.store import Store, lock_task
-from reelflow.engine.templates import Templates
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.engine.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
 from reelflow.specs.requests import TaskRequest
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.storage.registry import BucketNotFound
 

@@ -1,14 +1,91 @@
-"""The only code that assigns a ``state``: each move is checked against the tables in
-``reelflow.engine.states`` and keeps the row's timestamps and error fields consistent.
+"""The one table of moves each state machine allows, and the only code that assigns a
+``state``: each move is checked against the tables (``check_transition``) and keeps the
+row's timestamps and error fields consistent. The states themselves are
+``reelflow.specs.states``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeAlias
 
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.states import JobState, Machine, SubTaskState, TaskState, check_transition
+from reelflow.errors import StateError
+from reelflow.specs.states import JobState, SubTaskState, TaskState
+
+
+class Machine(StrEnum):
+    TASK = "task"
+    SUBTASK = "sub-task"
+    JOB = "job"
+
+
+State: TypeAlias = TaskState | SubTaskState | JobState
+
+TASK_TRANSITIONS: Mapping[TaskState, frozenset[TaskState]] = {
+    TaskState.QUEUED: frozenset({TaskState.RUNNING, TaskState.CANCELLED, TaskState.FAILED}),
+    TaskState.RUNNING: frozenset({TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED}),
+    TaskState.FAILED: frozenset({TaskState.QUEUED}),
+    TaskState.SUCCEEDED: frozenset(),
+    TaskState.CANCELLED: frozenset(),
+}
+# queued -> failed: a retry whose every sub-task the planner rejects ends before it runs.
+
+SUBTASK_TRANSITIONS: Mapping[SubTaskState, frozenset[SubTaskState]] = {
+    SubTaskState.PENDING: frozenset(
+        {SubTaskState.RUNNING, SubTaskState.FAILED, SubTaskState.CANCELLED}
+    ),
+    SubTaskState.RUNNING: frozenset(
+        {
+            SubTaskState.SUCCEEDED,
+            SubTaskState.FAILED,
+            SubTaskState.CANCELLED,
+            SubTaskState.PENDING,
+        }
+    ),
+    SubTaskState.FAILED: frozenset({SubTaskState.PENDING}),
+    SubTaskState.SUCCEEDED: frozenset(),
+    SubTaskState.CANCELLED: frozenset(),
+}
+
+JOB_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELLED}),
+    JobState.RUNNING: frozenset(
+        {JobState.SUCCEEDED, JobState.FAILED, JobState.QUEUED, JobState.CANCELLED}
+    ),
+    JobState.SUCCEEDED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+}
+
+# Keys are invariant in Mapping, so the per-machine tables are stored loosely typed here;
+# check_transition verifies the enum class before looking anything up.
+_TABLES: Mapping[Machine, tuple[type[StrEnum], Mapping[Any, frozenset[Any]]]] = {
+    Machine.TASK: (TaskState, TASK_TRANSITIONS),
+    Machine.SUBTASK: (SubTaskState, SUBTASK_TRANSITIONS),
+    Machine.JOB: (JobState, JOB_TRANSITIONS),
+}
+
+
+def check_transition(machine: Machine, old: State, new: State, *, subject: str = "") -> None:
+    """Raise ``StateError`` unless ``machine``'s table allows ``old -> new``.
+
+    ``subject`` names the row in the message (``"task rf-1f3..."``); staying in the same
+    state is a move like any other and is refused unless listed.
+    """
+    kind, table = _TABLES[machine]
+    if not isinstance(old, kind) or not isinstance(new, kind):
+        raise StateError(
+            f"{machine} states must be {kind.__name__}, got {type(old).__name__} -> "
+            f"{type(new).__name__}"
+        )
+    if new not in table[old]:
+        allowed = ", ".join(sorted(table[old])) or "nothing (it is final)"
+        raise StateError(
+            f"{subject or machine} cannot go from {old} to {new}; from {old} it may go to {allowed}"
+        )
 
 
 def move_task(

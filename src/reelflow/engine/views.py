@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from reelflow.db.models import SubTask, Task
-from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.errors import SpecError
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.templates import TRUSTED
 

@@ -24,10 +24,11 @@ from reelflow.errors import (
     StorageError,
     StorageUnavailable,
 )
-from reelflow.executors.base import SubTaskOutcome
 from reelflow.media.command import WorkFiles
-from reelflow.media.probe import MediaInfo, probe
-from reelflow.planner.works import (
+from reelflow.media.probe import probe
+from reelflow.specs.jobs import SubTaskOutcome
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
     SampleSnapshotWork,

@@ -1,9 +1,10 @@
-"""Probe a media source in-process with PyAV into frozen dataclasses.
+"""Probe a media source in-process with PyAV into the frozen dataclasses of
+``reelflow.specs.media``.
 
 Probing reads headers, not the whole file: opening the container, at most one decoded
 video frame (only when the headers leave rotation or interlacing unknown) and, for a
-remote MP4, one seek near its end. Local MP4/MOV files are also walked box by box, which
-finds truncation and rotation without decoding anything.
+remote MP4, one seek near its end. Local MP4/MOV files are also walked box by box
+(``reelflow.media.isobmff``), which finds truncation and rotation without decoding anything.
 
 Memory is bounded whatever the source declares: FFmpeg's decoders refuse pictures above
 ``DECODE_BUDGET`` pixels in this process (``max_pixels``), the frame size of a still image
@@ -17,22 +18,21 @@ leaks out of this module.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import stat
 import struct
 import warnings
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, Self, TypeVar
 
 import av
 import av.error
 import PIL.Image
 
-from reelflow.errors import AccessDenied, InvalidMedia, ObjectNotFound, SpecError, StorageError
+from reelflow.errors import AccessDenied, InvalidMedia, ObjectNotFound, SpecError
+from reelflow.media.isobmff import track_rotations
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo, normalize_rotation
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _FIRST_FRAME_PACKET_LIMIT = 64  # give up on rotation/interlace hints rather than read on
@@ -57,187 +57,25 @@ _TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte2
 _MATRICES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
              8: "ycgco", 9: "bt2020nc", 10: "bt2020c", 11: "smpte2085",
              12: "chroma-derived-nc", 13: "chroma-derived-c", 14: "ictcp"}  # fmt: skip
-_HDR_TRANSFERS = {"smpte2084": "hdr10", "arib-std-b67": "hlg"}
 
 
-@dataclass(frozen=True, slots=True)
-class VideoStreamInfo:
-    """One video stream. Sizes are coded pixels; ``rotation`` is clockwise degrees.
+def bit_depth(stream: VideoStreamInfo) -> int | None:
+    """Bits per sample of ``stream``'s pixel format; ``None`` if unknown."""
+    fmt = _video_format(stream.pix_fmt)
+    return fmt.components[0].bits if fmt is not None and fmt.components else None
 
-    ``rotation`` (0/90/180/270) is how far a player turns the coded picture to show it,
-    the convention of the legacy ``rotate`` tag (a portrait phone clip says 90).
-    ``fps`` is the average frame rate; ``None`` fields were not stated by the source.
-    """
 
-    index: int
-    codec: str
-    width: int
-    height: int
-    rotation: int
-    fps: float | None
-    fps_num: int | None
-    fps_den: int | None
-    pix_fmt: str | None
-    bitrate: int | None
-    duration: float | None
-    interlaced: bool
-    frame_count: int | None
-    is_vfr: bool = False
-    color_primaries: str | None = None
-    color_space: str | None = None
-    color_transfer: str | None = None
-    codec_tag: str | None = None
-
-    @property
-    def display_width(self) -> int:
-        return self.height if self.rotation in (90, 270) else self.width
-
-    @property
-    def display_height(self) -> int:
-        return self.width if self.rotation in (90, 270) else self.height
-
-    @property
-    def bit_depth(self) -> int | None:
-        fmt = _video_format(self.pix_fmt)
-        return fmt.components[0].bits if fmt is not None and fmt.components else None
-
-    @property
-    def chroma(self) -> str | None:
-        """``"420"``, ``"422"``, ``"444"`` or ``"411"``; ``None`` for gray or unknown."""
-        fmt = _video_format(self.pix_fmt)
-        if fmt is None or len(fmt.components) < 3:
-            return None
-        if fmt.is_rgb:
-            return "444"
-        return _CHROMA.get((fmt.chroma_width(4), fmt.chroma_height(4)))
-
-    @property
-    def hdr_type(self) -> str | None:
-        """``"hdr10"`` (PQ) or ``"hlg"`` from the transfer function; ``None`` for SDR."""
-        return _HDR_TRANSFERS.get(self.color_transfer or "")
+def chroma(stream: VideoStreamInfo) -> str | None:
+    """``"420"``, ``"422"``, ``"444"`` or ``"411"``; ``None`` for gray or unknown."""
+    fmt = _video_format(stream.pix_fmt)
+    if fmt is None or len(fmt.components) < 3:
+        return None
+    if fmt.is_rgb:
+        return "444"
+    return _CHROMA.get((fmt.chroma_width(4), fmt.chroma_height(4)))
 
 
 _CHROMA = {(2, 2): "420", (2, 4): "422", (4, 4): "444", (1, 4): "411"}
-
-
-@dataclass(frozen=True, slots=True)
-class AudioStreamInfo:
-    index: int
-    codec: str
-    sample_rate: int
-    channels: int
-    bitrate: int | None
-    duration: float | None
-    codec_tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MediaInfo:
-    """What a source contains. ``duration`` in seconds, ``size`` in bytes, ``bitrate``
-    in bits per second; ``container`` is FFmpeg's demuxer name (``mov,mp4,m4a,...``)."""
-
-    container: str
-    duration: float | None
-    size: int | None
-    bitrate: int | None
-    video: tuple[VideoStreamInfo, ...]
-    audio: tuple[AudioStreamInfo, ...]
-
-    @property
-    def primary_video(self) -> VideoStreamInfo | None:
-        return self.video[0] if self.video else None
-
-    @property
-    def primary_audio(self) -> AudioStreamInfo | None:
-        return self.audio[0] if self.audio else None
-
-    @property
-    def has_video(self) -> bool:
-        return bool(self.video)
-
-    @property
-    def has_audio(self) -> bool:
-        return bool(self.audio)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of the fields, for jobs that carry probe results."""
-        data = asdict(self)
-        data["video"] = list(data["video"])
-        data["audio"] = list(data["audio"])
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        """Inverse of :meth:`to_dict`; keys unknown to this version are ignored."""
-        return cls(
-            container=data["container"],
-            duration=data["duration"],
-            size=data["size"],
-            bitrate=data["bitrate"],
-            video=tuple(_known(VideoStreamInfo, item) for item in data["video"]),
-            audio=tuple(_known(AudioStreamInfo, item) for item in data["audio"]),
-        )
-
-    def to_mps_metadata(self) -> dict[str, object]:
-        """The compatible API's ``MediaMetaData`` shape; ``None`` where unknown.
-
-        Widths and heights are display sizes (after rotation), in the stream list too;
-        a stream without its own duration reports the container's.
-        """
-        video, audio = self.primary_video, self.primary_audio
-        return {
-            "Size": self.size,
-            "Container": self.container,
-            "Bitrate": self.bitrate,
-            "Height": video.display_height if video else None,
-            "Width": video.display_width if video else None,
-            "Duration": self.duration,
-            "Rotate": video.rotation if video else None,
-            "VideoStreamSet": [_mps_video(v) for v in self.video],
-            "AudioStreamSet": [_mps_audio(a) for a in self.audio],
-            "VideoDuration": _or(video.duration, self.duration) if video else None,
-            "AudioDuration": _or(audio.duration, self.duration) if audio else None,
-        }
-
-
-def _mps_video(v: VideoStreamInfo) -> dict[str, object]:
-    return {
-        "Bitrate": v.bitrate,
-        "Height": v.display_height,
-        "Width": v.display_width,
-        "Codec": v.codec,
-        "Fps": round(v.fps) if v.fps is not None else None,
-        "ColorPrimaries": v.color_primaries,
-        "ColorSpace": v.color_space,
-        "ColorTransfer": v.color_transfer,
-        "HdrType": v.hdr_type,
-        "Codecs": v.codec_tag,
-        "FpsNumerator": v.fps_num,
-        "FpsDenominator": v.fps_den,
-    }
-
-
-def _mps_audio(a: AudioStreamInfo) -> dict[str, object]:
-    return {
-        "Bitrate": a.bitrate,
-        "SamplingRate": a.sample_rate,
-        "Codec": a.codec,
-        "Channel": a.channels,
-        "Codecs": a.codec_tag,
-        "Loudness": None,  # measuring it means decoding all audio: not a probe's job
-    }
-
-
-def _or(value: float | None, fallback: float | None) -> float | None:
-    return value if value is not None else fallback
-
-
-_Stream = TypeVar("_Stream", VideoStreamInfo, AudioStreamInfo)
-
-
-def _known(cls: type[_Stream], data: dict[str, Any]) -> _Stream:
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _video_format(pix_fmt: str | None) -> av.VideoFormat | None:
@@ -272,7 +110,7 @@ def probe(source: str | Path, *, max_pixels: int = MAX_INPUT_PIXELS) -> MediaInf
         )
     path = Path(source)
     size = _local_size(path)
-    rotations = _iso_rotations(path, size)
+    rotations = track_rotations(path, size)
     picture = _image_size(path, max_pixels)
     # "file:" stops FFmpeg from reading "concat:", "data:" or "pipe:" in a path as a protocol.
     target = f"file:{path.absolute()}"
@@ -472,7 +310,7 @@ def _video_info(
         # Headers left a gap; the first decoded frame carries both facts.
         frame = _first_frame(container, stream)
         if frame is not None:
-            rotation = _normalize(-frame.rotation) if rotation is None else rotation
+            rotation = normalize_rotation(-frame.rotation) if rotation is None else rotation
             interlaced = frame.interlaced_frame if interlaced is None else interlaced
     rate = _first_rate(stream.average_rate, stream.guessed_rate, stream.base_rate)
     avg, base = stream.average_rate, stream.base_rate
@@ -566,101 +404,3 @@ def _stream_seconds(stream: av.stream.Stream) -> float | None:
 
 def _first_rate(*rates: Fraction | None) -> Fraction | None:
     return next((r for r in rates if r), None)
-
-
-def _normalize(degrees: float) -> int:
-    """Nearest multiple of 90 in ``[0, 360)``."""
-    return round(degrees / 90.0) * 90 % 360
-
-
-# --- ISO-BMFF (MP4/MOV) box walk ------------------------------------------------------
-
-
-def _iso_rotations(path: Path, size: int) -> tuple[int, ...] | None:
-    """Per-track clockwise rotation of a local MP4/MOV; ``None`` for other files.
-
-    Raises InvalidMedia(Truncated) when a top-level box runs past the end of the file
-    or the ``moov`` index is missing, the two shapes of a cut-off MP4.
-    """
-    try:
-        with path.open("rb") as f:
-            return _walk_iso(f, path, size)
-    except PermissionError as exc:
-        raise AccessDenied(f"source file not readable: {path}") from exc
-    except OSError as exc:
-        raise StorageError(f"could not read {path}: {exc.strerror}") from exc
-
-
-def _walk_iso(f: IO[bytes], path: Path, size: int) -> tuple[int, ...] | None:
-    if f.read(8)[4:8] != b"ftyp":
-        return None
-    top = list(_boxes(f, 0, size))
-    if not top:
-        return None  # not even one sane box: let FFmpeg judge the file
-    kind, _, last_end = top[-1]  # only the last box can run past the end
-    if last_end > size:
-        raise InvalidMedia(
-            f"{path} is truncated: its '{kind}' box needs {last_end} bytes, the file has "
-            f"{size} (cut-off upload or copy)",
-            code="InvalidInput.Truncated",
-        )
-    moov = next(((start, end) for kind, start, end in top if kind == "moov"), None)
-    if moov is None:
-        if any(kind == "meta" for kind, _, _ in top):
-            return None  # a HEIF/AVIF still image: no movie index to expect
-        raise InvalidMedia(
-            f"{path} is truncated: it has no 'moov' index box, which is written last "
-            "(an interrupted recording or upload)",
-            code="InvalidInput.Truncated",
-        )
-    return tuple(
-        _track_rotation(f, start, end) for kind, start, end in _boxes(f, *moov) if kind == "trak"
-    )
-
-
-def _track_rotation(f: IO[bytes], start: int, end: int) -> int:
-    for kind, box_start, box_end in _boxes(f, start, end):
-        if kind != "tkhd":
-            continue
-        f.seek(box_start)
-        header = f.read(min(box_end - box_start, _TKHD_MAX))
-        # version 1 has 64-bit times: 32 bytes of times/ids instead of 20.
-        matrix_at = 4 + (32 if header[:1] == b"\x01" else 20) + 16
-        try:
-            a, b = struct.unpack_from(">ii", header, matrix_at)
-        except struct.error:
-            return 0
-        # The 16.16 matrix row (a, b) is (cos, sin) of the clockwise display rotation.
-        return _normalize(math.degrees(math.atan2(b, a))) if a or b else 0
-    return 0
-
-
-_TKHD_MAX = 104  # bytes in a version 1 tkhd payload; more would be a broken size field
-_MAX_BOXES = 200_000  # a fragmented MP4 has two boxes per fragment; stop on garbage
-
-
-def _boxes(f: IO[bytes], start: int, end: int) -> Iterator[tuple[str, int, int]]:
-    """Yield ``(type, payload_start, box_end)`` for the boxes in ``[start, end)``.
-
-    ``box_end`` may exceed ``end`` (a truncated file); a header too short to be a box
-    ends the walk.
-    """
-    pos = start
-    for _ in range(_MAX_BOXES):
-        if pos + 8 > end:
-            return
-        f.seek(pos)
-        size, kind = struct.unpack(">I4s", f.read(8))
-        header = 8
-        if size == 1:
-            large = f.read(8)
-            if len(large) < 8:
-                return
-            (size,) = struct.unpack(">Q", large)
-            header = 16
-        elif size == 0:
-            size = end - pos  # "extends to the end of the file"
-        if size < header:
-            return
-        yield kind.decode("latin-1"), pos + header, pos + size
-        pos += size

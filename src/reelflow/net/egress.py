@@ -32,26 +32,20 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import (
     IPv4Address,
-    IPv4Network,
     IPv6Address,
-    IPv6Network,
     ip_address,
     ip_network,
 )
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from reelflow.config import Settings
+from reelflow.config.networks import Network
 from reelflow.errors import UrlNotAllowed
 
-if TYPE_CHECKING:  # reelflow.config imports this module for its setting's type
-    from reelflow.config import Settings
-
 Address = IPv4Address | IPv6Address
-Network = IPv4Network | IPv6Network
 
 ALLOW_SETTING = "REELFLOW_EGRESS_ALLOW"
 # Spellings that inet_aton (and so getaddrinfo and FFmpeg) read as an IPv4 address:
@@ -205,21 +199,6 @@ def embedded_ipv4(address: Address) -> IPv4Address | None:
     if address in _NAT64 or (address in _COMPAT and int(address) > 1):
         return IPv4Address(int(address) & 0xFFFFFFFF)
     return None
-
-
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """CIDRs (``10.0.0.0/8``, ``::1/128``, a bare address = one host); ``ValueError`` names
-    the first one that is not valid."""
-    networks: list[Network] = []
-    for value in values:
-        text = value.strip()
-        if not text:
-            continue
-        try:
-            networks.append(ip_network(text))
-        except ValueError as exc:
-            raise ValueError(f"{text!r} is not a CIDR ({exc})") from None
-    return tuple(networks)
 
 
 def _rule(address: Address) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 from reelflow.engine.results import workflow_task
 from reelflow.engine.views import TaskView
 from reelflow.notify.signing import MPS_EXPIRY_SECONDS, mps_sign
-from reelflow.notify.states import EventType
+from reelflow.specs.events import EventType
 
 logger = logging.getLogger(__name__)
 

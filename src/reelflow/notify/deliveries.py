@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from reelflow.db.outbox import NotifyAttempt, NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyAttempt, NotifyDelivery, NotifyEvent
 from reelflow.db.session import transaction
 from reelflow.errors import DeliveryNotFound, StateError
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.sinks.base import DeliveryOutcome
-from reelflow.notify.states import AttemptOutcome, DeliveryState, EventType
+from reelflow.specs.events import AttemptOutcome, DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
 
 Clock = Callable[[], datetime]

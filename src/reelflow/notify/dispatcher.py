@@ -40,7 +40,7 @@ from reelflow.notify.sinks.base import (
     Sink,
     SinkFactory,
 )
-from reelflow.notify.states import DeliveryState
+from reelflow.specs.events import DeliveryState
 from reelflow.specs.notify import NotifyTarget
 
 logger = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import SubTask, Task
-from reelflow.db.outbox import NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyDelivery, NotifyEvent
 from reelflow.engine.views import TaskView
 from reelflow.notify.body import event_body
-from reelflow.notify.states import DeliveryState, EventType
+from reelflow.specs.events import DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
 
 _WRITTEN = "reelflow.notify.written"  # session.info flag: this transaction wrote an event

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from reelflow.errors import InvalidKey, SpecError
+from reelflow.object_keys import validate_key
 from reelflow.specs.tasks import NumberFormat
-from reelflow.storage.keys import validate_key
 
 DEFAULT_PATHS = {
     "Transcode": "{inputName}_transcode_{definition}.{format}",

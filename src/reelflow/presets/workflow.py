@@ -3,7 +3,7 @@ the workflow ``default`` that ``reelflow serve`` creates on a new data dir."""
 
 from __future__ import annotations
 
-from reelflow.media.probe import MediaInfo
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.tasks import (
     AnimatedGraphicTaskInput,
     ImageSpriteTaskInput,

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from reelflow.errors import InvalidKey
+from reelflow.object_keys import validate_key
 from reelflow.specs.base import Spec
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.units import INT64_MAX
-from reelflow.storage.keys import validate_key
 
 
 def _valid_key(key: str, what: str) -> str:

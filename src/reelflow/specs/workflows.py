@@ -13,12 +13,12 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from reelflow.errors import InvalidKey
+from reelflow.object_keys import validate_key
 from reelflow.specs.base import Spec
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.subtasks import SubTaskKind
 from reelflow.specs.tasks import MediaProcessTask, SubTaskOutput
 from reelflow.specs.templates import TemplateKind
-from reelflow.storage.keys import validate_key
 
 VIDEO_FORMATS = frozenset(
     {

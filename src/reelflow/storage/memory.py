@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from reelflow.errors import ObjectNotFound, StorageError
+from reelflow.object_keys import validate_key
 from reelflow.storage.base import CHUNK_SIZE, ObjectInfo, Storage, check_range, guess_content_type
-from reelflow.storage.keys import validate_key
 
 
 class MemoryStorage(Storage):

@@ -12,7 +12,8 @@ from reelflow.errors import (
     ObjectNotFound,
     SpecError,
 )
-from reelflow.media.probe import MediaInfo, probe
+from reelflow.media.probe import bit_depth, chroma, probe
+from reelflow.specs.media import MediaInfo
 from tests.clips import (
     ClipCache,
     make_audio_only,
@@ -39,7 +40,7 @@ def test_plain_clip(clips: ClipCache) -> None:
     assert video is not None and audio is not None
     assert (video.codec, video.width, video.height, video.rotation) == ("h264", 320, 240, 0)
     assert (video.fps, video.fps_num, video.fps_den) == (25.0, 25, 1)
-    assert (video.pix_fmt, video.bit_depth, video.chroma) == ("yuv420p", 8, "420")
+    assert (video.pix_fmt, bit_depth(video), chroma(video)) == ("yuv420p", 8, "420")
     assert video.frame_count == 50
     assert video.duration == pytest.approx(2.0, abs=0.05)
     assert not video.interlaced and not video.is_vfr
@@ -56,19 +57,19 @@ def test_ntsc_rate_keeps_its_fraction(clips: ClipCache) -> None:
 
 
 @pytest.mark.parametrize(
-    ("pix_fmt", "depth", "chroma"),
+    ("pix_fmt", "depth", "layout"),
     [("yuv420p10le", 10, "420"), ("yuv422p", 8, "422"), ("yuv444p", 8, "444")],
 )
-def test_pixel_formats(clips: ClipCache, pix_fmt: str, depth: int, chroma: str) -> None:
+def test_pixel_formats(clips: ClipCache, pix_fmt: str, depth: int, layout: str) -> None:
     video = probe(clips(pix_fmt=pix_fmt, audio=False)).primary_video
     assert video is not None
-    assert (video.pix_fmt, video.bit_depth, video.chroma) == (pix_fmt, depth, chroma)
+    assert (video.pix_fmt, bit_depth(video), chroma(video)) == (pix_fmt, depth, layout)
 
 
 def test_hevc_10_bit(clips: ClipCache) -> None:
     video = probe(clips(vcodec="libx265", pix_fmt="yuv420p10le", audio=False)).primary_video
     assert video is not None
-    assert (video.codec, video.bit_depth) == ("hevc", 10)
+    assert (video.codec, bit_depth(video)) == ("hevc", 10)
 
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])

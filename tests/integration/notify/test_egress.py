@@ -18,7 +18,7 @@ from reelflow.config import Settings
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.sinks.registry import DefaultSinks
-from reelflow.notify.states import DeliveryState
+from reelflow.specs.events import DeliveryState
 from reelflow.specs.notify import NotifyTarget
 from tests.egress import CountingListener
 from tests.unit.notify.harness import Harness, make_harness

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reelflow.db.outbox import NotifyDelivery
+from reelflow.db.notify import NotifyDelivery
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.dispatcher import Dispatcher
 from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.registry import DefaultSinks
-from reelflow.notify.states import AttemptOutcome, DeliveryState
+from reelflow.specs.events import AttemptOutcome, DeliveryState
 from reelflow.specs.notify import NotifyTarget
 from tests.integration.notify.receiver import Receiver
 from tests.unit.notify.harness import Harness

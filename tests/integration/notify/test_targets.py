@@ -12,7 +12,7 @@ import pytest
 
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.signing import verify_mps_sign, verify_webhook_signature
-from reelflow.notify.states import DeliveryState
+from reelflow.specs.events import DeliveryState
 from reelflow.specs.notify import NotifyTarget
 from tests.integration.notify.receiver import Receiver
 from tests.integration.notify.services import AMQP_URL, REDIS_URL

@@ -14,7 +14,7 @@ import pytest
 from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.triggers.watch import FolderWatcher
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks, wait_for

@@ -18,7 +18,7 @@ from reelflow.api.app import create_app
 from reelflow.api.limits import BodyLimits
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from tests.unit.conftest import TestClient
 
 __all__ = [

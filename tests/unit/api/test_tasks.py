@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from reelflow.engine.states import TaskState
 from reelflow.runtime import Runtime
+from reelflow.specs.states import TaskState
 from tests.unit.api.conftest import OTHER_BUCKET, Key, TestClient, error_of, fields_of
 
 SPEC = {

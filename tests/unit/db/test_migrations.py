@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from reelflow.db.models import Base, SubTask, Task
 from reelflow.db.session import create_db_engine, migrate
-from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.presets.catalog import CUSTOM_ID_START
+from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind
 
 

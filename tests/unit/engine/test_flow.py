@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine as DbEngine
 
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.errors import InvalidMedia, SpecError, TaskNotFound
-from reelflow.executors.base import JobEvent, JobEventType, JobKind, JobResult, SubTaskOutcome
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult, SubTaskOutcome
 from reelflow.specs.requests import TaskRequest
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (
     MEDIA_INFO,

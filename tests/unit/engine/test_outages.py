@@ -13,9 +13,9 @@ from reelflow.config import Settings, load_settings
 from reelflow.db.session import session_factory
 from reelflow.engine.outages import OUTAGE_CAP, decide, outage_delay
 from reelflow.engine.service import Engine
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.errors import ConfigError, StorageError, StorageUnavailable
-from reelflow.executors.base import JobKind
+from reelflow.specs.jobs import JobKind
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (
     FakeClock,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.engine.states import TaskState
 from reelflow.errors import SpecError
+from reelflow.specs.states import TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import FakeClock, FakePlanner, ScriptedRunner, drive, make_request
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.engine.outcomes import retry_delay
-from reelflow.engine.states import JobState, SubTaskState, TaskState
 from reelflow.errors import FFmpegFailed, StorageError
-from reelflow.executors.base import JobKind, JobResult
+from reelflow.specs.jobs import JobKind, JobResult
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (
     FakeClock,

@@ -2,17 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.engine.states import (
+from reelflow.engine.transitions import (
     JOB_TRANSITIONS,
     SUBTASK_TRANSITIONS,
     TASK_TRANSITIONS,
-    JobState,
     Machine,
-    SubTaskState,
-    TaskState,
     check_transition,
 )
 from reelflow.errors import StateError
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 
 
 def test_every_state_has_a_row_and_final_states_only_leave_for_a_retry() -> None:

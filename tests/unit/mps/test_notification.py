@@ -7,8 +7,8 @@ import time
 
 from reelflow.notify.body import event_body, render
 from reelflow.notify.signing import verify_mps_sign
-from reelflow.notify.states import EventType
 from reelflow.runtime import Runtime
+from reelflow.specs.events import EventType
 from tests.unit.mps.conftest import Call, error_code
 from tests.unit.mps.test_tasks import submit
 

@@ -14,8 +14,8 @@ import pytest
 from tencentcloud.mps.v20190612 import models
 
 from reelflow.notify.body import event_body, render
-from reelflow.notify.states import EventType
 from reelflow.runtime import Runtime
+from reelflow.specs.events import EventType
 from tests.unit.mps.conftest import Call
 from tests.unit.mps.test_templates import CREATE
 from tests.unit.mps.test_workflows import workflow

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from reelflow.db.outbox import NotifyDelivery
+from reelflow.db.notify import NotifyDelivery
 from reelflow.errors import ConfigError, DeliveryNotFound, StateError
 from reelflow.notify.deliveries import Claim
 from reelflow.notify.queues import MessageQueues
@@ -21,7 +21,7 @@ from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.base import DeliveryOutcome, OutgoingEvent, Sink
 from reelflow.notify.sinks.memory import MemorySink, MemorySinks
 from reelflow.notify.sinks.queue import QueueSink
-from reelflow.notify.states import AttemptOutcome, DeliveryState
+from reelflow.specs.events import AttemptOutcome, DeliveryState
 from reelflow.specs.notify import NotifyTarget
 from tests.unit.engine.fakes import FakeClock
 from tests.unit.notify.harness import Harness

@@ -9,12 +9,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from reelflow.db.models import SubTask, Task
-from reelflow.engine.states import TaskState
 from reelflow.engine.views import TaskView
 from reelflow.notify.body import encode, event_body
 from reelflow.notify.outbox import OutboxWriter
-from reelflow.notify.states import DeliveryState, EventType
+from reelflow.specs.events import DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
+from reelflow.specs.states import TaskState
 from tests.unit.engine.fakes import FakeClock, drive, make_request
 from tests.unit.notify.harness import Harness
 

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 
-from reelflow.db.outbox import QueueMessage
+from reelflow.db.notify import QueueMessage
 from reelflow.db.session import session_factory
 from reelflow.errors import MessageNotFound
 from reelflow.notify.doorbell import Doorbell
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.sinks.base import OutgoingEvent
 from reelflow.notify.sinks.queue import QueueSink
-from reelflow.notify.states import EventType
+from reelflow.specs.events import EventType
 from tests.unit.engine.fakes import FakeClock
 
 

@@ -51,7 +51,7 @@ def test_amqp_refuses_an_internal_broker_before_connecting() -> None:
 
 def test_a_redis_unix_socket_counts_as_loopback(tmp_path: Any) -> None:
     from reelflow.notify.sinks.base import OutgoingEvent
-    from reelflow.notify.states import EventType
+    from reelflow.specs.events import EventType
 
     event = OutgoingEvent("ev-1", "rf-1", None, 1, next(iter(EventType)), {}, b"{}", 0)
     sink = RedisStreamSink(f"unix://{tmp_path}/redis.sock", "s", max_len=None, timeout=1)

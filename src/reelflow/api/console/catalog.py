@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reelflow.api.console.paging import every_page
-from reelflow.engine.templates import MAX_PAGE, TemplateRecord
+from reelflow.catalog.templates import MAX_PAGE, TemplateRecord
 from reelflow.runtime import Runtime
 from reelflow.specs.templates import TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 
 from reelflow.api.console.forms import FormData, read_form
 from reelflow.api.console.session import CSRF_FIELD, CSRF_HEADER, ConsoleSession
-from reelflow.engine.accounts import Account
+from reelflow.catalog.accounts import Account
 from reelflow.runtime import Runtime
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reelflow.api.console.formatting import kind_label
-from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import SubTaskView, TaskView
+from reelflow.specs.states import SubTaskState, TaskState
 
 BOX_HEIGHT = 50
 ROW = 64  # vertical distance between sub-task boxes

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from reelflow.api.console.formatting import seconds_text
 from reelflow.api.console.pages import object_url
-from reelflow.engine.states import SubTaskState
 from reelflow.engine.views import SubTaskView
+from reelflow.specs.states import SubTaskState
 from reelflow.specs.subtasks import SubTaskKind
 
 PreviewKind = Literal["video", "audio", "image", "link"]

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
-from reelflow.engine.states import JobState, TaskState
 from reelflow.runtime import Runtime
+from reelflow.specs.states import JobState, TaskState
 
 HOURS = 12
 

@@ -21,8 +21,8 @@ from reelflow.api.mps.context import ActionContext
 from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.params import Params, invalid, is_empty, missing, unsupported
 from reelflow.errors import InvalidKey
+from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource
-from reelflow.storage.keys import validate_key
 
 BUCKET_NOT_EXIST = "ResourceNotFound.CosBucketNotExist"
 INVALID_URL = "InvalidParameter.InvalidUrl"

@@ -13,7 +13,7 @@ from reelflow.api.deps import AccountDep, RuntimeDep, known_query_only
 from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import MAX_ID, TaskId, error_responses
 from reelflow.api.schemas.events import DeliveryOut, DeliveryPage, EventOut, TaskEvents
-from reelflow.notify.states import DeliveryState
+from reelflow.specs.events import DeliveryState
 
 convertors.register()  # before the routes below compile "{delivery_id:segment}"
 

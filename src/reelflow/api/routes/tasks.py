@@ -21,14 +21,14 @@ from reelflow.api.schemas.tasks import (
     TaskPage,
     TaskRetried,
 )
-from reelflow.engine.accounts import Account
-from reelflow.engine.states import TaskState
+from reelflow.catalog.accounts import Account
 from reelflow.engine.tasks import RequestBucketNotFound
 from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
+from reelflow.object_keys import validate_key
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
-from reelflow.storage.keys import validate_key
+from reelflow.specs.states import TaskState
 
 convertors.register()  # before the routes below compile "{task_id:segment}"
 

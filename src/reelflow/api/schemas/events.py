@@ -9,7 +9,7 @@ from pydantic import Field
 
 from reelflow.api.schemas.common import ResponseModel
 from reelflow.notify.records import AttemptView, DeliveryView, EventView
-from reelflow.notify.states import AttemptOutcome, DeliveryState, EventType
+from reelflow.specs.events import AttemptOutcome, DeliveryState, EventType
 
 
 class AttemptOut(ResponseModel):

@@ -9,10 +9,10 @@ from pydantic import Field, model_validator
 
 from reelflow.api.schemas.common import MAX_ID, RequestModel, ResponseModel, json_integers
 from reelflow.engine.results import workflow_task
-from reelflow.engine.states import SubTaskState, TaskState
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.tasks import MediaProcessTask
 
 # -- in ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from reelflow.notify.states import EventType
+from reelflow.specs.events import EventType
 from reelflow.specs.notify import NotifyTarget
 
 

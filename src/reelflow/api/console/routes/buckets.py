@@ -12,10 +12,10 @@ from starlette.responses import Response
 from reelflow.api.console.deps import FormDep, RuntimeDep, UserDep, console_state
 from reelflow.api.console.folders import list_folder, normalize_prefix
 from reelflow.api.console.routing import ConsoleRoute
-from reelflow.engine.workflows import MAX_PAGE
+from reelflow.catalog.workflows import MAX_PAGE
 from reelflow.errors import SpecError, WorkflowNotFound
+from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource
-from reelflow.storage.keys import validate_key
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

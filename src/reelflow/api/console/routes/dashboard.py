@@ -11,8 +11,8 @@ from reelflow.api.console import stats
 from reelflow.api.console.charts import throughput_chart
 from reelflow.api.console.deps import RuntimeDep, SignedIn, UserDep, console_state
 from reelflow.api.console.routing import ConsoleRoute
-from reelflow.engine.states import TaskState
 from reelflow.runtime import Runtime
+from reelflow.specs.states import TaskState
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

@@ -25,8 +25,8 @@ from reelflow.api import convertors
 from reelflow.api.console.deps import CsrfHeaderDep, RuntimeDep, UserDep, runtime_of
 from reelflow.api.console.routing import ConsoleRoute
 from reelflow.api.objects_common import object_headers, store_upload, stream_object
+from reelflow.object_keys import validate_key
 from reelflow.storage.base import ObjectInfo
-from reelflow.storage.keys import validate_key
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
 

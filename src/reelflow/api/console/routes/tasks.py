@@ -18,12 +18,12 @@ from reelflow.api.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, co
 from reelflow.api.console.diagram import tall, wide
 from reelflow.api.console.previews import previews
 from reelflow.api.console.routing import ConsoleRoute
-from reelflow.engine.states import TaskState
+from reelflow.catalog.workflows import MAX_PAGE
 from reelflow.engine.views import TaskView
-from reelflow.engine.workflows import MAX_PAGE
 from reelflow.errors import StateError
-from reelflow.notify.states import DeliveryState
 from reelflow.runtime import Runtime
+from reelflow.specs.events import DeliveryState
+from reelflow.specs.states import TaskState
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

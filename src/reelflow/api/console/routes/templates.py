@@ -17,7 +17,7 @@ from reelflow.api.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, co
 from reelflow.api.console.forms import FormData
 from reelflow.api.console.routing import ConsoleRoute
 from reelflow.api.console.validation import GENERAL, FormErrors
-from reelflow.engine.templates import TemplateRecord
+from reelflow.catalog.templates import TemplateRecord
 from reelflow.errors import LimitExceeded, ReelflowError, SpecError, StateError
 from reelflow.specs.templates import Template, TemplateKind, TranscodeTemplate
 

@@ -13,8 +13,8 @@ from reelflow.api.console.paging import every_page
 from reelflow.api.console.routing import ConsoleRoute
 from reelflow.api.console.validation import FormErrors, from_spec_error
 from reelflow.api.console.workflow_form import FIELDS, JSON_FIELDS, NOTIFY_TYPES, WorkflowForm
-from reelflow.engine.buckets import BucketInfo
-from reelflow.engine.workflows import MAX_PAGE, WorkflowRecord
+from reelflow.catalog.buckets import BucketInfo
+from reelflow.catalog.workflows import MAX_PAGE, WorkflowRecord
 from reelflow.errors import SpecError
 from reelflow.runtime import Runtime
 

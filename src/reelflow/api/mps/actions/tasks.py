@@ -20,12 +20,12 @@ from reelflow.api.mps.params import Params, invalid, missing
 from reelflow.api.mps.required import PROCESS_MEDIA, check
 from reelflow.api.mps.validation import validate
 from reelflow.engine.results import iso, task_detail
-from reelflow.engine.states import TaskState
 from reelflow.engine.tasks import SESSION_WINDOW
 from reelflow.engine.views import TaskView
 from reelflow.errors import SpecError
 from reelflow.notify.mps import to_task_notify_config
 from reelflow.specs.requests import TaskRequest
+from reelflow.specs.states import TaskState
 
 MAX_SESSION_ID = 50
 MAX_SESSION_CONTEXT = 1000

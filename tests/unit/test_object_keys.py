@@ -1,7 +1,7 @@
 import pytest
 
 from reelflow.errors import InvalidKey
-from reelflow.storage.keys import (
+from reelflow.object_keys import (
     TEMP_MARKER,
     is_temporary_name,
     split_key,

@@ -24,7 +24,7 @@ from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reelflow.db.models import Base, EnumText
-from reelflow.notify.states import AttemptOutcome, DeliveryState, EventType
+from reelflow.specs.events import AttemptOutcome, DeliveryState, EventType
 
 
 class NotifyEvent(Base):

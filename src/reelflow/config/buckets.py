@@ -34,7 +34,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reelflow.errors import InvalidKey
-from reelflow.storage.keys import validate_key
+from reelflow.object_keys import validate_key
 
 DEFAULT_OWNER = "admin"
 MIB = 1024 * 1024

@@ -5,7 +5,7 @@ highest first: arguments (``Settings(data_dir=...)``), the environment, ``reelfl
 defaults. The file is ``$REELFLOW_CONFIG`` if set (it must exist), else
 ``<data dir>/reelflow.toml`` if present. Its top-level keys are the settings below
 (``workers = 4``); the egress policy is the ``[network]`` table, buckets are tables (see
-``reelflow.storage.config``)::
+``reelflow.config.buckets``)::
 
     [network]
     egress_allow = ["10.0.0.0/8"]      # or REELFLOW_EGRESS_ALLOW=10.0.0.0/8,127.0.0.2/32
@@ -39,10 +39,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from reelflow.config.buckets import BucketConfig
+from reelflow.config.networks import Network, parse_networks
 from reelflow.errors import ConfigError, InvalidKey
-from reelflow.net.egress import Network, parse_networks
-from reelflow.storage.config import BucketConfig
-from reelflow.storage.keys import validate_bucket_name
+from reelflow.object_keys import validate_bucket_name
 
 CONFIG_FILE = "reelflow.toml"
 CONFIG_ENV = "REELFLOW_CONFIG"

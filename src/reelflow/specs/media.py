@@ -1,0 +1,180 @@
+"""What a media source contains: the probe's frozen dataclasses.
+
+Filled by ``reelflow.media.probe`` (PyAV); carried by jobs as ``MediaInfo.to_dict()`` and
+stored with the task. This module imports no PyAV, so the planner and the renderers can use
+the values without loading FFmpeg's libraries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Self, TypeVar
+
+_HDR_TRANSFERS = {"smpte2084": "hdr10", "arib-std-b67": "hlg"}
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStreamInfo:
+    """One video stream. Sizes are coded pixels; ``rotation`` is clockwise degrees.
+
+    ``rotation`` (0/90/180/270) is how far a player turns the coded picture to show it,
+    the convention of the legacy ``rotate`` tag (a portrait phone clip says 90).
+    ``fps`` is the average frame rate; ``None`` fields were not stated by the source.
+    """
+
+    index: int
+    codec: str
+    width: int
+    height: int
+    rotation: int
+    fps: float | None
+    fps_num: int | None
+    fps_den: int | None
+    pix_fmt: str | None
+    bitrate: int | None
+    duration: float | None
+    interlaced: bool
+    frame_count: int | None
+    is_vfr: bool = False
+    color_primaries: str | None = None
+    color_space: str | None = None
+    color_transfer: str | None = None
+    codec_tag: str | None = None
+
+    @property
+    def display_width(self) -> int:
+        return self.height if self.rotation in (90, 270) else self.width
+
+    @property
+    def display_height(self) -> int:
+        return self.width if self.rotation in (90, 270) else self.height
+
+    @property
+    def hdr_type(self) -> str | None:
+        """``"hdr10"`` (PQ) or ``"hlg"`` from the transfer function; ``None`` for SDR."""
+        return _HDR_TRANSFERS.get(self.color_transfer or "")
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStreamInfo:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    bitrate: int | None
+    duration: float | None
+    codec_tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What a source contains. ``duration`` in seconds, ``size`` in bytes, ``bitrate``
+    in bits per second; ``container`` is FFmpeg's demuxer name (``mov,mp4,m4a,...``)."""
+
+    container: str
+    duration: float | None
+    size: int | None
+    bitrate: int | None
+    video: tuple[VideoStreamInfo, ...]
+    audio: tuple[AudioStreamInfo, ...]
+
+    @property
+    def primary_video(self) -> VideoStreamInfo | None:
+        return self.video[0] if self.video else None
+
+    @property
+    def primary_audio(self) -> AudioStreamInfo | None:
+        return self.audio[0] if self.audio else None
+
+    @property
+    def has_video(self) -> bool:
+        return bool(self.video)
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of the fields, for jobs that carry probe results."""
+        data = asdict(self)
+        data["video"] = list(data["video"])
+        data["audio"] = list(data["audio"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`; keys unknown to this version are ignored."""
+        return cls(
+            container=data["container"],
+            duration=data["duration"],
+            size=data["size"],
+            bitrate=data["bitrate"],
+            video=tuple(_known(VideoStreamInfo, item) for item in data["video"]),
+            audio=tuple(_known(AudioStreamInfo, item) for item in data["audio"]),
+        )
+
+    def to_mps_metadata(self) -> dict[str, object]:
+        """The compatible API's ``MediaMetaData`` shape; ``None`` where unknown.
+
+        Widths and heights are display sizes (after rotation), in the stream list too;
+        a stream without its own duration reports the container's.
+        """
+        video, audio = self.primary_video, self.primary_audio
+        return {
+            "Size": self.size,
+            "Container": self.container,
+            "Bitrate": self.bitrate,
+            "Height": video.display_height if video else None,
+            "Width": video.display_width if video else None,
+            "Duration": self.duration,
+            "Rotate": video.rotation if video else None,
+            "VideoStreamSet": [_mps_video(v) for v in self.video],
+            "AudioStreamSet": [_mps_audio(a) for a in self.audio],
+            "VideoDuration": _or(video.duration, self.duration) if video else None,
+            "AudioDuration": _or(audio.duration, self.duration) if audio else None,
+        }
+
+
+def _mps_video(v: VideoStreamInfo) -> dict[str, object]:
+    return {
+        "Bitrate": v.bitrate,
+        "Height": v.display_height,
+        "Width": v.display_width,
+        "Codec": v.codec,
+        "Fps": round(v.fps) if v.fps is not None else None,
+        "ColorPrimaries": v.color_primaries,
+        "ColorSpace": v.color_space,
+        "ColorTransfer": v.color_transfer,
+        "HdrType": v.hdr_type,
+        "Codecs": v.codec_tag,
+        "FpsNumerator": v.fps_num,
+        "FpsDenominator": v.fps_den,
+    }
+
+
+def _mps_audio(a: AudioStreamInfo) -> dict[str, object]:
+    return {
+        "Bitrate": a.bitrate,
+        "SamplingRate": a.sample_rate,
+        "Codec": a.codec,
+        "Channel": a.channels,
+        "Codecs": a.codec_tag,
+        "Loudness": None,  # measuring it means decoding all audio: not a probe's job
+    }
+
+
+def _or(value: float | None, fallback: float | None) -> float | None:
+    return value if value is not None else fallback
+
+
+_Stream = TypeVar("_Stream", VideoStreamInfo, AudioStreamInfo)
+
+
+def _known(cls: type[_Stream], data: dict[str, Any]) -> _Stream:
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def normalize_rotation(degrees: float) -> int:
+    """Nearest multiple of 90 in ``[0, 360)``."""
+    return round(degrees / 90.0) * 90 % 360
