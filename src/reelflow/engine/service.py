@@ -6,13 +6,14 @@
 
 ``Engine`` is a façade over explicit collaborators, built here and shared by constructor:
 
-    Tasks      (tasks.py)     submit, read, list, cancel, retry
-    Jobs       (jobs.py)      claim, adopt, heartbeat, lease recovery
-    JobEvents  (events.py)    progress and results reported by executors
-    Planning   (planning.py)  the PROBE and MEDIA jobs of a task
-    Outcomes   (outcomes.py)  failing, retrying and finishing jobs and tasks
-    Store      (store.py)     transactions, the clock, row locks
-    Hooks      (observers.py) the observer (outbox) and the scheduler's wake-up
+    Tasks        tasks.py      submit, cancel, retry
+    TaskQueries  queries.py    read, list and count tasks; the task of a session id
+    Jobs         jobs.py       claim, adopt, heartbeat, lease recovery
+    JobEvents    events.py     progress and results reported by executors
+    Planning     planning.py   the PROBE and MEDIA jobs of a task
+    Outcomes     outcomes.py   failing, retrying and finishing jobs and tasks
+    Store        store.py      transactions, the clock, row locks
+    Hooks        observers.py  the observer (outbox) and the scheduler's wake-up
 
 Every method is one database transaction and is safe to call from any thread and from
 several processes sharing the database.
@@ -34,6 +35,7 @@ from reelflow.engine.jobs import Jobs
 from reelflow.engine.observers import Hooks, TaskObserver
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
+from reelflow.engine.queries import TaskQueries
 from reelflow.engine.store import Clock, Store, utcnow
 from reelflow.engine.tasks import Submitted, Tasks
 from reelflow.engine.views import TaskView
@@ -76,6 +78,7 @@ class Engine:
             buckets=buckets if buckets is not None else Buckets(sessions),
             egress=egress if egress is not None else EgressPolicy.from_settings(settings),
         )
+        self.queries = TaskQueries(self.store)
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)
         self.events = JobEvents(self.store, planning, outcomes, self.hooks)
 
@@ -98,7 +101,7 @@ class Engine:
     def on_jobs_added(self, callback: Callable[[], None] | None) -> None:
         self.hooks.on_jobs_added = callback
 
-    # -- tasks: see ``Tasks`` ---------------------------------------------------------------
+    # -- tasks: see ``Tasks`` and ``TaskQueries`` -------------------------------------------
 
     def submit(
         self,
@@ -119,10 +122,10 @@ class Engine:
         return self.tasks.submit_task(request, account_id=account_id, trigger_key=trigger_key)
 
     def session_task(self, session_id: str, *, account_id: int | None = None) -> str | None:
-        return self.tasks.session_task(session_id, account_id=account_id)
+        return self.queries.session_task(session_id, account_id=account_id)
 
     def task_view(self, task_id: str, *, account_id: int | None = None) -> TaskView:
-        return self.tasks.task_view(task_id, account_id=account_id)
+        return self.queries.task_view(task_id, account_id=account_id)
 
     def list_tasks(
         self,
@@ -136,7 +139,7 @@ class Engine:
         account_id: int | None = None,
         subtask_failed: bool | None = None,
     ) -> tuple[list[TaskView], str | None]:
-        return self.tasks.list_tasks(
+        return self.queries.list_tasks(
             state,
             workflow_id,
             created_after,
@@ -157,7 +160,7 @@ class Engine:
         account_id: int | None = None,
         subtask_failed: bool | None = None,
     ) -> int:
-        return self.tasks.count_tasks(
+        return self.queries.count_tasks(
             state,
             workflow_id,
             created_after,

@@ -1,15 +1,13 @@
-"""Tasks: submit, read, list, cancel and retry (the task-level commands of the engine)."""
+"""Task commands: submit, cancel and retry (reading tasks is ``reelflow.engine.queries``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.egress import check_request
@@ -19,9 +17,9 @@ from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
+from reelflow.engine.queries import session_task_in, visible
 from reelflow.engine.store import Store, lock_task
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
@@ -29,11 +27,6 @@ from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.storage.registry import BucketNotFound
-
-# How long a SessionId deduplicates (the compatible API's documents say 3 or 7 days; the
-# task query window is 7 days, and the longer window is the safer one for a client retrying).
-SESSION_WINDOW = timedelta(days=7)
-MAX_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -227,97 +220,10 @@ class Tasks:
                 record_trigger(session, trigger_key, task.id, now)
             return Submitted(task.id, created=True)
 
-    def session_task(self, session_id: str, *, account_id: int | None = None) -> str | None:
-        """The task that ``account_id`` started with ``session_id`` in the last 7 days, if
-        any (the compatible API refuses such a repeat where ``submit`` returns the task)."""
-        if not session_id:
-            return None
-        with self._store.read() as session:
-            return self._session_task(session, session_id, account_id)
-
     def _session_task(
         self, session: Session, session_id: str, account_id: int | None
     ) -> str | None:
-        since = self._store.now() - SESSION_WINDOW
-        query = (
-            select(Task.id)
-            .where(
-                Task.session_id == session_id,
-                Task.created_at >= since,
-                _owned_by(account_id),
-            )
-            .order_by(Task.created_at)
-            .limit(1)
-        )
-        return session.scalar(query)
-
-    def task_view(self, task_id: str, *, account_id: int | None = None) -> TaskView:
-        """The task and its sub-tasks; ``TaskNotFound`` for an unknown id or another
-        account's task (``account_id=None``: any task).
-        """
-        with self._store.read() as session:
-            task = session.get(Task, task_id, options=[selectinload(Task.subtasks)])
-            if task is None or not _visible(task, account_id):
-                raise TaskNotFound(f"no task with id {task_id!r}")
-            return TaskView.of(task)
-
-    def list_tasks(
-        self,
-        state: TaskState | Iterable[TaskState] | None = None,
-        workflow_id: int | None = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        *,
-        account_id: int | None = None,
-        subtask_failed: bool | None = None,
-    ) -> tuple[list[TaskView], str | None]:
-        """Tasks newest first, and the cursor of the next page (``None`` on the last page).
-
-        ``state`` may be several states (the API's ``FINISH`` is three); the created bounds
-        are inclusive after and exclusive before. ``account_id``: only that account's tasks
-        (``None``: every task). ``subtask_failed``: only tasks with (True) or without (False)
-        a failed or cancelled sub-task.
-        """
-        if not 1 <= limit <= MAX_PAGE:
-            raise SpecError(f"limit must be 1..{MAX_PAGE}, got {limit}", field="limit")
-        query: Select[Task] = select(Task).options(selectinload(Task.subtasks))
-        query = query.where(
-            *_task_filters(
-                state, workflow_id, created_after, created_before, account_id, subtask_failed
-            )
-        )
-        if cursor:
-            at, after_id = decode_cursor(cursor)
-            query = query.where(
-                or_(Task.created_at < at, and_(Task.created_at == at, Task.id < after_id))
-            )
-        query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
-        with self._store.read() as session:
-            tasks = list(session.scalars(query))
-            views = [TaskView.of(task) for task in tasks[:limit]]
-        more = len(tasks) > limit
-        next_cursor = encode_cursor(views[-1].created_at, views[-1].id) if more else None
-        return views, next_cursor
-
-    def count_tasks(
-        self,
-        state: TaskState | Iterable[TaskState] | None = None,
-        workflow_id: int | None = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        *,
-        account_id: int | None = None,
-        subtask_failed: bool | None = None,
-    ) -> int:
-        """How many tasks ``list_tasks`` with the same filters would page through."""
-        filters = _task_filters(
-            state, workflow_id, created_after, created_before, account_id, subtask_failed
-        )
-        query = select(func.count()).select_from(Task).where(*filters)
-        with self._store.read() as session:
-            return session.scalar(query) or 0
+        return session_task_in(session, session_id, account_id, self._store.now())
 
     def cancel(self, task_id: str, *, account_id: int | None = None) -> None:
         """Cancel a queued or running task: its jobs stop, unfinished sub-tasks are cancelled.
@@ -329,7 +235,7 @@ class Tasks:
         with self._store.write() as session:
             now = self._store.now()
             task = lock_task(session, task_id)
-            if task is None or not _visible(task, account_id):
+            if task is None or not visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is TaskState.CANCELLED:
                 return
@@ -357,7 +263,7 @@ class Tasks:
         with self._store.write() as session:
             now = self._store.now()
             task = lock_task(session, task_id)
-            if task is None or not _visible(task, account_id):
+            if task is None or not visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is not TaskState.FAILED:
                 raise StateError(
@@ -385,42 +291,3 @@ def _output_buckets(request: TaskRequest, specs: list[SubTaskSpec]) -> list[str]
     still names it), then the other output buckets of ``specs``."""
     first = [request.output_bucket] if request.output_bucket else []
     return first + sorted({spec.output_bucket for spec in specs} - set(first))
-
-
-def _task_filters(
-    state: TaskState | Iterable[TaskState] | None,
-    workflow_id: int | None,
-    created_after: datetime | None,
-    created_before: datetime | None,
-    account_id: int | None,
-    subtask_failed: bool | None,
-) -> list[ColumnElement[bool]]:
-    """The WHERE clauses shared by ``list_tasks`` and ``count_tasks``."""
-    filters: list[ColumnElement[bool]] = []
-    if account_id is not None:
-        filters.append(Task.account_id == account_id)
-    if state is not None:
-        states = [state] if isinstance(state, TaskState) else list(state)
-        filters.append(Task.state.in_(states))
-    if workflow_id is not None:
-        filters.append(Task.workflow_id == workflow_id)
-    if created_after is not None:
-        filters.append(Task.created_at >= created_after)
-    if created_before is not None:
-        filters.append(Task.created_at < created_before)
-    if subtask_failed is not None:
-        failed = Task.subtasks.any(SubTask.state.in_([SubTaskState.FAILED, SubTaskState.CANCELLED]))
-        filters.append(failed if subtask_failed else ~failed)
-    return filters
-
-
-def _visible(task: Task, account_id: int | None) -> bool:
-    """Whether ``account_id`` may see ``task`` (``None``: an internal caller sees all)."""
-    return account_id is None or task.account_id == account_id
-
-
-def _owned_by(account_id: int | None) -> ColumnElement[bool]:
-    """Tasks of ``account_id``; for ``None`` the tasks without an owner."""
-    if account_id is None:
-        return Task.account_id.is_(None)
-    return Task.account_id == account_id
