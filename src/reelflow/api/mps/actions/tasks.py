@@ -21,7 +21,7 @@ from reelflow.api.mps.required import PROCESS_MEDIA, check
 from reelflow.api.mps.validation import validate
 from reelflow.compat.notify import to_task_notify_config
 from reelflow.compat.render import iso, task_detail
-from reelflow.engine.tasks import SESSION_WINDOW
+from reelflow.engine.queries import SESSION_WINDOW
 from reelflow.engine.views import TaskView
 from reelflow.errors import SpecError
 from reelflow.specs.requests import TaskRequest
