@@ -1,4 +1,4 @@
-"""The dispatcher's side of the outbox: claim due deliveries, record each attempt, replay.
+"""The delivery loop's side of the outbox: claim due deliveries, record each attempt, replay.
 
 A claim is a lease written into the row: ``next_attempt_at`` moves to the end of the
 lease, ``claimed_by`` names the dispatcher and ``attempts`` grows by one (the attempt's
