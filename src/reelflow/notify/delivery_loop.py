@@ -343,7 +343,7 @@ class DeliveryLoop:
             return DeliveryOutcome.failed(f"{exc.code}: {exc.message}")
         except Exception as exc:
             # A sink is a plug-in: its bug fails this attempt (recorded, retried), never
-            # the dispatcher.
+            # the delivery loop.
             logger.exception("sink for %s raised", claim.target.describe())
             return DeliveryOutcome.failed(f"internal error in the sink: {exc!r}")
 
