@@ -35,14 +35,14 @@ from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
-from reelflow.notify.dispatcher import Dispatcher
+from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.registry import DefaultSinks
 from reelflow.object_keys import validate_bucket_name
 from reelflow.planner.plan import DefaultPlanner
-from reelflow.presets.workflow import default_workflow_spec
+from reelflow.presets.default_workflow import default_workflow_spec
 from reelflow.storage.base import Storage
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import (
@@ -216,7 +216,7 @@ class Runtime:
         )
         self.deliveries = DeliveryStore(self.sessions, backoff)
         self.sinks = DefaultSinks(self.queues, egress=self.egress)
-        self.dispatcher = Dispatcher(
+        self.dispatcher = DeliveryLoop(
             self.deliveries,
             self.sinks,
             workers=settings.notify_workers,

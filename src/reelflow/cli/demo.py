@@ -26,7 +26,7 @@ from reelflow.engine.views import TaskView
 from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.media.probe import probe
-from reelflow.presets.workflow import default_media_process_task
+from reelflow.presets.default_workflow import default_media_process_task
 from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState

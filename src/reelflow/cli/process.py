@@ -22,7 +22,7 @@ from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
 from reelflow.media.probe import probe
 from reelflow.net.egress import EgressPolicy
-from reelflow.presets.workflow import default_media_process_task
+from reelflow.presets.default_workflow import default_media_process_task
 from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.media import MediaInfo

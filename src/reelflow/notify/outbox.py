@@ -2,7 +2,7 @@
 
 For a task whose request has a ``notify`` target it adds, in the engine's own transaction,
 an event row and its pending delivery; after that transaction commits, ``on_written`` is
-called (the dispatcher's ``wake``), so delivery starts at once instead of at the next poll.
+called (the delivery loop's ``wake``), so delivery starts at once instead of at the next poll.
 A rolled-back state change leaves no event behind, and a committed one always has its
 event: that is the whole point of the outbox.
 """

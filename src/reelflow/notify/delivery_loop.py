@@ -1,4 +1,4 @@
-"""The dispatcher: a thread of the server that delivers the outbox at least once.
+"""The delivery loop: a thread of the server that delivers the outbox at least once.
 
 Its loop claims due deliveries (a lease in the row: see ``deliveries``) as long as it has
 free send slots, and hands each to a pool of send threads, which render the body, send it
@@ -48,8 +48,8 @@ logger = logging.getLogger(__name__)
 MAX_SINKS = 256  # sinks (connections) kept open, least recently used closed first
 
 
-class Dispatcher:
-    """``Dispatcher(store, sinks)``; ``start``/``stop`` in a server, or ``run_pending`` to
+class DeliveryLoop:
+    """``DeliveryLoop(store, sinks)``; ``start``/``stop`` in a server, or ``run_pending`` to
     deliver in the calling thread (tests, tools)."""
 
     def __init__(
@@ -343,7 +343,7 @@ class Dispatcher:
             return DeliveryOutcome.failed(f"{exc.code}: {exc.message}")
         except Exception as exc:
             # A sink is a plug-in: its bug fails this attempt (recorded, retried), never
-            # the dispatcher.
+            # the delivery loop.
             logger.exception("sink for %s raised", claim.target.describe())
             return DeliveryOutcome.failed(f"internal error in the sink: {exc!r}")
 
