@@ -90,6 +90,10 @@ def test_a_result_finished_during_an_outage_is_recorded_after_it_without_a_rerun
     executor._outage = Outage("report", logging.getLogger("t"), base=2.0, cap=2.0, rand=lambda: 1)
     scheduler = Scheduler(switch, executor, settings)  # type: ignore[arg-type]
     caplog.set_level(logging.WARNING)
+
+    def scheduler_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name.endswith("scheduler")]
+
     scheduler.start(poll=0.01)
     try:
         assert runner.started.wait(WAIT)
@@ -101,15 +105,20 @@ def test_a_result_finished_during_an_outage_is_recorded_after_it_without_a_rerun
         assert switch.refused > refused_before
         switch.down.clear()
         assert wait_for(lambda: engine.task_view(task_id).state.is_terminal)
+        # The result is recorded by the executor's thread, which may come before the loop's
+        # next round (it backs off during the outage; the recorded result wakes it): only
+        # that round sees the database back. Stopping earlier would end the loop still in
+        # its outage, with no line for the end.
+        assert wait_for(lambda: len(scheduler_lines()) >= 2), scheduler_lines()
     finally:
         scheduler.stop()
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
     media = job_rows(db, task_id)[1]
     assert (media.state, media.attempt) == (JobState.SUCCEEDED, 1)
     assert len(runner.media_calls()) == 1
-    scheduler_lines = [r.getMessage() for r in caplog.records if r.name.endswith("scheduler")]
-    assert len(scheduler_lines) == 2, scheduler_lines
-    assert "back after" in scheduler_lines[1]
+    lines = scheduler_lines()
+    assert len(lines) == 2, lines
+    assert "back after" in lines[1]
     assert all(r.exc_info is None for r in caplog.records)
 
 
