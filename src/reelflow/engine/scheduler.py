@@ -92,6 +92,9 @@ class Scheduler:
         self._outage = Outage("scheduler", logger)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # job id -> attempt this scheduler runs
+        # (job id, attempt) of the results being recorded now: their claims end with the
+        # record, so a heartbeat that finds them gone has not lost them.
+        self._recording: set[tuple[str, int]] = set()
         self._accepting = False
         self._opened = False
         self._next_heartbeat = 0.0
@@ -249,13 +252,18 @@ class Scheduler:
             self.executor.start(self._on_event)
 
     def _heartbeat(self) -> None:
-        job_ids = list(self.running())
-        if not job_ids:
+        claims = self.running()
+        if not claims:
             return
-        for job_id in self.engine.heartbeat(self.owner, job_ids):
-            logger.warning("lost the lease on job %s: stopping it", job_id)
+        for job_id in self.engine.heartbeat(self.owner, list(claims)):
             with self._lock:
-                self._running.pop(job_id, None)
+                attempt = claims[job_id]
+                if (job_id, attempt) in self._recording or self._running.get(job_id) != attempt:
+                    # Not lost: its result was recorded meanwhile (an executor thread
+                    # reports while the loop beats), which ended the claim.
+                    continue
+                del self._running[job_id]
+            logger.warning("lost the lease on job %s: stopping it", job_id)
             self.executor.cancel(job_id)
 
     def _forget_ended(self) -> None:
@@ -307,18 +315,28 @@ class Scheduler:
         if attempt is None:
             logger.debug("dropping %s event of job %s: not ours now", event.type, event.job_id)
             return
-        ended = event.type is JobEventType.FINISHED
+        if event.type is not JobEventType.FINISHED:
+            self.engine.handle(event, attempt=attempt, owner=self.owner)
+            return
+        claim = (event.job_id, attempt)
+        with self._lock:
+            self._recording.add(claim)
+        ended = True
         try:
             self.engine.handle(event, attempt=attempt, owner=self.owner)
         except DB_OUTAGES:
             ended = False  # the claim stays ours: the executor reports again when it is back
             raise
         finally:
-            if ended:
-                with self._lock:
+            with self._lock:
+                # In one step with the claim's end: a heartbeat sees the one or the other.
+                self._recording.discard(claim)
+                started = None
+                if ended:
                     if self._running.get(event.job_id) == attempt:
                         del self._running[event.job_id]
                     started = self._started.pop(event.job_id, None)
+            if ended:
                 self._wake.set()  # a slot is free, and the job may have queued others
                 self._observe(event, started)
 

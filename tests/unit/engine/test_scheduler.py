@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine as DbEngine
@@ -15,12 +17,18 @@ from reelflow.db.session import session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import JobCancelled
-from reelflow.executors.base import JobContext
+from reelflow.executors.base import Executor, JobContext, Reporter
 from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
-from reelflow.specs.jobs import JobKind, JobPayload, JobResult
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState, SubTaskState, TaskState
-from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, job_rows, make_request
+from tests.unit.engine.fakes import (
+    MEDIA_INFO,
+    FakePlanner,
+    ScriptedRunner,
+    job_rows,
+    make_request,
+)
 
 WAIT = 10.0  # seconds; generous for slow CI machines, never reached when things work
 
@@ -152,6 +160,71 @@ def test_cancelled_task_stops_its_running_job_via_heartbeat(
     view = engine.task_view(task_id)
     assert view.state is TaskState.CANCELLED
     assert view.subtasks[0].err_code == "Cancelled"
+
+
+class HeldExecutor(Executor):
+    """Keeps what it is given; the test reports the results, as a job thread would."""
+
+    def __init__(self) -> None:
+        self.report: Reporter | None = None
+        self.jobs: list[JobPayload] = []
+        self.cancelled: list[str] = []
+
+    def start(self, report: Reporter) -> None:
+        self.report = report
+
+    def submit(self, job: JobPayload) -> None:
+        self.jobs.append(job)
+
+    def free_slots(self) -> int:
+        return 0 if self.jobs else 1
+
+    def cancel(self, job_id: str) -> None:
+        self.cancelled.append(job_id)
+
+    def close(self, *, wait: bool = True) -> None:
+        pass
+
+
+class RecordingThen(Engine):
+    """Calls ``then`` once, after the next result is recorded and before ``handle``
+    returns to the executor thread: where the loop's heartbeat may come in."""
+
+    then: Callable[[], None] | None = None
+
+    def handle(self, event: JobEvent, **claim: Any) -> bool:
+        changed = super().handle(event, **claim)
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+        return changed
+
+
+def test_a_heartbeat_while_a_result_is_recorded_does_not_take_the_job_for_lost(
+    db: DbEngine, planner: FakePlanner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(data_dir=tmp_path, lease_seconds=1.5)  # heartbeat every 0.5 s
+    engine = RecordingThen(session_factory(db), planner, settings)
+    executor = HeldExecutor()
+    scheduler = Scheduler(engine, executor, settings, owner="t")
+    engine.submit(make_request(1))
+    assert scheduler.tick() == 1
+    (probe,) = executor.jobs
+
+    def beat() -> None:
+        time.sleep(settings.lease_seconds / 3)  # the heartbeat is due
+        scheduler.tick()
+
+    engine.then = beat
+    caplog.set_level(logging.WARNING)
+    result = JobResult(job_id=probe.job_id, ok=True, media_info=MEDIA_INFO)
+    assert executor.report is not None
+    executor.report(JobEvent(job_id=probe.job_id, type=JobEventType.FINISHED, result=result))
+    assert engine.then is None  # the loop did beat between the record and its end
+    assert executor.cancelled == []
+    assert [r.getMessage() for r in caplog.records] == []
+    assert scheduler.running() == {}
+    scheduler.stop()
 
 
 def test_inline_executor_ticks_a_task_to_the_end(
