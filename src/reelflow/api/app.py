@@ -22,8 +22,8 @@ from reelflow.api.limits import BodyLimitMiddleware, BodyLimits
 from reelflow.api.metrics import ServiceMetrics
 from reelflow.api.mps import router as mps_router
 from reelflow.api.routes import events, health, hooks, objects, queues, tasks, templates, workflows
-from reelflow.runtime import Runtime
 from reelflow.triggers.dispatch import Fired
+from reelflow.wiring.server import ServerServices
 
 UploadHook = Callable[[int, str, str], list[Fired]]
 
@@ -75,7 +75,7 @@ def _without_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI:
+def create_app(runtime: ServerServices, *, limits: BodyLimits | None = None) -> FastAPI:
     """The API over ``runtime``; ``limits`` bounds request bodies (default 1 MiB of JSON,
     50 GiB per object upload)."""
     # /docs and /redoc work offline (reelflow.api.docs).

@@ -4,7 +4,7 @@ Dependencies that only read memory are ``async`` (FastAPI would run a plain ``de
 worker thread: a thread hop per dependency per request); those that query the database are
 plain functions, so they never block the event loop.
 
-Everything comes from the ``Runtime`` on ``app.state``: no globals. Authentication is
+Everything comes from the ``ServerServices`` on ``app.state``: no globals. Authentication is
 ``Authorization: Bearer <secret_key>``; a missing or malformed header is
 ``AuthFailure.InvalidAuthorization`` and an unknown or revoked key
 ``AuthFailure.SecretIdNotFound`` (the code the compatible API gives an unknown key), both
@@ -27,8 +27,8 @@ from reelflow.catalog.accounts import Account
 from reelflow.engine.service import Engine
 from reelflow.errors import SpecError
 from reelflow.object_keys import validate_key
-from reelflow.runtime import Runtime
 from reelflow.storage.base import Storage
+from reelflow.wiring.server import ServerServices
 
 #: What a bucket name may be (``validate_bucket_name`` has the same rule and says why not).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
@@ -39,12 +39,12 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _bearer = HTTPBearer(auto_error=False, description="An API key's secret: `Bearer <secret_key>`")
 
 
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+async def get_runtime(request: Request) -> ServerServices:
+    runtime: ServerServices = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[ServerServices, Depends(get_runtime)]
 
 
 async def get_engine(runtime: RuntimeDep) -> Engine:

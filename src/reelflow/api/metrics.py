@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
-from reelflow.runtime import Runtime
 from reelflow.specs.states import JobState, TaskState
+from reelflow.wiring.server import ServerServices
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # FFmpeg jobs take from a fraction of a second (a probe) to hours (a long transcode).
@@ -28,7 +28,7 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 
 class _StateCollector:
     """Reads the engine's tables and the executor at every scrape."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ServerServices) -> None:
         self._runtime = runtime
 
     def describe(self) -> Iterator[Metric]:
@@ -79,7 +79,7 @@ class _StateCollector:
 class ServiceMetrics:
     """The app's metrics; ``app.state.metrics``."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ServerServices) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_StateCollector(runtime))
         self._durations = Histogram(

@@ -19,13 +19,13 @@ from reelflow.api.mps.mapping import (
 )
 from reelflow.api.mps.params import Params, is_empty, to_int
 from reelflow.errors import SpecError
-from reelflow.runtime import Runtime
 from reelflow.storage.local.backend import LocalStorage
+from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import S3_BUCKET, S3_REGION
 
 
 @pytest.fixture
-def ctx(runtime: Runtime) -> ActionContext:
+def ctx(runtime: ServerServices) -> ActionContext:
     return ActionContext(runtime, runtime.admin_account, "ap-guangzhou")
 
 
@@ -69,7 +69,7 @@ def test_unknown_bucket(ctx: ActionContext) -> None:
     assert "InputInfo.CosInputInfo.Bucket" in message_of(locations.source, ctx, cos("nowhere"))
 
 
-def test_another_accounts_bucket_is_unknown(runtime: Runtime, tmp_path: Path) -> None:
+def test_another_accounts_bucket_is_unknown(runtime: ServerServices, tmp_path: Path) -> None:
     key = runtime.accounts.create_key("bob")
     runtime.storages.add(LocalStorage("bobs", tmp_path / "bobs"))
     runtime.buckets.ensure("bobs", key.account.id)

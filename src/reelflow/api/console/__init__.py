@@ -33,7 +33,7 @@ from reelflow.api.console.routes import (
 from reelflow.api.console.session import Sessions
 from reelflow.api.console.signing import Signer, load_secret
 from reelflow.api.console.state import ConsoleState
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 
 STATIC = Path(__file__).parent / "static"
 
@@ -43,7 +43,7 @@ __all__ = ["install_console"]
 def install_console(app: FastAPI) -> None:
     """Mount the console on ``app`` (whose ``state.runtime`` is set): its routes and its
     static files under ``/console/static``."""
-    runtime: Runtime = app.state.runtime
+    runtime: ServerServices = app.state.runtime
     sessions = Sessions(Signer(load_secret(runtime.settings.data_dir), "console-session"))
     app.state.console = ConsoleState(sessions=sessions, pages=Pages(sessions, app.version))
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

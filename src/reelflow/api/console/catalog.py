@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from reelflow.api.console.paging import every_page
 from reelflow.catalog.templates import MAX_PAGE, TemplateRecord
-from reelflow.runtime import Runtime
 from reelflow.specs.templates import TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
+from reelflow.wiring.server import ServerServices
 
 MAX_TEMPLATES = 2000  # a form lists at most this many of one kind
 
 
 def templates_of(
-    runtime: Runtime, account_id: int, kind: TemplateKind | None
+    runtime: ServerServices, account_id: int, kind: TemplateKind | None
 ) -> list[TemplateRecord]:
     """The account's templates of ``kind`` (of every kind if ``None``), presets first, at
     most ``MAX_TEMPLATES`` of each kind asked for."""
     kinds = 1 if kind is not None else len(TemplateKind)
     return every_page(
-        lambda offset, limit: runtime.templates_service.list(
+        lambda offset, limit: runtime.templates.list(
             account_id, kind=kind, offset=offset, limit=limit
         ),
         page_size=MAX_PAGE,
@@ -34,7 +34,7 @@ def _transcode_order(record: TemplateRecord) -> tuple[bool, int, int]:
     return record.type == "Preset", group, record.definition
 
 
-def choices(runtime: Runtime, account_id: int) -> dict[str, list[TemplateRecord]]:
+def choices(runtime: ServerServices, account_id: int) -> dict[str, list[TemplateRecord]]:
     """Every kind's templates, keyed by ``TemplateKind`` value (for the workflow form).
 
     One listing of every kind (a few dozen presets and the account's own), grouped here:

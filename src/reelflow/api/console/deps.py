@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from reelflow.api.console.forms import FormData, read_form
 from reelflow.api.console.session import CSRF_FIELD, CSRF_HEADER, ConsoleSession
 from reelflow.catalog.accounts import Account
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 
 if TYPE_CHECKING:
     from reelflow.api.console.state import ConsoleState
@@ -42,8 +42,8 @@ def console_state(request: Request) -> ConsoleState:
     return state
 
 
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def runtime_of(request: Request) -> ServerServices:
+    runtime: ServerServices = request.app.state.runtime
     return runtime
 
 
@@ -59,7 +59,7 @@ def signed_in(request: Request) -> SignedIn:
 
 
 UserDep = Annotated[SignedIn, Depends(signed_in)]
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+RuntimeDep = Annotated[ServerServices, Depends(runtime_of)]
 
 
 async def checked_form(request: Request, user: UserDep) -> FormData:

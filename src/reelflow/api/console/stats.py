@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
-from reelflow.runtime import Runtime
 from reelflow.specs.states import JobState, TaskState
+from reelflow.wiring.server import ServerServices
 
 HOURS = 12
 
@@ -36,7 +36,7 @@ class Slots:
     running_jobs: int
 
 
-def tasks_by_state(runtime: Runtime, account_id: int) -> dict[TaskState, int]:
+def tasks_by_state(runtime: ServerServices, account_id: int) -> dict[TaskState, int]:
     query = (
         select(Task.state, func.count()).where(Task.account_id == account_id).group_by(Task.state)
     )
@@ -46,7 +46,7 @@ def tasks_by_state(runtime: Runtime, account_id: int) -> dict[TaskState, int]:
 
 
 def throughput(
-    runtime: Runtime, account_id: int, now: datetime | None = None, hours: int = HOURS
+    runtime: ServerServices, account_id: int, now: datetime | None = None, hours: int = HOURS
 ) -> list[HourBar]:
     """Tasks that finished in each of the last ``hours`` clock hours, oldest first."""
     now = now or datetime.now(UTC)
@@ -71,7 +71,7 @@ def throughput(
     return [HourBar(first + timedelta(hours=i), succeeded[i], failed[i]) for i in range(hours)]
 
 
-def slots(runtime: Runtime) -> Slots:
+def slots(runtime: ServerServices) -> Slots:
     """This process's executor slots, and the jobs of every scheduler."""
     live = (JobState.QUEUED, JobState.RUNNING)
     query = select(Job.state, func.count()).where(Job.state.in_(live)).group_by(Job.state)

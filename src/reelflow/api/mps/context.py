@@ -8,14 +8,14 @@ from typing import Any
 
 from reelflow.api.mps.params import Params
 from reelflow.catalog.accounts import Account
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 
 
 @dataclass(frozen=True)
 class ActionContext:
     """``region`` is the request's ``X-TC-Region`` (``""`` when the client sent none)."""
 
-    runtime: Runtime
+    runtime: ServerServices
     account: Account
     region: str = ""
 

@@ -39,7 +39,7 @@ from reelflow.api.mps.envelope import (
 from reelflow.api.mps.params import UNSUPPORTED, Params, missing, parse_body
 from reelflow.api.mps.signature import verify
 from reelflow.errors import ReelflowError
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ router = APIRouter(include_in_schema=False)
 async def action_endpoint(request: Request) -> Response:
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    runtime: Runtime = request.app.state.runtime
+    runtime: ServerServices = request.app.state.runtime
     call = functools.partial(handle, runtime, headers, body, now=time.time())
     return await anyio.to_thread.run_sync(call)
 
@@ -73,7 +73,9 @@ async def get_root(request: Request) -> Response:
     return error_reply(MpsError(UNSUPPORTED, GET_UNSUPPORTED), str(uuid.uuid4()))
 
 
-def handle(runtime: Runtime, headers: Mapping[str, str], body: bytes, *, now: float) -> Response:
+def handle(
+    runtime: ServerServices, headers: Mapping[str, str], body: bytes, *, now: float
+) -> Response:
     """Answer one action request (headers keyed by lower-case name); never raises."""
     request_id = str(uuid.uuid4())
     try:
@@ -92,7 +94,7 @@ def handle(runtime: Runtime, headers: Mapping[str, str], body: bytes, *, now: fl
 
 
 def dispatch(
-    runtime: Runtime, headers: Mapping[str, str], body: bytes, now: float
+    runtime: ServerServices, headers: Mapping[str, str], body: bytes, now: float
 ) -> dict[str, Any]:
     account = verify("POST", "", headers, body, runtime.accounts.secret_for, now)
     version = headers.get("x-tc-version", "").strip()

@@ -19,10 +19,10 @@ from reelflow.api.jsonbody import BoundedJsonRoute
 from reelflow.api.schemas.common import error_responses
 from reelflow.api.schemas.hooks import HookIgnored, HookResult, HookTask
 from reelflow.errors import SpecError
-from reelflow.runtime import Runtime
 from reelflow.triggers.base import ObjectNotice
 from reelflow.triggers.dispatch import Fired
 from reelflow.triggers.s3_events import parse_event, resolve, token_buckets
+from reelflow.wiring.server import ServerServices
 
 router = APIRouter(
     route_class=BoundedJsonRoute,
@@ -62,7 +62,7 @@ def _token(request: Request) -> str:
     return token
 
 
-def _allowed(runtime: Runtime, token: str) -> set[str]:
+def _allowed(runtime: ServerServices, token: str) -> set[str]:
     targets = runtime.triggers.s3_targets
     allowed = token_buckets(token, targets)
     if allowed:
@@ -78,7 +78,7 @@ def _allowed(runtime: Runtime, token: str) -> set[str]:
     return {t.name for t in targets if runtime.buckets.owner(t.name) == account.id}
 
 
-def _receive(runtime: Runtime, token: str, body: object) -> HookResult:
+def _receive(runtime: ServerServices, token: str, body: object) -> HookResult:
     records = parse_event(body)
     allowed = _allowed(runtime, token)
     resolved = resolve(records, runtime.triggers.s3_targets)

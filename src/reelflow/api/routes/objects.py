@@ -77,7 +77,7 @@ def create_bucket(
     runtime: RuntimeDep,
     account: AccountDep,
 ) -> BucketOut:
-    return BucketOut.of(runtime.create_bucket(account, bucket))
+    return BucketOut.of(runtime.bucket_folders.create(account, bucket))
 
 
 @router.get(

@@ -25,10 +25,10 @@ from reelflow.catalog.accounts import Account
 from reelflow.engine.tasks import RequestBucketNotFound
 from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
 from reelflow.object_keys import validate_key
-from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import TaskState
+from reelflow.wiring.server import ServerServices
 
 convertors.register()  # before the routes below compile "{task_id:segment}"
 
@@ -58,7 +58,7 @@ def _check_key(key: str, field: str) -> None:
         raise SpecError(exc.message, code=exc.code, field=field) from None
 
 
-def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskRequest:
+def _request(runtime: ServerServices, account: Account, body: TaskCreate) -> TaskRequest:
     """The engine's request for ``body``; keys, the workflow and the url's output checked,
     naming their field (the engine checks the buckets: ``_submit`` names theirs)."""
     _check_key(body.input.key, "input.key")
@@ -121,7 +121,7 @@ async def submit_task(
     return TaskCreated(task_id=task_id)
 
 
-def _submit(runtime: Runtime, account: Account, body: TaskCreate) -> tuple[str, bool]:
+def _submit(runtime: ServerServices, account: Account, body: TaskCreate) -> tuple[str, bool]:
     """The task id, and whether it is the earlier task of a repeated ``session_id``."""
     request = _request(runtime, account, body)
     try:

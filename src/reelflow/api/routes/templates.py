@@ -61,7 +61,7 @@ def list_templates(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> TemplatePage:
-    records, total = runtime.templates_service.list(
+    records, total = runtime.templates.list(
         account.id,
         kind=kind,
         type=type,
@@ -106,22 +106,22 @@ def _add_kind(kind: TemplateKind) -> None:
         request: Request, body: Template, runtime: RuntimeDep, account: AccountDep
     ) -> TemplateOut:
         template = await _strict(request, model)
-        create = runtime.templates_service.create
+        create = runtime.templates.create
         return TemplateOut.of(await run_in_threadpool(create, account.id, kind, template))
 
     def read(definition: int, runtime: RuntimeDep, account: AccountDep) -> TemplateOut:
-        return TemplateOut.of(runtime.templates_service.get(account.id, kind, definition))
+        return TemplateOut.of(runtime.templates.get(account.id, kind, definition))
 
     async def replace(
         request: Request, definition: int, body: Template, runtime: RuntimeDep, account: AccountDep
     ) -> TemplateOut:
         template = await _strict(request, model)
-        update = runtime.templates_service.update
+        update = runtime.templates.update
         record = await run_in_threadpool(update, account.id, kind, definition, template)
         return TemplateOut.of(record)
 
     def delete(definition: int, runtime: RuntimeDep, account: AccountDep) -> Response:
-        runtime.templates_service.delete(account.id, kind, definition)
+        runtime.templates.delete(account.id, kind, definition)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     common = {"runtime": RuntimeDep, "account": AccountDep}

@@ -11,15 +11,15 @@ from reelflow.api.console import stats
 from reelflow.api.console.charts import throughput_chart
 from reelflow.api.console.deps import RuntimeDep, SignedIn, UserDep, console_state
 from reelflow.api.console.routing import ConsoleRoute
-from reelflow.runtime import Runtime
 from reelflow.specs.states import TaskState
+from reelflow.wiring.server import ServerServices
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 RECENT_FAILURES = 6
 
 
-def _context(runtime: Runtime, user: SignedIn) -> dict[str, Any]:
+def _context(runtime: ServerServices, user: SignedIn) -> dict[str, Any]:
     account_id = user.account.id
     counts = stats.tasks_by_state(runtime, account_id)
     failures, _ = runtime.engine.list_tasks(

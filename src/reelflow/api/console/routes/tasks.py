@@ -21,9 +21,9 @@ from reelflow.api.console.routing import ConsoleRoute
 from reelflow.catalog.workflows import MAX_PAGE
 from reelflow.engine.views import TaskView
 from reelflow.errors import StateError
-from reelflow.runtime import Runtime
 from reelflow.specs.events import DeliveryState
 from reelflow.specs.states import TaskState
+from reelflow.wiring.server import ServerServices
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -48,7 +48,7 @@ def task_progress(task: TaskView) -> float:
 
 
 def _rows_context(
-    runtime: Runtime, user: SignedIn, state: str, workflow: int | None, cursor: str
+    runtime: ServerServices, user: SignedIn, state: str, workflow: int | None, cursor: str
 ) -> dict[str, Any]:
     states = FILTERS.get(state, ())
     tasks, next_cursor = runtime.engine.list_tasks(
@@ -100,7 +100,7 @@ def task_rows(
     return pages.render(request, "_task_rows.html", context, user=user, fragment=True)
 
 
-def _task_context(runtime: Runtime, user: SignedIn, task_id: str) -> dict[str, Any]:
+def _task_context(runtime: ServerServices, user: SignedIn, task_id: str) -> dict[str, Any]:
     task = runtime.engine.task_view(task_id, account_id=user.account.id)
     workflow = None
     if task.workflow_id is not None:
@@ -116,7 +116,7 @@ def _task_context(runtime: Runtime, user: SignedIn, task_id: str) -> dict[str, A
     }
 
 
-def _events_context(runtime: Runtime, user: SignedIn, task: TaskView) -> dict[str, Any]:
+def _events_context(runtime: ServerServices, user: SignedIn, task: TaskView) -> dict[str, Any]:
     """The task's events and deliveries; polled until the task is over and nothing is
     left to send."""
     events = runtime.outbox_records.task_events(task.id, account_id=user.account.id)

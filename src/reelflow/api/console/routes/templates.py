@@ -131,7 +131,7 @@ def create_template(
             request, user, kind, transcode=exc.transcode, body=exc.body, errors=exc.fields
         )
     try:
-        record = runtime.templates_service.create(user.account.id, kind, template)
+        record = runtime.templates.create(user.account.id, kind, template)
     except (SpecError, LimitExceeded) as exc:
         errors = _service_errors(kind, exc)
         return _editor(request, user, kind, transcode=transcode, body=body, errors=errors)
@@ -143,7 +143,7 @@ def create_template(
 def show_template(
     request: Request, kind: TemplateKind, definition: int, runtime: RuntimeDep, user: UserDep
 ) -> Response:
-    record = runtime.templates_service.get(user.account.id, kind, definition)
+    record = runtime.templates.get(user.account.id, kind, definition)
     template = record.template
     if record.type == "Custom" and isinstance(template, TranscodeTemplate):
         form = tf.TranscodeForm.from_template(template)
@@ -160,7 +160,7 @@ def save_template(
     user: UserDep,
     form: FormDep,
 ) -> Response:
-    record = runtime.templates_service.get(user.account.id, kind, definition)
+    record = runtime.templates.get(user.account.id, kind, definition)
     try:
         template, transcode, body = _submitted(kind, form)
     except _Invalid as exc:
@@ -169,7 +169,7 @@ def save_template(
             errors=exc.fields,
         )  # fmt: skip
     try:
-        record = runtime.templates_service.update(user.account.id, kind, definition, template)
+        record = runtime.templates.update(user.account.id, kind, definition, template)
     except SpecError as exc:
         errors = _service_errors(kind, exc)
         return _editor(
@@ -190,7 +190,7 @@ def delete_template(
 ) -> Response:
     notice = ("ok", f"Template {definition} deleted.")
     try:
-        runtime.templates_service.delete(user.account.id, kind, definition)
+        runtime.templates.delete(user.account.id, kind, definition)
     except StateError as exc:  # a workflow uses it
         notice = ("error", exc.message)
     return console_state(request).pages.redirect(request, _list_url(kind), user=user, notice=notice)

@@ -16,14 +16,14 @@ from reelflow.api.console.workflow_form import FIELDS, JSON_FIELDS, NOTIFY_TYPES
 from reelflow.catalog.buckets import BucketInfo
 from reelflow.catalog.workflows import MAX_PAGE, WorkflowRecord
 from reelflow.errors import SpecError
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 LIST = "/console/workflows"
 
 
-def _all(runtime: Runtime, account_id: int) -> list[WorkflowRecord]:
+def _all(runtime: ServerServices, account_id: int) -> list[WorkflowRecord]:
     return every_page(
         lambda offset, limit: runtime.workflows.list(account_id, offset=offset, limit=limit),
         page_size=MAX_PAGE,

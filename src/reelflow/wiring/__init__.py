@@ -1,0 +1,8 @@
+"""Wiring: the one place that builds things and puts the pieces together.
+
+server.py    ``build_server(settings)``: every service of ``reelflow serve``
+worker.py    ``build_worker(settings)``: what a Celery worker (``reelflow worker``) needs
+process.py   ``build_process(settings, storages)``: one task in this process (``reelflow process``)
+The role builders compose the steps of ``lifecycle``, ``database``, ``buckets``, ``catalog``,
+``jobs`` and ``notifications``; each step builds its part once and registers its ``close``.
+"""
