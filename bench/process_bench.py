@@ -11,7 +11,7 @@ side by side in the same run and interleaved (a, b, c, d, a, b, c, d, ...):
     ``split`` feeding every output (not reelflow's builder: it is the yardstick);
 (d) ``reelflow process SRC -o TMP --json`` as a subprocess (``REELFLOW_VIDEO_PRESET`` unset).
 
-The parameters of (a) and (c) are the default workflow's (``presets/workflow.py`` and the
+The parameters of (a) and (c) are the default workflow's (``presets/default_workflow.py`` and the
 preset catalog), written out here by hand. Every command must succeed and leave the expected
 outputs, else the bench stops with exit code 1; missed targets are reported, not asserted.
 """

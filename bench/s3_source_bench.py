@@ -42,7 +42,7 @@ from reelflow.config import Settings  # noqa: E402
 from reelflow.executors.jobs import JobRuntime  # noqa: E402
 from reelflow.media.ffmpeg import find_ffmpeg  # noqa: E402
 from reelflow.media.probe import probe  # noqa: E402
-from reelflow.presets.workflow import default_media_process_task  # noqa: E402
+from reelflow.presets.default_workflow import default_media_process_task  # noqa: E402
 from reelflow.specs.jobs import JobPayload  # noqa: E402
 from reelflow.specs.requests import TaskRequest, TaskSource  # noqa: E402
 from reelflow.storage.local.backend import LocalStorage  # noqa: E402

@@ -11,7 +11,7 @@ Reports (issue 14 targets, reported, never asserted):
 The object is random bytes generated in chunks into a temporary file next to the server's
 data dir (same disk), streamed from that file by ``curl -T`` (a C client, so the figure is
 the server's; it declares the length, so the server reads the body straight from the
-socket, see ``reelflow.api.socket_body``; ``--client httpx`` uses Python's httpx instead,
+socket, see ``reelflow.web.socket_body``; ``--client httpx`` uses Python's httpx instead,
 which sends the body chunked, the ASGI way); after each run the stored object's MD5 must
 equal the file's. The source stays in the page cache for
 every method (it is read once first), so all of them read it the same way.

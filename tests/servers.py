@@ -15,9 +15,9 @@ from pathlib import Path
 
 import uvicorn
 
-from reelflow.api.app import create_app
-from reelflow.api.socket_body import UploadHttpProtocol
 from reelflow.config import Settings
+from reelflow.web.socket_body import UploadHttpProtocol
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import build_server
 
 SIZE = 200 * 1024 * 1024

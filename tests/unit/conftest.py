@@ -14,12 +14,12 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import StarletteDeprecationWarning
 
-from reelflow.api.app import create_app
 from reelflow.catalog.accounts import Account, Accounts
 from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.db.session import session_factory
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices
 from tests.unit.engine.fakes import FakeClock
 

@@ -1,7 +1,7 @@
-"""The HTTP API: the native REST API under ``/v1``, ``/healthz`` and ``/metrics``.
+"""The HTTP API's two doors: ``rest/`` (the native REST API under ``/v1``, ``/healthz`` and
+``/metrics``) and ``mps/`` (the compatible action API, ``POST /``).
 
-``reelflow.api.app.create_app(runtime)`` builds the application; nothing here runs at
-import time. Layout: ``routes/`` (one router per resource), ``schemas/`` (request and
-response models, split by direction), ``deps.py`` (``Annotated`` dependencies),
-``errors.py`` (every exception -> one JSON error shape).
+Both translate requests onto the services below and answer through ``reelflow.web``'s
+shared plumbing; ``reelflow.wiring.http.create_app(runtime)`` assembles them, with the
+console, into one application. Nothing here runs at import time.
 """

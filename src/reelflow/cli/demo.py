@@ -20,13 +20,13 @@ from rich.console import Console
 from reelflow.cli.outputs import task_outputs
 from reelflow.cli.process import summary, watch_task
 from reelflow.cli.settings import settings_or_exit
+from reelflow.compat.render import workflow_task
 from reelflow.config import Settings
-from reelflow.engine.results import workflow_task
 from reelflow.engine.views import TaskView
 from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.media.probe import probe
-from reelflow.presets.workflow import default_media_process_task
+from reelflow.presets.default_workflow import default_media_process_task
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import ImageSpriteTaskInput

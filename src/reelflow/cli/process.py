@@ -16,14 +16,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from reelflow.compat.render import workflow_task
 from reelflow.config import Settings
-from reelflow.engine.results import workflow_task
 from reelflow.engine.service import Engine
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
 from reelflow.media.probe import probe
 from reelflow.net.egress import EgressPolicy
-from reelflow.presets.workflow import default_media_process_task
+from reelflow.presets.default_workflow import default_media_process_task
 from reelflow.specs.base import spec_error
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource

@@ -18,7 +18,7 @@ from reelflow.cli.client import ApiClient, DataDirOption, KeyOption, UrlOption, 
 from reelflow.cli.outputs import show_outputs
 from reelflow.errors import ReelflowError
 from reelflow.media.probe import probe
-from reelflow.presets.workflow import default_media_process_task
+from reelflow.presets.default_workflow import default_media_process_task
 
 UPLOAD_BUCKET = "media"
 _STYLE = {"SUCCESS": "green", "FAIL": "red", "PROCESSING": "cyan", "WAITING": "dim"}

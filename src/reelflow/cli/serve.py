@@ -73,9 +73,9 @@ def check_remote_buckets(storages: StorageRegistry) -> None:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     """Run until SIGTERM/SIGINT; then stop FFmpeg children and requeue their jobs."""
-    from reelflow.api.app import create_app  # FastAPI only for the server
-    from reelflow.api.limits import BodyLimits
-    from reelflow.api.socket_body import UploadHttpProtocol
+    from reelflow.web.limits import BodyLimits
+    from reelflow.web.socket_body import UploadHttpProtocol
+    from reelflow.wiring.http import create_app  # FastAPI only for the server
 
     services = build_server(settings)
     try:

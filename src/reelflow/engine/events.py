@@ -14,9 +14,14 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from reelflow.compat.outputs import output_item
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.core import INTERNAL_ERROR, EngineCore
 from reelflow.engine.jobs import parse_job_id
+from reelflow.engine.observers import Hooks, subtask_states
+from reelflow.engine.outcomes import INTERNAL_ERROR, Outcomes, fail_subtasks
+from reelflow.engine.planning import Planning
+from reelflow.engine.store import Store, lock_job, subtasks_of
+from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask
 from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult
 from reelflow.specs.states import JobState, SubTaskState
@@ -24,7 +29,17 @@ from reelflow.specs.states import JobState, SubTaskState
 logger = logging.getLogger(__name__)
 
 
-class EventHandling(EngineCore):
+class JobEvents:
+    """Applies what executors report, each event in one transaction of ``store``; progress
+    is written only when it moved enough (``ProgressThrottle``)."""
+
+    def __init__(self, store: Store, planning: Planning, outcomes: Outcomes, hooks: Hooks) -> None:
+        self._store = store
+        self._planning = planning
+        self._outcomes = outcomes
+        self._hooks = hooks
+        self._progress = ProgressThrottle()
+
     def handle(
         self, event: JobEvent, *, attempt: int | None = None, owner: str | None = None
     ) -> bool:
@@ -61,7 +76,7 @@ class EventHandling(EngineCore):
         value = min(100.0, max(0.0, progress))
         if not self._progress.should_write(job_id, value):
             return False
-        with self._write() as session:
+        with self._store.write() as session:
             job = session.get(Job, job_id)
             if job is None or not self._is_current(job, attempt, owner):
                 return False
@@ -83,9 +98,9 @@ class EventHandling(EngineCore):
     def _on_finished(
         self, job_id: int, result: JobResult | None, attempt: int | None, owner: str | None
     ) -> bool:
-        with self._write() as session:
-            now = self._now()
-            locked = self._lock_job(session, job_id)
+        with self._store.write() as session:
+            now = self._store.now()
+            locked = lock_job(session, job_id)
             if locked is None:
                 logger.warning("result for unknown job %s ignored", job_id)
                 return False
@@ -106,13 +121,13 @@ class EventHandling(EngineCore):
                     error_code=INTERNAL_ERROR,
                     message="the executor reported the end of the job without a result",
                 )
-            before = self._subtask_states(task)
+            before = subtask_states(task)
             if job.kind is JobKind.PROBE:
                 self._probe_finished(session, task, job, result, now)
             else:
                 self._media_finished(task, job, result, now)
-            self._on_subtasks_finished(session, task, before)
-            self._finish_task_if_done(session, task, now)
+            self._hooks.subtasks_finished(session, task, before)
+            self._outcomes.finish_task_if_done(session, task, now)
             return True
 
     def _probe_finished(
@@ -122,11 +137,9 @@ class EventHandling(EngineCore):
             move_job(job, JobState.SUCCEEDED, now)
             task.media_info = result.media_info
             waiting = [
-                sub
-                for sub in self._subtasks_of(task, job.subtasks)
-                if sub.state is SubTaskState.PENDING
+                sub for sub in subtasks_of(task, job.subtasks) if sub.state is SubTaskState.PENDING
             ]
-            self._plan_media(session, task, waiting, now)
+            self._planning.plan_media(session, task, waiting, now)
             return
         if result.ok:
             result = result.model_copy(
@@ -136,7 +149,7 @@ class EventHandling(EngineCore):
                     "message": "the probe succeeded but reported no media info",
                 }
             )
-        self._job_failed(
+        self._outcomes.job_failed(
             task,
             job,
             code=result.error_code,
@@ -146,7 +159,7 @@ class EventHandling(EngineCore):
         )
 
     def _media_finished(self, task: Task, job: Job, result: JobResult, now: datetime) -> None:
-        subs = {sub.index: sub for sub in self._subtasks_of(task, job.subtasks)}
+        subs = {sub.index: sub for sub in subtasks_of(task, job.subtasks)}
         for outcome in result.subtasks:
             sub = subs.get(outcome.index)
             if sub is None:
@@ -157,7 +170,9 @@ class EventHandling(EngineCore):
             if sub.state is not SubTaskState.RUNNING:
                 continue  # finished by an earlier attempt of this job
             if outcome.ok and outcome.output is not None:
-                move_subtask(sub, SubTaskState.SUCCEEDED, now, output=outcome.output)
+                # Stored as the compatible API's output item, the shape every reader shows.
+                output = output_item(outcome.output)
+                move_subtask(sub, SubTaskState.SUCCEEDED, now, output=output)
             elif outcome.ok:
                 # Never report success without the output (seed: a missing result fails).
                 move_subtask(
@@ -176,7 +191,7 @@ class EventHandling(EngineCore):
                     message=outcome.message,
                 )
         if not result.ok:
-            self._job_failed(
+            self._outcomes.job_failed(
                 task,
                 job,
                 code=result.error_code,
@@ -187,6 +202,6 @@ class EventHandling(EngineCore):
             return
         move_job(job, JobState.SUCCEEDED, now)
         missing = [sub for sub in subs.values() if sub.state is SubTaskState.RUNNING]
-        self._fail_subtasks(
+        fail_subtasks(
             missing, INTERNAL_ERROR, "the job finished without a result for this sub-task", now
         )

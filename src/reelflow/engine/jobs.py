@@ -18,8 +18,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
 
+from reelflow.config import Settings
 from reelflow.db.models import Job, Task
-from reelflow.engine.core import EngineCore
+from reelflow.engine.observers import Hooks, subtask_states
+from reelflow.engine.outcomes import Outcomes, requeue
+from reelflow.engine.store import Store, lock_job, subtasks_of
 from reelflow.engine.transitions import move_job, move_subtask, move_task
 from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.states import JobState, SubTaskState, TaskState
@@ -32,7 +35,16 @@ def parse_job_id(job_id: str) -> int | None:
     return int(job_id) if job_id.isascii() and job_id.isdigit() else None
 
 
-class JobCommands(EngineCore):
+class Jobs:
+    """The job commands of claimers and workers, each one transaction of ``store``; leases
+    last ``settings.lease_seconds`` unless a claim says otherwise."""
+
+    def __init__(self, store: Store, outcomes: Outcomes, hooks: Hooks, settings: Settings) -> None:
+        self._store = store
+        self._outcomes = outcomes
+        self._hooks = hooks
+        self._settings = settings
+
     def claim(
         self, owner: str, limit: int, *, lease_seconds: float | None = None
     ) -> list[JobPayload]:
@@ -46,14 +58,14 @@ class JobCommands(EngineCore):
         if limit <= 0:
             return []
         # A cheap read first: an idle scheduler polls often and must not take the write lock.
-        with self._read() as session:
-            if session.execute(self._ready(self._now(), 1)).first() is None:
+        with self._store.read() as session:
+            if session.execute(self._ready(self._store.now(), 1)).first() is None:
                 return []
         payloads: list[JobPayload] = []
-        with self._write() as session:
-            now = self._now()
+        with self._store.write() as session:
+            now = self._store.now()
             for job_id in session.scalars(self._ready(now, limit)).all():
-                locked = self._lock_job(session, job_id, skip_locked=True)
+                locked = lock_job(session, job_id, skip_locked=True)
                 if locked is None:
                     continue  # another claimer holds it
                 task, job = locked
@@ -62,7 +74,7 @@ class JobCommands(EngineCore):
                 starting = task.state is TaskState.QUEUED
                 self._start(task, job, owner, now, lease_seconds)
                 if starting:
-                    self._on_task_started(session, task)
+                    self._hooks.task_started(session, task)
                 payload = JobPayload.model_validate(job.payload)
                 claimed = {"attempt": job.attempt, "owner": owner}
                 payloads.append(payload.model_copy(update=claimed))
@@ -88,7 +100,7 @@ class JobCommands(EngineCore):
             move_task(task, TaskState.RUNNING, now)
         if job.kind is JobKind.MEDIA:
             # A probe job's sub-tasks wait (PENDING, shown as PROCESSING) until planned.
-            for sub in self._subtasks_of(task, job.subtasks):
+            for sub in subtasks_of(task, job.subtasks):
                 if sub.state is SubTaskState.PENDING:
                     move_subtask(sub, SubTaskState.RUNNING, now)
                     sub.job_id = job.id
@@ -109,7 +121,7 @@ class JobCommands(EngineCore):
         parsed = parse_job_id(job_id)
         if parsed is None:
             return False
-        with self._write() as session:
+        with self._store.write() as session:
             adopted = session.execute(
                 update(Job)
                 .where(
@@ -118,7 +130,7 @@ class JobCommands(EngineCore):
                     Job.attempt == attempt,
                     Job.lease_owner == dispatcher,
                 )
-                .values(lease_owner=worker, lease_expires_at=self._lease_end(self._now()))
+                .values(lease_owner=worker, lease_expires_at=self._lease_end(self._store.now()))
             )
             return bool(getattr(adopted, "rowcount", 0) == 1)
 
@@ -136,7 +148,7 @@ class JobCommands(EngineCore):
         if not wanted:
             return ended
         query = select(Job.id, Job.state, Job.attempt).where(Job.id.in_(wanted))
-        with self._read() as session:
+        with self._store.read() as session:
             rows = {row.id: (row.state, row.attempt) for row in session.execute(query)}
         for parsed, job_id in wanted.items():
             state, attempt = rows.get(parsed, (None, None))
@@ -154,7 +166,7 @@ class JobCommands(EngineCore):
         query = select(Job.id, Job.attempt).where(
             Job.id.in_(wanted), Job.state == JobState.RUNNING, Job.lease_owner == owner
         )
-        with self._read() as session:
+        with self._store.read() as session:
             rows = session.execute(query).all()
         return {wanted[row.id] for row in rows if claims[wanted[row.id]] == row.attempt}
 
@@ -167,8 +179,8 @@ class JobCommands(EngineCore):
         ids = {parsed for parsed in map(parse_job_id, job_ids) if parsed is not None}
         held: set[int] = set()
         if ids:
-            with self._write() as session:
-                now = self._now()
+            with self._store.write() as session:
+                now = self._store.now()
                 mine = select(Job.id).where(
                     Job.id.in_(ids), Job.state == JobState.RUNNING, Job.lease_owner == owner
                 )
@@ -197,22 +209,22 @@ class JobCommands(EngineCore):
         def expired(now: datetime) -> Select[int]:
             return select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_expires_at < now)
 
-        with self._read() as session:
-            if session.execute(expired(self._now()).limit(1)).first() is None:
+        with self._store.read() as session:
+            if session.execute(expired(self._store.now()).limit(1)).first() is None:
                 return 0
         count = 0
-        with self._write() as session:
-            now = self._now()
+        with self._store.write() as session:
+            now = self._store.now()
             for job_id in session.scalars(expired(now)).all():
-                locked = self._lock_job(session, job_id, skip_locked=True)
+                locked = lock_job(session, job_id, skip_locked=True)
                 if locked is None:
                     continue
                 task, job = locked
                 lease_end = job.lease_expires_at
                 if job.state is not JobState.RUNNING or lease_end is None or lease_end >= now:
                     continue  # renewed or finished since the candidate query
-                before = self._subtask_states(task)
-                self._job_failed(
+                before = subtask_states(task)
+                self._outcomes.job_failed(
                     task,
                     job,
                     code=LEASE_EXPIRED,
@@ -223,8 +235,8 @@ class JobCommands(EngineCore):
                     retryable=True,
                     now=now,
                 )
-                self._on_subtasks_finished(session, task, before)
-                self._finish_task_if_done(session, task, now)
+                self._hooks.subtasks_finished(session, task, before)
+                self._outcomes.finish_task_if_done(session, task, now)
                 count += 1
         return count
 
@@ -237,20 +249,20 @@ class JobCommands(EngineCore):
         Returns how many jobs were requeued.
         """
         count = 0
-        with self._write() as session:
-            now = self._now()
+        with self._store.write() as session:
+            now = self._store.now()
             mine = select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_owner == owner)
             if job_ids is not None:
                 wanted = {i for i in map(parse_job_id, job_ids) if i is not None}
                 mine = mine.where(Job.id.in_(wanted))
             for job_id in session.scalars(mine).all():
-                locked = self._lock_job(session, job_id)
+                locked = lock_job(session, job_id)
                 if locked is None:
                     continue
                 task, job = locked
                 if job.state is not JobState.RUNNING or job.lease_owner != owner:
                     continue
                 job.max_attempts += 1
-                self._requeue(task, job, now, delay=timedelta(0))
+                requeue(task, job, now, delay=timedelta(0))
                 count += 1
         return count

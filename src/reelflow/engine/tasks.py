@@ -1,32 +1,32 @@
-"""Task commands: submit, read, list, cancel, retry."""
+"""Task commands: submit, cancel and retry (reading tasks is ``reelflow.engine.queries``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.egress import check_request
+from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.core import EngineCore
+from reelflow.engine.observers import Hooks
+from reelflow.engine.outcomes import Outcomes
+from reelflow.engine.planning import Planning
+from reelflow.engine.queries import session_task_in, visible
+from reelflow.engine.store import Store, lock_task
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
+from reelflow.net.egress import EgressPolicy
+from reelflow.planner.base import Planner
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.storage.registry import BucketNotFound
-
-# How long a SessionId deduplicates (the compatible API's documents say 3 or 7 days; the
-# task query window is 7 days, and the longer window is the safer one for a client retrying).
-SESSION_WINDOW = timedelta(days=7)
-MAX_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,32 @@ class RequestBucketNotFound(BucketNotFound):
         self.field = field
 
 
-class TaskCommands(EngineCore):
+class Tasks:
+    """The task commands, each one transaction of ``store``. ``planner`` resolves requests
+    into sub-task specs; ``templates`` and ``buckets`` say what each account may use;
+    ``egress`` refuses URL inputs and notification targets by their spelling."""
+
+    def __init__(
+        self,
+        store: Store,
+        planner: Planner,
+        planning: Planning,
+        outcomes: Outcomes,
+        hooks: Hooks,
+        *,
+        templates: Templates,
+        buckets: Buckets,
+        egress: EgressPolicy,
+    ) -> None:
+        self._store = store
+        self._planner = planner
+        self._planning = planning
+        self._outcomes = outcomes
+        self._hooks = hooks
+        self._templates = templates
+        self._buckets = buckets
+        self._egress = egress
+
     def submit(
         self,
         request: TaskRequest,
@@ -83,12 +108,12 @@ class TaskCommands(EngineCore):
         in the transaction that would create it, so two concurrent submissions of the same
         ``session_id`` or ``trigger_key`` see exactly one ``created``."""
         if trigger_key is not None:
-            with self._read() as session:
+            with self._store.read() as session:
                 started = triggered_task(session, trigger_key)
             if started is not None:
                 return Submitted(started, created=False)
         if request.session_id:
-            with self._read() as session:
+            with self._store.read() as session:
                 existing = self._session_task(session, request.session_id, account_id)
             if existing is not None:
                 return Submitted(existing, created=False)
@@ -114,13 +139,13 @@ class TaskCommands(EngineCore):
             # PostgreSQL: a concurrent submit of the same trigger key committed first.
             if trigger_key is None:
                 raise
-            with self._read() as session:
+            with self._store.read() as session:
                 started = triggered_task(session, trigger_key)
             if started is None:
                 raise
             return Submitted(started, created=False)
         if submitted.created:
-            self._jobs_added()
+            self._hooks.jobs_added()
         return submitted
 
     def _check_bucket(
@@ -139,7 +164,7 @@ class TaskCommands(EngineCore):
         account_id: int | None,
         trigger_key: TriggerKey | None,
     ) -> Submitted:
-        with self._write() as session:
+        with self._store.write() as session:
             if account_id is not None:
                 # Every output bucket must be the account's; checked in this transaction
                 # rather than in one of its own (a read transaction per bucket per submission).
@@ -148,7 +173,7 @@ class TaskCommands(EngineCore):
                     own = bucket == request.output_bucket
                     field = "output_bucket" if own else "media_process_task"
                     self._check_bucket(account_id, bucket, field, session=session)
-            now = self._now()
+            now = self._store.now()
             if request.session_id:
                 # Checked again under the write lock: a concurrent twin may have just won.
                 existing = self._session_task(session, request.session_id, account_id)
@@ -190,102 +215,15 @@ class TaskCommands(EngineCore):
             session.add(task)
             # No flush of its own: the probe job's flush inserts the task, its sub-tasks and
             # the job in one unit of work (each flush costs about as much as the inserts).
-            self._add_probe_job(session, task, indices, now)
+            self._planning.add_probe_job(session, task, indices, now)
             if trigger_key is not None:
                 record_trigger(session, trigger_key, task.id, now)
             return Submitted(task.id, created=True)
 
-    def session_task(self, session_id: str, *, account_id: int | None = None) -> str | None:
-        """The task that ``account_id`` started with ``session_id`` in the last 7 days, if
-        any (the compatible API refuses such a repeat where ``submit`` returns the task)."""
-        if not session_id:
-            return None
-        with self._read() as session:
-            return self._session_task(session, session_id, account_id)
-
     def _session_task(
         self, session: Session, session_id: str, account_id: int | None
     ) -> str | None:
-        since = self._now() - SESSION_WINDOW
-        query = (
-            select(Task.id)
-            .where(
-                Task.session_id == session_id,
-                Task.created_at >= since,
-                _owned_by(account_id),
-            )
-            .order_by(Task.created_at)
-            .limit(1)
-        )
-        return session.scalar(query)
-
-    def task_view(self, task_id: str, *, account_id: int | None = None) -> TaskView:
-        """The task and its sub-tasks; ``TaskNotFound`` for an unknown id or another
-        account's task (``account_id=None``: any task).
-        """
-        with self._read() as session:
-            task = session.get(Task, task_id, options=[selectinload(Task.subtasks)])
-            if task is None or not _visible(task, account_id):
-                raise TaskNotFound(f"no task with id {task_id!r}")
-            return TaskView.of(task)
-
-    def list_tasks(
-        self,
-        state: TaskState | Iterable[TaskState] | None = None,
-        workflow_id: int | None = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        *,
-        account_id: int | None = None,
-        subtask_failed: bool | None = None,
-    ) -> tuple[list[TaskView], str | None]:
-        """Tasks newest first, and the cursor of the next page (``None`` on the last page).
-
-        ``state`` may be several states (the API's ``FINISH`` is three); the created bounds
-        are inclusive after and exclusive before. ``account_id``: only that account's tasks
-        (``None``: every task). ``subtask_failed``: only tasks with (True) or without (False)
-        a failed or cancelled sub-task.
-        """
-        if not 1 <= limit <= MAX_PAGE:
-            raise SpecError(f"limit must be 1..{MAX_PAGE}, got {limit}", field="limit")
-        query: Select[Task] = select(Task).options(selectinload(Task.subtasks))
-        query = query.where(
-            *_task_filters(
-                state, workflow_id, created_after, created_before, account_id, subtask_failed
-            )
-        )
-        if cursor:
-            at, after_id = decode_cursor(cursor)
-            query = query.where(
-                or_(Task.created_at < at, and_(Task.created_at == at, Task.id < after_id))
-            )
-        query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
-        with self._read() as session:
-            tasks = list(session.scalars(query))
-            views = [TaskView.of(task) for task in tasks[:limit]]
-        more = len(tasks) > limit
-        next_cursor = encode_cursor(views[-1].created_at, views[-1].id) if more else None
-        return views, next_cursor
-
-    def count_tasks(
-        self,
-        state: TaskState | Iterable[TaskState] | None = None,
-        workflow_id: int | None = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        *,
-        account_id: int | None = None,
-        subtask_failed: bool | None = None,
-    ) -> int:
-        """How many tasks ``list_tasks`` with the same filters would page through."""
-        filters = _task_filters(
-            state, workflow_id, created_after, created_before, account_id, subtask_failed
-        )
-        query = select(func.count()).select_from(Task).where(*filters)
-        with self._read() as session:
-            return session.scalar(query) or 0
+        return session_task_in(session, session_id, account_id, self._store.now())
 
     def cancel(self, task_id: str, *, account_id: int | None = None) -> None:
         """Cancel a queued or running task: its jobs stop, unfinished sub-tasks are cancelled.
@@ -294,10 +232,10 @@ class TaskCommands(EngineCore):
         Running jobs learn of it through their next heartbeat (``heartbeat`` reports them
         lost) and the scheduler stops them. Another account's task: ``TaskNotFound``.
         """
-        with self._write() as session:
-            now = self._now()
-            task = self._lock_task(session, task_id)
-            if task is None or not _visible(task, account_id):
+        with self._store.write() as session:
+            now = self._store.now()
+            task = lock_task(session, task_id)
+            if task is None or not visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is TaskState.CANCELLED:
                 return
@@ -313,7 +251,7 @@ class TaskCommands(EngineCore):
                 if not sub.state.is_terminal:
                     move_subtask(sub, SubTaskState.CANCELLED, now, code=code, message=message)
             move_task(task, TaskState.CANCELLED, now, code=code, message=message)
-            self._on_task_finished(session, task)
+            self._hooks.task_finished(session, task)
 
     def retry_failed(self, task_id: str, *, account_id: int | None = None) -> list[int]:
         """Run the failed sub-tasks of a FAILED task again; returns their indices.
@@ -322,10 +260,10 @@ class TaskCommands(EngineCore):
         are planned into MEDIA jobs at once, else the source is probed again first.
         Another account's task: ``TaskNotFound``.
         """
-        with self._write() as session:
-            now = self._now()
-            task = self._lock_task(session, task_id)
-            if task is None or not _visible(task, account_id):
+        with self._store.write() as session:
+            now = self._store.now()
+            task = lock_task(session, task_id)
+            if task is None or not visible(task, account_id):
                 raise TaskNotFound(f"no task with id {task_id!r}")
             if task.state is not TaskState.FAILED:
                 raise StateError(
@@ -339,12 +277,12 @@ class TaskCommands(EngineCore):
                 move_subtask(sub, SubTaskState.PENDING, now)
                 sub.job_id = None
             if task.media_info is not None:
-                self._plan_media(session, task, failed, now)
-                self._finish_task_if_done(session, task, now)
+                self._planning.plan_media(session, task, failed, now)
+                self._outcomes.finish_task_if_done(session, task, now)
             else:
-                self._add_probe_job(session, task, [sub.index for sub in failed], now)
+                self._planning.add_probe_job(session, task, [sub.index for sub in failed], now)
             retried = [sub.index for sub in failed]
-        self._jobs_added()
+        self._hooks.jobs_added()
         return retried
 
 
@@ -353,42 +291,3 @@ def _output_buckets(request: TaskRequest, specs: list[SubTaskSpec]) -> list[str]
     still names it), then the other output buckets of ``specs``."""
     first = [request.output_bucket] if request.output_bucket else []
     return first + sorted({spec.output_bucket for spec in specs} - set(first))
-
-
-def _task_filters(
-    state: TaskState | Iterable[TaskState] | None,
-    workflow_id: int | None,
-    created_after: datetime | None,
-    created_before: datetime | None,
-    account_id: int | None,
-    subtask_failed: bool | None,
-) -> list[ColumnElement[bool]]:
-    """The WHERE clauses shared by ``list_tasks`` and ``count_tasks``."""
-    filters: list[ColumnElement[bool]] = []
-    if account_id is not None:
-        filters.append(Task.account_id == account_id)
-    if state is not None:
-        states = [state] if isinstance(state, TaskState) else list(state)
-        filters.append(Task.state.in_(states))
-    if workflow_id is not None:
-        filters.append(Task.workflow_id == workflow_id)
-    if created_after is not None:
-        filters.append(Task.created_at >= created_after)
-    if created_before is not None:
-        filters.append(Task.created_at < created_before)
-    if subtask_failed is not None:
-        failed = Task.subtasks.any(SubTask.state.in_([SubTaskState.FAILED, SubTaskState.CANCELLED]))
-        filters.append(failed if subtask_failed else ~failed)
-    return filters
-
-
-def _visible(task: Task, account_id: int | None) -> bool:
-    """Whether ``account_id`` may see ``task`` (``None``: an internal caller sees all)."""
-    return account_id is None or task.account_id == account_id
-
-
-def _owned_by(account_id: int | None) -> ColumnElement[bool]:
-    """Tasks of ``account_id``; for ``None`` the tasks without an owner."""
-    if account_id is None:
-        return Task.account_id.is_(None)
-    return Task.account_id == account_id

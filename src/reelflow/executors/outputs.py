@@ -1,4 +1,5 @@
-"""After FFmpeg: find each work's files, commit them to storage, describe them.
+"""After FFmpeg: find each work's files, commit them to storage, describe them (as the
+typed results of ``reelflow.specs.outputs``).
 
 Each sub-task's files are committed one by one, each atomically by the storage backend; if
 any of them cannot be written the ones already written are removed, so a sub-task's outputs
@@ -27,7 +28,16 @@ from reelflow.errors import (
 from reelflow.media.command import WorkFiles
 from reelflow.media.probe import probe
 from reelflow.specs.jobs import SubTaskOutcome
-from reelflow.specs.media import MediaInfo
+from reelflow.specs.outputs import (
+    AnimatedResult,
+    ImageSpriteResult,
+    OutputFile,
+    SampleSnapshotResult,
+    SnapshotImage,
+    SnapshotResult,
+    SubTaskResult,
+    TranscodeResult,
+)
 from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
@@ -39,15 +49,6 @@ from reelflow.specs.works import (
 from reelflow.storage.base import ObjectInfo, Storage, file_md5, retry_unavailable
 
 log = logging.getLogger(__name__)
-
-
-def storage_info(bucket: str) -> dict[str, Any]:
-    """The compatible API's ``TaskOutputStorage`` for a named bucket."""
-    return {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": ""}}
-
-
-def mps_path(key: str) -> str:
-    return "/" + key
 
 
 _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
@@ -100,7 +101,7 @@ class Committer:
                 log.warning("could not remove partial output %s: %s", key, exc)
 
 
-def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) -> TranscodeResult:
     assert files.main is not None
     if not files.main.exists() or files.main.stat().st_size == 0:
         raise FFmpegFailed(
@@ -112,7 +113,8 @@ def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) ->
     else:
         stored = commit.put(work.key, files.main)
         size, md5 = stored.size, content_md5(stored, files.main)
-    return _media_item(work, info, size, md5) | {"Definition": work.definition}
+    file = OutputFile(bucket=work.bucket, key=work.key, size=size, md5=md5, media=info)
+    return TranscodeResult(definition=work.definition, file=file, container=work.template.container)
 
 
 def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tuple[int, str]:
@@ -137,23 +139,6 @@ def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tup
     return total + len(playlist), hashlib.md5(playlist, usedforsecurity=False).hexdigest()
 
 
-def _media_item(work: TranscodeWork, info: MediaInfo, size: int, md5: str) -> dict[str, Any]:
-    meta = info.to_mps_metadata()
-    return {
-        "OutputStorage": storage_info(work.bucket),
-        "Path": mps_path(work.key),
-        "Bitrate": meta.get("Bitrate") or 0,
-        "Height": meta.get("Height") or 0,
-        "Width": meta.get("Width") or 0,
-        "Size": size,
-        "Duration": meta.get("Duration") or 0.0,
-        "Container": meta.get("Container") or work.template.container,
-        "Md5": md5,
-        "VideoStreamSet": meta.get("VideoStreamSet") or [],
-        "AudioStreamSet": meta.get("AudioStreamSet") or [],
-    }
-
-
 def _images_or_fail(files: WorkFiles, expected: int) -> list[Path]:
     images = numbered(files)
     if not images:
@@ -163,28 +148,34 @@ def _images_or_fail(files: WorkFiles, expected: int) -> list[Path]:
     return images[:expected]
 
 
-def _snapshot_item(work: SnapshotWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+def _snapshot_item(work: SnapshotWork, files: WorkFiles, commit: Committer) -> SnapshotResult:
     images = _images_or_fail(files, len(work.keys))
-    marks = [w.definition for w in work.watermarks]
     pics = []
     for image, key, offset in zip(images, work.keys, work.times, strict=False):
         commit.put(key, image)
-        pics.append({"TimeOffset": offset, "Path": mps_path(key), "WaterMarkDefinition": marks})
-    return {"Definition": work.definition, "PicInfoSet": pics, "Storage": storage_info(work.bucket)}
+        pics.append(SnapshotImage(key=key, time=offset))
+    return SnapshotResult(
+        definition=work.definition,
+        bucket=work.bucket,
+        images=pics,
+        watermarks=[w.definition for w in work.watermarks],
+    )
 
 
-def _sample_item(work: SampleSnapshotWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+def _sample_item(
+    work: SampleSnapshotWork, files: WorkFiles, commit: Committer
+) -> SampleSnapshotResult:
     images = _images_or_fail(files, len(work.keys))
     for image, key in zip(images, work.keys, strict=False):
         commit.put(key, image)
-    return {
-        "Definition": work.definition,
-        "SampleType": work.template.sample_type,
-        "Interval": work.template.sample_interval,
-        "Storage": storage_info(work.bucket),
-        "ImagePathSet": [mps_path(k) for k in work.keys[: len(images)]],
-        "WaterMarkDefinition": [w.definition for w in work.watermarks],
-    }
+    return SampleSnapshotResult(
+        definition=work.definition,
+        bucket=work.bucket,
+        sample_type=work.template.sample_type,
+        interval=work.template.sample_interval,
+        keys=work.keys[: len(images)],
+        watermarks=[w.definition for w in work.watermarks],
+    )
 
 
 def sprite_vtt(work: ImageSpriteWork, cells: int) -> str:
@@ -218,47 +209,47 @@ def _vtt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def _sprite_item(work: ImageSpriteWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+def _sprite_item(work: ImageSpriteWork, files: WorkFiles, commit: Committer) -> ImageSpriteResult:
     sheets = _images_or_fail(files, len(work.keys))
     per_sheet = work.template.row_count * work.template.column_count
     cells = min(work.cells, len(sheets) * per_sheet)
     for sheet, key in zip(sheets, work.keys, strict=False):
         commit.put(key, sheet)
     commit.put_bytes(work.vtt_key, sprite_vtt(work, cells).encode())
-    return {
-        "Definition": work.definition,
-        "Height": work.height,
-        "Width": work.width,
-        "TotalCount": cells,
-        "ImagePathSet": [mps_path(k) for k in work.keys[: len(sheets)]],
-        "WebVttPath": mps_path(work.vtt_key),
-        "Storage": storage_info(work.bucket),
-    }
+    return ImageSpriteResult(
+        definition=work.definition,
+        bucket=work.bucket,
+        width=work.width,
+        height=work.height,
+        total_count=cells,
+        keys=work.keys[: len(sheets)],
+        vtt_key=work.vtt_key,
+    )
 
 
-def _animated_item(work: AnimatedWork, files: WorkFiles, commit: Committer) -> dict[str, Any]:
+def _animated_item(work: AnimatedWork, files: WorkFiles, commit: Committer) -> AnimatedResult:
     assert files.main is not None
     if not files.main.exists() or files.main.stat().st_size == 0:
         raise FFmpegFailed("FFmpeg wrote no animated image", code="FFmpegFailed.NoOutput")
     stored = commit.put(work.key, files.main)
     size = stored.size
     duration = max(work.end - work.start, 0.001)
-    return {
-        "Storage": storage_info(work.bucket),
-        "Path": mps_path(work.key),
-        "Definition": work.definition,
-        "Container": work.template.format,
-        "Height": work.height,
-        "Width": work.width,
-        "Bitrate": round(size * 8 / duration),
-        "Size": size,
-        "Md5": content_md5(stored, files.main),
-        "StartTimeOffset": work.start,
-        "EndTimeOffset": work.end,
-    }
+    file = OutputFile(
+        bucket=work.bucket, key=work.key, size=size, md5=content_md5(stored, files.main)
+    )
+    return AnimatedResult(
+        definition=work.definition,
+        file=file,
+        container=work.template.format,
+        width=work.width,
+        height=work.height,
+        bitrate=round(size * 8 / duration),
+        start=work.start,
+        end=work.end,
+    )
 
 
-_ITEMS: dict[str, Callable[[Any, WorkFiles, Committer], dict[str, Any]]] = {
+_ITEMS: dict[str, Callable[[Any, WorkFiles, Committer], SubTaskResult]] = {
     "Transcode": _transcode_item,
     "SnapshotByTimeOffset": _snapshot_item,
     "SampleSnapshot": _sample_item,

@@ -1,7 +1,7 @@
 """Event notifications: a transactional outbox delivered at least once to sinks.
 
     engine transaction --(outbox.OutboxWriter)--> notify_events + notify_deliveries
-    dispatcher.Dispatcher --claim (lease)--> sinks.<kind>.send --> attempt recorded
+    delivery_loop.DeliveryLoop --claim (lease)--> sinks.<kind>.send --> attempt recorded
         delivered | retried with backoff (backoff.py) | dead after the bound (replayable)
 
 ``body.py`` builds the event body (the compatible API's ``ParseNotification`` shape) and

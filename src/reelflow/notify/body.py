@@ -1,6 +1,5 @@
-"""Event bodies: the compatible API's ``ParseNotification`` output, plus an event id.
-
-Stored when the event is written (inside the task's transaction):
+"""Event bodies as sent. ``reelflow.compat.render.event_body`` builds the body stored when
+the event is written (inside the task's transaction):
 
     {"EventType": "WorkflowTask", "EventId": "ev-...", "Sequence": 3,
      "EventKind": "task.finished",             # or task.started / subtask.finished
@@ -16,51 +15,10 @@ orders a task's events.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
 from typing import Any
 
-from reelflow.engine.results import workflow_task
-from reelflow.engine.views import TaskView
 from reelflow.notify.signing import MPS_EXPIRY_SECONDS, mps_sign
-from reelflow.specs.events import EventType
-
-logger = logging.getLogger(__name__)
-
-
-def event_body(
-    view: TaskView,
-    event_id: str,
-    seq: int,
-    kind: EventType,
-    subtask_index: int | None = None,
-) -> dict[str, Any]:
-    """The stored body of one event about ``view``."""
-    body: dict[str, Any] = {
-        "EventType": "WorkflowTask",
-        "EventId": event_id,
-        "Sequence": seq,
-        "EventKind": kind.value,
-        "WorkflowTaskEvent": _workflow_task(view),
-        "EditMediaTaskEvent": None,
-        "ScheduleTaskEvent": None,
-        "SessionId": view.session_id,
-        "SessionContext": view.session_context,
-    }
-    if subtask_index is not None:
-        body["SubTaskIndex"] = subtask_index
-    return body
-
-
-def _workflow_task(view: TaskView) -> dict[str, Any]:
-    try:
-        return workflow_task(view)
-    except (KeyError, TypeError, ValueError):
-        # A probe record this version cannot read must not roll back the task's state
-        # change: the event goes out without MetaData.
-        logger.exception("task %s: media info unreadable; event sent without MetaData", view.id)
-        return workflow_task(dataclasses.replace(view, media_info=None))
 
 
 def render(body: dict[str, Any], notify_key: str, now: float) -> dict[str, Any]:

@@ -1,8 +1,8 @@
-"""The dispatcher's side of the outbox: claim due deliveries, record each attempt, replay.
+"""The delivery loop's side of the outbox: claim due deliveries, record each attempt, replay.
 
 A claim is a lease written into the row: ``next_attempt_at`` moves to the end of the
-lease, ``claimed_by`` names the dispatcher and ``attempts`` grows by one (the attempt's
-number, which fences late results). If the dispatcher dies mid-send, the row simply falls
+lease, ``claimed_by`` names the delivery loop and ``attempts`` grows by one (the attempt's
+number, which fences late results). If the delivery loop dies mid-send, the row simply falls
 due again when the lease ends. On PostgreSQL the candidates are locked
 ``FOR UPDATE SKIP LOCKED``, so several servers never claim the same delivery; on SQLite
 the claim is one ``BEGIN IMMEDIATE`` transaction.
@@ -105,7 +105,7 @@ class DeliveryStore:
                 session.scalar(select(NotifyDelivery.id).where(*due(self._clock())).limit(1))
                 is None
             ):
-                return []  # an idle dispatcher never takes the write lock
+                return []  # an idle delivery loop never takes the write lock
         claims: list[Claim] = []
         with transaction(self._sessions, write=True) as session:
             now = self._clock()

@@ -2,7 +2,7 @@
 
 For a task whose request has a ``notify`` target it adds, in the engine's own transaction,
 an event row and its pending delivery; after that transaction commits, ``on_written`` is
-called (the dispatcher's ``wake``), so delivery starts at once instead of at the next poll.
+called (the delivery loop's ``wake``), so delivery starts at once instead of at the next poll.
 A rolled-back state change leaves no event behind, and a committed one always has its
 event: that is the whole point of the outbox.
 """
@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelflow.compat.render import event_body, event_copy
 from reelflow.db.models import SubTask, Task
 from reelflow.db.notify import NotifyDelivery, NotifyEvent
 from reelflow.engine.views import TaskView
-from reelflow.notify.body import event_body
 from reelflow.specs.events import DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget
 
@@ -94,7 +94,7 @@ class OutboxWriter:
                 workflow_id=task.workflow_id,
                 seq=seq,
                 type=kind,
-                body=_body(template, event_id, seq, kind, subtask_index),
+                body=event_copy(template, event_id, seq, kind, subtask_index),
                 target=target.to_json(),
                 created_at=now,
             )
@@ -127,22 +127,6 @@ class OutboxWriter:
     @staticmethod
     def _after_rollback(session: Session) -> None:
         session.info.pop(_WRITTEN, None)
-
-
-def _body(
-    template: dict[str, Any],
-    event_id: str,
-    seq: int,
-    kind: EventType,
-    subtask_index: int | None,
-) -> dict[str, Any]:
-    """``event_body`` of one event from ``template`` (another event's body of the same
-    view): the nested ``WorkflowTaskEvent`` is shared, never copied."""
-    body = {**template, "EventId": event_id, "Sequence": seq, "EventKind": kind.value}
-    body.pop("SubTaskIndex", None)
-    if subtask_index is not None:
-        body["SubTaskIndex"] = subtask_index
-    return body
 
 
 def _target(task: Task) -> NotifyTarget | None:

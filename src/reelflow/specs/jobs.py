@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from reelflow.specs.outputs import SubTaskResult
 from reelflow.specs.requests import TaskSource
 
 
@@ -49,14 +50,14 @@ class JobPayload(JobData):
 class SubTaskOutcome(JobData):
     """What happened to one sub-task inside a job.
 
-    ``output`` is the compatible API's output item for the kind (``MediaTranscodeItem``, ...).
+    ``output`` is what a successful sub-task made (``reelflow.specs.outputs``).
     """
 
     index: int
     ok: bool
     error_code: str = ""
     message: str = ""
-    output: dict[str, Any] | None = None
+    output: SubTaskResult | None = None
 
 
 class JobResult(JobData):

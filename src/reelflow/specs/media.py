@@ -113,59 +113,6 @@ class MediaInfo:
             audio=tuple(_known(AudioStreamInfo, item) for item in data["audio"]),
         )
 
-    def to_mps_metadata(self) -> dict[str, object]:
-        """The compatible API's ``MediaMetaData`` shape; ``None`` where unknown.
-
-        Widths and heights are display sizes (after rotation), in the stream list too;
-        a stream without its own duration reports the container's.
-        """
-        video, audio = self.primary_video, self.primary_audio
-        return {
-            "Size": self.size,
-            "Container": self.container,
-            "Bitrate": self.bitrate,
-            "Height": video.display_height if video else None,
-            "Width": video.display_width if video else None,
-            "Duration": self.duration,
-            "Rotate": video.rotation if video else None,
-            "VideoStreamSet": [_mps_video(v) for v in self.video],
-            "AudioStreamSet": [_mps_audio(a) for a in self.audio],
-            "VideoDuration": _or(video.duration, self.duration) if video else None,
-            "AudioDuration": _or(audio.duration, self.duration) if audio else None,
-        }
-
-
-def _mps_video(v: VideoStreamInfo) -> dict[str, object]:
-    return {
-        "Bitrate": v.bitrate,
-        "Height": v.display_height,
-        "Width": v.display_width,
-        "Codec": v.codec,
-        "Fps": round(v.fps) if v.fps is not None else None,
-        "ColorPrimaries": v.color_primaries,
-        "ColorSpace": v.color_space,
-        "ColorTransfer": v.color_transfer,
-        "HdrType": v.hdr_type,
-        "Codecs": v.codec_tag,
-        "FpsNumerator": v.fps_num,
-        "FpsDenominator": v.fps_den,
-    }
-
-
-def _mps_audio(a: AudioStreamInfo) -> dict[str, object]:
-    return {
-        "Bitrate": a.bitrate,
-        "SamplingRate": a.sample_rate,
-        "Codec": a.codec,
-        "Channel": a.channels,
-        "Codecs": a.codec_tag,
-        "Loudness": None,  # measuring it means decoding all audio: not a probe's job
-    }
-
-
-def _or(value: float | None, fallback: float | None) -> float | None:
-    return value if value is not None else fallback
-
 
 _Stream = TypeVar("_Stream", VideoStreamInfo, AudioStreamInfo)
 

@@ -1,7 +1,7 @@
 """The trigger contract.
 
 A trigger notices new objects in buckets and reports each one to a
-:class:`~reelflow.triggers.dispatch.Dispatcher` as an :class:`ObjectNotice`; it never
+:class:`~reelflow.triggers.dispatch.NoticeDispatcher` as an :class:`ObjectNotice`; it never
 starts tasks itself, never decides which workflows match and never deduplicates (the
 dispatcher and the engine do). A trigger may report the same object any number of times.
 

@@ -31,8 +31,8 @@ class Fired:
     new: bool
 
 
-class Dispatcher:
-    """``Dispatcher(workflows, engine, storages, ledger)``: safe to call from any thread.
+class NoticeDispatcher:
+    """``NoticeDispatcher(workflows, engine, storages, ledger)``: safe to call from any thread.
 
     For each notice: the enabled workflows whose trigger matches; none if the key is one
     reelflow writes itself (``TriggerLedger.is_own_output``); the version is the notice's

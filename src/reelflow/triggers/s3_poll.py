@@ -26,7 +26,7 @@ from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.errors import ReelflowError
 from reelflow.storage.base import ObjectInfo, Storage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
-from reelflow.triggers.dispatch import Dispatcher, Fired
+from reelflow.triggers.dispatch import Fired, NoticeDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class S3Poller(Trigger):
     def __init__(
         self,
         storage: Storage,
-        dispatcher: Dispatcher,
+        dispatcher: NoticeDispatcher,
         ledger: TriggerLedger,
         *,
         interval: float = 60.0,

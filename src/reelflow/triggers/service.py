@@ -13,7 +13,7 @@ from reelflow.engine.service import Engine
 from reelflow.storage.base import Storage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.base import Trigger
-from reelflow.triggers.dispatch import Dispatcher
+from reelflow.triggers.dispatch import NoticeDispatcher
 from reelflow.triggers.s3_events import S3Target
 from reelflow.triggers.s3_poll import S3Poller
 from reelflow.triggers.upload import UploadTrigger
@@ -42,7 +42,7 @@ class TriggerService:
         settle_seconds: float = 2.0,
     ) -> None:
         self.ledger = ledger
-        self.dispatcher = Dispatcher(workflows, engine, storages, ledger)
+        self.dispatcher = NoticeDispatcher(workflows, engine, storages, ledger)
         self.upload = UploadTrigger(self.dispatcher)
         self.s3_targets: list[S3Target] = []
         self.triggers: list[Trigger] = []

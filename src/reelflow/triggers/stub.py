@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
-from reelflow.triggers.dispatch import Dispatcher, Fired
+from reelflow.triggers.dispatch import Fired, NoticeDispatcher
 
 
 class StubTrigger(Trigger):
@@ -12,7 +12,7 @@ class StubTrigger(Trigger):
 
     name = "stub"
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: NoticeDispatcher) -> None:
         self._dispatcher = dispatcher
         self.running = False
         self.emitted: list[ObjectNotice] = []

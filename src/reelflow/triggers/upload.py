@@ -4,7 +4,7 @@ fires its workflows at once (``app.state.on_upload``)."""
 from __future__ import annotations
 
 from reelflow.triggers.base import ObjectNotice, Origin
-from reelflow.triggers.dispatch import Dispatcher, Fired
+from reelflow.triggers.dispatch import Fired, NoticeDispatcher
 
 
 class UploadTrigger:
@@ -14,7 +14,7 @@ class UploadTrigger:
     and only the bucket's owner can bind workflows to it.
     """
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: NoticeDispatcher) -> None:
         self._dispatcher = dispatcher
 
     def __call__(self, account_id: int, bucket: str, key: str) -> list[Fired]:

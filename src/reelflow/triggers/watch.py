@@ -31,7 +31,7 @@ from reelflow.errors import ReelflowError
 from reelflow.object_keys import is_temporary_name
 from reelflow.storage.base import Storage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
-from reelflow.triggers.dispatch import Dispatcher
+from reelflow.triggers.dispatch import NoticeDispatcher
 from reelflow.triggers.settle import Settler
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class FolderWatcher(Trigger):
     def __init__(
         self,
         storage: Storage,
-        dispatcher: Dispatcher,
+        dispatcher: NoticeDispatcher,
         ledger: TriggerLedger,
         *,
         settle: float = 2.0,

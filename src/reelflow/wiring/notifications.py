@@ -14,7 +14,7 @@ from reelflow.engine.service import Engine
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
-from reelflow.notify.dispatcher import Dispatcher
+from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
@@ -28,7 +28,7 @@ class Notifications:
     outbox_records: OutboxRecords
     deliveries: DeliveryStore
     sinks: DefaultSinks
-    dispatcher: Dispatcher
+    dispatcher: DeliveryLoop
 
 
 def build_notifications(
@@ -51,7 +51,7 @@ def build_notifications(
     deliveries = DeliveryStore(sessions, backoff)
     sinks = DefaultSinks(queues, egress=egress)
     stack.callback(sinks.close)
-    dispatcher = Dispatcher(
+    dispatcher = DeliveryLoop(
         deliveries,
         sinks,
         workers=settings.notify_workers,

@@ -29,11 +29,11 @@ from reelflow.errors import ReelflowError
 from reelflow.executors.base import Executor
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.deliveries import DeliveryStore
-from reelflow.notify.dispatcher import Dispatcher
+from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
 from reelflow.planner.plan import DefaultPlanner
-from reelflow.presets.workflow import default_workflow_spec
+from reelflow.presets.default_workflow import default_workflow_spec
 from reelflow.storage.registry import StorageRegistry, bucket_configs, build_storages
 from reelflow.triggers.service import TriggerService
 from reelflow.wiring.catalog import build_catalog, own_buckets
@@ -68,7 +68,7 @@ class ServerServices(Owned):
     queues: MessageQueues
     outbox_records: OutboxRecords
     deliveries: DeliveryStore
-    dispatcher: Dispatcher
+    dispatcher: DeliveryLoop
     triggers: TriggerService
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import build_server
 from tests.unit.conftest import TestClient
 

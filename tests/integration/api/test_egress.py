@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.engine.views import TaskView
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.egress import CountingListener, file_server

@@ -23,8 +23,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelflow.api import socket_body, streams
+from reelflow.web import socket_body, streams
 from tests.servers import CHUNK, MAX_GROWTH, SIZE, PeakRss, big_body
 
 
@@ -23,7 +23,7 @@ from tests.servers import CHUNK, MAX_GROWTH, SIZE, PeakRss, big_body
 @pytest.mark.parametrize("framing", ["chunked", "content-length"])
 def test_a_200_mb_upload_keeps_memory_flat(in_process: tuple[str, str], framing: str) -> None:
     """Either way a body can come: chunked (read through ASGI), or with a declared length
-    (read from the socket by the storing thread, see reelflow.api.socket_body)."""
+    (read from the socket by the storing thread, see reelflow.web.socket_body)."""
     url, secret = in_process
     headers = {"Authorization": f"Bearer {secret}"}
     length = {"Content-Length": str(SIZE)} if framing == "content-length" else {}

@@ -7,6 +7,7 @@ from typing import Any
 import av
 import pytest
 
+from reelflow.compat.media import media_metadata
 from reelflow.errors import (
     InvalidMedia,
     ObjectNotFound,
@@ -238,7 +239,7 @@ def test_json_round_trip(clips: ClipCache) -> None:
 
 def test_mps_metadata_shape(clips: ClipCache) -> None:
     info = probe(clips(rotation=90, fps="30000/1001"))
-    meta = info.to_mps_metadata()
+    meta = media_metadata(info)
     assert meta["Container"] == MP4
     assert (meta["Width"], meta["Height"], meta["Rotate"]) == (240, 320, 90)
     assert meta["Size"] == info.size and meta["Bitrate"] == info.bitrate
@@ -252,6 +253,6 @@ def test_mps_metadata_shape(clips: ClipCache) -> None:
     assert (audio["Codec"], audio["SamplingRate"], audio["Channel"]) == ("aac", 48000, 2)
     assert audio["Loudness"] is None
     assert meta["VideoDuration"] == pytest.approx(2.0, abs=0.05)
-    audio_only = probe(clips.make(make_audio_only, ".m4a")).to_mps_metadata()
+    audio_only = media_metadata(probe(clips.make(make_audio_only, ".m4a")))
     assert audio_only["VideoStreamSet"] == []
     assert audio_only["Width"] is None and audio_only["VideoDuration"] is None

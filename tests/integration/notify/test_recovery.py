@@ -14,7 +14,7 @@ import pytest
 from reelflow.db.notify import NotifyDelivery
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
-from reelflow.notify.dispatcher import Dispatcher
+from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.records import OutboxRecords
 from reelflow.notify.sinks.registry import DefaultSinks
 from reelflow.specs.events import AttemptOutcome, DeliveryState
@@ -77,7 +77,7 @@ def test_events_left_by_a_stopped_or_crashed_dispatcher_are_delivered_after_a_re
             assert row is not None and row.claimed_by == "crashed-server"
             row.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
 
-        restarted = Dispatcher(DeliveryStore(harness.sessions, FAST), sinks, poll=0.2)
+        restarted = DeliveryLoop(DeliveryStore(harness.sessions, FAST), sinks, poll=0.2)
         restarted.start()
         try:
             received = hook.wait_accepted(5, timeout=30)
@@ -95,7 +95,7 @@ def test_two_hundred_tasks_every_finish_delivered_at_least_once_duplicates_share
     # Every 7th request is recorded but answered 500: the sender cannot tell it arrived,
     # tries again, and the receiver sees a duplicate.
     with Receiver(respond=lambda n: 500 if n % 7 == 3 else 200) as hook:
-        second = Dispatcher(
+        second = DeliveryLoop(
             DeliveryStore(harness.sessions, FAST), sinks, workers=4, per_target=2, poll=0.2
         )
         second.start()  # two "servers" share the outbox

@@ -18,6 +18,7 @@ from typing import Any
 import av
 import pytest
 
+from reelflow.compat.outputs import output_item
 from reelflow.errors import StorageUnavailable
 from reelflow.executors.base import JobContext
 from reelflow.executors.jobs import JobRuntime
@@ -89,7 +90,7 @@ class Run:
         found = self.outcome(index)
         assert found.ok, f"sub-task {index} failed: {found.error_code} {found.message}"
         assert found.output is not None
-        return found.output
+        return output_item(found.output)  # as the engine stores it
 
 
 def make_env(root: Path, ffmpeg: Path) -> Env:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reelflow.presets.workflow import default_media_process_task
+from reelflow.presets.default_workflow import default_media_process_task
 from tests.clips import ClipCache
 from tests.integration.server.media import head, upload
 from tests.integration.server.process import Servers, wait_finished

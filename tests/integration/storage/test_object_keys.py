@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.api.conftest import TestClient
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import Settings
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.triggers.watch import FolderWatcher
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks, wait_for

@@ -13,8 +13,8 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from reelflow.api.app import create_app
 from reelflow.config import load_settings
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks

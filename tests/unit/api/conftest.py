@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from reelflow.api.app import create_app
-from reelflow.api.limits import BodyLimits
 from reelflow.config import Settings
 from reelflow.storage.local.backend import LocalStorage
+from reelflow.web.limits import BodyLimits
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.conftest import TestClient
 

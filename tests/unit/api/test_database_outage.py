@@ -20,7 +20,7 @@ from sqlalchemy import create_engine
 from reelflow.wiring.server import ServerServices
 from tests.servers import free_port
 from tests.unit.api.conftest import Key, TestClient, error_of
-from tests.unit.api.console.conftest import sign_in
+from tests.unit.console.conftest import sign_in
 from tests.unit.mps.tc3 import signed_headers
 
 UNAVAILABLE = "ResourceUnavailable.Database"
@@ -56,7 +56,7 @@ def test_rest_answers_503_with_retry_after_and_logs_once(
         assert error_of(answer)["code"] == UNAVAILABLE
         assert int(answer.headers["Retry-After"]) > 0
     assert client.get("/v1/tasks", headers=admin.headers).status_code == 200  # back
-    lines = [r for r in caplog.records if r.name == "reelflow.api.errors"]
+    lines = [r for r in caplog.records if r.name == "reelflow.web.errors"]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     assert all(r.exc_info is None for r in caplog.records)
 

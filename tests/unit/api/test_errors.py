@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
-from reelflow.api.app import create_app
-from reelflow.api.errors import field_name
 from reelflow.config import Settings
+from reelflow.web.errors import field_name
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import build_server
 from tests.unit.api.conftest import JSON_LIMIT, Key, TestClient, error_of, fields_of
 

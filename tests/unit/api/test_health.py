@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from reelflow.api.app import create_app
+from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient, error_of
 

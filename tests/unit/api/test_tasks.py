@@ -300,7 +300,7 @@ def test_created_or_repeated_does_not_depend_on_the_clock(
 ) -> None:
     """The engine's clock (the database server's, on another host) may differ from this
     process's: 201 or 200 is what the engine did, not a comparison of times."""
-    monkeypatch.setattr(runtime.engine, "_clock", lambda: datetime.now(UTC) + skew)
+    monkeypatch.setattr(runtime.engine.store, "now", lambda: datetime.now(UTC) + skew)
     first = client.post("/v1/tasks", json=body(session_id="skew"), headers=admin.headers)
     again = client.post("/v1/tasks", json=body(session_id="skew"), headers=admin.headers)
     assert (first.status_code, again.status_code) == (201, 200)

@@ -13,7 +13,7 @@ from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient
 
 URL = "/v1/buckets/media/objects/"
-LOGGER = "reelflow.api.objects_common"
+LOGGER = "reelflow.web.objects"
 
 
 def workflow(runtime: ServerServices, name: str, folder: str, *, enabled: bool = True) -> int:

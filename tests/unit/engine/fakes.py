@@ -11,6 +11,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reelflow.compat.outputs import output_item
 from reelflow.db.models import Job
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext
@@ -25,6 +26,7 @@ from reelflow.specs.jobs import (
     JobResult,
     SubTaskOutcome,
 )
+from reelflow.specs.outputs import OutputFile, TranscodeResult
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
@@ -43,8 +45,16 @@ def make_request(n: int = 2, *, session_id: str = "", priority: int = 0) -> Task
     )
 
 
+def result_for(index: int) -> TranscodeResult:
+    """What the scripted runner reports for the sub-task at ``index``."""
+    key = f"up/clip_transcode_{index}.mp4"
+    file = OutputFile(bucket="in", key=key, size=1000 + index, md5="0" * 32)
+    return TranscodeResult(definition=100010 + index, file=file, container="mp4")
+
+
 def output_for(index: int) -> dict[str, Any]:
-    return {"Path": f"/up/clip_transcode_{index}.mp4", "Definition": 100010 + index}
+    """The output item the engine stores for ``result_for(index)``."""
+    return output_item(result_for(index))
 
 
 class FakePlanner:
@@ -104,7 +114,7 @@ class ScriptedRunner:
     """A ``JobRunner`` without FFmpeg.
 
     By default a probe returns ``MEDIA_INFO`` and a media job succeeds for every work
-    (``{"index": i}``) with ``output_for(i)``, except the indices in ``failing``. Steps
+    (``{"index": i}``) with ``result_for(i)``, except the indices in ``failing``. Steps
     queued in ``script[kind]`` replace the default for the next jobs of that kind: a
     function of the payload returning the result, or an exception to raise.
     """
@@ -140,7 +150,7 @@ class ScriptedRunner:
         if index in self.failing:
             code, message = self.failing[index]
             return SubTaskOutcome(index=index, ok=False, error_code=code, message=message)
-        return SubTaskOutcome(index=index, ok=True, output=output_for(index))
+        return SubTaskOutcome(index=index, ok=True, output=result_for(index))
 
 
 class FakeClock:

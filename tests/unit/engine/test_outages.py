@@ -10,12 +10,21 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings, load_settings
+from reelflow.db.session import session_factory
 from reelflow.engine.outages import OUTAGE_CAP, decide, outage_delay
+from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError, StorageError, StorageUnavailable
 from reelflow.specs.jobs import JobKind
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
-from tests.unit.engine.fakes import FakeClock, ScriptedRunner, drive, job_rows, make_request
+from tests.unit.engine.fakes import (
+    FakeClock,
+    FakePlanner,
+    ScriptedRunner,
+    drive,
+    job_rows,
+    make_request,
+)
 
 AWAY = "cannot read 'up/clip.mp4' in bucket 'in': S3 at http://s3 unreachable (reset)"
 
@@ -164,13 +173,14 @@ def test_another_failure_ends_the_outage_and_counts_an_attempt(
 
 
 def test_a_new_outage_gets_a_whole_budget(
-    engine: RecordingEngine,
+    planner: FakePlanner,
     runner: ScriptedRunner,
     clock: FakeClock,
     db: DbEngine,
     settings: Settings,
 ) -> None:
-    engine._settings = settings.model_copy(update={"max_attempts": 2})
+    two_attempts = settings.model_copy(update={"max_attempts": 2})
+    engine = Engine(session_factory(db), planner, two_attempts, clock=clock)
     runner.script[JobKind.MEDIA].extend([unavailable(), StorageError("timeout"), unavailable()])
     task_id = engine.submit(make_request(1))
     drive(engine, runner)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine as DbEngine
 
-from reelflow.engine.core import retry_delay
+from reelflow.engine.outcomes import retry_delay
 from reelflow.errors import FFmpegFailed, StorageError
 from reelflow.specs.jobs import JobKind, JobResult
 from reelflow.specs.states import JobState, SubTaskState, TaskState

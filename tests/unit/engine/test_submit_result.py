@@ -67,16 +67,16 @@ def test_a_twin_that_commits_after_the_first_check_is_caught_in_the_write(
     """The session check before planning misses a twin committed just after it; the check
     in the creating transaction reports the twin's task, not a new one."""
     twin: list[str] = []
-    real_check = engine._session_task
+    real_check = engine.tasks._session_task
 
     def racing(session: Session, session_id: str, account_id: int | None) -> str | None:
         found = real_check(session, session_id, account_id)
         if not twin:  # the first check: the twin commits right after it
-            monkeypatch.setattr(engine, "_session_task", real_check)
+            monkeypatch.setattr(engine.tasks, "_session_task", real_check)
             twin.append(engine.submit(make_request(1, session_id="s-1"), account_id=alice.id))
         return found
 
-    monkeypatch.setattr(engine, "_session_task", racing)
+    monkeypatch.setattr(engine.tasks, "_session_task", racing)
     submitted = engine.submit_task(make_request(1, session_id="s-1"), account_id=alice.id)
     assert submitted == Submitted(twin[0], created=False)
     assert engine.count_tasks() == 1

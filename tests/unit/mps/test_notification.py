@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from reelflow.notify.body import event_body, render
+from reelflow.compat.render import event_body
+from reelflow.notify.body import render
 from reelflow.notify.signing import verify_mps_sign
 from reelflow.specs.events import EventType
 from reelflow.wiring.server import ServerServices

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from tencentcloud.mps.v20190612 import models
 
-from reelflow.notify.body import event_body, render
+from reelflow.compat.render import event_body
+from reelflow.notify.body import render
 from reelflow.specs.events import EventType
 from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import Call

@@ -21,7 +21,7 @@ from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
-from reelflow.notify.dispatcher import Dispatcher
+from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.sinks.base import SinkFactory
 from reelflow.planner.base import Plan
@@ -76,7 +76,7 @@ class Harness:
     engine: Engine
     outbox: OutboxWriter
     store: DeliveryStore
-    dispatcher: Dispatcher
+    dispatcher: DeliveryLoop
     planner: NotifyPlanner
     runner: NotifyRunner = field(default_factory=NotifyRunner)
 
@@ -126,7 +126,7 @@ def make_harness(
     if rand is not None:
         store_extra["rand"] = rand
     store = DeliveryStore(sessions, backoff, **store_extra)
-    dispatcher = Dispatcher(
+    dispatcher = DeliveryLoop(
         store, sinks, workers=workers, per_target=per_target, poll=poll, owner=owner
     )
     outbox.on_written = dispatcher.wake

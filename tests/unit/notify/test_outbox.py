@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from reelflow.compat.render import event_body
 from reelflow.db.models import SubTask, Task
 from reelflow.engine.views import TaskView
-from reelflow.notify.body import encode, event_body
+from reelflow.notify.body import encode
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.specs.events import DeliveryState, EventType
 from reelflow.specs.notify import NotifyTarget

@@ -10,8 +10,8 @@ from reelflow.errors import SpecError
 from reelflow.planner.base import Plan, PlannedJob
 from reelflow.planner.plan import DefaultPlanner, build_plan
 from reelflow.planner.resolve import resolve_request
+from reelflow.presets.default_workflow import default_media_process_task
 from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup, TemplateLookup
-from reelflow.presets.workflow import default_media_process_task
 from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec

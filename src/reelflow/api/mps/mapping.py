@@ -3,7 +3,7 @@
     MediaProcessTask      ->  specs.tasks.MediaProcessTask (sub-task storages mapped to
                               configured buckets; AdaptiveDynamicStreamingTaskSet and raw
                               watermarks are not offered)
-    TaskNotifyConfig      ->  specs.notify.NotifyTarget (via notify.mps)
+    TaskNotifyConfig      ->  specs.notify.NotifyTarget (via compat.notify)
     SpecError.field       ->  the request path (media_process_task.transcode_task_set[0]
                               -> MediaProcessTask.TranscodeTaskSet.0)
 
@@ -24,8 +24,8 @@ from reelflow.api.mps.locations import storage_spec
 from reelflow.api.mps.params import Params, invalid, is_empty, join, missing, unsupported
 from reelflow.api.mps.required import MEDIA_PROCESS_TASK, check
 from reelflow.api.mps.validation import validate
+from reelflow.compat.notify import TaskNotifyConfig, from_task_notify_config
 from reelflow.errors import SpecError
-from reelflow.notify.mps import TaskNotifyConfig, from_task_notify_config
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS

@@ -19,9 +19,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reelflow.api.jsonbody import INT64_DIGITS, loads
 from reelflow.api.mps.envelope import MpsError
 from reelflow.specs.units import INT64_MAX, INT64_MIN
+from reelflow.web.jsonbody import INT64_DIGITS, loads
 
 MISSING = "MissingParameter"
 INVALID_PARAMETER = "InvalidParameter"

@@ -15,7 +15,7 @@ from typing import Any
 
 from reelflow.api.mps import shapes
 from reelflow.catalog.templates import TemplateRecord
-from reelflow.engine.results import iso
+from reelflow.compat.render import iso
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
 
 

@@ -2,7 +2,7 @@
 exchange with a routing key; persistent messages, publisher confirms, ``mandatory`` so an
 unroutable message is an error rather than silently dropped.
 
-Why pika (``pip install reelflow[amqp]``): the dispatcher is thread-based and owns retries,
+Why pika (``pip install reelflow[amqp]``): the delivery loop is thread-based and owns retries,
 so it needs a plain synchronous publish that tells it, per message, whether the broker
 took it. pika's ``BlockingConnection`` gives exactly that: after ``confirm_delivery()``
 ``basic_publish`` returns once the broker confirmed, and raises ``NackError`` or

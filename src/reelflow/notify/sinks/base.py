@@ -1,10 +1,10 @@
 """The sink contract.
 
 A ``Sink`` sends events to one target. ``send(event)`` makes one attempt and reports how
-it went as a ``DeliveryOutcome``; it does not retry (the dispatcher does, with backoff)
+it went as a ``DeliveryOutcome``; it does not retry (the delivery loop does, with backoff)
 and it does not raise for a failed delivery: a refused connection, a timeout, a non-2xx
 answer are outcomes with ``ok=False`` and an ``error`` a person can act on. A sink is used
-from several dispatcher threads at once and must be safe for that; ``close`` releases its
+from several delivery threads at once and must be safe for that; ``close`` releases its
 connections.
 """
 
@@ -84,6 +84,6 @@ class LocalSink(Sink):
 
 
 class SinkFactory(Protocol):
-    """Builds the sink for a target (the dispatcher caches one per target key)."""
+    """Builds the sink for a target (the delivery loop caches one per target key)."""
 
     def __call__(self, target: NotifyTarget) -> Sink: ...

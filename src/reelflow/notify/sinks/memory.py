@@ -4,7 +4,7 @@
     sink.script.extend([DeliveryOutcome.failed("down"), DeliveryOutcome.delivered()])
 
 Each send takes the next scripted outcome (an exception in the script is raised, to test
-the dispatcher against a broken sink); with the script empty it delivers. ``MemorySinks``
+the delivery loop against a broken sink); with the script empty it delivers. ``MemorySinks``
 is a ``SinkFactory`` handing out one ``MemorySink`` per target key.
 """
 

@@ -1,7 +1,7 @@
 """The embedded queue: the event becomes a message of the named queue of the account that
 owns the task (``notify.queues``), read through ``/v1/queues/{queue}/messages``.
 
-A ``LocalSink``: the dispatcher writes the message in the transaction that records the
+A ``LocalSink``: the delivery loop writes the message in the transaction that records the
 delivery, so a delivery to the embedded queue happens exactly once.
 """
 

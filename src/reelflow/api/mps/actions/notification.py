@@ -1,7 +1,7 @@
 """``ParseNotification``: decode an event notification body.
 
 The body of every event reelflow sends is already the documented ``ParseNotification``
-output (``notify/body.py``), so parsing is decoding the JSON and answering with it. The
+output (``compat/render.py``), so parsing is decoding the JSON and answering with it. The
 documented event members reelflow does not produce are answered as ``null``; reelflow's own
 fields (``EventId``, ``Sequence``, ``EventKind``) are passed through.
 """

@@ -19,11 +19,11 @@ from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify
 from reelflow.api.mps.params import Params, invalid, missing
 from reelflow.api.mps.required import PROCESS_MEDIA, check
 from reelflow.api.mps.validation import validate
-from reelflow.engine.results import iso, task_detail
-from reelflow.engine.tasks import SESSION_WINDOW
+from reelflow.compat.notify import to_task_notify_config
+from reelflow.compat.render import iso, task_detail
+from reelflow.engine.queries import SESSION_WINDOW
 from reelflow.engine.views import TaskView
 from reelflow.errors import SpecError
-from reelflow.notify.mps import to_task_notify_config
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import TaskState
 

@@ -1,0 +1,228 @@
+"""Tasks in the compatible API's shapes: ``WorkflowTask``, ``MediaProcessResultSet``,
+``DescribeTaskDetail`` and event bodies.
+
+One place turns a task into what clients read, so the CLI's result.json, the REST API, the
+action API and event bodies always agree. A task is read through ``TaskRecord`` (what the
+engine's ``TaskView`` offers), so this module depends on no layer above ``specs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from reelflow.compat.media import stored_metadata
+from reelflow.specs.requests import TaskSource
+from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
+
+logger = logging.getLogger(__name__)
+
+ZERO_TIME = "0000-00-00T00:00:00Z"
+
+RESULT_MEMBERS = {
+    SubTaskKind.TRANSCODE: "TranscodeTask",
+    SubTaskKind.ANIMATED_GRAPHICS: "AnimatedGraphicTask",
+    SubTaskKind.SNAPSHOT: "SnapshotByTimeOffsetTask",
+    SubTaskKind.SAMPLE_SNAPSHOT: "SampleSnapshotTask",
+    SubTaskKind.IMAGE_SPRITE: "ImageSpriteTask",
+}
+_ALL_MEMBERS = (*RESULT_MEMBERS.values(), "AdaptiveDynamicStreamingTask")
+
+# The compatible API's legacy integer error codes: 0 = success; reelflow uses one generic
+# non-zero value and puts its precise code in ErrCodeExt.
+LEGACY_ERROR = 30010
+
+
+class SubTaskRecord(Protocol):
+    """What rendering reads of a sub-task (``reelflow.engine.views.SubTaskView``).
+
+    ``api_status`` is the compatible API's ``Status`` (``SUCCESS`` only for a sub-task
+    that succeeded); ``output`` the stored output item, set on success only.
+    """
+
+    @property
+    def kind(self) -> SubTaskKind: ...
+    @property
+    def api_status(self) -> str: ...
+    @property
+    def progress(self) -> float: ...
+    @property
+    def err_code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def output(self) -> dict[str, Any] | None: ...
+    @property
+    def spec(self) -> SubTaskSpec: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
+class TaskRecord(Protocol):
+    """What rendering reads of a task (``reelflow.engine.views.TaskView``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def api_status(self) -> str: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def session_context(self) -> str: ...
+    @property
+    def source(self) -> TaskSource: ...
+    @property
+    def media_info(self) -> dict[str, Any] | None: ...
+    @property
+    def err_code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def subtasks(self) -> Sequence[SubTaskRecord]: ...
+
+
+def iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ZERO_TIME
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def input_info(source: TaskSource) -> dict[str, Any]:
+    """``MediaInputInfo`` of a source."""
+    if source.type == "bucket":
+        return {
+            "Type": "COS",
+            "CosInputInfo": {"Bucket": source.bucket, "Region": "", "Object": "/" + source.key},
+        }
+    if source.type == "url":
+        return {"Type": "URL", "UrlInputInfo": {"Url": source.url}}
+    return {"Type": "URL", "UrlInputInfo": {"Url": f"file://{source.path}"}}
+
+
+def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
+    """One ``MediaProcessTaskResult`` with exactly one non-null member."""
+    ok = sub.api_status == "SUCCESS"
+    failed = sub.api_status == "FAIL"
+    body: dict[str, Any] = {
+        "Status": sub.api_status,
+        "ErrCodeExt": sub.err_code if failed else "",
+        "ErrCode": (LEGACY_ERROR if failed else 0),
+        "Message": "SUCCESS" if ok else sub.message,
+        "Input": sub.spec.parsed_input().to_mps(),
+        "Output": sub.output if ok else None,
+    }
+    if sub.kind is SubTaskKind.TRANSCODE:
+        body["Progress"] = round(sub.progress)
+    else:
+        body["BeginProcessTime"] = iso(sub.started_at)
+        body["FinishTime"] = iso(sub.finished_at)
+    result: dict[str, Any] = {"Type": sub.kind.value}
+    for member in _ALL_MEMBERS:
+        result[member] = None
+    result[RESULT_MEMBERS[sub.kind]] = body
+    return result
+
+
+def workflow_task(task: TaskRecord, *, metadata: bool = True) -> dict[str, Any]:
+    """The compatible API's ``WorkflowTask`` (also the ``WorkflowTaskEvent`` of events and
+    the CLI's result.json); ``MetaData`` null without ``metadata``."""
+    return {
+        "TaskId": task.id,
+        "Status": task.api_status,
+        "ErrCode": LEGACY_ERROR if task.err_code else 0,
+        "ErrCodeExt": task.err_code,
+        "Message": task.message,
+        "InputInfo": input_info(task.source),
+        "MetaData": _metadata(task) if metadata else None,
+        "MediaProcessResultSet": [subtask_result(s) for s in task.subtasks],
+        "AiContentReviewResultSet": [],
+        "AiAnalysisResultSet": [],
+        "AiRecognitionResultSet": [],
+    }
+
+
+def _metadata(task: TaskRecord) -> dict[str, object] | None:
+    return None if task.media_info is None else stored_metadata(task.media_info)
+
+
+def task_detail(task: TaskRecord) -> dict[str, Any]:
+    """``DescribeTaskDetail``'s response body (without ``RequestId``)."""
+    return {
+        "TaskType": "WorkflowTask",
+        "Status": task.api_status,
+        "CreateTime": iso(task.created_at),
+        "BeginProcessTime": iso(task.started_at),
+        "FinishTime": iso(task.finished_at),
+        "WorkflowTask": workflow_task(task),
+        "TasksPriority": task.priority,
+        "SessionId": task.session_id,
+        "SessionContext": task.session_context,
+        "ExtInfo": "",
+    }
+
+
+def event_body(
+    task: TaskRecord,
+    event_id: str,
+    seq: int,
+    kind: str,
+    subtask_index: int | None = None,
+) -> dict[str, Any]:
+    """The stored body of one event about ``task``: the compatible API's
+    ``ParseNotification`` output plus ``EventId``, ``Sequence`` and ``EventKind``
+    (``kind``: ``task.started``, ``task.finished``, ``subtask.finished``); see
+    ``reelflow.notify`` for what is added when it is sent."""
+    body: dict[str, Any] = {
+        "EventType": "WorkflowTask",
+        "EventId": event_id,
+        "Sequence": seq,
+        "EventKind": str(kind),
+        "WorkflowTaskEvent": _event_task(task),
+        "EditMediaTaskEvent": None,
+        "ScheduleTaskEvent": None,
+        "SessionId": task.session_id,
+        "SessionContext": task.session_context,
+    }
+    if subtask_index is not None:
+        body["SubTaskIndex"] = subtask_index
+    return body
+
+
+def _event_task(task: TaskRecord) -> dict[str, Any]:
+    try:
+        return workflow_task(task)
+    except (KeyError, TypeError, ValueError):
+        # A probe record this version cannot read must not roll back the task's state
+        # change: the event goes out without MetaData.
+        logger.exception("task %s: media info unreadable; event sent without MetaData", task.id)
+        return workflow_task(task, metadata=False)
+
+
+def event_copy(
+    template: dict[str, Any],
+    event_id: str,
+    seq: int,
+    kind: str,
+    subtask_index: int | None,
+) -> dict[str, Any]:
+    """``event_body`` of one event from ``template`` (another event's body of the same
+    task): the nested ``WorkflowTaskEvent`` is shared, never copied."""
+    body = {**template, "EventId": event_id, "Sequence": seq, "EventKind": str(kind)}
+    body.pop("SubTaskIndex", None)
+    if subtask_index is not None:
+        body["SubTaskIndex"] = subtask_index
+    return body

@@ -1,0 +1,51 @@
+"""The dashboard: tasks by state, recent failures, throughput, executor slots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from reelflow.console import stats
+from reelflow.console.charts import throughput_chart
+from reelflow.console.deps import RuntimeDep, SignedIn, UserDep, console_state
+from reelflow.console.routing import ConsoleRoute
+from reelflow.specs.states import TaskState
+from reelflow.wiring.server import ServerServices
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+RECENT_FAILURES = 6
+
+
+def _context(runtime: ServerServices, user: SignedIn) -> dict[str, Any]:
+    account_id = user.account.id
+    counts = stats.tasks_by_state(runtime, account_id)
+    failures, _ = runtime.engine.list_tasks(
+        TaskState.FAILED, limit=RECENT_FAILURES, account_id=account_id
+    )
+    hours = stats.throughput(runtime, account_id)
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "failures": failures,
+        "chart": throughput_chart(hours),
+        "finished_today": sum(h.total for h in hours),
+        "slots": stats.slots(runtime),
+    }
+
+
+@router.get("")
+def dashboard(request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
+    pages = console_state(request).pages
+    return pages.render(request, "dashboard.html", _context(runtime, user), user=user)
+
+
+@router.get("/dashboard/live")
+def dashboard_live(request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
+    """The dashboard's figures alone, for htmx to refresh in place."""
+    pages = console_state(request).pages
+    return pages.render(
+        request, "_dashboard_stats.html", _context(runtime, user), user=user, fragment=True
+    )

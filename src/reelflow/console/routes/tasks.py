@@ -1,0 +1,176 @@
+"""Tasks: a filtered list with live progress, and one task drawn as a diagram with its
+outputs, errors and event deliveries; cancel and retry-failed buttons.
+
+Live parts are fragments (``_task_rows.html``, ``_task_live.html``, ``_task_events.html``)
+that htmx polls while something can still change; a fragment for a finished task carries no
+poll trigger, so polling stops by itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from reelflow.catalog.workflows import MAX_PAGE
+from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
+from reelflow.console.diagram import tall, wide
+from reelflow.console.previews import previews
+from reelflow.console.routing import ConsoleRoute
+from reelflow.engine.views import TaskView
+from reelflow.errors import StateError
+from reelflow.specs.events import DeliveryState
+from reelflow.specs.states import TaskState
+from reelflow.wiring.server import ServerServices
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+PAGE = 25
+FILTERS: dict[str, tuple[TaskState, ...]] = {
+    "": (),
+    "active": (TaskState.QUEUED, TaskState.RUNNING),
+    **{state.value: (state,) for state in TaskState},
+}
+
+StateQuery = Annotated[str, Query(max_length=16)]
+WorkflowQuery = Annotated[int | None, Query(ge=1)]
+CursorQuery = Annotated[str, Query(max_length=512)]
+
+
+def task_progress(task: TaskView) -> float:
+    """The mean progress of the sub-tasks (finished ones count as 100)."""
+    if not task.subtasks:
+        return 100.0 if task.state.is_terminal else 0.0
+    done = [100.0 if s.state.is_terminal else s.progress for s in task.subtasks]
+    return sum(done) / len(done)
+
+
+def _rows_context(
+    runtime: ServerServices, user: SignedIn, state: str, workflow: int | None, cursor: str
+) -> dict[str, Any]:
+    states = FILTERS.get(state, ())
+    tasks, next_cursor = runtime.engine.list_tasks(
+        states or None,
+        workflow_id=workflow,
+        limit=PAGE,
+        cursor=cursor or None,
+        account_id=user.account.id,
+    )
+    query = {"state": state, **({"workflow": str(workflow)} if workflow else {})}
+    return {
+        "tasks": tasks,
+        "progress": task_progress,
+        "state": state,
+        "workflow": workflow,
+        "cursor": cursor,
+        "next_cursor": next_cursor,
+        "query": urlencode(query),
+        "live": any(not t.state.is_terminal for t in tasks) or not cursor,
+    }
+
+
+@router.get("/tasks")
+def list_tasks(
+    request: Request,
+    runtime: RuntimeDep,
+    user: UserDep,
+    state: StateQuery = "",
+    workflow: WorkflowQuery = None,
+    cursor: CursorQuery = "",
+) -> Response:
+    context = _rows_context(runtime, user, state, workflow, cursor)
+    context["filters"] = tuple(FILTERS)
+    context["workflows"], _ = runtime.workflows.list(user.account.id, limit=MAX_PAGE)
+    return console_state(request).pages.render(request, "tasks.html", context, user=user)
+
+
+@router.get("/tasks/rows")
+def task_rows(
+    request: Request,
+    runtime: RuntimeDep,
+    user: UserDep,
+    state: StateQuery = "",
+    workflow: WorkflowQuery = None,
+    cursor: CursorQuery = "",
+) -> Response:
+    context = _rows_context(runtime, user, state, workflow, cursor)
+    pages = console_state(request).pages
+    return pages.render(request, "_task_rows.html", context, user=user, fragment=True)
+
+
+def _task_context(runtime: ServerServices, user: SignedIn, task_id: str) -> dict[str, Any]:
+    task = runtime.engine.task_view(task_id, account_id=user.account.id)
+    workflow = None
+    if task.workflow_id is not None:
+        found, _ = runtime.workflows.list(user.account.id, ids=[task.workflow_id], limit=1)
+        workflow = found[0] if found else None
+    return {
+        "task": task,
+        "workflow": workflow,
+        "diagrams": (wide(task), tall(task)),
+        "previews": {sub.index: previews(sub) for sub in task.subtasks},
+        "progress": task_progress(task),
+        "url": f"/console/tasks/{quote(task.id, safe='')}",
+    }
+
+
+def _events_context(runtime: ServerServices, user: SignedIn, task: TaskView) -> dict[str, Any]:
+    """The task's events and deliveries; polled until the task is over and nothing is
+    left to send."""
+    events = runtime.outbox_records.task_events(task.id, account_id=user.account.id)
+    pending = any(d.state is DeliveryState.PENDING for event in events for d in event.deliveries)
+    return {
+        "events": events,
+        "events_poll": pending or not task.state.is_terminal,
+        "events_url": f"/console/tasks/{quote(task.id, safe='')}/events",
+    }
+
+
+@router.get("/tasks/{task_id}")
+def show_task(request: Request, task_id: str, runtime: RuntimeDep, user: UserDep) -> Response:
+    context = _task_context(runtime, user, task_id)
+    context.update(_events_context(runtime, user, context["task"]))
+    return console_state(request).pages.render(request, "task.html", context, user=user)
+
+
+@router.get("/tasks/{task_id}/live")
+def task_live(request: Request, task_id: str, runtime: RuntimeDep, user: UserDep) -> Response:
+    context = _task_context(runtime, user, task_id)
+    pages = console_state(request).pages
+    return pages.render(request, "_task_live.html", context, user=user, fragment=True)
+
+
+@router.get("/tasks/{task_id}/events")
+def task_events(request: Request, task_id: str, runtime: RuntimeDep, user: UserDep) -> Response:
+    task = runtime.engine.task_view(task_id, account_id=user.account.id)
+    context = _events_context(runtime, user, task)
+    pages = console_state(request).pages
+    return pages.render(request, "_task_events.html", context, user=user, fragment=True)
+
+
+@router.post("/tasks/{task_id}/cancel")
+def cancel_task(
+    request: Request, task_id: str, runtime: RuntimeDep, user: UserDep, form: FormDep
+) -> Response:
+    notice = ("ok", "Task cancelled.")
+    try:
+        runtime.engine.cancel(task_id, account_id=user.account.id)
+    except StateError as exc:
+        notice = ("error", exc.message)
+    target = f"/console/tasks/{quote(task_id, safe='')}"
+    return console_state(request).pages.redirect(request, target, user=user, notice=notice)
+
+
+@router.post("/tasks/{task_id}/retry")
+def retry_task(
+    request: Request, task_id: str, runtime: RuntimeDep, user: UserDep, form: FormDep
+) -> Response:
+    try:
+        retried = runtime.engine.retry_failed(task_id, account_id=user.account.id)
+        notice = ("ok", f"Retrying {len(retried)} failed sub-task(s).")
+    except StateError as exc:
+        notice = ("error", exc.message)
+    target = f"/console/tasks/{quote(task_id, safe='')}"
+    return console_state(request).pages.redirect(request, target, user=user, notice=notice)

@@ -1,0 +1,140 @@
+"""Creating jobs: the PROBE job of a task, and the MEDIA jobs the planner makes of its
+sub-tasks once the source is probed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from reelflow.catalog.triggered import record_outputs
+from reelflow.config import Settings
+from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.outcomes import INTERNAL_ERROR, fail_subtasks
+from reelflow.engine.transitions import move_subtask
+from reelflow.errors import ReelflowError
+from reelflow.planner.base import Plan, Planner
+from reelflow.specs.jobs import JobKind, JobPayload
+from reelflow.specs.requests import TaskSource
+from reelflow.specs.states import JobState, SubTaskState
+from reelflow.specs.subtasks import SubTaskSpec
+from reelflow.specs.templates import TRUSTED
+
+logger = logging.getLogger(__name__)
+
+
+class Planning:
+    """``Planning(planner, settings)``: adds jobs to a task in the caller's transaction;
+    each job's payload carries the settings it runs with."""
+
+    def __init__(self, planner: Planner, settings: Settings) -> None:
+        self._planner = planner
+        self._settings = settings
+
+    def add_probe_job(
+        self, session: Session, task: Task, indices: Sequence[int], now: datetime
+    ) -> Job:
+        """Queue the PROBE job of ``task``'s sub-tasks ``indices``."""
+        return self._add_job(session, task, JobKind.PROBE, indices, now)
+
+    def plan_media(
+        self, session: Session, task: Task, subs: Sequence[SubTask], now: datetime
+    ) -> None:
+        """Plan MEDIA jobs for ``subs`` (all PENDING, media_info known); fail rejected ones."""
+        if task.media_info is None:
+            raise ValueError(f"task {task.id}: cannot plan before the source is probed")
+        specs = [SubTaskSpec.model_validate(sub.spec, context=TRUSTED) for sub in subs]
+        name = TaskSource.model_validate(task.source).name
+        try:
+            plan = self._planner.plan(specs, task.media_info, name)
+        except ReelflowError as exc:
+            fail_subtasks(subs, exc.code, exc.message, now)
+            return
+        except Exception as exc:
+            # The planner is a plug-in: a bug in it must fail these sub-tasks, loudly, rather
+            # than roll back and leave the probe job to be retried forever.
+            logger.exception("planner failed for task %s", task.id)
+            fail_subtasks(subs, INTERNAL_ERROR, f"planning failed: {exc}", now)
+            return
+        problem = _plan_problem(plan, {sub.index for sub in subs})
+        if problem:
+            logger.error("invalid plan for task %s: %s", task.id, problem)
+            fail_subtasks(subs, INTERNAL_ERROR, f"invalid plan: {problem}", now)
+            return
+        by_index = {sub.index: sub for sub in subs}
+        for rejection in plan.rejected:
+            move_subtask(
+                by_index[rejection.index],
+                SubTaskState.FAILED,
+                now,
+                code=rejection.code or INTERNAL_ERROR,
+                message=rejection.message,
+            )
+        # Before any job can run: triggers must know these keys as reelflow's own.
+        record_outputs(session, task.id, [w for p in plan.jobs for w in p.works], now)
+        for planned in plan.jobs:
+            job = self._add_job(
+                session, task, JobKind.MEDIA, planned.subtasks, now, works=planned.works
+            )
+            for index in planned.subtasks:
+                by_index[index].job_id = job.id
+
+    def _add_job(
+        self,
+        session: Session,
+        task: Task,
+        kind: JobKind,
+        indices: Sequence[int],
+        now: datetime,
+        *,
+        works: Sequence[dict[str, Any]] = (),
+    ) -> Job:
+        job = Job(
+            task_id=task.id,
+            kind=kind,
+            state=JobState.QUEUED,
+            priority=task.priority,
+            payload={},
+            subtasks=sorted(indices),
+            attempt=0,
+            max_attempts=self._settings.max_attempts,
+            not_before=now,
+            progress=0.0,
+            err_code="",
+            message="",
+            created_at=now,
+        )
+        session.add(job)
+        session.flush()  # the payload names the job: it needs the id
+        job.payload = JobPayload(
+            job_id=str(job.id),
+            task_id=task.id,
+            kind=kind,
+            source=TaskSource.model_validate(task.source),
+            media_info=task.media_info if kind is JobKind.MEDIA else None,
+            works=list(works),
+            video_preset=self._settings.video_preset,
+            timeout=self._settings.job_timeout,
+        ).model_dump(mode="json")
+        return job
+
+
+def _plan_problem(plan: Plan, indices: set[int]) -> str:
+    """Why ``plan`` does not cover ``indices`` exactly once each ("" if it does)."""
+    seen: list[int] = [r.index for r in plan.rejected]
+    for job in plan.jobs:
+        if not job.subtasks:
+            return "a planned job serves no sub-task"
+        seen.extend(job.subtasks)
+    unknown = sorted(set(seen) - indices)
+    if unknown:
+        return f"sub-tasks {unknown} were not asked for"
+    if len(seen) != len(set(seen)):
+        return "a sub-task is planned twice"
+    missing = sorted(indices - set(seen))
+    if missing:
+        return f"sub-tasks {missing} were left unplanned"
+    return ""

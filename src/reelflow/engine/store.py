@@ -1,0 +1,73 @@
+"""The engine's unit of work: transactions on its clock, and row locks in one order.
+
+Lock order, so that two processes on PostgreSQL never deadlock: a transaction that changes a
+task's sub-tasks or jobs first locks the task row, then the job rows. SQLite has one writer
+at a time (``BEGIN IMMEDIATE``), so there the row locks compile to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from reelflow.db.models import Job, SubTask, Task
+from reelflow.db.session import transaction
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """``Store(sessions, clock=utcnow)``: every engine command is one ``write()`` or
+    ``read()`` transaction, and reads the time from ``now()`` (the engine's clock)."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = utcnow) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with transaction(self._sessions, write=True) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with transaction(self._sessions, write=False) as session:
+            yield session
+
+    def now(self) -> datetime:
+        return self._clock()
+
+
+def lock_task(session: Session, task_id: str, *, skip_locked: bool = False) -> Task | None:
+    """The task row, locked; ``None`` if unknown (or, with ``skip_locked``, busy)."""
+    query = select(Task).where(Task.id == task_id)
+    return session.scalars(query.with_for_update(skip_locked=skip_locked)).one_or_none()
+
+
+def lock_job(
+    session: Session, job_id: int, *, skip_locked: bool = False
+) -> tuple[Task, Job] | None:
+    """The job and its task, locked task first; ``None`` if unknown (or busy)."""
+    task_id = session.scalar(select(Job.task_id).where(Job.id == job_id))
+    if task_id is None:
+        return None
+    task = lock_task(session, task_id, skip_locked=skip_locked)
+    if task is None:
+        return None
+    query = select(Job).where(Job.id == job_id).with_for_update(skip_locked=skip_locked)
+    job = session.scalars(query).one_or_none()
+    return None if job is None else (task, job)
+
+
+def subtasks_of(task: Task, indices: Iterable[int]) -> list[SubTask]:
+    """The sub-tasks of ``task`` among ``indices`` (a job's ``subtasks``), in task order."""
+    wanted = set(indices)
+    return [sub for sub in task.subtasks if sub.index in wanted]

@@ -1,0 +1,99 @@
+"""What a sub-task made: typed results, one kind per sub-task kind.
+
+A job reports each successful sub-task's result (``SubTaskOutcome.output``) as one of these
+records; they cross the executor boundary as JSON (``JobResult``) and the engine stores the
+compatible API's output item rendered from them (``reelflow.compat.outputs``). Keys are
+object keys in ``bucket`` (no leading slash); times are seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reelflow.specs.media import MediaInfo
+
+
+class OutputRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OutputFile(OutputRecord):
+    """One stored object: its size and MD5 as stored, and what a probe of it found."""
+
+    bucket: str
+    key: str
+    size: int
+    md5: str
+    media: MediaInfo | None = None
+
+
+class TranscodeResult(OutputRecord):
+    """A rendition: its main file (an HLS playlist's size counts its segments too).
+    ``container`` is the template's, reported when the probe names none."""
+
+    kind: Literal["Transcode"] = "Transcode"
+    definition: int
+    file: OutputFile
+    container: str
+
+
+class SnapshotImage(OutputRecord):
+    key: str
+    time: float  # the requested offset it shows
+
+
+class SnapshotResult(OutputRecord):
+    """Screenshots at given offsets; ``watermarks`` are the watermark definitions drawn."""
+
+    kind: Literal["SnapshotByTimeOffset"] = "SnapshotByTimeOffset"
+    definition: int
+    bucket: str
+    images: list[SnapshotImage]
+    watermarks: list[int] = []
+
+
+class SampleSnapshotResult(OutputRecord):
+    """Sampled screenshots, one every ``interval`` (percent or seconds, ``sample_type``)."""
+
+    kind: Literal["SampleSnapshot"] = "SampleSnapshot"
+    definition: int
+    bucket: str
+    sample_type: str
+    interval: int
+    keys: list[str]
+    watermarks: list[int] = []
+
+
+class ImageSpriteResult(OutputRecord):
+    """Sprite sheets of ``total_count`` cells of ``width`` x ``height``, and their WebVTT."""
+
+    kind: Literal["ImageSprites"] = "ImageSprites"
+    definition: int
+    bucket: str
+    width: int
+    height: int
+    total_count: int
+    keys: list[str]
+    vtt_key: str
+
+
+class AnimatedResult(OutputRecord):
+    """An animated image of the source's ``[start, end]``; ``container`` is its format."""
+
+    kind: Literal["AnimatedGraphics"] = "AnimatedGraphics"
+    definition: int
+    file: OutputFile
+    container: str
+    width: int
+    height: int
+    bitrate: int
+    start: float
+    end: float
+
+
+SubTaskResult = Annotated[
+    TranscodeResult | SnapshotResult | SampleSnapshotResult | ImageSpriteResult | AnimatedResult,
+    Field(discriminator="kind"),
+]
