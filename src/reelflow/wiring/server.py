@@ -27,6 +27,7 @@ from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import ReelflowError
 from reelflow.executors.base import Executor
+from reelflow.executors.jobs import JobRuntime
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.delivery_loop import DeliveryLoop
@@ -63,6 +64,8 @@ class ServerServices(Owned):
     workflows: Workflows
     egress: EgressPolicy
     engine: Engine
+    #: How a job's FFmpeg runs here (the local executor's runner).
+    jobs: JobRuntime
     executor: Executor
     scheduler: Scheduler
     queues: MessageQueues
@@ -127,6 +130,7 @@ def _build(
         workflows=catalog.workflows,
         egress=egress,
         engine=engine,
+        jobs=jobs,
         executor=executor,
         scheduler=scheduler,
         queues=notifications.queues,
