@@ -61,7 +61,7 @@ async def upload(request: Request, bucket: str, key: str, user: CsrfHeaderDep) -
     await to_thread.run_sync(runtime.buckets.check_access, user.account.id, bucket)
     key = validate_key(key)
     storage = runtime.storages.get(bucket)
-    stored = await store_upload(request, storage, key, user.account.id)
+    stored = await store_upload(request, storage, key, user.account.id, runtime.workflows)
     info = stored.info
     tasks = [{"task_id": t.task_id, "workflow_id": t.workflow_id, "created": t.new}
              for t in stored.tasks]  # fmt: skip
