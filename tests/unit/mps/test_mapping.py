@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reelflow.api.mps import locations
-from reelflow.api.mps.context import ActionContext
+from reelflow.api.mps.context import ActionContext, ActionServices
 from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.mapping import (
     from_spec_error,
@@ -24,9 +24,20 @@ from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import S3_BUCKET, S3_REGION
 
 
+def action_services(runtime: ServerServices) -> ActionServices:
+    return ActionServices(
+        accounts=runtime.accounts,
+        buckets=runtime.buckets,
+        storages=runtime.storages,
+        templates=runtime.templates,
+        workflows=runtime.workflows,
+        engine=runtime.engine,
+    )
+
+
 @pytest.fixture
 def ctx(runtime: ServerServices) -> ActionContext:
-    return ActionContext(runtime, runtime.admin_account, "ap-guangzhou")
+    return ActionContext(action_services(runtime), runtime.admin_account, "ap-guangzhou")
 
 
 def code_of(fn: Any, *args: Any) -> str:
@@ -73,8 +84,8 @@ def test_another_accounts_bucket_is_unknown(runtime: ServerServices, tmp_path: P
     key = runtime.accounts.create_key("bob")
     runtime.storages.add(LocalStorage("bobs", tmp_path / "bobs"))
     runtime.buckets.ensure("bobs", key.account.id)
-    admin = ActionContext(runtime, runtime.admin_account)
-    bob = ActionContext(runtime, key.account)
+    admin = ActionContext(action_services(runtime), runtime.admin_account)
+    bob = ActionContext(action_services(runtime), key.account)
     assert code_of(locations.source, admin, cos("bobs")) == "ResourceNotFound.CosBucketNotExist"
     assert locations.source(bob, cos("bobs")).bucket == "bobs"
     assert code_of(locations.source, bob, cos("media")) == "ResourceNotFound.CosBucketNotExist"
