@@ -30,6 +30,7 @@ from reelflow.api.rest.routes import (
     workflows,
 )
 from reelflow.console import install_console
+from reelflow.console.stats import DashboardStats
 from reelflow.triggers.dispatch import Fired
 from reelflow.web.docs import documented_app
 from reelflow.web.errors import install_error_handlers
@@ -113,8 +114,6 @@ def create_app(services: ServerServices, *, limits: BodyLimits | None = None) ->
     app = documented_app(
         title="reelflow", version=_version(), description=DESCRIPTION, openapi_url="/openapi.json"
     )
-    runtime = services  # until the action API and the console take one service each
-    app.state.runtime = runtime
     _put_services(app, services)
     app.state.metrics = ServiceMetrics(
         services.sessions,
@@ -129,6 +128,7 @@ def create_app(services: ServerServices, *, limits: BodyLimits | None = None) ->
     for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
-    install_console(app)  # /console
+    stats = DashboardStats(services.sessions, services.settings.workers, services.executor)
+    install_console(app, data_dir=services.settings.data_dir, stats=stats)  # /console
     _without_422(app)
     return app

@@ -65,10 +65,10 @@ def test_choices_group_one_listing_as_listings_by_kind_would(runtime: ServerServ
     gif = AnimatedGraphicsTemplate.model_validate({"fps": 5, "name": "g"})
     service.create(account_id, TemplateKind.ANIMATED_GRAPHICS, gif)
     service.create(account_id, TemplateKind.SNAPSHOT, SnapshotTemplate(name="shot2"))
-    found = choices(runtime, account_id)
+    found = choices(runtime.templates, account_id)
     assert list(found) == [kind.value for kind in TemplateKind]
     for kind in TemplateKind:
-        alone = templates_of(runtime, account_id, kind)
+        alone = templates_of(runtime.templates, account_id, kind)
         assert len(alone) <= MAX_TEMPLATES
         if kind is TemplateKind.TRANSCODE:
             assert sorted(found[kind.value], key=lambda r: r.definition) == sorted(
