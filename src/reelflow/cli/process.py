@@ -18,12 +18,12 @@ from rich.table import Table
 
 from reelflow.compat.render import workflow_task
 from reelflow.config import Settings
+from reelflow.engine.service import Engine
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
 from reelflow.media.probe import probe
 from reelflow.net.egress import EgressPolicy
 from reelflow.presets.default_workflow import default_media_process_task
-from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource
@@ -32,6 +32,7 @@ from reelflow.specs.tasks import MediaProcessTask
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources
+from reelflow.wiring.process import build_process
 
 OUTPUT_BUCKET = "output"
 EXIT_FAILED = 1
@@ -93,13 +94,13 @@ def _label(sub: SubTaskView) -> str:
     return f"{sub.kind.value} {sub.spec.definition}"
 
 
-def watch_task(runtime: Runtime, task_id: str, console: Console, show: bool) -> TaskView:
+def watch_task(engine: Engine, task_id: str, console: Console, show: bool) -> TaskView:
     """Poll the task until it ends, drawing one progress bar per sub-task."""
-    view = runtime.engine.task_view(task_id)
+    view = engine.task_view(task_id)
     if not show:
         while not view.state.is_terminal:
             time.sleep(0.1)
-            view = runtime.engine.task_view(task_id)
+            view = engine.task_view(task_id)
         return view
     columns = (
         TextColumn("{task.description}", justify="left"),
@@ -121,7 +122,7 @@ def watch_task(runtime: Runtime, task_id: str, console: Console, show: bool) -> 
             if view.state.is_terminal:
                 break
             time.sleep(0.2)
-            view = runtime.engine.task_view(task_id)
+            view = engine.task_view(task_id)
     return view
 
 
@@ -175,17 +176,17 @@ def run_process(
             update={"data_dir": Path(scratch), "database_url": "", "executor": "local"}
         )
         storages = StorageRegistry([LocalStorage(OUTPUT_BUCKET, out_dir)])
-        with Runtime(local, storages=storages) as runtime:
+        with build_process(local, storages) as services:
             try:
-                task_id = runtime.engine.submit(request)
+                task_id = services.engine.submit(request)
             except SpecError as exc:
                 console.print(f"[red]{exc.code}[/red]: {exc.message}")
                 return EXIT_USAGE
-            runtime.scheduler.start()
+            services.scheduler.start()
             try:
-                view = watch_task(runtime, task_id, console, show=not as_json)
+                view = watch_task(services.engine, task_id, console, show=not as_json)
             except KeyboardInterrupt:
-                runtime.engine.cancel(task_id)
+                services.engine.cancel(task_id)
                 console.print("[yellow]cancelled[/yellow]")
                 return 130
     result = workflow_task(view)

@@ -33,19 +33,21 @@ from reelflow.console.routes import (
 from reelflow.console.session import Sessions
 from reelflow.console.signing import Signer, load_secret
 from reelflow.console.state import ConsoleState
-from reelflow.runtime import Runtime
+from reelflow.console.stats import DashboardStats
 
 STATIC = Path(__file__).parent / "static"
 
 __all__ = ["install_console"]
 
 
-def install_console(app: FastAPI) -> None:
-    """Mount the console on ``app`` (whose ``state.runtime`` is set): its routes and its
-    static files under ``/console/static``."""
-    runtime: Runtime = app.state.runtime
-    sessions = Sessions(Signer(load_secret(runtime.settings.data_dir), "console-session"))
-    app.state.console = ConsoleState(sessions=sessions, pages=Pages(sessions, app.version))
+def install_console(app: FastAPI, *, data_dir: Path, stats: DashboardStats) -> None:
+    """Mount the console on ``app`` (whose ``state`` holds the services): its routes and its
+    static files under ``/console/static``. The session key is kept in ``data_dir``;
+    ``stats`` feeds the dashboard."""
+    sessions = Sessions(Signer(load_secret(data_dir), "console-session"))
+    app.state.console = ConsoleState(
+        sessions=sessions, pages=Pages(sessions, app.version), stats=stats
+    )
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (auth, dashboard, workflows, templates, buckets, objects, tasks):
         app.include_router(module.router)

@@ -32,10 +32,10 @@ _S3_HINT = "reelflow reaches S3 with the credentials in the bucket's configurati
 
 def bucket(ctx: ActionContext, name: str, region: str, path: str) -> str:
     """``name`` if it is a configured bucket of the caller in ``region`` (if given)."""
-    runtime = ctx.runtime
-    if name not in runtime.storages or runtime.buckets.owner(name) != ctx.account.id:
+    services = ctx.services
+    if name not in services.storages or services.buckets.owner(name) != ctx.account.id:
         raise MpsError(BUCKET_NOT_EXIST, f"{path}: bucket {name!r} does not exist")
-    configured = runtime.storages.get(name).region
+    configured = services.storages.get(name).region
     if configured and region and region != configured:
         raise MpsError(
             BUCKET_NOT_EXIST,
@@ -52,7 +52,7 @@ def s3_bucket(ctx: ActionContext, p: Params) -> str:
     name = p.text("S3Bucket", required=True)
     region = p.text("S3Region", required=True)
     found = bucket(ctx, name, region, p.where("S3Bucket"))
-    if not ctx.runtime.storages.get(found).region:
+    if not ctx.services.storages.get(found).region:
         raise unsupported(
             p.where("S3Bucket"), f"bucket {name!r} is not an S3 bucket; use Type COS for it"
         )

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
-from reelflow.runtime import Runtime
+from reelflow.engine.scheduler import Scheduler
+from reelflow.executors.base import Executor
 from reelflow.specs.states import JobState, TaskState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -28,8 +30,17 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 
 class _StateCollector:
     """Reads the engine's tables and the executor at every scrape."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        workers: int,
+        executor: Executor,
+        scheduler: Scheduler,
+    ) -> None:
+        self._sessions = sessions
+        self._workers = workers
+        self._executor = executor
+        self._scheduler = scheduler
 
     def describe(self) -> Iterator[Metric]:
         # Names only: without this the registry would scrape (query the database) as soon
@@ -43,11 +54,11 @@ class _StateCollector:
             by_state.add_metric([state.value], tasks.get(state, 0))
         queue.add_metric([], queued)
         jobs.add_metric([], running)
-        total = self._runtime.settings.workers
-        free = self._runtime.executor.free_slots()
+        total = self._workers
+        free = self._executor.free_slots()
         slots_total.add_metric([], total)
         slots_used.add_metric([], max(0, total - free))
-        paused.add_metric([], 1 if self._runtime.scheduler.dispatch_paused else 0)
+        paused.add_metric([], 1 if self._scheduler.dispatch_paused else 0)
         yield from (by_state, queue, jobs, slots_total, slots_used, paused)
 
     @staticmethod
@@ -65,7 +76,7 @@ class _StateCollector:
         )
 
     def _counts(self) -> tuple[dict[TaskState, int], int, int]:
-        with transaction(self._runtime.sessions, write=False) as session:
+        with transaction(self._sessions, write=False) as session:
             rows = session.execute(select(Task.state, func.count()).group_by(Task.state))
             tasks = {TaskState(state): int(count) for state, count in rows}
             live = [JobState.QUEUED, JobState.RUNNING]
@@ -77,11 +88,18 @@ class _StateCollector:
 
 
 class ServiceMetrics:
-    """The app's metrics; ``app.state.metrics``."""
+    """The app's metrics; ``app.state.metrics``. ``workers`` is the executor's slots."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        workers: int,
+        executor: Executor,
+        scheduler: Scheduler,
+    ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_StateCollector(runtime))
+        self.registry.register(_StateCollector(sessions, workers, executor, scheduler))
         self._durations = Histogram(
             "reelflow_job_duration_seconds",
             "Wall time of finished jobs.",

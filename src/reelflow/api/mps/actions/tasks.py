@@ -110,7 +110,7 @@ def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
 def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
     request = task_request(ctx, p)
     try:
-        submitted = ctx.runtime.engine.submit_task(request, account_id=ctx.account.id)
+        submitted = ctx.services.engine.submit_task(request, account_id=ctx.account.id)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     if not submitted.created:  # only a repeated SessionId returns an earlier task here
@@ -125,7 +125,7 @@ def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
 def describe_task_detail(ctx: ActionContext, p: Params) -> dict[str, Any]:
     p.only(("TaskId",))
     task_id = p.text("TaskId", required=True, max_length=256)
-    view = ctx.runtime.engine.task_view(task_id, account_id=ctx.account.id)
+    view = ctx.services.engine.task_view(task_id, account_id=ctx.account.id)
     detail = task_detail(view)
     detail["WorkflowTask"] = shapes.workflow_task(detail["WorkflowTask"])
     detail["TaskNotifyConfig"] = to_task_notify_config(view.request.notify)
@@ -171,7 +171,7 @@ def describe_tasks(ctx: ActionContext, p: Params) -> dict[str, Any]:
         "subtask_failed": p.flag("SubTaskHasFailed"),
         "account_id": ctx.account.id,
     }
-    engine = ctx.runtime.engine
+    engine = ctx.services.engine
     try:
         views, cursor = engine.list_tasks(
             _STATES[status],

@@ -138,7 +138,7 @@ def _workflow_id(p: Params) -> int:
 
 
 def _disabled(ctx: ActionContext, workflow_id: int, doing: str) -> None:
-    record = ctx.runtime.workflows.get(ctx.account.id, workflow_id)
+    record = ctx.services.workflows.get(ctx.account.id, workflow_id)
     if record.enabled:
         raise MpsError(
             FAILED_OPERATION,
@@ -149,7 +149,7 @@ def _disabled(ctx: ActionContext, workflow_id: int, doing: str) -> None:
 def create_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
     spec = workflow_spec(ctx, p, CREATE_WORKFLOW)
     try:
-        record = ctx.runtime.workflows.create(ctx.account.id, spec, enabled=False)
+        record = ctx.services.workflows.create(ctx.account.id, spec, enabled=False)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     return {"WorkflowId": record.id}
@@ -160,7 +160,7 @@ def reset_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
     _disabled(ctx, workflow_id, "resetting")
     spec = workflow_spec(ctx, p, RESET_WORKFLOW)
     try:
-        ctx.runtime.workflows.replace(ctx.account.id, workflow_id, spec)
+        ctx.services.workflows.replace(ctx.account.id, workflow_id, spec)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     return {}
@@ -171,7 +171,7 @@ def describe_workflows(ctx: ActionContext, p: Params) -> dict[str, Any]:
     status = p.text("Status")
     if status not in ("", "Enabled", "Disabled"):
         raise invalid("Status", f"must be Enabled or Disabled, got {status!r}")
-    records, total = ctx.runtime.workflows.list(
+    records, total = ctx.services.workflows.list(
         ctx.account.id,
         enabled=None if not status else status == "Enabled",
         ids=p.integers("WorkflowIds"),
@@ -182,19 +182,19 @@ def describe_workflows(ctx: ActionContext, p: Params) -> dict[str, Any]:
 
 
 def enable_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
-    ctx.runtime.workflows.enable(ctx.account.id, _workflow_id(p))
+    ctx.services.workflows.enable(ctx.account.id, _workflow_id(p))
     return {}
 
 
 def disable_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
-    ctx.runtime.workflows.disable(ctx.account.id, _workflow_id(p))
+    ctx.services.workflows.disable(ctx.account.id, _workflow_id(p))
     return {}
 
 
 def delete_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
     workflow_id = _workflow_id(p)
     _disabled(ctx, workflow_id, "deleting")
-    ctx.runtime.workflows.delete(ctx.account.id, workflow_id)
+    ctx.services.workflows.delete(ctx.account.id, workflow_id)
     return {}
 
 

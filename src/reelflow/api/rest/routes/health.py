@@ -15,11 +15,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from reelflow.api.rest.deps import MetricsDep, MetricsScraper, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import MetricsDep, MetricsScraper, known_query_only
 from reelflow.api.rest.metrics import CONTENT_TYPE
 from reelflow.api.rest.schemas.common import error_responses
 from reelflow.api.rest.schemas.health import HealthOut
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import DatabaseDep
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,9 @@ router = APIRouter(
     summary="Liveness and database reachability (no key needed)",
     responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
 )
-def healthz(runtime: RuntimeDep) -> HealthOut | JSONResponse:
+def healthz(database: DatabaseDep) -> HealthOut | JSONResponse:
     try:
-        with runtime.db.connect() as connection:
+        with database.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         # One line, no traceback: probes call this every few seconds during an outage.
