@@ -63,7 +63,7 @@ class CeleryExecutor(Executor):
         try:
             self._app.send_task(
                 RUN_JOB,
-                args=[job.model_dump(mode="json")],
+                args=[job.to_json()],
                 queue=self._queue,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,
