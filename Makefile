@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
+.PHONY: demo test check bench bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/process_bench.py
+
+bench-overhead: $(STAMP)
+	$(BIN)/python bench/task_overhead_bench.py
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api_bench.py

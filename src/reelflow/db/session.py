@@ -26,17 +26,19 @@ import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from reelflow.db.snapshot import load_if_empty
 from reelflow.errors import DatabaseUnavailable, DiskFull
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The PostgreSQL advisory lock key that serializes migrations ("reelflow" in ASCII, 8 bytes).
@@ -191,6 +193,8 @@ def _writer_lock(sessions: sessionmaker[Session]) -> AbstractContextManager[None
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration built in code: no ``alembic.ini`` is needed at run time."""
+    from alembic.config import Config  # Alembic only where migrations run (not for a new SQLite)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
@@ -201,6 +205,10 @@ def alembic_config(url: str | None = None) -> Config:
 
 def migrate(target: Engine | str, revision: str = "head") -> None:
     """Upgrade the database at ``target`` (an engine or a URL) to ``revision``.
+
+    A new SQLite database (no table at all) is brought to ``head`` by loading the snapshot
+    of the migrations' result (``reelflow.db.snapshot``), the same schema and rows without
+    running them.
 
     A database that cannot be reached raises ``DatabaseUnavailable`` (see
     :func:`translate_error`); ``reelflow.db.outage.until_reachable`` waits it out."""
@@ -218,10 +226,14 @@ def migrate(target: Engine | str, revision: str = "head") -> None:
 
 
 def _migrate(engine: Engine, revision: str) -> None:
-    config = alembic_config()
     # IMMEDIATE: two processes starting together migrate one after the other.
     immediate = {SQLITE_BEGIN: "IMMEDIATE"}
     with engine.connect().execution_options(**immediate) as connection, connection.begin():
+        if revision == "head" and load_if_empty(connection):
+            return
+        from alembic import command
+
+        config = alembic_config()
         if connection.dialect.name == "postgresql":
             # PostgreSQL has no database-wide write lock: without this, processes
             # starting together (several servers and workers) all create the same
