@@ -3,7 +3,7 @@
 A ``JobPayload`` is what the scheduler hands an executor; a ``JobEvent`` is what the
 executor reports back: progress while a job runs, then exactly one final event with a
 ``JobResult``. The same JSON runs in the local pool and on a Celery worker (see
-``reelflow.executors.base`` for the executor contract).
+``reelflow.engine.ports`` for the executor contract).
 """
 
 from __future__ import annotations
