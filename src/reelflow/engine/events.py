@@ -135,7 +135,7 @@ class JobEvents:
     ) -> None:
         if result.ok and result.media_info is not None:
             move_job(job, JobState.SUCCEEDED, now)
-            task.media_info = result.media_info
+            task.media_info = result.media_info.to_json()
             waiting = [
                 sub for sub in subtasks_of(task, job.subtasks) if sub.state is SubTaskState.PENDING
             ]

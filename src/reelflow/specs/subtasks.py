@@ -7,8 +7,11 @@ change a task already accepted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from pydantic import PrivateAttr
 
 from reelflow.specs.base import Spec
 from reelflow.specs.tasks import (
@@ -27,6 +30,7 @@ from reelflow.specs.templates import (
     TranscodeTemplate,
     WatermarkTemplate,
 )
+from reelflow.specs.units import Size
 
 
 class SubTaskKind(StrEnum):
@@ -74,14 +78,46 @@ TEMPLATE_MODELS: dict[SubTaskKind, type[SubTaskTemplate]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class WatermarkGeometry:
+    """A watermark's offsets and size as numbers: ``width``/``height`` for an image,
+    ``font_size`` for text (``None`` for the other type)."""
+
+    x: Size
+    y: Size
+    width: Size | None
+    height: Size | None
+    font_size: Size | None
+
+    @classmethod
+    def of(cls, template: WatermarkTemplate) -> WatermarkGeometry:
+        image, text = template.image_template, template.text_template
+        return cls(
+            x=Size.parse(template.x_pos, what="x_pos"),
+            y=Size.parse(template.y_pos, what="y_pos"),
+            width=Size.parse(image.width, what="width") if image else None,
+            height=Size.parse(image.height, what="height") if image else None,
+            font_size=Size.parse(text.font_size, what="font_size") if text else None,
+        )
+
+
 class ResolvedWatermark(Spec):
-    """A watermark with its template looked up."""
+    """A watermark with its template looked up, and that template's sizes as numbers
+    (``geometry``: read once, here; the JSON keeps the template's strings)."""
 
     definition: int
     template: WatermarkTemplate
     text_content: str | None = None
     start_time_offset: float | None = None
     end_time_offset: float | None = None
+    _geometry: WatermarkGeometry = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._geometry = WatermarkGeometry.of(self.template)
+
+    @property
+    def geometry(self) -> WatermarkGeometry:
+        return self._geometry
 
 
 class SubTaskSpec(Spec):

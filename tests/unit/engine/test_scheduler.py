@@ -20,7 +20,14 @@ from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState, SubTaskState, TaskState
-from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, job_rows, make_request
+from tests.unit.engine.fakes import (
+    MEDIA_INFO,
+    FakePlanner,
+    ScriptedRunner,
+    job_rows,
+    make_request,
+    work,
+)
 
 WAIT = 10.0  # seconds; generous for slow CI machines, never reached when things work
 
@@ -87,7 +94,7 @@ class BlockingRunner:
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
-            return JobResult(job_id=job.job_id, ok=True, media_info={"duration": 1.0})
+            return JobResult(job_id=job.job_id, ok=True, media_info=MEDIA_INFO)
         self.started.set()
         if not ctx.cancel.wait(WAIT):
             raise AssertionError("never cancelled")
@@ -101,7 +108,7 @@ def blocking_planner(planner: FakePlanner) -> Iterator[FakePlanner]:
         from reelflow.planner.base import Plan, PlannedJob
 
         indices = tuple(s.index for s in subtasks)
-        return Plan(jobs=(PlannedJob(subtasks=indices, works=({"index": 0},)),))
+        return Plan(jobs=(PlannedJob(subtasks=indices, works=(work(0),)),))
 
     planner.plan = plan  # type: ignore[method-assign]
     yield planner

@@ -18,6 +18,7 @@ from reelflow.api.mps.mapping import (
     notify_target,
 )
 from reelflow.api.mps.params import Params, is_empty, to_int
+from reelflow.compat.regions import fill_regions
 from reelflow.errors import SpecError
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.wiring.server import ServerServices
@@ -192,7 +193,7 @@ def test_fill_regions(ctx: ActionContext) -> None:
         "Out": [{"CosOutputStorage": {"Bucket": S3_BUCKET, "Region": ""}}],
         "Kept": {"Bucket": "media", "Region": "given"},
     }
-    filled = locations.fill_regions(ctx, doc)
+    filled = fill_regions(doc, ctx.region_of)
     assert filled["InputInfo"]["CosInputInfo"]["Region"] == "ap-guangzhou"  # the caller's
     assert filled["Out"][0]["CosOutputStorage"]["Region"] == S3_REGION  # configured
     assert filled["Kept"]["Region"] == "given"

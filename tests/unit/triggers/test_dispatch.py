@@ -16,6 +16,7 @@ from reelflow.storage.memory import MemoryStorage
 from reelflow.triggers.stub import StubTrigger
 from reelflow.wiring.server import ServerServices
 from tests.unit.triggers.conftest import MakeRuntime, add_workflow
+from tests.unit.triggers.works import samples, transcode
 
 
 def task_ids(runtime: ServerServices) -> list[str]:
@@ -103,13 +104,9 @@ def test_reelflows_own_outputs_never_trigger(
 ) -> None:
     add_workflow(runtime, folder="up/", formats=["mp4", "ts", "jpg"])
     works = [
-        {
-            "bucket": "media",
-            "key": "up/a_transcode_100010.m3u8",
-            "segment_key_pattern": "up/a_transcode_100010_%d.ts",
-        },
-        {"bucket": "media", "keys": ["up/a_snap_10_0.jpg", "up/a_snap_10_1.jpg"]},
-        {"bucket": "media", "key": "up/a_transcode_100020.mp4"},
+        transcode("media", "up/a_transcode_100010.m3u8", segments="up/a_transcode_100010_%d.ts"),
+        samples("media", ["up/a_snap_10_0.jpg", "up/a_snap_10_1.jpg"]),
+        transcode("media", "up/a_transcode_100020.mp4"),
     ]
     with transaction(runtime.sessions, write=True) as session:
         record_outputs(session, "rf-1", works, datetime.now(UTC))

@@ -20,6 +20,7 @@ from typing import Any
 from reelflow.api.mps.context import ActionContext
 from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.params import Params, invalid, is_empty, missing, unsupported
+from reelflow.compat.outputs import storage_info
 from reelflow.errors import InvalidKey
 from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource
@@ -133,8 +134,7 @@ def storage_spec(ctx: ActionContext, p: Params) -> dict[str, Any]:
     """A sub-task's ``OutputStorage`` in the spec models' shape (S3 storages become the
     COS storage of the same bucket)."""
     name = output_bucket(ctx, p)
-    region = ctx.region_of(name) if name else ""
-    return {"Type": "COS", "CosOutputStorage": {"Bucket": name, "Region": region}}
+    return storage_info(name, ctx.region_of(name) if name else "")
 
 
 def output_dir(p: Params, name: str) -> str:
@@ -149,16 +149,3 @@ def output_dir(p: Params, name: str) -> str:
         except InvalidKey as exc:
             raise invalid(p.where(name), exc.message) from None
     return value
-
-
-def fill_regions(ctx: ActionContext, document: Any) -> Any:
-    """Fill every empty ``Region`` beside a ``Bucket`` (reelflow stores bucket names only)."""
-    if isinstance(document, list):
-        return [fill_regions(ctx, item) for item in document]
-    if not isinstance(document, dict):
-        return document
-    filled = {key: fill_regions(ctx, value) for key, value in document.items()}
-    name = filled.get("Bucket")
-    if isinstance(name, str) and name and filled.get("Region") == "":
-        filled["Region"] = ctx.region_of(name)
-    return filled

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelflow.api.mps import shapes
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import bucket, fill_regions, output_bucket, output_dir
+from reelflow.api.mps.locations import bucket, output_bucket, output_dir
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
 from reelflow.api.mps.params import Params, invalid, unsupported
 from reelflow.api.mps.required import CREATE_WORKFLOW, RESET_WORKFLOW, Struct, check
 from reelflow.api.mps.validation import validate
 from reelflow.catalog.workflows import WorkflowRecord
-from reelflow.compat.notify import to_task_notify_config
-from reelflow.compat.render import iso
+from reelflow.compat.regions import fill_regions
+from reelflow.compat.workflows import workflow_info as render_workflow_info
 from reelflow.errors import SpecError
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 
@@ -97,39 +96,7 @@ def workflow_spec(ctx: ActionContext, p: Params, schema: Struct) -> WorkflowSpec
 
 def workflow_info(ctx: ActionContext, record: WorkflowRecord) -> dict[str, Any]:
     """``WorkflowInfo``."""
-    spec = record.spec
-    source = spec.trigger.bucket
-    target = spec.output_bucket or source
-    info = {
-        "WorkflowId": record.id,
-        "WorkflowName": record.name,
-        "Status": "Enabled" if record.enabled else "Disabled",
-        "Trigger": {
-            "Type": "CosFileUpload",
-            "CosFileUploadTrigger": {
-                "Bucket": source,
-                "Region": "",
-                "Dir": "/" + spec.trigger.dir,
-                "Formats": list(spec.trigger.formats),
-            },
-            "AwsS3FileUploadTrigger": None,
-        },
-        "OutputStorage": {
-            "Type": "COS",
-            "CosOutputStorage": {"Bucket": target, "Region": ""},
-            "S3OutputStorage": None,
-        },
-        "OutputDir": spec.output_dir,
-        "MediaProcessTask": shapes.media_process_task(spec.media_process_task.to_mps()),
-        "AiContentReviewTask": None,
-        "AiAnalysisTask": None,
-        "AiRecognitionTask": None,
-        "TaskNotifyConfig": to_task_notify_config(spec.notify),
-        "TaskPriority": spec.priority,
-        "CreateTime": iso(record.created_at),
-        "UpdateTime": iso(record.updated_at),
-    }
-    filled: dict[str, Any] = fill_regions(ctx, info)
+    filled: dict[str, Any] = fill_regions(render_workflow_info(record), ctx.region_of)
     return filled
 
 
