@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
-from reelflow.executors.base import Executor
+from reelflow.engine.ports import Executor
 from reelflow.specs.states import JobState, TaskState
 
 HOURS = 12

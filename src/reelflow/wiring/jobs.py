@@ -6,9 +6,9 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 from reelflow.config import Settings
+from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
-from reelflow.executors.base import Executor
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch

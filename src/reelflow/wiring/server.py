@@ -23,10 +23,10 @@ from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerLedger
 from reelflow.catalog.workflows import WorkflowRecord, Workflows
 from reelflow.config import Settings
+from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import Executor
 from reelflow.executors.jobs import JobRuntime
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.deliveries import DeliveryStore

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Job, Task
 from reelflow.db.session import transaction
+from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
-from reelflow.executors.base import Executor
 from reelflow.specs.states import JobState, TaskState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
