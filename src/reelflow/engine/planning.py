@@ -36,18 +36,36 @@ class Planning:
         self._settings = settings
 
     def add_probe_job(
-        self, session: Session, task: Task, indices: Sequence[int], now: datetime
+        self,
+        session: Session,
+        task: Task,
+        indices: Sequence[int],
+        now: datetime,
+        *,
+        source: TaskSource | None = None,
     ) -> Job:
-        """Queue the PROBE job of ``task``'s sub-tasks ``indices``."""
-        return self._add_job(session, task, JobKind.PROBE, indices, now, None, ())
+        """Queue the PROBE job of ``task``'s sub-tasks ``indices``: of the task's source, or
+        of ``source`` (an upstream sub-task's output that they read)."""
+        return self._add_job(session, task, JobKind.PROBE, indices, now, None, (), source)
 
     def plan_media(
-        self, session: Session, task: Task, subs: Sequence[SubTask], now: datetime
+        self,
+        session: Session,
+        task: Task,
+        subs: Sequence[SubTask],
+        now: datetime,
+        *,
+        source: TaskSource | None = None,
+        info: MediaInfo | None = None,
     ) -> None:
-        """Plan MEDIA jobs for ``subs`` (all PENDING, media_info known); fail rejected ones."""
-        if task.media_info is None:
-            raise ValueError(f"task {task.id}: cannot plan before the source is probed")
-        info = MediaInfo.from_json(task.media_info)
+        """Plan MEDIA jobs for ``subs`` (all PENDING) reading the task's source (its
+        media_info known), or ``source`` probed as ``info`` (an upstream sub-task's output);
+        fail rejected ones."""
+        if source is None or info is None:
+            if task.media_info is None:
+                raise ValueError(f"task {task.id}: cannot plan before the source is probed")
+            info = MediaInfo.from_json(task.media_info)
+            source = None
         specs = [SubTaskSpec.model_validate(sub.spec, context=TRUSTED) for sub in subs]
         name = TaskSource.model_validate(task.source).name
         try:
@@ -79,7 +97,7 @@ class Planning:
         record_outputs(session, task.id, [w for p in plan.jobs for w in p.works], now)
         for planned in plan.jobs:
             job = self._add_job(
-                session, task, JobKind.MEDIA, planned.subtasks, now, info, planned.works
+                session, task, JobKind.MEDIA, planned.subtasks, now, info, planned.works, source
             )
             for index in planned.subtasks:
                 by_index[index].job_id = job.id
@@ -93,6 +111,7 @@ class Planning:
         now: datetime,
         info: MediaInfo | None,
         works: Sequence[Work],
+        source: TaskSource | None = None,
     ) -> Job:
         job = Job(
             task_id=task.id,
@@ -115,7 +134,7 @@ class Planning:
             job_id=str(job.id),
             task_id=task.id,
             kind=kind,
-            source=TaskSource.model_validate(task.source),
+            source=source or TaskSource.model_validate(task.source),
             media_info=info,
             works=list(works),
             video_preset=self._settings.video_preset,

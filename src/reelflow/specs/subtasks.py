@@ -123,8 +123,11 @@ class ResolvedWatermark(Spec):
 class SubTaskSpec(Spec):
     """One sub-task with everything needed to run it (JSON-safe, stored with the sub-task).
 
-    ``input`` is the task input as given (echoed in results); ``template`` the resolved
-    template's JSON; ``output_bucket``/``output_dir`` the resolved location.
+    ``input`` is the task input as given (echoed in results) without its graph members;
+    ``template`` the resolved template's JSON; ``output_bucket``/``output_dir`` the resolved
+    location. In the task graph the sub-task is the node ``node_id`` (``None``: unnamed) and
+    reads the output of the sub-task ``upstream`` (its index; ``upstream_id`` its node id),
+    or the task's source when ``upstream`` is ``None``.
     """
 
     index: int
@@ -135,6 +138,9 @@ class SubTaskSpec(Spec):
     watermarks: list[ResolvedWatermark] = []
     output_bucket: str
     output_dir: str
+    node_id: str | None = None
+    upstream: int | None = None
+    upstream_id: str | None = None
 
     def parsed_input(self) -> TaskInput:
         return INPUT_MODELS[self.kind].model_validate(self.input, context=TRUSTED)
