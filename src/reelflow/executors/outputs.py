@@ -56,7 +56,8 @@ _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 def content_md5(info: ObjectInfo, path: Path) -> str:
     """The committed object's MD5: its ETag when that is a plain MD5 (local buckets and
-    single-part S3 uploads hash while writing), else hashed from the local file."""
+    single-part S3 uploads hash while writing), else hashed from the local file (still
+    there: only a local bucket moves it, and its ETag is the MD5)."""
     return info.etag if _PLAIN_MD5.match(info.etag) else file_md5(path)
 
 
@@ -81,7 +82,9 @@ class Committer:
         self.written: list[str] = []
 
     def put(self, key: str, path: Path) -> ObjectInfo:
-        info = retry_unavailable(lambda: self.storage.put_file(key, path), self._retry())
+        """Store the finished file ``path`` (moved into a local bucket on the same file
+        system, so it may be gone afterwards)."""
+        info = retry_unavailable(lambda: self.storage.move_file(key, path), self._retry())
         self.written.append(key)
         return info
 
@@ -127,9 +130,9 @@ def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tup
     mapping: dict[str, str] = {}
     for i, segment in enumerate(numbered(WorkFiles(pattern=files.segments))):
         name = pattern.replace("%d", str(i))
+        total += segment.stat().st_size
         commit.put(f"{folder}/{name}" if folder else name, segment)
         mapping[segment.name] = name
-        total += segment.stat().st_size
     text = files.main.read_text()
     text = re.sub(
         re.escape(local_prefix) + r"\d+\.ts", lambda m: mapping.get(m.group(0), m.group(0)), text

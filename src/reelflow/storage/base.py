@@ -200,6 +200,12 @@ class Storage(ABC):
             except OSError as exc:  # put_stream lets only its source's errors through
                 raise translate_os_error(exc, f"cannot read the local file {path}") from exc
 
+    def move_file(self, key: str, path: Path, *, content_type: str | None = None) -> ObjectInfo:
+        """:meth:`put_file` for a file the caller is done with: a backend whose objects are
+        files may rename it into place instead of copying it, so ``path`` may be gone
+        afterwards. Same promises otherwise."""
+        return self.put_file(key, path, content_type=content_type)
+
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
         """Store ``data`` as ``key``; a convenience for small objects (manifests, indexes)."""
         return self.put_stream(key, io.BytesIO(data), content_type=content_type)

@@ -79,10 +79,17 @@ class FailsOnSecondWrite(LocalStorage):
     def put_stream(
         self, key: str, stream: BinaryIO, *, content_type: str | None = None
     ) -> ObjectInfo:
+        self._write(key)
+        return super().put_stream(key, stream, content_type=content_type)
+
+    def move_file(self, key: str, path: Path, *, content_type: str | None = None) -> ObjectInfo:
+        self._write(key)  # (outputs are moved in, never streamed)
+        return super().move_file(key, path, content_type=content_type)
+
+    def _write(self, key: str) -> None:
         self.writes += 1
         if self.writes > 1:
             raise AccessDenied(f"cannot write '{key}' in bucket '{self.name}': permission denied")
-        return super().put_stream(key, stream, content_type=content_type)
 
 
 def test_a_removed_local_bucket_fails_its_subtask(tmp_path: Path, clips: ClipCache) -> None:

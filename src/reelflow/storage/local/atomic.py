@@ -1,8 +1,10 @@
 """Writing a local file atomically: through a temporary sibling, fsynced, then renamed
-into place. How the local backend writes every object."""
+into place. How the local backend writes every object; a file the caller gives away on
+the same file system is fsynced and renamed into place itself (``move_atomically``)."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import uuid
@@ -13,7 +15,7 @@ from typing import BinaryIO
 
 from reelflow.errors import StorageError
 from reelflow.object_keys import temporary_name
-from reelflow.storage.base import CHUNK_SIZE, FillingStream
+from reelflow.storage.base import CHUNK_SIZE, FillingStream, translate_os_error
 from reelflow.storage.local.writeback import Writeback
 
 
@@ -80,6 +82,69 @@ def write_atomically(
         tmp.unlink(missing_ok=True)
         raise
     return size, None if digest is None else digest.hexdigest()
+
+
+def move_atomically(
+    source: Path,
+    path: Path,
+    translate: Callable[[OSError], StorageError],
+    *,
+    make_parents: bool = False,
+    before_sync: Callable[[int, str], None] | None = None,
+) -> tuple[int, str] | None:
+    """Move the finished file ``source`` to ``path`` by a rename; return (size, hex MD5),
+    or ``None`` (nothing done, ``source`` untouched) when the two are on different file
+    systems and the caller must copy instead.
+
+    What ``write_atomically`` promises holds here too: the file is read once for its MD5,
+    its modification time set to now (as a copy written now would have), ``before_sync(fd,
+    md5)`` called, the file fsynced, then renamed over ``path`` and the folder fsynced, so
+    ``path`` shows the whole file or its previous content, also after a crash. On failure
+    ``source`` stays where it was; an ``OSError`` of either side is raised as
+    ``translate(exc)``.
+    """
+    try:
+        opened = source.open("rb")
+    except OSError as exc:
+        raise translate_os_error(exc, f"cannot read the local file {source}") from exc
+    try:
+        with opened as file:
+            if make_parents:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            if os.fstat(file.fileno()).st_dev != os.stat(path.parent).st_dev:
+                return None
+            digest = hashlib.md5(usedforsecurity=False)
+            size = 0
+            while chunk := file.read(CHUNK_SIZE):
+                digest.update(chunk)
+                size += len(chunk)
+            md5 = digest.hexdigest()
+            os.utime(file.fileno() if os.utime in os.supports_fd else source)
+            if before_sync is not None:
+                before_sync(file.fileno(), md5)
+            os.fsync(file.fileno())
+        _rename(source, path, make_parents=make_parents)
+        fsync_directory(path.parent)
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            return None  # the same device seen through two mounts: copy after all
+        raise translate(exc) from exc
+    return size, md5
+
+
+def _rename(source: Path, path: Path, *, make_parents: bool) -> None:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            os.replace(source, path)
+            return
+        except FileNotFoundError:
+            # A concurrent delete may have pruned the folder just made (see
+            # ``_create_exclusive``); a missing source fails every time.
+            if not make_parents or attempt == 5 or not source.exists():
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _reader(stream: BinaryIO) -> Callable[[], bytes | memoryview]:

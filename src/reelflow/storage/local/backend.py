@@ -26,7 +26,7 @@ from reelflow.storage.base import (
     guess_content_type,
     translate_os_error,
 )
-from reelflow.storage.local.atomic import write_atomically
+from reelflow.storage.local.atomic import move_atomically, write_atomically
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -113,6 +113,26 @@ class LocalStorage(Storage):
             self._attributes = False
             self._cache_etag(info, _stamp(info), self._hash(key, path))
         return self._info(key, path, info)
+
+    def move_file(self, key: str, path: Path, *, content_type: str | None = None) -> ObjectInfo:
+        """Rename ``path`` into place when it is on this bucket's file system (fsynced, with
+        its folder, and tagged with its MD5 as a copy would be); copy it otherwise."""
+        key, target = self._path(key)
+        self._require_root()
+
+        def tag(fd: int, md5: str) -> None:
+            self._tag(fd, md5)
+
+        moved = move_atomically(
+            path,
+            target,
+            lambda exc: self._translate(exc, key, "cannot write", writing=True),
+            make_parents=True,
+            before_sync=tag,
+        )
+        if moved is None:
+            return self.put_file(key, path, content_type=content_type)
+        return self._info(key, target, self._stat_written(key, target))
 
     def _tag(self, fd: int, etag: str) -> bool:
         """Give the file open as ``fd`` (written, not yet renamed into place) ``etag``;

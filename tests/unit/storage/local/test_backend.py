@@ -426,3 +426,53 @@ def test_concurrent_writes_and_deletes_in_one_folder(storage: LocalStorage) -> N
 
     assert storage.list() == []
     assert files_under(storage.root) == []
+
+
+# -- moving a finished file in -----------------------------------------------------------
+
+
+def test_a_finished_file_is_moved_in_with_its_md5(
+    storage: LocalStorage, root: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "scratch" / "w0.mp4"
+    source.parent.mkdir()
+    source.write_bytes(b"moved bytes")
+    os.utime(source, (1, 1))
+    storage.put_bytes("out/a.mp4", b"previous")
+
+    info = storage.move_file("out/a.mp4", source)
+
+    assert not source.exists()
+    assert (root / "out" / "a.mp4").read_bytes() == b"moved bytes"
+    assert info.etag == hashlib.md5(b"moved bytes").hexdigest()
+    assert info.size == len(b"moved bytes")
+    assert info.modified.timestamp() > 1  # dated when it was stored, as a copy would be
+    assert LocalStorage("bucket", root).stat("out/a.mp4").etag == info.etag  # (xattr)
+    assert files_under(root) == ["out/a.mp4"]
+
+
+def test_a_file_on_another_file_system_is_copied(
+    storage: LocalStorage, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "w0.jpg"
+    source.write_bytes(b"copied")
+
+    replace = os.replace
+
+    def cross_device(src: Path, dst: Path) -> None:
+        if Path(src) == source:  # two mounts of one device: only the copy can rename
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", cross_device)
+    info = storage.move_file("a.jpg", source)
+
+    assert source.read_bytes() == b"copied"
+    assert (root / "a.jpg").read_bytes() == b"copied"
+    assert info.etag == hashlib.md5(b"copied").hexdigest()
+    assert files_under(root) == ["a.jpg"]
+
+
+def test_moving_a_missing_file_is_translated(storage: LocalStorage, tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="cannot read the local file"):
+        storage.move_file("a.mp4", tmp_path / "missing.mp4")
