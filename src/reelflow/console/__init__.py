@@ -33,6 +33,7 @@ from reelflow.console.routes import (
 from reelflow.console.session import Sessions
 from reelflow.console.signing import Signer, load_secret
 from reelflow.console.state import ConsoleState
+from reelflow.engine.stats import TaskStats
 from reelflow.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
@@ -40,12 +41,14 @@ STATIC = Path(__file__).parent / "static"
 __all__ = ["install_console"]
 
 
-def install_console(app: FastAPI) -> None:
+def install_console(app: FastAPI, stats: TaskStats) -> None:
     """Mount the console on ``app`` (whose ``state.runtime`` is set): its routes and its
-    static files under ``/console/static``."""
+    static files under ``/console/static``; ``stats`` feeds the dashboard."""
     runtime: Runtime = app.state.runtime
     sessions = Sessions(Signer(load_secret(runtime.settings.data_dir), "console-session"))
-    app.state.console = ConsoleState(sessions=sessions, pages=Pages(sessions, app.version))
+    app.state.console = ConsoleState(
+        sessions=sessions, pages=Pages(sessions, app.version), stats=stats
+    )
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (auth, dashboard, workflows, templates, buckets, objects, tasks):
         app.include_router(module.router)

@@ -30,7 +30,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -181,6 +181,17 @@ def translate_error(exc: BaseException) -> DatabaseUnavailable | DiskFull | None
         return None
     reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return DatabaseUnavailable(f"the database is unreachable: {reason}")
+
+
+def ping(engine: Engine) -> str | None:
+    """Whether the database answers a ``SELECT 1``: ``None`` if it does, else the type name
+    of the SQLAlchemy error it failed with (the health check logs just that)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except sa_exc.SQLAlchemyError as exc:
+        return type(exc).__name__
+    return None
 
 
 def _writer_lock(sessions: sessionmaker[Session]) -> AbstractContextManager[None]:

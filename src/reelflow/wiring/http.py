@@ -1,4 +1,7 @@
-"""``create_app(runtime)``: the FastAPI application of one reelflow process.
+"""``create_app(runtime)``: the FastAPI application of one reelflow process, assembled from
+the three front doors: the REST API (``reelflow.api.rest``), the action API
+(``reelflow.api.mps``) and the console (``reelflow.console``), over ``reelflow.web``'s error
+handlers and body limits.
 
 The runtime is kept on ``app.state.runtime``; nothing is global and nothing happens at
 import time. The app does not start the scheduler (``reelflow serve`` owns its lifecycle).
@@ -28,6 +31,7 @@ from reelflow.api.rest.routes import (
     workflows,
 )
 from reelflow.console import install_console
+from reelflow.engine.stats import TaskStats
 from reelflow.runtime import Runtime
 from reelflow.triggers.dispatch import Fired
 from reelflow.web.docs import documented_app
@@ -92,7 +96,8 @@ def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI
         title="reelflow", version=_version(), description=DESCRIPTION, openapi_url="/openapi.json"
     )
     app.state.runtime = runtime
-    app.state.metrics = ServiceMetrics(runtime)
+    stats = TaskStats(runtime.sessions)
+    app.state.metrics = ServiceMetrics(runtime, stats)
     app.state.on_upload = None
     install_error_handlers(app)
     # Added last, so it is outside the catch-all: a 413 is answered before any route runs.
@@ -100,6 +105,6 @@ def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI
     for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
-    install_console(app)  # /console
+    install_console(app, stats)  # /console
     _without_422(app)
     return app
