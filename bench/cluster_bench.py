@@ -65,7 +65,7 @@ from reelflow.planner.plan import DefaultPlanner
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import MediaProcessTask, SnapshotByTimeOffsetTaskInput
-from reelflow.storage.build import build_storages
+from reelflow.storage.registry import build_storages
 
 POSTGRES_URL = os.environ.get(
     "REELFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -37,7 +37,7 @@ from tests.integration.notify.receiver import Receiver  # noqa: E402
 from tests.unit.notify.harness import Harness, count_delivered, make_harness  # noqa: E402
 
 from reelflow.config import Settings  # noqa: E402
-from reelflow.db.outbox import NotifyDelivery, NotifyEvent  # noqa: E402
+from reelflow.db.notify import NotifyDelivery, NotifyEvent  # noqa: E402
 from reelflow.db.session import create_db_engine, migrate, session_factory  # noqa: E402
 from reelflow.net.egress import EgressPolicy  # noqa: E402
 from reelflow.notify.queues import MessageQueues  # noqa: E402

@@ -39,16 +39,16 @@ sys.path.insert(0, str(ROOT))  # moto's server is started the way the tests star
 from tests.s3server import moto_server  # noqa: E402
 
 from reelflow.config import Settings  # noqa: E402
-from reelflow.executors.base import JobPayload  # noqa: E402
 from reelflow.executors.jobs import JobRuntime  # noqa: E402
 from reelflow.media.ffmpeg import find_ffmpeg  # noqa: E402
 from reelflow.media.probe import probe  # noqa: E402
 from reelflow.presets.workflow import default_media_process_task  # noqa: E402
 from reelflow.runtime import Runtime  # noqa: E402
+from reelflow.specs.jobs import JobPayload  # noqa: E402
 from reelflow.specs.requests import TaskRequest, TaskSource  # noqa: E402
-from reelflow.storage.local import LocalStorage  # noqa: E402
+from reelflow.storage.local.backend import LocalStorage  # noqa: E402
 from reelflow.storage.registry import StorageRegistry  # noqa: E402
-from reelflow.storage.s3 import S3Options, S3Storage, make_client  # noqa: E402
+from reelflow.storage.s3.backend import S3Options, S3Storage, make_client  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"

@@ -24,7 +24,7 @@ from tests.servers import free_port
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-    from reelflow.storage.s3 import S3Options
+    from reelflow.storage.s3.backend import S3Options
 
 REGION = "ap-guangzhou"
 ACCESS_KEY = "testing-access"
@@ -49,12 +49,12 @@ class MotoServer:
     endpoint: str
 
     def client(self) -> S3Client:
-        from reelflow.storage.s3 import make_client
+        from reelflow.storage.s3.backend import make_client
 
         return make_client(self.options(""))
 
     def options(self, bucket: str, **extra: Any) -> S3Options:
-        from reelflow.storage.s3 import S3Options
+        from reelflow.storage.s3.backend import S3Options
 
         return S3Options(
             endpoint=self.endpoint,

@@ -17,16 +17,16 @@ import logging
 from pathlib import Path
 from types import TracebackType
 
+from reelflow.catalog.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
+from reelflow.catalog.buckets import BucketExists, BucketInfo, Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.triggered import TriggerLedger
+from reelflow.catalog.workflows import WorkflowRecord, Workflows
 from reelflow.config import Settings
 from reelflow.db.outage import Outage, until_reachable
 from reelflow.db.session import create_db_engine, migrate, session_factory
-from reelflow.engine.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
-from reelflow.engine.buckets import BucketExists, BucketInfo, Buckets
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
-from reelflow.engine.templates import Templates
-from reelflow.engine.triggered import TriggerLedger
-from reelflow.engine.workflows import WorkflowRecord, Workflows
 from reelflow.errors import ReelflowError
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
@@ -44,9 +44,13 @@ from reelflow.object_keys import validate_bucket_name
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.presets.workflow import default_workflow_spec
 from reelflow.storage.base import Storage
-from reelflow.storage.build import DEFAULT_BUCKET, bucket_configs, build_storages
-from reelflow.storage.local import LocalStorage
-from reelflow.storage.registry import StorageRegistry
+from reelflow.storage.local.backend import LocalStorage
+from reelflow.storage.registry import (
+    DEFAULT_BUCKET,
+    StorageRegistry,
+    bucket_configs,
+    build_storages,
+)
 from reelflow.triggers.service import TriggerService
 
 log = logging.getLogger(__name__)
@@ -59,8 +63,9 @@ default_storages = build_storages
 
 def _backend(storage: Storage) -> tuple[str, str | None]:
     """How the buckets table describes a configured bucket: backend name and local path."""
-    if isinstance(storage, LocalStorage):
-        return "local", str(storage.root)
+    folder = storage.capabilities.folder
+    if folder is not None:
+        return "local", str(folder)
     return type(storage).__name__.removesuffix("Storage").lower()[:16], None
 
 

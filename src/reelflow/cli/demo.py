@@ -32,7 +32,7 @@ from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import ImageSpriteTaskInput
 from reelflow.specs.templates import ImageSpriteTemplate, TemplateKind
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 
 DEMO_BUCKET = "demo"

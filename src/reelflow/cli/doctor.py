@@ -28,7 +28,7 @@ from reelflow.db.models import Bucket
 from reelflow.db.session import alembic_config
 from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import ffmpeg_version, find_ffmpeg
-from reelflow.storage.build import bucket_configs, build_storage
+from reelflow.storage.registry import bucket_configs, build_storage
 
 REQUIRED_ENCODERS = ("libx264", "aac", "mjpeg", "png", "gif")
 OPTIONAL_ENCODERS = ("libx265", "libvpx-vp9", "libsvtav1", "libmp3lame", "libopus", "libwebp")

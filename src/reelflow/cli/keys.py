@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from reelflow.catalog.accounts import Accounts
 from reelflow.cli.settings import settings_or_exit
 from reelflow.db.session import create_db_engine, migrate, session_factory
-from reelflow.engine.accounts import Accounts
 from reelflow.errors import ReelflowError
 
 keys_app = typer.Typer(help="Manage API keys (each belongs to one account).", no_args_is_help=True)

@@ -29,7 +29,7 @@ from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.tasks import MediaProcessTask
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources
 

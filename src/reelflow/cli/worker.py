@@ -37,8 +37,7 @@ from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.outbox import OutboxWriter
 from reelflow.planner.plan import DefaultPlanner
-from reelflow.storage.build import build_storages
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.registry import build_storages
 
 log = logging.getLogger("reelflow.worker")
 
@@ -59,7 +58,7 @@ def job_worker(settings: Settings) -> Iterator[JobWorker]:
         engine.observer = OutboxWriter(sessions, settings.notify_max_retry_seconds)
         storages = build_storages(settings)
         for name in storages.names():
-            if isinstance(storages.get(name), LocalStorage):
+            if storages.get(name).capabilities.folder is not None:
                 log.warning(
                     "bucket %s is a local folder on this machine: in a cluster, jobs of "
                     "other machines cannot read it (configure it as an S3 bucket)",

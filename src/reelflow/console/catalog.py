@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from reelflow.catalog.templates import MAX_PAGE, TemplateRecord
 from reelflow.console.paging import every_page
-from reelflow.engine.templates import MAX_PAGE, TemplateRecord
 from reelflow.runtime import Runtime
 from reelflow.specs.templates import TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS

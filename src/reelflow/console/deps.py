@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from reelflow.catalog.accounts import Account
 from reelflow.console.forms import FormData, read_form
 from reelflow.console.session import CSRF_FIELD, CSRF_HEADER, ConsoleSession
-from reelflow.engine.accounts import Account
 from reelflow.runtime import Runtime
 
 if TYPE_CHECKING:

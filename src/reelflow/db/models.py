@@ -8,7 +8,7 @@ Contracts kept by every column here:
 - JSON columns hold plain JSON (``Spec.to_json()``, ``JobPayload.model_dump(mode="json")``)
   and are replaced, never mutated in place (SQLAlchemy does not track in-place changes).
 
-Only ``reelflow.engine`` writes these rows; the notification outbox is in ``db.outbox``.
+Only ``reelflow.engine`` writes these rows; the notification outbox is in ``db.notify``.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from reelflow.executors.base import JobKind
 from reelflow.presets.catalog import CUSTOM_ID_START
+from reelflow.specs.jobs import JobKind
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind
 from reelflow.specs.templates import TemplateKind
@@ -275,5 +275,5 @@ class Workflow(Base):
 
 # The notification tables live in their own module; imported here so that ``Base.metadata``
 # is complete whoever imports the models.
-from reelflow.db import outbox as _outbox  # noqa: E402, F401
+from reelflow.db import notify as _notify  # noqa: E402, F401
 from reelflow.db import triggers as _triggers  # noqa: E402, F401

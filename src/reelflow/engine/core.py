@@ -17,21 +17,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.triggered import record_outputs
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.db.session import transaction
-from reelflow.engine.buckets import Buckets
 from reelflow.engine.observers import TaskObserver
 from reelflow.engine.outages import decide as decide_outage
 from reelflow.engine.outages import is_outage
-from reelflow.engine.templates import Templates
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.engine.triggered import record_outputs
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import JobKind, JobPayload
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Plan, Planner
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec

@@ -18,7 +18,7 @@ from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.core import INTERNAL_ERROR, EngineCore
 from reelflow.engine.jobs import parse_job_id
 from reelflow.engine.transitions import move_job, move_subtask
-from reelflow.executors.base import JobEvent, JobEventType, JobKind, JobResult
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult
 from reelflow.specs.states import JobState, SubTaskState
 
 logger = logging.getLogger(__name__)

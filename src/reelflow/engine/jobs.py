@@ -21,7 +21,7 @@ from sqlalchemy import Select, select, update
 from reelflow.db.models import Job, Task
 from reelflow.engine.core import EngineCore
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.executors.base import JobKind, JobPayload
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 
 LEASE_EXPIRED = "InternalError.LeaseExpired"

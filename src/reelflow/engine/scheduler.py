@@ -38,7 +38,8 @@ from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.dispatch import DispatchWatch
 from reelflow.engine.service import Engine
 from reelflow.errors import ExecutorUnavailable
-from reelflow.executors.base import Executor, JobEvent, JobEventType
+from reelflow.executors.base import Executor
+from reelflow.specs.jobs import JobEvent, JobEventType
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from reelflow.catalog.egress import check_request
+from reelflow.catalog.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.core import EngineCore
-from reelflow.engine.egress import check_request
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.engine.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
 from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.specs.requests import TaskRequest

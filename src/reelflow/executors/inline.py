@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import threading
 
-from reelflow.executors.base import (
-    Executor,
-    JobContext,
-    JobEvent,
-    JobEventType,
-    JobPayload,
-    JobRunner,
-    Reporter,
-)
+from reelflow.executors.base import Executor, JobContext, JobRunner, Reporter
 from reelflow.executors.local import run_guarded
+from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload
 
 
 class InlineExecutor(Executor):

@@ -27,7 +27,7 @@ from reelflow.errors import (
     ReelflowError,
     StorageUnavailable,
 )
-from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
@@ -37,8 +37,9 @@ from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
-from reelflow.planner.works import parse_works
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
+from reelflow.specs.works import parse_works
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest

@@ -15,17 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import (
-    Executor,
-    JobContext,
-    JobEvent,
-    JobEventType,
-    JobPayload,
-    JobResult,
-    JobRunner,
-    Reporter,
-)
+from reelflow.executors.base import Executor, JobContext, JobRunner, Reporter
 from reelflow.executors.reporting import report_until_recorded
+from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload, JobResult
 
 logger = logging.getLogger(__name__)
 

@@ -24,10 +24,11 @@ from reelflow.errors import (
     StorageError,
     StorageUnavailable,
 )
-from reelflow.executors.base import SubTaskOutcome
 from reelflow.media.command import WorkFiles
 from reelflow.media.probe import probe
-from reelflow.planner.works import (
+from reelflow.specs.jobs import SubTaskOutcome
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
     SampleSnapshotWork,
@@ -35,7 +36,6 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
-from reelflow.specs.media import MediaInfo
 from reelflow.storage.base import ObjectInfo, Storage, file_md5, retry_unavailable
 
 log = logging.getLogger(__name__)

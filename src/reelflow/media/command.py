@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
-from reelflow.planner.works import (
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.subtasks import ResolvedWatermark
+from reelflow.specs.units import parse_size
+from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
     SampleSnapshotWork,
@@ -29,9 +32,6 @@ from reelflow.planner.works import (
     TranscodeWork,
     Work,
 )
-from reelflow.specs.media import MediaInfo
-from reelflow.specs.subtasks import ResolvedWatermark
-from reelflow.specs.units import parse_size
 
 IMAGE_CODECS = {
     "jpg": ["-c:v", "mjpeg", "-q:v", "2"],

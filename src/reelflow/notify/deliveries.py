@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from reelflow.db.outbox import NotifyAttempt, NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyAttempt, NotifyDelivery, NotifyEvent
 from reelflow.db.session import transaction
 from reelflow.errors import DeliveryNotFound, StateError
 from reelflow.notify.backoff import Backoff

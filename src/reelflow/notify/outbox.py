@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import SubTask, Task
-from reelflow.db.outbox import NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyDelivery, NotifyEvent
 from reelflow.engine.views import TaskView
 from reelflow.notify.body import event_body
 from reelflow.specs.events import DeliveryState, EventType

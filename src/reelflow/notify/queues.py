@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelflow.db.outbox import QueueMessage
+from reelflow.db.notify import QueueMessage
 from reelflow.db.session import transaction
 from reelflow.errors import MessageNotFound
 from reelflow.notify.doorbell import Doorbell

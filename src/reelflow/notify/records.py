@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reelflow.db.models import Task
-from reelflow.db.outbox import NotifyAttempt, NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyAttempt, NotifyDelivery, NotifyEvent
 from reelflow.db.session import transaction
 from reelflow.errors import DeliveryNotFound, SpecError, TaskNotFound
 from reelflow.specs.events import AttemptOutcome, DeliveryState, EventType

@@ -15,14 +15,6 @@ from reelflow.planner.base import Plan, PlannedJob, Rejection
 from reelflow.planner.geometry import Size, target_size
 from reelflow.planner.naming import DEFAULT_PATHS, key_folder, object_key, render
 from reelflow.planner.resolve import resolve_request
-from reelflow.planner.works import (
-    AnimatedWork,
-    ImageSpriteWork,
-    SampleSnapshotWork,
-    SnapshotWork,
-    TranscodeWork,
-    Work,
-)
 from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest
@@ -40,6 +32,14 @@ from reelflow.specs.templates import (
     SampleSnapshotTemplate,
     SnapshotTemplate,
     TranscodeTemplate,
+)
+from reelflow.specs.works import (
+    AnimatedWork,
+    ImageSpriteWork,
+    SampleSnapshotWork,
+    SnapshotWork,
+    TranscodeWork,
+    Work,
 )
 
 

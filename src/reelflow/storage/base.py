@@ -10,6 +10,11 @@ The engine relies on three promises above all:
   ``raise ... from exc``, so retry is decided by the exception type;
 * keys are validated and normalized by :func:`~reelflow.object_keys.validate_key`
   (``/a.mov`` and ``a.mov`` are the same object).
+
+What a backend offers beyond the contract (a folder that can be watched, event
+notifications of its own) it declares in :attr:`Storage.capabilities`; callers choose by
+that, never by the backend's class. Backends are chosen from settings in one place,
+:mod:`reelflow.storage.registry`.
 """
 
 from __future__ import annotations
@@ -24,15 +29,14 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache, partial
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from reelflow.backoff import Patience
 from reelflow.errors import AccessDenied, DiskFull, ObjectNotFound, StorageError, StorageUnavailable
 from reelflow.object_keys import temporary_name, validate_bucket_name
-from reelflow.storage.writeback import Writeback
 
 CHUNK_SIZE = 1024 * 1024
 T = TypeVar("T")
@@ -74,6 +78,25 @@ class ObjectInfo:
     content_type: str
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend offers beyond the contract. Triggers and wiring choose by these, never
+    by the backend's class; the defaults (nothing more) are the in-memory fake's."""
+
+    folder: Path | None = None
+    """The local folder whose files are the objects (a key is a path under it): a folder
+    watcher can notice files copied in by other means, and only this machine can read
+    them. None: the objects are not files of this machine."""
+
+    native_events: bool = False
+    """The store announces new objects itself (S3 event notifications) and dates them by
+    its own clock (:meth:`Storage.server_time`), so it can also be polled for them."""
+
+    key_prefix: str = ""
+    """Where the bucket's keys start in the store's own namespace ('' or ending in '/'):
+    the store's event notifications name an object ``key_prefix + key``."""
+
+
 class Storage(ABC):
     """One bucket. Subclasses implement the abstract methods; the rest is generic.
 
@@ -90,6 +113,9 @@ class Storage(ABC):
     region: str = ""
     """The configured region of a remote bucket (S3); empty for local and in-memory ones.
     The compatible API compares a request's ``Region`` with it."""
+
+    capabilities: Capabilities = Capabilities()
+    """What this bucket offers beyond the contract (see :class:`Capabilities`)."""
 
     def __init__(self, name: str) -> None:
         self.name = validate_bucket_name(name)
@@ -204,6 +230,11 @@ class Storage(ABC):
         backend has no URL of its own (local folder, memory)."""
         return None
 
+    def server_time(self) -> datetime:
+        """The clock that dates this bucket's objects (:attr:`ObjectInfo.modified`): the
+        store's own for a remote bucket, this machine's (UTC) otherwise."""
+        return datetime.now(UTC)
+
     def fetch_to(
         self, key: str, dest: Path, *, patience: float = 0.0, info: ObjectInfo | None = None
     ) -> Path:
@@ -309,114 +340,11 @@ def file_md5(path: Path) -> str:
 
 
 class FillingStream(io.RawIOBase):
-    """A raw stream that is best read with ``readinto`` into one reused buffer, as
-    :func:`write_atomically` then does: a ``read`` would allocate a new object per chunk
-    (on a long upload, memory that a thread's allocator keeps). Streams whose ``read``
-    hands out chunks already in memory are best read with ``read``, as are all others."""
-
-
-def write_atomically(
-    path: Path,
-    stream: BinaryIO,
-    translate: Callable[[OSError], StorageError],
-    *,
-    make_parents: bool = False,
-    md5: bool = True,
-    before_sync: Callable[[int, str | None], None] | None = None,
-) -> tuple[int, str | None]:
-    """Write ``stream`` to ``path`` through a temporary sibling; return (size, hex MD5 of
-    the content, or None without ``md5``).
-
-    The data is copied in chunks to ``.<name>.reelflow-tmp-<uuid>`` in the same folder
-    (written out to disk as it comes, see ``storage.writeback``), fsynced, then renamed
-    over ``path``, and the folder is fsynced so the rename survives
-    a crash. ``before_sync(fd, md5)`` is called once the data is written, before the
-    fsync (so whatever it sets on the file, such as an extended attribute, is as durable
-    as the data and there before the file appears under its name). With ``make_parents``
-    missing folders are created first. On any failure the
-    temporary file is removed; an ``OSError`` of the destination is raised as
-    ``translate(exc)``, and whatever ``stream`` raised propagates unchanged.
-    """
-    tmp = path.with_name(temporary_name(path.name, uuid.uuid4().hex))
-    try:
-        out = _create_exclusive(tmp, make_parents=make_parents)
-    except OSError as exc:
-        raise translate(exc) from exc
-    digest = hashlib.md5(usedforsecurity=False) if md5 else None
-    size = 0
-    reading = False
-    read = _reader(stream)
-    try:
-        with out:
-            writeback = Writeback(out.fileno())
-            while True:
-                reading = True
-                chunk = read()
-                reading = False
-                if not chunk:
-                    break
-                if digest is not None:
-                    digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-                if size >= writeback.due:
-                    out.flush()
-                    writeback.wrote(size)
-            out.flush()
-            if before_sync is not None:
-                before_sync(out.fileno(), None if digest is None else digest.hexdigest())
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        fsync_directory(path.parent)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if reading:
-            raise  # the caller's stream failed, not the storage: its error is its own
-        raise translate(exc) from exc
-    except BaseException:
-        # BaseException too: a KeyboardInterrupt or a cancelled job must not leave litter.
-        tmp.unlink(missing_ok=True)
-        raise
-    return size, None if digest is None else digest.hexdigest()
-
-
-def _reader(stream: BinaryIO) -> Callable[[], bytes | memoryview]:
-    """A function returning ``stream``'s next chunk (empty at the end)."""
-    if not isinstance(stream, FillingStream):
-        return partial(stream.read, CHUNK_SIZE)
-    buffer = memoryview(bytearray(CHUNK_SIZE))
-    fill = stream.readinto
-
-    def read() -> memoryview:
-        return buffer[: fill(buffer) or 0]
-
-    return read
-
-
-def _create_exclusive(path: Path, *, make_parents: bool) -> BinaryIO:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            if make_parents:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            return path.open("xb")
-        except (FileNotFoundError, FileExistsError):
-            # A concurrent delete prunes the folders it empties, possibly one that mkdir
-            # just made or found, so try again; a file really in the way fails every time.
-            if not make_parents or attempt == 5:
-                raise
-
-
-def fsync_directory(path: Path) -> None:
-    """Make a rename in ``path`` durable; a no-op where folders cannot be opened (Windows)."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """A raw stream that is best read with ``readinto`` into one reused buffer, as the
+    local backend then does (:func:`~reelflow.storage.local.atomic.write_atomically`): a
+    ``read`` would allocate a new object per chunk (on a long upload, memory that a
+    thread's allocator keeps). Streams whose ``read`` hands out chunks already in memory
+    are best read with ``read``, as are all others."""
 
 
 def translate_os_error(exc: OSError, what: str) -> StorageError:

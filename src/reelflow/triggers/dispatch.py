@@ -6,10 +6,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reelflow.catalog.triggered import TriggerKey, TriggerLedger
+from reelflow.catalog.workflows import WorkflowRecord, Workflows
 from reelflow.db.outage import DB_OUTAGES
 from reelflow.engine.service import Engine
-from reelflow.engine.triggered import TriggerKey, TriggerLedger
-from reelflow.engine.workflows import WorkflowRecord, Workflows
 from reelflow.errors import InvalidKey, ObjectNotFound, ReelflowError
 from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource

@@ -21,11 +21,10 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from reelflow.catalog.triggered import Checkpoint, TriggerLedger
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
-from reelflow.storage.base import ObjectInfo
-from reelflow.storage.s3 import S3Storage
+from reelflow.storage.base import ObjectInfo, Storage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
 from reelflow.triggers.dispatch import Dispatcher, Fired
 
@@ -39,7 +38,7 @@ class S3Poller(Trigger):
 
     def __init__(
         self,
-        storage: S3Storage,
+        storage: Storage,
         dispatcher: Dispatcher,
         ledger: TriggerLedger,
         *,

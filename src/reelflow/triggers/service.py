@@ -6,15 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from reelflow.catalog.triggered import TriggerLedger
+from reelflow.catalog.workflows import Workflows
 from reelflow.config.buckets import BucketConfig, LocalBucketConfig, S3BucketConfig
 from reelflow.engine.service import Engine
-from reelflow.engine.triggered import TriggerLedger
-from reelflow.engine.workflows import Workflows
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.base import Storage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.base import Trigger
 from reelflow.triggers.dispatch import Dispatcher
 from reelflow.triggers.s3_events import S3Target
+from reelflow.triggers.s3_poll import S3Poller
 from reelflow.triggers.upload import UploadTrigger
 from reelflow.triggers.watch import FolderWatcher
 
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 class TriggerService:
     """The dispatcher, the upload hook, the S3 event targets and the running triggers.
 
-    Folder watchers: every local bucket whose configuration has ``watch = true`` (the
-    default). Pollers: every S3 bucket with ``events = false`` and ``poll_interval > 0``.
+    Chosen by what each bucket declares (``storage.capabilities``), never by its class.
+    Folder watchers: every bucket that is a local folder, unless its configuration has
+    ``watch = false``. S3 event targets: every bucket configured as S3 whose store announces
+    new objects; pollers: those of them with ``events = false`` and ``poll_interval > 0``.
     """
 
     def __init__(
@@ -47,7 +50,7 @@ class TriggerService:
         for name in storages.names():
             storage = storages.get(name)
             config = configs.get(name)
-            if isinstance(storage, LocalStorage):
+            if storage.capabilities.folder is not None:
                 watch = config.watch if isinstance(config, LocalBucketConfig) else True
                 if watch:
                     self.triggers.append(
@@ -56,13 +59,12 @@ class TriggerService:
             elif isinstance(config, S3BucketConfig):
                 self._add_s3(name, storage, config)
 
-    def _add_s3(self, name: str, storage: object, config: S3BucketConfig) -> None:
-        from reelflow.storage.s3 import S3Storage
-        from reelflow.triggers.s3_poll import S3Poller
-
-        if not isinstance(storage, S3Storage):
+    def _add_s3(self, name: str, storage: Storage, config: S3BucketConfig) -> None:
+        capabilities = storage.capabilities
+        if not capabilities.native_events:
             return
-        self.s3_targets.append(S3Target(name, config.bucket, storage.prefix, config.hook_token))
+        target = S3Target(name, config.bucket, capabilities.key_prefix, config.hook_token)
+        self.s3_targets.append(target)
         if not config.events and config.poll_interval > 0:
             self.triggers.append(
                 S3Poller(

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import watchfiles
 
+from reelflow.catalog.triggered import Checkpoint, TriggerLedger
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.engine.triggered import Checkpoint, TriggerLedger
 from reelflow.errors import ReelflowError
 from reelflow.object_keys import is_temporary_name
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.base import Storage
 from reelflow.triggers.base import ObjectNotice, Origin, Trigger
 from reelflow.triggers.dispatch import Dispatcher
 from reelflow.triggers.settle import Settler
@@ -46,18 +46,22 @@ def is_ignored(name: str) -> bool:
 
 
 class FolderWatcher(Trigger):
-    """``FolderWatcher(storage, dispatcher, ledger, settle=2.0)`` for one local bucket."""
+    """``FolderWatcher(storage, dispatcher, ledger, settle=2.0)`` for one bucket that is a
+    local folder (``storage.capabilities.folder``; ``ValueError`` otherwise)."""
 
     def __init__(
         self,
-        storage: LocalStorage,
+        storage: Storage,
         dispatcher: Dispatcher,
         ledger: TriggerLedger,
         *,
         settle: float = 2.0,
         wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
+        if storage.capabilities.folder is None:
+            raise ValueError(f"bucket '{storage.name}' is not a local folder: nothing to watch")
         self.storage = storage
+        self.root = storage.capabilities.folder
         self.name = f"watch:{storage.name}"
         self._dispatcher = dispatcher
         self._ledger = ledger
@@ -89,7 +93,7 @@ class FolderWatcher(Trigger):
     # -- the thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        root = self.storage.root
+        root = self.root
         while not self._stop.is_set():
             try:
                 self._catch_up()
@@ -124,13 +128,13 @@ class FolderWatcher(Trigger):
             self._save(force=True)
             return
         since = (checkpoint.watermark - MARGIN).timestamp()
-        for path, info in self._files(self.storage.root):
+        for path, info in self._files(self.root):
             if max(info.st_mtime, info.st_ctime) > since:
                 self._settler.add(path)
 
     def _seen(self, path: Path) -> None:
         try:
-            relative = path.relative_to(self.storage.root)
+            relative = path.relative_to(self.root)
         except ValueError:
             return
         if any(is_ignored(part) for part in relative.parts):
@@ -149,7 +153,7 @@ class FolderWatcher(Trigger):
         ready = self._settler.ready()
         notices = []
         for path in ready:
-            key = path.relative_to(self.storage.root).as_posix()
+            key = path.relative_to(self.root).as_posix()
             notices.append(ObjectNotice(self.storage.name, key, origin=Origin.WATCH))
         if notices:
             try:

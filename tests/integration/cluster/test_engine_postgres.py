@@ -26,7 +26,7 @@ from reelflow.config import Settings
 from reelflow.db.models import Base, Job, Task
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.service import Engine
-from reelflow.executors.base import JobPayload, JobResult
+from reelflow.specs.jobs import JobPayload, JobResult
 from reelflow.specs.states import JobState, TaskState
 from tests.unit.engine.fakes import (
     FakeClock,

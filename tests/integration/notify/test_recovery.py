@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reelflow.db.outbox import NotifyDelivery
+from reelflow.db.notify import NotifyDelivery
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.dispatcher import Dispatcher

@@ -19,19 +19,20 @@ import av
 import pytest
 
 from reelflow.errors import StorageUnavailable
-from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.executors.base import JobContext
 from reelflow.executors.jobs import JobRuntime
 from reelflow.media.command import build_command
 from reelflow.media.probe import probe
 from reelflow.planner.base import Plan
 from reelflow.planner.plan import build_plan
 from reelflow.planner.resolve import resolve_request
-from reelflow.planner.works import parse_works
 from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.templates import AnimatedGraphicsTemplate, ImageSpriteTemplate, TemplateKind
-from reelflow.storage.local import LocalStorage
+from reelflow.specs.works import parse_works
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry
 from tests.clips import ClipCache, make_audio_only, run_ffmpeg

@@ -24,7 +24,7 @@ from reelflow.specs.tasks import (
     TranscodeTaskInput,
 )
 from reelflow.storage.base import ObjectInfo
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from tests.clips import ClipCache
 from tests.s3server import MotoServer
@@ -119,7 +119,7 @@ def test_a_write_refused_midway_leaves_no_partial_output(tmp_path: Path, clips: 
 def test_a_deleted_s3_output_bucket_fails_its_subtask(
     tmp_path: Path, moto: MotoServer, clips: ClipCache
 ) -> None:
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     media = LocalStorage("media", tmp_path / "media")
     s3_bucket = moto.create_bucket("gone")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from reelflow.errors import AccessDenied, ObjectNotFound, StorageError
-from reelflow.storage.base import Storage
+from reelflow.storage.base import Capabilities, Storage
 from tests.s3server import TEST_PART_SIZE, MotoServer
 from tests.unit.storage.test_contract import *  # noqa: F403  (the suite, re-run here)
 from tests.unit.storage.test_contract import Exploding
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def storage(moto: MotoServer) -> Storage:  # replaces the suite's local/memory fixture
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     return S3Storage("bucket", moto.options(moto.create_bucket()))
 
@@ -53,7 +53,7 @@ def test_multipart_upload_of_a_stream(storage: Storage) -> None:
 
 
 def test_a_failed_multipart_upload_is_aborted(moto: MotoServer, storage: Storage) -> None:
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     assert isinstance(storage, S3Storage)
     with pytest.raises(ConnectionResetError):
@@ -64,7 +64,7 @@ def test_a_failed_multipart_upload_is_aborted(moto: MotoServer, storage: Storage
 
 
 def test_prefix_maps_keys_inside_the_s3_bucket(moto: MotoServer) -> None:
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     name = moto.create_bucket()
     inner = S3Storage("inner", moto.options(name, prefix="/tenants/a/"))
@@ -76,6 +76,8 @@ def test_prefix_maps_keys_inside_the_s3_bucket(moto: MotoServer) -> None:
     assert [i.key for i in inner.list()] == ["up/x.mp4"]
     assert inner.read_bytes("up/x.mp4") == b"1"
     assert not inner.exists("elsewhere.mp4")
+    assert inner.capabilities == Capabilities(native_events=True, key_prefix="tenants/a/")
+    assert whole.capabilities == Capabilities(native_events=True, key_prefix="")
 
 
 def test_region_is_exposed(storage: Storage) -> None:
@@ -85,7 +87,7 @@ def test_region_is_exposed(storage: Storage) -> None:
 
 
 def test_missing_bucket_is_a_storage_error(moto: MotoServer, tmp_path: Path) -> None:
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     gone = S3Storage("gone", moto.options("no-such-bucket-here"))
     with pytest.raises(StorageError) as caught:
@@ -100,7 +102,7 @@ def test_missing_bucket_is_a_storage_error(moto: MotoServer, tmp_path: Path) -> 
 
 
 def test_unreachable_endpoint_is_retryable_and_named(tmp_path: Path) -> None:
-    from reelflow.storage.s3 import S3Options, S3Storage
+    from reelflow.storage.s3.backend import S3Options, S3Storage
     from tests.servers import free_port
 
     endpoint = f"http://127.0.0.1:{free_port()}"
@@ -125,7 +127,7 @@ def test_unreachable_endpoint_is_retryable_and_named(tmp_path: Path) -> None:
 
 
 def test_server_time_is_the_stores_clock(storage: Storage) -> None:
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     assert isinstance(storage, S3Storage)
     info = storage.put_bytes("t.mp4", b"x")

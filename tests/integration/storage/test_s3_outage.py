@@ -75,7 +75,7 @@ def start_cluster(
 ) -> tuple[Runtime, str]:
     """A runtime whose buckets ``fin`` and ``fout`` are S3 buckets reached through the
     proxy; the source is uploaded directly. Returns it and the output S3 bucket's name."""
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
 
     source_bucket, output_bucket = moto.create_bucket("fin"), moto.create_bucket("fout")
     moto.client().upload_file(str(clips(duration=2.0)), source_bucket, "in/clip.mp4")

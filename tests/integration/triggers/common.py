@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from reelflow.catalog.workflows import WorkflowRecord
 from reelflow.engine.views import TaskView
-from reelflow.engine.workflows import WorkflowRecord
 from reelflow.runtime import Runtime
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import (

@@ -13,7 +13,7 @@ import pytest
 
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.triggers.watch import FolderWatcher
 from reelflow.wiring.http import create_app
 from tests.clips import ClipCache

@@ -167,7 +167,7 @@ def test_hook_authentication(runtime: Runtime, moto: MotoServer, stores: Stores)
 def test_poller_fires_new_objects_once(
     runtime: Runtime, data_dir: Path, moto: MotoServer, stores: Stores, clips: ClipCache
 ) -> None:
-    from reelflow.storage.s3 import S3Storage
+    from reelflow.storage.s3.backend import S3Storage
     from reelflow.triggers.s3_poll import S3Poller
 
     add_workflow(runtime, "pol", output_bucket="out")

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from reelflow.config import Settings
 from reelflow.runtime import Runtime
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.web.limits import BodyLimits
 from reelflow.wiring.http import create_app
 from tests.unit.conftest import TestClient

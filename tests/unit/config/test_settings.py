@@ -10,8 +10,8 @@ import pytest
 from reelflow.config import load_settings
 from reelflow.config.buckets import LocalBucketConfig, S3BucketConfig
 from reelflow.errors import ConfigError
-from reelflow.storage.build import build_storages
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
+from reelflow.storage.registry import build_storages
 
 S3_BUCKET = """
 [buckets.archive]
@@ -77,7 +77,7 @@ def test_s3_buckets_are_built_with_their_region(tmp_path: Path) -> None:
 
 def test_missing_boto3_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, S3_BUCKET)
-    monkeypatch.setitem(sys.modules, "reelflow.storage.s3", None)  # import fails
+    monkeypatch.setitem(sys.modules, "reelflow.storage.s3.backend", None)  # import fails
     with pytest.raises(ConfigError, match=r"bucket 'archive'.*pip install 'reelflow\[s3\]'"):
         build_storages(load_settings(data_dir=tmp_path))
 

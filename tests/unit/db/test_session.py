@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from reelflow.db.models import Job, Task
 from reelflow.db.session import create_db_engine, migrate, session_factory, transaction
 from reelflow.errors import DatabaseUnavailable
-from reelflow.executors.base import JobKind
+from reelflow.specs.jobs import JobKind
 from reelflow.specs.states import JobState, TaskState
 
 

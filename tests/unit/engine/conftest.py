@@ -1,6 +1,6 @@
-"""Engine fixtures: fake planner and runner; accounts, buckets, templates and workflows
-over the same database (``db`` and ``clock`` are the shared fixtures of tests/conftest.py
-and tests/unit/conftest.py).
+"""Engine fixtures: fake planner and runner over the shared database (``db`` is a fixture of
+tests/conftest.py; ``clock`` and the catalog's accounts, buckets, templates and workflows are
+fixtures of tests/unit/conftest.py).
 """
 
 from __future__ import annotations
@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from reelflow.config import Settings
 from reelflow.db.models import Task
 from reelflow.db.session import session_factory
-from reelflow.engine.accounts import Account, Accounts
-from reelflow.engine.buckets import Buckets
 from reelflow.engine.service import Engine
-from reelflow.engine.templates import Templates
-from reelflow.engine.workflows import Workflows
 from tests.unit.engine.fakes import FakeClock, FakePlanner, ScriptedRunner
 
 
@@ -60,50 +56,3 @@ def engine(
     engine = RecordingEngine(session_factory(db), planner, settings, clock=clock)
     engine.finished = []
     return engine
-
-
-# -- accounts, buckets, templates, workflows -----------------------------------------------
-
-
-@pytest.fixture
-def sessions(db: DbEngine) -> sessionmaker[Session]:
-    return session_factory(db)
-
-
-@pytest.fixture
-def accounts(sessions: sessionmaker[Session], clock: FakeClock) -> Accounts:
-    return Accounts(sessions, clock=clock)
-
-
-@pytest.fixture
-def buckets(sessions: sessionmaker[Session], clock: FakeClock) -> Buckets:
-    return Buckets(sessions, clock=clock)
-
-
-@pytest.fixture
-def templates(sessions: sessionmaker[Session], clock: FakeClock) -> Templates:
-    return Templates(sessions, clock=clock)
-
-
-@pytest.fixture
-def workflows(
-    sessions: sessionmaker[Session], templates: Templates, buckets: Buckets, clock: FakeClock
-) -> Workflows:
-    return Workflows(sessions, templates, buckets, clock=clock)
-
-
-@pytest.fixture
-def alice(accounts: Accounts, buckets: Buckets) -> Account:
-    """An account that owns the buckets ``in`` and ``alice-out``."""
-    account = accounts.create_account("alice")
-    buckets.ensure("in", account.id)
-    buckets.ensure("alice-out", account.id)
-    return account
-
-
-@pytest.fixture
-def bob(accounts: Accounts, buckets: Buckets) -> Account:
-    """Another account, with the bucket ``bob-in``."""
-    account = accounts.create_account("bob")
-    buckets.ensure("bob-in", account.id)
-    return account

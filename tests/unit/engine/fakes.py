@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from reelflow.db.models import Job
 from reelflow.engine.service import Engine
-from reelflow.executors.base import (
-    JobContext,
+from reelflow.executors.base import JobContext
+from reelflow.executors.local import run_guarded
+from reelflow.planner.base import Plan, PlannedJob, Rejection
+from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.jobs import (
     JobEvent,
     JobEventType,
     JobKind,
@@ -22,9 +25,6 @@ from reelflow.executors.base import (
     JobResult,
     SubTaskOutcome,
 )
-from reelflow.executors.local import run_guarded
-from reelflow.planner.base import Plan, PlannedJob, Rejection
-from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.errors import InvalidMedia, StateError
-from reelflow.executors.base import JobKind
+from reelflow.specs.jobs import JobKind
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.errors import InvalidMedia, SpecError, TaskNotFound
-from reelflow.executors.base import JobEvent, JobEventType, JobKind, JobResult, SubTaskOutcome
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult, SubTaskOutcome
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine

@@ -9,12 +9,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelflow.catalog.accounts import Account
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.workflows import Workflows
 from reelflow.config import Settings
-from reelflow.engine.accounts import Account
-from reelflow.engine.buckets import Buckets
 from reelflow.engine.service import Engine
-from reelflow.engine.templates import Templates
-from reelflow.engine.workflows import Workflows
 from reelflow.errors import (
     ReelflowError,
     SpecError,

@@ -12,7 +12,7 @@ from sqlalchemy import Engine as DbEngine
 from reelflow.config import Settings, load_settings
 from reelflow.engine.outages import OUTAGE_CAP, decide, outage_delay
 from reelflow.errors import ConfigError, StorageError, StorageUnavailable
-from reelflow.executors.base import JobKind
+from reelflow.specs.jobs import JobKind
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import FakeClock, ScriptedRunner, drive, job_rows, make_request

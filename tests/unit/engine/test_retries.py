@@ -6,7 +6,7 @@ from sqlalchemy import Engine as DbEngine
 
 from reelflow.engine.core import retry_delay
 from reelflow.errors import FFmpegFailed, StorageError
-from reelflow.executors.base import JobKind, JobResult
+from reelflow.specs.jobs import JobKind, JobResult
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (

@@ -15,9 +15,10 @@ from reelflow.db.session import session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import JobCancelled
-from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult
+from reelflow.executors.base import JobContext
 from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, job_rows, make_request
 

@@ -20,8 +20,9 @@ from reelflow.db.session import session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import DatabaseUnavailable
-from reelflow.executors.base import JobContext, JobKind, JobPayload, JobResult
+from reelflow.executors.base import JobContext
 from reelflow.executors.local import LocalExecutor
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState, TaskState
 from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, job_rows, make_request
 

@@ -9,14 +9,14 @@ import threading
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelflow.catalog.accounts import Account
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.triggered import TriggerKey
+from reelflow.catalog.workflows import Workflows
 from reelflow.config import Settings
-from reelflow.engine.accounts import Account
-from reelflow.engine.buckets import Buckets
 from reelflow.engine.service import Engine
 from reelflow.engine.tasks import RequestBucketNotFound, Submitted
-from reelflow.engine.templates import Templates
-from reelflow.engine.triggered import TriggerKey
-from reelflow.engine.workflows import Workflows
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.tasks import MediaProcessTask

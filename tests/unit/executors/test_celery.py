@@ -19,12 +19,13 @@ from reelflow.db.session import session_factory
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import DatabaseUnavailable, ExecutorUnavailable
-from reelflow.executors.base import JobContext, JobEvent, JobEventType, JobPayload, JobResult
+from reelflow.executors.base import JobContext
 from reelflow.executors.celery import executor as executor_module
 from reelflow.executors.celery.app import RUN_JOB, make_app, register_worker
 from reelflow.executors.celery.executor import CeleryExecutor
 from reelflow.executors.celery.stub import StubApp
 from reelflow.executors.celery.worker import JobWorker, Outcome
+from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload, JobResult
 from reelflow.specs.states import JobState, TaskState
 from tests.unit.engine.fakes import (
     FakeClock,

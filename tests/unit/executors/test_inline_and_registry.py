@@ -4,11 +4,12 @@ import pytest
 
 from reelflow.config import Settings
 from reelflow.errors import ConfigError, StorageError
-from reelflow.executors.base import JobContext, JobEvent, JobEventType, JobPayload, JobResult
+from reelflow.executors.base import JobContext
 from reelflow.executors.celery.executor import CeleryExecutor
 from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
 from reelflow.executors.registry import build_executor
+from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload, JobResult
 from tests.unit.executors.test_local import payload
 
 

@@ -9,15 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from reelflow.errors import FFmpegTimeout, InvalidMedia
-from reelflow.executors.base import (
-    JobContext,
-    JobEvent,
-    JobEventType,
-    JobKind,
-    JobPayload,
-    JobResult,
-)
+from reelflow.executors.base import JobContext
 from reelflow.executors.local import LocalExecutor
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobPayload, JobResult
 from reelflow.specs.requests import TaskSource
 
 WAIT = 10.0

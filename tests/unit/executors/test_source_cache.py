@@ -12,9 +12,9 @@ from typing import BinaryIO
 import pytest
 
 from reelflow.errors import StorageUnavailable
-from reelflow.executors.base import JobKind, JobPayload
 from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.source_cache import SourceCache
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.requests import TaskSource
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry

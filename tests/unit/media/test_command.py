@@ -10,14 +10,6 @@ import pytest
 
 from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.encoders import audio_args, video_args
-from reelflow.planner.works import (
-    AnimatedWork,
-    ImageSpriteWork,
-    SampleSnapshotWork,
-    SnapshotWork,
-    TranscodeWork,
-    Work,
-)
 from reelflow.presets.catalog import get_preset
 from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.subtasks import ResolvedWatermark
@@ -33,6 +25,14 @@ from reelflow.specs.templates import (
     WatermarkTemplate,
 )
 from reelflow.specs.units import AudioCodec, VideoCodec
+from reelflow.specs.works import (
+    AnimatedWork,
+    ImageSpriteWork,
+    SampleSnapshotWork,
+    SnapshotWork,
+    TranscodeWork,
+    Work,
+)
 from tests.clips import TINY_PNG
 
 WORK_DIR = Path("/w")

@@ -20,7 +20,7 @@ from reelflow.api.mps.mapping import (
 from reelflow.api.mps.params import Params, is_empty, to_int
 from reelflow.errors import SpecError
 from reelflow.runtime import Runtime
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from tests.unit.mps.conftest import S3_BUCKET, S3_REGION
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.config import Settings
-from reelflow.db.outbox import NotifyDelivery, NotifyEvent
+from reelflow.db.notify import NotifyDelivery, NotifyEvent
 from reelflow.db.session import session_factory
 from reelflow.engine.service import Engine
-from reelflow.executors.base import JobContext, JobPayload, JobResult
+from reelflow.executors.base import JobContext
 from reelflow.notify.backoff import Backoff
 from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.dispatcher import Dispatcher
@@ -26,6 +26,7 @@ from reelflow.notify.outbox import OutboxWriter
 from reelflow.notify.sinks.base import SinkFactory
 from reelflow.planner.base import Plan
 from reelflow.specs.events import DeliveryState
+from reelflow.specs.jobs import JobPayload, JobResult
 from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.subtasks import SubTaskSpec

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from reelflow.db.outbox import NotifyDelivery
+from reelflow.db.notify import NotifyDelivery
 from reelflow.errors import ConfigError, DeliveryNotFound, StateError
 from reelflow.notify.deliveries import Claim
 from reelflow.notify.queues import MessageQueues

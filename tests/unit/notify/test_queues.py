@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 
-from reelflow.db.outbox import QueueMessage
+from reelflow.db.notify import QueueMessage
 from reelflow.db.session import session_factory
 from reelflow.errors import MessageNotFound
 from reelflow.notify.doorbell import Doorbell

@@ -17,7 +17,11 @@ from reelflow.planner.naming import (
 )
 from reelflow.planner.plan import build_plan
 from reelflow.planner.resolve import resolve_request
-from reelflow.planner.works import (
+from reelflow.presets.lookup import PresetLookup
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.tasks import NumberFormat
+from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
     SampleSnapshotWork,
@@ -26,10 +30,6 @@ from reelflow.planner.works import (
     Work,
     parse_works,
 )
-from reelflow.presets.lookup import PresetLookup
-from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
-from reelflow.specs.requests import TaskRequest
-from reelflow.specs.tasks import NumberFormat
 
 SOURCE_PATH = "/videos/movie.mov"
 

@@ -10,7 +10,13 @@ from reelflow.errors import SpecError
 from reelflow.planner.base import Plan, PlannedJob
 from reelflow.planner.plan import DefaultPlanner, build_plan
 from reelflow.planner.resolve import resolve_request
-from reelflow.planner.works import (
+from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup, TemplateLookup
+from reelflow.presets.workflow import default_media_process_task
+from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
+from reelflow.specs.templates import ImageSpriteTemplate, TemplateKind
+from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
     SampleSnapshotWork,
@@ -19,12 +25,6 @@ from reelflow.planner.works import (
     Work,
     parse_works,
 )
-from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup, TemplateLookup
-from reelflow.presets.workflow import default_media_process_task
-from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
-from reelflow.specs.requests import TaskRequest
-from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
-from reelflow.specs.templates import ImageSpriteTemplate, TemplateKind
 
 NO_VIDEO = "UnsupportedOperation.NoVideoStream"
 SPRITE_2X3 = 1_000_001  # custom sprite: 2 rows x 3 columns, one cell per second

@@ -11,7 +11,7 @@ import pytest
 
 from reelflow.errors import InvalidKey, ObjectNotFound
 from reelflow.storage.base import CHUNK_SIZE, Storage
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.memory import MemoryStorage
 
 

@@ -1,6 +1,9 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from reelflow.errors import AccessDenied, StorageError
+from reelflow.storage.base import Capabilities
 from reelflow.storage.memory import MemoryStorage
 
 
@@ -40,3 +43,11 @@ def test_keeps_explicit_content_type_and_allows_object_and_folder_of_one_name() 
     assert storage.stat("a").content_type == "video/mp4"
     assert [i.key for i in storage.list()] == ["a", "a/b"]
     assert storage.local_path("a") is None
+
+
+def test_declares_nothing_beyond_the_contract_and_dates_objects_by_this_clock() -> None:
+    storage = MemoryStorage("b")
+    before = datetime.now(UTC)
+
+    assert storage.capabilities == Capabilities()
+    assert before <= storage.server_time() <= datetime.now(UTC)

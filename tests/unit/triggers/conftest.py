@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from reelflow.catalog.workflows import WorkflowRecord
 from reelflow.config import Settings
-from reelflow.engine.workflows import WorkflowRecord
 from reelflow.runtime import Runtime
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger

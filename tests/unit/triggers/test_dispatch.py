@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from reelflow.catalog.triggered import TriggerKey, record_outputs
 from reelflow.db.session import transaction
-from reelflow.engine.triggered import TriggerKey, record_outputs
 from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskSource
 from reelflow.storage.memory import MemoryStorage

@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelflow.config import Settings
-from reelflow.db.session import create_db_engine, migrate, session_factory
-from reelflow.engine.service import Engine
-from reelflow.engine.triggered import (
+from reelflow.catalog.triggered import (
     Checkpoint,
     TriggerKey,
     TriggerLedger,
     output_patterns,
     planned_keys,
 )
+from reelflow.config import Settings
+from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.service import Engine
 from reelflow.planner.base import Plan, PlannedJob
 from reelflow.specs.subtasks import SubTaskSpec
 from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, drive, make_request, run
@@ -113,8 +113,8 @@ def test_checkpoints_round_trip(tmp_path: Path) -> None:
 
 
 def test_thousands_of_planned_keys_are_recorded_once(tmp_path: Path) -> None:
+    from reelflow.catalog.triggered import record_outputs
     from reelflow.db.session import transaction
-    from reelflow.engine.triggered import record_outputs
 
     db = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(db)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reelflow.api.mps.params import Params
-from reelflow.engine.accounts import Account
+from reelflow.catalog.accounts import Account
 from reelflow.runtime import Runtime
 
 

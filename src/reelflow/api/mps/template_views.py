@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from reelflow.api.mps import shapes
+from reelflow.catalog.templates import TemplateRecord
 from reelflow.engine.results import iso
-from reelflow.engine.templates import TemplateRecord
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
 
 

@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelflow.api.rest.metrics import ServiceMetrics
-from reelflow.engine.accounts import Account
+from reelflow.catalog.accounts import Account
 from reelflow.engine.service import Engine
 from reelflow.errors import SpecError
 from reelflow.object_keys import validate_key

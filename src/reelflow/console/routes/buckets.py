@@ -9,10 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from reelflow.catalog.workflows import MAX_PAGE
 from reelflow.console.deps import FormDep, RuntimeDep, UserDep, console_state
 from reelflow.console.folders import list_folder, normalize_prefix
 from reelflow.console.routing import ConsoleRoute
-from reelflow.engine.workflows import MAX_PAGE
 from reelflow.errors import SpecError, WorkflowNotFound
 from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource

@@ -14,12 +14,12 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from reelflow.catalog.workflows import MAX_PAGE
 from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
 from reelflow.console.diagram import tall, wide
 from reelflow.console.previews import previews
 from reelflow.console.routing import ConsoleRoute
 from reelflow.engine.views import TaskView
-from reelflow.engine.workflows import MAX_PAGE
 from reelflow.errors import StateError
 from reelflow.runtime import Runtime
 from reelflow.specs.events import DeliveryState

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from reelflow.catalog.templates import TemplateRecord
 from reelflow.console import template_form as tf
 from reelflow.console.catalog import templates_of
 from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
 from reelflow.console.forms import FormData
 from reelflow.console.routing import ConsoleRoute
 from reelflow.console.validation import GENERAL, FormErrors
-from reelflow.engine.templates import TemplateRecord
 from reelflow.errors import LimitExceeded, ReelflowError, SpecError, StateError
 from reelflow.specs.templates import Template, TemplateKind, TranscodeTemplate
 

@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from reelflow.catalog.buckets import BucketInfo
+from reelflow.catalog.workflows import MAX_PAGE, WorkflowRecord
 from reelflow.console.catalog import choices
 from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
 from reelflow.console.paging import every_page
 from reelflow.console.routing import ConsoleRoute
 from reelflow.console.validation import FormErrors, from_spec_error
 from reelflow.console.workflow_form import FIELDS, JSON_FIELDS, NOTIFY_TYPES, WorkflowForm
-from reelflow.engine.buckets import BucketInfo
-from reelflow.engine.workflows import MAX_PAGE, WorkflowRecord
 from reelflow.errors import SpecError
 from reelflow.runtime import Runtime
 

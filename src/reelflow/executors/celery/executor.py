@@ -19,8 +19,9 @@ import time
 from typing import Any
 
 from reelflow.errors import ExecutorUnavailable
-from reelflow.executors.base import Executor, JobPayload, Reporter
+from reelflow.executors.base import Executor, Reporter
 from reelflow.executors.celery.app import RUN_JOB
+from reelflow.specs.jobs import JobPayload
 
 logger = logging.getLogger(__name__)
 

@@ -30,15 +30,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.executors.base import (
-    JobContext,
-    JobEvent,
-    JobEventType,
-    JobPayload,
-    JobRunner,
-)
+from reelflow.executors.base import JobContext, JobRunner
 from reelflow.executors.local import run_guarded
 from reelflow.executors.reporting import report_until_recorded
+from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from reelflow.api.mps.required import (
 )
 from reelflow.api.mps.template_views import template_detail
 from reelflow.api.mps.validation import validate
-from reelflow.engine.templates import TemplateRecord, TemplateType
+from reelflow.catalog.templates import TemplateRecord, TemplateType
 from reelflow.presets.catalog import is_preset
 from reelflow.specs.templates import TEMPLATE_MODELS, TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS

@@ -18,8 +18,8 @@ from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify
 from reelflow.api.mps.params import Params, invalid, unsupported
 from reelflow.api.mps.required import CREATE_WORKFLOW, RESET_WORKFLOW, Struct, check
 from reelflow.api.mps.validation import validate
+from reelflow.catalog.workflows import WorkflowRecord
 from reelflow.engine.results import iso
-from reelflow.engine.workflows import WorkflowRecord
 from reelflow.errors import SpecError
 from reelflow.notify.mps import to_task_notify_config
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger

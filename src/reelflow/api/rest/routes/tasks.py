@@ -19,7 +19,7 @@ from reelflow.api.rest.schemas.tasks import (
     TaskPage,
     TaskRetried,
 )
-from reelflow.engine.accounts import Account
+from reelflow.catalog.accounts import Account
 from reelflow.engine.tasks import RequestBucketNotFound
 from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
 from reelflow.object_keys import validate_key

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from reelflow.api.rest.schemas.common import ResponseModel
-from reelflow.engine.buckets import BucketInfo
+from reelflow.catalog.buckets import BucketInfo
 from reelflow.storage.base import ObjectInfo
 from reelflow.triggers.dispatch import Fired
 

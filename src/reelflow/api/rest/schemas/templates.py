@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from reelflow.api.rest.schemas.common import ResponseModel
-from reelflow.engine.templates import TemplateRecord
+from reelflow.catalog.templates import TemplateRecord
 from reelflow.specs.templates import TemplateKind
 
 

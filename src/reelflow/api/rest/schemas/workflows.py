@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from reelflow.api.rest.schemas.common import ResponseModel
-from reelflow.engine.workflows import WorkflowRecord
+from reelflow.catalog.workflows import WorkflowRecord
 from reelflow.specs.workflows import WorkflowSpec
 
 

@@ -18,14 +18,15 @@ from reelflow.errors import AccessDenied, InvalidKey, ObjectNotFound, StorageErr
 from reelflow.object_keys import is_temporary_name, validate_key
 from reelflow.storage.base import (
     CHUNK_SIZE,
+    Capabilities,
     ObjectInfo,
     Storage,
     check_range,
     file_md5,
     guess_content_type,
     translate_os_error,
-    write_atomically,
 )
+from reelflow.storage.local.atomic import write_atomically
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -68,6 +69,7 @@ class LocalStorage(Storage):
                     exc, f"cannot create the folder {root} of bucket '{name}'"
                 ) from exc
         self.root = root.resolve()
+        self.capabilities = Capabilities(folder=self.root)
         self._require_root()
         self._etags: dict[tuple[int, int], tuple[str, str]] = {}
         self._attributes = True  # False once saving an ETag attribute failed

@@ -9,8 +9,8 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reelflow.catalog.accounts import Accounts, hash_secret
 from reelflow.db.models import ApiKey
-from reelflow.engine.accounts import Accounts, hash_secret
 from reelflow.errors import KeyNotFound, SpecError, StateError
 from tests.unit.engine.fakes import FakeClock
 

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from reelflow.engine.accounts import Account
-from reelflow.engine.service import Engine
-from reelflow.engine.templates import Templates
-from reelflow.engine.workflows import Workflows
+from reelflow.catalog.accounts import Account
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.workflows import Workflows
 from reelflow.errors import SpecError, WorkflowNotFound
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.tasks import MediaProcessTask
@@ -219,15 +218,3 @@ def test_request_for_an_upload(workflows: Workflows, alice: Account) -> None:
     request = workflows.request_for(routed, upload("up/a.mp4"))
     assert request.resolved_output_bucket() == "alice-out"
     assert request.resolved_output_dir() == "done/"
-
-
-def test_deleting_or_disabling_a_workflow_keeps_its_tasks(
-    workflows: Workflows, engine: Engine, alice: Account
-) -> None:
-    flow = workflows.create(alice.id, spec(), enabled=True)
-    task_id = engine.submit(workflows.request_for(flow, upload("a.mp4")), account_id=alice.id)
-    workflows.disable(alice.id, flow.id)
-    workflows.delete(alice.id, flow.id)
-    view = engine.task_view(task_id, account_id=alice.id)
-    assert view.workflow_id == flow.id
-    assert not view.state.is_terminal

@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.egress import check_notify
+from reelflow.catalog.templates import Templates
 from reelflow.db.models import CustomTemplate, Workflow
 from reelflow.db.session import transaction
-from reelflow.engine.buckets import Buckets
-from reelflow.engine.egress import check_notify
-from reelflow.engine.templates import Templates
 from reelflow.errors import SpecError, WorkflowNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.resolve import resolve_request

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.engine.accounts import Account
-from reelflow.engine.templates import PRESETS_CREATED, Templates
-from reelflow.engine.workflows import Workflows
+from reelflow.catalog.accounts import Account
+from reelflow.catalog.templates import PRESETS_CREATED, Templates
+from reelflow.catalog.workflows import Workflows
 from reelflow.errors import LimitExceeded, SpecError, TemplateInUse, TemplateNotFound
 from reelflow.presets.catalog import CUSTOM_ID_START, list_presets
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput, WatermarkInput

@@ -1,4 +1,4 @@
-"""The engine's side of triggers: the ledger of started (workflow, object version) pairs, the
+"""The trigger ledger: the started (workflow, object version) pairs, the
 keys reelflow writes itself, and the checkpoints of pollers and watchers.
 
 Rules kept here (the why is in ``docs/adr/0004-trigger-loop.md``):
@@ -28,7 +28,7 @@ from reelflow.db.session import transaction
 from reelflow.db.triggers import OwnOutput, TriggerCheckpoint, TriggeredObject
 
 _DIGITS = re.compile(r"\d+")
-# Fields of a planned work (``planner.works``) that name objects it writes.
+# Fields of a planned work (``specs.works``) that name objects it writes.
 _KEY_FIELDS = ("key", "vtt_key", "segment_key_pattern")
 _KEYS_FIELDS = ("keys",)
 _BATCH = 500  # bound parameters per query (SQLite allows 999 in old builds)

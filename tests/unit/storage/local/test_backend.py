@@ -13,7 +13,8 @@ import pytest
 from reelflow.errors import AccessDenied, DiskFull, InvalidKey, ObjectNotFound, StorageError
 from reelflow.object_keys import TEMP_MARKER
 from reelflow.storage import base
-from reelflow.storage.local import LocalStorage
+from reelflow.storage.base import Capabilities
+from reelflow.storage.local.backend import LocalStorage
 
 
 @pytest.fixture
@@ -37,6 +38,10 @@ def test_root_is_created(tmp_path: Path) -> None:
     storage = LocalStorage("bucket", tmp_path / "data" / "bucket")
     assert storage.root == (tmp_path / "data" / "bucket").resolve()
     assert storage.root.is_dir()
+
+
+def test_declares_its_folder(storage: LocalStorage, root: Path) -> None:
+    assert storage.capabilities == Capabilities(folder=root.resolve())
 
 
 def test_missing_root_fails_at_start_up_without_create(tmp_path: Path) -> None:

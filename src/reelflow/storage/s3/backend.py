@@ -1,6 +1,6 @@
 """A bucket on an S3-compatible store (AWS S3, MinIO, COS, ...) through boto3.
 
-Needs the ``s3`` extra (``pip install 'reelflow[s3]'``); :func:`reelflow.storage.build`
+Needs the ``s3`` extra (``pip install 'reelflow[s3]'``); :func:`reelflow.storage.registry`
 imports this module only when a bucket is configured with ``backend = "s3"``.
 """
 
@@ -19,9 +19,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reelflow.errors import InvalidKey, ObjectNotFound, StorageError
 from reelflow.object_keys import validate_key
-from reelflow.storage.base import CHUNK_SIZE, ObjectInfo, Storage, check_range, guess_content_type
-from reelflow.storage.s3_errors import NOT_FOUND_CODES, error_code, translate
-from reelflow.storage.s3_upload import Upload
+from reelflow.storage.base import (
+    CHUNK_SIZE,
+    Capabilities,
+    ObjectInfo,
+    Storage,
+    check_range,
+    guess_content_type,
+)
+from reelflow.storage.s3.errors import NOT_FOUND_CODES, error_code, translate
+from reelflow.storage.s3.upload import Upload
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -77,7 +84,7 @@ class S3Storage(Storage):
     """Objects are the S3 objects under ``options.prefix`` in ``options.bucket``.
 
     Writes are atomic by nature (an object appears when its upload completes; see
-    :mod:`reelflow.storage.s3_upload`). ETags are S3's: the MD5 of the content for a single
+    :mod:`reelflow.storage.s3.upload`). ETags are S3's: the MD5 of the content for a single
     PUT, ``<md5>-<parts>`` after a multipart upload. Times are whole seconds (S3's HTTP
     dates). :meth:`list` reports the content type implied by the key, since S3 listings do
     not carry it; :meth:`stat` reports the stored one.
@@ -92,6 +99,7 @@ class S3Storage(Storage):
         self.region = options.region
         self.bucket = options.bucket
         self.prefix = f"{prefix}/" if prefix else ""
+        self.capabilities = Capabilities(native_events=True, key_prefix=self.prefix)
         self.endpoint = options.endpoint or "AWS S3"
         self.client = client if client is not None else make_client(options)
 

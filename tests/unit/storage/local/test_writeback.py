@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from reelflow.errors import StorageError
-from reelflow.storage import writeback
-from reelflow.storage.base import FillingStream, write_atomically
-from reelflow.storage.writeback import Writeback
+from reelflow.storage.base import FillingStream
+from reelflow.storage.local import writeback
+from reelflow.storage.local.atomic import write_atomically
+from reelflow.storage.local.writeback import Writeback
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -26,7 +26,7 @@ from reelflow.errors import (
     StorageError,
     StorageUnavailable,
 )
-from reelflow.storage.s3_errors import translate
+from reelflow.storage.s3.errors import translate
 
 ENDPOINT = "http://s3.example:9000"
 

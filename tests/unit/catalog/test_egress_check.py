@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.engine.egress import check_request
+from reelflow.catalog.egress import check_request
 from reelflow.errors import SpecError
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.notify import NotifyTarget
