@@ -20,13 +20,12 @@ from reelflow.engine.planning import Planning
 from reelflow.engine.queries import session_task_in, visible
 from reelflow.engine.store import Store, lock_task
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
+from reelflow.errors import BucketNotFound, JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
-from reelflow.storage.registry import BucketNotFound
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reelflow.db.outage import Throttled
 from reelflow.errors import (
     AccessDenied,
+    BucketNotFound,
     DatabaseUnavailable,
     DiskFull,
     InvalidKey,
@@ -59,7 +60,6 @@ from reelflow.errors import (
     StorageError,
     TaskNotFound,
 )
-from reelflow.storage.registry import BucketNotFound
 
 logger = logging.getLogger(__name__)
 
