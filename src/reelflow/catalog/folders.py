@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reelflow.catalog.accounts import Account
-from reelflow.catalog.buckets import BucketExists, BucketInfo, Buckets
+from reelflow.catalog.buckets import BucketInfo, Buckets
+from reelflow.errors import BucketExists
 from reelflow.object_keys import validate_bucket_name
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry

@@ -9,8 +9,9 @@
     routes/tasks.py       list with live progress; one task as a diagram with its outputs
 
 Sessions are a signed cookie (``session``), every form carries a CSRF token (``deps``),
-and errors are pages (``routing.ConsoleRoute``). ``install_console(app)`` wires it all into
-the API's app (``GET /`` sends browsers here: ``reelflow.api.mps.router``).
+and errors are pages (``routing.ConsoleRoute``). A sibling of ``reelflow.api``, never
+importing it: ``reelflow.wiring.http`` calls ``install_console(app, data_dir=..., stats=...)``
+to mount it on the same app (``GET /`` sends browsers here: ``reelflow.api.mps.router``).
 """
 
 from __future__ import annotations

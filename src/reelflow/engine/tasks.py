@@ -22,7 +22,7 @@ from reelflow.engine.queries import session_task_in, visible
 from reelflow.engine.stages import Stages
 from reelflow.engine.store import Store, lock_task
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
+from reelflow.errors import BucketNotFound, JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
 from reelflow.specs.graph import check_size
@@ -30,7 +30,6 @@ from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.specs.tasks import MAX_SUBTASKS
-from reelflow.storage.registry import BucketNotFound
 
 
 @dataclass(frozen=True)

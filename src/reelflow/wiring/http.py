@@ -1,4 +1,7 @@
-"""``create_app(services)``: the FastAPI application of one reelflow process.
+"""``create_app(services)``: the FastAPI application of one reelflow process, assembled
+from the three front doors: the REST API (``reelflow.api.rest``), the action API
+(``reelflow.api.mps``) and the console (``reelflow.console``), over ``reelflow.web``'s error
+handlers and body limits.
 
 Each service the doors use is kept on ``app.state`` under its own name (``app.state.engine``,
 ``app.state.workflows``...: ``reelflow.web.services`` gives a route one dependency per
@@ -31,6 +34,7 @@ from reelflow.api.rest.routes import (
 )
 from reelflow.console import install_console
 from reelflow.console.stats import DashboardStats
+from reelflow.engine.stats import TaskStats
 from reelflow.triggers.dispatch import Fired
 from reelflow.web.docs import documented_app
 from reelflow.web.errors import install_error_handlers
@@ -115,8 +119,9 @@ def create_app(services: ServerServices, *, limits: BodyLimits | None = None) ->
         title="reelflow", version=_version(), description=DESCRIPTION, openapi_url="/openapi.json"
     )
     _put_services(app, services)
+    stats = TaskStats(services.sessions)  # the read-only counts /metrics and the dashboard show
     app.state.metrics = ServiceMetrics(
-        services.sessions,
+        stats,
         workers=services.settings.workers,
         executor=services.executor,
         scheduler=services.scheduler,
@@ -128,7 +133,7 @@ def create_app(services: ServerServices, *, limits: BodyLimits | None = None) ->
     for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
-    stats = DashboardStats(services.sessions, services.settings.workers, services.executor)
-    install_console(app, data_dir=services.settings.data_dir, stats=stats)  # /console
+    dashboard = DashboardStats(stats, services.settings.workers, services.executor)
+    install_console(app, data_dir=services.settings.data_dir, stats=dashboard)  # /console
     _without_422(app)
     return app

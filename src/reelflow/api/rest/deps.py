@@ -27,7 +27,7 @@ from reelflow.catalog.accounts import Account
 from reelflow.errors import SpecError
 from reelflow.object_keys import validate_key
 from reelflow.storage.base import Storage
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
 from reelflow.web.services import AccountsDep, BucketsDep, SettingsDep, StoragesDep
 
 #: What a bucket name may be (``validate_bucket_name`` has the same rule and says why not).
@@ -54,7 +54,7 @@ def current_account(
 ) -> Account:
     header = request.headers.get("authorization")
     if not header:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "this request needs an API key: send 'Authorization: Bearer <secret_key>'",
@@ -63,7 +63,7 @@ def current_account(
     scheme, _, secret = header.strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "the Authorization header must be 'Bearer <secret_key>'",
@@ -71,7 +71,7 @@ def current_account(
         )
     account = accounts.authenticate(secret)
     if account is None:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.SecretIdNotFound",
             "no active API key has this secret (unknown or revoked)",
@@ -85,7 +85,7 @@ AccountDep = Annotated[Account, Depends(current_account)]
 
 async def admin_account(account: AccountDep) -> Account:
     if not account.is_admin:
-        raise ApiError(
+        raise HttpError(
             403, "AuthFailure.UnauthorizedOperation", "this needs an admin account's API key"
         )
     return account
@@ -109,7 +109,7 @@ def metrics_scraper(
     if token and offered and hmac.compare_digest(offered.encode(), token.encode()):
         return
     if not request.headers.get("authorization"):
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "/metrics needs 'Authorization: Bearer <token>' with REELFLOW_METRICS_TOKEN or an "
@@ -118,7 +118,7 @@ def metrics_scraper(
         )
     account = current_account(request, accounts, scheme)
     if not account.is_admin:
-        raise ApiError(
+        raise HttpError(
             403,
             "AuthFailure.UnauthorizedOperation",
             "/metrics needs REELFLOW_METRICS_TOKEN or an admin account's API key",

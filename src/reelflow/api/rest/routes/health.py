@@ -12,13 +12,12 @@ import logging
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from reelflow.api.rest.deps import MetricsDep, MetricsScraper, known_query_only
 from reelflow.api.rest.metrics import CONTENT_TYPE
 from reelflow.api.rest.schemas.common import error_responses
 from reelflow.api.rest.schemas.health import HealthOut
+from reelflow.db.session import ping
 from reelflow.web.jsonbody import BoundedJsonRoute
 from reelflow.web.services import DatabaseDep
 
@@ -39,12 +38,10 @@ router = APIRouter(
     responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
 )
 def healthz(database: DatabaseDep) -> HealthOut | JSONResponse:
-    try:
-        with database.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
+    problem = ping(database)
+    if problem is not None:
         # One line, no traceback: probes call this every few seconds during an outage.
-        logger.warning("health check: the database is unreachable: %s", type(exc).__name__)
+        logger.warning("health check: the database is unreachable: %s", problem)
         body = HealthOut(status="unavailable", database="unreachable")
         return JSONResponse(body.model_dump(), status_code=503)
     return HealthOut(status="ok", database="ok")

@@ -23,7 +23,7 @@ from reelflow.triggers.base import ObjectNotice
 from reelflow.triggers.dispatch import Fired
 from reelflow.triggers.s3_events import parse_event, resolve, token_buckets
 from reelflow.triggers.service import TriggerService
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
 from reelflow.web.jsonbody import BoundedJsonRoute
 from reelflow.web.services import AccountsDep, BucketsDep, TriggersDep
 
@@ -56,7 +56,7 @@ def _token(request: Request) -> str:
     scheme, _, rest = header.partition(" ")
     token = rest.strip() if scheme.lower() == "bearer" else header
     if not token:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "send the bucket's hook_token or its owner's API key: 'Authorization: Bearer <token>'",
@@ -74,7 +74,7 @@ def _allowed(
         return allowed
     account = accounts.authenticate(token)
     if account is None:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.SecretIdNotFound",
             "the token is no bucket's hook_token and no active API key",
@@ -91,7 +91,7 @@ def _receive(
     resolved = resolve(records, triggers.s3_targets)
     refused = sorted(resolved.buckets - allowed)
     if refused:
-        raise ApiError(
+        raise HttpError(
             403,
             "AuthFailure.UnauthorizedOperation",
             f"this token may not trigger bucket(s) {', '.join(refused)}; nothing was started",

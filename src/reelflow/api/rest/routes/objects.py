@@ -25,7 +25,7 @@ from reelflow.api.rest.schemas.objects import (
 )
 from reelflow.errors import SpecError
 from reelflow.web import convertors
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
 from reelflow.web.jsonbody import BoundedJsonRoute
 from reelflow.web.objects import object_headers, store_upload, stream_object
 from reelflow.web.services import BucketFoldersDep, BucketsDep, WorkflowsDep
@@ -141,7 +141,7 @@ def _require_body(request: Request) -> None:
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         if chunked or not request.scope.get("http_version", "1.1").startswith("1"):
             return
-        raise ApiError(
+        raise HttpError(
             411,
             "MissingParameter.ContentLength",
             "an upload needs a body: send it with Content-Length (or chunked)",
