@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -98,6 +99,18 @@ def _quiet_probe(
         return None, None
 
 
+def scratch_parent(out_dir: Path) -> Path | None:
+    """Where the task's scratch folder goes: the system's temporary folder (None), unless
+    that is on another file system than ``out_dir``, whose outputs would then be copied
+    rather than renamed into place: then a hidden folder in ``out_dir``, removed at the end."""
+    try:
+        if os.stat(tempfile.gettempdir()).st_dev == os.stat(out_dir).st_dev:
+            return None
+    except OSError:
+        return None
+    return out_dir
+
+
 def _label(sub: SubTaskView) -> str:
     return f"{sub.kind.value} {sub.spec.definition}"
 
@@ -186,7 +199,9 @@ def run_process(
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
         return EXIT_USAGE
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="reelflow-process-") as scratch:
+    parent = scratch_parent(out_dir)
+    prefix = "reelflow-process-" if parent is None else ".reelflow-process-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=parent) as scratch:
         # One task, one process: a throwaway database; outputs go to OUTDIR.
         local = base.model_copy(
             update={"data_dir": Path(scratch), "database_url": "", "executor": "local"}
