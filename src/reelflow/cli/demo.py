@@ -135,7 +135,7 @@ def run_demo(sample: Path, out_dir: Path, settings: Settings, console: Console) 
             )
             task_id = services.engine.submit(request, account_id=admin)
             services.scheduler.start()
-            view = watch_task(services.engine, task_id, console, show=True)
+            view = watch_task(services, task_id, console, show=True)
     (out_dir / "result.json").write_text(
         json.dumps(workflow_task(view), indent=2, ensure_ascii=False)
     )

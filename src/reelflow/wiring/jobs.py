@@ -9,6 +9,7 @@ from reelflow.config import Settings
 from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
+from reelflow.executors.base import JobRunner
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
@@ -38,7 +39,7 @@ def build_job_runtime(
 
 
 def build_scheduler(
-    settings: Settings, engine: Engine, jobs: JobRuntime, stack: ExitStack
+    settings: Settings, engine: Engine, jobs: JobRunner, stack: ExitStack
 ) -> tuple[Executor, Scheduler]:
     """The configured executor and the scheduler feeding it, woken by each task submitted;
     ``stack`` stops it (running jobs are requeued for the next start)."""

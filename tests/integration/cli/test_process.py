@@ -191,3 +191,29 @@ def test_audio_only_source(clips: ClipCache, tmp_path: Path) -> None:
     assert mp4["Status"] == "FAIL"
     assert mp4["ErrCodeExt"] == "UnsupportedOperation.NoVideoStream"
     assert by_type["SnapshotByTimeOffset"][0]["ErrCodeExt"] == "UnsupportedOperation.NoVideoStream"
+
+
+def test_the_source_is_probed_once(
+    clips: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The default workflow needs the source's probe before the task; the task's own probe
+    job reuses it rather than reading the file again."""
+    from reelflow.cli.process import run_process
+    from reelflow.executors import jobs
+
+    source = clips(duration=2.0, width=320, height=240)
+    probed: list[str] = []
+    real = jobs.probe
+
+    def counting(path: Any, **kwargs: Any) -> Any:
+        probed.append(str(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(jobs, "probe", counting)
+    monkeypatch.setenv("REELFLOW_VIDEO_PRESET", "ultrafast")
+    out = tmp_path / "out"
+    assert run_process(str(source), None, out, as_json=True) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((out / "result.json").read_text())
+    assert printed["Status"] == "FINISH" and printed["MetaData"]["Width"] == 320
+    assert probed == []
