@@ -1,8 +1,10 @@
 """Task graphs against time on a real server: two chains run side by side, each stage
-starting as soon as its own upstream ends."""
+starting as soon as its own upstream ends; a server SIGKILLed between stages resumes at the
+unfinished stage and leaves the finished one's output untouched."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,13 @@ from tests.integration.server.media import (
     upload,
     video_shape,
 )
-from tests.integration.server.process import Servers, query, wait_finished
+from tests.integration.server.process import (
+    Servers,
+    ffmpeg_processes,
+    query,
+    wait_finished,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -130,4 +138,85 @@ def test_a_chains_next_stage_starts_when_its_own_upstream_ends(
         ("[3]", "succeeded", 1),
         ("[4]", "succeeded", 1),
         ("[5]", "succeeded", 1),
+    ]
+
+
+def test_sigkill_between_stages_resumes_at_the_unfinished_stage(
+    servers: Servers, clips: ClipCache, tmp_path: Path
+) -> None:
+    # The second stage reads the rendition: screenshots, fused with a 360p encode at x264's
+    # "slow" preset, which gives the test seconds to kill the server while it runs.
+    data_dir = tmp_path / "data"
+    first = servers.start(data_dir, lease_seconds="3")
+    with first.client() as client:
+        upload(client, "graph/kill/clip.mp4", clips(**LONG_CLIP))
+        task_id = submit(
+            client,
+            {
+                "input": {"bucket": "media", "key": "graph/kill/clip.mp4"},
+                "media_process_task": {
+                    "transcode_task_set": [
+                        rendition(360, "r360"),
+                        rendition(360, "slow", reads="r360", preset="slow"),
+                    ],
+                    "snapshot_by_time_offset_task_set": [screenshots("r360", "25%", "50%", "75%")],
+                },
+            },
+        )
+
+        def second_stage_running() -> dict[str, Any] | None:
+            doc: dict[str, Any] = client.get(f"/v1/tasks/{task_id}").json()
+            _, slow, _ = doc["subtasks"]
+            return doc if slow["status"] == "PROCESSING" and slow["progress"] > 0 else None
+
+        before = wait_for(second_stage_running, 60.0, "the second stage to run FFmpeg")
+        made = before["subtasks"][0]
+        assert made["status"] == "SUCCESS", before
+        path = made["outputs"]["Path"]
+        etag = client.head(f"/v1/buckets/media/objects{path}").headers["etag"]
+        md5 = hashlib.md5(download(client, path, tmp_path).read_bytes()).hexdigest()
+    stored = data_dir / "buckets" / "media" / path.lstrip("/")
+    mtime = stored.stat().st_mtime_ns
+
+    marker = str(data_dir.resolve())
+    assert ffmpeg_processes(marker)  # the second stage's FFmpeg
+    assert first.kill() == -9
+    wait_for(lambda: not ffmpeg_processes(marker), 2.0, "FFmpeg to die with its server")
+    # Read after the kill, so it is what the dead server left: stage 1 done, stage 2 mid-run.
+    killed = query(data_dir, "SELECT subtasks, state, attempt FROM jobs WHERE kind = 'media'")
+    assert [(row["subtasks"], row["state"], row["attempt"]) for row in killed] == [
+        ("[0]", "succeeded", 1),
+        ("[1, 2]", "running", 1),
+    ]
+
+    second = servers.start(data_dir, lease_seconds="3")
+    with second.client() as client:
+        done = wait_finished(client, task_id, timeout=120)
+        assert done["phase"] == "succeeded", done
+        r360, slow, shots = done["subtasks"]
+        # The first stage ran once and its output is untouched...
+        assert r360 == made
+        assert client.head(f"/v1/buckets/media/objects{path}").headers["etag"] == etag
+        (tmp_path / "again").mkdir()
+        again = download(client, path, tmp_path / "again")
+        assert hashlib.md5(again.read_bytes()).hexdigest() == md5
+        assert stored.stat().st_mtime_ns == mtime
+        # ...the second ran once more, and read the rendition.
+        assert [(s["status"], s["attempts"]) for s in done["subtasks"]] == [
+            ("SUCCESS", 1),
+            ("SUCCESS", 2),
+            ("SUCCESS", 2),
+        ]
+        height, duration = video_shape(download(client, slow["outputs"]["Path"], tmp_path))
+        assert (height, duration) == (360, pytest.approx(20.0, abs=0.15))
+        pics = shots["outputs"]["PicInfoSet"]
+        assert len(pics) == 3
+        for pic in pics:
+            with Image.open(download(client, pic["Path"], tmp_path)) as opened:
+                assert opened.size == (640, 360)
+
+    jobs = query(data_dir, "SELECT subtasks, state, attempt FROM jobs WHERE kind = 'media'")
+    assert [(row["subtasks"], row["state"], row["attempt"]) for row in jobs] == [
+        ("[0]", "succeeded", 1),
+        ("[1, 2]", "succeeded", 2),
     ]
