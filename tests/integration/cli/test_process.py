@@ -138,6 +138,62 @@ def test_invalid_workflow_file_names_the_field(clips: ClipCache, tmp_path: Path)
     assert proc.returncode == 2
     assert "ResourceNotFound.TemplateNotExist" in proc.stdout
     assert "transcode_task_set[0].definition" in proc.stdout
+
+
+def test_chained_workflow_file(clips: ClipCache, tmp_path: Path) -> None:
+    """A workflow file takes the task graph's ``id`` / ``input``: the screenshots and the GIF
+    are made from the 360p rendition, not from the 480p source."""
+    source = clips(duration=2.0, width=854, height=480, fps=25)
+    workflow = tmp_path / "chain.json"
+    workflow.write_text(
+        json.dumps(
+            {
+                "media_process_task": {
+                    "transcode_task_set": [{"definition": 100010, "id": "r360"}],
+                    "snapshot_by_time_offset_task_set": [
+                        {"definition": 10, "ext_time_offset_set": ["50%"], "input": "r360"}
+                    ],
+                    "animated_graphic_task_set": [
+                        {
+                            "definition": 20000,
+                            "start_time_offset": 0,
+                            "end_time_offset": 1,
+                            "input": "r360",
+                        }
+                    ],
+                }
+            }
+        )
+    )
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    by_type = results_by_type(json.loads(proc.stdout))
+    assert [t["Status"] for t in by_type["Transcode"]] == ["SUCCESS"]
+    (snapshot,) = by_type["SnapshotByTimeOffset"]
+    (gif,) = by_type["AnimatedGraphics"]
+    pictures = [p["Path"] for p in snapshot["Output"]["PicInfoSet"]] + [gif["Output"]["Path"]]
+    for path in pictures:
+        with av.open(str(out / path.lstrip("/"))) as container:
+            ctx = container.streams.video[0].codec_context
+            assert (ctx.width, ctx.height) == (640, 360), path
+
+
+def test_workflow_file_with_a_bad_edge_names_it(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=2.0, width=320, height=240)
+    workflow = tmp_path / "chain.json"
+    workflow.write_text(
+        json.dumps(
+            {
+                "TranscodeTaskSet": [{"Definition": 100010, "Id": "r360"}],
+                "ImageSpriteTaskSet": [{"Definition": 10, "Input": "nope"}],
+            }
+        )
+    )
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "InvalidParameterValue.Input" in proc.stdout
+    assert "nope" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
