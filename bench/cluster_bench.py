@@ -53,9 +53,9 @@ from sqlalchemy import create_engine, select, text
 from reelflow.config import Settings
 from reelflow.db.models import Job
 from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
-from reelflow.executors.base import Executor
 from reelflow.executors.celery.app import make_app
 from reelflow.executors.celery.executor import CeleryExecutor
 from reelflow.executors.jobs import JobRuntime

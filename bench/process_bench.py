@@ -62,7 +62,8 @@ GIF_SECONDS = 3.0  # animated preset 20000: GIF, source size, 2 fps, of the firs
 GIF_FPS = 2
 JPEG_QUALITY = ["-q:v", "2"]
 TARGET_VS_NAIVE = 0.70
-TARGET_VS_FUSED = 1.10
+TARGET_VS_FUSED = 1.01  # issue 15: the wiring must not make a one-file job pay for the server
+TARGET_OVER_FUSED_SECONDS = 0.3
 
 
 class BenchError(Exception):
@@ -531,6 +532,13 @@ def report(bench: Bench, ffmpeg_ver: str, runs: int) -> str:
             line += f"  <= {target:.2f} {'met' if wall <= target else 'MISSED'}"
         return line
 
+    def over_fused(seconds: float) -> str:
+        met = "met" if seconds <= TARGET_OVER_FUSED_SECONDS else "MISSED"
+        return (
+            f"{'process - (c) fused, seconds':<34}{seconds:9.2f}{'':9}"
+            f"  <= {TARGET_OVER_FUSED_SECONDS:.2f} {met}"
+        )
+
     lines += [
         "",
         f"{'ratio (of medians)':<34}{'wall':>9}{'CPU':>9}  target (on wall)",
@@ -538,7 +546,7 @@ def report(bench: Bench, ffmpeg_ver: str, runs: int) -> str:
         ratio("process / (c) fused", PROCESS, FUSED, TARGET_VS_FUSED),
         ratio("(c) fused / (a) naive", FUSED, NAIVE),
         ratio("(b) decode / (a) naive", DECODE, NAIVE),
-        f"{'process - (c) fused, seconds':<34}{res.median(PROCESS) - res.median(FUSED):9.2f}",
+        over_fused(res.median(PROCESS) - res.median(FUSED)),
         "",
         "(a) by output, median wall s: "
         + ", ".join(f"{g} {statistics.median(v):.2f}" for g, v in res.naive_groups.items()),

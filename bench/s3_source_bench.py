@@ -43,12 +43,12 @@ from reelflow.executors.jobs import JobRuntime  # noqa: E402
 from reelflow.media.ffmpeg import find_ffmpeg  # noqa: E402
 from reelflow.media.probe import probe  # noqa: E402
 from reelflow.presets.default_workflow import default_media_process_task  # noqa: E402
-from reelflow.runtime import Runtime  # noqa: E402
 from reelflow.specs.jobs import JobPayload  # noqa: E402
 from reelflow.specs.requests import TaskRequest, TaskSource  # noqa: E402
 from reelflow.storage.local.backend import LocalStorage  # noqa: E402
 from reelflow.storage.registry import StorageRegistry  # noqa: E402
 from reelflow.storage.s3.backend import S3Options, S3Storage, make_client  # noqa: E402
+from reelflow.wiring.server import build_server  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
@@ -113,7 +113,7 @@ def run_task(endpoint: str, bucket: str, info_source: Path, mode: str) -> float:
             output_bucket="out",
         )
         patch = presigned_sources() if mode == "presigned" else nullcontext()
-        with patch, Runtime(settings, storages=storages) as runtime:
+        with patch, build_server(settings, storages=storages) as runtime:
             start = time.perf_counter()
             task_id = runtime.engine.submit(request, account_id=runtime.admin_account.id)
             done = runtime.scheduler.run_until(

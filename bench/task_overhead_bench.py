@@ -27,10 +27,10 @@ from typing import Any
 
 from reelflow.config import Settings
 from reelflow.media.ffmpeg import find_ffmpeg
-from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import MediaProcessTask
+from reelflow.wiring.server import build_server
 
 TARGET_P50_MS = 100.0
 WORKFLOW: dict[str, Any] = {
@@ -101,22 +101,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock = FFmpegClock()
         overheads: list[float] = []
         ffmpeg_ms: list[float] = []
-        with Runtime(settings) as runtime:
-            clock.watch(runtime.jobs.runner)
+        with build_server(settings) as services:
+            clock.watch(services.jobs.runner)
             # The task is looked at when one of its jobs ended, not polled: a poll every few
             # ms would take CPU from the very threads whose overhead is measured.
             job_ended = threading.Event()
-            runtime.scheduler.on_job_finished = lambda *_: job_ended.set()
-            runtime.scheduler.start()
+            services.scheduler.on_job_finished = lambda *_: job_ended.set()
+            services.scheduler.start()
             for number in range(args.warmup + args.tasks):
                 clock.take()
                 job_ended.clear()
-                task_id = runtime.engine.submit(request)
-                view = runtime.engine.task_view(task_id)
+                task_id = services.engine.submit(request)
+                view = services.engine.task_view(task_id)
                 while not view.state.is_terminal:
                     job_ended.wait(0.5)
                     job_ended.clear()
-                    view = runtime.engine.task_view(task_id)
+                    view = services.engine.task_view(task_id)
                 if view.state is not TaskState.SUCCEEDED or view.finished_at is None:
                     sys.stderr.write(f"task {task_id} ended {view.state}: {view.message}\n")
                     return 1

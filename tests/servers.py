@@ -16,9 +16,9 @@ from pathlib import Path
 import uvicorn
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.web.socket_body import UploadHttpProtocol
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import build_server
 
 SIZE = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -40,7 +40,7 @@ def free_port() -> int:
 def in_process_server(data_dir: Path) -> Iterator[tuple[str, str]]:
     """(base URL, admin secret) of a server on ``data_dir`` running in a thread of this
     process (whose memory a test can watch)."""
-    with Runtime(Settings(data_dir=data_dir)) as runtime:
+    with build_server(Settings(data_dir=data_dir)) as runtime:
         assert runtime.admin_key is not None
         config = uvicorn.Config(
             create_app(runtime), log_level="warning", lifespan="off", http=UploadHttpProtocol

@@ -5,6 +5,7 @@
     +-- SpecError                      InvalidParameterValue  no
     +-- StorageError                   StorageError    yes
     |   +-- ObjectNotFound             ResourceNotFound.ObjectNotFound  no
+    |   +-- BucketNotFound             ResourceNotFound.BucketNotExist  no
     |   +-- AccessDenied               StorageError.AccessDenied  no
     |   +-- InvalidKey                 InvalidParameterValue.Key  no
     |   +-- StorageUnavailable         StorageError.Unavailable  yes (outage budget)
@@ -29,8 +30,8 @@
     |   +-- MessageNotFound            ResourceNotFound.ReceiptHandle  no
     +-- StateError                     FailedOperation.State  no
         +-- TemplateInUse              FailedOperation.TemplateInUse  no
+        +-- BucketExists               FailedOperation.BucketAlreadyExists  no
 
-(``storage.registry.BucketNotFound``, a ``StorageError``, is ``ResourceNotFound.BucketNotExist``.)
 A resource of another account is reported exactly like an unknown one.
 
 ``StorageUnavailable`` is an outage: the store or the network was away (refused, reset,
@@ -82,6 +83,14 @@ class StorageError(ReelflowError):
 
 class ObjectNotFound(StorageError):
     code = "ResourceNotFound.ObjectNotFound"
+    retryable = False
+
+
+class BucketNotFound(StorageError):
+    """A request named a bucket that is not configured (or is another account's). Permanent:
+    retrying cannot help."""
+
+    code = "ResourceNotFound.BucketNotExist"
     retryable = False
 
 
@@ -243,3 +252,9 @@ class TemplateInUse(StateError):
     """A template that a workflow still uses cannot be deleted."""
 
     code = "FailedOperation.TemplateInUse"
+
+
+class BucketExists(StateError):
+    """A new bucket's name is taken."""
+
+    code = "FailedOperation.BucketAlreadyExists"

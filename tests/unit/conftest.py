@@ -19,8 +19,8 @@ from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.db.session import session_factory
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices
 from tests.unit.engine.fakes import FakeClock
 
 with warnings.catch_warnings():
@@ -37,7 +37,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
+def app(runtime: ServerServices) -> FastAPI:
     return create_app(runtime)
 
 

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Bucket
 from reelflow.db.session import transaction
-from reelflow.errors import StateError
-from reelflow.storage.registry import BucketNotFound
+from reelflow.errors import BucketExists, BucketNotFound
 
 # Checked several times per task submission: built once, run as plain Core (see
 # ``accounts._LIVE_KEY``).
@@ -43,10 +42,6 @@ def _info(row: Bucket) -> BucketInfo:
         path=row.path,
         created_at=row.created_at,
     )
-
-
-class BucketExists(StateError):
-    code = "FailedOperation.BucketAlreadyExists"
 
 
 class Buckets:

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.session import transaction
 from reelflow.db.triggers import OwnOutput, TriggerCheckpoint, TriggeredObject
+from reelflow.specs.works import Work
 
 _DIGITS = re.compile(r"\d+")
 # Fields of a planned work (``specs.works``) that name objects it writes.
@@ -74,19 +74,16 @@ def output_patterns(key: str) -> list[str]:
     return forms
 
 
-def planned_keys(works: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """(bucket, key) of every object the planned works will write (JSON works)."""
+def planned_keys(works: Iterable[Work]) -> list[tuple[str, str]]:
+    """(bucket, key) of every object the planned works will write."""
     found: list[tuple[str, str]] = []
     for work in works:
-        bucket = str(work.get("bucket", ""))
         for field in _KEY_FIELDS:
-            value = work.get(field)
-            if isinstance(value, str) and value:
-                found.append((bucket, value))
+            value = getattr(work, field, "")
+            if value:
+                found.append((work.bucket, value))
         for field in _KEYS_FIELDS:
-            values = work.get(field)
-            if isinstance(values, list):
-                found.extend((bucket, str(v)) for v in values if v)
+            found.extend((work.bucket, v) for v in getattr(work, field, ()) if v)
     return found
 
 
@@ -116,9 +113,7 @@ def record_trigger(session: Session, key: TriggerKey, task_id: str, now: datetim
     )
 
 
-def record_outputs(
-    session: Session, task_id: str, works: Sequence[Mapping[str, Any]], now: datetime
-) -> None:
+def record_outputs(session: Session, task_id: str, works: Sequence[Work], now: datetime) -> None:
     """Remember every key ``works`` will write (once per key: re-planning adds nothing)."""
     wanted = {_key_hash(b, k): (b, k) for b, k in planned_keys(works) if b}
     digests = list(wanted)

@@ -26,14 +26,13 @@ from reelflow.catalog.egress import check_notify
 from reelflow.catalog.templates import Templates
 from reelflow.db.models import CustomTemplate, Workflow
 from reelflow.db.session import transaction
-from reelflow.errors import SpecError, WorkflowNotFound
+from reelflow.errors import BucketNotFound, SpecError, WorkflowNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.catalog import CUSTOM_ID_START
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.templates import TRUSTED
 from reelflow.specs.workflows import WorkflowSpec, subtask_inputs, template_references
-from reelflow.storage.registry import BucketNotFound
 
 MAX_PAGE = 100
 MAX_IDS = 100

@@ -27,13 +27,13 @@ from reelflow.errors import ReelflowError
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.media.probe import probe
 from reelflow.presets.default_workflow import default_media_process_task
-from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import ImageSpriteTaskInput
 from reelflow.specs.templates import ImageSpriteTemplate, TemplateKind
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
+from reelflow.wiring.process import build_process
 
 DEMO_BUCKET = "demo"
 SAMPLE_NAME = "sample.mp4"
@@ -123,9 +123,9 @@ def run_demo(sample: Path, out_dir: Path, settings: Settings, console: Console) 
             update={"data_dir": Path(scratch), "database_url": "", "executor": "local"}
         )
         storages = StorageRegistry([LocalStorage(DEMO_BUCKET, out_dir)])
-        with Runtime(local, storages=storages) as runtime:
-            admin = runtime.admin_account.id
-            sprite = runtime.templates_service.create(admin, TemplateKind.IMAGE_SPRITE, DEMO_SPRITE)
+        with build_process(local, storages) as services:
+            admin = services.admin_account.id
+            sprite = services.templates.create(admin, TemplateKind.IMAGE_SPRITE, DEMO_SPRITE)
             sprites = [ImageSpriteTaskInput(definition=sprite.definition)]
             mpt = mpt.model_copy(update={"image_sprite_task_set": sprites})
             request = TaskRequest(
@@ -133,9 +133,9 @@ def run_demo(sample: Path, out_dir: Path, settings: Settings, console: Console) 
                 media_process_task=mpt,
                 output_dir=OUTPUT_DIR,
             )
-            task_id = runtime.engine.submit(request, account_id=admin)
-            runtime.scheduler.start()
-            view = watch_task(runtime, task_id, console, show=True)
+            task_id = services.engine.submit(request, account_id=admin)
+            services.scheduler.start()
+            view = watch_task(services, task_id, console, show=True)
     (out_dir / "result.json").write_text(
         json.dumps(workflow_task(view), indent=2, ensure_ascii=False)
     )

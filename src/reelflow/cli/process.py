@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +23,6 @@ from reelflow.errors import ReelflowError, SpecError
 from reelflow.media.probe import probe
 from reelflow.net.egress import EgressPolicy
 from reelflow.presets.default_workflow import default_media_process_task
-from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource
@@ -32,10 +31,15 @@ from reelflow.specs.tasks import MediaProcessTask
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources
+from reelflow.wiring.process import KnownProbe, ProcessServices, build_process, file_stamp
 
 OUTPUT_BUCKET = "output"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# The task is read again when one of its jobs ends; this often too in case its end is not
+# a job's (a lease that ran out), and as often as the bars are redrawn when they are shown.
+SAFETY_POLL = 0.5
+REDRAW = 0.2
 
 _STATE_STYLE = {
     SubTaskState.PENDING: "dim",
@@ -69,14 +73,20 @@ def make_source(value: str) -> TaskSource:
     return TaskSource(type="file", path=str(Path(value).expanduser().absolute()))
 
 
-def _quiet_probe(source: TaskSource, settings: Settings) -> MediaInfo | None:
+def _quiet_probe(
+    source: TaskSource, settings: Settings
+) -> tuple[MediaInfo | None, KnownProbe | None]:
     """Probe once to choose the default workflow; a bad source is reported by the task.
+    Also returns the probe of a local file for the task to reuse (it probes it again only
+    if the file changed meanwhile).
 
     A URL is fetched through the egress policy first (FFmpeg and PyAV only read local
-    files), into a temporary folder removed at once; the task fetches it again."""
+    files), into a temporary folder removed at once; the task fetches and probes it again."""
     try:
         if source.type != "url":
-            return probe(source.path, max_pixels=settings.max_input_pixels)
+            stamp = file_stamp(source.path)
+            info = probe(source.path, max_pixels=settings.max_input_pixels)
+            return info, None if stamp is None else KnownProbe(source.path, stamp, info)
         urls = UrlSources(
             settings.url_max_bytes,
             settings.url_timeout,
@@ -84,22 +94,41 @@ def _quiet_probe(source: TaskSource, settings: Settings) -> MediaInfo | None:
         )
         with tempfile.TemporaryDirectory(prefix="reelflow-probe-") as folder:
             copy = urls.fetch(source.url, Path(folder) / "source")
-            return probe(copy, max_pixels=settings.max_input_pixels)
+            return probe(copy, max_pixels=settings.max_input_pixels), None
     except ReelflowError:
+        return None, None
+
+
+def scratch_parent(out_dir: Path) -> Path | None:
+    """Where the task's scratch folder goes: the system's temporary folder (None), unless
+    that is on another file system than ``out_dir``, whose outputs would then be copied
+    rather than renamed into place: then a hidden folder in ``out_dir``, removed at the end."""
+    try:
+        if os.stat(tempfile.gettempdir()).st_dev == os.stat(out_dir).st_dev:
+            return None
+    except OSError:
         return None
+    return out_dir
 
 
 def _label(sub: SubTaskView) -> str:
     return f"{sub.kind.value} {sub.spec.definition}"
 
 
-def watch_task(runtime: Runtime, task_id: str, console: Console, show: bool) -> TaskView:
-    """Poll the task until it ends, drawing one progress bar per sub-task."""
-    view = runtime.engine.task_view(task_id)
+def watch_task(services: ProcessServices, task_id: str, console: Console, show: bool) -> TaskView:
+    """Follow the task until it ends (read again as each of its jobs ends), drawing one
+    progress bar per sub-task when ``show``."""
+    engine = services.engine
+
+    def next_view(wait: float) -> TaskView:
+        services.job_ended.wait(wait)
+        services.job_ended.clear()  # before reading: a job ending from now on wakes us again
+        return engine.task_view(task_id)
+
+    view = engine.task_view(task_id)
     if not show:
         while not view.state.is_terminal:
-            time.sleep(0.1)
-            view = runtime.engine.task_view(task_id)
+            view = next_view(SAFETY_POLL)
         return view
     columns = (
         TextColumn("{task.description}", justify="left"),
@@ -120,8 +149,7 @@ def watch_task(runtime: Runtime, task_id: str, console: Console, show: bool) -> 
                 bars.update(ids[sub.index], completed=done, state=f"[{style}]{sub.state.value}")
             if view.state.is_terminal:
                 break
-            time.sleep(0.2)
-            view = runtime.engine.task_view(task_id)
+            view = next_view(REDRAW)
     return view
 
 
@@ -159,33 +187,37 @@ def run_process(
     console = Console(stderr=as_json)
     source = make_source(input_value)
     base = settings or Settings()
+    known: KnownProbe | None = None
     try:
         if workflow is not None:
             mpt = load_workflow(workflow)
         else:
-            mpt = default_media_process_task(_quiet_probe(source, base))
+            info, known = _quiet_probe(source, base)
+            mpt = default_media_process_task(info)
         request = TaskRequest(source=source, media_process_task=mpt, output_bucket=OUTPUT_BUCKET)
     except SpecError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
         return EXIT_USAGE
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="reelflow-process-") as scratch:
+    parent = scratch_parent(out_dir)
+    prefix = "reelflow-process-" if parent is None else ".reelflow-process-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=parent) as scratch:
         # One task, one process: a throwaway database; outputs go to OUTDIR.
         local = base.model_copy(
             update={"data_dir": Path(scratch), "database_url": "", "executor": "local"}
         )
         storages = StorageRegistry([LocalStorage(OUTPUT_BUCKET, out_dir)])
-        with Runtime(local, storages=storages) as runtime:
+        with build_process(local, storages, known=known) as services:
             try:
-                task_id = runtime.engine.submit(request)
+                task_id = services.engine.submit(request)
             except SpecError as exc:
                 console.print(f"[red]{exc.code}[/red]: {exc.message}")
                 return EXIT_USAGE
-            runtime.scheduler.start()
+            services.scheduler.start()
             try:
-                view = watch_task(runtime, task_id, console, show=not as_json)
+                view = watch_task(services, task_id, console, show=not as_json)
             except KeyboardInterrupt:
-                runtime.engine.cancel(task_id)
+                services.engine.cancel(task_id)
                 console.print("[yellow]cancelled[/yellow]")
                 return 130
     result = workflow_task(view)

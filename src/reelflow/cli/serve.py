@@ -17,7 +17,8 @@ import uvicorn
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
 from reelflow.errors import StorageError
-from reelflow.runtime import Runtime
+from reelflow.storage.registry import StorageRegistry
+from reelflow.wiring.server import build_server, create_default_workflow
 
 log = logging.getLogger("reelflow.serve")
 
@@ -37,7 +38,7 @@ def write_private_json(path: Path, data: dict[str, str]) -> None:
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT once its own shutdown is done, so the process dies
     by the signal and no ``finally`` runs; reelflow's jobs must be handed back first, so the
-    runtime is closed at the end of the server's shutdown, before that happens."""
+    services are closed at the end of the server's shutdown, before that happens."""
 
     def __init__(self, config: uvicorn.Config, on_stopped: Callable[[], None]) -> None:
         super().__init__(config)
@@ -48,11 +49,11 @@ class _Server(uvicorn.Server):
         await anyio.to_thread.run_sync(self.on_stopped)
 
 
-def check_remote_buckets(runtime: Runtime) -> None:
+def check_remote_buckets(storages: StorageRegistry) -> None:
     """Reach every S3 bucket once and compare its region with the configured one. Problems
     are logged, not fatal: the store may come back, and jobs retry storage errors."""
-    for name in runtime.storages.names():
-        storage = runtime.storages.get(name)
+    for name in storages.names():
+        storage = storages.get(name)
         check = getattr(storage, "check", None)
         if check is None:
             continue
@@ -76,9 +77,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from reelflow.web.socket_body import UploadHttpProtocol
     from reelflow.wiring.http import create_app  # FastAPI only for the server
 
-    runtime = Runtime(settings)
+    services = build_server(settings)
     try:
-        new_key = getattr(runtime, "admin_key", None)
+        new_key = services.admin_key
         if new_key is not None:
             path = settings.data_dir / ADMIN_KEY_FILE
             write_private_json(
@@ -86,25 +87,27 @@ def serve(settings: Settings, host: str, port: int) -> None:
             )
             typer.echo(f"created the admin API key: {path.resolve()} (mode 0600)")
             if settings.default_workflow:
-                runtime.create_default_workflow()  # logs what it made (or why not)
+                create_default_workflow(
+                    services.workflows, services.admin_account
+                )  # logs what it made (or why not)
         url = f"http://{host}:{port}"
         write_private_json(settings.data_dir / SERVER_FILE, {"url": url})
         limits = BodyLimits(json_body=settings.max_json_bytes, upload=settings.max_upload_bytes)
-        app = create_app(runtime, limits=limits)
-        app.state.on_upload = runtime.triggers.upload  # object API uploads fire workflows
-        check_remote_buckets(runtime)
-        runtime.scheduler.on_job_finished = app.state.metrics.observe_job
+        app = create_app(services, limits=limits)
+        app.state.on_upload = services.triggers.upload  # object API uploads fire workflows
+        check_remote_buckets(services.storages)
+        services.scheduler.on_job_finished = app.state.metrics.observe_job
         config = uvicorn.Config(
             app, host=host, port=port, log_level="info", access_log=False, http=UploadHttpProtocol
         )
-        server = _Server(config, on_stopped=runtime.close)
-        runtime.scheduler.start()
-        runtime.triggers.start()  # folder watchers and S3 pollers; stopped by runtime.close
-        runtime.dispatcher.start()  # delivers event notifications; stopped by runtime.close
+        server = _Server(config, on_stopped=services.close)
+        services.scheduler.start()
+        services.triggers.start()  # folder watchers and S3 pollers; stopped by services.close
+        services.dispatcher.start()  # delivers event notifications; stopped by services.close
         typer.echo(f"reelflow serving on {url} (data dir {settings.data_dir.resolve()})")
         server.run()  # returns after a graceful shutdown on SIGTERM or SIGINT
     finally:
-        runtime.close()  # stops running FFmpeg processes and requeues their jobs
+        services.close()  # stops running FFmpeg processes and requeues their jobs
         log.info("stopped")
 
 

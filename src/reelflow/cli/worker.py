@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,71 +19,14 @@ import typer
 
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
-from reelflow.db.outage import Outage, until_reachable
-from reelflow.db.session import create_db_engine, migrate, session_factory
-from reelflow.engine.scheduler import default_owner
-from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError
-from reelflow.executors import scratch
 from reelflow.executors.celery.app import make_app, register_worker
 from reelflow.executors.celery.consumer import consumer_class
 from reelflow.executors.celery.health import health_file, watch_consumer
 from reelflow.executors.celery.watchdog import liveness
-from reelflow.executors.celery.worker import JobWorker
-from reelflow.executors.jobs import JobRuntime, outage_patience
-from reelflow.media.ffmpeg import find_ffmpeg
-from reelflow.net.egress import EgressPolicy
-from reelflow.notify.outbox import OutboxWriter
-from reelflow.planner.plan import DefaultPlanner
-from reelflow.storage.registry import build_storages
+from reelflow.wiring.worker import build_worker
 
 log = logging.getLogger("reelflow.worker")
-
-
-@contextmanager
-def job_worker(settings: Settings) -> Iterator[JobWorker]:
-    """A started ``JobWorker`` wired to the shared database and buckets; stopped after."""
-    db = create_db_engine(settings.resolved_database_url())
-    try:
-        # A no-op once a server (or another worker) has done it; a database still starting
-        # (or failing over) is waited for, saying so once, not a crash with a traceback.
-        until_reachable(lambda: migrate(db), Outage("worker start-up", log))
-        sessions = session_factory(db)
-        # Cluster mode fans sub-tasks out: a worker finishing a probe plans the media jobs.
-        engine = Engine(sessions, DefaultPlanner(fuse=False), settings)
-        # Tasks finished here write their event in the same transaction; the servers'
-        # dispatchers deliver it.
-        engine.observer = OutboxWriter(sessions, settings.notify_max_retry_seconds)
-        storages = build_storages(settings)
-        for name in storages.names():
-            if storages.get(name).capabilities.folder is not None:
-                log.warning(
-                    "bucket %s is a local folder on this machine: in a cluster, jobs of "
-                    "other machines cannot read it (configure it as an S3 bucket)",
-                    name,
-                )
-        scratch.sweep(settings.data_dir / "scratch")  # left by workers killed earlier
-        runtime = JobRuntime(
-            find_ffmpeg(settings.ffmpeg),
-            storages,
-            settings.data_dir / "scratch",
-            url_max_bytes=settings.url_max_bytes,
-            url_timeout=settings.url_timeout,
-            egress=EgressPolicy.from_settings(settings),
-            max_input_pixels=settings.max_input_pixels,
-            outage_patience=outage_patience(settings.outage_budget_seconds),
-        )
-        owner = f"worker:{default_owner()}"
-        worker = JobWorker(engine, runtime, owner=owner, lease_seconds=settings.lease_seconds)
-        worker.start()
-        try:
-            yield worker
-        finally:
-            handed_back = worker.stop()
-            if handed_back:
-                log.info("handed %d running job(s) back to the queue", handed_back)
-    finally:
-        db.dispose()
 
 
 def run_worker(
@@ -95,7 +36,9 @@ def run_worker(
     from celery import signals
 
     app = make_app(settings)
-    with job_worker(settings) as worker:
+    with build_worker(settings) as services:
+        worker = services.worker
+        worker.start()
         register_worker(app, worker.run)
 
         def on_shutdown(**_: Any) -> None:

@@ -7,8 +7,6 @@ without its own duration reports the container's; ``None`` where the source did 
 
 from __future__ import annotations
 
-from typing import Any
-
 from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 
 
@@ -28,14 +26,6 @@ def media_metadata(info: MediaInfo) -> dict[str, object]:
         "VideoDuration": _or(video.duration, info.duration) if video else None,
         "AudioDuration": _or(audio.duration, info.duration) if audio else None,
     }
-
-
-def stored_metadata(data: dict[str, Any]) -> dict[str, object]:
-    """``MediaMetaData`` of a probe stored as JSON (``MediaInfo.to_dict()``).
-
-    Raises ``KeyError``/``TypeError``/``ValueError`` for a record this version cannot read.
-    """
-    return media_metadata(MediaInfo.from_dict(data))
 
 
 def _video(v: VideoStreamInfo) -> dict[str, object]:

@@ -20,9 +20,9 @@ from reelflow.specs.outputs import (
 )
 
 
-def storage_info(bucket: str) -> dict[str, Any]:
+def storage_info(bucket: str, region: str = "") -> dict[str, Any]:
     """The compatible API's ``TaskOutputStorage`` for a named bucket."""
-    return {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": ""}}
+    return {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": region}}
 
 
 def mps_path(key: str) -> str:

@@ -8,16 +8,14 @@ engine's ``TaskView`` offers), so this module depends on no layer above ``specs`
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from reelflow.compat.media import stored_metadata
+from reelflow.compat.media import media_metadata
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
-
-logger = logging.getLogger(__name__)
 
 ZERO_TIME = "0000-00-00T00:00:00Z"
 
@@ -78,7 +76,7 @@ class TaskRecord(Protocol):
     @property
     def source(self) -> TaskSource: ...
     @property
-    def media_info(self) -> dict[str, Any] | None: ...
+    def media_info(self) -> MediaInfo | None: ...
     @property
     def err_code(self) -> str: ...
     @property
@@ -137,9 +135,9 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
     return result
 
 
-def workflow_task(task: TaskRecord, *, metadata: bool = True) -> dict[str, Any]:
+def workflow_task(task: TaskRecord) -> dict[str, Any]:
     """The compatible API's ``WorkflowTask`` (also the ``WorkflowTaskEvent`` of events and
-    the CLI's result.json); ``MetaData`` null without ``metadata``."""
+    the CLI's result.json); ``MetaData`` null until the source is probed."""
     return {
         "TaskId": task.id,
         "Status": task.api_status,
@@ -147,16 +145,12 @@ def workflow_task(task: TaskRecord, *, metadata: bool = True) -> dict[str, Any]:
         "ErrCodeExt": task.err_code,
         "Message": task.message,
         "InputInfo": input_info(task.source),
-        "MetaData": _metadata(task) if metadata else None,
+        "MetaData": None if task.media_info is None else media_metadata(task.media_info),
         "MediaProcessResultSet": [subtask_result(s) for s in task.subtasks],
         "AiContentReviewResultSet": [],
         "AiAnalysisResultSet": [],
         "AiRecognitionResultSet": [],
     }
-
-
-def _metadata(task: TaskRecord) -> dict[str, object] | None:
-    return None if task.media_info is None else stored_metadata(task.media_info)
 
 
 def task_detail(task: TaskRecord) -> dict[str, Any]:
@@ -191,7 +185,7 @@ def event_body(
         "EventId": event_id,
         "Sequence": seq,
         "EventKind": str(kind),
-        "WorkflowTaskEvent": _event_task(task),
+        "WorkflowTaskEvent": workflow_task(task),
         "EditMediaTaskEvent": None,
         "ScheduleTaskEvent": None,
         "SessionId": task.session_id,
@@ -200,16 +194,6 @@ def event_body(
     if subtask_index is not None:
         body["SubTaskIndex"] = subtask_index
     return body
-
-
-def _event_task(task: TaskRecord) -> dict[str, Any]:
-    try:
-        return workflow_task(task)
-    except (KeyError, TypeError, ValueError):
-        # A probe record this version cannot read must not roll back the task's state
-        # change: the event goes out without MetaData.
-        logger.exception("task %s: media info unreadable; event sent without MetaData", task.id)
-        return workflow_task(task, metadata=False)
 
 
 def event_copy(

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # Sub-tasks (the nodes of the task graph) in one task; a request never has more than 100.
+    max_task_nodes: int = Field(default=100, ge=1, le=100)
     # A job that fails because a dependency is away (StorageError.Unavailable) is retried
     # with backoff, without counting attempts, until the outage has lasted this long.
     outage_budget_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600.0)

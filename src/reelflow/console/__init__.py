@@ -9,8 +9,9 @@
     routes/tasks.py       list with live progress; one task as a diagram with its outputs
 
 Sessions are a signed cookie (``session``), every form carries a CSRF token (``deps``),
-and errors are pages (``routing.ConsoleRoute``). ``install_console(app)`` wires it all into
-the API's app (``GET /`` sends browsers here: ``reelflow.api.mps.router``).
+and errors are pages (``routing.ConsoleRoute``). A sibling of ``reelflow.api``, never
+importing it: ``reelflow.wiring.http`` calls ``install_console(app, data_dir=..., stats=...)``
+to mount it on the same app (``GET /`` sends browsers here: ``reelflow.api.mps.router``).
 """
 
 from __future__ import annotations
@@ -33,19 +34,21 @@ from reelflow.console.routes import (
 from reelflow.console.session import Sessions
 from reelflow.console.signing import Signer, load_secret
 from reelflow.console.state import ConsoleState
-from reelflow.runtime import Runtime
+from reelflow.console.stats import DashboardStats
 
 STATIC = Path(__file__).parent / "static"
 
 __all__ = ["install_console"]
 
 
-def install_console(app: FastAPI) -> None:
-    """Mount the console on ``app`` (whose ``state.runtime`` is set): its routes and its
-    static files under ``/console/static``."""
-    runtime: Runtime = app.state.runtime
-    sessions = Sessions(Signer(load_secret(runtime.settings.data_dir), "console-session"))
-    app.state.console = ConsoleState(sessions=sessions, pages=Pages(sessions, app.version))
+def install_console(app: FastAPI, *, data_dir: Path, stats: DashboardStats) -> None:
+    """Mount the console on ``app`` (whose ``state`` holds the services): its routes and its
+    static files under ``/console/static``. The session key is kept in ``data_dir``;
+    ``stats`` feeds the dashboard."""
+    sessions = Sessions(Signer(load_secret(data_dir), "console-session"))
+    app.state.console = ConsoleState(
+        sessions=sessions, pages=Pages(sessions, app.version), stats=stats
+    )
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (auth, dashboard, workflows, templates, buckets, objects, tasks):
         app.include_router(module.router)

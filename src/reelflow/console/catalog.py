@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from reelflow.catalog.templates import MAX_PAGE, TemplateRecord
+from reelflow.catalog.templates import MAX_PAGE, TemplateRecord, Templates
 from reelflow.console.paging import every_page
-from reelflow.runtime import Runtime
 from reelflow.specs.templates import TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
 
@@ -12,15 +11,13 @@ MAX_TEMPLATES = 2000  # a form lists at most this many of one kind
 
 
 def templates_of(
-    runtime: Runtime, account_id: int, kind: TemplateKind | None
+    templates: Templates, account_id: int, kind: TemplateKind | None
 ) -> list[TemplateRecord]:
     """The account's templates of ``kind`` (of every kind if ``None``), presets first, at
     most ``MAX_TEMPLATES`` of each kind asked for."""
     kinds = 1 if kind is not None else len(TemplateKind)
     return every_page(
-        lambda offset, limit: runtime.templates_service.list(
-            account_id, kind=kind, offset=offset, limit=limit
-        ),
+        lambda offset, limit: templates.list(account_id, kind=kind, offset=offset, limit=limit),
         page_size=MAX_PAGE,
         cap=MAX_TEMPLATES * kinds,
     )
@@ -34,14 +31,14 @@ def _transcode_order(record: TemplateRecord) -> tuple[bool, int, int]:
     return record.type == "Preset", group, record.definition
 
 
-def choices(runtime: Runtime, account_id: int) -> dict[str, list[TemplateRecord]]:
+def choices(templates: Templates, account_id: int) -> dict[str, list[TemplateRecord]]:
     """Every kind's templates, keyed by ``TemplateKind`` value (for the workflow form).
 
     One listing of every kind (a few dozen presets and the account's own), grouped here:
     within a kind, the order is the one a listing of that kind alone has.
     """
     found: dict[str, list[TemplateRecord]] = {kind.value: [] for kind in TemplateKind}
-    for record in templates_of(runtime, account_id, None):
+    for record in templates_of(templates, account_id, None):
         found[record.kind.value].append(record)
     for records in found.values():
         del records[MAX_TEMPLATES:]

@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from reelflow.catalog.accounts import Account
 from reelflow.console.forms import FormData, read_form
 from reelflow.console.session import CSRF_FIELD, CSRF_HEADER, ConsoleSession
-from reelflow.runtime import Runtime
+from reelflow.web.services import AccountsDep
 
 if TYPE_CHECKING:
     from reelflow.console.state import ConsoleState
@@ -42,24 +42,18 @@ def console_state(request: Request) -> ConsoleState:
     return state
 
 
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def signed_in(request: Request) -> SignedIn:
+def signed_in(request: Request, accounts: AccountsDep) -> SignedIn:
     """The session's account, checked against the live API keys on every request."""
     session = console_state(request).sessions.read(request)
     if session is None or not session.key_id:
         raise NotSignedIn()
-    found = runtime_of(request).accounts.secret_for(session.key_id)
+    found = accounts.secret_for(session.key_id)
     if found is None:
         raise NotSignedIn()
     return SignedIn(account=found[0], session=session)
 
 
 UserDep = Annotated[SignedIn, Depends(signed_in)]
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
 async def checked_form(request: Request, user: UserDep) -> FormData:

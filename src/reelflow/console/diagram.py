@@ -2,16 +2,22 @@
 
 A circle is the start and the end, a diamond the fork into parallel sub-tasks, a rounded
 rectangle each sub-task (coloured by its state, with its progress bar), a dot the join.
-Two layouts of the same drawing:
+A sub-task that reads another's output is drawn after it, with an arrow from its upstream:
+in the wide layout to the right of it (a chain reads left to right), in the tall one on
+the next row, indented under it. The fork leads to the sub-tasks that read the source, the
+last stage of each chain leads to the join. Two layouts of the same drawing:
 
-    wide (laptops)                          tall (phones)
+    wide (laptops)                                  tall (phones)
 
-                    [sub-task 0]            (start)
-    (start) -> <fork> [sub-task 1] -> * -> (end)   <fork>
-                    [sub-task 2]              |-[sub-task 0]-|
-                                              |-[sub-task 1]-|
-                                                             * join
-                                                            (end)
+                      [sub-task 0] => [sub-task 2]      (start)
+    (start) -> <fork>                    -> * -> (end)  <fork>
+                      [sub-task 1]                        |-[sub-task 0]
+                                                          |   '=>[sub-task 2]-|
+                                                          |-[sub-task 1]------|
+                                                                              * join
+                                                                            (end)
+
+(``=>``: sub-task 2 reads sub-task 0's output.)
 
 This module computes the geometry only; ``templates/_diagram.html`` draws it.
 """
@@ -30,6 +36,9 @@ RADIUS = 17
 FORK_HALF = 16
 JOIN_RADIUS = 7
 BAR_INSET = 14
+CHAIN_GAP = 40  # wide: between a sub-task's box and its dependent's, room for the arrow
+MIN_BOX_WIDTH = 180  # wide: narrower boxes widen the drawing instead
+INDENT = 26  # tall: a dependent's indent under its upstream
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class Mark:
 @dataclass(frozen=True)
 class Box:
     index: int
+    upstream: int | None  # the index of the sub-task whose output this one reads
     state: SubTaskState
     kind: str
     title: str
@@ -70,6 +80,7 @@ class Box:
 class Edge:
     d: str  # SVG path data
     done: bool  # drawn in the success colour
+    chain: bool = False  # from an upstream sub-task to its dependent, with an arrowhead
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,7 @@ class Diagram:
     end: Mark
     boxes: tuple[Box, ...]
     edges: tuple[Edge, ...]
+    columns: int = 1  # stages of the longest chain
     radius: float = RADIUS
     join_radius: float = JOIN_RADIUS
 
@@ -91,6 +103,12 @@ class Diagram:
     def fork_points(self) -> str:
         x, y, h = self.fork.x, self.fork.y, FORK_HALF
         return f"{x},{y - h} {x + h},{y} {x},{y + h} {x - h},{y}"
+
+    @property
+    def summary(self) -> str:
+        """The drawing in words (the SVG's accessible name)."""
+        stages = f" in {self.columns} stages" if self.columns > 1 else ""
+        return f"Task diagram: start, fork into {len(self.boxes)} sub-tasks{stages}, join, end"
 
     @property
     def final(self) -> str:
@@ -118,25 +136,6 @@ def _progress(sub: SubTaskView) -> float:
     return max(0.0, min(100.0, sub.progress))
 
 
-def _boxes(task: TaskView, x: float, top: float, width: float, max_title: int) -> list[Box]:
-    return [
-        Box(
-            index=sub.index,
-            state=sub.state,
-            kind=sub.kind.value,
-            title=_title(sub),
-            subtitle=_subtitle(sub),
-            progress=_progress(sub),
-            x=x,
-            y=top + row * ROW,
-            width=width,
-            height=BOX_HEIGHT,
-            max_title=max_title,
-        )
-        for row, sub in enumerate(sorted(task.subtasks, key=lambda s: s.index))
-    ]
-
-
 def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
     """A horizontal S-curve from (x1, y1) to (x2, y2)."""
     mid = (x1 + x2) / 2
@@ -148,25 +147,136 @@ def _line(*points: tuple[float, float]) -> str:
     return f"M{first[0]},{first[1]} " + " ".join(f"L{x},{y}" for x, y in rest)
 
 
+class _Graph:
+    """Which sub-task reads which: upstreams, children, depth (stage) and drawing order."""
+
+    def __init__(self, task: TaskView) -> None:
+        self.subs = sorted(task.subtasks, key=lambda s: s.index)
+        known = {sub.index for sub in self.subs}
+        self.upstream: dict[int, int | None] = {}
+        for sub in self.subs:
+            up = sub.spec.upstream
+            self.upstream[sub.index] = up if up in known and up != sub.index else None
+        self._link()
+        reached = set(self.preorder())
+        for sub in self.subs:  # a cycle (the door never lets one in) is drawn unlinked
+            if sub.index not in reached:
+                self.upstream[sub.index] = None
+        self._link()
+        self.depth = {sub.index: self._depth(sub.index) for sub in self.subs}
+
+    def _depth(self, index: int) -> int:
+        depth, up = 0, self.upstream[index]
+        while up is not None:
+            depth, up = depth + 1, self.upstream[up]
+        return depth
+
+    def _link(self) -> None:
+        self.children: dict[int, list[int]] = {sub.index: [] for sub in self.subs}
+        for sub in self.subs:
+            up = self.upstream[sub.index]
+            if up is not None:
+                self.children[up].append(sub.index)
+
+    def roots(self) -> list[int]:
+        return [sub.index for sub in self.subs if self.upstream[sub.index] is None]
+
+    def leaf(self, index: int) -> bool:
+        return not self.children[index]
+
+    def preorder(self) -> list[int]:
+        """Each chain after its upstream, depth first (the tall layout's rows)."""
+        order: list[int] = []
+        seen: set[int] = set()
+        stack = list(reversed(self.roots()))
+        while stack:
+            index = stack.pop()
+            if index in seen:
+                continue
+            seen.add(index)
+            order.append(index)
+            stack.extend(reversed(self.children[index]))
+        return order
+
+    def rows(self) -> dict[int, int]:
+        """The wide layout's rows: a node's first dependent on its own row, the others below."""
+        rows: dict[int, int] = {}
+        next_row = 0
+        for index in self.preorder():
+            up = self.upstream[index]
+            if up is not None and self.children[up][0] == index and up in rows:
+                rows[index] = rows[up]
+            else:
+                rows[index], next_row = next_row, next_row + 1
+        return rows
+
+
+def _box(graph: _Graph, sub: SubTaskView, x: float, y: float, width: float, max_title: int) -> Box:
+    return Box(
+        index=sub.index,
+        upstream=graph.upstream[sub.index],
+        state=sub.state,
+        kind=sub.kind.value,
+        title=_title(sub),
+        subtitle=_subtitle(sub),
+        progress=_progress(sub),
+        x=x,
+        y=y,
+        width=width,
+        height=BOX_HEIGHT,
+        max_title=max_title,
+    )
+
+
+def _title_fit(width: int, chars: int, full: int) -> int:
+    """How many title characters fit a box ``width`` wide, when ``chars`` fit ``full``."""
+    return width * chars // full
+
+
 def wide(task: TaskView) -> Diagram:
-    """Left to right, as the seed draws it."""
-    pad, start_x, fork_x, box_x, box_w, join_x, end_x = 22, 40, 128, 214, 440, 744, 846
-    rows = max(1, len(task.subtasks))
+    """Left to right, as the seed draws it; a chain's stages side by side."""
+    pad, start_x, fork_x, box_x = 22, 40, 128, 214
+    graph = _Graph(task)
+    columns = 1 + max(graph.depth.values(), default=0)
+    area = max(440, columns * MIN_BOX_WIDTH + (columns - 1) * CHAIN_GAP)
+    box_w = (area - (columns - 1) * CHAIN_GAP) // columns
+    join_x = box_x + area + 90
+    end_x = join_x + 102
+    row_of = graph.rows()
+    rows = max(1, 1 + max(row_of.values(), default=0))
     height = rows * ROW + 2 * pad - (ROW - BOX_HEIGHT)
     cy = height / 2
-    boxes = _boxes(task, box_x, pad, box_w, 48)
+    max_title = _title_fit(box_w, 48, 440)
+    boxes = [
+        _box(
+            graph,
+            sub,
+            box_x + graph.depth[sub.index] * (box_w + CHAIN_GAP),
+            pad + row_of[sub.index] * ROW,
+            box_w,
+            max_title,
+        )
+        for sub in graph.subs
+    ]
+    by_index = {box.index: box for box in boxes}
     began = task.state is not TaskState.QUEUED
     edges = [Edge(_line((start_x + RADIUS, cy), (fork_x - FORK_HALF, cy)), began)]
     for box in boxes:
         mid = box.y + box.height / 2
         ok = box.state is SubTaskState.SUCCEEDED
-        edges.append(Edge(_curve(fork_x + FORK_HALF, cy, box_x, mid), ok))
-        edges.append(Edge(_curve(box_x + box_w, mid, join_x - JOIN_RADIUS, cy), ok))
+        if box.upstream is None:
+            edges.append(Edge(_curve(fork_x + FORK_HALF, cy, box.x, mid), ok))
+        else:
+            up = by_index[box.upstream]
+            from_x, from_y = up.x + up.width, up.y + up.height / 2
+            edges.append(Edge(_curve(from_x, from_y, box.x, mid), ok, chain=True))
+        if graph.leaf(box.index):
+            edges.append(Edge(_curve(box.x + box.width, mid, join_x - JOIN_RADIUS, cy), ok))
     ended = task.state.is_terminal
     edges.append(Edge(_line((join_x + JOIN_RADIUS, cy), (end_x - RADIUS, cy)), ended))
     return Diagram(
         variant="wide",
-        width=900,
+        width=end_x + 54,
         height=height,
         task_state=task.state,
         start=Mark(start_x, cy, start_x, cy + RADIUS + 14, "middle"),
@@ -175,28 +285,48 @@ def wide(task: TaskView) -> Diagram:
         end=Mark(end_x, cy, end_x, cy + RADIUS + 14, "middle"),
         boxes=tuple(boxes),
         edges=tuple(edges),
+        columns=columns,
     )
 
 
 def tall(task: TaskView) -> Diagram:
     """Top to bottom for narrow screens: a rail from the fork down the left side to each
-    sub-task, another down the right side from each sub-task to the join."""
+    sub-task that reads the source, another down the right side from the last stage of each
+    chain to the join. A chain's next stage sits on the row below, indented, with an arrow
+    down from its upstream."""
     left, right, box_x, box_w = 24, 336, 46, 268
     start_y, fork_y, top = 22, 70, 104
-    boxes = _boxes(task, box_x, top, box_w, 30)
-    mids = [box.y + box.height / 2 for box in boxes] or [top + BOX_HEIGHT / 2]
+    graph = _Graph(task)
+    row_of = {index: row for row, index in enumerate(graph.preorder())}
+    boxes = []
+    for sub in graph.subs:
+        indent = INDENT * graph.depth[sub.index]
+        width = box_w - indent
+        y = top + row_of[sub.index] * ROW
+        boxes.append(_box(graph, sub, box_x + indent, y, width, _title_fit(width, 30, 268)))
+    by_index = {box.index: box for box in boxes}
+    mids = sorted(box.y + box.height / 2 for box in boxes) or [top + BOX_HEIGHT / 2]
+    roots = [box.y + box.height / 2 for box in boxes if box.upstream is None] or mids
+    leaves = [box.y + box.height / 2 for box in boxes if graph.leaf(box.index)] or mids
     join_y = mids[-1] + 46
     end_y = join_y + 44
     began = task.state is not TaskState.QUEUED
     edges = [
         Edge(_line((left, start_y + RADIUS), (left, fork_y - FORK_HALF)), began),
-        Edge(_line((left, fork_y + FORK_HALF), (left, mids[-1])), began),
-        Edge(_line((right, mids[0]), (right, join_y - JOIN_RADIUS)), task.state.is_terminal),
+        Edge(_line((left, fork_y + FORK_HALF), (left, max(roots))), began),
+        Edge(_line((right, min(leaves)), (right, join_y - JOIN_RADIUS)), task.state.is_terminal),
     ]
-    for box, mid in zip(boxes, mids, strict=False):
+    for box in boxes:
+        mid = box.y + box.height / 2
         ok = box.state is SubTaskState.SUCCEEDED
-        edges.append(Edge(_line((left, mid), (box_x, mid)), ok))
-        edges.append(Edge(_line((box_x + box_w, mid), (right, mid)), ok))
+        if box.upstream is None:
+            edges.append(Edge(_line((left, mid), (box_x, mid)), ok))
+        else:
+            up = by_index[box.upstream]
+            x = up.x + INDENT / 2
+            edges.append(Edge(_line((x, up.y + up.height), (x, mid), (box.x, mid)), ok, True))
+        if graph.leaf(box.index):
+            edges.append(Edge(_line((box.x + box.width, mid), (right, mid)), ok))
     ended = task.state.is_terminal
     edges.append(Edge(_line((right, join_y + JOIN_RADIUS), (right, end_y - RADIUS)), ended))
     return Diagram(
@@ -210,4 +340,5 @@ def tall(task: TaskView) -> Diagram:
         end=Mark(right, end_y, right - RADIUS - 8, end_y + 4, "end"),
         boxes=tuple(boxes),
         edges=tuple(edges),
+        columns=1 + max(graph.depth.values(), default=0),
     )

@@ -7,7 +7,7 @@ dependencies) raises and answers in the caller's terms:
                          htmx: 401 + ``HX-Redirect``; JSON (uploads): 401
     CsrfRejected         403 page (or JSON) saying the form did not come from the console
     ReelflowError        its API status (``reelflow.web.errors.status_for``) as a page
-    ApiError             its status (a bad Range, ...)
+    HttpError            its status (a bad Range, ...)
     bad path or query    400
 
 and adds the security headers of ``pages.SECURITY_HEADERS`` (a route's own headers win:
@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from reelflow.console.deps import CsrfRejected, NotSignedIn, console_state
 from reelflow.console.pages import SECURITY_HEADERS
 from reelflow.errors import ReelflowError
-from reelflow.web.errors import ApiError, field_name, status_for
+from reelflow.web.errors import HttpError, field_name, status_for
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class ConsoleRoute(APIRoute):
                 if status >= 500:
                     logger.error("%s %s failed: %s", request.method, request.url.path, exc)
                 response = error_page(request, status, exc.code, exc.message)
-            except ApiError as exc:
+            except HttpError as exc:
                 response = error_page(request, exc.status, exc.code, exc.message)
                 response.headers.update(exc.headers)
             except RequestValidationError as exc:

@@ -1,4 +1,5 @@
-"""What the console keeps on ``app.state.console``: its session cookie codec and pages."""
+"""What the console keeps on ``app.state.console``: its session cookie codec, its pages and
+the dashboard's reads."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from dataclasses import dataclass
 
 from reelflow.console.pages import Pages
 from reelflow.console.session import Sessions
+from reelflow.console.stats import DashboardStats
 
 
 @dataclass(frozen=True)
 class ConsoleState:
     sessions: Sessions
     pages: Pages
+    stats: DashboardStats

@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +183,17 @@ def translate_error(exc: BaseException) -> DatabaseUnavailable | DiskFull | None
         return None
     reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return DatabaseUnavailable(f"the database is unreachable: {reason}")
+
+
+def ping(engine: Engine) -> str | None:
+    """Whether the database answers a ``SELECT 1``: ``None`` if it does, else the type name
+    of the SQLAlchemy error it failed with (the health check logs just that)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except sa_exc.SQLAlchemyError as exc:
+        return type(exc).__name__
+    return None
 
 
 def _writer_lock(sessions: sessionmaker[Session]) -> AbstractContextManager[None]:

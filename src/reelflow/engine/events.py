@@ -17,13 +17,17 @@ from sqlalchemy.orm import Session
 from reelflow.compat.outputs import output_item
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.jobs import parse_job_id
+from reelflow.engine.nodes import reads_source
 from reelflow.engine.observers import Hooks, subtask_states
 from reelflow.engine.outcomes import INTERNAL_ERROR, Outcomes, fail_subtasks
 from reelflow.engine.planning import Planning
+from reelflow.engine.stages import Rendition, Stages
 from reelflow.engine.store import Store, lock_job, subtasks_of
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask
-from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobResult
+from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobPayload, JobResult
+from reelflow.specs.outputs import TranscodeResult
+from reelflow.specs.requests import TaskSource
 from reelflow.specs.states import JobState, SubTaskState
 
 logger = logging.getLogger(__name__)
@@ -38,6 +42,7 @@ class JobEvents:
         self._planning = planning
         self._outcomes = outcomes
         self._hooks = hooks
+        self._stages = Stages(planning)
         self._progress = ProgressThrottle()
 
     def handle(
@@ -99,47 +104,70 @@ class JobEvents:
         self, job_id: int, result: JobResult | None, attempt: int | None, owner: str | None
     ) -> bool:
         with self._store.write() as session:
-            now = self._store.now()
-            locked = lock_job(session, job_id)
-            if locked is None:
-                logger.warning("result for unknown job %s ignored", job_id)
-                return False
-            task, job = locked
-            if not self._is_current(job, attempt, owner):
-                logger.info(
-                    "stale result for job %s ignored (job is %s, attempt %s, event attempt %s)",
-                    job_id,
-                    job.state,
-                    job.attempt,
-                    attempt,
-                )
-                return False
-            if result is None:
-                result = JobResult(
-                    job_id=str(job_id),
-                    ok=False,
-                    error_code=INTERNAL_ERROR,
-                    message="the executor reported the end of the job without a result",
-                )
-            before = subtask_states(task)
-            if job.kind is JobKind.PROBE:
-                self._probe_finished(session, task, job, result, now)
-            else:
-                self._media_finished(task, job, result, now)
-            self._hooks.subtasks_finished(session, task, before)
-            self._outcomes.finish_task_if_done(session, task, now)
-            return True
+            changed, added = self._finish(session, job_id, result, attempt, owner)
+        if added:
+            self._hooks.jobs_added()
+        return changed
+
+    def _finish(
+        self,
+        session: Session,
+        job_id: int,
+        result: JobResult | None,
+        attempt: int | None,
+        owner: str | None,
+    ) -> tuple[bool, bool]:
+        """Apply a final result in ``session``: (whether anything changed, whether the next
+        stage of the task graph got jobs)."""
+        now = self._store.now()
+        locked = lock_job(session, job_id)
+        if locked is None:
+            logger.warning("result for unknown job %s ignored", job_id)
+            return False, False
+        task, job = locked
+        if not self._is_current(job, attempt, owner):
+            logger.info(
+                "stale result for job %s ignored (job is %s, attempt %s, event attempt %s)",
+                job_id,
+                job.state,
+                job.attempt,
+                attempt,
+            )
+            return False, False
+        if result is None:
+            result = JobResult(
+                job_id=str(job_id),
+                ok=False,
+                error_code=INTERNAL_ERROR,
+                message="the executor reported the end of the job without a result",
+            )
+        before = subtask_states(task)
+        made: dict[int, Rendition] = {}
+        if job.kind is JobKind.PROBE:
+            self._probe_finished(session, task, job, result, now)
+        else:
+            made = self._media_finished(task, job, result, now)
+        added = self._stages.advance(session, task, now, made)
+        self._hooks.subtasks_finished(session, task, before)
+        self._outcomes.finish_task_if_done(session, task, now)
+        return True, added
 
     def _probe_finished(
         self, session: Session, task: Task, job: Job, result: JobResult, now: datetime
     ) -> None:
         if result.ok and result.media_info is not None:
             move_job(job, JobState.SUCCEEDED, now)
-            task.media_info = result.media_info
             waiting = [
                 sub for sub in subtasks_of(task, job.subtasks) if sub.state is SubTaskState.PENDING
             ]
-            self._planning.plan_media(session, task, waiting, now)
+            if reads_source(task, job):
+                task.media_info = result.media_info.to_json()
+                self._planning.plan_media(session, task, waiting, now)
+            else:  # the probe of an upstream sub-task's output, for the sub-tasks reading it
+                source = JobPayload.from_json(job.payload).source
+                self._planning.plan_media(
+                    session, task, waiting, now, source=source, info=result.media_info
+                )
             return
         if result.ok:
             result = result.model_copy(
@@ -158,7 +186,12 @@ class JobEvents:
             now=now,
         )
 
-    def _media_finished(self, task: Task, job: Job, result: JobResult, now: datetime) -> None:
+    def _media_finished(
+        self, task: Task, job: Job, result: JobResult, now: datetime
+    ) -> dict[int, Rendition]:
+        """Apply a media job's outcomes; returns the renditions that succeeded, by sub-task
+        (what the next stage of the task graph reads)."""
+        made: dict[int, Rendition] = {}
         subs = {sub.index: sub for sub in subtasks_of(task, job.subtasks)}
         for outcome in result.subtasks:
             sub = subs.get(outcome.index)
@@ -173,6 +206,10 @@ class JobEvents:
                 # Stored as the compatible API's output item, the shape every reader shows.
                 output = output_item(outcome.output)
                 move_subtask(sub, SubTaskState.SUCCEEDED, now, output=output)
+                if isinstance(outcome.output, TranscodeResult):
+                    file = outcome.output.file
+                    where = TaskSource(type="bucket", bucket=file.bucket, key=file.key)
+                    made[sub.index] = Rendition(where, file.media)
             elif outcome.ok:
                 # Never report success without the output (seed: a missing result fails).
                 move_subtask(
@@ -199,9 +236,10 @@ class JobEvents:
                 retryable=result.retryable,
                 now=now,
             )
-            return
+            return made
         move_job(job, JobState.SUCCEEDED, now)
         missing = [sub for sub in subs.values() if sub.state is SubTaskState.RUNNING]
         fail_subtasks(
             missing, INTERNAL_ERROR, "the job finished without a result for this sub-task", now
         )
+        return made

@@ -75,7 +75,7 @@ class Jobs:
                 self._start(task, job, owner, now, lease_seconds)
                 if starting:
                     self._hooks.task_started(session, task)
-                payload = JobPayload.model_validate(job.payload)
+                payload = JobPayload.from_json(job.payload)
                 claimed = {"attempt": job.attempt, "owner": owner}
                 payloads.append(payload.model_copy(update=claimed))
         return payloads

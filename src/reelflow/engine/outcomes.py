@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.nodes import fail_dependents, reads_source
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outages import decide as decide_outage
 from reelflow.engine.outages import is_outage
@@ -101,7 +102,8 @@ class Outcomes:
                 return
         move_job(job, JobState.FAILED, now, code=code, message=message)
         fail_subtasks(unfinished, code, message, now)
-        if job.kind is JobKind.PROBE:
+        fail_dependents({sub.index: sub for sub in task.subtasks}, now)
+        if job.kind is JobKind.PROBE and reads_source(task, job):
             task.err_code = code
             task.message = message
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,10 +17,12 @@ from reelflow.engine.transitions import move_subtask
 from reelflow.errors import ReelflowError
 from reelflow.planner.base import Plan, Planner
 from reelflow.specs.jobs import JobKind, JobPayload
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.states import JobState, SubTaskState
 from reelflow.specs.subtasks import SubTaskSpec
 from reelflow.specs.templates import TRUSTED
+from reelflow.specs.works import Work
 
 logger = logging.getLogger(__name__)
 
@@ -35,21 +36,40 @@ class Planning:
         self._settings = settings
 
     def add_probe_job(
-        self, session: Session, task: Task, indices: Sequence[int], now: datetime
+        self,
+        session: Session,
+        task: Task,
+        indices: Sequence[int],
+        now: datetime,
+        *,
+        source: TaskSource | None = None,
     ) -> Job:
-        """Queue the PROBE job of ``task``'s sub-tasks ``indices``."""
-        return self._add_job(session, task, JobKind.PROBE, indices, now)
+        """Queue the PROBE job of ``task``'s sub-tasks ``indices``: of the task's source, or
+        of ``source`` (an upstream sub-task's output that they read)."""
+        return self._add_job(session, task, JobKind.PROBE, indices, now, None, (), source)
 
     def plan_media(
-        self, session: Session, task: Task, subs: Sequence[SubTask], now: datetime
+        self,
+        session: Session,
+        task: Task,
+        subs: Sequence[SubTask],
+        now: datetime,
+        *,
+        source: TaskSource | None = None,
+        info: MediaInfo | None = None,
     ) -> None:
-        """Plan MEDIA jobs for ``subs`` (all PENDING, media_info known); fail rejected ones."""
-        if task.media_info is None:
-            raise ValueError(f"task {task.id}: cannot plan before the source is probed")
+        """Plan MEDIA jobs for ``subs`` (all PENDING) reading the task's source (its
+        media_info known), or ``source`` probed as ``info`` (an upstream sub-task's output);
+        fail rejected ones."""
+        if source is None or info is None:
+            if task.media_info is None:
+                raise ValueError(f"task {task.id}: cannot plan before the source is probed")
+            info = MediaInfo.from_json(task.media_info)
+            source = None
         specs = [SubTaskSpec.model_validate(sub.spec, context=TRUSTED) for sub in subs]
         name = TaskSource.model_validate(task.source).name
         try:
-            plan = self._planner.plan(specs, task.media_info, name)
+            plan = self._planner.plan(specs, info, name)
         except ReelflowError as exc:
             fail_subtasks(subs, exc.code, exc.message, now)
             return
@@ -77,7 +97,7 @@ class Planning:
         record_outputs(session, task.id, [w for p in plan.jobs for w in p.works], now)
         for planned in plan.jobs:
             job = self._add_job(
-                session, task, JobKind.MEDIA, planned.subtasks, now, works=planned.works
+                session, task, JobKind.MEDIA, planned.subtasks, now, info, planned.works, source
             )
             for index in planned.subtasks:
                 by_index[index].job_id = job.id
@@ -89,8 +109,9 @@ class Planning:
         kind: JobKind,
         indices: Sequence[int],
         now: datetime,
-        *,
-        works: Sequence[dict[str, Any]] = (),
+        info: MediaInfo | None,
+        works: Sequence[Work],
+        source: TaskSource | None = None,
     ) -> Job:
         job = Job(
             task_id=task.id,
@@ -113,12 +134,12 @@ class Planning:
             job_id=str(job.id),
             task_id=task.id,
             kind=kind,
-            source=TaskSource.model_validate(task.source),
-            media_info=task.media_info if kind is JobKind.MEDIA else None,
+            source=source or TaskSource.model_validate(task.source),
+            media_info=info,
             works=list(works),
             video_preset=self._settings.video_preset,
             timeout=self._settings.job_timeout,
-        ).model_dump(mode="json")
+        ).to_json()
         return job
 
 

@@ -36,9 +36,9 @@ from collections.abc import Callable
 from reelflow.config import Settings
 from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.dispatch import DispatchWatch
+from reelflow.engine.ports import Executor
 from reelflow.engine.service import Engine
 from reelflow.errors import ExecutorUnavailable
-from reelflow.executors.base import Executor
 from reelflow.specs.jobs import JobEvent, JobEventType
 
 logger = logging.getLogger(__name__)

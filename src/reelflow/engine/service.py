@@ -77,6 +77,7 @@ class Engine:
             templates=templates if templates is not None else Templates(sessions),
             buckets=buckets if buckets is not None else Buckets(sessions),
             egress=egress if egress is not None else EgressPolicy.from_settings(settings),
+            max_nodes=settings.max_task_nodes,
         )
         self.queries = TaskQueries(self.store)
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)

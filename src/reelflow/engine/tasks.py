@@ -14,19 +14,22 @@ from reelflow.catalog.egress import check_request
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.nodes import upstream_of
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
 from reelflow.engine.queries import session_task_in, visible
+from reelflow.engine.stages import Stages
 from reelflow.engine.store import Store, lock_task
 from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.errors import JobCancelled, SpecError, StateError, TaskNotFound
+from reelflow.errors import BucketNotFound, JobCancelled, SpecError, StateError, TaskNotFound
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
+from reelflow.specs.graph import check_size
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskSpec
-from reelflow.storage.registry import BucketNotFound
+from reelflow.specs.tasks import MAX_SUBTASKS
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Tasks:
         templates: Templates,
         buckets: Buckets,
         egress: EgressPolicy,
+        max_nodes: int = MAX_SUBTASKS,
     ) -> None:
         self._store = store
         self._planner = planner
@@ -73,6 +77,8 @@ class Tasks:
         self._templates = templates
         self._buckets = buckets
         self._egress = egress
+        self._max_nodes = max_nodes
+        self._stages = Stages(planning)
 
     def submit(
         self,
@@ -127,6 +133,7 @@ class Tasks:
                 )
             if request.source.type == "bucket":
                 self._check_bucket(account_id, request.source.bucket, "source.bucket")
+        check_size(request.media_process_task.count(), self._max_nodes)
         specs = self._planner.resolve(request, self._templates.lookup(account_id))
         if not specs:
             raise SpecError("the request has no sub-task to run", field="media_process_task")
@@ -215,7 +222,9 @@ class Tasks:
             session.add(task)
             # No flush of its own: the probe job's flush inserts the task, its sub-tasks and
             # the job in one unit of work (each flush costs about as much as the inserts).
-            self._planning.add_probe_job(session, task, indices, now)
+            # Sub-tasks reading another's output wait for it (``reelflow.engine.stages``).
+            roots = [spec.index for spec in specs if spec.upstream is None]
+            self._planning.add_probe_job(session, task, roots, now)
             if trigger_key is not None:
                 record_trigger(session, trigger_key, task.id, now)
             return Submitted(task.id, created=True)
@@ -257,7 +266,10 @@ class Tasks:
         """Run the failed sub-tasks of a FAILED task again; returns their indices.
 
         Successful sub-tasks keep their outputs. With the probe already known the sub-tasks
-        are planned into MEDIA jobs at once, else the source is probed again first.
+        are planned into MEDIA jobs at once, else the source is probed again first. In a
+        task graph only the failed sub-tasks that read the source are planned so; those
+        reading another sub-task's output (failed themselves, or with their upstream) run
+        once that upstream has succeeded (``reelflow.engine.stages``).
         Another account's task: ``TaskNotFound``.
         """
         with self._store.write() as session:
@@ -276,11 +288,13 @@ class Tasks:
             for sub in failed:
                 move_subtask(sub, SubTaskState.PENDING, now)
                 sub.job_id = None
+            roots = [sub for sub in failed if upstream_of(sub) is None]
             if task.media_info is not None:
-                self._planning.plan_media(session, task, failed, now)
-                self._outcomes.finish_task_if_done(session, task, now)
-            else:
-                self._planning.add_probe_job(session, task, [sub.index for sub in failed], now)
+                self._planning.plan_media(session, task, roots, now)
+            elif roots:
+                self._planning.add_probe_job(session, task, [sub.index for sub in roots], now)
+            self._stages.advance(session, task, now)
+            self._outcomes.finish_task_if_done(session, task, now)
             retried = [sub.index for sub in failed]
         self._hooks.jobs_added()
         return retried

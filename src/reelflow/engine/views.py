@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from reelflow.db.models import SubTask, Task
 from reelflow.errors import SpecError
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.templates import TRUSTED
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class TaskView:
     session_context: str
     request: TaskRequest
     source: TaskSource
-    media_info: dict[str, Any] | None
+    media_info: MediaInfo | None
     err_code: str
     message: str
     created_at: datetime
@@ -101,7 +105,7 @@ class TaskView:
             session_context=task.session_context,
             request=TaskRequest.model_validate(task.request, context=TRUSTED),
             source=TaskSource.model_validate(task.source),
-            media_info=task.media_info,
+            media_info=_probe(task),
             err_code=task.err_code,
             message=task.message,
             created_at=task.created_at,
@@ -111,6 +115,18 @@ class TaskView:
             subtasks=tuple(SubTaskView.of(sub) for sub in task.subtasks),
             account_id=task.account_id,
         )
+
+
+def _probe(task: Task) -> MediaInfo | None:
+    if task.media_info is None:
+        return None
+    try:
+        return MediaInfo.from_json(task.media_info)
+    except (KeyError, TypeError, ValueError):
+        # A probe record this version cannot read must not make its task unreadable, nor roll
+        # back a state change (whose event renders the task): it shows without MetaData.
+        logger.exception("task %s: media info unreadable; shown without MetaData", task.id)
+        return None
 
 
 def encode_cursor(created_at: datetime, task_id: str) -> str:

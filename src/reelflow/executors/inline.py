@@ -1,19 +1,26 @@
 """The inline executor: runs each job to the end inside ``submit`` (tests, debugging).
 
 Deterministic and single-threaded: when ``submit`` returns, the job's events have been
-reported. It breaks the "submit never blocks" rule of ``Executor`` on purpose.
+reported. It breaks the "submit never blocks" rule of ``reelflow.engine.ports.Executor`` on
+purpose.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import ClassVar
 
-from reelflow.executors.base import Executor, JobContext, JobRunner, Reporter
+from reelflow.engine.ports import Reporter
+from reelflow.executors.base import JobContext, JobRunner
 from reelflow.executors.local import run_guarded
 from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload
 
 
-class InlineExecutor(Executor):
+class InlineExecutor:
+    """Implements ``reelflow.engine.ports.Executor``."""
+
+    reports_to_engine: ClassVar[bool] = False
+
     def __init__(self, runner: JobRunner, slots: int = 1) -> None:
         self._runner = runner
         self._slots = slots
@@ -48,3 +55,6 @@ class InlineExecutor(Executor):
 
     def close(self, *, wait: bool = True) -> None:
         self._closed = True
+
+    def forget(self, job_id: str) -> None:
+        """Nothing held: the job reported its own end."""

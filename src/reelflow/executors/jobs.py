@@ -38,8 +38,6 @@ from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.media import MediaInfo
-from reelflow.specs.works import parse_works
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
@@ -207,7 +205,7 @@ class JobRuntime:
         except BaseException:
             self._done_with_url(job)
             raise
-        return JobResult(job_id=job.job_id, ok=True, media_info=info.to_dict())
+        return JobResult(job_id=job.job_id, ok=True, media_info=info)
 
     def _media(self, job: JobPayload, ctx: JobContext) -> JobResult:
         with disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"):
@@ -216,8 +214,7 @@ class JobRuntime:
     def _media_in_scratch(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.media_info is None:
             raise ConfigError("a media job needs the source's probe (media_info)")
-        info = MediaInfo.from_dict(job.media_info)
-        works = parse_works(job.works)
+        info, works = job.media_info, job.works
         with (
             self._work_dir(job) as work_dir,
             self._source(job, work_dir) as src,

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
 
 from reelflow.db.outage import DB_OUTAGES, Outage
+from reelflow.engine.ports import Reporter
 from reelflow.errors import ReelflowError
-from reelflow.executors.base import Executor, JobContext, JobRunner, Reporter
+from reelflow.executors.base import JobContext, JobRunner
 from reelflow.executors.reporting import report_until_recorded
 from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload, JobResult
 
@@ -52,12 +54,14 @@ def run_guarded(runner: JobRunner, job: JobPayload, ctx: JobContext) -> JobResul
     return result
 
 
-class LocalExecutor(Executor):
-    """Runs up to ``slots`` jobs at once in this process.
+class LocalExecutor:
+    """Runs up to ``slots`` jobs at once in this process (``reelflow.engine.ports.Executor``).
 
     A cancelled job (``cancel`` or ``close(wait=False)``) reports nothing more: the engine
     decides its state from its own records (requeued on shutdown, cancelled, or lost lease).
     """
+
+    reports_to_engine: ClassVar[bool] = False
 
     def __init__(self, runner: JobRunner, slots: int) -> None:
         if slots < 1:
@@ -113,6 +117,9 @@ class LocalExecutor(Executor):
         # and each kills its FFmpeg process group and reaps it before returning. Returning
         # earlier would let the process exit with FFmpeg children still running.
         self._pool.shutdown(wait=True, cancel_futures=not wait)
+
+    def forget(self, job_id: str) -> None:
+        """Nothing held: a job's slot is free once it reported its end."""
 
     def _run(self, job: JobPayload, cancel: threading.Event, report: Reporter) -> None:
         def progress(value: float) -> None:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from reelflow.config import Settings
+from reelflow.engine.ports import Executor
 from reelflow.errors import ConfigError
-from reelflow.executors.base import Executor, JobRunner
+from reelflow.executors.base import JobRunner
+
+if TYPE_CHECKING:
+    from reelflow.executors.celery.executor import CeleryExecutor
+    from reelflow.executors.inline import InlineExecutor
+    from reelflow.executors.local import LocalExecutor
+
+    # Every executor implements the engine's port: structurally, so mypy checks it here.
+    IMPLEMENTATIONS: tuple[type[Executor], ...] = (LocalExecutor, CeleryExecutor, InlineExecutor)
 
 
 def _local(settings: Settings, runner: JobRunner) -> Executor:

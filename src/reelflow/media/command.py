@@ -23,7 +23,7 @@ from pathlib import Path
 from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import ResolvedWatermark
-from reelflow.specs.units import parse_size
+from reelflow.specs.units import Size
 from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
@@ -122,10 +122,10 @@ class _Graph:
         self, current: str, wm: ResolvedWatermark, tag: str, width: int, height: int
     ) -> str:
         """Overlay one watermark on the stream labelled ``current``; returns the new label."""
-        template = wm.template
+        template, geometry = wm.template, wm.geometry
         own_w, own_h = ("w", "h") if template.type == "image" else ("tw", "th")
-        x = _position(template.x_pos, "W", own_w, template.coordinate_origin, horizontal=True)
-        y = _position(template.y_pos, "H", own_h, template.coordinate_origin, horizontal=False)
+        x = _position(geometry.x, "W", own_w, template.coordinate_origin, horizontal=True)
+        y = _position(geometry.y, "H", own_h, template.coordinate_origin, horizontal=False)
         enable = ""
         if wm.start_time_offset or wm.end_time_offset:
             start = _num(max(0.0, wm.start_time_offset or 0.0))
@@ -134,17 +134,14 @@ class _Graph:
         out = self.label("wm")
         if template.type == "image":
             assert template.image_template is not None
+            assert geometry.width is not None and geometry.height is not None
             image = template.image_template
             index = self.add_input(
                 self.work_dir / f"{tag}.img", base64.b64decode(image.image_content)
             )
-            w_value, w_unit = parse_size(image.width, what="width")
-            h_value, h_unit = parse_size(image.height, what="height")
-            wm_w = round(width * w_value / 100) if w_unit == "%" else round(w_value)
+            wm_w = _pixels(geometry.width, width)
             # Like the width, a height in % is of the video (``ih`` would be the logo's own).
-            wm_h = (
-                -1 if h_value == 0 else round(height * h_value / 100 if h_unit == "%" else h_value)
-            )
+            wm_h = -1 if geometry.height.number == 0 else _pixels(geometry.height, height)
             logo = self.label("logo")
             self.chains.append(f"[{index}:v]scale={max(2, wm_w)}:{wm_h}[{logo}]")
             self.chains.append(f"[{current}][{logo}]overlay=x={x}:y={y}{enable}[{out}]")
@@ -154,8 +151,11 @@ class _Graph:
         content = wm.text_content or text.text_content
         text_path = self.work_dir / f"{tag}.txt"
         self.files[text_path] = content.encode()
-        size_value, size_unit = parse_size(text.font_size, what="font_size")
-        size = f"h*{_num(size_value / 100)}" if size_unit == "%" else _num(size_value)
+        assert geometry.font_size is not None
+        font_size = geometry.font_size
+        size = (
+            f"h*{_num(font_size.number / 100)}" if font_size.is_percent else _num(font_size.number)
+        )
         color = f"0x{text.font_color[2:]}@{_num(text.font_alpha)}"
         font = f"fontfile={self.font_file}:" if self.font_file else ""
         self.chains.append(
@@ -165,10 +165,15 @@ class _Graph:
         return out
 
 
-def _position(value: str, full: str, own: str, origin: str, *, horizontal: bool) -> str:
-    """An overlay coordinate from an offset (``N%`` of the video or ``Npx``) and origin."""
-    number, unit = parse_size(value, what="position")
-    offset = f"{full}*{_num(number / 100)}" if unit == "%" else _num(number)
+def _pixels(size: Size, full: int) -> int:
+    """``size`` in pixels, a percentage being of ``full``."""
+    return round(full * size.number / 100 if size.is_percent else size.number)
+
+
+def _position(offset_size: Size, full: str, own: str, origin: str, *, horizontal: bool) -> str:
+    """An overlay coordinate from an offset (% of the video or px) and origin."""
+    number = offset_size.number
+    offset = f"{full}*{_num(number / 100)}" if offset_size.is_percent else _num(number)
     from_far_side = ("Right" in origin) if horizontal else origin.startswith("Bottom")
     return f"({full}-{own}-{offset})" if from_far_side else offset
 

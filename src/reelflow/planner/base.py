@@ -9,19 +9,21 @@ audio-only file), which fail at once with their code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskSpec
+from reelflow.specs.works import Work
 
 
 @dataclass(frozen=True)
 class PlannedJob:
-    """One physical job: the sub-task indices it serves and their works (JSON)."""
+    """One physical job: the sub-task indices it serves and their works."""
 
     subtasks: tuple[int, ...]
-    works: tuple[dict[str, Any], ...]
+    works: tuple[Work, ...]
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,6 @@ class Planner(Protocol):
         """
         ...
 
-    def plan(
-        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
-    ) -> Plan:
+    def plan(self, subtasks: list[SubTaskSpec], media_info: MediaInfo, source_name: str) -> Plan:
         """Physical jobs for the sub-tasks still to run, given the source's probe."""
         ...

@@ -350,7 +350,7 @@ def build_plan(
     jobs = tuple(
         PlannedJob(
             subtasks=tuple(w.index for w in group),
-            works=tuple(w.to_json() for w in group),
+            works=tuple(group),
         )
         for group in groups
     )
@@ -366,10 +366,8 @@ class DefaultPlanner:
     def resolve(self, request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
         return resolve_request(request, templates)
 
-    def plan(
-        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
-    ) -> Plan:
-        return build_plan(subtasks, MediaInfo.from_dict(media_info), source_name, fuse=self.fuse)
+    def plan(self, subtasks: list[SubTaskSpec], media_info: MediaInfo, source_name: str) -> Plan:
+        return build_plan(subtasks, media_info, source_name, fuse=self.fuse)
 
 
 __all__ = ["DefaultPlanner", "SubTaskKind", "build_plan"]

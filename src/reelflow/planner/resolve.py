@@ -5,10 +5,11 @@ from __future__ import annotations
 from reelflow.errors import SpecError
 from reelflow.planner.naming import check_custom_path
 from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.graph import Node, link
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import ResolvedWatermark, SubTaskKind, SubTaskSpec, TaskInput
 from reelflow.specs.tasks import TranscodeTaskInput, WatermarkInput
-from reelflow.specs.templates import Template, TemplateKind, WatermarkTemplate
+from reelflow.specs.templates import Template, TemplateKind, TranscodeTemplate, WatermarkTemplate
 
 _TEMPLATE_KIND = {
     SubTaskKind.TRANSCODE: TemplateKind.TRANSCODE,
@@ -70,6 +71,7 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
     default_bucket = request.resolved_output_bucket()
     output_dir = request.resolved_output_dir()
     specs: list[SubTaskSpec] = []
+    nodes: list[Node] = []
     for kind, inputs in groups:
         for position, item in enumerate(inputs):
             field = f"media_process_task.{_SET_NAMES[kind]}[{position}]"
@@ -92,16 +94,38 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                     field=f"{field}.output_object_path",
                 )
             bucket = (item.output_storage.bucket if item.output_storage else "") or default_bucket
+            nodes.append(_node(field, kind, item, template))
             specs.append(
                 SubTaskSpec(
                     index=len(specs),
                     kind=kind,
                     definition=item.definition,
-                    input=item.to_json(),
+                    input=item.without_node(),
                     template=template.to_json(),
                     watermarks=watermarks,
                     output_bucket=bucket,
                     output_dir=output_dir,
+                    node_id=item.id,
                 )
             )
-    return specs
+    upstreams = link(nodes)
+    return [
+        spec.model_copy(update={"upstream": up, "upstream_id": nodes[up].id})
+        if up is not None
+        else spec
+        for spec, up in zip(specs, upstreams, strict=True)
+    ]
+
+
+def _node(field: str, kind: SubTaskKind, item: TaskInput, template: Template) -> Node:
+    """``item`` as a node of the task graph (``reelflow.specs.graph``)."""
+    transcode = template if isinstance(template, TranscodeTemplate) else None
+    return Node(
+        field=field,
+        kind=kind,
+        id=item.id,
+        input=item.input,
+        needs_video=transcode.needs_video if transcode is not None else kind.needs_video,
+        makes_video=transcode is not None and transcode.needs_video,
+        playlist=transcode is not None and transcode.container == "hls",
+    )

@@ -3,18 +3,41 @@
 A ``JobPayload`` is what the scheduler hands an executor; a ``JobEvent`` is what the
 executor reports back: progress while a job runs, then exactly one final event with a
 ``JobResult``. The same JSON runs in the local pool and on a Celery worker (see
-``reelflow.executors.base`` for the executor contract).
+``reelflow.engine.ports`` for the executor contract).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.outputs import SubTaskResult
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.works import Work, parse_works
+
+
+def _probe_in(value: object) -> object:
+    return MediaInfo.from_json(value) if isinstance(value, dict) else value
+
+
+def _works_in(value: object) -> object:
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return parse_works(value)
+    return value
+
+
+# In JSON (a Celery message, a job row) a probe is ``MediaInfo.to_json()`` and a work
+# ``Work.to_json()``, read back by their own ``from_json``/``parse_works`` (which tolerate
+# what pydantic's own dataclass validation would not: keys of a newer version).
+ProbeField = Annotated[MediaInfo, BeforeValidator(_probe_in), PlainSerializer(MediaInfo.to_json)]
+WorksField = Annotated[
+    list[Work],
+    BeforeValidator(_works_in),
+    PlainSerializer(lambda works: [work.to_json() for work in works]),
+]
 
 
 class JobKind(StrEnum):
@@ -30,9 +53,10 @@ class JobPayload(JobData):
     """A job as data: the same JSON runs in the local pool and on a Celery worker.
 
     For ``MEDIA`` jobs ``works`` holds the planned sub-task works (``reelflow.specs.works``)
-    and ``media_info`` the source's probe (``MediaInfo.to_dict()``). ``attempt`` and
-    ``owner`` name the claim being run (set by ``Engine.claim``): a cluster worker adopts
-    exactly that claim and reports under it.
+    and ``media_info`` the source's probe. It becomes JSON only where it leaves the process
+    (:meth:`to_json`: a Celery message, the job row). ``attempt`` and ``owner`` name the
+    claim being run (set by ``Engine.claim``): a cluster worker adopts exactly that claim
+    and reports under it.
     """
 
     job_id: str
@@ -41,10 +65,19 @@ class JobPayload(JobData):
     attempt: int = 1
     owner: str = ""
     source: TaskSource
-    media_info: dict[str, Any] | None = None
-    works: list[dict[str, Any]] = []
+    media_info: ProbeField | None = None
+    works: WorksField = []
     video_preset: str = "medium"
     timeout: float = 6 * 3600.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The job as JSON: a Celery message's argument, a job row's ``payload``."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_json`."""
+        return cls.model_validate(data)
 
 
 class SubTaskOutcome(JobData):
@@ -68,7 +101,7 @@ class JobResult(JobData):
     error_code: str = ""
     message: str = ""
     retryable: bool = False
-    media_info: dict[str, Any] | None = None
+    media_info: MediaInfo | None = None
     subtasks: list[SubTaskOutcome] = []
 
 

@@ -1,7 +1,7 @@
 """What a media source contains: the probe's frozen dataclasses.
 
-Filled by ``reelflow.media.probe`` (PyAV); carried by jobs as ``MediaInfo.to_dict()`` and
-stored with the task. This module imports no PyAV, so the planner and the renderers can use
+Filled by ``reelflow.media.probe`` (PyAV); carried by jobs and stored with the task as
+``MediaInfo.to_json()``. This module imports no PyAV, so the planner and the renderers can use
 the values without loading FFmpeg's libraries.
 """
 
@@ -94,16 +94,16 @@ class MediaInfo:
     def has_audio(self) -> bool:
         return bool(self.audio)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of the fields, for jobs that carry probe results."""
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict of the fields (a job's JSON, the task row's ``media_info``)."""
         data = asdict(self)
         data["video"] = list(data["video"])
         data["audio"] = list(data["audio"])
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        """Inverse of :meth:`to_dict`; keys unknown to this version are ignored."""
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_json`; keys unknown to this version are ignored."""
         return cls(
             container=data["container"],
             duration=data["duration"],

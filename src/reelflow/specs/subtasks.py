@@ -7,8 +7,11 @@ change a task already accepted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from pydantic import PrivateAttr
 
 from reelflow.specs.base import Spec
 from reelflow.specs.tasks import (
@@ -27,6 +30,7 @@ from reelflow.specs.templates import (
     TranscodeTemplate,
     WatermarkTemplate,
 )
+from reelflow.specs.units import Size
 
 
 class SubTaskKind(StrEnum):
@@ -74,21 +78,56 @@ TEMPLATE_MODELS: dict[SubTaskKind, type[SubTaskTemplate]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class WatermarkGeometry:
+    """A watermark's offsets and size as numbers: ``width``/``height`` for an image,
+    ``font_size`` for text (``None`` for the other type)."""
+
+    x: Size
+    y: Size
+    width: Size | None
+    height: Size | None
+    font_size: Size | None
+
+    @classmethod
+    def of(cls, template: WatermarkTemplate) -> WatermarkGeometry:
+        image, text = template.image_template, template.text_template
+        return cls(
+            x=Size.parse(template.x_pos, what="x_pos"),
+            y=Size.parse(template.y_pos, what="y_pos"),
+            width=Size.parse(image.width, what="width") if image else None,
+            height=Size.parse(image.height, what="height") if image else None,
+            font_size=Size.parse(text.font_size, what="font_size") if text else None,
+        )
+
+
 class ResolvedWatermark(Spec):
-    """A watermark with its template looked up."""
+    """A watermark with its template looked up, and that template's sizes as numbers
+    (``geometry``: read once, here; the JSON keeps the template's strings)."""
 
     definition: int
     template: WatermarkTemplate
     text_content: str | None = None
     start_time_offset: float | None = None
     end_time_offset: float | None = None
+    _geometry: WatermarkGeometry = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._geometry = WatermarkGeometry.of(self.template)
+
+    @property
+    def geometry(self) -> WatermarkGeometry:
+        return self._geometry
 
 
 class SubTaskSpec(Spec):
     """One sub-task with everything needed to run it (JSON-safe, stored with the sub-task).
 
-    ``input`` is the task input as given (echoed in results); ``template`` the resolved
-    template's JSON; ``output_bucket``/``output_dir`` the resolved location.
+    ``input`` is the task input as given (echoed in results) without its graph members;
+    ``template`` the resolved template's JSON; ``output_bucket``/``output_dir`` the resolved
+    location. In the task graph the sub-task is the node ``node_id`` (``None``: unnamed) and
+    reads the output of the sub-task ``upstream`` (its index; ``upstream_id`` its node id),
+    or the task's source when ``upstream`` is ``None``.
     """
 
     index: int
@@ -99,6 +138,9 @@ class SubTaskSpec(Spec):
     watermarks: list[ResolvedWatermark] = []
     output_bucket: str
     output_dir: str
+    node_id: str | None = None
+    upstream: int | None = None
+    upstream_id: str | None = None
 
     def parsed_input(self) -> TaskInput:
         return INPUT_MODELS[self.kind].model_validate(self.input, context=TRUSTED)

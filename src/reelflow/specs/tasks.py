@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from reelflow.specs.base import Spec
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
@@ -18,6 +25,8 @@ from reelflow.specs.units import (
 )
 
 EndOffset = Annotated[TimeOffset | None, AfterValidator(check_end_after_start)]
+
+MAX_SUBTASKS = 100  # the ceiling of the ``max_task_nodes`` setting
 
 _OFFSET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|%)?\s*$")
 
@@ -91,15 +100,41 @@ class WatermarkInput(Spec):
 
 Watermarks = Annotated[list[WatermarkInput], Field(max_length=10)]
 ObjectPath = Annotated[str | None, Field(max_length=1024)]
+# A node of the task graph is named by a short id (unique in its task).
+NodeId = Annotated[str | None, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+_NODE_FIELDS = ("id", "input", "Id", "Input")
 
 
 class SubTaskOutput(Spec):
-    """Output fields every sub-task input may carry."""
+    """Output fields every sub-task input may carry, and its place in the task graph:
+    ``id`` names this sub-task (a node), ``input`` the ``id`` of the sub-task whose output it
+    reads (``None``: the task's source). See ``reelflow.specs.graph``."""
 
     output_storage: OutputStorage | None = None
     output_object_path: ObjectPath = None
     object_number_format: NumberFormat | None = None
     ext_info: str | None = None
+    id: NodeId = None
+    input: NodeId = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_node(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, object]:
+        # A sub-task outside any graph answers exactly as before the graph existed (the
+        # compatible API's shapes have no such members).
+        data: dict[str, object] = handler(self)
+        for name in _NODE_FIELDS:
+            if name in data and data[name] is None:
+                del data[name]
+        return data
+
+    def without_node(self) -> dict[str, object]:
+        """``to_json()`` without ``id`` and ``input`` (kept apart, in ``SubTaskSpec``)."""
+        data = self.to_json()
+        data.pop("id", None)
+        data.pop("input", None)
+        return data
 
 
 class TranscodeTaskInput(SubTaskOutput):
@@ -186,8 +221,8 @@ class MediaProcessTask(Spec):
     def _check_not_empty(self) -> MediaProcessTask:
         if self.count() == 0:
             raise ValueError("a media process task needs at least one sub-task")
-        if self.count() > 100:
-            raise ValueError("at most 100 sub-tasks in one task")
+        if self.count() > MAX_SUBTASKS:
+            raise ValueError(f"at most {MAX_SUBTASKS} sub-tasks in one task")
         return self
 
     def count(self) -> int:

@@ -24,8 +24,8 @@ from reelflow.specs.units import (
     SAMPLE_RATES,
     VIDEO_CODEC_ALIASES,
     AudioCodec,
+    Size,
     VideoCodec,
-    parse_size,
 )
 
 
@@ -177,12 +177,13 @@ class TranscodeTemplate(Spec):
 
 def _size_value(what: str, allow_zero: bool = True) -> AfterValidator:
     def check(value: str) -> str:
-        number, unit = parse_size(value, what=what)
-        if unit == "px" and number != 0 and not 8 <= number <= 4096:
+        size = Size.parse(value, what=what)
+        number = size.number
+        if not size.is_percent and number != 0 and not 8 <= number <= 4096:
             raise ValueError(f"{what} in px must be 8..4096, got {value!r}")
-        if unit == "px" and number == 0 and not allow_zero:
+        if not size.is_percent and number == 0 and not allow_zero:
             raise ValueError(f"{what} must not be 0")
-        if unit == "%" and number > 100:
+        if size.is_percent and number > 100:
             raise ValueError(f"{what} in % must be at most 100, got {value!r}")
         return value
 
@@ -191,7 +192,7 @@ def _size_value(what: str, allow_zero: bool = True) -> AfterValidator:
 
 def _offset_value(what: str) -> AfterValidator:
     def check(value: str) -> str:
-        parse_size(value, what=what)
+        Size.parse(value, what=what)
         return value
 
     return AfterValidator(check)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -96,19 +97,40 @@ def check_end_after_start(value: float | None, info: ValidationInfo) -> float | 
 SAMPLE_RATES = frozenset({0, 8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000})
 
 
-def parse_size(value: str, *, what: str) -> tuple[float, str]:
-    """``"10%"`` -> (10.0, "%"), ``"24px"`` -> (24.0, "px"); a bare number means px."""
-    text = value.strip().lower()
-    for unit in ("%", "px"):
-        if text.endswith(unit):
-            number = text[: -len(unit)]
-            break
-    else:
-        number, unit = text, "px"
-    try:
-        parsed = float(number)
-    except ValueError:
-        raise ValueError(f"{what} must be N% or Npx, got {value!r}") from None
-    if parsed < 0:
-        raise ValueError(f"{what} must not be negative, got {value!r}")
-    return parsed, unit
+class SizeUnit(StrEnum):
+    PERCENT = "%"
+    PX = "px"
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """A watermark's size or offset: ``number`` pixels, or ``number`` % of the video's side.
+
+    Templates keep the compatible API's strings (``"10%"``, ``"24px"``); a resolved watermark
+    carries them as ``Size`` values (``reelflow.specs.subtasks.WatermarkGeometry``).
+    """
+
+    number: float
+    unit: SizeUnit
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit is SizeUnit.PERCENT
+
+    @classmethod
+    def parse(cls, value: str, *, what: str) -> Size:
+        """``"10%"`` -> 10 %, ``"24px"`` -> 24 px; a bare number means px."""
+        text = value.strip().lower()
+        for unit in (SizeUnit.PERCENT, SizeUnit.PX):
+            if text.endswith(unit.value):
+                number = text[: -len(unit.value)]
+                break
+        else:
+            number, unit = text, SizeUnit.PX
+        try:
+            parsed = float(number)
+        except ValueError:
+            raise ValueError(f"{what} must be N% or Npx, got {value!r}") from None
+        if parsed < 0:
+            raise ValueError(f"{what} must not be negative, got {value!r}")
+        return cls(parsed, unit)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from reelflow.config.buckets import MIB, BucketConfig, LocalBucketConfig, S3BucketConfig
-from reelflow.errors import ConfigError, StorageError
+from reelflow.errors import BucketNotFound, ConfigError
 from reelflow.storage.base import Storage
 from reelflow.storage.local.backend import LocalStorage
 
@@ -19,16 +19,6 @@ if TYPE_CHECKING:
     from reelflow.config import Settings
 
 DEFAULT_BUCKET = "media"
-
-
-class BucketNotFound(StorageError):
-    """A request named a bucket that is not configured. Permanent: retrying cannot help.
-
-    Belongs in :mod:`reelflow.errors` next to ``ObjectNotFound``; kept here until then.
-    """
-
-    code = "ResourceNotFound.BucketNotExist"
-    retryable = False
 
 
 class StorageRegistry:

@@ -1,5 +1,5 @@
 """Every trigger of a process, built once from the configured buckets; started by
-``reelflow serve`` (``start``) and stopped with the runtime (``close``)."""
+``reelflow serve`` (``start``) and stopped with the server's services (``close``)."""
 
 from __future__ import annotations
 

@@ -49,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reelflow.db.outage import Throttled
 from reelflow.errors import (
     AccessDenied,
+    BucketNotFound,
     DatabaseUnavailable,
     DiskFull,
     InvalidKey,
@@ -59,7 +60,6 @@ from reelflow.errors import (
     StorageError,
     TaskNotFound,
 )
-from reelflow.storage.registry import BucketNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,10 @@ _CODE_BY_STATUS = {
 }
 
 
-class ApiError(Exception):
-    """An error raised by the HTTP layer itself (auth, ranges): status and code given."""
+class HttpError(Exception):
+    """An error raised by the HTTP layer itself (auth, ranges): status and code given.
+
+    (Not the CLI's ``reelflow.cli.client.ApiError``, which is an error the server answered.)"""
 
     def __init__(
         self,
@@ -128,7 +130,7 @@ class RequestTooLarge(HTTPException):
     """Raised from ``receive`` when a body passes its limit.
 
     An ``HTTPException`` on purpose: FastAPI re-raises those from body parsing (anything
-    else there becomes a generic 400), so it reaches :func:`_http_error` intact.
+    else there becomes a generic 400), so it reaches :func:`_http_exception` intact.
     """
 
     def __init__(self, limit: int) -> None:
@@ -269,12 +271,12 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, exc.code, exc.message, headers={"Retry-After": retry_after})
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HttpError)
     return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     fallback = "InvalidParameter" if exc.status_code < 500 else INTERNAL_ERROR
     code = _CODE_BY_STATUS.get(exc.status_code, fallback)
@@ -334,8 +336,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReelflowError, _reelflow_error)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(DiskFull, _unavailable)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(HttpError, _http_error)
+    app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(OverflowError, _statement_error)
     app.add_exception_handler(StatementError, _statement_error)
     app.add_middleware(CatchAllMiddleware)

@@ -17,6 +17,7 @@ from anyio import to_thread
 from fastapi import Request, status
 from fastapi.responses import StreamingResponse
 
+from reelflow.catalog.workflows import Workflows
 from reelflow.storage.base import ObjectInfo, Storage
 from reelflow.triggers.dispatch import Fired
 from reelflow.web.ranges import parse_range
@@ -46,10 +47,11 @@ class StoredUpload:
 
 
 async def store_upload(
-    request: Request, storage: Storage, key: str, account_id: int
+    request: Request, storage: Storage, key: str, account_id: int, workflows: Workflows
 ) -> StoredUpload:
     """Store the body of ``request`` as ``key`` (a validated key), then run the upload hook
-    and log one line saying what the upload started (or that no enabled workflow matched).
+    and log one line saying what the upload started (or that no enabled workflow matched,
+    among ``workflows``).
 
     The hook's failure does not fail the upload: the object is stored whatever its trigger
     did. The hook records its own failures; here it is only logged, with its traceback.
@@ -74,8 +76,7 @@ async def store_upload(
         )
         logger.info("%s: tasks %s", where, started)
         return StoredUpload(info, tasks)
-    runtime = request.app.state.runtime
-    matching = await to_thread.run_sync(runtime.workflows.matching, storage.name, key)
+    matching = await to_thread.run_sync(workflows.matching, storage.name, key)
     if not matching:
         logger.info("%s: no task started, no enabled workflow matches it", where)
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
 
 _BYTES_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
@@ -36,7 +36,7 @@ class ByteRange:
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """The range ``header`` asks of an object of ``size`` bytes; None = the whole object.
 
-    Raises ``ApiError`` 416 (with ``Content-Range: bytes */size``) when unsatisfiable.
+    Raises ``HttpError`` 416 (with ``Content-Range: bytes */size``) when unsatisfiable.
     """
     if not header:
         return None
@@ -60,8 +60,8 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     return ByteRange(start, min(end, size - 1), size)
 
 
-def _unsatisfiable(header: str, size: int) -> ApiError:
-    return ApiError(
+def _unsatisfiable(header: str, size: int) -> HttpError:
+    return HttpError(
         416,
         "InvalidParameterValue.Range",
         f"range {header.strip()!r} is outside the object ({size} bytes)",

@@ -1,7 +1,12 @@
-"""``create_app(runtime)``: the FastAPI application of one reelflow process.
+"""``create_app(services)``: the FastAPI application of one reelflow process, assembled
+from the three front doors: the REST API (``reelflow.api.rest``), the action API
+(``reelflow.api.mps``) and the console (``reelflow.console``), over ``reelflow.web``'s error
+handlers and body limits.
 
-The runtime is kept on ``app.state.runtime``; nothing is global and nothing happens at
-import time. The app does not start the scheduler (``reelflow serve`` owns its lifecycle).
+Each service the doors use is kept on ``app.state`` under its own name (``app.state.engine``,
+``app.state.workflows``...: ``reelflow.web.services`` gives a route one dependency per
+service); nothing is global and nothing happens at import time. The app does not start the
+scheduler (``reelflow serve`` owns its lifecycle).
 ``app.state.on_upload`` is the upload hook (``(account_id, bucket, key) -> list[Fired]``,
 the tasks it started; default ``None``) called after each successful object PUT;
 ``app.state.metrics.observe_job`` is the hook for job durations.
@@ -28,11 +33,13 @@ from reelflow.api.rest.routes import (
     workflows,
 )
 from reelflow.console import install_console
-from reelflow.runtime import Runtime
+from reelflow.console.stats import DashboardStats
+from reelflow.engine.stats import TaskStats
 from reelflow.triggers.dispatch import Fired
 from reelflow.web.docs import documented_app
 from reelflow.web.errors import install_error_handlers
 from reelflow.web.limits import BodyLimitMiddleware, BodyLimits
+from reelflow.wiring.server import ServerServices
 
 UploadHook = Callable[[int, str, str], list[Fired]]
 
@@ -84,15 +91,41 @@ def _without_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI:
-    """The API over ``runtime``; ``limits`` bounds request bodies (default 1 MiB of JSON,
+def _put_services(app: FastAPI, services: ServerServices) -> None:
+    """Each service a door may use, on ``app.state`` under the name ``reelflow.web.services``
+    reads it by (no session, no database models: those stay behind the services)."""
+    state = app.state
+    state.settings = services.settings
+    state.database = services.db  # /healthz pings it
+    state.storages = services.storages
+    state.accounts = services.accounts
+    state.buckets = services.buckets
+    state.bucket_folders = services.bucket_folders
+    state.templates = services.templates
+    state.workflows = services.workflows
+    state.engine = services.engine
+    state.queues = services.queues
+    state.outbox_records = services.outbox_records
+    state.deliveries = services.deliveries
+    state.delivery_loop = services.dispatcher
+    state.triggers = services.triggers
+
+
+def create_app(services: ServerServices, *, limits: BodyLimits | None = None) -> FastAPI:
+    """The API over ``services``; ``limits`` bounds request bodies (default 1 MiB of JSON,
     50 GiB per object upload)."""
     # /docs and /redoc work offline (reelflow.web.docs).
     app = documented_app(
         title="reelflow", version=_version(), description=DESCRIPTION, openapi_url="/openapi.json"
     )
-    app.state.runtime = runtime
-    app.state.metrics = ServiceMetrics(runtime)
+    _put_services(app, services)
+    stats = TaskStats(services.sessions)  # the read-only counts /metrics and the dashboard show
+    app.state.metrics = ServiceMetrics(
+        stats,
+        workers=services.settings.workers,
+        executor=services.executor,
+        scheduler=services.scheduler,
+    )
     app.state.on_upload = None
     install_error_handlers(app)
     # Added last, so it is outside the catch-all: a 413 is answered before any route runs.
@@ -100,6 +133,7 @@ def create_app(runtime: Runtime, *, limits: BodyLimits | None = None) -> FastAPI
     for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
-    install_console(app)  # /console
+    dashboard = DashboardStats(stats, services.settings.workers, services.executor)
+    install_console(app, data_dir=services.settings.data_dir, stats=dashboard)  # /console
     _without_422(app)
     return app

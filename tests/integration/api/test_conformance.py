@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import build_server
 from tests.unit.conftest import TestClient
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ TOO_BIG = 2**63  # one past the largest id
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with Runtime(Settings(data_dir=tmp_path / "data")) as runtime:
+    with build_server(Settings(data_dir=tmp_path / "data")) as runtime:
         assert runtime.admin_key is not None
         with TestClient(create_app(runtime)) as test_client:
             test_client.headers["Authorization"] = f"Bearer {runtime.admin_key.secret_key}"

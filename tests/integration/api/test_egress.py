@@ -13,8 +13,8 @@ import pytest
 
 from reelflow.config import Settings
 from reelflow.engine.views import TaskView
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.egress import CountingListener, file_server
 from tests.unit.api.conftest import TestClient
@@ -26,18 +26,18 @@ SPEC = {"transcode_task_set": [{"definition": 100010}]}
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
     settings = Settings(
         data_dir=tmp_path / "data",
         video_preset="ultrafast",
         workers=1,
         egress_allow=(f"{ALLOWED}/32",),
     )
-    with Runtime(settings) as rt:
+    with build_server(settings) as rt:
         yield rt
 
 
-def run(runtime: Runtime, url: str) -> tuple[TaskView, dict[str, Any]]:
+def run(runtime: ServerServices, url: str) -> tuple[TaskView, dict[str, Any]]:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
     body = {"input": {"url": url}, "media_process_task": SPEC, "output": {"bucket": "media"}}
@@ -53,7 +53,7 @@ def run(runtime: Runtime, url: str) -> tuple[TaskView, dict[str, Any]]:
 
 
 def test_a_url_input_from_an_allowed_address_is_fetched_and_transcoded(
-    runtime: Runtime, clips: ClipCache
+    runtime: ServerServices, clips: ClipCache
 ) -> None:
     clip = clips(duration=1.0, faststart=False)  # moov at the end; the server has no Range
     requests: list[str] = []
@@ -69,7 +69,7 @@ def test_a_url_input_from_an_allowed_address_is_fetched_and_transcoded(
 
 
 def test_a_redirect_to_a_refused_address_fails_and_connects_nowhere(
-    runtime: Runtime, clips: ClipCache
+    runtime: ServerServices, clips: ClipCache
 ) -> None:
     clip = clips(duration=1.0)
     with CountingListener("127.0.0.1") as refused:
@@ -84,7 +84,7 @@ def test_a_redirect_to_a_refused_address_fails_and_connects_nowhere(
 
 
 def test_a_playlist_naming_a_refused_segment_fails_and_connects_nowhere(
-    runtime: Runtime, tmp_path: Path
+    runtime: ServerServices, tmp_path: Path
 ) -> None:
     with CountingListener("127.0.0.1") as refused:
         playlist = tmp_path / "hls" / "index.m3u8"
@@ -100,7 +100,9 @@ def test_a_playlist_naming_a_refused_segment_fails_and_connects_nowhere(
     assert "HLS playlist" in view.message
 
 
-def test_a_missing_url_source_is_the_tasks_own_error(runtime: Runtime, tmp_path: Path) -> None:
+def test_a_missing_url_source_is_the_tasks_own_error(
+    runtime: ServerServices, tmp_path: Path
+) -> None:
     with file_server(tmp_path, ALLOWED) as base:
         view, doc = run(runtime, base + "gone.mp4")
     assert (view.state.value, view.err_code) == ("failed", "ResourceNotFound.ObjectNotFound")
@@ -108,7 +110,7 @@ def test_a_missing_url_source_is_the_tasks_own_error(runtime: Runtime, tmp_path:
     assert doc["workflow_task"]["ErrCodeExt"] == "ResourceNotFound.ObjectNotFound"
 
 
-def test_a_playlist_in_a_bucket_is_refused_too(runtime: Runtime) -> None:
+def test_a_playlist_in_a_bucket_is_refused_too(runtime: ServerServices) -> None:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
     with CountingListener("127.0.0.1") as refused:
@@ -130,7 +132,7 @@ def test_a_playlist_in_a_bucket_is_refused_too(runtime: Runtime) -> None:
 
 
 def test_a_url_source_that_is_not_media_leaves_no_copy_behind(
-    runtime: Runtime, tmp_path: Path
+    runtime: ServerServices, tmp_path: Path
 ) -> None:
     (tmp_path / "noise.mp4").write_bytes(bytes(range(256)) * 64)
     with file_server(tmp_path, ALLOWED) as base:

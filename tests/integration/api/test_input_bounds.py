@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import run_ffmpeg
 from tests.servers import PeakRss
 from tests.unit.api.conftest import TestClient
@@ -24,9 +24,9 @@ SPEC = {"transcode_task_set": [{"definition": 100010}]}
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
     settings = Settings(data_dir=tmp_path / "data", video_preset="ultrafast", workers=1)
-    with Runtime(settings) as rt:
+    with build_server(settings) as rt:
         yield rt
 
 
@@ -47,7 +47,9 @@ def png_declaring(width: int, height: int) -> bytes:
     )
 
 
-def run_task(runtime: Runtime, client: TestClient, key: str, data: bytes) -> dict[str, object]:
+def run_task(
+    runtime: ServerServices, client: TestClient, key: str, data: bytes
+) -> dict[str, object]:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
     put = client.put(f"/v1/buckets/media/objects/{key}", content=data, headers=headers)
@@ -68,7 +70,7 @@ def run_task(runtime: Runtime, client: TestClient, key: str, data: bytes) -> dic
 
 
 def test_a_16000x16000_png_fails_too_large_without_decoding_in_the_server(
-    runtime: Runtime, tmp_path: Path
+    runtime: ServerServices, tmp_path: Path
 ) -> None:
     png = tmp_path / "huge.png"
     run_ffmpeg(["-f", "lavfi", "-i", "color=s=16000x16000", "-frames:v", "1", str(png)])
@@ -79,7 +81,7 @@ def test_a_16000x16000_png_fails_too_large_without_decoding_in_the_server(
     assert memory.growth < 100 * MiB
 
 
-def test_a_png_declaring_30000x30000_fails_too_large_not_internal(runtime: Runtime) -> None:
+def test_a_png_declaring_30000x30000_fails_too_large_not_internal(runtime: ServerServices) -> None:
     with TestClient(create_app(runtime)) as client:
         doc = run_task(runtime, client, "in/declared.png", png_declaring(30000, 30000))
     assert (doc["state"], doc["err_code"]) == ("FINISH", "InvalidInput.TooLarge"), doc
@@ -87,13 +89,13 @@ def test_a_png_declaring_30000x30000_fails_too_large_not_internal(runtime: Runti
 
 def test_the_limit_is_a_setting(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", max_input_pixels=320 * 240 - 1)
-    with Runtime(settings) as runtime, TestClient(create_app(runtime)) as client:
+    with build_server(settings) as runtime, TestClient(create_app(runtime)) as client:
         doc = run_task(runtime, client, "in/small.png", png_declaring(320, 240))
     assert (doc["state"], doc["err_code"]) == ("FINISH", "InvalidInput.TooLarge"), doc
     assert "320x240" in str(doc["message"])
 
 
-def test_a_video_over_the_limit_fails_too_large(runtime: Runtime, tmp_path: Path) -> None:
+def test_a_video_over_the_limit_fails_too_large(runtime: ServerServices, tmp_path: Path) -> None:
     # Motion JPEG in Matroska: the container states 9000x9000; decoding a frame is refused
     # in-process (over the decode budget), so the size must come from the header.
     clip = tmp_path / "huge.mkv"

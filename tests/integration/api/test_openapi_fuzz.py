@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 
 pytestmark = pytest.mark.integration
 
@@ -65,14 +65,14 @@ RECEIVE = "POST /v1/queues/{queue}/messages:receive"
 
 
 @pytest.fixture(scope="module")
-def fuzz_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def fuzz_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerServices]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz") / "data"
-    with Runtime(Settings(data_dir=data_dir, workers=1, max_attempts=1)) as runtime:
+    with build_server(Settings(data_dir=data_dir, workers=1, max_attempts=1)) as runtime:
         yield runtime
 
 
 @pytest.fixture(scope="module")
-def api_schema(fuzz_runtime: Runtime) -> schemathesis.BaseSchema:
+def api_schema(fuzz_runtime: ServerServices) -> schemathesis.BaseSchema:
     assert fuzz_runtime.admin_key is not None
     secret = fuzz_runtime.admin_key.secret_key
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(fuzz_runtime))

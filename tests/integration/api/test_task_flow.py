@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.unit.api.conftest import TestClient
 
@@ -23,13 +23,13 @@ SPEC = {
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
     settings = Settings(data_dir=tmp_path / "data", video_preset="ultrafast", workers=2)
-    with Runtime(settings) as rt:
+    with build_server(settings) as rt:
         yield rt
 
 
-def test_upload_submit_run_read_download(runtime: Runtime, clips: ClipCache) -> None:
+def test_upload_submit_run_read_download(runtime: ServerServices, clips: ClipCache) -> None:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
     source = clips(duration=2.0)

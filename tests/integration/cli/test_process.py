@@ -138,6 +138,62 @@ def test_invalid_workflow_file_names_the_field(clips: ClipCache, tmp_path: Path)
     assert proc.returncode == 2
     assert "ResourceNotFound.TemplateNotExist" in proc.stdout
     assert "transcode_task_set[0].definition" in proc.stdout
+
+
+def test_chained_workflow_file(clips: ClipCache, tmp_path: Path) -> None:
+    """A workflow file takes the task graph's ``id`` / ``input``: the screenshots and the GIF
+    are made from the 360p rendition, not from the 480p source."""
+    source = clips(duration=2.0, width=854, height=480, fps=25)
+    workflow = tmp_path / "chain.json"
+    workflow.write_text(
+        json.dumps(
+            {
+                "media_process_task": {
+                    "transcode_task_set": [{"definition": 100010, "id": "r360"}],
+                    "snapshot_by_time_offset_task_set": [
+                        {"definition": 10, "ext_time_offset_set": ["50%"], "input": "r360"}
+                    ],
+                    "animated_graphic_task_set": [
+                        {
+                            "definition": 20000,
+                            "start_time_offset": 0,
+                            "end_time_offset": 1,
+                            "input": "r360",
+                        }
+                    ],
+                }
+            }
+        )
+    )
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    by_type = results_by_type(json.loads(proc.stdout))
+    assert [t["Status"] for t in by_type["Transcode"]] == ["SUCCESS"]
+    (snapshot,) = by_type["SnapshotByTimeOffset"]
+    (gif,) = by_type["AnimatedGraphics"]
+    pictures = [p["Path"] for p in snapshot["Output"]["PicInfoSet"]] + [gif["Output"]["Path"]]
+    for path in pictures:
+        with av.open(str(out / path.lstrip("/"))) as container:
+            ctx = container.streams.video[0].codec_context
+            assert (ctx.width, ctx.height) == (640, 360), path
+
+
+def test_workflow_file_with_a_bad_edge_names_it(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=2.0, width=320, height=240)
+    workflow = tmp_path / "chain.json"
+    workflow.write_text(
+        json.dumps(
+            {
+                "TranscodeTaskSet": [{"Definition": 100010, "Id": "r360"}],
+                "ImageSpriteTaskSet": [{"Definition": 10, "Input": "nope"}],
+            }
+        )
+    )
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "InvalidParameterValue.Input" in proc.stdout
+    assert "nope" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
@@ -191,3 +247,29 @@ def test_audio_only_source(clips: ClipCache, tmp_path: Path) -> None:
     assert mp4["Status"] == "FAIL"
     assert mp4["ErrCodeExt"] == "UnsupportedOperation.NoVideoStream"
     assert by_type["SnapshotByTimeOffset"][0]["ErrCodeExt"] == "UnsupportedOperation.NoVideoStream"
+
+
+def test_the_source_is_probed_once(
+    clips: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The default workflow needs the source's probe before the task; the task's own probe
+    job reuses it rather than reading the file again."""
+    from reelflow.cli.process import run_process
+    from reelflow.executors import jobs
+
+    source = clips(duration=2.0, width=320, height=240)
+    probed: list[str] = []
+    real = jobs.probe
+
+    def counting(path: Any, **kwargs: Any) -> Any:
+        probed.append(str(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(jobs, "probe", counting)
+    monkeypatch.setenv("REELFLOW_VIDEO_PRESET", "ultrafast")
+    out = tmp_path / "out"
+    assert run_process(str(source), None, out, as_json=True) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((out / "result.json").read_text())
+    assert printed["Status"] == "FINISH" and printed["MetaData"]["Width"] == 320
+    assert probed == []

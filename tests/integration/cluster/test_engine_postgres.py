@@ -29,6 +29,7 @@ from reelflow.engine.service import Engine
 from reelflow.specs.jobs import JobPayload, JobResult
 from reelflow.specs.states import JobState, TaskState
 from tests.unit.engine.fakes import (
+    MEDIA_INFO,
     FakeClock,
     FakePlanner,
     ScriptedRunner,
@@ -188,7 +189,7 @@ def test_an_expired_lease_is_taken_back_once_and_the_late_result_is_ignored(
         [retry] = survivor.claim("survivor", 1)
         assert (retry.job_id, retry.attempt) == (probe.job_id, 2)
         # The first worker was only slow: its result and heartbeat arrive now, too late.
-        late = JobResult(job_id=probe.job_id, ok=True, media_info={"duration": 1.0})
+        late = JobResult(job_id=probe.job_id, ok=True, media_info=MEDIA_INFO)
         assert not crashed.handle(finished(probe, late), attempt=1, owner="crashed")
         assert crashed.heartbeat("crashed", [probe.job_id]) == [probe.job_id]
         assert run(survivor, ScriptedRunner(), retry, owner="survivor")
@@ -227,7 +228,7 @@ def test_a_dispatched_claim_is_adopted_by_exactly_one_worker(
     loser = "w2" if winner == "w1" else "w1"
     assert worker_side.heartbeat(loser, [job.job_id]) == [job.job_id]
     assert worker_side.heartbeat(winner, [job.job_id]) == []
-    result = JobResult(job_id=job.job_id, ok=True, media_info={"duration": 1.0})
+    result = JobResult(job_id=job.job_id, ok=True, media_info=MEDIA_INFO)
     assert not worker_side.handle(finished(job, result), attempt=1, owner=loser)
     assert worker_side.handle(finished(job, result), attempt=1, owner=winner)
     assert scheduler.claims_ended({job.job_id: 1}) == {job.job_id: True}

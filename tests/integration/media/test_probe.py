@@ -231,10 +231,10 @@ def test_probe_does_not_decode_the_whole_file(
 
 def test_json_round_trip(clips: ClipCache) -> None:
     info = probe(clips(rotation=90))
-    data = json.loads(json.dumps(info.to_dict()))
-    assert MediaInfo.from_dict(data) == info
+    data = json.loads(json.dumps(info.to_json()))
+    assert MediaInfo.from_json(data) == info
     data["video"][0]["added_by_a_newer_version"] = 1
-    assert MediaInfo.from_dict(data) == info
+    assert MediaInfo.from_json(data) == info
 
 
 def test_mps_metadata_shape(clips: ClipCache) -> None:

@@ -32,7 +32,6 @@ from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.templates import AnimatedGraphicsTemplate, ImageSpriteTemplate, TemplateKind
-from reelflow.specs.works import parse_works
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry
@@ -141,7 +140,7 @@ def run_task(env: Env, source: Path, task: dict[str, Any]) -> Run:
         task_id="task-1",
         kind=JobKind.MEDIA,
         source=request.source,
-        media_info=info.to_dict(),
+        media_info=info,
         works=list(plan.jobs[0].works),
         video_preset="ultrafast",
         timeout=60.0,
@@ -441,7 +440,7 @@ def test_interlaced_source_is_deinterlaced(env: Env, clips: ClipCache, tmp_path:
     source = clips(duration=2.0, interlaced=True)
     run = run_task(env, source, {"transcode_task_set": [{"definition": 100010}]})
     assert run.info.video[0].interlaced
-    works = parse_works(list(run.plan.jobs[0].works))
+    works = list(run.plan.jobs[0].works)
     args = build_command(str(source), run.info, works, tmp_path).args
     assert args[args.index("-filter_complex") + 1].startswith("[0:v:0]yadif=deint=interlaced,")
     video = inspect_video(in_bucket(env, run.output(0)["Path"]))

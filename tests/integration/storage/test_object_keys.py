@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.api.conftest import TestClient
 
 pytestmark = pytest.mark.integration
@@ -48,14 +48,16 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    with Runtime(Settings(data_dir=tmp_path / "data")) as rt:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
+    with build_server(Settings(data_dir=tmp_path / "data")) as rt:
         rt.storages.get("media").put_bytes("up/keep.mp4", b"keep")
         yield rt
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)
-def test_bad_keys_are_400_and_touch_nothing(runtime: Runtime, tmp_path: Path, key: str) -> None:
+def test_bad_keys_are_400_and_touch_nothing(
+    runtime: ServerServices, tmp_path: Path, key: str
+) -> None:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
     url = f"/v1/buckets/media/objects/{key}"

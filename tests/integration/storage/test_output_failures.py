@@ -13,7 +13,6 @@ import pytest
 from reelflow.config import Settings
 from reelflow.engine.views import TaskView
 from reelflow.errors import AccessDenied
-from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.tasks import (
@@ -26,6 +25,7 @@ from reelflow.specs.tasks import (
 from reelflow.storage.base import ObjectInfo
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.registry import StorageRegistry
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.s3server import MotoServer
 
@@ -48,7 +48,7 @@ def request(output_bucket: str) -> TaskRequest:
     )
 
 
-def run(runtime: Runtime, task_id: str) -> TaskView:
+def run(runtime: ServerServices, task_id: str) -> TaskView:
     done = runtime.scheduler.run_until(
         lambda: runtime.engine.task_view(task_id).state.is_terminal, timeout=180
     )
@@ -97,7 +97,7 @@ def test_a_removed_local_bucket_fails_its_subtask(tmp_path: Path, clips: ClipCac
     broken = LocalStorage("broken", tmp_path / "broken")
     storages = StorageRegistry([media, broken])
     settings = Settings(data_dir=tmp_path / "data", video_preset="ultrafast")
-    with Runtime(settings, storages=storages) as runtime:
+    with build_server(settings, storages=storages) as runtime:
         media.put_file("in/clip.mp4", clips(duration=2.0))
         task_id = runtime.engine.submit(request("broken"), account_id=runtime.admin_account.id)
         shutil.rmtree(broken.root)  # the bucket goes away after the task was accepted
@@ -113,7 +113,7 @@ def test_a_write_refused_midway_leaves_no_partial_output(tmp_path: Path, clips: 
     media = LocalStorage("media", tmp_path / "media")
     flaky = FailsOnSecondWrite("flaky", tmp_path / "flaky")
     settings = Settings(data_dir=tmp_path / "data", video_preset="ultrafast")
-    with Runtime(settings, storages=StorageRegistry([media, flaky])) as runtime:
+    with build_server(settings, storages=StorageRegistry([media, flaky])) as runtime:
         media.put_file("in/clip.mp4", clips(duration=2.0))
         task_id = runtime.engine.submit(request("flaky"), account_id=runtime.admin_account.id)
         view = run(runtime, task_id)
@@ -132,7 +132,7 @@ def test_a_deleted_s3_output_bucket_fails_its_subtask(
     s3_bucket = moto.create_bucket("gone")
     remote = S3Storage("remote", moto.options(s3_bucket))
     settings = Settings(data_dir=tmp_path / "data", video_preset="ultrafast")
-    with Runtime(settings, storages=StorageRegistry([media, remote])) as runtime:
+    with build_server(settings, storages=StorageRegistry([media, remote])) as runtime:
         media.put_file("in/clip.mp4", clips(duration=2.0))
         task_id = runtime.engine.submit(request("remote"), account_id=runtime.admin_account.id)
         moto.client().delete_bucket(Bucket=s3_bucket)

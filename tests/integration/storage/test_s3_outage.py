@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from reelflow.config import Settings
 from reelflow.db.models import Job
-from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import JobState, TaskState
 from reelflow.specs.tasks import (
@@ -37,6 +36,7 @@ from reelflow.specs.tasks import (
     TranscodeTaskInput,
 )
 from reelflow.storage.registry import StorageRegistry
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.faults import FaultProxy
 from tests.s3server import MotoServer
@@ -72,7 +72,7 @@ def request() -> TaskRequest:
 
 def start_cluster(
     tmp_path: Path, moto: MotoServer, proxy: FaultProxy, clips: ClipCache, budget: float
-) -> tuple[Runtime, str]:
+) -> tuple[ServerServices, str]:
     """A runtime whose buckets ``fin`` and ``fout`` are S3 buckets reached through the
     proxy; the source is uploaded directly. Returns it and the output S3 bucket's name."""
     from reelflow.storage.s3.backend import S3Storage
@@ -93,15 +93,15 @@ def start_cluster(
         max_attempts=1,  # any retry seen here is the outage budget's
         outage_budget_seconds=budget,
     )
-    return Runtime(settings, storages=storages), output_bucket
+    return build_server(settings, storages=storages), output_bucket
 
 
-def jobs(runtime: Runtime) -> list[Job]:
+def jobs(runtime: ServerServices) -> list[Job]:
     with Session(runtime.db) as session:
         return list(session.scalars(select(Job)))
 
 
-def outage_when_running(runtime: Runtime, proxy: FaultProxy, seconds: float | None) -> None:
+def outage_when_running(runtime: ServerServices, proxy: FaultProxy, seconds: float | None) -> None:
     """Cut S3 once a media job runs (sources read, outputs about to be written), for
     ``seconds`` (``None``: until the test restores it)."""
 
@@ -119,7 +119,7 @@ def outage_when_running(runtime: Runtime, proxy: FaultProxy, seconds: float | No
     threading.Thread(target=run, daemon=True).start()
 
 
-def run_all(runtime: Runtime, task_ids: list[str]) -> None:
+def run_all(runtime: ServerServices, task_ids: list[str]) -> None:
     done = runtime.scheduler.run_until(
         lambda: all(runtime.engine.task_view(t).state.is_terminal for t in task_ids), timeout=120
     )

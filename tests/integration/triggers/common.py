@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from reelflow.catalog.workflows import WorkflowRecord
 from reelflow.engine.views import TaskView
-from reelflow.runtime import Runtime
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import (
     MediaProcessTask,
@@ -15,6 +14,7 @@ from reelflow.specs.tasks import (
     TranscodeTaskInput,
 )
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
+from reelflow.wiring.server import ServerServices
 
 SPEC = MediaProcessTask(
     transcode_task_set=[TranscodeTaskInput(definition=100010)],
@@ -25,7 +25,7 @@ SPEC = MediaProcessTask(
 
 
 def add_workflow(
-    runtime: Runtime, bucket: str, *, folder: str = "up/", output_bucket: str = ""
+    runtime: ServerServices, bucket: str, *, folder: str = "up/", output_bucket: str = ""
 ) -> WorkflowRecord:
     spec = WorkflowSpec(
         name=f"wf-{bucket}-{folder.strip('/') or 'root'}",
@@ -36,7 +36,7 @@ def add_workflow(
     return runtime.workflows.create(runtime.admin_account.id, spec, enabled=True)
 
 
-def tasks(runtime: Runtime) -> list[TaskView]:
+def tasks(runtime: ServerServices) -> list[TaskView]:
     views, _ = runtime.engine.list_tasks(limit=100)
     return sorted(views, key=lambda view: view.created_at)
 
@@ -50,7 +50,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
     return predicate()
 
 
-def run_all(runtime: Runtime, timeout: float = 180) -> list[TaskView]:
+def run_all(runtime: ServerServices, timeout: float = 180) -> list[TaskView]:
     """Tick the scheduler until every task is final; returns the tasks."""
     finished = runtime.scheduler.run_until(
         lambda: all(view.state.is_terminal for view in tasks(runtime)), timeout=timeout

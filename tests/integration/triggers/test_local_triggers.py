@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.triggers.watch import FolderWatcher
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks, wait_for
 from tests.unit.api.conftest import TestClient
@@ -37,12 +37,12 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def runtime(data_dir: Path) -> Iterator[Runtime]:
-    with Runtime(settings(data_dir)) as rt:
+def runtime(data_dir: Path) -> Iterator[ServerServices]:
+    with build_server(settings(data_dir)) as rt:
         yield rt
 
 
-def start_watching(runtime: Runtime) -> FolderWatcher:
+def start_watching(runtime: ServerServices) -> FolderWatcher:
     runtime.triggers.start()
     (watcher,) = [t for t in runtime.triggers.triggers if isinstance(t, FolderWatcher)]
     assert watcher.wait_ready()
@@ -54,13 +54,13 @@ def quiet() -> None:
     time.sleep(SETTLE_MS / 1000 * 4 + 0.5)
 
 
-def media_root(runtime: Runtime) -> Path:
+def media_root(runtime: ServerServices) -> Path:
     media = runtime.storages.get("media")
     assert isinstance(media, LocalStorage)
     return media.root
 
 
-def test_object_api_upload_triggers_once(runtime: Runtime, clips: ClipCache) -> None:
+def test_object_api_upload_triggers_once(runtime: ServerServices, clips: ClipCache) -> None:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
     workflow = add_workflow(runtime, "media")
@@ -94,7 +94,7 @@ def test_object_api_upload_triggers_once(runtime: Runtime, clips: ClipCache) -> 
 
 
 def test_a_copied_file_triggers_once_and_its_outputs_never(
-    runtime: Runtime, clips: ClipCache
+    runtime: ServerServices, clips: ClipCache
 ) -> None:
     add_workflow(runtime, "media")
     start_watching(runtime)
@@ -121,7 +121,7 @@ def test_a_copied_file_triggers_once_and_its_outputs_never(
 
 def test_restart_does_not_trigger_again_but_catches_up(data_dir: Path, clips: ClipCache) -> None:
     source = clips(duration=1.0)
-    with Runtime(settings(data_dir)) as first:
+    with build_server(settings(data_dir)) as first:
         add_workflow(first, "media", folder="in/")
         start_watching(first)
         root = media_root(first)
@@ -131,7 +131,7 @@ def test_restart_does_not_trigger_again_but_catches_up(data_dir: Path, clips: Cl
         quiet()  # the checkpoint is saved once nothing is pending
     shutil.copyfile(source, root / "in" / "offline.mp4")  # arrives while reelflow is down
 
-    with Runtime(settings(data_dir)) as second:
+    with build_server(settings(data_dir)) as second:
         start_watching(second)
         assert wait_for(lambda: len(tasks(second)) == 2)
         quiet()

@@ -14,8 +14,8 @@ from urllib.parse import quote_plus
 import pytest
 
 from reelflow.config import load_settings
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
 from tests.integration.triggers.common import add_workflow, run_all, succeeded, tasks
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
@@ -67,8 +67,8 @@ def data_dir(tmp_path: Path, moto: MotoServer, stores: Stores) -> Path:
 
 
 @pytest.fixture
-def runtime(data_dir: Path) -> Iterator[Runtime]:
-    with Runtime(load_settings(data_dir=data_dir)) as rt:
+def runtime(data_dir: Path) -> Iterator[ServerServices]:
+    with build_server(load_settings(data_dir=data_dir)) as rt:
         yield rt
 
 
@@ -97,7 +97,7 @@ def output_sizes(moto: MotoServer, s3_bucket: str) -> dict[str, int]:
 
 
 def test_s3_event_runs_the_workflow_into_another_bucket(
-    runtime: Runtime, moto: MotoServer, stores: Stores, clips: ClipCache
+    runtime: ServerServices, moto: MotoServer, stores: Stores, clips: ClipCache
 ) -> None:
     assert [t.name for t in runtime.triggers.triggers] == ["watch:media"]  # events: no poller
     workflow = add_workflow(runtime, "src", output_bucket="out")
@@ -138,7 +138,7 @@ def test_s3_event_runs_the_workflow_into_another_bucket(
     assert list(output_sizes(moto, stores.src)) == [key]  # nothing written to the source
 
 
-def test_hook_authentication(runtime: Runtime, moto: MotoServer, stores: Stores) -> None:
+def test_hook_authentication(runtime: ServerServices, moto: MotoServer, stores: Stores) -> None:
     add_workflow(runtime, "src", output_bucket="out")
     bob = runtime.accounts.create_key("bob")
     assert runtime.admin_key is not None
@@ -165,7 +165,7 @@ def test_hook_authentication(runtime: Runtime, moto: MotoServer, stores: Stores)
 
 
 def test_poller_fires_new_objects_once(
-    runtime: Runtime, data_dir: Path, moto: MotoServer, stores: Stores, clips: ClipCache
+    runtime: ServerServices, data_dir: Path, moto: MotoServer, stores: Stores, clips: ClipCache
 ) -> None:
     from reelflow.storage.s3.backend import S3Storage
     from reelflow.triggers.s3_poll import S3Poller
@@ -192,7 +192,7 @@ def test_poller_fires_new_objects_once(
 
 
 def test_object_api_upload_to_s3_triggers(
-    runtime: Runtime, moto: MotoServer, stores: Stores, clips: ClipCache
+    runtime: ServerServices, moto: MotoServer, stores: Stores, clips: ClipCache
 ) -> None:
     assert runtime.admin_key is not None
     headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}

@@ -1,4 +1,4 @@
-"""API fixtures: a real ``Runtime`` on a temporary data dir (SQLite, local buckets), the app
+"""API fixtures: a real ``ServerServices`` on a temporary data dir (SQLite, local buckets), the app
 over it (with small body limits) and a test client (``client``, from
 tests/unit/conftest.py); two accounts, each with a bucket of its own.
 
@@ -15,10 +15,10 @@ import pytest
 from fastapi import FastAPI
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.web.limits import BodyLimits
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.conftest import TestClient
 
 __all__ = [
@@ -49,24 +49,24 @@ class Key:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    with Runtime(Settings(data_dir=tmp_path / "data", workers=2, max_attempts=1)) as rt:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
+    with build_server(Settings(data_dir=tmp_path / "data", workers=2, max_attempts=1)) as rt:
         yield rt
 
 
 @pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
+def app(runtime: ServerServices) -> FastAPI:
     return create_app(runtime, limits=BodyLimits(json_body=JSON_LIMIT, upload=UPLOAD_LIMIT))
 
 
 @pytest.fixture
-def admin(runtime: Runtime) -> Key:
+def admin(runtime: ServerServices) -> Key:
     assert runtime.admin_key is not None
     return Key(runtime.admin_account.id, runtime.admin_key.secret_key)
 
 
 @pytest.fixture
-def bob(runtime: Runtime, tmp_path: Path) -> Key:
+def bob(runtime: ServerServices, tmp_path: Path) -> Key:
     """A second, non-admin account owning the bucket ``bob-media``."""
     key = runtime.accounts.create_key("bob")
     runtime.buckets.ensure(OTHER_BUCKET, key.account.id)

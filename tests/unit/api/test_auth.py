@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient, error_of
 
 
@@ -31,7 +31,9 @@ def test_a_valid_key_is_accepted_case_insensitively(client: TestClient, admin: K
     assert response.status_code == 200
 
 
-def test_a_revoked_key_is_refused_at_once(client: TestClient, runtime: Runtime, bob: Key) -> None:
+def test_a_revoked_key_is_refused_at_once(
+    client: TestClient, runtime: ServerServices, bob: Key
+) -> None:
     assert client.get("/v1/buckets", headers=bob.headers).status_code == 200
     secret_id = runtime.accounts.list_keys("bob")[0].secret_id
     runtime.accounts.revoke(secret_id)

@@ -7,12 +7,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.api.conftest import Key, error_of
 
 
 def test_create_then_use_then_survive_a_restart(
-    client: TestClient, admin: Key, bob: Key, runtime: Runtime, tmp_path: Path
+    client: TestClient, admin: Key, bob: Key, runtime: ServerServices, tmp_path: Path
 ) -> None:
     made = client.put("/v1/buckets/clips-2026", headers=bob.headers)
     assert made.status_code == 201, made.text
@@ -33,7 +33,7 @@ def test_create_then_use_then_survive_a_restart(
     assert error_of(taken)["code"] == "FailedOperation.BucketAlreadyExists"
 
     # A new runtime on the same data dir still serves the bucket and its object.
-    with Runtime(Settings(data_dir=runtime.settings.data_dir)) as again:
+    with build_server(Settings(data_dir=runtime.settings.data_dir)) as again:
         storage = again.storages.get("clips-2026")
         assert storage.read_bytes("in/a b.txt") == b"hello"
         assert again.buckets.owner("clips-2026") == bob.account_id

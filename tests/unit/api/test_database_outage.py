@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.servers import free_port
 from tests.unit.api.conftest import Key, TestClient, error_of
 from tests.unit.console.conftest import sign_in
@@ -27,7 +27,7 @@ UNAVAILABLE = "ResourceUnavailable.Database"
 
 
 @contextmanager
-def unreachable(runtime: Runtime) -> Iterator[None]:
+def unreachable(runtime: ServerServices) -> Iterator[None]:
     """The database is unreachable inside the block (every service shares the sessions)."""
     nowhere = create_engine(f"postgresql+psycopg://reelflow@127.0.0.1:{free_port()}/none")
     runtime.sessions.configure(bind=nowhere)
@@ -39,7 +39,7 @@ def unreachable(runtime: Runtime) -> Iterator[None]:
 
 
 def test_rest_answers_503_with_retry_after_and_logs_once(
-    client: TestClient, admin: Key, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    client: TestClient, admin: Key, runtime: ServerServices, caplog: pytest.LogCaptureFixture
 ) -> None:
     ok = client.get("/v1/tasks", headers=admin.headers)
     assert ok.status_code == 200
@@ -62,7 +62,7 @@ def test_rest_answers_503_with_retry_after_and_logs_once(
 
 
 def test_the_compatible_api_answers_the_code_in_its_envelope(
-    client: TestClient, runtime: Runtime
+    client: TestClient, runtime: ServerServices
 ) -> None:
     assert runtime.admin_key is not None
     body = json.dumps({"TaskId": "rf-1"}).encode()
@@ -77,7 +77,7 @@ def test_the_compatible_api_answers_the_code_in_its_envelope(
     assert int(answer.headers["Retry-After"]) > 0
 
 
-def test_the_console_shows_an_error_page(app: FastAPI, admin: Key, runtime: Runtime) -> None:
+def test_the_console_shows_an_error_page(app: FastAPI, admin: Key, runtime: ServerServices) -> None:
     with TestClient(app, follow_redirects=False) as browser:
         sign_in(browser, admin.secret)
         with unreachable(runtime):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient, error_of, fields_of
 
 SPEC = {"transcode_task_set": [{"definition": 100010}]}
@@ -25,7 +25,7 @@ RULE = "the egress policy refuses it (REELFLOW_EGRESS_ALLOW)"
 
 @pytest.mark.parametrize(("host", "reason"), HOSTS)
 def test_a_refused_url_input_is_400_at_submission(
-    client: TestClient, admin: Key, runtime: Runtime, host: str, reason: str
+    client: TestClient, admin: Key, runtime: ServerServices, host: str, reason: str
 ) -> None:
     body = {
         "input": {"url": f"http://{host}:8080/clip.mp4"},

@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.web.errors import field_name
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import build_server
 from tests.unit.api.conftest import JSON_LIMIT, Key, TestClient, error_of, fields_of
 
 # (method, path) of every route that takes a JSON body.
@@ -62,7 +62,7 @@ EVERY_ROUTE = [
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Key]]:
     """One app for the read-only matrices below (nothing they send is ever accepted)."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("shared") / "data")
-    with Runtime(settings) as runtime, TestClient(create_app(runtime)) as client:
+    with build_server(settings) as runtime, TestClient(create_app(runtime)) as client:
         assert runtime.admin_key is not None
         yield client, Key(runtime.admin_account.id, runtime.admin_key.secret_key)
 

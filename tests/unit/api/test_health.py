@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from reelflow.runtime import Runtime
 from reelflow.wiring.http import create_app
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient, error_of
 
 TASK = {
@@ -22,7 +22,7 @@ def test_healthz_needs_no_key(client: TestClient) -> None:
 
 
 def test_healthz_is_503_when_the_database_fails(
-    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, runtime: ServerServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken() -> None:
         raise OperationalError("SELECT 1", {}, Exception("disk I/O error"))
@@ -58,7 +58,7 @@ def test_metrics_count_tasks_queue_and_slots(client: TestClient, admin: Key) -> 
     assert 'reelflow_job_duration_seconds_count{kind="media",outcome="ok"} 1.0' in text
 
 
-def test_two_apps_have_separate_registries(runtime: Runtime) -> None:
+def test_two_apps_have_separate_registries(runtime: ServerServices) -> None:
     first, second = create_app(runtime), create_app(runtime)
     first.state.metrics.observe_job(1.0, "probe", True)
     assert b"reelflow_job_duration_seconds_count" in first.state.metrics.render()

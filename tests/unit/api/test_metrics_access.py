@@ -9,13 +9,13 @@ import pytest
 from pydantic import SecretStr
 
 from reelflow.config import load_settings
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient, error_of
 
 TOKEN = "scrape-me-0123456789"
 
 
-def test_the_dedicated_token_scrapes(client: TestClient, runtime: Runtime, bob: Key) -> None:
+def test_the_dedicated_token_scrapes(client: TestClient, runtime: ServerServices, bob: Key) -> None:
     runtime.settings.metrics_token = SecretStr(TOKEN)
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
@@ -28,7 +28,7 @@ def test_the_dedicated_token_scrapes(client: TestClient, runtime: Runtime, bob: 
 
 
 def test_an_admin_key_scrapes_with_or_without_a_token(
-    client: TestClient, runtime: Runtime, admin: Key
+    client: TestClient, runtime: ServerServices, admin: Key
 ) -> None:
     assert client.get("/metrics", headers=admin.headers).status_code == 200
     runtime.settings.metrics_token = SecretStr(TOKEN)
@@ -43,7 +43,7 @@ def test_without_credentials_the_answer_says_how(client: TestClient) -> None:
     assert "REELFLOW_METRICS_TOKEN" in message and "metrics_public" in message
 
 
-def test_public_metrics_need_nothing(client: TestClient, runtime: Runtime) -> None:
+def test_public_metrics_need_nothing(client: TestClient, runtime: ServerServices) -> None:
     runtime.settings.metrics_public = True
     response = client.get("/metrics")
     assert response.status_code == 200

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Message, Scope
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import (
     OTHER_BUCKET,
     UPLOAD_LIMIT,
@@ -31,7 +31,7 @@ def put(client: TestClient, key: Key, name: str, data: bytes = DATA) -> dict[str
     return body
 
 
-def test_upload_then_download(client: TestClient, admin: Key, runtime: Runtime) -> None:
+def test_upload_then_download(client: TestClient, admin: Key, runtime: ServerServices) -> None:
     info = put(client, admin, "up/clip one.mp4")
     assert info["key"] == "up/clip one.mp4"
     assert info["size"] == len(DATA)
@@ -201,7 +201,7 @@ def test_buckets_of_the_account(client: TestClient, admin: Key, bob: Key) -> Non
     ],
 )
 def test_another_accounts_bucket_is_404(
-    client: TestClient, admin: Key, bob: Key, runtime: Runtime, method: str, path: str
+    client: TestClient, admin: Key, bob: Key, runtime: ServerServices, method: str, path: str
 ) -> None:
     put(client, admin, "a.mp4")
     response = client.request(method, path, content=b"evil", headers=bob.headers)
@@ -213,7 +213,7 @@ def test_another_accounts_bucket_is_404(
 
 
 def test_upload_over_the_limit_is_413_and_stores_nothing(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: cut off while streaming
         for _ in range(UPLOAD_LIMIT // 65536 + 2):
@@ -248,7 +248,7 @@ def test_a_failing_upload_hook_does_not_fail_the_upload(
 
 
 def test_an_upload_cut_off_by_the_client_stores_nothing(
-    app: FastAPI, admin: Key, runtime: Runtime
+    app: FastAPI, admin: Key, runtime: ServerServices
 ) -> None:
     messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": b"x" * 1000, "more_body": True},

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from reelflow.runtime import Runtime
 from reelflow.specs.states import TaskState
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import OTHER_BUCKET, Key, TestClient, error_of, fields_of
 
 SPEC = {
@@ -30,7 +30,7 @@ def submit(client: TestClient, key: Key, **extra: Any) -> str:
     return task_id
 
 
-def run_until_finished(runtime: Runtime, task_id: str) -> None:
+def run_until_finished(runtime: ServerServices, task_id: str) -> None:
     done = runtime.scheduler.run_until(
         lambda: runtime.engine.task_view(task_id).state.is_terminal, timeout=30
     )
@@ -183,7 +183,7 @@ def test_submit_with_a_workflow(client: TestClient, admin: Key) -> None:
     assert len(doc["subtasks"]) == 2
 
 
-def test_list_filters_and_cursor(client: TestClient, admin: Key, runtime: Runtime) -> None:
+def test_list_filters_and_cursor(client: TestClient, admin: Key, runtime: ServerServices) -> None:
     ids = [submit(client, admin) for _ in range(5)]
     runtime.engine.cancel(ids[0])
     seen: list[str] = []
@@ -239,7 +239,7 @@ def test_cancel(client: TestClient, admin: Key) -> None:
     assert again.status_code == 200  # idempotent
 
 
-def test_retry_only_a_failed_task(client: TestClient, admin: Key, runtime: Runtime) -> None:
+def test_retry_only_a_failed_task(client: TestClient, admin: Key, runtime: ServerServices) -> None:
     task_id = submit(client, admin)  # the source object does not exist: the probe fails
     response = client.post(f"/v1/tasks/{task_id}:retry", headers=admin.headers)
     assert response.status_code == 409
@@ -294,7 +294,7 @@ def test_another_accounts_bucket_cannot_be_used(client: TestClient, admin: Key, 
 def test_created_or_repeated_does_not_depend_on_the_clock(
     client: TestClient,
     admin: Key,
-    runtime: Runtime,
+    runtime: ServerServices,
     monkeypatch: pytest.MonkeyPatch,
     skew: timedelta,
 ) -> None:
@@ -310,7 +310,7 @@ def test_created_or_repeated_does_not_depend_on_the_clock(
 class _Statements:
     """Transactions begun and bucket lookups made on the runtime's database."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ServerServices) -> None:
         self.transactions = 0
         self.bucket_lookups = 0
         event.listen(runtime.db, "begin", self._begin)
@@ -330,7 +330,7 @@ class _Statements:
 
 
 def test_submission_reads_each_bucket_once_and_never_rereads_the_task(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     def post(**extra: Any) -> Callable[[], object]:
         return lambda: client.post("/v1/tasks", json=body(**extra), headers=admin.headers)
@@ -389,7 +389,7 @@ def test_submission_reads_each_bucket_once_and_never_rereads_the_task(
     ids=["input-before-output", "overridden-output", "url-input"],
 )
 def test_a_missing_bucket_names_its_field(
-    client: TestClient, admin: Key, runtime: Runtime, task: dict[str, Any], field: str
+    client: TestClient, admin: Key, runtime: ServerServices, task: dict[str, Any], field: str
 ) -> None:
     response = client.post("/v1/tasks", json=task, headers=admin.headers)
     assert response.status_code == 404, response.text
@@ -401,7 +401,7 @@ def test_a_missing_bucket_names_its_field(
 
 
 def test_a_workflows_missing_output_bucket_is_the_workflows(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     """A bucket the body does not name is not blamed on the body's ``output``."""
     runtime.buckets.ensure("gone", admin.account_id)

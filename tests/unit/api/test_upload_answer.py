@@ -7,16 +7,16 @@ import logging
 
 import pytest
 
-from reelflow.runtime import Runtime
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient
 
 URL = "/v1/buckets/media/objects/"
 LOGGER = "reelflow.web.objects"
 
 
-def workflow(runtime: Runtime, name: str, folder: str, *, enabled: bool = True) -> int:
+def workflow(runtime: ServerServices, name: str, folder: str, *, enabled: bool = True) -> int:
     spec = WorkflowSpec(
         name=name,
         trigger=WorkflowTrigger(bucket="media", dir=folder),
@@ -28,13 +28,13 @@ def workflow(runtime: Runtime, name: str, folder: str, *, enabled: bool = True) 
 
 
 @pytest.fixture
-def hooked(client: TestClient, runtime: Runtime) -> TestClient:
+def hooked(client: TestClient, runtime: ServerServices) -> TestClient:
     client.app.state.on_upload = runtime.triggers.upload  # type: ignore[attr-defined]
     return client
 
 
 def test_the_answer_lists_the_tasks_started(
-    hooked: TestClient, runtime: Runtime, admin: Key, caplog: pytest.LogCaptureFixture
+    hooked: TestClient, runtime: ServerServices, admin: Key, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = workflow(runtime, "one", "in/")
     second = workflow(runtime, "two", "")  # the whole bucket
@@ -58,7 +58,7 @@ def test_the_answer_lists_the_tasks_started(
 
 
 def test_no_matching_workflow_is_an_empty_list_and_a_log_line(
-    hooked: TestClient, runtime: Runtime, admin: Key, caplog: pytest.LogCaptureFixture
+    hooked: TestClient, runtime: ServerServices, admin: Key, caplog: pytest.LogCaptureFixture
 ) -> None:
     workflow(runtime, "audio only", "in/")
     workflow(runtime, "off", "notes/", enabled=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient
 from tests.unit.console.conftest import Console, csrf_of, sign_in
 
@@ -67,7 +67,7 @@ def test_sign_out_ends_the_session(console: Console) -> None:
     assert console.client.get("/console").status_code == 303
 
 
-def test_revoking_the_key_ends_its_sessions(console: Console, runtime: Runtime) -> None:
+def test_revoking_the_key_ends_its_sessions(console: Console, runtime: ServerServices) -> None:
     for info in runtime.accounts.list_keys("admin"):
         runtime.accounts.revoke(info.secret_id)
     assert console.client.get("/console").status_code == 303
@@ -94,7 +94,9 @@ def test_root_redirects_to_the_console(browser: TestClient) -> None:
     assert response.status_code == 307 and response.headers["location"] == "/console"
 
 
-def test_the_session_names_the_key_signed_in_with(browser: TestClient, runtime: Runtime) -> None:
+def test_the_session_names_the_key_signed_in_with(
+    browser: TestClient, runtime: ServerServices
+) -> None:
     first = runtime.accounts.create_key("carol")
     second = runtime.accounts.create_key("carol")
     sign_in(browser, second.secret_key)
@@ -104,7 +106,7 @@ def test_the_session_names_the_key_signed_in_with(browser: TestClient, runtime: 
     assert browser.get("/console").status_code == 303
 
 
-def test_a_revoked_key_cannot_sign_in(browser: TestClient, runtime: Runtime) -> None:
+def test_a_revoked_key_cannot_sign_in(browser: TestClient, runtime: ServerServices) -> None:
     key = runtime.accounts.create_key("dave")
     runtime.accounts.revoke(key.secret_id)
     token = csrf_of(browser.get("/console/sign-in").text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import OTHER_BUCKET, UPLOAD_LIMIT, Key
 from tests.unit.console.conftest import Console
 
@@ -19,7 +19,7 @@ def _put(console: Console, key: str, body: bytes, **headers: str) -> httpx.Respo
 
 
 def test_upload_streams_into_the_bucket_and_fires_the_hook(
-    console: Console, runtime: Runtime
+    console: Console, runtime: ServerServices
 ) -> None:
     seen: list[tuple[int, str, str]] = []
     console.client.app.state.on_upload = lambda *args: seen.append(args)  # type: ignore[attr-defined]
@@ -49,7 +49,9 @@ def test_another_accounts_bucket_is_not_found(console: Console, bob: Key) -> Non
     assert done.status_code == 404
 
 
-def test_download_supports_ranges_and_is_sandboxed(console: Console, runtime: Runtime) -> None:
+def test_download_supports_ranges_and_is_sandboxed(
+    console: Console, runtime: ServerServices
+) -> None:
     runtime.storages.get("media").put_bytes("out/a.jpg", b"0123456789")
     whole = console.client.get("/console/buckets/media/objects/out/a.jpg")
     assert whole.status_code == 200 and whole.content == b"0123456789"
@@ -62,7 +64,9 @@ def test_download_supports_ranges_and_is_sandboxed(console: Console, runtime: Ru
     assert part.headers["content-range"] == "bytes 2-4/10"
 
 
-def test_active_content_is_only_ever_an_attachment(console: Console, runtime: Runtime) -> None:
+def test_active_content_is_only_ever_an_attachment(
+    console: Console, runtime: ServerServices
+) -> None:
     runtime.storages.get("media").put_bytes("x.html", b"<script>alert(1)</script>")
     page = console.client.get("/console/buckets/media/objects/x.html")
     assert page.headers["content-disposition"].startswith("attachment")
@@ -71,7 +75,7 @@ def test_active_content_is_only_ever_an_attachment(console: Console, runtime: Ru
     assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''y.jpg"
 
 
-def test_bucket_page_lists_folders_then_files(console: Console, runtime: Runtime) -> None:
+def test_bucket_page_lists_folders_then_files(console: Console, runtime: ServerServices) -> None:
     storage = runtime.storages.get("media")
     for key in ("in/a.mp4", "in/deep/b.mp4", "out/c.jpg", "top.mp4"):
         storage.put_bytes(key, b"x")
@@ -82,7 +86,7 @@ def test_bucket_page_lists_folders_then_files(console: Console, runtime: Runtime
     assert 'data-folder="in/deep/"' in inner.text and 'data-key="in/a.mp4"' in inner.text
 
 
-def test_delete_from_the_bucket_page(console: Console, runtime: Runtime) -> None:
+def test_delete_from_the_bucket_page(console: Console, runtime: ServerServices) -> None:
     runtime.storages.get("media").put_bytes("in/gone.mp4", b"x")
     done = console.post("/console/buckets/media/delete", {"key": "in/gone.mp4", "prefix": "in/"})
     assert done.status_code == 303
@@ -90,7 +94,7 @@ def test_delete_from_the_bucket_page(console: Console, runtime: Runtime) -> None
 
 
 def test_a_failing_upload_hook_does_not_fail_the_upload(
-    console: Console, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    console: Console, runtime: ServerServices, caplog: pytest.LogCaptureFixture
 ) -> None:
     def hook(account: int, bucket: str, key: str) -> None:
         raise RuntimeError("trigger broke")
@@ -108,7 +112,7 @@ def test_a_failing_upload_hook_does_not_fail_the_upload(
     assert "trigger broke" in caplog.text
 
 
-def test_an_unsatisfiable_range_is_refused(console: Console, runtime: Runtime) -> None:
+def test_an_unsatisfiable_range_is_refused(console: Console, runtime: ServerServices) -> None:
     runtime.storages.get("media").put_bytes("out/a.txt", b"0123456789")
     done = console.client.get(
         "/console/buckets/media/objects/out/a.txt", headers={"Range": "bytes=20-"}

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, event
 
 from reelflow.console.catalog import MAX_TEMPLATES, choices, templates_of
 from reelflow.console.paging import every_page
-from reelflow.runtime import Runtime
 from reelflow.specs.templates import AnimatedGraphicsTemplate, SnapshotTemplate, TemplateKind
+from reelflow.wiring.server import ServerServices
 from tests.unit.api.conftest import Key, TestClient
 from tests.unit.console.conftest import Console, csrf_of
 
@@ -58,17 +58,17 @@ def test_every_page_reads_pages_up_to_the_total_or_the_cap() -> None:
     assert every_page(lambda offset, limit: ([], 0), page_size=10) == []
 
 
-def test_choices_group_one_listing_as_listings_by_kind_would(runtime: Runtime) -> None:
+def test_choices_group_one_listing_as_listings_by_kind_would(runtime: ServerServices) -> None:
     account_id = runtime.admin_account.id
-    service = runtime.templates_service
+    service = runtime.templates
     service.create(account_id, TemplateKind.SNAPSHOT, SnapshotTemplate(name="shot"))
     gif = AnimatedGraphicsTemplate.model_validate({"fps": 5, "name": "g"})
     service.create(account_id, TemplateKind.ANIMATED_GRAPHICS, gif)
     service.create(account_id, TemplateKind.SNAPSHOT, SnapshotTemplate(name="shot2"))
-    found = choices(runtime, account_id)
+    found = choices(runtime.templates, account_id)
     assert list(found) == [kind.value for kind in TemplateKind]
     for kind in TemplateKind:
-        alone = templates_of(runtime, account_id, kind)
+        alone = templates_of(runtime.templates, account_id, kind)
         assert len(alone) <= MAX_TEMPLATES
         if kind is TemplateKind.TRANSCODE:
             assert sorted(found[kind.value], key=lambda r: r.definition) == sorted(
@@ -83,7 +83,7 @@ def test_choices_group_one_listing_as_listings_by_kind_would(runtime: Runtime) -
 
 
 def test_the_workflow_form_reads_buckets_and_templates_once(
-    console: Console, runtime: Runtime
+    console: Console, runtime: ServerServices
 ) -> None:
     # Was 9 transactions (buckets twice, one template listing per kind), 25 statements.
     with counting(runtime.db) as seen:
@@ -94,7 +94,7 @@ def test_the_workflow_form_reads_buckets_and_templates_once(
 
 
 def test_sign_in_finds_the_key_in_one_transaction(
-    browser: TestClient, admin: Key, runtime: Runtime
+    browser: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     for _ in range(3):
         runtime.accounts.create_key("admin")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskRequest
+from reelflow.wiring.server import ServerServices
 from tests.unit.console.conftest import Console
 
 
-def _submit(runtime: Runtime) -> str:
+def _submit(runtime: ServerServices) -> str:
     runtime.storages.get("media").put_bytes("in/a.mp4", b"not really a video")
     request = TaskRequest.model_validate(
         {
@@ -25,7 +25,7 @@ def _submit(runtime: Runtime) -> str:
     return runtime.engine.submit(request, account_id=runtime.admin_account.id)
 
 
-def test_task_page_draws_one_node_per_subtask(console: Console, runtime: Runtime) -> None:
+def test_task_page_draws_one_node_per_subtask(console: Console, runtime: ServerServices) -> None:
     task_id = _submit(runtime)
     page = console.client.get(f"/console/tasks/{task_id}")
     assert page.status_code == 200
@@ -37,7 +37,9 @@ def test_task_page_draws_one_node_per_subtask(console: Console, runtime: Runtime
     assert 'hx-trigger="every 1s"' in page.text  # polls while the task runs
 
 
-def test_cancel_then_the_live_fragment_stops_polling(console: Console, runtime: Runtime) -> None:
+def test_cancel_then_the_live_fragment_stops_polling(
+    console: Console, runtime: ServerServices
+) -> None:
     task_id = _submit(runtime)
     done = console.post(f"/console/tasks/{task_id}/cancel")
     assert done.status_code == 303
@@ -49,7 +51,7 @@ def test_cancel_then_the_live_fragment_stops_polling(console: Console, runtime: 
     assert "only a failed task" in console.client.get(f"/console/tasks/{task_id}").text
 
 
-def test_lists_and_dashboard(console: Console, runtime: Runtime) -> None:
+def test_lists_and_dashboard(console: Console, runtime: ServerServices) -> None:
     task_id = _submit(runtime)
     rows = console.client.get("/console/tasks/rows?state=active")
     assert task_id in rows.text

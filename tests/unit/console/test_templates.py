@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reelflow.runtime import Runtime
 from reelflow.specs.templates import TemplateKind
+from reelflow.wiring.server import ServerServices
 from tests.unit.console.conftest import Console
 
 TRANSCODE = {
@@ -26,10 +26,10 @@ def test_presets_are_listed_and_shown_read_only(console: Console) -> None:
     assert preset.status_code == 200 and "<form" not in preset.text.split("</aside>")[1]
 
 
-def test_transcode_form_creates_and_edits(console: Console, runtime: Runtime) -> None:
+def test_transcode_form_creates_and_edits(console: Console, runtime: ServerServices) -> None:
     done = console.post("/console/templates/new?kind=Transcode", TRANSCODE)
     assert done.status_code == 303, done.text
-    records, _ = runtime.templates_service.list(
+    records, _ = runtime.templates.list(
         runtime.admin_account.id, kind=TemplateKind.TRANSCODE, type="Custom"
     )
     (record,) = records
@@ -39,7 +39,7 @@ def test_transcode_form_creates_and_edits(console: Console, runtime: Runtime) ->
         f"/console/templates/Transcode/{record.definition}", {**TRANSCODE, "video_height": "360"}
     )
     assert edited.status_code == 303
-    again = runtime.templates_service.get(
+    again = runtime.templates.get(
         runtime.admin_account.id, TemplateKind.TRANSCODE, record.definition
     )
     assert again.template.video_template is not None
@@ -59,7 +59,7 @@ def test_transcode_messages_name_the_field(console: Console) -> None:
     assert 'data-error-for="video_bitrate"' in page.text
 
 
-def test_json_editor_for_other_kinds(console: Console, runtime: Runtime) -> None:
+def test_json_editor_for_other_kinds(console: Console, runtime: ServerServices) -> None:
     bad = console.post("/console/templates/new?kind=AnimatedGraphics", {"body": '{"fps": 99}'})
     assert bad.status_code == 400 and 'data-error-for="body"' in bad.text and "fps" in bad.text
     broken = console.post("/console/templates/new?kind=AnimatedGraphics", {"body": "{"})
@@ -68,7 +68,7 @@ def test_json_editor_for_other_kinds(console: Console, runtime: Runtime) -> None
         "/console/templates/new?kind=AnimatedGraphics", {"body": '{"fps": 5, "name": "g"}'}
     )
     assert good.status_code == 303
-    records, _ = runtime.templates_service.list(
+    records, _ = runtime.templates.list(
         runtime.admin_account.id, kind=TemplateKind.ANIMATED_GRAPHICS, type="Custom"
     )
     assert [r.name for r in records] == ["g"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from reelflow.console.forms import FormData
 from reelflow.console.workflow_form import WorkflowForm
-from reelflow.runtime import Runtime
 from reelflow.specs.workflows import WorkflowSpec
+from reelflow.wiring.server import ServerServices
 from tests.unit.console.conftest import Console
 
 GOOD = {
@@ -89,7 +89,7 @@ def test_each_message_is_next_to_its_field(console: Console) -> None:
     assert 'data-error-for="transcodes"' in page.text
 
 
-def test_create_edit_disable_delete(console: Console, runtime: Runtime) -> None:
+def test_create_edit_disable_delete(console: Console, runtime: ServerServices) -> None:
     created = console.post("/console/workflows", GOOD)
     assert created.status_code == 303, created.text
     (record,), _ = runtime.workflows.list(runtime.admin_account.id)

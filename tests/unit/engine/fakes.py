@@ -17,6 +17,7 @@ from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext
 from reelflow.executors.local import run_guarded
 from reelflow.planner.base import Plan, PlannedJob, Rejection
+from reelflow.presets.catalog import get_preset
 from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.jobs import (
     JobEvent,
@@ -26,12 +27,39 @@ from reelflow.specs.jobs import (
     JobResult,
     SubTaskOutcome,
 )
+from reelflow.specs.media import MediaInfo, VideoStreamInfo
 from reelflow.specs.outputs import OutputFile, TranscodeResult
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
+from reelflow.specs.templates import TemplateKind, TranscodeTemplate
+from reelflow.specs.works import TranscodeWork
 
-MEDIA_INFO = {"duration": 10.0, "width": 640, "height": 360, "video": True}
+# What the scripted probe reports: a 10 s 640x360 video without audio.
+MEDIA_INFO = MediaInfo(
+    container="mov,mp4,m4a,3gp,3g2,mj2",
+    duration=10.0,
+    size=1_000_000,
+    bitrate=800_000,
+    video=(
+        VideoStreamInfo(
+            index=0,
+            codec="h264",
+            width=640,
+            height=360,
+            rotation=0,
+            fps=25.0,
+            fps_num=25,
+            fps_den=1,
+            pix_fmt="yuv420p",
+            bitrate=800_000,
+            duration=10.0,
+            interlaced=False,
+            frame_count=250,
+        ),
+    ),
+    audio=(),
+)
 
 
 def make_request(n: int = 2, *, session_id: str = "", priority: int = 0) -> TaskRequest:
@@ -50,6 +78,26 @@ def result_for(index: int) -> TranscodeResult:
     key = f"up/clip_transcode_{index}.mp4"
     file = OutputFile(bucket="in", key=key, size=1000 + index, md5="0" * 32)
     return TranscodeResult(definition=100010 + index, file=file, container="mp4")
+
+
+def transcode_template() -> TranscodeTemplate:
+    """The system preset 100010 (MP4 H.264 360p)."""
+    template = get_preset(TemplateKind.TRANSCODE, 100010)
+    assert isinstance(template, TranscodeTemplate)
+    return template
+
+
+def work(index: int) -> TranscodeWork:
+    """The work ``FakePlanner`` plans for the sub-task at ``index``."""
+    return TranscodeWork(
+        index=index,
+        definition=100010 + index,
+        bucket="in",
+        template=transcode_template(),
+        width=640,
+        height=360,
+        key=f"up/clip_transcode_{index}.mp4",
+    )
 
 
 def output_for(index: int) -> dict[str, Any]:
@@ -86,9 +134,7 @@ class FakePlanner:
             for i, item in enumerate(request.media_process_task.transcode_task_set)
         ]
 
-    def plan(
-        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
-    ) -> Plan:
+    def plan(self, subtasks: list[SubTaskSpec], media_info: MediaInfo, source_name: str) -> Plan:
         assert media_info == MEDIA_INFO
         assert source_name == "clip.mp4"
         self.plan_calls.append([spec.index for spec in subtasks])
@@ -101,9 +147,7 @@ class FakePlanner:
         )
         rest = [spec.index for spec in subtasks if spec.index not in self.rejections]
         groups = [[i] for i in rest] if self.split else ([rest] if rest else [])
-        jobs = tuple(
-            PlannedJob(subtasks=tuple(g), works=tuple({"index": i} for i in g)) for g in groups
-        )
+        jobs = tuple(PlannedJob(subtasks=tuple(g), works=tuple(work(i) for i in g)) for g in groups)
         return Plan(jobs=jobs, rejected=rejected)
 
 
@@ -114,7 +158,7 @@ class ScriptedRunner:
     """A ``JobRunner`` without FFmpeg.
 
     By default a probe returns ``MEDIA_INFO`` and a media job succeeds for every work
-    (``{"index": i}``) with ``result_for(i)``, except the indices in ``failing``. Steps
+    (``work(i)``) with ``result_for(i)``, except the indices in ``failing``. Steps
     queued in ``script[kind]`` replace the default for the next jobs of that kind: a
     function of the payload returning the result, or an exception to raise.
     """
@@ -143,7 +187,7 @@ class ScriptedRunner:
         if job.kind is JobKind.PROBE:
             return JobResult(job_id=job.job_id, ok=True, media_info=MEDIA_INFO)
         return JobResult(
-            job_id=job.job_id, ok=True, subtasks=[self.outcome(w["index"]) for w in job.works]
+            job_id=job.job_id, ok=True, subtasks=[self.outcome(w.index) for w in job.works]
         )
 
     def outcome(self, index: int) -> SubTaskOutcome:

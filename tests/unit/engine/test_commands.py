@@ -17,6 +17,7 @@ from tests.unit.engine.fakes import (
     make_request,
     output_for,
     run,
+    work,
 )
 
 
@@ -97,7 +98,7 @@ def test_retry_failed_reruns_only_the_failed_subtasks(
 
     assert drive(engine, runner) == 1
     assert len(runner.probe_calls()) == 1
-    assert runner.media_calls()[-1].works == [{"index": 1}, {"index": 2}]
+    assert runner.media_calls()[-1].works == [work(1), work(2)]
     done = engine.task_view(task_id)
     assert done.state is TaskState.SUCCEEDED
     assert [s.output for s in done.subtasks] == [output_for(0), output_for(1), output_for(2)]

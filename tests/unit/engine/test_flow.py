@@ -20,6 +20,7 @@ from tests.unit.engine.fakes import (
     make_request,
     output_for,
     run,
+    work,
 )
 
 
@@ -54,7 +55,7 @@ def test_happy_path_runs_probe_then_media_and_succeeds(
 
     [media] = engine.claim("w1", 5)
     assert media.kind is JobKind.MEDIA
-    assert media.works == [{"index": 0}, {"index": 1}]
+    assert media.works == [work(0), work(1)]
     assert media.media_info == MEDIA_INFO
     assert (media.video_preset, media.timeout, media.attempt) == ("veryfast", 120.0, 1)
     assert [s.state for s in engine.task_view(task_id).subtasks] == [SubTaskState.RUNNING] * 2
@@ -163,7 +164,7 @@ def test_rejected_subtasks_fail_at_once_with_the_planner_code(
         (SubTaskState.SUCCEEDED, ""),
     ]
     [media] = runner.media_calls()
-    assert media.works == [{"index": 1}]
+    assert media.works == [work(1)]
 
 
 def test_all_rejected_finishes_the_task_without_media_jobs(
@@ -214,7 +215,7 @@ def test_several_jobs_per_task_finish_the_task_once(
     [probe] = engine.claim("w1", 5)
     run(engine, runner, probe)
     jobs = engine.claim("w1", 5)
-    assert sorted(j.works[0]["index"] for j in jobs) == [0, 1, 2]
+    assert sorted(j.works[0].index for j in jobs) == [0, 1, 2]
     run(engine, runner, jobs[0])
     run(engine, runner, jobs[1])
     assert engine.task_view(task_id).state is TaskState.RUNNING

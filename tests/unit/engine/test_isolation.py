@@ -16,6 +16,7 @@ from reelflow.catalog.workflows import Workflows
 from reelflow.config import Settings
 from reelflow.engine.service import Engine
 from reelflow.errors import (
+    BucketNotFound,
     ReelflowError,
     SpecError,
     TaskNotFound,
@@ -27,7 +28,6 @@ from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.tasks import MediaProcessTask, SnapshotByTimeOffsetTaskInput
 from reelflow.specs.templates import SnapshotTemplate, TemplateKind
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
-from reelflow.storage.registry import BucketNotFound
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import FakeClock, ScriptedRunner, drive, make_request
 

@@ -10,6 +10,7 @@ from reelflow.specs.jobs import JobKind, JobResult
 from reelflow.specs.states import JobState, SubTaskState, TaskState
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import (
+    MEDIA_INFO,
     FakeClock,
     ScriptedRunner,
     drive,
@@ -149,7 +150,7 @@ def test_stale_event_without_owner_is_still_fenced_by_attempt(
     engine.requeue_expired()
     clock.advance(10)
     [second] = engine.claim("w1", 1)  # the same owner claims it again
-    result = JobResult(job_id=first.job_id, ok=True, media_info={"x": 1})
+    result = JobResult(job_id=first.job_id, ok=True, media_info=MEDIA_INFO)
     assert not engine.handle(finished(first, result), attempt=first.attempt)
     assert engine.handle(
         finished(second, JobResult(job_id=second.job_id, ok=False, error_code="InvalidInput")),

@@ -1,4 +1,4 @@
-"""Runtime wiring of the service state: admin key on the first start only, bucket owners."""
+"""ServerServices wiring of the service state: admin key on the first start only, bucket owners."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from reelflow.config import Settings
-from reelflow.runtime import DEFAULT_BUCKET, Runtime
 from reelflow.storage.memory import MemoryStorage
-from reelflow.storage.registry import StorageRegistry
+from reelflow.storage.registry import DEFAULT_BUCKET, StorageRegistry
+from reelflow.wiring.server import build_server
 
 
 def settings(tmp_path: Path) -> Settings:
@@ -17,7 +17,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_first_start_makes_the_admin_key_and_owns_media(tmp_path: Path) -> None:
-    with Runtime(settings(tmp_path)) as first:
+    with build_server(settings(tmp_path)) as first:
         key = first.admin_key
         assert key is not None and key.account.is_admin
         assert first.admin_account == key.account
@@ -28,7 +28,7 @@ def test_first_start_makes_the_admin_key_and_owns_media(tmp_path: Path) -> None:
             "local",
             str((tmp_path / "data" / "buckets" / "media").resolve()),
         )
-    with Runtime(settings(tmp_path)) as again:
+    with build_server(settings(tmp_path)) as again:
         assert again.admin_key is None
         assert again.admin_account == key.account
         assert again.accounts.authenticate(key.secret_key) == key.account
@@ -36,8 +36,8 @@ def test_first_start_makes_the_admin_key_and_owns_media(tmp_path: Path) -> None:
 
 def test_configured_buckets_belong_to_the_admin(tmp_path: Path) -> None:
     storages = StorageRegistry([MemoryStorage("scratch")])
-    with Runtime(settings(tmp_path), storages=storages) as runtime:
+    with build_server(settings(tmp_path), storages=storages) as runtime:
         admin = runtime.admin_account.id
         assert [(b.name, b.backend) for b in runtime.buckets.list(admin)] == [("scratch", "memory")]
         assert runtime.workflows.list(admin) == ([], 0)
-        assert runtime.templates_service.list(admin, type="Custom") == ([], 0)
+        assert runtime.templates.list(admin, type="Custom") == ([], 0)

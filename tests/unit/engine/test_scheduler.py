@@ -7,17 +7,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings
 from reelflow.db.session import session_factory
+from reelflow.engine.ports import Reporter
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.errors import JobCancelled
-from reelflow.executors.base import Executor, JobContext, Reporter
+from reelflow.executors.base import JobContext
 from reelflow.executors.inline import InlineExecutor
 from reelflow.executors.local import LocalExecutor
 from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobPayload, JobResult
@@ -28,6 +29,7 @@ from tests.unit.engine.fakes import (
     ScriptedRunner,
     job_rows,
     make_request,
+    work,
 )
 
 WAIT = 10.0  # seconds; generous for slow CI machines, never reached when things work
@@ -95,7 +97,7 @@ class BlockingRunner:
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
-            return JobResult(job_id=job.job_id, ok=True, media_info={"duration": 1.0})
+            return JobResult(job_id=job.job_id, ok=True, media_info=MEDIA_INFO)
         self.started.set()
         if not ctx.cancel.wait(WAIT):
             raise AssertionError("never cancelled")
@@ -109,7 +111,7 @@ def blocking_planner(planner: FakePlanner) -> Iterator[FakePlanner]:
         from reelflow.planner.base import Plan, PlannedJob
 
         indices = tuple(s.index for s in subtasks)
-        return Plan(jobs=(PlannedJob(subtasks=indices, works=({"index": 0},)),))
+        return Plan(jobs=(PlannedJob(subtasks=indices, works=(work(0),)),))
 
     planner.plan = plan  # type: ignore[method-assign]
     yield planner
@@ -162,8 +164,10 @@ def test_cancelled_task_stops_its_running_job_via_heartbeat(
     assert view.subtasks[0].err_code == "Cancelled"
 
 
-class HeldExecutor(Executor):
+class HeldExecutor:
     """Keeps what it is given; the test reports the results, as a job thread would."""
+
+    reports_to_engine: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.report: Reporter | None = None
@@ -183,6 +187,9 @@ class HeldExecutor(Executor):
         self.cancelled.append(job_id)
 
     def close(self, *, wait: bool = True) -> None:
+        pass
+
+    def forget(self, job_id: str) -> None:
         pass
 
 

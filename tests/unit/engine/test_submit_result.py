@@ -17,11 +17,11 @@ from reelflow.catalog.workflows import Workflows
 from reelflow.config import Settings
 from reelflow.engine.service import Engine
 from reelflow.engine.tasks import RequestBucketNotFound, Submitted
+from reelflow.errors import BucketNotFound
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
-from reelflow.storage.registry import BucketNotFound
 from tests.unit.engine.conftest import RecordingEngine
 from tests.unit.engine.fakes import FakeClock, make_request
 

@@ -1,4 +1,4 @@
-"""Fixtures for the action API: a real ``Runtime`` on a temporary data dir (SQLite, local
+"""Fixtures for the action API: a real ``ServerServices`` on a temporary data dir (SQLite, local
 buckets; the scheduler is not started), the app over it (``app`` and ``client`` of
 tests/unit/conftest.py), and ``call(action, params)`` that signs like the official SDK and
 returns the envelope's ``Response``."""
@@ -14,8 +14,8 @@ from typing import Any, Protocol
 import pytest
 
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.storage.memory import MemoryStorage
+from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.conftest import TestClient
 from tests.unit.mps.tc3 import signed_headers
 
@@ -36,8 +36,8 @@ class Call(Protocol):
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    with Runtime(Settings(data_dir=tmp_path / "data", workers=1, max_attempts=1)) as rt:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
+    with build_server(Settings(data_dir=tmp_path / "data", workers=1, max_attempts=1)) as rt:
         # A bucket with a configured region, as an S3 bucket has.
         archive = MemoryStorage(S3_BUCKET)
         archive.region = S3_REGION
@@ -47,7 +47,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def admin(runtime: Runtime) -> Credentials:
+def admin(runtime: ServerServices) -> Credentials:
     assert runtime.admin_key is not None
     return Credentials(runtime.admin_key.secret_id, runtime.admin_key.secret_key)
 

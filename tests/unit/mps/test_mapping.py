@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reelflow.api.mps import locations
-from reelflow.api.mps.context import ActionContext
+from reelflow.api.mps.context import ActionContext, ActionServices
 from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.mapping import (
     from_spec_error,
@@ -18,15 +18,27 @@ from reelflow.api.mps.mapping import (
     notify_target,
 )
 from reelflow.api.mps.params import Params, is_empty, to_int
+from reelflow.compat.regions import fill_regions
 from reelflow.errors import SpecError
-from reelflow.runtime import Runtime
 from reelflow.storage.local.backend import LocalStorage
+from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import S3_BUCKET, S3_REGION
 
 
+def action_services(runtime: ServerServices) -> ActionServices:
+    return ActionServices(
+        accounts=runtime.accounts,
+        buckets=runtime.buckets,
+        storages=runtime.storages,
+        templates=runtime.templates,
+        workflows=runtime.workflows,
+        engine=runtime.engine,
+    )
+
+
 @pytest.fixture
-def ctx(runtime: Runtime) -> ActionContext:
-    return ActionContext(runtime, runtime.admin_account, "ap-guangzhou")
+def ctx(runtime: ServerServices) -> ActionContext:
+    return ActionContext(action_services(runtime), runtime.admin_account, "ap-guangzhou")
 
 
 def code_of(fn: Any, *args: Any) -> str:
@@ -69,12 +81,12 @@ def test_unknown_bucket(ctx: ActionContext) -> None:
     assert "InputInfo.CosInputInfo.Bucket" in message_of(locations.source, ctx, cos("nowhere"))
 
 
-def test_another_accounts_bucket_is_unknown(runtime: Runtime, tmp_path: Path) -> None:
+def test_another_accounts_bucket_is_unknown(runtime: ServerServices, tmp_path: Path) -> None:
     key = runtime.accounts.create_key("bob")
     runtime.storages.add(LocalStorage("bobs", tmp_path / "bobs"))
     runtime.buckets.ensure("bobs", key.account.id)
-    admin = ActionContext(runtime, runtime.admin_account)
-    bob = ActionContext(runtime, key.account)
+    admin = ActionContext(action_services(runtime), runtime.admin_account)
+    bob = ActionContext(action_services(runtime), key.account)
     assert code_of(locations.source, admin, cos("bobs")) == "ResourceNotFound.CosBucketNotExist"
     assert locations.source(bob, cos("bobs")).bucket == "bobs"
     assert code_of(locations.source, bob, cos("media")) == "ResourceNotFound.CosBucketNotExist"
@@ -181,7 +193,7 @@ def test_fill_regions(ctx: ActionContext) -> None:
         "Out": [{"CosOutputStorage": {"Bucket": S3_BUCKET, "Region": ""}}],
         "Kept": {"Bucket": "media", "Region": "given"},
     }
-    filled = locations.fill_regions(ctx, doc)
+    filled = fill_regions(doc, ctx.region_of)
     assert filled["InputInfo"]["CosInputInfo"]["Region"] == "ap-guangzhou"  # the caller's
     assert filled["Out"][0]["CosOutputStorage"]["Region"] == S3_REGION  # configured
     assert filled["Kept"]["Region"] == "given"

@@ -8,13 +8,13 @@ import time
 from reelflow.compat.render import event_body
 from reelflow.notify.body import render
 from reelflow.notify.signing import verify_mps_sign
-from reelflow.runtime import Runtime
 from reelflow.specs.events import EventType
+from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import Call, error_code
 from tests.unit.mps.test_tasks import submit
 
 
-def test_parses_an_event_body(call: Call, runtime: Runtime) -> None:
+def test_parses_an_event_body(call: Call, runtime: ServerServices) -> None:
     task_id = submit(call, SessionId="sess", SessionContext="ctx")
     runtime.engine.cancel(task_id)
     view = runtime.engine.task_view(task_id)

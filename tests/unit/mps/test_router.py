@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reelflow.api.mps.actions import ACTIONS
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import Call, Credentials, TestClient, error_code
 from tests.unit.mps.tc3 import signed_headers
 
@@ -49,7 +49,7 @@ def test_wrong_secret_key(call: Call, admin: Credentials) -> None:
     assert error_code(answer) == "AuthFailure.SignatureFailure"
 
 
-def test_unknown_and_revoked_secret_id(call: Call, runtime: Runtime) -> None:
+def test_unknown_and_revoked_secret_id(call: Call, runtime: ServerServices) -> None:
     unknown = Credentials("AKIDnobody", "whatever")
     assert error_code(call("DescribeTasks", {}, credentials=unknown)) == (
         "AuthFailure.SecretIdNotFound"

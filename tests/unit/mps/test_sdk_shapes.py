@@ -15,8 +15,8 @@ from tencentcloud.mps.v20190612 import models
 
 from reelflow.compat.render import event_body
 from reelflow.notify.body import render
-from reelflow.runtime import Runtime
 from reelflow.specs.events import EventType
+from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import Call
 from tests.unit.mps.test_templates import CREATE
 from tests.unit.mps.test_workflows import workflow
@@ -70,7 +70,7 @@ def test_workflow_answers(call: Call) -> None:
         check(action, call(action, {"WorkflowId": created["WorkflowId"]}))
 
 
-def test_task_answers(call: Call, runtime: Runtime) -> None:
+def test_task_answers(call: Call, runtime: ServerServices) -> None:
     raw = {
         "Definition": 0,
         "RawParameter": {

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reelflow.runtime import Runtime
+from reelflow.wiring.server import ServerServices
 from tests.unit.mps.conftest import S3_BUCKET, S3_REGION, Call, Credentials, error_code
 
 
@@ -35,7 +35,7 @@ def submit(call: Call, **extra: Any) -> str:
     return task_id
 
 
-def test_process_media_and_detail(call: Call, runtime: Runtime) -> None:
+def test_process_media_and_detail(call: Call, runtime: ServerServices) -> None:
     notify = {"NotifyType": "URL", "NotifyUrl": "http://hooks.example:9/hook", "NotifyKey": "k"}
     task_id = submit(
         call,
@@ -67,14 +67,14 @@ def test_process_media_and_detail(call: Call, runtime: Runtime) -> None:
     assert view.request.notify is not None and view.request.notify.notify_key == "k"
 
 
-def test_outputs_default_to_the_input_folder(call: Call, runtime: Runtime) -> None:
+def test_outputs_default_to_the_input_folder(call: Call, runtime: ServerServices) -> None:
     task_id = submit(call)
     assert {sub.spec.output_dir for sub in runtime.engine.task_view(task_id).subtasks} == {"in/"}
     task_id = submit(call, OutputDir="/")
     assert {sub.spec.output_dir for sub in runtime.engine.task_view(task_id).subtasks} == {""}
 
 
-def test_output_storage_and_s3_input(call: Call, runtime: Runtime) -> None:
+def test_output_storage_and_s3_input(call: Call, runtime: ServerServices) -> None:
     s3_in = {
         "Type": "AWS-S3",
         "S3InputInfo": {"S3Bucket": S3_BUCKET, "S3Region": S3_REGION, "S3Object": "/a.mp4"},
@@ -97,7 +97,7 @@ def test_url_input_needs_output_storage(call: Call) -> None:
     assert "TaskId" in call("ProcessMedia", process(InputInfo=url, OutputStorage=out))
 
 
-def test_session_id_dedupe(call: Call, runtime: Runtime) -> None:
+def test_session_id_dedupe(call: Call, runtime: ServerServices) -> None:
     first = submit(call, SessionId="s-1", SessionContext="first")
     again = call("ProcessMedia", process(SessionId="s-1", SessionContext="second"))
     assert error_code(again) == "InvalidParameterValue.SessionId"
@@ -141,7 +141,7 @@ def test_empty_out_of_subset_fields_are_fine(call: Call) -> None:
     assert submit(call, AiAnalysisTask=None, AiRecognitionTask={}, ScheduleId=None, ResourceId="")
 
 
-def test_detail_of_unknown_or_foreign_task(call: Call, runtime: Runtime) -> None:
+def test_detail_of_unknown_or_foreign_task(call: Call, runtime: ServerServices) -> None:
     assert error_code(call("DescribeTaskDetail", {"TaskId": "rf-nope"})) == (
         "ResourceNotFound.TaskNotFound"
     )
@@ -153,7 +153,7 @@ def test_detail_of_unknown_or_foreign_task(call: Call, runtime: Runtime) -> None
     assert error_code(answer) == "ResourceNotFound.TaskNotFound"
 
 
-def test_describe_tasks(call: Call, runtime: Runtime) -> None:
+def test_describe_tasks(call: Call, runtime: ServerServices) -> None:
     ids = [submit(call) for _ in range(3)]
     runtime.engine.cancel(ids[0])  # FINISH, its sub-tasks FAIL
     waiting = call("DescribeTasks", {"Status": "WAITING"})
@@ -224,7 +224,7 @@ def test_describe_tasks_errors(call: Call, params: dict[str, Any], code: str) ->
 
 
 def test_a_session_id_racing_its_twin_is_refused(
-    call: Call, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    call: Call, runtime: ServerServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The twin commits after this request began; the engine, not a read before it, tells
     the action that the session already has a task."""
@@ -243,7 +243,9 @@ def test_a_session_id_racing_its_twin_is_refused(
     assert runtime.engine.count_tasks() == 1
 
 
-def test_concurrent_requests_of_one_session_id_start_one_task(call: Call, runtime: Runtime) -> None:
+def test_concurrent_requests_of_one_session_id_start_one_task(
+    call: Call, runtime: ServerServices
+) -> None:
     answers: list[dict[str, Any]] = []
     start = threading.Barrier(6)
 

@@ -33,7 +33,7 @@ from reelflow.specs.subtasks import SubTaskSpec
 from tests.unit.engine.fakes import MEDIA_INFO, FakePlanner, ScriptedRunner, drive, make_request
 
 
-def media_info() -> dict[str, Any]:
+def media_info() -> MediaInfo:
     """A probe as the real prober reports a small H.264/AAC MP4."""
     video = VideoStreamInfo(
         index=0, codec="h264", width=640, height=360, rotation=0, fps=25.0, fps_num=25,
@@ -47,15 +47,13 @@ def media_info() -> dict[str, Any]:
         container="mov,mp4,m4a,3gp,3g2,mj2", duration=10.0, size=660_000, bitrate=528_000,
         video=(video,), audio=(audio,),
     )  # fmt: skip
-    return info.to_dict()
+    return info
 
 
 class NotifyPlanner(FakePlanner):
     """The engine tests' planner, indifferent to what the probe found."""
 
-    def plan(
-        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
-    ) -> Plan:
+    def plan(self, subtasks: list[SubTaskSpec], media_info: MediaInfo, source_name: str) -> Plan:
         return super().plan(subtasks, MEDIA_INFO, source_name)
 
 

@@ -14,8 +14,8 @@ import pytest
 from reelflow.config import Settings
 from reelflow.notify.sinks.base import DeliveryOutcome
 from reelflow.notify.sinks.memory import MemorySinks
-from reelflow.runtime import Runtime
 from reelflow.specs.notify import NotifyTarget
+from reelflow.wiring.server import ServerServices, build_server
 from tests.unit.api.conftest import Key, TestClient, error_of, fields_of
 
 SPEC = {"transcode_task_set": [{"definition": 100010}]}
@@ -23,20 +23,20 @@ QUEUE = {"type": "queue", "name": "events"}
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def runtime(tmp_path: Path) -> Iterator[ServerServices]:
     settings = Settings(data_dir=tmp_path / "data", workers=1, notify_max_retry_seconds=0.2)
-    with Runtime(settings) as rt:
+    with build_server(settings) as rt:
         yield rt
 
 
 @pytest.fixture
-def admin(runtime: Runtime) -> Key:
+def admin(runtime: ServerServices) -> Key:
     assert runtime.admin_key is not None
     return Key(runtime.admin_account.id, runtime.admin_key.secret_key)
 
 
 @pytest.fixture
-def bob(runtime: Runtime) -> Key:
+def bob(runtime: ServerServices) -> Key:
     key = runtime.accounts.create_key("bob")
     return Key(key.account.id, key.secret_key)
 
@@ -63,7 +63,7 @@ def receive(client: TestClient, key: Key, queue: str = "events", **body: Any) ->
 
 
 def test_a_task_accepts_a_notify_target_and_rejects_a_bad_one(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     task_id = submit(client, admin, notify={"Type": "url", "Url": "https://e.com/h"})
     assert runtime.engine.task_view(task_id).request.notify is not None
@@ -82,7 +82,7 @@ def test_a_task_accepts_a_notify_target_and_rejects_a_bad_one(
 
 
 def test_a_workflows_target_reaches_its_tasks_unless_the_task_names_its_own(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     workflow = {
         "name": "wf",
@@ -105,7 +105,7 @@ def test_a_workflows_target_reaches_its_tasks_unless_the_task_names_its_own(
     assert notify is not None and notify.name == "events"
 
 
-def test_receive_then_acknowledge(client: TestClient, admin: Key, runtime: Runtime) -> None:
+def test_receive_then_acknowledge(client: TestClient, admin: Key, runtime: ServerServices) -> None:
     task_id = finished_task(client, admin)
     assert runtime.dispatcher.run_pending() == 1
     [message] = receive(client, admin, visibility_timeout=60)
@@ -150,7 +150,7 @@ def test_a_bad_queue_name_is_a_400(client: TestClient, admin: Key) -> None:
 
 
 def test_a_long_poll_returns_as_soon_as_a_message_arrives(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     task_id = submit(client, admin, notify=QUEUE)
 
@@ -174,7 +174,7 @@ def test_a_long_poll_with_nothing_to_receive_waits_its_time(client: TestClient, 
 
 
 def test_queues_belong_to_the_account_that_owns_the_task(
-    client: TestClient, admin: Key, bob: Key, runtime: Runtime
+    client: TestClient, admin: Key, bob: Key, runtime: ServerServices
 ) -> None:
     finished_task(client, admin)
     runtime.dispatcher.run_pending()
@@ -183,7 +183,7 @@ def test_queues_belong_to_the_account_that_owns_the_task(
 
 
 def test_task_events_show_deliveries_and_attempts(
-    client: TestClient, admin: Key, bob: Key, runtime: Runtime
+    client: TestClient, admin: Key, bob: Key, runtime: ServerServices
 ) -> None:
     task_id = finished_task(client, admin, notify={**QUEUE, "notify_key": "k"})
     runtime.dispatcher.run_pending()
@@ -206,7 +206,7 @@ def test_task_events_show_deliveries_and_attempts(
 
 
 def test_deliveries_page_by_state_and_dead_ones_replay(
-    client: TestClient, admin: Key, bob: Key, runtime: Runtime
+    client: TestClient, admin: Key, bob: Key, runtime: ServerServices
 ) -> None:
     sinks = MemorySinks()
     runtime.dispatcher._sink_factory = sinks
@@ -256,7 +256,7 @@ def _target(raw: dict[str, Any]) -> NotifyTarget:
 
 
 def test_a_workflow_shows_the_last_error_of_its_notifications(
-    client: TestClient, admin: Key, runtime: Runtime
+    client: TestClient, admin: Key, runtime: ServerServices
 ) -> None:
     hook = {"type": "url", "url": "http://no-such-host.invalid/hook"}
     workflow = {"name": "wf", "trigger": {"bucket": "media"}, "media_process_task": SPEC}

@@ -28,7 +28,6 @@ from reelflow.specs.works import (
     SnapshotWork,
     TranscodeWork,
     Work,
-    parse_works,
 )
 
 SOURCE_PATH = "/videos/movie.mov"
@@ -57,7 +56,7 @@ def planned_works(task: dict[str, Any], **request: Any) -> list[Work]:
     specs = resolve_request(req, PresetLookup())
     plan = build_plan(specs, media_info(), req.source.name)
     assert plan.rejected == ()
-    return parse_works([w for job in plan.jobs for w in job.works])
+    return [w for job in plan.jobs for w in job.works]
 
 
 class TestDefaults:

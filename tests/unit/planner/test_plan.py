@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,8 +13,9 @@ from reelflow.planner.plan import DefaultPlanner, build_plan
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.default_workflow import default_media_process_task
 from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup, TemplateLookup
+from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
-from reelflow.specs.requests import TaskRequest
+from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.templates import ImageSpriteTemplate, TemplateKind
 from reelflow.specs.works import (
@@ -92,7 +94,7 @@ def plan(task: dict[str, Any], info: MediaInfo | None = None, *, fuse: bool = Tr
 
 
 def works_of(result: Plan) -> list[Work]:
-    return parse_works([w for job in result.jobs for w in job.works])
+    return [w for job in result.jobs for w in job.works]
 
 
 def only_work(task: dict[str, Any], info: MediaInfo | None = None) -> Work:
@@ -186,7 +188,7 @@ class TestFusion:
         assert result.rejected == ()
         assert len(result.jobs) == 1
         assert result.jobs[0].subtasks == (0, 1, 2, 3, 4, 5)
-        assert [w["kind"] for w in result.jobs[0].works] == [
+        assert [w.kind for w in result.jobs[0].works] == [
             "Transcode", "Transcode", "AnimatedGraphics", "SnapshotByTimeOffset",
             "SampleSnapshot", "ImageSprites",
         ]  # fmt: skip
@@ -195,7 +197,7 @@ class TestFusion:
         result = plan(FULL_TASK, fuse=False)
         assert [job.subtasks for job in result.jobs] == [(0,), (1,), (2,), (3,), (4,), (5,)]
         assert all(len(job.works) == 1 for job in result.jobs)
-        assert [job.works[0]["index"] for job in result.jobs] == [0, 1, 2, 3, 4, 5]
+        assert [job.works[0].index for job in result.jobs] == [0, 1, 2, 3, 4, 5]
 
     def test_rejected_sub_tasks_stay_out_of_the_fused_job(self) -> None:
         task = {
@@ -213,17 +215,35 @@ class TestFusion:
 
     def test_works_survive_the_json_round_trip(self) -> None:
         result = plan(FULL_TASK)
-        again = [w.to_json() for w in works_of(result)]
-        assert again == list(result.jobs[0].works)
+        works = works_of(result)
+        assert parse_works(json.loads(json.dumps([w.to_json() for w in works]))) == works
 
-    def test_default_planner_takes_the_probe_as_a_dict(self) -> None:
+    def test_a_job_payload_is_json_only_as_a_whole(self) -> None:
+        # Typed in the process; a Celery message and a job row carry the works' and the
+        # probe's own JSON, and read back to equal values.
+        info = media_info()
+        works = works_of(plan(FULL_TASK))
+        job = JobPayload(
+            job_id="1",
+            task_id="t",
+            kind=JobKind.MEDIA,
+            source=TaskSource(type="file", path="/in/movie.mp4"),
+            media_info=info,
+            works=works,
+        )
+        data = json.loads(json.dumps(job.to_json()))
+        assert data["works"] == [w.to_json() for w in works]
+        assert data["media_info"] == info.to_json()
+        assert JobPayload.from_json(data) == job
+
+    def test_default_planner_plans_from_the_probe(self) -> None:
         planner = DefaultPlanner(fuse=False)
         req = TaskRequest.model_validate(
             {"source": {"type": "file", "path": "/in/movie.mp4"}, "output_bucket": "out",
              "media_process_task": FULL_TASK}
         )  # fmt: skip
         specs = planner.resolve(req, lookup())
-        result = planner.plan(specs, media_info().to_dict(), "movie.mp4")
+        result = planner.plan(specs, media_info(), "movie.mp4")
         assert len(result.jobs) == 6
         assert isinstance(result.jobs[0], PlannedJob)
 
@@ -422,7 +442,7 @@ class TestDefaultWorkflow:
         result = plan(task, info)
         assert result.rejected == ()
         assert len(result.jobs) == 1
-        kinds = [w["kind"] for w in result.jobs[0].works]
+        kinds = [w.kind for w in result.jobs[0].works]
         assert kinds.count("Transcode") == 3
 
     def test_default_workflow_adds_fhd_for_1080p(self) -> None:

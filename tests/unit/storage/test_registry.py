@@ -1,8 +1,8 @@
 import pytest
 
-from reelflow.errors import ConfigError, StorageError
+from reelflow.errors import BucketNotFound, ConfigError, StorageError
 from reelflow.storage.memory import MemoryStorage
-from reelflow.storage.registry import BucketNotFound, StorageRegistry
+from reelflow.storage.registry import StorageRegistry
 
 
 def test_get_add_and_names() -> None:

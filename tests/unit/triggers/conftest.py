@@ -1,4 +1,4 @@
-"""Trigger fixtures: a real ``Runtime`` over in-memory buckets, a stub trigger, workflows."""
+"""Trigger fixtures: a real ``ServerServices`` over in-memory buckets, a stub trigger, workflows."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 
 from reelflow.catalog.workflows import WorkflowRecord
 from reelflow.config import Settings
-from reelflow.runtime import Runtime
 from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.stub import StubTrigger
+from reelflow.wiring.server import ServerServices, build_server
 
-MakeRuntime = Callable[[], Runtime]
+MakeRuntime = Callable[[], ServerServices]
 
 
 @pytest.fixture
@@ -27,11 +27,11 @@ def media() -> MemoryStorage:
 @pytest.fixture
 def make_runtime(tmp_path: Path, media: MemoryStorage) -> Iterator[MakeRuntime]:
     """Builds runtimes over one data dir (a second one is a restart)."""
-    made: list[Runtime] = []
+    made: list[ServerServices] = []
 
-    def make() -> Runtime:
+    def make() -> ServerServices:
         storages = StorageRegistry([media, MemoryStorage("out")])
-        runtime = Runtime(Settings(data_dir=tmp_path / "data"), storages=storages)
+        runtime = build_server(Settings(data_dir=tmp_path / "data"), storages=storages)
         made.append(runtime)
         return runtime
 
@@ -41,19 +41,19 @@ def make_runtime(tmp_path: Path, media: MemoryStorage) -> Iterator[MakeRuntime]:
 
 
 @pytest.fixture
-def runtime(make_runtime: MakeRuntime) -> Runtime:
+def runtime(make_runtime: MakeRuntime) -> ServerServices:
     return make_runtime()
 
 
 @pytest.fixture
-def stub(runtime: Runtime) -> StubTrigger:
+def stub(runtime: ServerServices) -> StubTrigger:
     trigger = StubTrigger(runtime.triggers.dispatcher)
     trigger.start()
     return trigger
 
 
 def add_workflow(
-    runtime: Runtime,
+    runtime: ServerServices,
     *,
     folder: str = "up/",
     formats: list[str] | None = None,

@@ -11,20 +11,21 @@ import pytest
 
 from reelflow.catalog.triggered import TriggerKey, record_outputs
 from reelflow.db.session import transaction
-from reelflow.runtime import Runtime
 from reelflow.specs.requests import TaskSource
 from reelflow.storage.memory import MemoryStorage
 from reelflow.triggers.stub import StubTrigger
+from reelflow.wiring.server import ServerServices
 from tests.unit.triggers.conftest import MakeRuntime, add_workflow
+from tests.unit.triggers.works import samples, transcode
 
 
-def task_ids(runtime: Runtime) -> list[str]:
+def task_ids(runtime: ServerServices) -> list[str]:
     views, _ = runtime.engine.list_tasks(limit=100)
     return sorted(view.id for view in views)
 
 
 def test_a_matching_upload_starts_one_task(
-    runtime: Runtime, stub: StubTrigger, media: MemoryStorage
+    runtime: ServerServices, stub: StubTrigger, media: MemoryStorage
 ) -> None:
     workflow = add_workflow(runtime)
     media.put_bytes("up/a.mp4", b"v1")
@@ -38,7 +39,7 @@ def test_a_matching_upload_starts_one_task(
 
 
 def test_the_same_version_never_starts_twice_a_new_one_does(
-    runtime: Runtime, stub: StubTrigger, media: MemoryStorage
+    runtime: ServerServices, stub: StubTrigger, media: MemoryStorage
 ) -> None:
     add_workflow(runtime)
     media.put_bytes("up/a.mp4", b"v1")
@@ -56,7 +57,7 @@ def test_the_same_version_never_starts_twice_a_new_one_does(
 
 
 def test_each_matching_workflow_gets_its_task(
-    runtime: Runtime, stub: StubTrigger, media: MemoryStorage
+    runtime: ServerServices, stub: StubTrigger, media: MemoryStorage
 ) -> None:
     add_workflow(runtime, name="all", folder="")
     add_workflow(runtime, name="up", folder="up/")
@@ -72,7 +73,7 @@ def test_each_matching_workflow_gets_its_task(
 
 
 def test_nothing_matches_nothing_starts(
-    runtime: Runtime, stub: StubTrigger, media: MemoryStorage
+    runtime: ServerServices, stub: StubTrigger, media: MemoryStorage
 ) -> None:
     add_workflow(runtime, folder="up/")
     media.put_bytes("other/a.mp4", b"x")
@@ -99,17 +100,13 @@ def test_restart_does_not_trigger_again(make_runtime: MakeRuntime, media: Memory
 
 
 def test_reelflows_own_outputs_never_trigger(
-    runtime: Runtime, stub: StubTrigger, media: MemoryStorage
+    runtime: ServerServices, stub: StubTrigger, media: MemoryStorage
 ) -> None:
     add_workflow(runtime, folder="up/", formats=["mp4", "ts", "jpg"])
     works = [
-        {
-            "bucket": "media",
-            "key": "up/a_transcode_100010.m3u8",
-            "segment_key_pattern": "up/a_transcode_100010_%d.ts",
-        },
-        {"bucket": "media", "keys": ["up/a_snap_10_0.jpg", "up/a_snap_10_1.jpg"]},
-        {"bucket": "media", "key": "up/a_transcode_100020.mp4"},
+        transcode("media", "up/a_transcode_100010.m3u8", segments="up/a_transcode_100010_%d.ts"),
+        samples("media", ["up/a_snap_10_0.jpg", "up/a_snap_10_1.jpg"]),
+        transcode("media", "up/a_transcode_100020.mp4"),
     ]
     with transaction(runtime.sessions, write=True) as session:
         record_outputs(session, "rf-1", works, datetime.now(UTC))
@@ -125,7 +122,7 @@ def test_reelflows_own_outputs_never_trigger(
     assert len(stub.emit("media", "up/a_transcode_100030.mp4")) == 1
 
 
-def test_concurrent_submits_of_one_key_make_one_task(runtime: Runtime) -> None:
+def test_concurrent_submits_of_one_key_make_one_task(runtime: ServerServices) -> None:
     workflow = add_workflow(runtime)
     source = TaskSource(type="bucket", bucket="media", key="up/a.mp4")
     request = runtime.workflows.request_for(workflow, source)
@@ -148,7 +145,10 @@ def test_concurrent_submits_of_one_key_make_one_task(runtime: Runtime) -> None:
 
 
 def test_a_notice_that_loses_the_race_reports_the_winners_task(
-    runtime: Runtime, stub: StubTrigger, media: MemoryStorage, monkeypatch: pytest.MonkeyPatch
+    runtime: ServerServices,
+    stub: StubTrigger,
+    media: MemoryStorage,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same version's task is started by a twin after the dispatcher's own check: the
     engine says it did not create a task, and the notice reports the twin's as not new."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from reelflow.catalog.triggered import (
     Checkpoint,
@@ -18,8 +17,10 @@ from reelflow.config import Settings
 from reelflow.db.session import create_db_engine, migrate, session_factory
 from reelflow.engine.service import Engine
 from reelflow.planner.base import Plan, PlannedJob
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import SubTaskSpec
 from tests.unit.engine.fakes import FakePlanner, ScriptedRunner, drive, make_request, run
+from tests.unit.triggers.works import animated, samples, sprite, transcode
 
 
 def test_output_patterns_replace_one_digit_run_at_a_time() -> None:
@@ -32,10 +33,11 @@ def test_output_patterns_replace_one_digit_run_at_a_time() -> None:
 
 
 def test_planned_keys_of_every_work_kind() -> None:
-    works: list[dict[str, Any]] = [
-        {"bucket": "b", "key": "a.m3u8", "segment_key_pattern": "a_%d.ts"},
-        {"bucket": "b", "keys": ["s_0.jpg", "s_1.jpg"], "vtt_key": "s.vtt"},
-        {"bucket": "c", "key": "g.gif"},
+    works = [
+        transcode("b", "a.m3u8", segments="a_%d.ts"),
+        sprite("b", ["s_0.jpg", "s_1.jpg"], "s.vtt"),
+        samples("b", ["m_0.jpg"]),
+        animated("c", "g.gif"),
     ]
     assert planned_keys(works) == [
         ("b", "a.m3u8"),
@@ -43,6 +45,7 @@ def test_planned_keys_of_every_work_kind() -> None:
         ("b", "s.vtt"),
         ("b", "s_0.jpg"),
         ("b", "s_1.jpg"),
+        ("b", "m_0.jpg"),
         ("c", "g.gif"),
     ]
 
@@ -57,15 +60,15 @@ def test_trigger_keys_hash_every_part() -> None:
 class KeyedPlanner(FakePlanner):
     """Plans works that name their output keys, as the real planner's works do."""
 
-    def plan(
-        self, subtasks: list[SubTaskSpec], media_info: dict[str, Any], source_name: str
-    ) -> Plan:
+    def plan(self, subtasks: list[SubTaskSpec], media_info: MediaInfo, source_name: str) -> Plan:
         plan = super().plan(subtasks, media_info, source_name)
         jobs = tuple(
             PlannedJob(
                 subtasks=job.subtasks,
                 works=tuple(
-                    {**w, "bucket": "out", "key": f"up/clip_transcode_{w['index']}.mp4"}
+                    w.model_copy(
+                        update={"bucket": "out", "key": f"up/clip_transcode_{w.index}.mp4"}
+                    )
                     for w in job.works
                 ),
             )
@@ -119,7 +122,7 @@ def test_thousands_of_planned_keys_are_recorded_once(tmp_path: Path) -> None:
     db = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(db)
     sessions = session_factory(db)
-    works = [{"bucket": "b", "keys": [f"up/a_sampleSnapshot_10_{i}.jpg" for i in range(2500)]}]
+    works = [samples("b", [f"up/a_sampleSnapshot_10_{i}.jpg" for i in range(2500)])]
     try:
         for _ in range(2):  # a retried sub-task plans the same keys again
             with transaction(sessions, write=True) as session:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from reelflow.config.buckets import BucketConfig, LocalBucketConfig, S3BucketConfig
-from reelflow.runtime import Runtime
 from reelflow.storage.base import Capabilities, Storage
 from reelflow.storage.local.backend import LocalStorage
 from reelflow.storage.memory import MemoryStorage
@@ -17,10 +16,11 @@ from reelflow.triggers.s3_events import S3Target
 from reelflow.triggers.s3_poll import S3Poller
 from reelflow.triggers.service import TriggerService
 from reelflow.triggers.watch import FolderWatcher
+from reelflow.wiring.server import ServerServices
 
 
 def triggers_for(
-    runtime: Runtime, storages: list[Storage], configs: Mapping[str, BucketConfig]
+    runtime: ServerServices, storages: list[Storage], configs: Mapping[str, BucketConfig]
 ) -> TriggerService:
     return TriggerService(
         StorageRegistry(storages),
@@ -42,7 +42,9 @@ def announcing(name: str, key_prefix: str = "") -> MemoryStorage:
     return storage
 
 
-def test_a_folder_is_watched_unless_configured_not_to(runtime: Runtime, tmp_path: Path) -> None:
+def test_a_folder_is_watched_unless_configured_not_to(
+    runtime: ServerServices, tmp_path: Path
+) -> None:
     watched = LocalStorage("watched", tmp_path / "watched")
     quiet = LocalStorage("quiet", tmp_path / "quiet")
     configs = {"quiet": LocalBucketConfig(backend="local", watch=False)}
@@ -56,7 +58,7 @@ def test_a_folder_is_watched_unless_configured_not_to(runtime: Runtime, tmp_path
 
 
 def test_an_s3_bucket_whose_store_announces_objects_gets_a_target_and_a_poller(
-    runtime: Runtime,
+    runtime: ServerServices,
 ) -> None:
     remote = announcing("remote", "in/")
     configs = {"remote": s3_config("s3-remote"), "silent": s3_config("s3-silent")}
@@ -68,7 +70,7 @@ def test_an_s3_bucket_whose_store_announces_objects_gets_a_target_and_a_poller(
     assert isinstance(poller, S3Poller) and poller.storage is remote
 
 
-def test_no_poller_for_a_store_that_sends_its_events(runtime: Runtime) -> None:
+def test_no_poller_for_a_store_that_sends_its_events(runtime: ServerServices) -> None:
     configs = {"remote": s3_config("s3-remote", events=True)}
 
     service = triggers_for(runtime, [announcing("remote")], configs)
@@ -77,6 +79,6 @@ def test_no_poller_for_a_store_that_sends_its_events(runtime: Runtime) -> None:
     assert service.triggers == []
 
 
-def test_a_folder_watcher_refuses_a_bucket_that_is_not_a_folder(runtime: Runtime) -> None:
+def test_a_folder_watcher_refuses_a_bucket_that_is_not_a_folder(runtime: ServerServices) -> None:
     with pytest.raises(ValueError, match="bucket 'memory' is not a local folder"):
         FolderWatcher(MemoryStorage("memory"), runtime.triggers.dispatcher, runtime.triggers.ledger)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
 from reelflow.web.ranges import ByteRange, parse_range
 
 
@@ -35,7 +35,7 @@ def test_parse(header: str | None, size: int, expected: ByteRange | None) -> Non
     ("header", "size"), [("bytes=10-", 10), ("bytes=-0", 10), ("bytes=0-", 0), ("bytes=-5", 0)]
 )
 def test_unsatisfiable(header: str, size: int) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(HttpError) as caught:
         parse_range(header, size)
     assert caught.value.status == 416
     assert caught.value.headers == {"Content-Range": f"bytes */{size}"}

@@ -1,4 +1,5 @@
-"""What an action runs with: the runtime, the signed-in account and the request's region."""
+"""What an action runs with: the action door's services, the signed-in account and the
+request's region."""
 
 from __future__ import annotations
 
@@ -7,23 +8,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from reelflow.api.mps.params import Params
-from reelflow.catalog.accounts import Account
-from reelflow.runtime import Runtime
+from reelflow.catalog.accounts import Account, Accounts
+from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.templates import Templates
+from reelflow.catalog.workflows import Workflows
+from reelflow.engine.service import Engine
+from reelflow.storage.registry import StorageRegistry
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionServices:
+    """The services the actions use, each one of the endpoint's dependencies."""
+
+    accounts: Accounts
+    buckets: Buckets
+    storages: StorageRegistry
+    templates: Templates
+    workflows: Workflows
+    engine: Engine
 
 
 @dataclass(frozen=True)
 class ActionContext:
     """``region`` is the request's ``X-TC-Region`` (``""`` when the client sent none)."""
 
-    runtime: Runtime
+    services: ActionServices
     account: Account
     region: str = ""
 
     def region_of(self, bucket: str) -> str:
         """The region reported for ``bucket``: an S3 bucket's configured region; a local
         bucket has none, so it takes the caller's own region."""
-        if bucket in self.runtime.storages:
-            configured = self.runtime.storages.get(bucket).region
+        storages = self.services.storages
+        if bucket in storages:
+            configured = storages.get(bucket).region
             if configured:
                 return configured
         return self.region

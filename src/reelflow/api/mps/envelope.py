@@ -18,8 +18,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from reelflow.errors import DatabaseUnavailable, ReelflowError, StateError, WorkflowNotFound
-from reelflow.storage.registry import BucketNotFound
+from reelflow.errors import (
+    BucketNotFound,
+    DatabaseUnavailable,
+    ReelflowError,
+    StateError,
+    WorkflowNotFound,
+)
 
 CONTENT_TYPE = "application/json"
 INTERNAL_ERROR = "InternalError"

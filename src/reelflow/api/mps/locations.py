@@ -20,6 +20,7 @@ from typing import Any
 from reelflow.api.mps.context import ActionContext
 from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.params import Params, invalid, is_empty, missing, unsupported
+from reelflow.compat.outputs import storage_info
 from reelflow.errors import InvalidKey
 from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskSource
@@ -32,10 +33,10 @@ _S3_HINT = "reelflow reaches S3 with the credentials in the bucket's configurati
 
 def bucket(ctx: ActionContext, name: str, region: str, path: str) -> str:
     """``name`` if it is a configured bucket of the caller in ``region`` (if given)."""
-    runtime = ctx.runtime
-    if name not in runtime.storages or runtime.buckets.owner(name) != ctx.account.id:
+    services = ctx.services
+    if name not in services.storages or services.buckets.owner(name) != ctx.account.id:
         raise MpsError(BUCKET_NOT_EXIST, f"{path}: bucket {name!r} does not exist")
-    configured = runtime.storages.get(name).region
+    configured = services.storages.get(name).region
     if configured and region and region != configured:
         raise MpsError(
             BUCKET_NOT_EXIST,
@@ -52,7 +53,7 @@ def s3_bucket(ctx: ActionContext, p: Params) -> str:
     name = p.text("S3Bucket", required=True)
     region = p.text("S3Region", required=True)
     found = bucket(ctx, name, region, p.where("S3Bucket"))
-    if not ctx.runtime.storages.get(found).region:
+    if not ctx.services.storages.get(found).region:
         raise unsupported(
             p.where("S3Bucket"), f"bucket {name!r} is not an S3 bucket; use Type COS for it"
         )
@@ -133,8 +134,7 @@ def storage_spec(ctx: ActionContext, p: Params) -> dict[str, Any]:
     """A sub-task's ``OutputStorage`` in the spec models' shape (S3 storages become the
     COS storage of the same bucket)."""
     name = output_bucket(ctx, p)
-    region = ctx.region_of(name) if name else ""
-    return {"Type": "COS", "CosOutputStorage": {"Bucket": name, "Region": region}}
+    return storage_info(name, ctx.region_of(name) if name else "")
 
 
 def output_dir(p: Params, name: str) -> str:
@@ -149,16 +149,3 @@ def output_dir(p: Params, name: str) -> str:
         except InvalidKey as exc:
             raise invalid(p.where(name), exc.message) from None
     return value
-
-
-def fill_regions(ctx: ActionContext, document: Any) -> Any:
-    """Fill every empty ``Region`` beside a ``Bucket`` (reelflow stores bucket names only)."""
-    if isinstance(document, list):
-        return [fill_regions(ctx, item) for item in document]
-    if not isinstance(document, dict):
-        return document
-    filled = {key: fill_regions(ctx, value) for key, value in document.items()}
-    name = filled.get("Bucket")
-    if isinstance(name, str) and name and filled.get("Region") == "":
-        filled["Region"] = ctx.region_of(name)
-    return filled

@@ -28,7 +28,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from reelflow.api.mps.actions import ACTIONS
-from reelflow.api.mps.context import ActionContext
+from reelflow.api.mps.context import ActionContext, ActionServices
 from reelflow.api.mps.envelope import (
     INTERNAL_ERROR,
     MpsError,
@@ -39,7 +39,14 @@ from reelflow.api.mps.envelope import (
 from reelflow.api.mps.params import UNSUPPORTED, Params, missing, parse_body
 from reelflow.api.mps.signature import verify
 from reelflow.errors import ReelflowError
-from reelflow.runtime import Runtime
+from reelflow.web.services import (
+    AccountsDep,
+    BucketsDep,
+    EngineDep,
+    StoragesDep,
+    TemplatesDep,
+    WorkflowsDep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +57,26 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.post("/")
-async def action_endpoint(request: Request) -> Response:
+async def action_endpoint(
+    request: Request,
+    accounts: AccountsDep,
+    buckets: BucketsDep,
+    storages: StoragesDep,
+    templates: TemplatesDep,
+    workflows: WorkflowsDep,
+    engine: EngineDep,
+) -> Response:
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    runtime: Runtime = request.app.state.runtime
-    call = functools.partial(handle, runtime, headers, body, now=time.time())
+    services = ActionServices(
+        accounts=accounts,
+        buckets=buckets,
+        storages=storages,
+        templates=templates,
+        workflows=workflows,
+        engine=engine,
+    )
+    call = functools.partial(handle, services, headers, body, now=time.time())
     return await anyio.to_thread.run_sync(call)
 
 
@@ -73,11 +95,13 @@ async def get_root(request: Request) -> Response:
     return error_reply(MpsError(UNSUPPORTED, GET_UNSUPPORTED), str(uuid.uuid4()))
 
 
-def handle(runtime: Runtime, headers: Mapping[str, str], body: bytes, *, now: float) -> Response:
+def handle(
+    services: ActionServices, headers: Mapping[str, str], body: bytes, *, now: float
+) -> Response:
     """Answer one action request (headers keyed by lower-case name); never raises."""
     request_id = str(uuid.uuid4())
     try:
-        answer = dispatch(runtime, headers, body, now)
+        answer = dispatch(services, headers, body, now)
     except MpsError as exc:
         return error_reply(exc, request_id)
     except ReelflowError as exc:
@@ -92,9 +116,9 @@ def handle(runtime: Runtime, headers: Mapping[str, str], body: bytes, *, now: fl
 
 
 def dispatch(
-    runtime: Runtime, headers: Mapping[str, str], body: bytes, now: float
+    services: ActionServices, headers: Mapping[str, str], body: bytes, now: float
 ) -> dict[str, Any]:
-    account = verify("POST", "", headers, body, runtime.accounts.secret_for, now)
+    account = verify("POST", "", headers, body, services.accounts.secret_for, now)
     version = headers.get("x-tc-version", "").strip()
     if not version:
         raise missing("X-TC-Version")
@@ -113,5 +137,5 @@ def dispatch(
             f"action {action!r} does not exist or is not offered by reelflow "
             "(docs/mps-compat.md lists the actions)",
         )
-    context = ActionContext(runtime, account, headers.get("x-tc-region", "").strip())
+    context = ActionContext(services, account, headers.get("x-tc-region", "").strip())
     return handler(context, Params(parse_body(body)))

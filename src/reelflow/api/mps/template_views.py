@@ -6,21 +6,21 @@ vendor documents it; every other kind's is an integer); codecs are reelflow's sh
 (``h264``, ``aac``) where the vendor's examples show ``libx264``/``libfdk_aac``; a
 watermark's image is kept in the template, so ``ImageTemplate.ImageUrl`` is empty.
 reelflow's own template fields (``VideoTemplate.Preset``, ``VideoTemplate.AllowUpscale``)
-are left out (``shapes.py``).
+are left out (``reelflow.compat.trim``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reelflow.api.mps import shapes
 from reelflow.catalog.templates import TemplateRecord
+from reelflow.compat import trim
 from reelflow.compat.render import iso
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
 
 
 def template_detail(record: TemplateRecord) -> dict[str, Any]:
-    body = shapes.video_holder(record.template.to_mps())
+    body = trim.video_holder(record.template.to_mps())
     times = {"CreateTime": iso(record.created_at), "UpdateTime": iso(record.updated_at)}
     template = record.template
     if isinstance(template, TranscodeTemplate):

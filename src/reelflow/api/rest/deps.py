@@ -4,8 +4,9 @@ Dependencies that only read memory are ``async`` (FastAPI would run a plain ``de
 worker thread: a thread hop per dependency per request); those that query the database are
 plain functions, so they never block the event loop.
 
-Everything comes from the ``Runtime`` on ``app.state``: no globals. Authentication is
-``Authorization: Bearer <secret_key>``; a missing or malformed header is
+Every service comes from ``app.state``, one dependency each (``reelflow.web.services``):
+no globals. Authentication is ``Authorization: Bearer <secret_key>``; a missing or malformed
+header is
 ``AuthFailure.InvalidAuthorization`` and an unknown or revoked key
 ``AuthFailure.SecretIdNotFound`` (the code the compatible API gives an unknown key), both
 401 with ``WWW-Authenticate: Bearer``.
@@ -23,12 +24,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelflow.api.rest.metrics import ServiceMetrics
 from reelflow.catalog.accounts import Account
-from reelflow.engine.service import Engine
 from reelflow.errors import SpecError
 from reelflow.object_keys import validate_key
-from reelflow.runtime import Runtime
 from reelflow.storage.base import Storage
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
+from reelflow.web.services import AccountsDep, BucketsDep, SettingsDep, StoragesDep
 
 #: What a bucket name may be (``validate_bucket_name`` has the same rule and says why not).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
@@ -37,21 +37,6 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the header is parsed
 # below so that a missing and a malformed header get their own messages.
 _bearer = HTTPBearer(auto_error=False, description="An API key's secret: `Bearer <secret_key>`")
-
-
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-async def get_engine(runtime: RuntimeDep) -> Engine:
-    return runtime.engine
-
-
-EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 async def get_metrics(request: Request) -> ServiceMetrics:
@@ -64,12 +49,12 @@ MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 
 def current_account(
     request: Request,
-    runtime: RuntimeDep,
+    accounts: AccountsDep,
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Account:
     header = request.headers.get("authorization")
     if not header:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "this request needs an API key: send 'Authorization: Bearer <secret_key>'",
@@ -78,15 +63,15 @@ def current_account(
     scheme, _, secret = header.strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "the Authorization header must be 'Bearer <secret_key>'",
             headers=_CHALLENGE,
         )
-    account = runtime.accounts.authenticate(secret)
+    account = accounts.authenticate(secret)
     if account is None:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.SecretIdNotFound",
             "no active API key has this secret (unknown or revoked)",
@@ -100,7 +85,7 @@ AccountDep = Annotated[Account, Depends(current_account)]
 
 async def admin_account(account: AccountDep) -> Account:
     if not account.is_admin:
-        raise ApiError(
+        raise HttpError(
             403, "AuthFailure.UnauthorizedOperation", "this needs an admin account's API key"
         )
     return account
@@ -111,12 +96,12 @@ AdminDep = Annotated[Account, Depends(admin_account)]
 
 def metrics_scraper(
     request: Request,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    accounts: AccountsDep,
     scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Who may read ``/metrics``: anyone when ``metrics_public``; else a bearer of the
     dedicated ``REELFLOW_METRICS_TOKEN`` or of an admin API key (401/403 otherwise)."""
-    settings = runtime.settings
     if settings.metrics_public:
         return
     token = settings.metrics_token.get_secret_value()
@@ -124,16 +109,16 @@ def metrics_scraper(
     if token and offered and hmac.compare_digest(offered.encode(), token.encode()):
         return
     if not request.headers.get("authorization"):
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "/metrics needs 'Authorization: Bearer <token>' with REELFLOW_METRICS_TOKEN or an "
             "admin API key (or metrics_public = true in reelflow.toml)",
             headers=_CHALLENGE,
         )
-    account = current_account(request, runtime, scheme)
+    account = current_account(request, accounts, scheme)
     if not account.is_admin:
-        raise ApiError(
+        raise HttpError(
             403,
             "AuthFailure.UnauthorizedOperation",
             "/metrics needs REELFLOW_METRICS_TOKEN or an admin account's API key",
@@ -150,11 +135,13 @@ BucketName = Annotated[
 ]
 
 
-def account_bucket(runtime: RuntimeDep, account: AccountDep, bucket: BucketName) -> Storage:
+def account_bucket(
+    buckets: BucketsDep, storages: StoragesDep, account: AccountDep, bucket: BucketName
+) -> Storage:
     """The bucket named in the path if the account owns it, else ``BucketNotFound`` (404,
     the same for another account's bucket and for one that does not exist)."""
-    runtime.buckets.check_access(account.id, bucket)
-    return runtime.storages.get(bucket)
+    buckets.check_access(account.id, bucket)
+    return storages.get(bucket)
 
 
 BucketDep = Annotated[Storage, Depends(account_bucket)]

@@ -1,7 +1,8 @@
 """Prometheus metrics of one app, in a registry of its own (never the global one, so two
 apps in one process, as in tests, never clash).
 
-Gauges are read from the database at scrape time (tasks by state, queued and running jobs)
+Gauges are read at scrape time from the engine's counts (``reelflow.engine.stats``: tasks by
+state, queued and running jobs)
 and from this process's executor (slots) and scheduler (dispatch paused: no worker reads the
 broker queue). Job durations are a histogram fed by
 ``ServiceMetrics.observe_job``, which the scheduler calls when a job ends.
@@ -13,12 +14,11 @@ from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select
 
-from reelflow.db.models import Job, Task
-from reelflow.db.session import transaction
-from reelflow.runtime import Runtime
-from reelflow.specs.states import JobState, TaskState
+from reelflow.engine.ports import Executor
+from reelflow.engine.scheduler import Scheduler
+from reelflow.engine.stats import TaskStats
+from reelflow.specs.states import TaskState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # FFmpeg jobs take from a fraction of a second (a probe) to hours (a long transcode).
@@ -26,10 +26,15 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 
 
 
 class _StateCollector:
-    """Reads the engine's tables and the executor at every scrape."""
+    """Reads the engine's counts and the executor at every scrape."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(
+        self, stats: TaskStats, workers: int, executor: Executor, scheduler: Scheduler
+    ) -> None:
+        self._stats = stats
+        self._workers = workers
+        self._executor = executor
+        self._scheduler = scheduler
 
     def describe(self) -> Iterator[Metric]:
         # Names only: without this the registry would scrape (query the database) as soon
@@ -37,18 +42,18 @@ class _StateCollector:
         yield from self._families()
 
     def collect(self) -> Iterator[Metric]:
-        tasks, queued, running = self._counts()
-        by_state, queue, jobs, slots_total, slots_used, paused = self._families()
+        tasks, jobs = self._stats.snapshot()
+        by_state, queue, running, slots_total, slots_used, paused = self._families()
         for state in TaskState:
             by_state.add_metric([state.value], tasks.get(state, 0))
-        queue.add_metric([], queued)
-        jobs.add_metric([], running)
-        total = self._runtime.settings.workers
-        free = self._runtime.executor.free_slots()
+        queue.add_metric([], jobs.queued)
+        running.add_metric([], jobs.running)
+        total = self._workers
+        free = self._executor.free_slots()
         slots_total.add_metric([], total)
         slots_used.add_metric([], max(0, total - free))
-        paused.add_metric([], 1 if self._runtime.scheduler.dispatch_paused else 0)
-        yield from (by_state, queue, jobs, slots_total, slots_used, paused)
+        paused.add_metric([], 1 if self._scheduler.dispatch_paused else 0)
+        yield from (by_state, queue, running, slots_total, slots_used, paused)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -64,24 +69,20 @@ class _StateCollector:
             ),
         )
 
-    def _counts(self) -> tuple[dict[TaskState, int], int, int]:
-        with transaction(self._runtime.sessions, write=False) as session:
-            rows = session.execute(select(Task.state, func.count()).group_by(Task.state))
-            tasks = {TaskState(state): int(count) for state, count in rows}
-            live = [JobState.QUEUED, JobState.RUNNING]
-            rows = session.execute(
-                select(Job.state, func.count()).where(Job.state.in_(live)).group_by(Job.state)
-            )
-            jobs = {JobState(state): int(count) for state, count in rows}
-        return tasks, jobs.get(JobState.QUEUED, 0), jobs.get(JobState.RUNNING, 0)
-
 
 class ServiceMetrics:
-    """The app's metrics; ``app.state.metrics``."""
+    """The app's metrics; ``app.state.metrics``. ``workers`` is the executor's slots."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        stats: TaskStats,
+        *,
+        workers: int,
+        executor: Executor,
+        scheduler: Scheduler,
+    ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_StateCollector(runtime))
+        self.registry.register(_StateCollector(stats, workers, executor, scheduler))
         self._durations = Histogram(
             "reelflow_job_duration_seconds",
             "Wall time of finished jobs.",

@@ -12,16 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from reelflow.console.deps import (
-    CsrfRejected,
-    FormDep,
-    RuntimeDep,
-    console_state,
-    runtime_of,
-)
+from reelflow.console.deps import CsrfRejected, FormDep, console_state
 from reelflow.console.forms import FormData, read_form
 from reelflow.console.routing import SIGN_IN, ConsoleRoute, safe_next
 from reelflow.console.session import CSRF_FIELD, ConsoleSession
+from reelflow.web.services import AccountsDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -37,11 +32,11 @@ async def anonymous_form(request: Request) -> tuple[ConsoleSession, FormData]:
 
 @router.get("/sign-in")
 def sign_in_page(
-    request: Request, runtime: RuntimeDep, next: Annotated[str, Query(max_length=2048)] = ""
+    request: Request, accounts: AccountsDep, next: Annotated[str, Query(max_length=2048)] = ""
 ) -> Response:
     state = console_state(request)
     session = state.sessions.read(request)
-    if session is not None and session.key_id and runtime.accounts.secret_for(session.key_id):
+    if session is not None and session.key_id and accounts.secret_for(session.key_id):
         return RedirectResponse(safe_next(next), status_code=303)
     fresh = session is None or bool(session.key_id)
     if fresh:
@@ -59,13 +54,13 @@ def sign_in_page(
 def sign_in(
     request: Request,
     submitted: Annotated[tuple[ConsoleSession, FormData], Depends(anonymous_form)],
+    accounts: AccountsDep,
 ) -> Response:
     session, form = submitted
-    runtime = runtime_of(request)
     state = console_state(request)
     secret = form.get("secret_key")
     target = safe_next(form.get("next"))
-    found = runtime.accounts.authenticate_key(secret) if secret else None
+    found = accounts.authenticate_key(secret) if secret else None
     if found is None:
         error = (
             "Enter the secret key of an API key."

@@ -7,45 +7,44 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from reelflow.console import stats
 from reelflow.console.charts import throughput_chart
-from reelflow.console.deps import RuntimeDep, SignedIn, UserDep, console_state
+from reelflow.console.deps import SignedIn, UserDep, console_state
 from reelflow.console.routing import ConsoleRoute
-from reelflow.runtime import Runtime
+from reelflow.engine.service import Engine
 from reelflow.specs.states import TaskState
+from reelflow.web.services import EngineDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 RECENT_FAILURES = 6
 
 
-def _context(runtime: Runtime, user: SignedIn) -> dict[str, Any]:
+def _context(request: Request, engine: Engine, user: SignedIn) -> dict[str, Any]:
+    stats = console_state(request).stats
     account_id = user.account.id
-    counts = stats.tasks_by_state(runtime, account_id)
-    failures, _ = runtime.engine.list_tasks(
-        TaskState.FAILED, limit=RECENT_FAILURES, account_id=account_id
-    )
-    hours = stats.throughput(runtime, account_id)
+    counts = stats.tasks_by_state(account_id)
+    failures, _ = engine.list_tasks(TaskState.FAILED, limit=RECENT_FAILURES, account_id=account_id)
+    hours = stats.throughput(account_id)
     return {
         "counts": counts,
         "total": sum(counts.values()),
         "failures": failures,
         "chart": throughput_chart(hours),
         "finished_today": sum(h.total for h in hours),
-        "slots": stats.slots(runtime),
+        "slots": stats.slots(),
     }
 
 
 @router.get("")
-def dashboard(request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
+def dashboard(request: Request, engine: EngineDep, user: UserDep) -> Response:
     pages = console_state(request).pages
-    return pages.render(request, "dashboard.html", _context(runtime, user), user=user)
+    return pages.render(request, "dashboard.html", _context(request, engine, user), user=user)
 
 
 @router.get("/dashboard/live")
-def dashboard_live(request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
+def dashboard_live(request: Request, engine: EngineDep, user: UserDep) -> Response:
     """The dashboard's figures alone, for htmx to refresh in place."""
     pages = console_state(request).pages
     return pages.render(
-        request, "_dashboard_stats.html", _context(runtime, user), user=user, fragment=True
+        request, "_dashboard_stats.html", _context(request, engine, user), user=user, fragment=True
     )

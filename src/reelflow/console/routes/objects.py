@@ -21,12 +21,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from reelflow.console.deps import CsrfHeaderDep, RuntimeDep, UserDep, runtime_of
+from reelflow.console.deps import CsrfHeaderDep, UserDep
 from reelflow.console.routing import ConsoleRoute
 from reelflow.object_keys import validate_key
 from reelflow.storage.base import ObjectInfo
 from reelflow.web import convertors
 from reelflow.web.objects import object_headers, store_upload, stream_object
+from reelflow.web.services import BucketsDep, StoragesDep, WorkflowsDep
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
 
@@ -56,12 +57,19 @@ def _headers(info: ObjectInfo, download: bool) -> dict[str, str]:
 
 
 @router.put("/buckets/{bucket}/objects/{key:objectkey}")
-async def upload(request: Request, bucket: str, key: str, user: CsrfHeaderDep) -> Response:
-    runtime = runtime_of(request)
-    await to_thread.run_sync(runtime.buckets.check_access, user.account.id, bucket)
+async def upload(
+    request: Request,
+    bucket: str,
+    key: str,
+    user: CsrfHeaderDep,
+    buckets: BucketsDep,
+    storages: StoragesDep,
+    workflows: WorkflowsDep,
+) -> Response:
+    await to_thread.run_sync(buckets.check_access, user.account.id, bucket)
     key = validate_key(key)
-    storage = runtime.storages.get(bucket)
-    stored = await store_upload(request, storage, key, user.account.id)
+    storage = storages.get(bucket)
+    stored = await store_upload(request, storage, key, user.account.id, workflows)
     info = stored.info
     tasks = [{"task_id": t.task_id, "workflow_id": t.workflow_id, "created": t.new}
              for t in stored.tasks]  # fmt: skip
@@ -73,12 +81,13 @@ async def upload(request: Request, bucket: str, key: str, user: CsrfHeaderDep) -
 def download(
     bucket: str,
     key: str,
-    runtime: RuntimeDep,
+    buckets: BucketsDep,
+    storages: StoragesDep,
     user: UserDep,
     range_: Annotated[str | None, Header(alias="range")] = None,
     download: Annotated[bool, Query()] = False,
 ) -> Response:
-    runtime.buckets.check_access(user.account.id, bucket)
-    storage = runtime.storages.get(bucket)
+    buckets.check_access(user.account.id, bucket)
+    storage = storages.get(bucket)
     info = storage.stat(validate_key(key))
     return stream_object(storage, info, range_, _headers(info, download))

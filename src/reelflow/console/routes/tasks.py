@@ -14,16 +14,18 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from reelflow.catalog.workflows import MAX_PAGE
-from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
+from reelflow.catalog.workflows import MAX_PAGE, Workflows
+from reelflow.console.deps import FormDep, SignedIn, UserDep, console_state
 from reelflow.console.diagram import tall, wide
 from reelflow.console.previews import previews
 from reelflow.console.routing import ConsoleRoute
+from reelflow.engine.service import Engine
 from reelflow.engine.views import TaskView
 from reelflow.errors import StateError
-from reelflow.runtime import Runtime
+from reelflow.notify.records import OutboxRecords
 from reelflow.specs.events import DeliveryState
 from reelflow.specs.states import TaskState
+from reelflow.web.services import EngineDep, OutboxRecordsDep, WorkflowsDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -48,10 +50,10 @@ def task_progress(task: TaskView) -> float:
 
 
 def _rows_context(
-    runtime: Runtime, user: SignedIn, state: str, workflow: int | None, cursor: str
+    engine: Engine, user: SignedIn, state: str, workflow: int | None, cursor: str
 ) -> dict[str, Any]:
     states = FILTERS.get(state, ())
-    tasks, next_cursor = runtime.engine.list_tasks(
+    tasks, next_cursor = engine.list_tasks(
         states or None,
         workflow_id=workflow,
         limit=PAGE,
@@ -74,37 +76,40 @@ def _rows_context(
 @router.get("/tasks")
 def list_tasks(
     request: Request,
-    runtime: RuntimeDep,
+    engine: EngineDep,
+    workflows: WorkflowsDep,
     user: UserDep,
     state: StateQuery = "",
     workflow: WorkflowQuery = None,
     cursor: CursorQuery = "",
 ) -> Response:
-    context = _rows_context(runtime, user, state, workflow, cursor)
+    context = _rows_context(engine, user, state, workflow, cursor)
     context["filters"] = tuple(FILTERS)
-    context["workflows"], _ = runtime.workflows.list(user.account.id, limit=MAX_PAGE)
+    context["workflows"], _ = workflows.list(user.account.id, limit=MAX_PAGE)
     return console_state(request).pages.render(request, "tasks.html", context, user=user)
 
 
 @router.get("/tasks/rows")
 def task_rows(
     request: Request,
-    runtime: RuntimeDep,
+    engine: EngineDep,
     user: UserDep,
     state: StateQuery = "",
     workflow: WorkflowQuery = None,
     cursor: CursorQuery = "",
 ) -> Response:
-    context = _rows_context(runtime, user, state, workflow, cursor)
+    context = _rows_context(engine, user, state, workflow, cursor)
     pages = console_state(request).pages
     return pages.render(request, "_task_rows.html", context, user=user, fragment=True)
 
 
-def _task_context(runtime: Runtime, user: SignedIn, task_id: str) -> dict[str, Any]:
-    task = runtime.engine.task_view(task_id, account_id=user.account.id)
+def _task_context(
+    engine: Engine, workflows: Workflows, user: SignedIn, task_id: str
+) -> dict[str, Any]:
+    task = engine.task_view(task_id, account_id=user.account.id)
     workflow = None
     if task.workflow_id is not None:
-        found, _ = runtime.workflows.list(user.account.id, ids=[task.workflow_id], limit=1)
+        found, _ = workflows.list(user.account.id, ids=[task.workflow_id], limit=1)
         workflow = found[0] if found else None
     return {
         "task": task,
@@ -116,10 +121,12 @@ def _task_context(runtime: Runtime, user: SignedIn, task_id: str) -> dict[str, A
     }
 
 
-def _events_context(runtime: Runtime, user: SignedIn, task: TaskView) -> dict[str, Any]:
+def _events_context(
+    outbox_records: OutboxRecords, user: SignedIn, task: TaskView
+) -> dict[str, Any]:
     """The task's events and deliveries; polled until the task is over and nothing is
     left to send."""
-    events = runtime.outbox_records.task_events(task.id, account_id=user.account.id)
+    events = outbox_records.task_events(task.id, account_id=user.account.id)
     pending = any(d.state is DeliveryState.PENDING for event in events for d in event.deliveries)
     return {
         "events": events,
@@ -129,34 +136,49 @@ def _events_context(runtime: Runtime, user: SignedIn, task: TaskView) -> dict[st
 
 
 @router.get("/tasks/{task_id}")
-def show_task(request: Request, task_id: str, runtime: RuntimeDep, user: UserDep) -> Response:
-    context = _task_context(runtime, user, task_id)
-    context.update(_events_context(runtime, user, context["task"]))
+def show_task(
+    request: Request,
+    task_id: str,
+    engine: EngineDep,
+    workflows: WorkflowsDep,
+    outbox_records: OutboxRecordsDep,
+    user: UserDep,
+) -> Response:
+    context = _task_context(engine, workflows, user, task_id)
+    context.update(_events_context(outbox_records, user, context["task"]))
     return console_state(request).pages.render(request, "task.html", context, user=user)
 
 
 @router.get("/tasks/{task_id}/live")
-def task_live(request: Request, task_id: str, runtime: RuntimeDep, user: UserDep) -> Response:
-    context = _task_context(runtime, user, task_id)
+def task_live(
+    request: Request, task_id: str, engine: EngineDep, workflows: WorkflowsDep, user: UserDep
+) -> Response:
+    context = _task_context(engine, workflows, user, task_id)
     pages = console_state(request).pages
     return pages.render(request, "_task_live.html", context, user=user, fragment=True)
 
 
 @router.get("/tasks/{task_id}/events")
-def task_events(request: Request, task_id: str, runtime: RuntimeDep, user: UserDep) -> Response:
-    task = runtime.engine.task_view(task_id, account_id=user.account.id)
-    context = _events_context(runtime, user, task)
+def task_events(
+    request: Request,
+    task_id: str,
+    engine: EngineDep,
+    outbox_records: OutboxRecordsDep,
+    user: UserDep,
+) -> Response:
+    task = engine.task_view(task_id, account_id=user.account.id)
+    context = _events_context(outbox_records, user, task)
     pages = console_state(request).pages
     return pages.render(request, "_task_events.html", context, user=user, fragment=True)
 
 
 @router.post("/tasks/{task_id}/cancel")
 def cancel_task(
-    request: Request, task_id: str, runtime: RuntimeDep, user: UserDep, form: FormDep
+    request: Request, task_id: str, engine: EngineDep, user: UserDep, form: FormDep
 ) -> Response:
     notice = ("ok", "Task cancelled.")
     try:
-        runtime.engine.cancel(task_id, account_id=user.account.id)
+        engine.cancel(task_id, account_id=user.account.id)
     except StateError as exc:
         notice = ("error", exc.message)
     target = f"/console/tasks/{quote(task_id, safe='')}"
@@ -165,10 +187,10 @@ def cancel_task(
 
 @router.post("/tasks/{task_id}/retry")
 def retry_task(
-    request: Request, task_id: str, runtime: RuntimeDep, user: UserDep, form: FormDep
+    request: Request, task_id: str, engine: EngineDep, user: UserDep, form: FormDep
 ) -> Response:
     try:
-        retried = runtime.engine.retry_failed(task_id, account_id=user.account.id)
+        retried = engine.retry_failed(task_id, account_id=user.account.id)
         notice = ("ok", f"Retrying {len(retried)} failed sub-task(s).")
     except StateError as exc:
         notice = ("error", exc.message)

@@ -14,12 +14,13 @@ from starlette.responses import Response
 from reelflow.catalog.templates import TemplateRecord
 from reelflow.console import template_form as tf
 from reelflow.console.catalog import templates_of
-from reelflow.console.deps import FormDep, RuntimeDep, SignedIn, UserDep, console_state
+from reelflow.console.deps import FormDep, SignedIn, UserDep, console_state
 from reelflow.console.forms import FormData
 from reelflow.console.routing import ConsoleRoute
 from reelflow.console.validation import GENERAL, FormErrors
 from reelflow.errors import LimitExceeded, ReelflowError, SpecError, StateError
 from reelflow.specs.templates import Template, TemplateKind, TranscodeTemplate
+from reelflow.web.services import TemplatesDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -93,11 +94,11 @@ def _service_errors(kind: TemplateKind, exc: ReelflowError) -> dict[str, str]:
 @router.get("/templates")
 def list_templates(
     request: Request,
-    runtime: RuntimeDep,
+    templates: TemplatesDep,
     user: UserDep,
     kind: Annotated[TemplateKind, Query()] = TemplateKind.TRANSCODE,
 ) -> Response:
-    records = templates_of(runtime, user.account.id, kind)
+    records = templates_of(templates, user.account.id, kind)
     context = {
         "kind": kind,
         "kinds": KINDS,
@@ -119,7 +120,7 @@ def new_template(
 @router.post("/templates/new")
 def create_template(
     request: Request,
-    runtime: RuntimeDep,
+    templates: TemplatesDep,
     user: UserDep,
     form: FormDep,
     kind: Annotated[TemplateKind, Query()] = TemplateKind.TRANSCODE,
@@ -131,7 +132,7 @@ def create_template(
             request, user, kind, transcode=exc.transcode, body=exc.body, errors=exc.fields
         )
     try:
-        record = runtime.templates_service.create(user.account.id, kind, template)
+        record = templates.create(user.account.id, kind, template)
     except (SpecError, LimitExceeded) as exc:
         errors = _service_errors(kind, exc)
         return _editor(request, user, kind, transcode=transcode, body=body, errors=errors)
@@ -141,9 +142,9 @@ def create_template(
 
 @router.get("/templates/{kind}/{definition}")
 def show_template(
-    request: Request, kind: TemplateKind, definition: int, runtime: RuntimeDep, user: UserDep
+    request: Request, kind: TemplateKind, definition: int, templates: TemplatesDep, user: UserDep
 ) -> Response:
-    record = runtime.templates_service.get(user.account.id, kind, definition)
+    record = templates.get(user.account.id, kind, definition)
     template = record.template
     if record.type == "Custom" and isinstance(template, TranscodeTemplate):
         form = tf.TranscodeForm.from_template(template)
@@ -156,11 +157,11 @@ def save_template(
     request: Request,
     kind: TemplateKind,
     definition: int,
-    runtime: RuntimeDep,
+    templates: TemplatesDep,
     user: UserDep,
     form: FormDep,
 ) -> Response:
-    record = runtime.templates_service.get(user.account.id, kind, definition)
+    record = templates.get(user.account.id, kind, definition)
     try:
         template, transcode, body = _submitted(kind, form)
     except _Invalid as exc:
@@ -169,7 +170,7 @@ def save_template(
             errors=exc.fields,
         )  # fmt: skip
     try:
-        record = runtime.templates_service.update(user.account.id, kind, definition, template)
+        record = templates.update(user.account.id, kind, definition, template)
     except SpecError as exc:
         errors = _service_errors(kind, exc)
         return _editor(
@@ -184,13 +185,13 @@ def delete_template(
     request: Request,
     kind: TemplateKind,
     definition: int,
-    runtime: RuntimeDep,
+    templates: TemplatesDep,
     user: UserDep,
     form: FormDep,
 ) -> Response:
     notice = ("ok", f"Template {definition} deleted.")
     try:
-        runtime.templates_service.delete(user.account.id, kind, definition)
+        templates.delete(user.account.id, kind, definition)
     except StateError as exc:  # a workflow uses it
         notice = ("error", exc.message)
     return console_state(request).pages.redirect(request, _list_url(kind), user=user, notice=notice)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
+from reelflow.engine.ports import Reporter
 from reelflow.errors import ExecutorUnavailable
-from reelflow.executors.base import Executor, Reporter
 from reelflow.executors.celery.app import RUN_JOB
 from reelflow.specs.jobs import JobPayload
 
@@ -34,10 +34,11 @@ PAUSE_START = 1.0
 PAUSE_CAP = 10.0
 
 
-class CeleryExecutor(Executor):
-    """``CeleryExecutor(app, queue=, slots=)``: sends jobs to ``queue`` through ``app``."""
+class CeleryExecutor:
+    """``CeleryExecutor(app, queue=, slots=)``: sends jobs to ``queue`` through ``app``
+    (``reelflow.engine.ports.Executor``)."""
 
-    reports_to_engine = True
+    reports_to_engine: ClassVar[bool] = True
 
     def __init__(self, app: Any, *, queue: str, slots: int) -> None:
         if slots < 1:
@@ -63,7 +64,7 @@ class CeleryExecutor(Executor):
         try:
             self._app.send_task(
                 RUN_JOB,
-                args=[job.model_dump(mode="json")],
+                args=[job.to_json()],
                 queue=self._queue,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,

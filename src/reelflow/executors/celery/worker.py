@@ -121,7 +121,7 @@ class JobWorker:
 
     def run(self, message: dict[str, Any]) -> Outcome:
         """Run the job of one ``reelflow.run_job`` message (its ``JobPayload`` JSON)."""
-        job = JobPayload.model_validate(message)
+        job = JobPayload.from_json(message)
         if self._stopping.is_set():
             return Outcome.LOST  # acknowledged unrun: the dispatch lease brings it back
         # The database may be away: hold the message (a claim) until it is back rather than

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reelflow.api.mps import shapes
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.params import Params, invalid
+from reelflow.compat import trim
 
 _NULL_MEMBERS = (
     "WorkflowTaskEvent",
@@ -39,7 +39,7 @@ def parse_notification(ctx: ActionContext, p: Params) -> dict[str, Any]:
     if not isinstance(answer["EventType"], str) or not answer["EventType"]:
         raise invalid("Content", "has no EventType: it is not a notification body")
     if isinstance(answer["WorkflowTaskEvent"], dict):
-        answer["WorkflowTaskEvent"] = shapes.workflow_task(answer["WorkflowTaskEvent"])
+        answer["WorkflowTaskEvent"] = trim.workflow_task(answer["WorkflowTaskEvent"])
     return answer
 
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reelflow.api.mps import shapes
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import fill_regions, output_bucket, output_dir, source
+from reelflow.api.mps.locations import output_bucket, output_dir, source
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
 from reelflow.api.mps.params import Params, invalid, missing
 from reelflow.api.mps.required import PROCESS_MEDIA, check
 from reelflow.api.mps.validation import validate
+from reelflow.compat import trim
 from reelflow.compat.notify import to_task_notify_config
+from reelflow.compat.regions import fill_regions
 from reelflow.compat.render import iso, task_detail
 from reelflow.engine.queries import SESSION_WINDOW
 from reelflow.engine.views import TaskView
@@ -110,7 +111,7 @@ def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
 def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
     request = task_request(ctx, p)
     try:
-        submitted = ctx.runtime.engine.submit_task(request, account_id=ctx.account.id)
+        submitted = ctx.services.engine.submit_task(request, account_id=ctx.account.id)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     if not submitted.created:  # only a repeated SessionId returns an earlier task here
@@ -125,11 +126,11 @@ def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
 def describe_task_detail(ctx: ActionContext, p: Params) -> dict[str, Any]:
     p.only(("TaskId",))
     task_id = p.text("TaskId", required=True, max_length=256)
-    view = ctx.runtime.engine.task_view(task_id, account_id=ctx.account.id)
+    view = ctx.services.engine.task_view(task_id, account_id=ctx.account.id)
     detail = task_detail(view)
-    detail["WorkflowTask"] = shapes.workflow_task(detail["WorkflowTask"])
+    detail["WorkflowTask"] = trim.workflow_task(detail["WorkflowTask"])
     detail["TaskNotifyConfig"] = to_task_notify_config(view.request.notify)
-    filled: dict[str, Any] = fill_regions(ctx, detail)
+    filled: dict[str, Any] = fill_regions(detail, ctx.region_of)
     return filled
 
 
@@ -171,7 +172,7 @@ def describe_tasks(ctx: ActionContext, p: Params) -> dict[str, Any]:
         "subtask_failed": p.flag("SubTaskHasFailed"),
         "account_id": ctx.account.id,
     }
-    engine = ctx.runtime.engine
+    engine = ctx.services.engine
     try:
         views, cursor = engine.list_tasks(
             _STATES[status],

@@ -83,7 +83,7 @@ def create(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
     if kind.kind is TemplateKind.WATERMARK:
         _check_watermark(p)
     template = validate(TEMPLATE_MODELS[kind.kind], p.data, "")
-    record = ctx.runtime.templates_service.create(ctx.account.id, kind.kind, template)
+    record = ctx.services.templates.create(ctx.account.id, kind.kind, template)
     answer: dict[str, Any] = {"Definition": record.definition}
     if kind.kind is TemplateKind.WATERMARK:
         answer["ImageUrl"] = ""  # reelflow keeps the image in the template, at no URL
@@ -110,7 +110,7 @@ def modify(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
             "InvalidParameterValue.ModifyDefaultTemplate",
             f"{kind.name} template {definition} is a system preset: it cannot be modified",
         )
-    service = ctx.runtime.templates_service
+    service = ctx.services.templates
     record = service.get(ctx.account.id, kind.kind, definition)
     changes = {k: v for k, v in p.data.items() if k != "Definition"}
     base = record.template.to_mps()
@@ -126,7 +126,7 @@ def modify(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
 
 def delete(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
     p.only(("Definition",))
-    ctx.runtime.templates_service.delete(ctx.account.id, kind.kind, _definition(p))
+    ctx.services.templates.delete(ctx.account.id, kind.kind, _definition(p))
     return {}
 
 
@@ -166,7 +166,7 @@ def _filter(
 
 def describe(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
     origin, keep = _filter(kind, p)
-    service = ctx.runtime.templates_service
+    service = ctx.services.templates
     query: dict[str, Any] = {
         "kind": kind.kind,
         "type": origin,

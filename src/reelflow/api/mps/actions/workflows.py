@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelflow.api.mps import shapes
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import bucket, fill_regions, output_bucket, output_dir
+from reelflow.api.mps.locations import bucket, output_bucket, output_dir
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
 from reelflow.api.mps.params import Params, invalid, unsupported
 from reelflow.api.mps.required import CREATE_WORKFLOW, RESET_WORKFLOW, Struct, check
 from reelflow.api.mps.validation import validate
 from reelflow.catalog.workflows import WorkflowRecord
-from reelflow.compat.notify import to_task_notify_config
-from reelflow.compat.render import iso
+from reelflow.compat.regions import fill_regions
+from reelflow.compat.workflows import workflow_info as render_workflow_info
 from reelflow.errors import SpecError
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 
@@ -97,39 +96,7 @@ def workflow_spec(ctx: ActionContext, p: Params, schema: Struct) -> WorkflowSpec
 
 def workflow_info(ctx: ActionContext, record: WorkflowRecord) -> dict[str, Any]:
     """``WorkflowInfo``."""
-    spec = record.spec
-    source = spec.trigger.bucket
-    target = spec.output_bucket or source
-    info = {
-        "WorkflowId": record.id,
-        "WorkflowName": record.name,
-        "Status": "Enabled" if record.enabled else "Disabled",
-        "Trigger": {
-            "Type": "CosFileUpload",
-            "CosFileUploadTrigger": {
-                "Bucket": source,
-                "Region": "",
-                "Dir": "/" + spec.trigger.dir,
-                "Formats": list(spec.trigger.formats),
-            },
-            "AwsS3FileUploadTrigger": None,
-        },
-        "OutputStorage": {
-            "Type": "COS",
-            "CosOutputStorage": {"Bucket": target, "Region": ""},
-            "S3OutputStorage": None,
-        },
-        "OutputDir": spec.output_dir,
-        "MediaProcessTask": shapes.media_process_task(spec.media_process_task.to_mps()),
-        "AiContentReviewTask": None,
-        "AiAnalysisTask": None,
-        "AiRecognitionTask": None,
-        "TaskNotifyConfig": to_task_notify_config(spec.notify),
-        "TaskPriority": spec.priority,
-        "CreateTime": iso(record.created_at),
-        "UpdateTime": iso(record.updated_at),
-    }
-    filled: dict[str, Any] = fill_regions(ctx, info)
+    filled: dict[str, Any] = fill_regions(render_workflow_info(record), ctx.region_of)
     return filled
 
 
@@ -138,7 +105,7 @@ def _workflow_id(p: Params) -> int:
 
 
 def _disabled(ctx: ActionContext, workflow_id: int, doing: str) -> None:
-    record = ctx.runtime.workflows.get(ctx.account.id, workflow_id)
+    record = ctx.services.workflows.get(ctx.account.id, workflow_id)
     if record.enabled:
         raise MpsError(
             FAILED_OPERATION,
@@ -149,7 +116,7 @@ def _disabled(ctx: ActionContext, workflow_id: int, doing: str) -> None:
 def create_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
     spec = workflow_spec(ctx, p, CREATE_WORKFLOW)
     try:
-        record = ctx.runtime.workflows.create(ctx.account.id, spec, enabled=False)
+        record = ctx.services.workflows.create(ctx.account.id, spec, enabled=False)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     return {"WorkflowId": record.id}
@@ -160,7 +127,7 @@ def reset_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
     _disabled(ctx, workflow_id, "resetting")
     spec = workflow_spec(ctx, p, RESET_WORKFLOW)
     try:
-        ctx.runtime.workflows.replace(ctx.account.id, workflow_id, spec)
+        ctx.services.workflows.replace(ctx.account.id, workflow_id, spec)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     return {}
@@ -171,7 +138,7 @@ def describe_workflows(ctx: ActionContext, p: Params) -> dict[str, Any]:
     status = p.text("Status")
     if status not in ("", "Enabled", "Disabled"):
         raise invalid("Status", f"must be Enabled or Disabled, got {status!r}")
-    records, total = ctx.runtime.workflows.list(
+    records, total = ctx.services.workflows.list(
         ctx.account.id,
         enabled=None if not status else status == "Enabled",
         ids=p.integers("WorkflowIds"),
@@ -182,19 +149,19 @@ def describe_workflows(ctx: ActionContext, p: Params) -> dict[str, Any]:
 
 
 def enable_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
-    ctx.runtime.workflows.enable(ctx.account.id, _workflow_id(p))
+    ctx.services.workflows.enable(ctx.account.id, _workflow_id(p))
     return {}
 
 
 def disable_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
-    ctx.runtime.workflows.disable(ctx.account.id, _workflow_id(p))
+    ctx.services.workflows.disable(ctx.account.id, _workflow_id(p))
     return {}
 
 
 def delete_workflow(ctx: ActionContext, p: Params) -> dict[str, Any]:
     workflow_id = _workflow_id(p)
     _disabled(ctx, workflow_id, "deleting")
-    ctx.runtime.workflows.delete(ctx.account.id, workflow_id)
+    ctx.services.workflows.delete(ctx.account.id, workflow_id)
     return {}
 
 

@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from reelflow.api.rest.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import AccountDep, known_query_only
 from reelflow.api.rest.schemas.common import MAX_ID, TaskId, error_responses
 from reelflow.api.rest.schemas.events import DeliveryOut, DeliveryPage, EventOut, TaskEvents
 from reelflow.specs.events import DeliveryState
 from reelflow.web import convertors
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import DeliveriesDep, DeliveryLoopDep, OutboxRecordsDep
 
 convertors.register()  # before the routes below compile "{delivery_id:segment}"
 
@@ -32,14 +33,16 @@ DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
     summary="A task's notification events, their deliveries and every attempt",
     responses=error_responses(404),
 )
-def task_events(task_id: TaskId, runtime: RuntimeDep, account: AccountDep) -> TaskEvents:
-    events = runtime.outbox_records.task_events(task_id, account_id=account.id)
+def task_events(
+    task_id: TaskId, outbox_records: OutboxRecordsDep, account: AccountDep
+) -> TaskEvents:
+    events = outbox_records.task_events(task_id, account_id=account.id)
     return TaskEvents(task_id=task_id, events=[EventOut.of(e) for e in events])
 
 
 @router.get("/v1/deliveries", response_model=DeliveryPage, summary="List deliveries, newest first")
 def list_deliveries(
-    runtime: RuntimeDep,
+    outbox_records: OutboxRecordsDep,
     account: AccountDep,
     state: DeliveryState | None = None,
     task_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -49,7 +52,7 @@ def list_deliveries(
         str | None, Query(pattern=r"^d[0-9]{1,18}$", description="A page's next_cursor.")
     ] = None,
 ) -> DeliveryPage:
-    views, next_cursor = runtime.outbox_records.deliveries(
+    views, next_cursor = outbox_records.deliveries(
         account_id=account.id,
         state=state,
         task_id=task_id,
@@ -66,8 +69,10 @@ def list_deliveries(
     summary="Read a delivery",
     responses=error_responses(404),
 )
-def get_delivery(delivery_id: DeliveryId, runtime: RuntimeDep, account: AccountDep) -> DeliveryOut:
-    return DeliveryOut.of(runtime.outbox_records.delivery(delivery_id, account_id=account.id))
+def get_delivery(
+    delivery_id: DeliveryId, outbox_records: OutboxRecordsDep, account: AccountDep
+) -> DeliveryOut:
+    return DeliveryOut.of(outbox_records.delivery(delivery_id, account_id=account.id))
 
 
 @router.post(
@@ -77,8 +82,12 @@ def get_delivery(delivery_id: DeliveryId, runtime: RuntimeDep, account: AccountD
     responses=error_responses(404, 409),
 )
 def replay_delivery(
-    delivery_id: DeliveryId, runtime: RuntimeDep, account: AccountDep
+    delivery_id: DeliveryId,
+    outbox_records: OutboxRecordsDep,
+    deliveries: DeliveriesDep,
+    delivery_loop: DeliveryLoopDep,
+    account: AccountDep,
 ) -> DeliveryOut:
-    runtime.deliveries.replay(delivery_id, account_id=account.id)
-    runtime.dispatcher.wake()
-    return DeliveryOut.of(runtime.outbox_records.delivery(delivery_id, account_id=account.id))
+    deliveries.replay(delivery_id, account_id=account.id)
+    delivery_loop.wake()
+    return DeliveryOut.of(outbox_records.delivery(delivery_id, account_id=account.id))

@@ -12,14 +12,14 @@ import logging
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from reelflow.api.rest.deps import MetricsDep, MetricsScraper, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import MetricsDep, MetricsScraper, known_query_only
 from reelflow.api.rest.metrics import CONTENT_TYPE
 from reelflow.api.rest.schemas.common import error_responses
 from reelflow.api.rest.schemas.health import HealthOut
+from reelflow.db.session import ping
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import DatabaseDep
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +37,11 @@ router = APIRouter(
     summary="Liveness and database reachability (no key needed)",
     responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
 )
-def healthz(runtime: RuntimeDep) -> HealthOut | JSONResponse:
-    try:
-        with runtime.db.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
+def healthz(database: DatabaseDep) -> HealthOut | JSONResponse:
+    problem = ping(database)
+    if problem is not None:
         # One line, no traceback: probes call this every few seconds during an outage.
-        logger.warning("health check: the database is unreachable: %s", type(exc).__name__)
+        logger.warning("health check: the database is unreachable: %s", problem)
         body = HealthOut(status="unavailable", database="unreachable")
         return JSONResponse(body.model_dump(), status_code=503)
     return HealthOut(status="ok", database="ok")

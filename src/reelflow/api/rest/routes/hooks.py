@@ -13,16 +13,19 @@ from collections import defaultdict
 from anyio import to_thread
 from fastapi import APIRouter, Request
 
-from reelflow.api.rest.deps import RuntimeDep, known_query_only
+from reelflow.api.rest.deps import known_query_only
 from reelflow.api.rest.schemas.common import error_responses
 from reelflow.api.rest.schemas.hooks import HookIgnored, HookResult, HookTask
+from reelflow.catalog.accounts import Accounts
+from reelflow.catalog.buckets import Buckets
 from reelflow.errors import SpecError
-from reelflow.runtime import Runtime
 from reelflow.triggers.base import ObjectNotice
 from reelflow.triggers.dispatch import Fired
 from reelflow.triggers.s3_events import parse_event, resolve, token_buckets
-from reelflow.web.errors import ApiError
+from reelflow.triggers.service import TriggerService
+from reelflow.web.errors import HttpError
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import AccountsDep, BucketsDep, TriggersDep
 
 router = APIRouter(
     route_class=BoundedJsonRoute,
@@ -53,7 +56,7 @@ def _token(request: Request) -> str:
     scheme, _, rest = header.partition(" ")
     token = rest.strip() if scheme.lower() == "bearer" else header
     if not token:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.InvalidAuthorization",
             "send the bucket's hook_token or its owner's API key: 'Authorization: Bearer <token>'",
@@ -62,29 +65,33 @@ def _token(request: Request) -> str:
     return token
 
 
-def _allowed(runtime: Runtime, token: str) -> set[str]:
-    targets = runtime.triggers.s3_targets
+def _allowed(
+    triggers: TriggerService, accounts: Accounts, buckets: Buckets, token: str
+) -> set[str]:
+    targets = triggers.s3_targets
     allowed = token_buckets(token, targets)
     if allowed:
         return allowed
-    account = runtime.accounts.authenticate(token)
+    account = accounts.authenticate(token)
     if account is None:
-        raise ApiError(
+        raise HttpError(
             401,
             "AuthFailure.SecretIdNotFound",
             "the token is no bucket's hook_token and no active API key",
             headers=_CHALLENGE,
         )
-    return {t.name for t in targets if runtime.buckets.owner(t.name) == account.id}
+    return {t.name for t in targets if buckets.owner(t.name) == account.id}
 
 
-def _receive(runtime: Runtime, token: str, body: object) -> HookResult:
+def _receive(
+    triggers: TriggerService, accounts: Accounts, buckets: Buckets, token: str, body: object
+) -> HookResult:
     records = parse_event(body)
-    allowed = _allowed(runtime, token)
-    resolved = resolve(records, runtime.triggers.s3_targets)
+    allowed = _allowed(triggers, accounts, buckets, token)
+    resolved = resolve(records, triggers.s3_targets)
     refused = sorted(resolved.buckets - allowed)
     if refused:
-        raise ApiError(
+        raise HttpError(
             403,
             "AuthFailure.UnauthorizedOperation",
             f"this token may not trigger bucket(s) {', '.join(refused)}; nothing was started",
@@ -94,7 +101,7 @@ def _receive(runtime: Runtime, token: str, body: object) -> HookResult:
         by_bucket[notice.bucket].append(notice)
     fired: list[Fired] = []
     for bucket, notices in by_bucket.items():
-        fired += runtime.triggers.dispatcher.fire_many(bucket, notices)
+        fired += triggers.dispatcher.fire_many(bucket, notices)
     tasks = [(f.new, HookTask(bucket=f.bucket, key=f.key, workflow_id=f.workflow_id,
                               task_id=f.task_id)) for f in fired]  # fmt: skip
     return HookResult(
@@ -112,7 +119,9 @@ def _receive(runtime: Runtime, token: str, body: object) -> HookResult:
     responses=error_responses(403, 413),
     openapi_extra={"requestBody": _S3_EVENT},
 )
-async def s3_event(request: Request, runtime: RuntimeDep) -> HookResult:
+async def s3_event(
+    request: Request, triggers: TriggersDep, accounts: AccountsDep, buckets: BucketsDep
+) -> HookResult:
     token = _token(request)
     raw = await request.body()
     try:
@@ -121,5 +130,7 @@ async def s3_event(request: Request, runtime: RuntimeDep) -> HookResult:
         raise SpecError(
             "the body is not JSON", code="InvalidParameter.MalformedJSON", field="body"
         ) from None
-    result: HookResult = await to_thread.run_sync(_receive, runtime, token, body)
+    result: HookResult = await to_thread.run_sync(
+        _receive, triggers, accounts, buckets, token, body
+    )
     return result

@@ -13,14 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from reelflow.api.rest.deps import (
-    BUCKET_PATTERN,
-    AccountDep,
-    BucketDep,
-    KeyDep,
-    RuntimeDep,
-    known_query_only,
-)
+from reelflow.api.rest.deps import BUCKET_PATTERN, AccountDep, BucketDep, KeyDep, known_query_only
 from reelflow.api.rest.schemas.common import ErrorResponse, error_responses
 from reelflow.api.rest.schemas.objects import (
     BucketList,
@@ -32,9 +25,10 @@ from reelflow.api.rest.schemas.objects import (
 )
 from reelflow.errors import SpecError
 from reelflow.web import convertors
-from reelflow.web.errors import ApiError
+from reelflow.web.errors import HttpError
 from reelflow.web.jsonbody import BoundedJsonRoute
 from reelflow.web.objects import object_headers, store_upload, stream_object
+from reelflow.web.services import BucketFoldersDep, BucketsDep, WorkflowsDep
 
 convertors.register()  # before the routes below compile "{key:objectkey}"
 
@@ -53,8 +47,8 @@ _ANY_TYPE = {"content": {"*/*": {"schema": {"type": "string", "format": "binary"
 
 
 @router.get("", response_model=BucketList, summary="List the account's buckets")
-def list_buckets(runtime: RuntimeDep, account: AccountDep) -> BucketList:
-    return BucketList(buckets=[BucketOut.of(b) for b in runtime.buckets.list(account.id)])
+def list_buckets(buckets: BucketsDep, account: AccountDep) -> BucketList:
+    return BucketList(buckets=[BucketOut.of(b) for b in buckets.list(account.id)])
 
 
 @router.put(
@@ -74,10 +68,10 @@ def create_bucket(
     bucket: Annotated[
         str, Path(description="Bucket name.", json_schema_extra={"pattern": BUCKET_PATTERN})
     ],
-    runtime: RuntimeDep,
+    bucket_folders: BucketFoldersDep,
     account: AccountDep,
 ) -> BucketOut:
-    return BucketOut.of(runtime.create_bucket(account, bucket))
+    return BucketOut.of(bucket_folders.create(account, bucket))
 
 
 @router.get(
@@ -126,10 +120,14 @@ def list_objects(
     responses=error_responses(404, 408, 411, 413),
 )
 async def put_object(
-    request: Request, storage: BucketDep, key: KeyDep, account: AccountDep
+    request: Request,
+    storage: BucketDep,
+    key: KeyDep,
+    account: AccountDep,
+    workflows: WorkflowsDep,
 ) -> UploadOut:
     _require_body(request)
-    stored = await store_upload(request, storage, key, account.id)
+    stored = await store_upload(request, storage, key, account.id, workflows)
     tasks = [StartedTask.of(fired) for fired in stored.tasks]
     return UploadOut(**ObjectOut.of(stored.info).model_dump(), tasks=tasks)
 
@@ -143,7 +141,7 @@ def _require_body(request: Request) -> None:
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         if chunked or not request.scope.get("http_version", "1.1").startswith("1"):
             return
-        raise ApiError(
+        raise HttpError(
             411,
             "MissingParameter.ContentLength",
             "an upload needs a body: send it with Content-Length (or chunked)",

@@ -14,12 +14,13 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Body, Path, Response, status
 
-from reelflow.api.rest.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import AccountDep, known_query_only
 from reelflow.api.rest.schemas.common import error_responses
 from reelflow.api.rest.schemas.queues import MessageOut, ReceiveIn, ReceiveOut
 from reelflow.errors import SpecError
 from reelflow.specs.notify import QUEUE_NAME
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import QueuesDep
 
 router = APIRouter(
     route_class=BoundedJsonRoute,
@@ -60,12 +61,11 @@ def _check_name(queue: str) -> str:
 )
 async def receive_messages(
     queue: QueueName,
-    runtime: RuntimeDep,
+    queues: QueuesDep,
     account: AccountDep,
     body: Annotated[ReceiveIn | None, Body()] = None,
 ) -> ReceiveOut:
     params = body or ReceiveIn()
-    queues = runtime.queues
     key = (account.id, _check_name(queue))
     receive = functools.partial(
         queues.receive,
@@ -95,8 +95,8 @@ async def receive_messages(
 def ack_message(
     queue: QueueName,
     receipt: Annotated[str, Path(max_length=128)],
-    runtime: RuntimeDep,
+    queues: QueuesDep,
     account: AccountDep,
 ) -> Response:
-    runtime.queues.ack(account.id, _check_name(queue), receipt)
+    queues.ack(account.id, _check_name(queue), receipt)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from reelflow.api.rest.deps import AccountDep, EngineDep, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import AccountDep, known_query_only
 from reelflow.api.rest.schemas.common import MAX_ID, DateTimeQuery, TaskId, error_responses
 from reelflow.api.rest.schemas.tasks import (
     TaskCreate,
@@ -20,15 +20,17 @@ from reelflow.api.rest.schemas.tasks import (
     TaskRetried,
 )
 from reelflow.catalog.accounts import Account
+from reelflow.catalog.workflows import Workflows
+from reelflow.engine.service import Engine
 from reelflow.engine.tasks import RequestBucketNotFound
 from reelflow.errors import InvalidKey, SpecError, WorkflowNotFound
 from reelflow.object_keys import validate_key
-from reelflow.runtime import Runtime
 from reelflow.specs.base import spec_error
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.states import TaskState
 from reelflow.web import convertors
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import EngineDep, WorkflowsDep
 
 convertors.register()  # before the routes below compile "{task_id:segment}"
 
@@ -58,7 +60,7 @@ def _check_key(key: str, field: str) -> None:
         raise SpecError(exc.message, code=exc.code, field=field) from None
 
 
-def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskRequest:
+def _request(workflows: Workflows, account: Account, body: TaskCreate) -> TaskRequest:
     """The engine's request for ``body``; keys, the workflow and the url's output checked,
     naming their field (the engine checks the buckets: ``_submit`` names theirs)."""
     _check_key(body.input.key, "input.key")
@@ -73,10 +75,10 @@ def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskReques
     }
     if body.workflow_id is not None:
         try:
-            workflow = runtime.workflows.get(account.id, body.workflow_id)
+            workflow = workflows.get(account.id, body.workflow_id)
         except WorkflowNotFound as exc:
             raise SpecError(exc.message, code=exc.code, field="workflow_id") from None
-        fields = {**runtime.workflows.request_for(workflow, source).to_json(), **fields}
+        fields = {**workflows.request_for(workflow, source).to_json(), **fields}
     else:
         assert body.media_process_task is not None  # TaskCreate allows exactly one
         fields["media_process_task"] = body.media_process_task.to_json()
@@ -111,21 +113,27 @@ def _request(runtime: Runtime, account: Account, body: TaskCreate) -> TaskReques
     },
 )
 async def submit_task(
-    body: TaskCreate, runtime: RuntimeDep, account: AccountDep, response: Response
+    body: TaskCreate,
+    engine: EngineDep,
+    workflows: WorkflowsDep,
+    account: AccountDep,
+    response: Response,
 ) -> TaskCreated:
     # ``async`` with the database work in one worker thread: FastAPI runs a plain ``def``
     # route in one thread hop and then validates its return value in another.
-    task_id, repeated = await run_in_threadpool(_submit, runtime, account, body)
+    task_id, repeated = await run_in_threadpool(_submit, engine, workflows, account, body)
     if repeated:
         response.status_code = status.HTTP_200_OK
     return TaskCreated(task_id=task_id)
 
 
-def _submit(runtime: Runtime, account: Account, body: TaskCreate) -> tuple[str, bool]:
+def _submit(
+    engine: Engine, workflows: Workflows, account: Account, body: TaskCreate
+) -> tuple[str, bool]:
     """The task id, and whether it is the earlier task of a repeated ``session_id``."""
-    request = _request(runtime, account, body)
+    request = _request(workflows, account, body)
     try:
-        submitted = runtime.engine.submit_task(request, account_id=account.id)
+        submitted = engine.submit_task(request, account_id=account.id)
     except RequestBucketNotFound as exc:
         raise _bucket_error(exc, body) from None
     except SpecError as exc:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from reelflow.api.rest.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import AccountDep, known_query_only
 from reelflow.api.rest.schemas.common import MAX_ID, DefinitionList, error_responses
 from reelflow.api.rest.schemas.templates import TemplateOut, TemplatePage
 from reelflow.errors import SpecError
@@ -26,6 +26,7 @@ from reelflow.presets.catalog import CUSTOM_ID_START
 from reelflow.specs.templates import TEMPLATE_MODELS, Template, TemplateKind
 from reelflow.web.errors import invalid_body
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import TemplatesDep
 
 router = APIRouter(
     route_class=BoundedJsonRoute,
@@ -50,7 +51,7 @@ CustomDefinition = Annotated[
 
 @router.get("", response_model=TemplatePage, summary="List presets and custom templates")
 def list_templates(
-    runtime: RuntimeDep,
+    templates: TemplatesDep,
     account: AccountDep,
     kind: TemplateKind | None = None,
     type: Literal["Preset", "Custom"] | None = None,
@@ -61,7 +62,7 @@ def list_templates(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> TemplatePage:
-    records, total = runtime.templates_service.list(
+    records, total = templates.list(
         account.id,
         kind=kind,
         type=type,
@@ -103,28 +104,32 @@ def _add_kind(kind: TemplateKind) -> None:
     name = kind.value
 
     async def create(
-        request: Request, body: Template, runtime: RuntimeDep, account: AccountDep
+        request: Request, body: Template, templates: TemplatesDep, account: AccountDep
     ) -> TemplateOut:
         template = await _strict(request, model)
-        create = runtime.templates_service.create
+        create = templates.create
         return TemplateOut.of(await run_in_threadpool(create, account.id, kind, template))
 
-    def read(definition: int, runtime: RuntimeDep, account: AccountDep) -> TemplateOut:
-        return TemplateOut.of(runtime.templates_service.get(account.id, kind, definition))
+    def read(definition: int, templates: TemplatesDep, account: AccountDep) -> TemplateOut:
+        return TemplateOut.of(templates.get(account.id, kind, definition))
 
     async def replace(
-        request: Request, definition: int, body: Template, runtime: RuntimeDep, account: AccountDep
+        request: Request,
+        definition: int,
+        body: Template,
+        templates: TemplatesDep,
+        account: AccountDep,
     ) -> TemplateOut:
         template = await _strict(request, model)
-        update = runtime.templates_service.update
+        update = templates.update
         record = await run_in_threadpool(update, account.id, kind, definition, template)
         return TemplateOut.of(record)
 
-    def delete(definition: int, runtime: RuntimeDep, account: AccountDep) -> Response:
-        runtime.templates_service.delete(account.id, kind, definition)
+    def delete(definition: int, templates: TemplatesDep, account: AccountDep) -> Response:
+        templates.delete(account.id, kind, definition)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    common = {"runtime": RuntimeDep, "account": AccountDep}
+    common = {"templates": TemplatesDep, "account": AccountDep}
     _signature(create, request=Request, body=body_type, **common)
     _signature(read, definition=AnyDefinition, **common)
     _signature(replace, request=Request, definition=CustomDefinition, body=body_type, **common)

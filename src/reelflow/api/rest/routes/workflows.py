@@ -10,12 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from reelflow.api.rest.deps import AccountDep, RuntimeDep, known_query_only
+from reelflow.api.rest.deps import AccountDep, known_query_only
 from reelflow.api.rest.schemas.common import MAX_ID, IdList, error_responses
 from reelflow.api.rest.schemas.workflows import WorkflowCreate, WorkflowOut, WorkflowPage
 from reelflow.specs.workflows import WorkflowSpec
 from reelflow.web import convertors
 from reelflow.web.jsonbody import BoundedJsonRoute
+from reelflow.web.services import OutboxRecordsDep, WorkflowsDep
 
 convertors.register()  # before the routes below compile "{workflow_id:segment}"
 
@@ -37,23 +38,23 @@ _BY_ID = "/{workflow_id:segment}"
     summary="Create a workflow (disabled unless enabled=true)",
     responses=error_responses(404, 413),
 )
-def create_workflow(body: WorkflowCreate, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
-    record = runtime.workflows.create(account.id, body.spec(), enabled=body.enabled)
+def create_workflow(
+    body: WorkflowCreate, workflows: WorkflowsDep, account: AccountDep
+) -> WorkflowOut:
+    record = workflows.create(account.id, body.spec(), enabled=body.enabled)
     return WorkflowOut.of(record)
 
 
 @router.get("", response_model=WorkflowPage, summary="List workflows by id")
 def list_workflows(
-    runtime: RuntimeDep,
+    workflows: WorkflowsDep,
     account: AccountDep,
     enabled: bool | None = None,
     id: Annotated[IdList | None, Query(max_length=100, description="Repeat for several.")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> WorkflowPage:
-    records, total = runtime.workflows.list(
-        account.id, enabled=enabled, ids=id, offset=offset, limit=limit
-    )
+    records, total = workflows.list(account.id, enabled=enabled, ids=id, offset=offset, limit=limit)
     return WorkflowPage(
         workflows=[WorkflowOut.of(r) for r in records], total=total, offset=offset, limit=limit
     )
@@ -62,9 +63,14 @@ def list_workflows(
 @router.get(
     _BY_ID, response_model=WorkflowOut, summary="Read a workflow", responses=error_responses(404)
 )
-def get_workflow(workflow_id: WorkflowId, runtime: RuntimeDep, account: AccountDep) -> WorkflowOut:
-    workflow = WorkflowOut.of(runtime.workflows.get(account.id, workflow_id))
-    error = runtime.outbox_records.workflow_error(workflow_id)
+def get_workflow(
+    workflow_id: WorkflowId,
+    workflows: WorkflowsDep,
+    outbox_records: OutboxRecordsDep,
+    account: AccountDep,
+) -> WorkflowOut:
+    workflow = WorkflowOut.of(workflows.get(account.id, workflow_id))
+    error = outbox_records.workflow_error(workflow_id)
     return workflow.model_copy(update={"last_notify_error": error})
 
 
@@ -75,9 +81,9 @@ def get_workflow(workflow_id: WorkflowId, runtime: RuntimeDep, account: AccountD
     responses=error_responses(404, 413),
 )
 def replace_workflow(
-    workflow_id: WorkflowId, body: WorkflowSpec, runtime: RuntimeDep, account: AccountDep
+    workflow_id: WorkflowId, body: WorkflowSpec, workflows: WorkflowsDep, account: AccountDep
 ) -> WorkflowOut:
-    return WorkflowOut.of(runtime.workflows.replace(account.id, workflow_id, body))
+    return WorkflowOut.of(workflows.replace(account.id, workflow_id, body))
 
 
 @router.delete(
@@ -87,8 +93,10 @@ def replace_workflow(
     summary="Delete a workflow",
     responses=error_responses(404),
 )
-def delete_workflow(workflow_id: WorkflowId, runtime: RuntimeDep, account: AccountDep) -> Response:
-    runtime.workflows.delete(account.id, workflow_id)
+def delete_workflow(
+    workflow_id: WorkflowId, workflows: WorkflowsDep, account: AccountDep
+) -> Response:
+    workflows.delete(account.id, workflow_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -99,9 +107,9 @@ def delete_workflow(workflow_id: WorkflowId, runtime: RuntimeDep, account: Accou
     responses=error_responses(404),
 )
 def enable_workflow(
-    workflow_id: WorkflowId, runtime: RuntimeDep, account: AccountDep
+    workflow_id: WorkflowId, workflows: WorkflowsDep, account: AccountDep
 ) -> WorkflowOut:
-    return WorkflowOut.of(runtime.workflows.enable(account.id, workflow_id))
+    return WorkflowOut.of(workflows.enable(account.id, workflow_id))
 
 
 @router.post(
@@ -111,6 +119,6 @@ def enable_workflow(
     responses=error_responses(404),
 )
 def disable_workflow(
-    workflow_id: WorkflowId, runtime: RuntimeDep, account: AccountDep
+    workflow_id: WorkflowId, workflows: WorkflowsDep, account: AccountDep
 ) -> WorkflowOut:
-    return WorkflowOut.of(runtime.workflows.disable(account.id, workflow_id))
+    return WorkflowOut.of(workflows.disable(account.id, workflow_id))

@@ -84,12 +84,16 @@ class TaskCreated(ResponseModel):
 
 
 class SubTaskOut(ResponseModel):
-    """One sub-task of a task: its kind and template, status, progress, error, attempts, and
-    `outputs` (the compatible API's result object, PascalCase, once it succeeded)."""
+    """One sub-task of a task: its kind and template, its node `id` in the task graph and the
+    `input` it reads (another sub-task's `id`; null: the task's source), status, progress,
+    error, attempts, and `outputs` (the compatible API's result object, PascalCase, once it
+    succeeded)."""
 
     index: int
     kind: str
     definition: int
+    id: str | None = None
+    input: str | None = None
     status: SubTaskStatus
     state: SubTaskState
     progress: float
@@ -107,6 +111,8 @@ class SubTaskOut(ResponseModel):
             index=sub.index,
             kind=sub.kind.value,
             definition=sub.spec.definition,
+            id=sub.spec.node_id,
+            input=sub.spec.upstream_id,
             status="WAITING" if waiting else sub.api_status,
             state=sub.state,
             progress=round(sub.progress, 1),

@@ -1,0 +1,60 @@
+"""Workflows in the compatible API's ``WorkflowInfo`` shape (``DescribeWorkflows``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from reelflow.compat import trim
+from reelflow.compat.notify import to_task_notify_config
+from reelflow.compat.outputs import storage_info
+from reelflow.compat.render import iso
+from reelflow.specs.workflows import WorkflowSpec
+
+
+class StoredWorkflow(Protocol):
+    """What rendering reads of a workflow (``reelflow.catalog.workflows.WorkflowRecord``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def spec(self) -> WorkflowSpec: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def workflow_info(record: StoredWorkflow) -> dict[str, Any]:
+    """``WorkflowInfo``, its regions empty (``reelflow.compat.regions`` fills them)."""
+    spec = record.spec
+    source = spec.trigger.bucket
+    return {
+        "WorkflowId": record.id,
+        "WorkflowName": record.name,
+        "Status": "Enabled" if record.enabled else "Disabled",
+        "Trigger": {
+            "Type": "CosFileUpload",
+            "CosFileUploadTrigger": {
+                "Bucket": source,
+                "Region": "",
+                "Dir": "/" + spec.trigger.dir,
+                "Formats": list(spec.trigger.formats),
+            },
+            "AwsS3FileUploadTrigger": None,
+        },
+        "OutputStorage": {**storage_info(spec.output_bucket or source), "S3OutputStorage": None},
+        "OutputDir": spec.output_dir,
+        "MediaProcessTask": trim.media_process_task(spec.media_process_task.to_mps()),
+        "AiContentReviewTask": None,
+        "AiAnalysisTask": None,
+        "AiRecognitionTask": None,
+        "TaskNotifyConfig": to_task_notify_config(spec.notify),
+        "TaskPriority": spec.priority,
+        "CreateTime": iso(record.created_at),
+        "UpdateTime": iso(record.updated_at),
+    }

@@ -1,0 +1,50 @@
+"""The job steps: how a job's FFmpeg runs (``JobRuntime``), and the server's executor and
+scheduler over the engine."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from reelflow.config import Settings
+from reelflow.engine.ports import Executor
+from reelflow.engine.scheduler import Scheduler
+from reelflow.engine.service import Engine
+from reelflow.executors.base import JobRunner
+from reelflow.executors.jobs import JobRuntime, outage_patience
+from reelflow.executors.registry import build_executor
+from reelflow.executors.scratch import sweep as sweep_scratch
+from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.net.egress import EgressPolicy
+from reelflow.storage.registry import StorageRegistry
+
+
+def build_job_runtime(
+    settings: Settings, storages: StorageRegistry, egress: EgressPolicy
+) -> JobRuntime:
+    """What runs a job here: FFmpeg, the buckets, scratch space under the data dir."""
+    ffmpeg = find_ffmpeg(settings.ffmpeg)
+    # Before any job runs: what processes killed earlier left behind (their attempts are
+    # run again by the engine) only takes disk space and CPU.
+    sweep_scratch(settings.data_dir / "scratch")
+    return JobRuntime(
+        ffmpeg,
+        storages,
+        settings.data_dir / "scratch",
+        url_max_bytes=settings.url_max_bytes,
+        url_timeout=settings.url_timeout,
+        egress=egress,
+        max_input_pixels=settings.max_input_pixels,
+        outage_patience=outage_patience(settings.outage_budget_seconds),
+    )
+
+
+def build_scheduler(
+    settings: Settings, engine: Engine, jobs: JobRunner, stack: ExitStack
+) -> tuple[Executor, Scheduler]:
+    """The configured executor and the scheduler feeding it, woken by each task submitted;
+    ``stack`` stops it (running jobs are requeued for the next start)."""
+    executor = build_executor(settings, jobs)
+    scheduler = Scheduler(engine, executor, settings)
+    engine.on_jobs_added = scheduler.wake
+    stack.callback(scheduler.stop)
+    return executor, scheduler
