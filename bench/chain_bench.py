@@ -18,7 +18,6 @@ target (issue 16: f / e <= 1.05 on wall time) is reported, never asserted.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -53,6 +52,7 @@ from process_bench import (
     gif_graph,
     make_clip,
     note,
+    parse_args,
     run,
     sprite_filters,
     x264,
@@ -283,25 +283,8 @@ def report(bench: ChainBench, ffmpeg_ver: str, runs: int) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=None, help="interleaved runs (default 3)")
-    parser.add_argument("--duration", type=float, default=None, help="clip seconds (default 20)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 1080p 4 s, 1 run")
-    args = parser.parse_args(argv)
-    if args.runs is None:
-        args.runs = 1 if args.quick else 3
-    if args.duration is None:
-        args.duration = 4.0 if args.quick else 20.0
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    if not 1.0 <= args.duration <= 3600:
-        parser.error("--duration must be between 1 and 3600 seconds")
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__, ("1080p", 4.0))
     # 1080p even for --quick: the screenshots must come out at the rendition's 720p.
     clip = Clip(1920, 1080, args.duration)
     reelflow = Path(sys.executable).parent / "reelflow"

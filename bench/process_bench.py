@@ -534,10 +534,8 @@ def report(bench: Bench, ffmpeg_ver: str, runs: int) -> str:
 
     def over_fused(seconds: float) -> str:
         met = "met" if seconds <= TARGET_OVER_FUSED_SECONDS else "MISSED"
-        return (
-            f"{'process - (c) fused, seconds':<34}{seconds:9.2f}{'':9}"
-            f"  <= {TARGET_OVER_FUSED_SECONDS:.2f} {met}"
-        )
+        target = f"  <= {TARGET_OVER_FUSED_SECONDS:.2f} {met}"
+        return f"{'process - (c) fused, seconds':<34}{seconds:9.2f}{'':9}{target}"
 
     lines += [
         "",
@@ -556,16 +554,20 @@ def report(bench: Bench, ffmpeg_ver: str, runs: int) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+def parse_args(
+    argv: Sequence[str] | None, doc: str | None = __doc__, quick: tuple[str, float] = ("720p", 6.0)
+) -> argparse.Namespace:
+    """``--runs``, ``--duration``, ``--quick`` (``quick``: its clip size and seconds)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0] if doc else None)
     parser.add_argument("--runs", type=int, default=None, help="interleaved runs (default 3)")
     parser.add_argument("--duration", type=float, default=None, help="clip seconds (default 20)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 720p 6 s, 1 run")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke test: {quick[0]} {quick[1]:g} s, 1 run"
+    )
     args = parser.parse_args(argv)
-    if args.runs is None:
-        args.runs = 1 if args.quick else 3
+    args.runs = args.runs if args.runs is not None else 1 if args.quick else 3
     if args.duration is None:
-        args.duration = 6.0 if args.quick else 20.0
+        args.duration = quick[1] if args.quick else 20.0
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if not 1.0 <= args.duration <= 3600:
