@@ -20,7 +20,8 @@ from reelflow.web.errors import field_name
 FieldMap = Sequence[tuple[str, str]]
 """(spec path prefix without list positions, form control) pairs; the first matching prefix
 wins: ``media_process_task.transcode_task_set[2].definition`` matches
-``media_process_task.transcode_task_set``."""
+``media_process_task.transcode_task_set``. A prefix that has positions itself
+(``media_process_task.transcode_task_set[2].input``) matches that item only."""
 
 GENERAL = "_form"
 """Where a message goes that belongs to no control."""
@@ -40,9 +41,10 @@ class FormErrors(Exception):
 
 
 def control_for(path: str, mapping: FieldMap) -> str:
-    path = _POSITION.sub("", path)
+    bare = _POSITION.sub("", path)
     for prefix, control in mapping:
-        if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+        where = path if "[" in prefix else bare
+        if where == prefix or where.startswith((prefix + ".", prefix + "[")):
             return control
     return GENERAL
 

@@ -5,6 +5,11 @@ with the same watermarks on each), one screenshot set at time offsets, one sampl
 screenshot set, one image sprite, one animated image with its time range. A workflow made
 through the API that the form cannot express (two GIFs, raw parameters, custom paths) is
 edited as JSON instead (``subtasks_mode = "json"``), so saving it never drops anything.
+
+Each sub-task may also be a node of the task graph (``reelflow.specs.graph``): an optional
+``id`` (control ``id_<node>``) and an ``input`` (control ``input_<node>``: the source, or
+the id of a transcode whose rendition it reads). ``<node>`` is ``transcode_<definition>``,
+``snapshot``, ``sample``, ``sprite`` or ``gif``.
 """
 
 from __future__ import annotations
@@ -44,13 +49,32 @@ FIELDS: FieldMap = (
 JSON_FIELDS: FieldMap = (("media_process_task", "advanced"), *FIELDS)
 
 # What each sub-task input may set for the form to show it (beyond these: JSON mode).
+_NODE_KEYS = {"id", "input"}
 _SIMPLE_KEYS = {
-    "transcode_task_set": {"definition", "watermark_set"},
-    "snapshot_by_time_offset_task_set": {"definition", "ext_time_offset_set"},
-    "sample_snapshot_task_set": {"definition"},
-    "image_sprite_task_set": {"definition"},
-    "animated_graphic_task_set": {"definition", "start_time_offset", "end_time_offset"},
+    "transcode_task_set": {"definition", "watermark_set", *_NODE_KEYS},
+    "snapshot_by_time_offset_task_set": {"definition", "ext_time_offset_set", *_NODE_KEYS},
+    "sample_snapshot_task_set": {"definition", *_NODE_KEYS},
+    "image_sprite_task_set": {"definition", *_NODE_KEYS},
+    "animated_graphic_task_set": {
+        "definition",
+        "start_time_offset",
+        "end_time_offset",
+        *_NODE_KEYS,
+    },
 }
+# The form's one-item sub-task sets: node name -> set name.
+_SINGLE_NODES = {
+    "snapshot": "snapshot_by_time_offset_task_set",
+    "sample": "sample_snapshot_task_set",
+    "sprite": "image_sprite_task_set",
+    "gif": "animated_graphic_task_set",
+}
+SOURCE_LABEL = "The source"
+
+
+def transcode_node(definition: int) -> str:
+    """The node name of the transcode of template ``definition`` in the form."""
+    return f"transcode_{definition}"
 
 
 def _set(model: BaseModel) -> dict[str, Any]:
@@ -101,16 +125,52 @@ class WorkflowForm:
     priority: str = "0"
     subtasks_mode: str = "form"
     advanced: str = ""
+    ids: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def json_mode(self) -> bool:
         return self.subtasks_mode == "json"
 
+    @property
+    def field_map(self) -> FieldMap:
+        """Where each spec field's messages show: the graph controls, then ``FIELDS``."""
+        if self.json_mode:
+            return JSON_FIELDS
+        nodes: list[tuple[str, str]] = []
+        for position, definition in enumerate(self.transcodes):
+            path = f"media_process_task.transcode_task_set[{position}]"
+            nodes += [
+                (f"{path}.{key}", f"{key}_{transcode_node(definition)}") for key in ("id", "input")
+            ]
+        for node, set_name in _SINGLE_NODES.items():
+            path = f"media_process_task.{set_name}"
+            nodes += [(f"{path}.{key}", f"{key}_{node}") for key in ("id", "input")]
+        return (*nodes, *FIELDS)
+
+    def nodes(self) -> list[str]:
+        """The node names of the sub-tasks the form holds, transcodes first."""
+        singles = [node for node in _SINGLE_NODES if getattr(self, node)]
+        return [*map(transcode_node, self.transcodes), *singles]
+
+    def input_choices(self, node: str) -> list[tuple[str, str]]:
+        """(value, label) of what ``node`` may read: the source or a named transcode."""
+        found = [("", SOURCE_LABEL)]
+        for definition in self.transcodes:
+            other = transcode_node(definition)
+            node_id = self.ids.get(other, "")
+            if node_id and other != node and node_id not in dict(found):
+                found.append((node_id, f"{node_id} (transcode {definition})"))
+        current = self.inputs.get(node, "")
+        if current not in dict(found):
+            found.append((current, current))  # kept as saved, so its error shows
+        return found
+
     # -- reading ------------------------------------------------------------------------
 
     @classmethod
     def from_form(cls, form: FormData) -> WorkflowForm:
-        return cls(
+        made = cls(
             name=form.get("name"),
             enabled=form.checked("enabled"),
             trigger_bucket=form.get("trigger_bucket"),
@@ -138,6 +198,12 @@ class WorkflowForm:
             subtasks_mode="json" if form.get("subtasks_mode") == "json" else "form",
             advanced=form.raw("advanced"),
         )
+        for node in made.nodes():
+            if node_id := form.get(f"id_{node}").strip():
+                made.ids[node] = node_id
+            if upstream := form.get(f"input_{node}").strip():
+                made.inputs[node] = upstream
+        return made
 
     @classmethod
     def from_spec(cls, spec: WorkflowSpec, *, enabled: bool) -> WorkflowForm:
@@ -182,6 +248,16 @@ class WorkflowForm:
             return False
         if any(not item.get("definition") for item in transcodes):
             return False  # raw parameters
+        definitions = [item["definition"] for item in transcodes]
+        if len(set(definitions)) < len(definitions) and any(
+            set(item) & _NODE_KEYS for item in transcodes
+        ):
+            return False  # the form names a transcode's node by its template
+        for item in transcodes:
+            self._take_node(transcode_node(item["definition"]), item)
+        for node, set_name in _SINGLE_NODES.items():
+            for item in sets[set_name]:
+                self._take_node(node, item)
         self.transcodes = [item["definition"] for item in transcodes]
         self.watermarks = [w["definition"] for w in (marks[0] if marks else [])]
         for snap in sets["snapshot_by_time_offset_task_set"]:
@@ -196,6 +272,12 @@ class WorkflowForm:
             self.gif_start = _number(str(gif.get("start_time_offset", 0)))
             self.gif_end = _number(str(gif.get("end_time_offset", 0)))
         return True
+
+    def _take_node(self, node: str, item: dict[str, Any]) -> None:
+        if item.get("id"):
+            self.ids[node] = item["id"]
+        if item.get("input"):
+            self.inputs[node] = item["input"]
 
     # -- building -----------------------------------------------------------------------
 
@@ -230,25 +312,27 @@ class WorkflowForm:
             "priority": priority,
             "notify": self._notify(),
         }
-        mapping = JSON_FIELDS if self.json_mode else FIELDS
-        return validated(lambda: WorkflowSpec.model_validate(data), mapping)
+        return validated(lambda: WorkflowSpec.model_validate(data), self.field_map)
 
     def _media_process_task(self, errors: dict[str, str]) -> dict[str, Any]:
         marks = [{"definition": d} for d in self.watermarks]
         mpt: dict[str, Any] = {
             "transcode_task_set": [
-                {"definition": d, "watermark_set": marks} for d in self.transcodes
+                self._node(transcode_node(d), {"definition": d, "watermark_set": marks})
+                for d in self.transcodes
             ],
         }
         if self.snapshot:
             offsets = [p.strip() for p in self.snapshot_offsets.split(",") if p.strip()]
             mpt["snapshot_by_time_offset_task_set"] = [
-                {"definition": self.snapshot, "ext_time_offset_set": offsets}
+                self._node(
+                    "snapshot", {"definition": self.snapshot, "ext_time_offset_set": offsets}
+                )
             ]
         if self.sample:
-            mpt["sample_snapshot_task_set"] = [{"definition": self.sample}]
+            mpt["sample_snapshot_task_set"] = [self._node("sample", {"definition": self.sample})]
         if self.sprite:
-            mpt["image_sprite_task_set"] = [{"definition": self.sprite}]
+            mpt["image_sprite_task_set"] = [self._node("sprite", {"definition": self.sprite})]
         if self.gif:
             try:
                 start = float(self.gif_start or "0")
@@ -256,10 +340,17 @@ class WorkflowForm:
             except ValueError:
                 errors["gif"] = "start and end are seconds, like 0 and 3.5"
             else:
-                mpt["animated_graphic_task_set"] = [
-                    {"definition": self.gif, "start_time_offset": start, "end_time_offset": end}
-                ]
+                gif = {"definition": self.gif, "start_time_offset": start, "end_time_offset": end}
+                mpt["animated_graphic_task_set"] = [self._node("gif", gif)]
         return mpt
+
+    def _node(self, node: str, item: dict[str, Any]) -> dict[str, Any]:
+        """``item`` with the ``id`` and ``input`` the form gives ``node`` (if any)."""
+        if node in self.ids:
+            item["id"] = self.ids[node]
+        if node in self.inputs:
+            item["input"] = self.inputs[node]
+        return item
 
     def _notify(self) -> dict[str, Any] | None:
         kind = self.notify_type

@@ -118,3 +118,103 @@ def test_create_edit_disable_delete(console: Console, runtime: ServerServices) -
     assert console.post(f"/console/workflows/{record.id}/delete").status_code == 303
     assert runtime.workflows.list(runtime.admin_account.id)[1] == 0
     assert console.client.get(f"/console/workflows/{record.id}").status_code == 404
+
+
+CHAIN = {
+    **GOOD,
+    "transcodes": ["100030", "1010"],
+    "id_transcode_100030": "wm720",
+    "id_transcode_1010": "audio",
+    "input_snapshot": "wm720",
+    "id_gif": "preview",
+    "input_gif": "wm720",
+}
+
+
+def test_a_chained_form_carries_ids_and_inputs_as_the_api_does() -> None:
+    form = WorkflowForm.from_form(_form(**CHAIN))
+    spec = form.to_spec()
+    native = WorkflowSpec.model_validate(
+        {
+            **spec.model_dump(mode="json", exclude={"media_process_task"}),
+            "media_process_task": {
+                "transcode_task_set": [
+                    {"definition": 100030, "id": "wm720"},
+                    {"definition": 1010, "id": "audio"},
+                ],
+                "snapshot_by_time_offset_task_set": [
+                    {"definition": 10, "ext_time_offset_set": ["25%", "3.5s"], "input": "wm720"}
+                ],
+                "animated_graphic_task_set": [
+                    {
+                        "definition": 20000,
+                        "start_time_offset": 0,
+                        "end_time_offset": 2,
+                        "id": "preview",
+                        "input": "wm720",
+                    }
+                ],
+            },
+        }
+    )
+    assert spec == native
+    sent = spec.media_process_task.model_dump(mode="json", exclude_defaults=True)
+    assert sent["snapshot_by_time_offset_task_set"][0] == {
+        "definition": 10,
+        "ext_time_offset_set": ["25%", "3.5s"],
+        "input": "wm720",
+    }
+    again = WorkflowForm.from_spec(spec, enabled=True)
+    assert not again.json_mode and again.to_spec() == spec
+    assert again.ids == {"transcode_100030": "wm720", "transcode_1010": "audio", "gif": "preview"}
+    assert again.inputs == {"snapshot": "wm720", "gif": "wm720"}
+    # What a sub-task may read: the source or another named transcode, never itself.
+    assert again.input_choices("transcode_100030") == [
+        ("", "The source"),
+        ("audio", "audio (transcode 1010)"),
+    ]
+    assert [v for v, _ in again.input_choices("snapshot")] == ["", "wm720", "audio"]
+
+
+def test_a_form_without_edges_sends_no_graph_members() -> None:
+    mpt = WorkflowForm.from_form(_form()).to_spec().media_process_task.to_json()
+    assert all("id" not in i and "input" not in i for items in mpt.values() for i in items)
+
+
+def test_a_chained_workflow_is_saved_and_shown(console: Console, runtime: ServerServices) -> None:
+    created = console.post("/console/workflows", CHAIN)
+    assert created.status_code == 303, created.text
+    (record,), _ = runtime.workflows.list(runtime.admin_account.id)
+    snapshot = record.spec.media_process_task.snapshot_by_time_offset_task_set[0]
+    assert snapshot.input == "wm720"
+    edit = console.client.get(f"/console/workflows/{record.id}").text
+    assert 'name="id_transcode_100030" type="text" value="wm720"' in edit
+    assert '<option value="wm720" selected>wm720 (transcode 100030)</option>' in edit
+
+
+def test_graph_errors_show_next_to_the_node(console: Console) -> None:
+    # An input that names no sub-task (a transcode unchecked since, or a forged post).
+    page = console.post("/console/workflows", {**CHAIN, "input_snapshot": "gone"})
+    assert page.status_code == 400
+    assert 'data-error-for="input_snapshot"' in page.text
+    assert "&#39;gone&#39; is not the id of a sub-task" in page.text
+    # A screenshot set cannot read an audio-only rendition.
+    page = console.post("/console/workflows", {**CHAIN, "input_snapshot": "audio"})
+    assert 'data-error-for="input_snapshot"' in page.text and "audio-only" in page.text
+    # A cycle between two transcodes, reported on the transcode where it closes.
+    cycle = {
+        **CHAIN,
+        "transcodes": ["100030", "100020"],
+        "id_transcode_100020": "sd",
+        "input_transcode_100030": "sd",
+        "input_transcode_100020": "wm720",
+    }
+    page = console.post("/console/workflows", cycle)
+    assert "in a cycle" in page.text and 'data-error-for="input_transcode_' in page.text
+    # An id the spec refuses, next to the id of that transcode (the second one).
+    page = console.post("/console/workflows", {**CHAIN, "id_transcode_1010": "a b"})
+    assert page.status_code == 400
+    assert 'data-error-for="id_transcode_1010"' in page.text
+    # Two sub-tasks with one id.
+    page = console.post("/console/workflows", {**CHAIN, "id_gif": "wm720"})
+    assert 'data-error-for="id_gif"' in page.text and "already the id of" in page.text

@@ -15,7 +15,7 @@ from reelflow.console.deps import FormDep, SignedIn, UserDep, console_state
 from reelflow.console.paging import every_page
 from reelflow.console.routing import ConsoleRoute
 from reelflow.console.validation import FormErrors, from_spec_error
-from reelflow.console.workflow_form import FIELDS, JSON_FIELDS, NOTIFY_TYPES, WorkflowForm
+from reelflow.console.workflow_form import NOTIFY_TYPES, WorkflowForm
 from reelflow.errors import SpecError
 from reelflow.web.services import BucketsDep, TemplatesDep, WorkflowsDep
 
@@ -89,10 +89,8 @@ def create_workflow(
     except FormErrors as exc:
         return _form_page(request, buckets, templates, user, form, errors=exc.fields)
     except SpecError as exc:
-        mapping = JSON_FIELDS if form.json_mode else FIELDS
-        return _form_page(
-            request, buckets, templates, user, form, errors=from_spec_error(exc, mapping).fields
-        )
+        errors = from_spec_error(exc, form.field_map).fields
+        return _form_page(request, buckets, templates, user, form, errors=errors)
     notice = (
         "ok",
         f"Workflow {record.name!r} created ({'enabled' if record.enabled else 'disabled'}).",
@@ -135,8 +133,7 @@ def save_workflow(
             request, buckets, templates, user, form, workflow=record, errors=exc.fields
         )
     except SpecError as exc:
-        mapping = JSON_FIELDS if form.json_mode else FIELDS
-        errors = from_spec_error(exc, mapping).fields
+        errors = from_spec_error(exc, form.field_map).fields
         return _form_page(request, buckets, templates, user, form, workflow=record, errors=errors)
     if form.enabled != record.enabled:
         toggle = workflows.enable if form.enabled else workflows.disable

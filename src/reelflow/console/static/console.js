@@ -169,8 +169,41 @@
     });
   });
 
+  // -- the workflow form's graph: each "Reads" select offers the named, chosen transcodes ----
+  // (the server renders the saved ones; this adds ids typed since, without a round trip).
+  function refreshInputs(root) {
+    const named = [];
+    root.querySelectorAll(".choice-cell").forEach((cell) => {
+      const box = cell.querySelector('input[name="transcodes"]');
+      const id = cell.querySelector("input[data-node-id]");
+      if (box && box.checked && id && id.value.trim()) {
+        named.push([id.value.trim(), `${id.value.trim()} (transcode ${box.value})`, id]);
+      }
+    });
+    root.querySelectorAll("select[data-node-input]").forEach((select) => {
+      const own = select.closest("[data-node]")?.querySelector("input[data-node-id]");
+      const current = select.value;
+      const options = [["", select.options[0]?.text || "The source"]];
+      named.forEach(([value, label, id]) => {
+        if (id !== own && !options.some((o) => o[0] === value)) options.push([value, label]);
+      });
+      if (!options.some((o) => o[0] === current)) options.push([current, current]);
+      select.replaceChildren(...options.map(([value, label]) => new Option(label, value, false, value === current)));
+    });
+  }
+  function wireNodes(root) {
+    if (!root.querySelector("select[data-node-input]")) return;
+    root.addEventListener("input", (event) => {
+      if (event.target.matches("input[data-node-id]")) refreshInputs(root);
+    });
+    root.addEventListener("change", (event) => {
+      if (event.target.matches('input[name="transcodes"]')) refreshInputs(root);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     wireToggles(document);
     wireUploads(document);
+    wireNodes(document);
   });
 })();
