@@ -47,7 +47,12 @@ def summary(body: dict[str, Any]) -> str:
         f"{ok}/{len(states)} sub-tasks succeeded"
     )
     if body.get("SubTaskIndex") is not None:
-        line += f" (sub-task {body['SubTaskIndex']})"
+        node = f"sub-task {body['SubTaskIndex']}"
+        if body.get("SubTaskId"):
+            node += f" {body['SubTaskId']!r}"
+        if body.get("SubTaskInput"):
+            node += f" reading {body['SubTaskInput']!r}"
+        line += f" ({node})"
     if task.get("ErrCodeExt"):
         line += f"; task error {task['ErrCodeExt']}: {task.get('Message', '')}"
     if failures:

@@ -192,21 +192,35 @@ def event_body(
         "SessionContext": task.session_context,
     }
     if subtask_index is not None:
-        body["SubTaskIndex"] = subtask_index
+        body.update(_node(task, subtask_index))
     return body
+
+
+def _node(task: TaskRecord, subtask_index: int) -> dict[str, Any]:
+    """Which node of the task graph a sub-task event is about: ``SubTaskIndex``, its
+    ``SubTaskId`` (``None``: unnamed) and ``SubTaskInput`` (the node id it read from;
+    ``None``: the task's source)."""
+    spec = task.subtasks[subtask_index].spec
+    return {
+        "SubTaskIndex": subtask_index,
+        "SubTaskId": spec.node_id,
+        "SubTaskInput": spec.upstream_id,
+    }
 
 
 def event_copy(
     template: dict[str, Any],
+    task: TaskRecord,
     event_id: str,
     seq: int,
     kind: str,
     subtask_index: int | None,
 ) -> dict[str, Any]:
-    """``event_body`` of one event from ``template`` (another event's body of the same
-    task): the nested ``WorkflowTaskEvent`` is shared, never copied."""
+    """``event_body`` of one event from ``template`` (another event's body of ``task``):
+    the nested ``WorkflowTaskEvent`` is shared, never copied."""
     body = {**template, "EventId": event_id, "Sequence": seq, "EventKind": str(kind)}
-    body.pop("SubTaskIndex", None)
+    for key in ("SubTaskIndex", "SubTaskId", "SubTaskInput"):
+        body.pop(key, None)
     if subtask_index is not None:
-        body["SubTaskIndex"] = subtask_index
+        body.update(_node(task, subtask_index))
     return body

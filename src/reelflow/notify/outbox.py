@@ -82,7 +82,8 @@ class OutboxWriter:
         # One body is built (the view and its WorkflowTask, the costly part); each event's
         # is that body with its own id, number and kind: the same keys in the same order
         # as ``event_body`` gives them.
-        template = event_body(TaskView.of(task), "", 0, events[0][0])
+        view = TaskView.of(task)
+        template = event_body(view, "", 0, events[0][0])
         target_key = target.key()
         give_up_at = now + self._max_retry
         for seq, (kind, subtask_index) in enumerate(events, start=(last or 0) + 1):
@@ -94,7 +95,7 @@ class OutboxWriter:
                 workflow_id=task.workflow_id,
                 seq=seq,
                 type=kind,
-                body=event_copy(template, event_id, seq, kind, subtask_index),
+                body=event_copy(template, view, event_id, seq, kind, subtask_index),
                 target=target.to_json(),
                 created_at=now,
             )

@@ -66,6 +66,7 @@ def test_screenshots_of_a_watermarked_rendition_show_the_watermark(
                     },
                 ],
             },
+            "notify": {"type": "queue", "name": "graph-wm", "mode": "Change"},
         },
     )
     done = wait_finished(admin, task_id, timeout=120)
@@ -85,6 +86,14 @@ def test_screenshots_of_a_watermarked_rendition_show_the_watermark(
             assert opened.size == (1280, 720)
         marked, unmarked = magenta(shot, WM_BOX), magenta(plain, WM_BOX)
         assert marked > 2000 and marked > 10 * (unmarked + 1), (marked, unmarked)
+    # Each sub-task's event names its node and the node it read from.
+    events = admin.get(f"/v1/tasks/{task_id}/events").json()["events"]
+    nodes = sorted(
+        (e["body"]["SubTaskIndex"], e["body"]["SubTaskId"], e["body"]["SubTaskInput"])
+        for e in events
+        if e["body"]["EventKind"] == "subtask.finished"
+    )
+    assert nodes == [(0, "wm720", None), (1, None, "wm720"), (2, None, None)]
 
 
 def test_an_upstream_failure_fails_its_dependents_and_retry_runs_them(

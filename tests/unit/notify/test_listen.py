@@ -50,3 +50,19 @@ def test_summary_of_a_sub_task_event_and_a_source_failure() -> None:
         "ev-2 #1 rf-2 subtask.finished FINISH 0/0 sub-tasks succeeded (sub-task 0); "
         "task error InvalidInput: not a media file"
     )
+
+
+def test_summary_of_a_chained_sub_task_event_names_its_node_and_input() -> None:
+    body = {
+        "EventId": "ev-3",
+        "Sequence": 2,
+        "EventKind": "subtask.finished",
+        "SubTaskIndex": 1,
+        "SubTaskId": "shots",
+        "SubTaskInput": "wm720",
+        "WorkflowTaskEvent": {"TaskId": "rf-3", "Status": "PROCESSING"},
+    }
+    assert summary(body) == (
+        "ev-3 #2 rf-3 subtask.finished PROCESSING 0/0 sub-tasks succeeded "
+        "(sub-task 1 'shots' reading 'wm720')"
+    )
