@@ -207,3 +207,53 @@ class ResolvedLadder(Spec):
 
     def audio_by_group(self, group: str) -> AudioRendition | None:
         return next((a for a in self.audio if a.group == group), None)
+
+
+def _check_name(value: str, placeholders: tuple[str, ...], what: str) -> str:
+    if not value or "/" in value or "\\" in value or value.startswith("."):
+        raise ValueError(f"{what} must be a plain file name (no folder), got {value!r}")
+    missing = [p for p in placeholders if p not in value]
+    if missing:
+        raise ValueError(f"{what} must contain {' and '.join(missing)}, got {value!r}")
+    return value
+
+
+class PackageNames(Spec):
+    """File names of a package, without extensions, all in one folder.
+
+    ``{subStreamNumber}`` counts the package's renditions (video rungs smallest first, then
+    audio renditions), ``{segmentNumber}`` a rendition's segments from 0, as the compatible
+    API's naming rules (mps-api.md section 8) say. Extensions come from the format: ``.m3u8``
+    / ``.mpd`` manifests, ``.ts`` / ``.m4s`` segments, ``.mp4`` init and single-file media.
+    A rendition's I-frame playlist is ``{sub_stream}_iframes.m3u8``, its init segment
+    ``{sub_stream}_init.mp4``.
+    """
+
+    master: str = "master"
+    sub_stream: str = "stream_{subStreamNumber}"
+    segment: str = "stream_{subStreamNumber}_{segmentNumber}"
+
+    @model_validator(mode="after")
+    def _check(self) -> PackageNames:
+        _check_name(self.master, (), "master")
+        _check_name(self.sub_stream, ("{subStreamNumber}",), "sub_stream")
+        _check_name(self.segment, ("{subStreamNumber}", "{segmentNumber}"), "segment")
+        return self
+
+    @classmethod
+    def default(cls, input_name: str, definition: int) -> PackageNames:
+        """The compatible API's default names (``{inputName}_adaptiveDynamicStreaming_…``)."""
+        stem = f"{input_name}_adaptiveDynamicStreaming_{definition}"
+        return cls(
+            master=stem,
+            sub_stream=stem + "_{subStreamNumber}",
+            segment=stem + "_{subStreamNumber}_{segmentNumber}",
+        )
+
+    def stream(self, number: int) -> str:
+        return self.sub_stream.replace("{subStreamNumber}", str(number))
+
+    def segment_name(self, number: int, segment: int | str) -> str:
+        return self.segment.replace("{subStreamNumber}", str(number)).replace(
+            "{segmentNumber}", str(segment)
+        )
