@@ -363,3 +363,52 @@ def test_source_without_audio(clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path
     assert all("," not in p.stream_info.codecs for p in master.playlists)
     assert all(p.stream_info.audio is None for p in master.playlists)
     check_hls(out, package, fmp4=False)
+
+
+def test_variable_frame_rate_source_gets_constant_rate_aligned_renditions(
+    clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    infos = [
+        {"video": {"codec": "h264", "height": h, "bitrate": 200, "fps": 25},
+         "audio": {"codec": "aac", "bitrate": 64}}
+        for h in (90, 180)
+    ]  # fmt: skip
+    tmpl = LadderTemplate.model_validate(
+        {"format": "HLS", "segment_seconds": SEG, "stream_infos": infos}, context=TRUSTED
+    )
+    out = tmp_path / "pkg"
+    package = make(clips, ffmpeg_bin, out, tmpl, vfr=True)
+    segments = check_hls(out, package, fmp4=False)  # FRAME-RATE=25 checked there
+    videos = [r for r in package.renditions if r.kind == "video"]
+    check_aligned([[s.start for s in segments[r.playlist]] for r in videos])
+    assert all(r.max_segment_duration <= SEG + 0.5 for r in videos)
+
+
+def test_hevc_ladder_in_fmp4_declares_hvc1(
+    clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    infos = [
+        {"video": {"codec": "h265", "height": h, "bitrate": 200},
+         "audio": {"codec": "aac", "bitrate": 64}}
+        for h in (90, 180)
+    ]  # fmt: skip
+    tmpl = LadderTemplate.model_validate(
+        {"format": "HLS", "segment_type": "mp4-segment", "segment_seconds": SEG,
+         "stream_infos": infos},
+        context=TRUSTED,
+    )  # fmt: skip
+    out = tmp_path / "pkg"
+    package = make(clips, ffmpeg_bin, out, tmpl)
+    master = m3u8.load(str(out / package.master))
+    for variant in master.playlists:
+        video_codec, audio_codec = variant.stream_info.codecs.split(",")
+        playlist = m3u8.load(str(out / variant.uri))
+        init = (out / playlist.segments[0].init_section.uri).read_bytes()
+        assert b"hvc1" in init  # the sample entry Apple players require
+        with av.open(io.BytesIO(init + (out / playlist.segments[0].uri).read_bytes())) as c:
+            ctx = c.streams.video[0].codec_context
+            assert ctx.profile == "Main"
+            assert video_codec.startswith("hvc1.1.6.L")
+            assert video_codec.split(".")[3] == f"L{ctx.level}"
+        assert audio_codec == "mp4a.40.2"
+        assert all(s.starts_with_key for s in hls_segments(playlist, out))
