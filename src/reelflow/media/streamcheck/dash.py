@@ -180,7 +180,7 @@ class DashChecker:
             return self._template(template, str(rep.id), bandwidth, base, seconds)
         seglist = _merged("segment_lists", rep, aset, period)
         if seglist is not None:
-            return self._list(seglist, base)
+            return self._list(seglist, base, seconds)
         segbase = _merged("segment_bases", rep, aset, period)
         if segbase is not None:
             return self._base(segbase, base)
@@ -203,7 +203,9 @@ class DashChecker:
             times = timeline(entries, end)
         elif template.duration and seconds is not None:
             count = math.ceil(seconds * scale / int(template.duration) - 1e-9)
-            times = [(i * int(template.duration), int(template.duration)) for i in range(count)]
+            step, end = int(template.duration), round(seconds * scale)
+            # The last segment ends with the period, not a whole @duration later.
+            times = [(i * step, min(step, end - i * step)) for i in range(count)]
         else:
             raise InvalidMedia(f"representation {rep_id}: a SegmentTemplate without a timeline "
                                "or a duration the checker can count")  # fmt: skip
@@ -214,15 +216,18 @@ class DashChecker:
                                    duration / scale, init=init))  # fmt: skip
         return refs
 
-    def _list(self, seglist: Any, base: str) -> list[SegmentRef]:
+    def _list(self, seglist: Any, base: str, seconds: float | None) -> list[SegmentRef]:
         scale = int(seglist.timescale or 1)
         duration = int(seglist.duration or 0) / scale
         init, init_range = self._initialization(seglist, base)
         refs = []
-        for index, url in enumerate(seglist.segment_urls or []):
+        urls = seglist.segment_urls or []
+        for index, url in enumerate(urls):
+            if index == len(urls) - 1 and seconds is not None:  # ends with the period
+                duration = max(0.0, min(duration, seconds - index * duration))
             location = resolve(base, url.media) if url.media else base
             byterange = ByteRange.from_dash(url.media_range) if url.media_range else None
-            name = (url.media or base.rsplit("/", 1)[-1]) + (f" @{byterange}" if byterange else "")
+            name = (url.media or base.rsplit("/", 1)[-1]) + (f" [{byterange}]" if byterange else "")
             refs.append(SegmentRef(location, f"segment {index} ({name})", duration, byterange,
                                    init, init_range))  # fmt: skip
         return refs
@@ -236,7 +241,7 @@ class DashChecker:
         name = base.rsplit("/", 1)[-1]
         return [
             SegmentRef(
-                base, f"segment {i} ({name} @{byterange})", seconds, byterange, init, init_range
+                base, f"segment {i} ({name} [{byterange}])", seconds, byterange, init, init_range
             )
             for i, (byterange, seconds) in enumerate(found)
         ]

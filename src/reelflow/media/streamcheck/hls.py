@@ -81,7 +81,7 @@ def segment_refs(playlist: m3u8.M3U8, location: str, *, iframes: bool = False) -
         if segment.init_section is not None:
             init = resolve(location, segment.init_section.uri)
             init_range = _byterange(segment.init_section.byterange, 0)
-        name = segment.uri + (f" @{byterange}" if byterange else "")
+        name = segment.uri + (f" [{byterange}]" if byterange else "")
         refs.append(
             SegmentRef(
                 location=uri,

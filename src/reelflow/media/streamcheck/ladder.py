@@ -15,11 +15,12 @@ from reelflow.media.streamcheck.segments import (
     decode_problem,
     is_transport_stream,
     measure,
+    ts_tables,
 )
 
-# The first two packets of a transport stream written by FFmpeg (and most packagers) are its
-# PAT and PMT: an I-frame range in the middle of a TS is demuxed after them, as players do.
-TS_TABLES = ByteRange(0, 2 * 188)
+# How much of a TS file's start is searched for its PAT and PMT (FFmpeg writes them within
+# the first three packets).
+TS_HEAD = 16 * 188
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class SegmentRef:
     byterange: ByteRange | None = None
     init: str | None = None
     init_range: ByteRange | None = None
-    prepend_tables: bool = False  # an I-frame range inside a TS (see TS_TABLES)
+    prepend_tables: bool = False  # an I-frame range inside a TS: put its PAT and PMT first
 
 
 @dataclass
@@ -93,9 +94,10 @@ class SegmentLoader:
                 self._inits[key] = self._reader.read(ref.init, ref.init_range)
             init = self._inits[key]
         data = self._reader.read(ref.location, ref.byterange)
-        starts_inside = ref.byterange is not None and ref.byterange.offset > 0
-        if ref.prepend_tables and starts_inside and is_transport_stream(data):
-            data = self._reader.read(ref.location, TS_TABLES) + data
+        offset = ref.byterange.offset if ref.byterange is not None else 0
+        if ref.prepend_tables and offset > 0 and is_transport_stream(data):
+            head = self._reader.read(ref.location, ByteRange(0, min(TS_HEAD, offset)))
+            data = ts_tables(head) + data
         return data, init
 
 

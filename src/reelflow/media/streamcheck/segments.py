@@ -54,6 +54,43 @@ def is_transport_stream(data: bytes) -> bool:
     )
 
 
+def ts_tables(head: bytes) -> bytes:
+    """The PAT and PMT packets among the transport-stream packets of ``head`` (the start of a
+    TS file): what a byte range in the middle of that file needs before it to be demuxed."""
+    packets = [head[i : i + _TS_PACKET] for i in range(0, len(head) - _TS_PACKET + 1, _TS_PACKET)]
+    pmt_pids: set[int] = set()
+    tables: list[bytes] = []
+    for packet in packets:
+        if packet[0] != _TS_SYNC:
+            break
+        pid = ((packet[1] & 0x1F) << 8) | packet[2]
+        if pid == 0 and not pmt_pids:
+            tables.append(packet)
+            pmt_pids = _pat_programs(packet)
+        elif pid in pmt_pids:
+            tables.append(packet)
+            pmt_pids.discard(pid)
+            if not pmt_pids:
+                break
+    return b"".join(tables)
+
+
+def _pat_programs(packet: bytes) -> set[int]:
+    """The PMT PIDs of a PAT packet (program 0, the network PID, left out)."""
+    at = 4
+    if packet[3] & 0x20:  # an adaptation field comes first
+        at += 1 + packet[4]
+    at += 1 + packet[at]  # pointer field
+    length = ((packet[at + 1] & 0x0F) << 8) | packet[at + 2]
+    entries = packet[at + 8 : at + 3 + length - 4]  # after the header, before the CRC
+    pids = set()
+    for i in range(0, len(entries) - 3, 4):
+        program = (entries[i] << 8) | entries[i + 1]
+        if program:
+            pids.add(((entries[i + 2] & 0x1F) << 8) | entries[i + 3])
+    return pids
+
+
 def _open(data: bytes, init: bytes) -> av.container.InputContainer:
     fmt = "mpegts" if is_transport_stream(data) and not init else "mp4"
     try:
