@@ -5,6 +5,7 @@ decodable ends, aligned boundaries) and on bitrates.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from reelflow.errors import ReelflowError
@@ -187,7 +188,8 @@ def peak_bitrate(segments: list[tuple[int, float]], target: float | None = None)
                 break
     if best == 0.0 and segments:  # every run too short or too long: single segments
         return peak_bitrate(segments)
-    return round(best)
+    # Rounded down, as packagers do: a BANDWIDTH equal to the truncated peak is not short.
+    return math.floor(best)
 
 
 def average_bitrate(segments: list[tuple[int, float]]) -> int:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+from reelflow.media.streamcheck import RULES
 from reelflow.media.streamcheck.ladder import average_bitrate, buffered_bitrate, peak_bitrate
 from reelflow.media.streamcheck.model import Findings, RuleResult, StreamCheck
 
@@ -45,3 +48,8 @@ def test_findings_pass_only_where_nothing_failed() -> None:
     assert check.failed_rules() == {"segment.keyframe"}
     assert set(check.as_dict()) == {"source", "format", "passed", "failures", "results",
                                     "renditions"}  # fmt: skip
+
+
+def test_every_rule_is_documented() -> None:
+    docs = (Path(__file__).parents[4] / "docs" / "streaming.md").read_text()
+    assert [rule for rule in RULES if f"| `{rule}` |" not in docs] == []
