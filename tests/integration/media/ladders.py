@@ -189,13 +189,21 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def encode_dash(folder: Path, *, timeline: bool = True, single_file: bool = False) -> Path:
+def encode_dash(
+    folder: Path,
+    *,
+    timeline: bool = True,
+    single_file: bool = False,
+    gops: tuple[int, int] = (2, 2),
+) -> Path:
     """A DASH ladder (the dash muxer: video adaptation set of two rungs, audio apart);
-    returns its MPD."""
+    returns its MPD. ``gops`` are the seconds between forced keyframes of each rung (the
+    muxer cuts each Representation at its own keyframes)."""
     folder.mkdir(parents=True, exist_ok=True)
     args = [
         *_inputs(RUNGS, audio_per_rung=False),
-        "-force_key_frames", "expr:gte(t,n_forced*2)", "-sc_threshold", "0",
+        "-force_key_frames:v:0", f"expr:gte(t,n_forced*{gops[0]})",
+        "-force_key_frames:v:1", f"expr:gte(t,n_forced*{gops[1]})", "-sc_threshold", "0",
         "-f", "dash", "-seg_duration", "2",
         "-use_timeline", "1" if timeline else "0", "-use_template", "1",
         "-single_file", "1" if single_file else "0",

@@ -210,6 +210,14 @@ def test_dash_wrong_bandwidth_and_codecs(ladders: Path, tmp_path: Path) -> None:
     assert _where(check, "dash.codecs") == ["representation 1"]
 
 
+def test_dash_misaligned_representations(tmp_path: Path) -> None:
+    """Keyframes every 2 s in one rung and every 3 s in the other: the dash muxer cuts each
+    Representation at its own keyframes."""
+    check = check_stream(str(encode_dash(tmp_path, gops=(2, 3))))
+    assert _failed(check) == {"segment.alignment"}
+    assert _where(check, "segment.alignment")[0] == "representation 1"
+
+
 def test_ladder_over_http(ladders: Path, tmp_path: Path) -> None:
     """Through the egress-guarded client: refused on loopback by default, checked when the
     policy opens 127.0.0.1. The server has no Range support: byte ranges are cut from the

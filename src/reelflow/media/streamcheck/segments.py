@@ -49,9 +49,10 @@ class SegmentFacts:
 
 
 def is_transport_stream(data: bytes) -> bool:
-    return (
-        len(data) >= _TS_PACKET and data[0] == _TS_SYNC and data[_TS_PACKET - 1 : _TS_PACKET] != b""
-    )
+    """Whether ``data`` starts like an MPEG-TS: a sync byte, and another 188 bytes on."""
+    if len(data) < _TS_PACKET or data[0] != _TS_SYNC:
+        return False
+    return len(data) == _TS_PACKET or data[_TS_PACKET] == _TS_SYNC
 
 
 def ts_tables(head: bytes) -> bytes:
