@@ -215,7 +215,15 @@ def test_dash_misaligned_representations(tmp_path: Path) -> None:
     Representation at its own keyframes."""
     check = check_stream(str(encode_dash(tmp_path, gops=(2, 3))))
     assert _failed(check) == {"segment.alignment"}
-    assert _where(check, "segment.alignment")[0] == "representation 1"
+    count, first = (f for f in check.failures if f.rule == "segment.alignment")
+    assert (count.where, count.message) == (
+        "representation 1",
+        "3 segments, representation 0 has 4",
+    )
+    assert first.where == "representation 1 segment 2 (chunk-stream1-00002.m4s)"
+    assert first.message.startswith(
+        "starts at 3.000 s, representation 0 segment 2 (chunk-stream0-00002.m4s) at 2.000 s"
+    )
 
 
 def test_ladder_over_http(ladders: Path, tmp_path: Path) -> None:

@@ -153,8 +153,8 @@ def check_alignment(renditions: list[Rendition], findings: Findings) -> None:
                 findings.fail(
                     "segment.alignment",
                     other.where(index),
-                    f"starts at {mine:.3f} s, {reference.name} segment {index} at "
-                    f"{theirs:.3f} s (more than one frame, {frame:.3f} s, apart)",
+                    f"starts at {mine:.3f} s, {reference.where(index)} at {theirs:.3f} s "
+                    f"(more than one frame, {frame:.3f} s, apart)",
                 )
                 break
         findings.passed("segment.alignment", other.name)
