@@ -41,6 +41,7 @@ _FRAME_RATE_TOLERANCE = 0.01
 class MediaPlaylist:
     """A media playlist, read and measured: its rendition and its header facts."""
 
+    location: str
     rendition: Rendition
     target: float | None
     independent: bool
@@ -156,7 +157,8 @@ class HlsChecker:
                         f"+ {DURATION_SLACK} s",
                     )
             findings.passed("hls.media.segment-duration", name)
-        return MediaPlaylist(rendition, float(target) if target is not None else None, independent)
+        seconds = float(target) if target is not None else None
+        return MediaPlaylist(location, rendition, seconds, independent)
 
     def iframe_playlist(self, uri: str) -> None:
         """``hls.iframe.keyframe`` on every entry of an I-frame playlist."""
@@ -223,8 +225,11 @@ def _check_master(
             if loaded is not None:
                 groups.setdefault(media.group_id, []).append(loaded)
     summaries: list[RenditionSummary] = []
+    variants = {resolve(checker.location, variant.uri) for variant in playlist.playlists}
     for group in groups.values():
         for audio in group:
+            if audio.location in variants:
+                continue  # summarized below, with what its variant declares
             peak, average = audio.bitrates()
             summaries.append(summary(audio.rendition, peak=peak, average=average))
     video_sizes: list[tuple[str, tuple[int, int]]] = []

@@ -71,7 +71,8 @@ class RuleResult:
 @dataclass(frozen=True)
 class RenditionSummary:
     """What was declared for, and measured on, one rendition (a media playlist, a DASH
-    Representation). Bitrates are bits per second over the segments' declared durations."""
+    Representation). Bitrates are bits per second over the segments' declared durations; an
+    HLS variant's include its AUDIO group's heaviest rendition, as its BANDWIDTH must."""
 
     name: str
     kind: str  # "video", "audio" or "video+audio"
