@@ -6,7 +6,12 @@ from pathlib import Path
 
 from reelflow.media.ladder.codecs import aac_codec, avc_codec, hevc_codec
 from reelflow.media.ladder.command import build_ladder_command
-from reelflow.media.ladder.rates import average_bitrate, peak_bitrate, target_duration
+from reelflow.media.ladder.rates import (
+    average_bitrate,
+    buffered_bitrate,
+    peak_bitrate,
+    target_duration,
+)
 from reelflow.specs.ladders import (
     AudioRendition,
     LadderFormat,
@@ -129,3 +134,10 @@ def test_rates() -> None:
     assert average_bitrate(sizes, durations) == 999_005
     # Media shorter than half a target: the whole.
     assert peak_bitrate([1000], [0.5], 6) == 16_000
+
+
+def test_dash_buffered_rate() -> None:
+    # 1 Mbit segments of 2 s with 4 s of buffer: the first needs 1 Mbit in 4 s; two in 6 s.
+    assert buffered_bitrate([125_000, 125_000], [2.0, 2.0], 4.0) == 333_334
+    # A player may join at any segment: a big one must arrive within the buffer time.
+    assert buffered_bitrate([1_000, 500_000], [2.0, 2.0], 2.0) == 2_000_000

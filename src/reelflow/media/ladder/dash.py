@@ -5,7 +5,9 @@ and drops the rest on writing (FFmpeg's ``ServiceDescription``, the ``xsi:schema
 so it cannot round-trip what a newer FFmpeg adds; ElementTree keeps every element and
 attribute and changes only what is set here. Tests read the result with ``mpegdash``.
 
-Per ``Representation``: ``bandwidth`` = the measured peak bit rate, ``codecs`` from the
+Per ``Representation``: ``bandwidth`` = the measured peak bit rate, or more if the
+segments need more to arrive in time under the MPD's ``minBufferTime`` (the rate DASH's
+``@bandwidth`` is defined by), ``codecs`` from the
 encoded stream, the segment names (``SegmentTemplate`` ``initialization``/``media``, or the
 single file's ``BaseURL``) renamed to the published ones, numbered from 0.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+from reelflow.media.ladder.rates import buffered_bitrate
 
 NS = "urn:mpeg:dash:schema:mpd:2011"
 _PREFIXES = {
@@ -38,8 +42,10 @@ class RepresentationFacts:
     """What to write on Representation ``id`` (the sub-stream number)."""
 
     id: str
-    bandwidth: int
+    peak: int  # measured peak bit rate
     codecs: str
+    sizes: tuple[int, ...]  # of the segments, for the @minBufferTime model
+    durations: tuple[float, ...]
     init: str = ""  # published init segment name (segment files)
     media: str = ""  # published media template with $Number$ (segment files)
     single_file: str = ""  # published file name (byte-range package)
@@ -60,11 +66,13 @@ def rewrite_mpd(raw: Path, facts: list[RepresentationFacts], max_segment: float)
     tree = ET.parse(raw)
     root = tree.getroot()
     representations = {rep.get("id"): rep for rep in root.iter(_tag("Representation"))}
+    min_buffer = _parse_seconds(root.get("minBufferTime") or "")
     for fact in facts:
         rep = representations.get(fact.id)
         if rep is None:
             raise ValueError(f"the MPD has no Representation {fact.id}")
-        rep.set("bandwidth", str(fact.bandwidth))
+        needed = buffered_bitrate(fact.sizes, fact.durations, min_buffer)
+        rep.set("bandwidth", str(max(fact.peak, needed)))
         rep.set("codecs", fact.codecs)
         template = rep.find(_tag("SegmentTemplate"))
         if template is not None and fact.media:

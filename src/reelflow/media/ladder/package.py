@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reelflow.errors import FFmpegFailed
@@ -297,16 +297,17 @@ def _master(
 
 
 def _representation(r: _Rendition, names: PackageNames, single: bool) -> RepresentationFacts:
-    if single:
-        return RepresentationFacts(str(r.number), r.peak, r.facts.codecs, single_file=r.single_name)
-    media = template_escape(names.segment_name(r.number, "{n}")).replace("{n}", "$Number$")
-    return RepresentationFacts(
-        str(r.number),
-        r.peak,
-        r.facts.codecs,
-        init=template_escape(r.init_name),
-        media=f"{media}.m4s",
+    measured = RepresentationFacts(
+        id=str(r.number),
+        peak=r.peak,
+        codecs=r.facts.codecs,
+        sizes=tuple(s.size for s in r.scans),
+        durations=tuple(s.duration for s in r.scans),
     )
+    if single:
+        return replace(measured, single_file=r.single_name)
+    media = template_escape(names.segment_name(r.number, "{n}")).replace("{n}", "$Number$")
+    return replace(measured, init=template_escape(r.init_name), media=f"{media}.m4s")
 
 
 def _report(

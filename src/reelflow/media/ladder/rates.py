@@ -44,3 +44,19 @@ def peak_bitrate(sizes: Sequence[int], durations: Sequence[float], target: int) 
     if best == 0.0:
         return average_bitrate(sizes, durations)
     return math.ceil(best)
+
+
+def buffered_bitrate(sizes: Sequence[int], durations: Sequence[float], min_buffer: float) -> int:
+    """The lowest delivery rate at which every segment has arrived when it is due, playback
+    starting ``min_buffer`` seconds after the first byte of any segment: the DASH
+    ``@bandwidth`` / ``@minBufferTime`` model, at segment granularity."""
+    needed = 0.0
+    for i in range(len(sizes)):
+        bits, elapsed = 0, 0.0
+        for j in range(i, len(sizes)):
+            bits += sizes[j] * 8
+            window = min_buffer + elapsed
+            if window > 0:
+                needed = max(needed, bits / window)
+            elapsed += durations[j]
+    return math.ceil(needed)
