@@ -17,6 +17,7 @@ from mpegdash.parser import MPEGDASHParser
 from reelflow.media.ladder import package_ladder
 from reelflow.media.probe import probe
 from reelflow.media.runner import FFmpegRunner
+from reelflow.media.streamcheck import check_stream
 from reelflow.planner.ladder import select_rungs
 from reelflow.specs.ladders import LadderTemplate, PackageNames
 from reelflow.specs.packages import COMMIT_ORDER, FileRole, LadderPackage
@@ -47,10 +48,11 @@ def template(fmt: str, segment_type: str | None = None, **extra: Any) -> LadderT
 def make(
     clips: ClipCache, ffmpeg_bin: Path, out: Path, tmpl: LadderTemplate, **clip: Any
 ) -> LadderPackage:
+    """Package the ladder, and check every manifest with ``reelflow check-stream``'s rules."""
     source = clips(duration=8.0, width=320, height=180, **clip)
     info = probe(source)
     ladder = select_rungs(tmpl, info, definition=1001)
-    return package_ladder(
+    package = package_ladder(
         FFmpegRunner(ffmpeg_bin),
         str(source),
         info,
@@ -60,6 +62,11 @@ def make(
         video_preset="veryfast",
         timeout=120,
     )
+    for manifest in (package.master, package.mpd):
+        if manifest:
+            checked = check_stream(str(out / manifest))
+            assert checked.passed, [f"{r.rule} {r.where}: {r.message}" for r in checked.failures]
+    return package
 
 
 # -- reading segments back ---------------------------------------------------------------
