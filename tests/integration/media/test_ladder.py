@@ -14,11 +14,13 @@ import m3u8
 import pytest
 from mpegdash.parser import MPEGDASHParser
 
+from reelflow.errors import SpecError
 from reelflow.media.ladder import package_ladder
 from reelflow.media.probe import probe
 from reelflow.media.runner import FFmpegRunner
 from reelflow.media.streamcheck import check_stream
 from reelflow.planner.ladder import select_rungs
+from reelflow.presets.ladders import HLS_LADDER, get_ladder_preset
 from reelflow.specs.ladders import LadderTemplate, PackageNames
 from reelflow.specs.packages import COMMIT_ORDER, FileRole, LadderPackage
 from reelflow.specs.templates import TRUSTED
@@ -419,3 +421,29 @@ def test_hevc_ladder_in_fmp4_declares_hvc1(
             assert video_codec.split(".")[3] == f"L{ctx.level}"
         assert audio_codec == "mp4a.40.2"
         assert all(s.starts_with_key for s in hls_segments(playlist, out))
+
+
+def test_540p_source_against_the_1080p_preset_gets_two_rungs(
+    clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    source = clips(duration=4.0, width=960, height=540)
+    info = probe(source)
+    preset = get_ladder_preset(HLS_LADDER)
+    assert preset is not None
+    ladder = select_rungs(preset, info, definition=HLS_LADDER)
+    out = tmp_path / "pkg"
+    package = package_ladder(
+        FFmpegRunner(ffmpeg_bin), str(source), info, ladder, out,
+        video_preset="ultrafast", timeout=120,
+    )  # fmt: skip
+    videos = [(r.width, r.height) for r in package.renditions if r.kind == "video"]
+    assert videos == [(640, 360), (960, 540)]  # never upscaled to 720p or 1080p
+    assert package.dropped == [2, 3]
+    master = m3u8.load(str(out / package.master))
+    assert [m.group_id for m in master.media] == ["audio0"]  # only the 64 kbps audio is used
+    assert check_stream(str(out / package.master)).passed
+    with pytest.raises(SpecError):
+        package_ladder(
+            FFmpegRunner(ffmpeg_bin), str(source), info, ladder, tmp_path / "clash",
+            names=PackageNames(master="stream_0"), video_preset="ultrafast", timeout=120,
+        )  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from reelflow.specs.base import field_errors
-from reelflow.specs.ladders import LadderFormat, LadderTemplate, SegmentType
+from reelflow.specs.ladders import LadderFormat, LadderTemplate, PackageNames, SegmentType
 
 RUNG = {"video": {"codec": "h264", "height": 360, "bitrate": 400}, "audio": {"codec": "aac"}}
 
@@ -78,3 +78,19 @@ def test_model_level_errors_name_the_field_in_the_message() -> None:
     hevc = {**RUNG, "video": {"codec": "h265", "height": 720}}
     (err,) = errors({"format": "HLS", "stream_infos": [RUNG, hevc]})
     assert "same video codec" in err["message"]
+
+
+def test_package_names() -> None:
+    names = PackageNames.default("clip", 10)
+    assert names.master == "clip_adaptiveDynamicStreaming_10"
+    assert names.stream(2) == "clip_adaptiveDynamicStreaming_10_2"
+    assert names.segment_name(2, 7) == "clip_adaptiveDynamicStreaming_10_2_7"
+    for bad, words in (
+        ({"sub_stream": "s"}, "must contain {subStreamNumber}"),
+        ({"segment": "s_{subStreamNumber}"}, "must contain {segmentNumber}"),
+        ({"master": "a/b"}, "plain file name"),
+        ({"master": ".hidden"}, "plain file name"),
+    ):
+        with pytest.raises(ValidationError) as err:
+            PackageNames.model_validate(bad)
+        assert words in str(err.value)

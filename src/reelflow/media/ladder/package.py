@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reelflow.errors import FFmpegFailed
+from reelflow.errors import FFmpegFailed, SpecError
 from reelflow.media.ladder.command import LadderCommand, RawStream, build_ladder_command
 from reelflow.media.ladder.dash import RepresentationFacts, rewrite_mpd, template_escape
 from reelflow.media.ladder.hls import (
@@ -77,6 +77,7 @@ def package_ladder(
         FFmpegFailed, FFmpegTimeout, JobCancelled: from the run (see ``FFmpegRunner.run``);
             FFmpegFailed also when a written segment cannot be read back or a video segment
             does not start with a keyframe.
+        SpecError: ``names`` give the master playlist a rendition playlist's name.
     """
     names = names or PackageNames()
     raw_dir = out_dir.with_name(out_dir.name + ".raw")
@@ -161,6 +162,12 @@ def _publish(
         for r in renditions:
             playlists[r.number] = _write_media_playlists(r, names, target, out_dir, roles)
         master = f"{names.master}.m3u8"
+        if master in roles:
+            raise SpecError(
+                f"the master playlist name {master} is also a rendition's playlist: "
+                "choose a master name apart from the sub-stream names",
+                field="output_object_path",
+            )
         text = _master(ladder, renditions, playlists, fmp4)
         (out_dir / master).write_text(text)
         roles[master] = FileRole.MASTER
