@@ -40,7 +40,7 @@ from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
+from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
@@ -136,7 +136,7 @@ class JobRuntime:
         # it names: refused as for a URL input.
         try:
             with path.open("rb") as file:
-                head = file.read(SNIFF_BYTES)
+                head = read_head(file)
         except OSError as exc:
             raise AccessDenied(f"source {source.bucket}/{source.key} is not readable") from exc
         refuse_manifest(head, f"{source.bucket}/{source.key}")
