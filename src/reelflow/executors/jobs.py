@@ -78,6 +78,17 @@ def _suffix(url: str) -> str:
     return match.group(0).lower() if match else ""
 
 
+def _named(job: JobPayload) -> str:
+    """The job's source as the account named it (``bucket/key``, the URL without its query),
+    for messages: never the path of the server's copy."""
+    source = job.source
+    if source.type == "url":
+        return redact(source.url)
+    if source.type == "file":
+        return source.path
+    return f"{source.bucket}/{source.key}"
+
+
 class JobRuntime:
     """Everything a process needs to run jobs; callable as a ``JobRunner``."""
 
@@ -201,7 +212,7 @@ class JobRuntime:
     def _probe(self, job: JobPayload) -> JobResult:
         try:
             with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
-                info = probe(src, max_pixels=self.max_input_pixels)
+                info = probe(src, max_pixels=self.max_input_pixels, label=_named(job))
         except BaseException:
             self._done_with_url(job)
             raise
