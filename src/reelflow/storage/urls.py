@@ -40,6 +40,9 @@ _MANIFESTS: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (re.compile(rb"^\s*#EXTM3U"), "an HLS playlist"),
     (re.compile(rb"<MPD", re.I), "a DASH manifest"),
     (re.compile(rb"^\s*ffconcat\s+version", re.I), "an FFmpeg concat script"),
+    # The FFmpeg binary's IMF demuxer opens the ASSETMAP.xml beside the file and the assets
+    # it names (PyAV's build has no IMF demuxer).
+    (re.compile(rb"<CompositionPlaylist", re.I), "an IMF composition playlist"),
     (re.compile(rb"^\s*<\?xml[^>]*>\s*<(?:smil|SmoothStreamingMedia)[\s>]", re.I), "a manifest"),
 )
 

@@ -95,8 +95,13 @@ def test_fetch_stops_past_the_limit(tmp_path: Path) -> None:
         # FFmpeg's DASH probe finds "<MPD" in any case, anywhere before the first NUL.
         (b'<?xml version="1.0"?>\n<mpd xmlns="urn:mpeg:dash:schema:mpd:2011">', "a DASH manifest"),
         (b"<?xml version='1.0'?><!--" + b" " * 6000 + b"--><MPD>", "a DASH manifest"),
+        (
+            b'<?xml version="1.0"?>\n<CompositionPlaylist xmlns="http://www.smpte-ra.org/'
+            b'schemas/2067-3/2016"><ContentTitle>t</ContentTitle>',
+            "an IMF composition playlist",
+        ),
     ],
-    ids=["hls", "hls-bom", "dash", "concat", "dash-lower-case", "dash-after-6000-bytes"],
+    ids=["hls", "hls-bom", "dash", "concat", "dash-lower-case", "dash-after-6000-bytes", "imf"],
 )
 def test_playlists_and_manifests_are_refused(tmp_path: Path, body: bytes, kind: str) -> None:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
