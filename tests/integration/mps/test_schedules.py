@@ -225,6 +225,9 @@ def test_schedule_life_cycle(mps: MpsClient, rendition: int, snapshot: int) -> N
     with pytest.raises(TencentCloudSDKException) as caught:
         call(mps, "CreateSchedule", definition)
     assert sdk_error(caught)[0] == "InvalidParameterValue.ScheduleName"
+    with pytest.raises(TencentCloudSDKException) as caught:
+        call(mps, "DeleteTranscodeTemplate", {"Definition": rendition})
+    assert sdk_error(caught)[0] == "FailedOperation.TemplateInUse"
 
     # Life cycle: enabled schedules cannot be deleted; Modify changes only what it is given.
     call(mps, "EnableSchedule", {"ScheduleId": schedule_id})
@@ -452,3 +455,114 @@ def test_an_audio_only_rendition_cannot_feed_a_snapshot(mps: MpsClient) -> None:
     assert found == "InvalidParameterValue.ReardriveIndex", message
     assert "Activities.2" in message and "Activities.1" in message
     assert "audio-only" in message
+
+
+def test_every_action_type_reads_a_watermarked_rendition(
+    server: ServerProcess, mps: MpsClient, rendition: int, snapshot: int, clip: Path
+) -> None:
+    """input -> watermarked transcode -> sampled snapshots, sprite, GIF; and a snapshot of
+    the source beside them: every action kind, each result in the order of Activities."""
+    made = {
+        "Watermark": {
+            "Type": "text",
+            "TextTemplate": {
+                "FontType": "arial.ttf",
+                "FontSize": "16px",
+                "FontColor": "0xFFFFFF",
+                "FontAlpha": 1,
+            },
+        },
+        "SampleSnapshot": {"SampleType": "Percent", "SampleInterval": 50},
+        "ImageSprite": {
+            "SampleType": "Time",
+            "SampleInterval": 1,
+            "RowCount": 2,
+            "ColumnCount": 2,
+            "Width": 128,
+            "Height": 128,
+        },
+        "AnimatedGraphics": {"Fps": 5, "Format": "gif"},
+    }
+    ids = {kind: call(mps, f"Create{kind}Template", p).Definition for kind, p in made.items()}
+    activities = [
+        {"ActivityType": "input", "ReardriveIndex": [1, 5]},
+        {
+            "ActivityType": "action-trans",
+            "ReardriveIndex": [2, 3, 4],
+            "ActivityPara": {
+                "TranscodeTask": {
+                    "Definition": rendition,
+                    "WatermarkSet": [{"Definition": ids["Watermark"], "TextContent": "rf"}],
+                }
+            },
+        },
+        {
+            "ActivityType": "action-samplesnapshot",
+            "ReardriveIndex": [6],
+            "ActivityPara": {"SampleSnapshotTask": {"Definition": ids["SampleSnapshot"]}},
+        },
+        {
+            "ActivityType": "action-image-sprite",
+            "ReardriveIndex": [6],
+            "ActivityPara": {"ImageSpriteTask": {"Definition": ids["ImageSprite"]}},
+        },
+        {
+            "ActivityType": "action-animated-graphics",
+            "ReardriveIndex": [6],
+            "ActivityPara": {
+                "AnimatedGraphicTask": {
+                    "Definition": ids["AnimatedGraphics"],
+                    "StartTimeOffset": 0,
+                    "EndTimeOffset": 1,
+                }
+            },
+        },
+        {
+            "ActivityType": "action-snapshotByTimeOffset",
+            "ReardriveIndex": [6],
+            "ActivityPara": {
+                "SnapshotByTimeOffsetTask": {"Definition": snapshot, "ExtTimeOffsetSet": ["1s"]}
+            },
+        },
+        {"ActivityType": "output"},
+    ]
+    with server.client() as client:
+        upload(client, "in/every.mp4", clip)
+    params = {"InputInfo": cos("/in/every.mp4"), "OutputDir": "/every/", "Activities": activities}
+    detail = wait_finished(mps, call(mps, "ProcessMedia", params).TaskId)
+    results = detail["ScheduleTask"]["ActivityResultSet"]
+    assert [r["ActivityType"] for r in results] == [
+        "Transcode",
+        "SampleSnapshot",
+        "ImageSprites",
+        "AnimatedGraphics",
+        "SnapshotByTimeOffset",
+    ]
+    members = [
+        "TranscodeTask",
+        "SampleSnapshotTask",
+        "ImageSpriteTask",
+        "AnimatedGraphicTask",
+        "SnapshotByTimeOffsetTask",
+    ]
+    outputs = []
+    for result, member in zip(results, members, strict=True):
+        item = result["ActivityResItem"]
+        assert [m for m, v in item.items() if v is not None] == [member]
+        assert item[member]["Status"] == "SUCCESS", item[member]
+        outputs.append(item[member]["Output"])
+    transcode, samples, sprite, gif, pictures = outputs
+    paths = [
+        transcode["Path"],
+        *samples["ImagePathSet"],
+        *sprite["ImagePathSet"],
+        sprite["WebVttPath"],
+        gif["Path"],
+        pictures["PicInfoSet"][0]["Path"],
+    ]
+    with server.client() as client:
+        for path in paths:
+            head(client, path)
+    assert (gif["Width"], gif["Height"]) == (240, 180)  # the rendition's size
+    for kind, definition in ids.items():
+        call(mps, f"Delete{kind}Template", {"Definition": definition})
