@@ -43,6 +43,7 @@ from reelflow.web.services import (
     AccountsDep,
     BucketsDep,
     EngineDep,
+    SchedulesDep,
     StoragesDep,
     TemplatesDep,
     WorkflowsDep,
@@ -64,6 +65,7 @@ async def action_endpoint(
     storages: StoragesDep,
     templates: TemplatesDep,
     workflows: WorkflowsDep,
+    schedules: SchedulesDep,
     engine: EngineDep,
 ) -> Response:
     body = await request.body()
@@ -74,6 +76,7 @@ async def action_endpoint(
         storages=storages,
         templates=templates,
         workflows=workflows,
+        schedules=schedules,
         engine=engine,
     )
     call = functools.partial(handle, services, headers, body, now=time.time())
