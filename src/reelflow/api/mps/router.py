@@ -45,6 +45,7 @@ from reelflow.web.services import (
     AccountsDep,
     BucketsDep,
     EngineDep,
+    SchedulesDep,
     StoragesDep,
     TemplatesDep,
     WorkflowsDep,
@@ -66,6 +67,7 @@ async def action_endpoint(
     storages: StoragesDep,
     templates: TemplatesDep,
     workflows: WorkflowsDep,
+    schedules: SchedulesDep,
     engine: EngineDep,
 ) -> Response:
     body = await request.body()
@@ -76,6 +78,7 @@ async def action_endpoint(
         storages=storages,
         templates=templates,
         workflows=workflows,
+        schedules=schedules,
         engine=engine,
     )
     call = functools.partial(handle, services, headers, body, now=time.time())
