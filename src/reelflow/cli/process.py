@@ -167,7 +167,7 @@ def summary(view: TaskView, console: Console) -> None:
 
 
 def _outputs_text(output: dict[str, Any]) -> str:
-    paths = [output[k] for k in ("Path", "WebVttPath") if k in output]
+    paths = [output[k] for k in ("Path", "MpdPath", "WebVttPath") if output.get(k)]
     paths += output.get("ImagePathSet", [])
     paths += [p["Path"] for p in output.get("PicInfoSet", [])]
     if len(paths) > 3:

@@ -65,6 +65,27 @@ def _transcode(output: dict[str, Any], bucket: str) -> list[Preview]:
     return [Preview("audio" if audio_only else "video", bucket, key, label)]
 
 
+def _package(output: dict[str, Any], bucket: str) -> list[Preview]:
+    """A ladder's entry points (the master playlist, the MPD), each labelled with the
+    package's renditions and the stream check's verdict; the players come with issue 17's
+    console work."""
+    renditions = output.get("Renditions") or []
+    sizes = sorted(
+        {f"{r.get('Height')}p" for r in renditions if r.get("Kind") == "video" and r.get("Height")},
+        key=lambda size: int(size[:-1]),
+    )
+    check = output.get("StreamCheck") or {}
+    verdict = "check passed" if check.get("Passed") else "check failed"
+    about = " · ".join([*([", ".join(sizes)] if sizes else []), verdict])
+    found = []
+    for member in ("Path", "MpdPath"):
+        key = _key(output.get(member))
+        if key:
+            what = "DASH MPD" if key.endswith(".mpd") else "HLS master playlist"
+            found.append(Preview("link", bucket, key, f"{what} · {about}"))
+    return found
+
+
 def _at(offset: object) -> str:
     if isinstance(offset, int | float):
         return f"at {seconds_text(float(offset))}"
@@ -103,6 +124,8 @@ def previews(sub: SubTaskView) -> list[Preview]:
         if vtt:
             found.append(Preview("link", bucket, vtt, "WebVTT index"))
         return found
+    if sub.kind is SubTaskKind.ADAPTIVE:
+        return _package(output, bucket)
     if sub.kind is SubTaskKind.ANIMATED_GRAPHICS:
         key = _key(output.get("Path"))
         return [Preview("image", bucket, key, str(output.get("Container") or "gif"))] if key else []

@@ -71,7 +71,7 @@ def package_work(
 
 def check_package(package: LadderPackage, out_dir: Path) -> StreamCheckSummary:
     """Every manifest of ``package`` (in ``out_dir``) through the stream checker: both for a
-    CMAF package. ``manifests`` are the package's own names."""
+    CMAF package. ``manifests`` are the package's own names (keys once stored)."""
     manifests = [name for name in (package.master, package.mpd) if name]
     checks = [check_stream(str(out_dir / name)) for name in manifests]
     return summarize(checks, manifests)
@@ -158,7 +158,10 @@ def commit_package(
         file_count=len(package.files),
         size=package.total_size,
         renditions=package.renditions,
-        check=summary,
+        # The manifests as stored (the checker read them under their names in scratch).
+        check=summary.model_copy(
+            update={"manifests": [work.folder + name for name in summary.manifests]}
+        ),
     )
     return SubTaskOutcome(index=work.index, ok=True, output=result)
 
