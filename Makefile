@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(PLAYERS): package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
-	touch $(PLAYERS)
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund && touch $(PLAYERS); \
+	else \
+		echo "npm not found: the console's stream players (hls.js, dash.js) are not installed;"; \
+		echo "everything else works. Install npm (e.g. apt-get install npm), then: make players"; \
+	fi
 
 players: $(PLAYERS)
 
