@@ -73,23 +73,22 @@ def _transcode(output: dict[str, Any], bucket: str) -> list[Preview]:
 
 
 def _package(output: dict[str, Any], bucket: str) -> list[Preview]:
-    """A ladder's entry points (the master playlist, the MPD), each labelled with the
-    package's renditions and the stream check's verdict; the players come with issue 17's
-    console work."""
+    """A ladder's entry points (the master playlist; the MPD of a DASH or CMAF package), each
+    a stream player labelled with the package's rung heights and the stream check's verdict."""
     renditions = output.get("Renditions") or []
-    sizes = sorted(
-        {f"{r.get('Height')}p" for r in renditions if r.get("Kind") == "video" and r.get("Height")},
-        key=lambda size: int(size[:-1]),
+    heights = sorted(
+        {int(r["Height"]) for r in renditions if r.get("Kind") == "video" and r.get("Height")}
     )
     check = output.get("StreamCheck") or {}
     verdict = "check passed" if check.get("Passed") else "check failed"
-    about = " · ".join([*([", ".join(sizes)] if sizes else []), verdict])
+    about = [", ".join(f"{h}p" for h in heights)] if heights else []
     found = []
     for member in ("Path", "MpdPath"):
         key = _key(output.get(member))
-        if key:
-            what = "DASH MPD" if key.endswith(".mpd") else "HLS master playlist"
-            found.append(Preview("link", bucket, key, f"{what} · {about}"))
+        kind = stream_format(key)
+        if kind is not None:
+            label = " · ".join(["HLS" if kind == "hls" else "DASH", *about, verdict])
+            found.append(Preview("stream", bucket, key, label))
     return found
 
 

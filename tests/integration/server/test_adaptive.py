@@ -212,7 +212,8 @@ def test_a_ladder_of_a_watermarked_rendition(
     with Image.open(tmp_path / "marked.png") as opened:
         assert opened.size == (1280, 720)
 
-    # The task page lists each ladder's master playlist with its rungs and the verdict.
+    # The task page has a player for each ladder's master playlist, with its rungs and the
+    # check's verdict.
     with httpx.Client(base_url=server.url, timeout=30) as browser:
         token = re.search(
             r'name="csrf_token" value="([^"]+)"', browser.get("/console/sign-in").text
@@ -225,7 +226,7 @@ def test_a_ladder_of_a_watermarked_rendition(
         page = browser.get(f"/console/tasks/{task_id}/live").text
     for sub in (marked, plain):
         name = sub["outputs"]["Path"].rsplit("/", 1)[-1]
-        assert f"HLS master playlist · 360p, 720p · check passed: {name}" in page, page
+        assert f"HLS · 360p, 720p · check passed · {name}" in page, page
 
 
 def test_a_workflow_packages_each_upload(
