@@ -108,11 +108,10 @@ class LadderWork(WorkBase):
     folder: str = ""
 
 
-FusedWork = TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork
-"""The works ``reelflow.media.command`` puts in one FFmpeg command (a ladder is packaged by
-``reelflow.media.ladder``)."""
-
-Work = Annotated[FusedWork | LadderWork, Field(discriminator="kind")]
+Work = Annotated[
+    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork | LadderWork,
+    Field(discriminator="kind"),
+]
 
 
 class WorkList(Spec):
