@@ -34,7 +34,8 @@ from reelflow.api.mps.template_views import template_detail
 from reelflow.api.mps.validation import validate
 from reelflow.catalog.templates import TemplateRecord, TemplateType
 from reelflow.presets.catalog import is_preset
-from reelflow.specs.templates import TEMPLATE_MODELS, TemplateKind
+from reelflow.specs.template_kinds import TEMPLATE_MODELS
+from reelflow.specs.templates import TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
 
 _PAGE = 100
