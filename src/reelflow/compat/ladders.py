@@ -350,3 +350,17 @@ def ladder_detail(
         "CreateTime": iso(created),
         "UpdateTime": iso(updated),
     }
+
+
+def modified_ladder(template: LadderTemplate, changes: Mapping[str, Any]) -> LadderTemplate:
+    """``ModifyAdaptiveDynamicStreamingTemplate``: ``template`` with the fields given
+    (``null`` changes nothing); ``StreamInfos``, when given, replaces every stream info (the
+    vendor's rule: omitted members revert to their defaults). A new ``Format`` without a
+    ``SegmentType`` takes the new format's default if the old one had its format's default."""
+    base = ladder_fields(template)
+    given = {k: v for k, v in changes.items() if v is not None}
+    if "Format" in given and "SegmentType" not in given:
+        default = LadderTemplate(format=template.format, stream_infos=template.stream_infos)
+        if template.segments is default.segments:
+            del base["SegmentType"]
+    return ladder_template({**base, **given})

@@ -2,7 +2,8 @@
 
 reelflow's spec models and result documents carry a few fields of their own
 (``VideoTemplate.Preset``/``AllowUpscale``, a transcode input's ``ExtInfo``, a raw
-template's ``Name``/``Comment``, an animated graphic input's ``ObjectNumberFormat``,
+template's ``Name``/``Comment``, an animated graphic input's ``ObjectNumberFormat``, an
+adaptive-streaming input's ``ObjectNumberFormat``/``ExtInfo``,
 ``WorkflowTask.ErrCodeExt``). The official SDK warns
 (``UserWarning: ... fileds are useless``) for every unknown member of a nested structure,
 so the action API leaves them out; the native API keeps them.
@@ -17,6 +18,7 @@ _VIDEO_EXTRAS = ("Preset", "AllowUpscale")
 _RAW_TRANSCODE_EXTRAS = ("Name", "Comment")
 _TRANSCODE_INPUT_EXTRAS = ("ExtInfo",)
 _ANIMATED_INPUT_EXTRAS = ("ObjectNumberFormat",)
+_ADAPTIVE_INPUT_EXTRAS = ("ObjectNumberFormat", "ExtInfo")
 _WORKFLOW_TASK_EXTRAS = ("ErrCodeExt",)
 
 
@@ -47,9 +49,22 @@ def animated_input(document: dict[str, Any]) -> dict[str, Any]:
     return _without(document, _ANIMATED_INPUT_EXTRAS)
 
 
+def adaptive_input(document: dict[str, Any]) -> dict[str, Any]:
+    """An ``AdaptiveDynamicStreamingTaskInput``."""
+    return _without(document, _ADAPTIVE_INPUT_EXTRAS)
+
+
 # Task sets and result members whose inputs need trimming, with the trimming function.
-_SETS = {"TranscodeTaskSet": transcode_input, "AnimatedGraphicTaskSet": animated_input}
-_RESULTS = {"TranscodeTask": transcode_input, "AnimatedGraphicTask": animated_input}
+_SETS = {
+    "TranscodeTaskSet": transcode_input,
+    "AnimatedGraphicTaskSet": animated_input,
+    "AdaptiveDynamicStreamingTaskSet": adaptive_input,
+}
+_RESULTS = {
+    "TranscodeTask": transcode_input,
+    "AnimatedGraphicTask": animated_input,
+    "AdaptiveDynamicStreamingTask": adaptive_input,
+}
 
 
 def media_process_task(document: dict[str, Any]) -> dict[str, Any]:
