@@ -16,6 +16,7 @@
     |   +-- FFmpegFailed               FFmpegFailed    no
     |   +-- FFmpegTimeout              FFmpegTimeout   yes
     |   +-- FFmpegNotFound             ConfigError.FFmpegNotFound  no
+    |   +-- StreamCheckFailed          FailedOperation.StreamCheck  no
     +-- JobCancelled                   Cancelled       no
     +-- TaskNotFound                   ResourceNotFound.TaskNotFound  no
     +-- TemplateNotFound               ResourceNotFound.TemplateNotExist  no
@@ -159,6 +160,13 @@ class FFmpegTimeout(MediaError):
 
 class FFmpegNotFound(MediaError):
     code = "ConfigError.FFmpegNotFound"
+
+
+class StreamCheckFailed(MediaError):
+    """A packaged ladder broke a rule of the stream checker (``reelflow check-stream``);
+    the message names every failed rule id (docs/streaming.md)."""
+
+    code = "FailedOperation.StreamCheck"
 
 
 class JobCancelled(ReelflowError):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from reelflow.errors import SpecError
-from reelflow.planner.naming import check_custom_path
+from reelflow.planner.naming import check_custom_path, check_relative_name
 from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.graph import Node, link
 from reelflow.specs.ladders import LadderTemplate
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import ResolvedWatermark, SubTaskKind, SubTaskSpec, TaskInput
-from reelflow.specs.tasks import TranscodeTaskInput, WatermarkInput
+from reelflow.specs.tasks import (
+    AdaptiveDynamicStreamingTaskInput,
+    TranscodeTaskInput,
+    WatermarkInput,
+)
 from reelflow.specs.template_kinds import Template
 from reelflow.specs.templates import TemplateKind, TranscodeTemplate, WatermarkTemplate
 
@@ -98,6 +102,8 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                     numbered=kind in _NUMBERED,
                     field=f"{field}.output_object_path",
                 )
+            if isinstance(item, AdaptiveDynamicStreamingTaskInput):
+                _check_package_names(item, field)
             bucket = (item.output_storage.bucket if item.output_storage else "") or default_bucket
             nodes.append(_node(field, kind, item, template))
             specs.append(
@@ -127,6 +133,22 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
         else spec
         for spec, up in zip(specs, upstreams, strict=True)
     ]
+
+
+def _check_package_names(item: AdaptiveDynamicStreamingTaskInput, field: str) -> None:
+    """A ladder's playlists and segments are named beside its master playlist / MPD."""
+    if item.sub_stream_object_name:
+        check_relative_name(
+            item.sub_stream_object_name,
+            ("{subStreamNumber}",),
+            f"{field}.sub_stream_object_name",
+        )
+    if item.segment_object_name:
+        check_relative_name(
+            item.segment_object_name,
+            ("{subStreamNumber}", "{segmentNumber}"),
+            f"{field}.segment_object_name",
+        )
 
 
 def _node(field: str, kind: SubTaskKind, item: TaskInput, template: Template) -> Node:
