@@ -288,6 +288,9 @@ def test_a_workflow_runs_a_ladder_on_upload(
     assert len(master.playlists) == 2
 
     event = _finish_event(server, "abr-events", task_id)
+    # The event carries reelflow's own members too: the checker's verdict on the package.
+    [raw] = event["WorkflowTaskEvent"]["MediaProcessResultSet"]
+    assert raw["AdaptiveDynamicStreamingTask"]["Output"]["StreamCheck"]["Passed"] is True
     parsed = as_dict(call(mps, "ParseNotification", {"Content": json.dumps(event)}))
     [result] = parsed["WorkflowTaskEvent"]["MediaProcessResultSet"]
     assert result["Type"] == "AdaptiveDynamicStreaming"
@@ -310,3 +313,50 @@ def _finish_event(server: ServerProcess, queue: str, task_id: str) -> dict[str, 
             return None
 
         return wait_for(finished, 60, f"the finish event of {task_id} on queue {queue}")
+
+
+def test_a_schedule_makes_a_ladder_of_a_rendition(
+    server: ServerProcess, mps: MpsClient, clip: Path
+) -> None:
+    rendition = {
+        "Container": "mp4",
+        "Name": "abr-source",
+        "VideoTemplate": {"Codec": "h264", "Fps": 25, "Bitrate": 300, "Height": 180},
+        "AudioTemplate": AUDIO,
+    }
+    transcode = call(mps, "CreateTranscodeTemplate", rendition).Definition
+    cmaf = call(mps, "CreateAdaptiveDynamicStreamingTemplate", {**LADDER, "Format": "CMAF"})
+    activities = [
+        {"ActivityType": "input", "ReardriveIndex": [1]},
+        {
+            "ActivityType": "action-trans",
+            "ReardriveIndex": [2],
+            "ActivityPara": {"TranscodeTask": {"Definition": transcode}},
+        },
+        {
+            "ActivityType": "action-adaptive-substream",
+            "ReardriveIndex": [3],
+            "ActivityPara": {"AdaptiveDynamicStreamingTask": {"Definition": cmaf.Definition}},
+        },
+        {"ActivityType": "output"},
+    ]
+    with server.client() as client:
+        upload(client, "abr/in/sched.mp4", clip)
+    params = {
+        "InputInfo": cos("/abr/in/sched.mp4"),
+        "OutputDir": "/abr/sched/",
+        "Activities": activities,
+    }
+    detail = wait_finished(mps, call(mps, "ProcessMedia", params).TaskId, timeout=180)
+    assert detail["TaskType"] == "ScheduleTask"
+    trans, ladder = detail["ScheduleTask"]["ActivityResultSet"]
+    assert (trans["ActivityType"], ladder["ActivityType"]) == (
+        "Transcode",
+        "AdaptiveDynamicStreaming",
+    )
+    task = ladder["ActivityResItem"]["AdaptiveDynamicStreamingTask"]
+    assert task["Status"] == "SUCCESS", task
+    assert task["Output"]["Package"] == "CMAF"
+    master = m3u8.loads(fetch(server, task["Output"]["Path"]).decode())
+    # The rendition is 180p: the 240p rung is capped to it and dropped as a duplicate.
+    assert [v.stream_info.resolution[1] for v in master.playlists] == [144, 180]
