@@ -294,6 +294,18 @@ def test_process_media_with_adaptive_streaming(call: Call, runtime: ServerServic
         ({"Definition": 999}, "ResourceNotFound.TemplateNotExist"),
         ({"Definition": 10, "DefinitionType": "Audio"}, "InvalidParameterValue.DefinitionType"),
         ({"Definition": 10, "WatermarkSet": [{"Definition": 1}]}, "UnsupportedOperation"),
+        (
+            {"Definition": 10, "SubStreamObjectName": "x.{format}"},
+            "InvalidParameterValue.SubStreamObjectName",
+        ),
+        (
+            {"Definition": 10, "SegmentObjectName": "a/{subStreamNumber}_{segmentNumber}.{format}"},
+            "InvalidParameterValue.SegmentObjectName",
+        ),
+        (
+            {"Definition": 10, "OutputObjectPath": "m.m3u8"},
+            "InvalidParameterValue.OutputObjectPath",
+        ),
     ):
         answer = call(
             "ProcessMedia", process(MediaProcessTask={"AdaptiveDynamicStreamingTaskSet": [bad]})
