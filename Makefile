@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
+.PHONY: demo test check bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/process_bench.py
 	$(BIN)/python bench/chain_bench.py
+	$(BIN)/python bench/ladder_bench.py
+
+bench-ladder: $(STAMP)
+	$(BIN)/python bench/ladder_bench.py
 
 bench-chain: $(STAMP)
 	$(BIN)/python bench/chain_bench.py

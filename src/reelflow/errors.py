@@ -20,6 +20,7 @@
     +-- TaskNotFound                   ResourceNotFound.TaskNotFound  no
     +-- TemplateNotFound               ResourceNotFound.TemplateNotExist  no
     +-- WorkflowNotFound               ResourceNotFound.WorkflowNotExist  no
+    +-- ScheduleNotFound               ResourceNotFound.ScheduleNotExist  no
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
@@ -183,6 +184,12 @@ class WorkflowNotFound(ReelflowError):
     """No workflow has this id (for this account)."""
 
     code = "ResourceNotFound.WorkflowNotExist"
+
+
+class ScheduleNotFound(ReelflowError):
+    """No schedule has this id (for this account)."""
+
+    code = "ResourceNotFound.ScheduleNotExist"
 
 
 class KeyNotFound(ReelflowError):

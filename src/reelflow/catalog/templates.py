@@ -18,11 +18,12 @@ from typing import Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from reelflow.db.models import CustomTemplate, Workflow
+from reelflow.db.models import CustomTemplate, Schedule, Workflow
 from reelflow.db.session import transaction
 from reelflow.errors import LimitExceeded, SpecError, TemplateInUse, TemplateNotFound
 from reelflow.presets.catalog import Preset, get_preset, is_preset, list_presets
 from reelflow.presets.lookup import ChainLookup, PresetLookup, TemplateLookup
+from reelflow.specs.schedules import ScheduleSpec
 from reelflow.specs.templates import TEMPLATE_MODELS, TRUSTED, Template, TemplateKind
 from reelflow.specs.workflows import WorkflowSpec, template_references
 
@@ -222,7 +223,7 @@ class Templates:
 
     def delete(self, account_id: int, kind: TemplateKind, definition: int) -> None:
         """Delete a custom template. Presets: ``DeleteDefaultTemplate``; one in use by a
-        workflow of the account: ``TemplateInUse`` naming the workflow.
+        workflow or schedule of the account: ``TemplateInUse`` naming the workflow.
         """
         if is_preset(kind, definition):
             raise SpecError(
@@ -241,6 +242,15 @@ class Templates:
                     raise TemplateInUse(
                         f"{kind.value} template {definition} is used by workflow "
                         f"{workflow.id} ({workflow.name!r}); change or delete the workflow "
+                        "first"
+                    )
+            schedules = select(Schedule).where(Schedule.account_id == account_id)
+            for schedule in session.scalars(schedules.order_by(Schedule.id)):
+                used = ScheduleSpec.model_validate(schedule.spec, context=TRUSTED)
+                if (kind, definition) in template_references(used.media_process_task):
+                    raise TemplateInUse(
+                        f"{kind.value} template {definition} is used by schedule "
+                        f"{schedule.id} ({schedule.name!r}); change or delete the schedule "
                         "first"
                     )
             session.delete(row)

@@ -36,16 +36,21 @@ _BATCH = 500  # bound parameters per query (SQLite allows 999 in old builds)
 
 @dataclass(frozen=True)
 class TriggerKey:
-    """One object version for one workflow: at most one task ever starts for it."""
+    """One object version for one workflow (or, ``schedule`` true, one schedule: then
+    ``workflow_id`` is the schedule's id): at most one task ever starts for it."""
 
     workflow_id: int
     bucket: str
     key: str
     version: str
+    schedule: bool = False
 
     @property
     def object_hash(self) -> str:
-        raw = f"{self.bucket}\0{self.key}\0{self.version}".encode()
+        # Schedules have their own ids: their hashes differ from any workflow's, so the
+        # ledger's (workflow_id, object_hash) stays unique across both.
+        kind = "schedule\0" if self.schedule else ""
+        raw = f"{kind}{self.bucket}\0{self.key}\0{self.version}".encode()
         return hashlib.sha256(raw).hexdigest()
 
 

@@ -242,22 +242,27 @@ class Workflows:
 
     @staticmethod
     def _check_templates_still_exist(session: Session, account_id: int, spec: WorkflowSpec) -> None:
-        # ``validate`` read the templates in an earlier transaction; a template deleted since
-        # then would leave this workflow pointing at nothing. Checked again under the lock
-        # that ``Templates.delete`` also takes.
-        for kind, definition in sorted(template_references(spec.media_process_task)):
-            if definition < CUSTOM_ID_START:
-                continue
-            found = session.scalar(
-                select(CustomTemplate.definition).where(
-                    CustomTemplate.definition == definition,
-                    CustomTemplate.kind == kind,
-                    CustomTemplate.account_id == account_id,
-                )
+        check_templates_still_exist(session, account_id, spec)
+
+
+def check_templates_still_exist(session: Session, account_id: int, spec: WorkflowSpec) -> None:
+    """``SpecError`` if a custom template ``spec`` names is gone (checked in ``session``)."""
+    # ``validate`` read the templates in an earlier transaction; a template deleted since
+    # then would leave the rule pointing at nothing. Checked again under the lock that
+    # ``Templates.delete`` also takes.
+    for kind, definition in sorted(template_references(spec.media_process_task)):
+        if definition < CUSTOM_ID_START:
+            continue
+        found = session.scalar(
+            select(CustomTemplate.definition).where(
+                CustomTemplate.definition == definition,
+                CustomTemplate.kind == kind,
+                CustomTemplate.account_id == account_id,
             )
-            if found is None:
-                raise SpecError(
-                    f"media_process_task: no {kind.value} template with definition {definition}",
-                    code="ResourceNotFound.TemplateNotExist",
-                    field="media_process_task",
-                )
+        )
+        if found is None:
+            raise SpecError(
+                f"media_process_task: no {kind.value} template with definition {definition}",
+                code="ResourceNotFound.TemplateNotExist",
+                field="media_process_task",
+            )

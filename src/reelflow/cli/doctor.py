@@ -81,9 +81,19 @@ def _read_only_url(settings: Settings) -> str | None:
     return f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
 
 
+def _shown(settings: Settings) -> str:
+    """The database as a person names it: a SQLite file's path (not the read-only URI doctor
+    opens), else the URL with its password hidden."""
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {Path(url.database or '').resolve()}"
+    return url.render_as_string(hide_password=True)
+
+
 def check_database(settings: Settings, console: Console) -> tuple[bool, list[tuple[str, str]]]:
     """(ok, the local buckets created through the API: name and folder)."""
     url = _read_only_url(settings)
+    shown = _shown(settings)
     if url is None:
         where = settings.data_dir.resolve() / "reelflow.db"
         console.print(
@@ -103,17 +113,17 @@ def check_database(settings: Settings, console: Console) -> tuple[bool, list[tup
                 created = [(name, path) for name, path in rows if path]
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     except SQLAlchemyError as exc:
-        console.print(f"[red]✗ database[/red]: cannot read {engine.url!r}: {exc}")
+        console.print(f"[red]✗ database[/red]: cannot read {shown}: {exc}")
         return False, []
     finally:
         engine.dispose()
     if current != head:
         console.print(
-            f"[red]✗ database[/red]: {engine.url!r} is at migration {current}, the code needs "
+            f"[red]✗ database[/red]: {shown} is at migration {current}, the code needs "
             f"{head}; `reelflow serve` migrates on start"
         )
         return False, created
-    console.print(f"[green]✓ database[/green]: {engine.url!r} (migration {current})")
+    console.print(f"[green]✓ database[/green]: {shown} (migration {current})")
     return True, created
 
 

@@ -28,8 +28,12 @@ WAIT_SECONDS = 20
 
 def summary(body: dict[str, Any]) -> str:
     """One line for an event: task, kind, status and how its sub-tasks ended."""
-    task = body.get("WorkflowTaskEvent") or {}
-    results = task.get("MediaProcessResultSet") or []
+    # A schedule's task (ScheduleTaskEvent) lists its results per activity.
+    task = body.get("WorkflowTaskEvent") or body.get("ScheduleTaskEvent") or {}
+    results = task.get("MediaProcessResultSet") or [
+        {"Type": r.get("ActivityType"), **(r.get("ActivityResItem") or {})}
+        for r in task.get("ActivityResultSet") or []
+    ]
     states: list[str] = []
     failures: list[str] = []
     for result in results:

@@ -67,6 +67,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Check FFmpeg and its encoders, the database and its migrations, the buckets and the\n"
         "server; changes nothing.",
     ),
+    "check-stream": LazyCommand(
+        "reelflow.cli.checkstream:check_stream_command",
+        "Check an HLS or DASH ladder: master and media playlists or the MPD, and every segment.",
+    ),
     "keys": LazyCommand(
         "reelflow.cli.keys:keys_app", "Manage API keys (each belongs to one account)."
     ),

@@ -14,6 +14,7 @@ import anyio
 import typer
 import uvicorn
 
+from reelflow.cli.logs import configure_logging
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
 from reelflow.errors import StorageError
@@ -120,7 +121,5 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the service: REST API, scheduler, local executor and notification dispatcher."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     serve(settings_or_exit(data_dir), host, port)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reelflow.cli.logs import configure_logging
 from reelflow.cli.settings import settings_or_exit
 from reelflow.config import Settings
 from reelflow.errors import ConfigError
@@ -108,9 +109,7 @@ def worker_command(
     ] = False,
 ) -> None:
     """Run jobs from the cluster's broker (REELFLOW_BROKER_URL) against its database."""
-    logging.basicConfig(
-        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(loglevel.upper())
     settings = settings_or_exit(data_dir)
     if check:
         raise typer.Exit(check_worker(settings))

@@ -1,5 +1,6 @@
 """Tasks in the compatible API's shapes: ``WorkflowTask``, ``MediaProcessResultSet``,
-``DescribeTaskDetail`` and event bodies.
+``ScheduleTask`` (a task made from a schedule's activities), ``DescribeTaskDetail`` and
+event bodies.
 
 One place turns a task into what clients read, so the CLI's result.json, the REST API, the
 action API and event bodies always agree. A task is read through ``TaskRecord`` (what the
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 from reelflow.compat.media import media_metadata
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.requests import TaskSource
+from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 
 ZERO_TIME = "0000-00-00T00:00:00Z"
@@ -73,6 +74,8 @@ class TaskRecord(Protocol):
     def session_id(self) -> str: ...
     @property
     def session_context(self) -> str: ...
+    @property
+    def request(self) -> TaskRequest: ...
     @property
     def source(self) -> TaskSource: ...
     @property
@@ -153,15 +156,48 @@ def workflow_task(task: TaskRecord) -> dict[str, Any]:
     }
 
 
+def task_type(task: TaskRecord) -> str:
+    """``WorkflowTask``, or ``ScheduleTask`` for a task made from a schedule's activities."""
+    return "ScheduleTask" if task.request.schedule is not None else "WorkflowTask"
+
+
+def schedule_task(task: TaskRecord) -> dict[str, Any]:
+    """The compatible API's ``ScheduleTask`` (also an event's ``ScheduleTaskEvent``): one
+    ``ActivityResult`` per action activity, in the order of the activities; ``MetaData``
+    null until the source is probed."""
+    schedule = task.request.schedule
+    nodes = schedule.action_nodes() if schedule is not None else []
+    by_node = {sub.spec.node_id: sub for sub in task.subtasks}
+    results = []
+    for node in nodes:
+        sub = by_node.get(node)
+        if sub is None:
+            continue
+        result = subtask_result(sub)
+        item = {member: result[member] for member in _ALL_MEMBERS}
+        results.append({"ActivityType": sub.kind.value, "ActivityResItem": item})
+    return {
+        "TaskId": task.id,
+        "Status": task.api_status,
+        "ErrCode": LEGACY_ERROR if task.err_code else 0,
+        "Message": task.message,
+        "InputInfo": input_info(task.source),
+        "MetaData": None if task.media_info is None else media_metadata(task.media_info),
+        "ActivityResultSet": results,
+    }
+
+
 def task_detail(task: TaskRecord) -> dict[str, Any]:
     """``DescribeTaskDetail``'s response body (without ``RequestId``)."""
+    scheduled = task.request.schedule is not None
     return {
-        "TaskType": "WorkflowTask",
+        "TaskType": task_type(task),
         "Status": task.api_status,
         "CreateTime": iso(task.created_at),
         "BeginProcessTime": iso(task.started_at),
         "FinishTime": iso(task.finished_at),
-        "WorkflowTask": workflow_task(task),
+        "WorkflowTask": None if scheduled else workflow_task(task),
+        "ScheduleTask": schedule_task(task) if scheduled else None,
         "TasksPriority": task.priority,
         "SessionId": task.session_id,
         "SessionContext": task.session_context,
@@ -180,14 +216,15 @@ def event_body(
     ``ParseNotification`` output plus ``EventId``, ``Sequence`` and ``EventKind``
     (``kind``: ``task.started``, ``task.finished``, ``subtask.finished``); see
     ``reelflow.notify`` for what is added when it is sent."""
+    scheduled = task.request.schedule is not None
     body: dict[str, Any] = {
-        "EventType": "WorkflowTask",
+        "EventType": task_type(task),
         "EventId": event_id,
         "Sequence": seq,
         "EventKind": str(kind),
-        "WorkflowTaskEvent": workflow_task(task),
+        "WorkflowTaskEvent": None if scheduled else workflow_task(task),
         "EditMediaTaskEvent": None,
-        "ScheduleTaskEvent": None,
+        "ScheduleTaskEvent": schedule_task(task) if scheduled else None,
         "SessionId": task.session_id,
         "SessionContext": task.session_context,
     }
@@ -217,7 +254,7 @@ def event_copy(
     subtask_index: int | None,
 ) -> dict[str, Any]:
     """``event_body`` of one event from ``template`` (another event's body of ``task``):
-    the nested ``WorkflowTaskEvent`` is shared, never copied."""
+    the nested ``WorkflowTaskEvent`` (or ``ScheduleTaskEvent``) is shared, never copied."""
     body = {**template, "EventId": event_id, "Sequence": seq, "EventKind": str(kind)}
     for key in ("SubTaskIndex", "SubTaskId", "SubTaskInput"):
         body.pop(key, None)

@@ -80,3 +80,17 @@ def _result(result: Any) -> Any:
         if isinstance(task, dict) and isinstance(task.get("Input"), dict):
             trimmed[member] = {**task, "Input": trim(task["Input"])}
     return trimmed
+
+
+def schedule_task(document: dict[str, Any]) -> dict[str, Any]:
+    """A ``ScheduleTask`` (also an event's ``ScheduleTaskEvent``)."""
+    trimmed = dict(document)
+    results = trimmed.get("ActivityResultSet")
+    if isinstance(results, list):
+        trimmed["ActivityResultSet"] = [
+            {**r, "ActivityResItem": _result(r.get("ActivityResItem"))}
+            if isinstance(r, dict)
+            else r
+            for r in results
+        ]
+    return trimmed

@@ -9,7 +9,7 @@ from reelflow.compat import trim
 from reelflow.compat.notify import to_task_notify_config
 from reelflow.compat.outputs import storage_info
 from reelflow.compat.render import iso
-from reelflow.specs.workflows import WorkflowSpec
+from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 
 
 class StoredWorkflow(Protocol):
@@ -29,6 +29,20 @@ class StoredWorkflow(Protocol):
     def updated_at(self) -> datetime: ...
 
 
+def trigger_info(trigger: WorkflowTrigger) -> dict[str, Any]:
+    """``WorkflowTrigger`` (its region empty)."""
+    return {
+        "Type": "CosFileUpload",
+        "CosFileUploadTrigger": {
+            "Bucket": trigger.bucket,
+            "Region": "",
+            "Dir": "/" + trigger.dir,
+            "Formats": list(trigger.formats),
+        },
+        "AwsS3FileUploadTrigger": None,
+    }
+
+
 def workflow_info(record: StoredWorkflow) -> dict[str, Any]:
     """``WorkflowInfo``, its regions empty (``reelflow.compat.regions`` fills them)."""
     spec = record.spec
@@ -37,16 +51,7 @@ def workflow_info(record: StoredWorkflow) -> dict[str, Any]:
         "WorkflowId": record.id,
         "WorkflowName": record.name,
         "Status": "Enabled" if record.enabled else "Disabled",
-        "Trigger": {
-            "Type": "CosFileUpload",
-            "CosFileUploadTrigger": {
-                "Bucket": source,
-                "Region": "",
-                "Dir": "/" + spec.trigger.dir,
-                "Formats": list(spec.trigger.formats),
-            },
-            "AwsS3FileUploadTrigger": None,
-        },
+        "Trigger": trigger_info(spec.trigger),
         "OutputStorage": {**storage_info(spec.output_bucket or source), "S3OutputStorage": None},
         "OutputDir": spec.output_dir,
         "MediaProcessTask": trim.media_process_task(spec.media_process_task.to_mps()),

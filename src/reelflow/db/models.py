@@ -273,6 +273,25 @@ class Workflow(Base):
     updated_at: Mapped[datetime]
 
 
+class Schedule(Base):
+    """An account's schedule (the compatible API's orchestration): a workflow whose task is
+    laid out as steps. ``trigger_bucket`` repeats ``spec.trigger.bucket`` so uploads find
+    their schedules by index. Ids are their own sequence, apart from workflows'.
+    """
+
+    __tablename__ = "schedules"
+    __table_args__ = (Unique("account_id", "name"), Index(None, "trigger_bucket", "enabled"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    enabled: Mapped[bool] = mapped_column(default=False)
+    trigger_bucket: Mapped[str] = mapped_column(String(255))
+    spec: Mapped[dict[str, Any]]  # ScheduleSpec.to_json()
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 # The notification tables live in their own module; imported here so that ``Base.metadata``
 # is complete whoever imports the models.
 from reelflow.db import notify as _notify  # noqa: E402, F401

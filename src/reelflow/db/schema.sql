@@ -224,5 +224,19 @@ CREATE TABLE trigger_checkpoints (
 	CONSTRAINT pk_trigger_checkpoints PRIMARY KEY (bucket)
 );
 CREATE INDEX ix_queue_messages_account_id_queue_event_id ON queue_messages (account_id, queue, event_id);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0006');
+CREATE TABLE schedules (
+	id INTEGER NOT NULL, 
+	account_id INTEGER NOT NULL, 
+	name VARCHAR(128) NOT NULL, 
+	enabled BOOLEAN NOT NULL, 
+	trigger_bucket VARCHAR(255) NOT NULL, 
+	spec JSON NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	updated_at DATETIME NOT NULL, 
+	CONSTRAINT pk_schedules PRIMARY KEY (id), 
+	CONSTRAINT uq_schedules_account_id_name UNIQUE (account_id, name), 
+	CONSTRAINT fk_schedules_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id) ON DELETE CASCADE
+);
+CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, enabled);
+INSERT INTO "alembic_version" ("version_num") VALUES ('0007');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

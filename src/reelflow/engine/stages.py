@@ -3,7 +3,9 @@
 A sub-task whose ``SubTaskSpec.upstream`` is set stays PENDING, in no job, until that
 upstream sub-task SUCCEEDED; then, in the transaction that recorded the upstream's success,
 it is planned with every sibling reading the same output (one fused job, reading the
-rendition from its bucket). Its upstream failing (or cancelled) fails it at once with
+rendition from its bucket: the bucket's own file when its objects are local files; else,
+on the machine that made it, the copy that job kept in the source cache; elsewhere a
+fetch). Its upstream failing (or cancelled) fails it at once with
 ``FailedOperation.UpstreamFailed``, and so on down the graph. Because all of this happens in
 the engine's own transactions, a server killed between stages finds the next stage's jobs
 (or its waiting sub-tasks) in the database and goes on from there.

@@ -38,9 +38,10 @@ from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.specs.works import TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
+from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
@@ -76,6 +77,17 @@ def _suffix(url: str) -> str:
     recognises by name; empty when there is none that is plain."""
     match = _SUFFIX.search(redact(url).rsplit("/", 1)[-1])
     return match.group(0).lower() if match else ""
+
+
+def _named(job: JobPayload) -> str:
+    """The job's source as the account named it (``bucket/key``, the URL without its query),
+    for messages: never the path of the server's copy."""
+    source = job.source
+    if source.type == "url":
+        return redact(source.url)
+    if source.type == "file":
+        return source.path
+    return f"{source.bucket}/{source.key}"
 
 
 class JobRuntime:
@@ -136,7 +148,7 @@ class JobRuntime:
         # it names: refused as for a URL input.
         try:
             with path.open("rb") as file:
-                head = file.read(SNIFF_BYTES)
+                head = read_head(file)
         except OSError as exc:
             raise AccessDenied(f"source {source.bucket}/{source.key} is not readable") from exc
         refuse_manifest(head, f"{source.bucket}/{source.key}")
@@ -157,6 +169,24 @@ class JobRuntime:
             suffix=suffix,
             size=info.size,
         )
+
+    def _keep_for_readers(self, work: TranscodeWork, made: Path | None) -> None:
+        """A rendition other sub-tasks read (the next stage of the task graph), stored in a
+        bucket whose objects are not local files, is kept in the machine's source cache
+        under the version just stored: a reader that runs on this machine links it from
+        scratch instead of fetching it back (:meth:`_fetched`); elsewhere it is fetched.
+        Only a speed-up: when it cannot be kept, the reader fetches."""
+        if made is None or not made.exists() or work.template.container == "hls":
+            return
+        try:
+            storage = self.storages.get(work.bucket)
+            if storage.local_path(work.key) is not None:
+                return  # the reader opens the bucket's own file
+            version = storage.stat(work.key).etag
+            suffix = PurePosixPath(work.key).suffix[:16]
+            self.sources.seed(f"{storage.name}/{work.key}", version, made, suffix)
+        except (ReelflowError, OSError) as exc:
+            log.info("rendition %s/%s not kept for its readers: %s", work.bucket, work.key, exc)
 
     def _url_copy(self, job: JobPayload, work_dir: Path) -> Path:
         """The URL source as a file in ``work_dir``, fetched through the egress policy once
@@ -201,7 +231,7 @@ class JobRuntime:
     def _probe(self, job: JobPayload) -> JobResult:
         try:
             with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
-                info = probe(src, max_pixels=self.max_input_pixels)
+                info = probe(src, max_pixels=self.max_input_pixels, label=_named(job))
         except BaseException:
             self._done_with_url(job)
             raise
@@ -278,5 +308,7 @@ class JobRuntime:
                         subtasks=outcomes,
                     )
                 outcomes.append(outcome)
+                if outcome.ok and isinstance(work, TranscodeWork) and work.read:
+                    self._keep_for_readers(work, command.outputs[work.index].main)
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)

@@ -73,6 +73,25 @@ class SourceCache:
                 shutil.copyfile(entry, dest)
         return dest
 
+    def seed(self, name: str, version: str, path: Path, suffix: str = "") -> None:
+        """Keep the file ``path`` (whole, not to be changed) as the ``version`` of
+        ``name``, as if it had been fetched: a job that made an object and stored it
+        elsewhere leaves its copy for the jobs on this machine that read it next. A hard
+        link where the file system allows it, else a copy; renamed into place."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        entry = self.entry(name, version, suffix)
+        self._sweep()
+        with self._locked(entry):
+            if entry.exists():
+                return
+            part = entry.with_name(f"{entry.name}.{os.getpid()}.seed")
+            part.unlink(missing_ok=True)
+            try:
+                os.link(path, part)
+            except OSError:
+                shutil.copyfile(path, part)
+            os.replace(part, entry)
+
     def drop(self, name: str, version: str, suffix: str = "") -> None:
         """Remove an entry no job will read again (the jobs holding links keep their copy)."""
         entry = self.entry(name, version, suffix)

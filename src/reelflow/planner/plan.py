@@ -182,6 +182,7 @@ class WorkBuilder:
             key=key,
             segment_key_pattern=segment,
             deinterlace=self.deinterlace and template.needs_video,
+            read=spec.read,
         )
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:

@@ -109,9 +109,16 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                 )
             )
     upstreams = link(nodes)
+    read = {up for up in upstreams if up is not None}
     return [
-        spec.model_copy(update={"upstream": up, "upstream_id": nodes[up].id})
-        if up is not None
+        spec.model_copy(
+            update={
+                "upstream": up,
+                "upstream_id": nodes[up].id if up is not None else None,
+                "read": spec.index in read,
+            }
+        )
+        if up is not None or spec.index in read
         else spec
         for spec, up in zip(specs, upstreams, strict=True)
     ]

@@ -52,7 +52,7 @@ def _trusted(model: type[_M], **fields: object) -> _M:
 
 # Tier, short side (px), video kbps, audio kbps, MP4 id, HLS id. All H.264 25 fps + AAC
 # 44.1 kHz stereo; height is the short side (ResolutionAdaptive open), width 0 scales.
-_TIERS = (
+TIERS = (
     ("LD", 360, 400, 64, 100010, 100210),
     ("SD", 540, 1000, 64, 100020, 100220),
     ("HD", 720, 1800, 128, 100030, 100230),
@@ -118,7 +118,7 @@ def _all_presets() -> list[Preset]:
     def add(kind: TemplateKind, definition: int, template: Template) -> None:
         presets.append(Preset(kind, definition, template, template.name))
 
-    for tier, short_side, video_kbps, audio_kbps, mp4_id, hls_id in _TIERS:
+    for tier, short_side, video_kbps, audio_kbps, mp4_id, hls_id in TIERS:
         add(
             TemplateKind.TRANSCODE,
             mp4_id,

@@ -10,6 +10,7 @@ from reelflow.errors import InvalidKey
 from reelflow.object_keys import validate_key
 from reelflow.specs.base import Spec
 from reelflow.specs.notify import NotifyTarget
+from reelflow.specs.schedules import TaskSchedule
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.units import INT64_MAX
 
@@ -69,6 +70,9 @@ class TaskRequest(Spec):
     session_context: Annotated[str, Field(max_length=1000)] = ""
     workflow_id: Annotated[int, Field(ge=0, le=INT64_MAX)] | None = None
     notify: NotifyTarget | None = None  # where the task's events go; None: nowhere
+    # The layout of a task made from a schedule's steps (the compatible API's Activities);
+    # None for any other task.
+    schedule: TaskSchedule | None = None
 
     @model_validator(mode="after")
     def _check_output(self) -> TaskRequest:

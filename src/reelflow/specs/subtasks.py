@@ -127,7 +127,8 @@ class SubTaskSpec(Spec):
     ``template`` the resolved template's JSON; ``output_bucket``/``output_dir`` the resolved
     location. In the task graph the sub-task is the node ``node_id`` (``None``: unnamed) and
     reads the output of the sub-task ``upstream`` (its index; ``upstream_id`` its node id),
-    or the task's source when ``upstream`` is ``None``.
+    or the task's source when ``upstream`` is ``None``; ``read`` says that other sub-tasks
+    read its output.
     """
 
     index: int
@@ -141,6 +142,7 @@ class SubTaskSpec(Spec):
     node_id: str | None = None
     upstream: int | None = None
     upstream_id: str | None = None
+    read: bool = False
 
     def parsed_input(self) -> TaskInput:
         return INPUT_MODELS[self.kind].model_validate(self.input, context=TRUSTED)

@@ -47,6 +47,7 @@ class TranscodeWork(WorkBase):
     key: str
     segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
     deinterlace: bool = False
+    read: bool = False  # other sub-tasks of the task read this rendition
 
 
 class SnapshotWork(WorkBase):

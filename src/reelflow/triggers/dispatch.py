@@ -1,18 +1,22 @@
-"""From noticed objects to tasks: matching workflows, own outputs, versions, dedupe."""
+"""From noticed objects to tasks: matching workflows and schedules, own outputs, versions,
+dedupe."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
+from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.triggered import TriggerKey, TriggerLedger
-from reelflow.catalog.workflows import WorkflowRecord, Workflows
+from reelflow.catalog.workflows import Workflows
 from reelflow.db.outage import DB_OUTAGES
 from reelflow.engine.service import Engine
 from reelflow.errors import InvalidKey, ObjectNotFound, ReelflowError
 from reelflow.object_keys import validate_key
-from reelflow.specs.requests import TaskSource
+from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.workflows import WorkflowTrigger
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.base import ObjectNotice
 
@@ -21,23 +25,42 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Fired:
-    """What one notice did for one workflow: the task it started, or (``new`` False) the
-    task the same object version had started before."""
+    """What one notice did for one workflow (``schedule`` true: for the schedule whose id
+    is ``workflow_id``): the task it started, or (``new`` False) the task the same object
+    version had started before."""
 
     workflow_id: int
     bucket: str
     key: str
     task_id: str
     new: bool
+    schedule: bool = False
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """An enabled workflow or schedule bound to the bucket."""
+
+    id: int
+    account_id: int
+    trigger: WorkflowTrigger
+    schedule: bool
+    request_for: Callable[[TaskSource], TaskRequest]
+
+    @property
+    def label(self) -> str:
+        return f"{'schedule' if self.schedule else 'workflow'} {self.id}"
 
 
 class NoticeDispatcher:
-    """``NoticeDispatcher(workflows, engine, storages, ledger)``: safe to call from any thread.
+    """``NoticeDispatcher(workflows, engine, storages, ledger, schedules=None)``: safe to
+    call from any thread.
 
-    For each notice: the enabled workflows whose trigger matches; none if the key is one
-    reelflow writes itself (``TriggerLedger.is_own_output``); the version is the notice's
-    or the object's current ETag; then one ``Engine.submit(..., trigger_key=...)`` per
-    workflow, which starts a task only for a (workflow, object version) never seen before.
+    For each notice: the enabled workflows and schedules whose trigger matches; none if the
+    key is one reelflow writes itself (``TriggerLedger.is_own_output``); the version is the
+    notice's or the object's current ETag; then one ``Engine.submit(..., trigger_key=...)``
+    per workflow or schedule, which starts a task only for a (rule, object version) never
+    seen before.
     Failures are logged per notice and per workflow; they never propagate, except a
     database outage (``DB_OUTAGES``): then nothing can be decided, and the caller keeps
     its notices to fire them again when the database is back (the ledger drops any
@@ -50,22 +73,37 @@ class NoticeDispatcher:
         engine: Engine,
         storages: StorageRegistry,
         ledger: TriggerLedger,
+        schedules: Schedules | None = None,
     ) -> None:
         self._workflows = workflows
+        self._schedules = schedules
         self._engine = engine
         self._storages = storages
         self._ledger = ledger
+
+    def _bound(self, bucket: str) -> list[_Rule]:
+        """The enabled workflows, then the enabled schedules, bound to ``bucket``."""
+        rules = [
+            _Rule(w.id, w.account_id, w.spec.trigger, False, partial(Workflows.request_for, w))
+            for w in self._workflows.enabled_in(bucket)
+        ]
+        if self._schedules is not None:
+            rules += [
+                _Rule(s.id, s.account_id, s.spec.trigger, True, partial(Schedules.request_for, s))
+                for s in self._schedules.enabled_in(bucket)
+            ]
+        return rules
 
     def fire(self, notice: ObjectNotice) -> list[Fired]:
         return self.fire_many(notice.bucket, [notice])
 
     def fire_many(self, bucket: str, notices: Iterable[ObjectNotice]) -> list[Fired]:
-        """Fire notices of one bucket, reading its workflows once."""
+        """Fire notices of one bucket, reading its workflows and schedules once."""
         notices = list(notices)
         if not notices:
             return []
         try:
-            bound = self._workflows.enabled_in(bucket)
+            bound = self._bound(bucket)
         except DB_OUTAGES:
             raise
         except ReelflowError as exc:
@@ -77,22 +115,22 @@ class NoticeDispatcher:
         return fired
 
     def trigger_dirs(self, bucket: str) -> list[str]:
-        """The folder prefixes of the enabled workflows bound to ``bucket``, with nested
-        ones left out (listing ``up/`` covers ``up/hd/``)."""
-        dirs = sorted({w.spec.trigger.dir for w in self._workflows.enabled_in(bucket)})
+        """The folder prefixes of the enabled workflows and schedules bound to ``bucket``,
+        with nested ones left out (listing ``up/`` covers ``up/hd/``)."""
+        dirs = sorted({rule.trigger.dir for rule in self._bound(bucket)})
         kept: list[str] = []
         for folder in dirs:
             if not any(folder.startswith(outer) for outer in kept):
                 kept.append(folder)
         return kept
 
-    def _fire_one(self, notice: ObjectNotice, bound: list[WorkflowRecord]) -> list[Fired]:
+    def _fire_one(self, notice: ObjectNotice, bound: list[_Rule]) -> list[Fired]:
         try:
             key = validate_key(notice.key)
         except InvalidKey as exc:
             log.info("trigger: ignored %s/%r: %s", notice.bucket, notice.key, exc.message)
             return []
-        matching = [w for w in bound if w.spec.trigger.matches(notice.bucket, key)]
+        matching = [rule for rule in bound if rule.trigger.matches(notice.bucket, key)]
         if not matching:
             return []
         if self._ledger.is_own_output(notice.bucket, key):
@@ -103,36 +141,38 @@ class NoticeDispatcher:
             return []
         source = TaskSource(type="bucket", bucket=notice.bucket, key=key)
         fired = []
-        for workflow in matching:
-            trigger_key = TriggerKey(workflow.id, notice.bucket, key, version)
+        for rule in matching:
+            trigger_key = TriggerKey(rule.id, notice.bucket, key, version, rule.schedule)
             try:
-                request = Workflows.request_for(workflow, source)
+                request = rule.request_for(source)
                 submitted = self._engine.submit_task(
-                    request, account_id=workflow.account_id, trigger_key=trigger_key
+                    request, account_id=rule.account_id, trigger_key=trigger_key
                 )
             except DB_OUTAGES:
                 raise
             except ReelflowError as exc:
                 log.warning(
-                    "trigger: workflow %s did not start for %s/%s: %s",
-                    workflow.id,
+                    "trigger: %s did not start for %s/%s: %s",
+                    rule.label,
                     notice.bucket,
                     key,
                     exc.message,
                 )
                 continue
-            if not submitted.created:  # this version already started this workflow
-                fired.append(Fired(workflow.id, notice.bucket, key, submitted.task_id, False))
+            if not submitted.created:  # this version already started this rule
+                fired.append(
+                    Fired(rule.id, notice.bucket, key, submitted.task_id, False, rule.schedule)
+                )
                 continue
             log.info(
-                "trigger (%s): %s/%s started task %s of workflow %s",
+                "trigger (%s): %s/%s started task %s of %s",
                 notice.origin,
                 notice.bucket,
                 key,
                 submitted.task_id,
-                workflow.id,
+                rule.label,
             )
-            fired.append(Fired(workflow.id, notice.bucket, key, submitted.task_id, True))
+            fired.append(Fired(rule.id, notice.bucket, key, submitted.task_id, True, rule.schedule))
         return fired
 
     def _version(self, bucket: str, key: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.triggered import TriggerLedger
 from reelflow.catalog.workflows import Workflows
 from reelflow.config.buckets import BucketConfig, LocalBucketConfig, S3BucketConfig
@@ -40,9 +41,10 @@ class TriggerService:
         engine: Engine,
         *,
         settle_seconds: float = 2.0,
+        schedules: Schedules | None = None,
     ) -> None:
         self.ledger = ledger
-        self.dispatcher = NoticeDispatcher(workflows, engine, storages, ledger)
+        self.dispatcher = NoticeDispatcher(workflows, engine, storages, ledger, schedules)
         self.upload = UploadTrigger(self.dispatcher)
         self.s3_targets: list[S3Target] = []
         self.triggers: list[Trigger] = []

@@ -18,6 +18,7 @@ from sqlalchemy import Engine as DbEngine
 from reelflow.catalog.accounts import Accounts
 from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.folders import BucketFolders
+from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.config import Settings
@@ -51,6 +52,7 @@ get_buckets = _service("buckets", Buckets)
 get_bucket_folders = _service("bucket_folders", BucketFolders)
 get_templates = _service("templates", Templates)
 get_workflows = _service("workflows", Workflows)
+get_schedules = _service("schedules", Schedules)
 get_engine = _service("engine", Engine)
 get_queues = _service("queues", MessageQueues)
 get_outbox_records = _service("outbox_records", OutboxRecords)
@@ -67,6 +69,7 @@ BucketsDep = Annotated[Buckets, Depends(get_buckets)]
 BucketFoldersDep = Annotated[BucketFolders, Depends(get_bucket_folders)]
 TemplatesDep = Annotated[Templates, Depends(get_templates)]
 WorkflowsDep = Annotated[Workflows, Depends(get_workflows)]
+SchedulesDep = Annotated[Schedules, Depends(get_schedules)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 QueuesDep = Annotated[MessageQueues, Depends(get_queues)]
 OutboxRecordsDep = Annotated[OutboxRecords, Depends(get_outbox_records)]

@@ -1,5 +1,5 @@
 """The catalog step: accounts (the admin made on the first start), bucket owners, templates
-and workflows, over one session factory; and the buckets' ownership, from the settings.
+workflows and schedules, over one session factory; and the buckets' ownership, from the settings.
 
 Buckets come from the settings (``reelflow.toml``; a local ``media`` always); each
 configured bucket not yet owned by an account becomes its configured ``owner``'s (default
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.catalog.accounts import ADMIN_ACCOUNT, Account, Accounts, NewKey
 from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.config.buckets import BucketConfig
@@ -34,6 +35,7 @@ class Catalog:
     buckets: Buckets
     templates: Templates
     workflows: Workflows
+    schedules: Schedules
 
 
 def build_catalog(sessions: sessionmaker[Session], egress: EgressPolicy) -> Catalog:
@@ -45,7 +47,8 @@ def build_catalog(sessions: sessionmaker[Session], egress: EgressPolicy) -> Cata
     buckets = Buckets(sessions)
     templates = Templates(sessions)
     workflows = Workflows(sessions, templates, buckets, egress=egress)
-    return Catalog(accounts, admin_key, admin, buckets, templates, workflows)
+    schedules = Schedules(sessions, workflows)
+    return Catalog(accounts, admin_key, admin, buckets, templates, workflows, schedules)
 
 
 def own_buckets(

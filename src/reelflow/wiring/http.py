@@ -103,6 +103,7 @@ def _put_services(app: FastAPI, services: ServerServices) -> None:
     state.bucket_folders = services.bucket_folders
     state.templates = services.templates
     state.workflows = services.workflows
+    state.schedules = services.schedules
     state.engine = services.engine
     state.queues = services.queues
     state.outbox_records = services.outbox_records

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reelflow.catalog.accounts import Account, Accounts, NewKey
 from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.folders import BucketFolders
+from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerLedger
 from reelflow.catalog.workflows import WorkflowRecord, Workflows
@@ -62,6 +63,7 @@ class ServerServices(Owned):
     bucket_folders: BucketFolders
     templates: Templates
     workflows: Workflows
+    schedules: Schedules
     egress: EgressPolicy
     engine: Engine
     #: How a job's FFmpeg runs here (the local executor's runner).
@@ -113,6 +115,7 @@ def _build(
         catalog.workflows,
         engine,
         settle_seconds=settings.watch_settle_ms / 1000,
+        schedules=catalog.schedules,
     )
     stack.callback(triggers.close)  # closed first: no new tasks from there on
     return ServerServices(
@@ -128,6 +131,7 @@ def _build(
         bucket_folders=folders,
         templates=catalog.templates,
         workflows=catalog.workflows,
+        schedules=catalog.schedules,
         egress=egress,
         engine=engine,
         jobs=jobs,

@@ -24,22 +24,15 @@ from pathlib import Path
 import pytest
 
 from tests.clips import ClipCache
+from tests.integration.api.doc_examples import DEFAULT_URL, REPO, require_tools, sh_blocks
 from tests.integration.server.process import ServerProcess, Servers
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-GUIDE = Path(__file__).resolve().parents[3] / "docs" / "api.md"
-BLOCK = re.compile(r"^```sh\n(.*?)^```$", re.M | re.S)
-DEFAULT_URL = "http://127.0.0.1:8080"
+GUIDE = REPO / "docs" / "api.md"
 CLIP_URL = "https://media.example.com/clip.mp4"
 HOOK_URL = "https://hooks.example.com/reelflow"
-
-
-def blocks() -> list[tuple[int, str]]:
-    """(line number, text) of every ``sh`` block of the guide."""
-    text = GUIDE.read_text()
-    return [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in BLOCK.finditer(text)]
 
 
 @pytest.fixture
@@ -64,20 +57,11 @@ def clip_server(tmp_path: Path, clips: ClipCache) -> Iterator[str]:
             thread.join(timeout=10)
 
 
-def require_tools() -> None:
-    missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
-    if missing:
-        reason = f"the guide's examples need {', '.join(missing)} on PATH"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 def test_every_example_of_the_guide_runs(
     tmp_path: Path, clips: ClipCache, clip_server: str
 ) -> None:
-    require_tools()
-    found = blocks()
+    require_tools("the guide", "bash", "curl", "jq")
+    found = sh_blocks(GUIDE)
     assert len(found) >= 15, "the guide lost its examples"
     work = tmp_path / "reader"
     work.mkdir()

@@ -168,7 +168,9 @@ def test_doctor_on_a_live_data_dir_checks_and_changes_nothing(server: ServerProc
     done = run_cli("doctor", cwd=server.data_dir.parent)
     text = " ".join(done.stdout.split())
     assert done.returncode == 0, text
-    assert "✓ database" in text and "✓ bucket media" in text, text
+    database = (server.data_dir / "reelflow.db").resolve()
+    assert f"✓ database: SQLite {database} (migration" in text, text
+    assert "✓ bucket media" in text, text
     assert f"✓ server: up at {server.url}" in text and "key from" in text, text
     after = {k: v for k, v in tree(server.data_dir).items() if "reelflow.db" not in k}
     assert after == before

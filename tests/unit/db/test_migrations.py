@@ -46,6 +46,7 @@ def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
         "buckets",
         "templates",
         "workflows",
+        "schedules",
         "notify_events",
         "notify_deliveries",
         "notify_attempts",
@@ -78,7 +79,7 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
         migrate(engine)
         with engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.all() == [("0006",)]
+            assert versions.all() == [("0007",)]
     finally:
         engine.dispose()
 

@@ -32,6 +32,7 @@ def action_services(runtime: ServerServices) -> ActionServices:
         storages=runtime.storages,
         templates=runtime.templates,
         workflows=runtime.workflows,
+        schedules=runtime.schedules,
         engine=runtime.engine,
     )
 

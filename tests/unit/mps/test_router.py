@@ -176,6 +176,12 @@ def test_every_documented_action_is_offered() -> None:
         "DescribeTaskDetail",
         "DescribeTasks",
         "ParseNotification",
+        "CreateSchedule",
+        "ModifySchedule",
+        "DescribeSchedules",
+        "EnableSchedule",
+        "DisableSchedule",
+        "DeleteSchedule",
     }
     for kind in kinds:
         expected |= {

@@ -119,7 +119,9 @@ def test_session_id_dedupe(call: Call, runtime: ServerServices) -> None:
         ({"TaskType": "Later"}, "InvalidParameterValue.TaskType"),
         ({"TasksPriority": -11}, "InvalidParameterValue.TasksPriority"),
         ({"AiAnalysisTask": {"Definition": 10}}, "UnsupportedOperation"),
-        ({"ScheduleId": 3}, "UnsupportedOperation"),
+        ({"ResourceId": "r-1"}, "UnsupportedOperation"),
+        ({"ScheduleId": 3}, "InvalidParameterValue.MediaProcessTask"),  # not both
+        ({"MediaProcessTask": None, "ScheduleId": 999}, "ResourceNotFound"),
         ({"InputInfo": None}, "MissingParameter"),
         ({"MediaProcessTask": None}, "MissingParameter"),
         (

@@ -66,3 +66,27 @@ def test_summary_of_a_chained_sub_task_event_names_its_node_and_input() -> None:
         "ev-3 #2 rf-3 subtask.finished PROCESSING 0/0 sub-tasks succeeded "
         "(sub-task 1 'shots' reading 'wm720')"
     )
+
+
+def test_summary_of_a_schedule_task_reads_its_activity_results() -> None:
+    activity = result("SnapshotByTimeOffset", "SnapshotByTimeOffsetTask", "FAIL", "Upstream")
+    body = {
+        "EventId": "ev-4",
+        "Sequence": 3,
+        "EventKind": "task.finished",
+        "WorkflowTaskEvent": None,
+        "ScheduleTaskEvent": {
+            "TaskId": "rf-4",
+            "Status": "FINISH",
+            "ActivityResultSet": [
+                {
+                    "ActivityType": "Transcode",
+                    "ActivityResItem": result("Transcode", "TranscodeTask", "SUCCESS"),
+                },
+                {"ActivityType": "SnapshotByTimeOffset", "ActivityResItem": activity},
+            ],
+        },
+    }
+    assert summary(body) == (
+        "ev-4 #3 rf-4 task.finished FINISH 1/2 sub-tasks succeeded; SnapshotByTimeOffset: Upstream"
+    )

@@ -12,6 +12,9 @@ import pytest
 from reelflow.catalog.triggered import TriggerKey, record_outputs
 from reelflow.db.session import transaction
 from reelflow.specs.requests import TaskSource
+from reelflow.specs.schedules import ScheduleSpec, ScheduleStep, StepRole
+from reelflow.specs.tasks import MediaProcessTask, TranscodeTaskInput
+from reelflow.specs.workflows import WorkflowTrigger
 from reelflow.storage.memory import MemoryStorage
 from reelflow.triggers.stub import StubTrigger
 from reelflow.wiring.server import ServerServices
@@ -167,3 +170,42 @@ def test_a_notice_that_loses_the_race_reports_the_winners_task(
 
     assert (fired.new, fired.task_id) == (False, twins[0])
     assert task_ids(runtime) == twins
+
+
+def add_schedule(runtime: ServerServices, *, name: str, enabled: bool) -> int:
+    steps = [
+        ScheduleStep(role=StepRole.INPUT, next=[1]),
+        ScheduleStep(role=StepRole.ACTION, node="activity-1"),
+    ]
+    spec = ScheduleSpec(
+        name=name,
+        trigger=WorkflowTrigger(bucket="media", dir="up/"),
+        steps=steps,
+        media_process_task=MediaProcessTask(
+            transcode_task_set=[TranscodeTaskInput(definition=100010, id="activity-1")]
+        ),
+    )
+    return runtime.schedules.create(runtime.admin_account.id, spec, enabled=enabled).id
+
+
+def test_schedules_fire_beside_workflows_each_once_per_version(
+    runtime: ServerServices, stub: StubTrigger, media: MemoryStorage
+) -> None:
+    workflow = add_workflow(runtime)
+    schedule_id = add_schedule(runtime, name="on", enabled=True)
+    add_schedule(runtime, name="off", enabled=False)
+    assert schedule_id == workflow.id  # their own sequences: the ledger keeps them apart
+    media.put_bytes("up/a.mp4", b"v1")
+
+    fired = stub.emit("media", "up/a.mp4")
+    again = stub.emit("media", "up/a.mp4")
+
+    assert [(f.schedule, f.workflow_id, f.new) for f in fired] == [
+        (False, workflow.id, True),
+        (True, schedule_id, True),
+    ]
+    assert [(f.task_id, f.new) for f in again] == [(f.task_id, False) for f in fired]
+    view = runtime.engine.task_view(fired[1].task_id)
+    assert view.request.schedule is not None
+    assert view.request.schedule.schedule_id == schedule_id
+    assert [sub.spec.node_id for sub in view.subtasks] == ["activity-1"]

@@ -3,6 +3,7 @@ planning records outputs before any media job can run."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,3 +134,11 @@ def test_thousands_of_planned_keys_are_recorded_once(tmp_path: Path) -> None:
         assert TriggerLedger(sessions).is_own_output("b", "up/a_sampleSnapshot_10_2499.jpg")
     finally:
         db.dispose()
+
+
+def test_a_schedule_and_a_workflow_with_one_id_keep_apart_in_the_ledger() -> None:
+    workflow = TriggerKey(3, "media", "up/a.mp4", "etag-1")
+    schedule = TriggerKey(3, "media", "up/a.mp4", "etag-1", schedule=True)
+    # The workflow's hash is the one stored before schedules existed.
+    assert workflow.object_hash == hashlib.sha256(b"media\0up/a.mp4\0etag-1").hexdigest()
+    assert schedule.object_hash != workflow.object_hash

@@ -10,6 +10,7 @@ from typing import Any
 from reelflow.api.mps.params import Params
 from reelflow.catalog.accounts import Account, Accounts
 from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.engine.service import Engine
@@ -25,6 +26,7 @@ class ActionServices:
     storages: StorageRegistry
     templates: Templates
     workflows: Workflows
+    schedules: Schedules
     engine: Engine
 
 

@@ -22,6 +22,7 @@ from reelflow.errors import (
     BucketNotFound,
     DatabaseUnavailable,
     ReelflowError,
+    ScheduleNotFound,
     StateError,
     WorkflowNotFound,
 )
@@ -33,6 +34,7 @@ INTERNAL_ERROR = "InternalError"
 _CODES = {
     BucketNotFound.code: "ResourceNotFound.CosBucketNotExist",
     WorkflowNotFound.code: "ResourceNotFound",
+    ScheduleNotFound.code: "ResourceNotFound",
     StateError.code: "FailedOperation",
     "InvalidParameterValue.Url": "InvalidParameter.InvalidUrl",  # the egress policy
 }

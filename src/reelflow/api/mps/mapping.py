@@ -56,12 +56,13 @@ def media_process_task(ctx: ActionContext, p: Params) -> MediaProcessTask:
         if isinstance(items, list):
             where = p.where(set_name)
             data[set_name] = [
-                _sub_task(ctx, Params(item, join(where, i))) for i, item in enumerate(items)
+                sub_task(ctx, Params(item, join(where, i))) for i, item in enumerate(items)
             ]
     return validate(MediaProcessTask, data, p.path)
 
 
-def _sub_task(ctx: ActionContext, p: Params) -> dict[str, Any]:
+def sub_task(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    """One task input of a ``MediaProcessTaskInput`` set, its storage mapped to a bucket."""
     item = dict(p.data)
     storage = p.obj("OutputStorage")
     if storage is not None:

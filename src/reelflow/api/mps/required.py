@@ -114,3 +114,8 @@ CREATE_WORKFLOW = Struct(("WorkflowName", "Trigger"), {"Trigger": TRIGGER, **_TA
 RESET_WORKFLOW = Struct(
     ("WorkflowId", "WorkflowName", "Trigger"), {"Trigger": TRIGGER, **_TASK_PARTS}
 )
+CREATE_SCHEDULE = Struct(
+    ("ScheduleName", "Trigger", "Activities"),
+    {"Trigger": TRIGGER, "OutputStorage": OUTPUT_STORAGE},
+)
+MODIFY_SCHEDULE = Struct(("ScheduleId",), {"Trigger": TRIGGER, "OutputStorage": OUTPUT_STORAGE})

@@ -3,11 +3,12 @@ module per family."""
 
 from __future__ import annotations
 
-from reelflow.api.mps.actions import notification, tasks, templates, workflows
+from reelflow.api.mps.actions import notification, schedules, tasks, templates, workflows
 from reelflow.api.mps.context import Handler
 
 ACTIONS: dict[str, Handler] = {
     **workflows.ACTIONS,
+    **schedules.ACTIONS,
     **tasks.ACTIONS,
     **templates.ACTIONS,
     **notification.ACTIONS,

@@ -40,6 +40,8 @@ def parse_notification(ctx: ActionContext, p: Params) -> dict[str, Any]:
         raise invalid("Content", "has no EventType: it is not a notification body")
     if isinstance(answer["WorkflowTaskEvent"], dict):
         answer["WorkflowTaskEvent"] = trim.workflow_task(answer["WorkflowTaskEvent"])
+    if isinstance(answer["ScheduleTaskEvent"], dict):
+        answer["ScheduleTaskEvent"] = trim.schedule_task(answer["ScheduleTaskEvent"])
     return answer
 
 

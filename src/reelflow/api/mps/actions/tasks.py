@@ -1,5 +1,11 @@
 """Task actions: ProcessMedia, DescribeTaskDetail, DescribeTasks.
 
+``ProcessMedia`` runs a ``MediaProcessTask``, or a schedule: a stored one (``ScheduleId``)
+or ``Activities`` given inline (which win over ``ScheduleId``, as the vendor documents).
+A schedule's task is a ``ScheduleTask``: its outputs go, by priority, where an activity
+says, else where the request says, else where the schedule says; the request's
+``TaskNotifyConfig`` replaces the schedule's.
+
 A ``SessionId`` used by the same account in the last 7 days is refused with
 ``InvalidParameterValue.SessionId``, as the cloud service does (reelflow's native API
 returns the original task instead). The engine decides that in the transaction that would
@@ -11,21 +17,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reelflow.api.mps.activities import activity_error, parse_activities
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.locations import output_bucket, output_dir, source
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
-from reelflow.api.mps.params import Params, invalid, missing
+from reelflow.api.mps.params import Params, invalid, is_empty, missing
 from reelflow.api.mps.required import PROCESS_MEDIA, check
 from reelflow.api.mps.validation import validate
+from reelflow.catalog.schedules import build_request
 from reelflow.compat import trim
 from reelflow.compat.notify import to_task_notify_config
 from reelflow.compat.regions import fill_regions
-from reelflow.compat.render import iso, task_detail
+from reelflow.compat.render import iso, task_detail, task_type
 from reelflow.engine.queries import SESSION_WINDOW
 from reelflow.engine.views import TaskView
 from reelflow.errors import SpecError
 from reelflow.specs.requests import TaskRequest
+from reelflow.specs.schedules import TaskSchedule
 from reelflow.specs.states import TaskState
 
 MAX_SESSION_ID = 50
@@ -42,6 +51,8 @@ _FIELDS = (
     "SessionContext",
     "TaskType",
     "SkipMateData",
+    "ScheduleId",
+    "Activities",
 )
 _RENAMES = {
     "source.url": "InputInfo.UrlInputInfo.Url",
@@ -79,14 +90,21 @@ def _session(p: Params) -> tuple[str, str]:
     return session_id, context
 
 
-def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
-    """The task request of a ProcessMedia call."""
+def task_request(ctx: ActionContext, p: Params) -> tuple[TaskRequest, dict[str, str]]:
+    """The task request of a ProcessMedia call, and the renames of its sub-tasks' fields
+    (activities)."""
     check(PROCESS_MEDIA, p.data, "")
     p.only(_FIELDS)
     origin = source(ctx, p.obj("InputInfo", required=True) or Params({}))
     storage = p.obj("OutputStorage")
     target = output_bucket(ctx, storage)
-    if origin.type == "url" and not target:
+    scheduled = p.has("Activities") or p.has("ScheduleId")
+    if scheduled and not is_empty(p.raw("MediaProcessTask")):
+        raise invalid(
+            "MediaProcessTask",
+            "give either MediaProcessTask or a schedule (ScheduleId or Activities), not both",
+        )
+    if origin.type == "url" and not target and not p.has("ScheduleId"):
         where = "OutputStorage" if storage is None else "OutputStorage.CosOutputStorage.Bucket"
         raise missing(where)
     task_type = p.text("TaskType", "Online")
@@ -94,10 +112,8 @@ def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
         raise invalid("TaskType", f"must be Online or Offline, got {task_type!r}")
     p.integer("SkipMateData", 0, low=0, high=1)  # reelflow always probes the source
     session_id, context = _session(p)
-    task = p.obj("MediaProcessTask", required=True) or Params({})
     fields: dict[str, Any] = {
         "Source": origin,
-        "MediaProcessTask": media_process_task(ctx, task),
         "OutputBucket": target,
         "OutputDir": output_dir(p, "OutputDir"),
         "Priority": p.integer("TasksPriority", 0, low=-10, high=10),
@@ -105,15 +121,42 @@ def task_request(ctx: ActionContext, p: Params) -> TaskRequest:
         "SessionContext": context,
         "Notify": notify_target(p.obj("TaskNotifyConfig")),
     }
-    return validate(TaskRequest, fields, "")
+    renames = dict(_RENAMES)
+    if p.has("Activities"):
+        parsed = parse_activities(ctx, p)
+        fields["MediaProcessTask"] = parsed.task
+        fields["Schedule"] = TaskSchedule(steps=parsed.steps)
+        renames.update(parsed.renames)
+    elif p.has("ScheduleId"):
+        schedule_id = p.integer("ScheduleId", required=True, low=1)
+        record = ctx.services.schedules.get(ctx.account.id, schedule_id)
+        made = build_request(
+            record.spec,
+            origin,
+            record.id,
+            output_bucket=target,
+            output_dir=fields["OutputDir"],
+            notify=fields["Notify"],
+        )
+        fields |= {
+            "MediaProcessTask": made.media_process_task,
+            "OutputBucket": made.output_bucket,
+            "OutputDir": made.output_dir,
+            "Notify": made.notify,
+            "Schedule": made.schedule,
+        }
+    else:
+        task = p.obj("MediaProcessTask", required=True) or Params({})
+        fields["MediaProcessTask"] = media_process_task(ctx, task)
+    return validate(TaskRequest, fields, ""), renames
 
 
 def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
-    request = task_request(ctx, p)
+    request, renames = task_request(ctx, p)
     try:
         submitted = ctx.services.engine.submit_task(request, account_id=ctx.account.id)
     except SpecError as exc:
-        raise from_spec_error(exc, _RENAMES) from None
+        raise activity_error(exc, renames) from None
     if not submitted.created:  # only a repeated SessionId returns an earlier task here
         raise MpsError(
             "InvalidParameterValue.SessionId",
@@ -128,7 +171,10 @@ def describe_task_detail(ctx: ActionContext, p: Params) -> dict[str, Any]:
     task_id = p.text("TaskId", required=True, max_length=256)
     view = ctx.services.engine.task_view(task_id, account_id=ctx.account.id)
     detail = task_detail(view)
-    detail["WorkflowTask"] = trim.workflow_task(detail["WorkflowTask"])
+    if detail["WorkflowTask"] is not None:
+        detail["WorkflowTask"] = trim.workflow_task(detail["WorkflowTask"])
+    if detail["ScheduleTask"] is not None:
+        detail["ScheduleTask"] = trim.schedule_task(detail["ScheduleTask"])
     detail["TaskNotifyConfig"] = to_task_notify_config(view.request.notify)
     filled: dict[str, Any] = fill_regions(detail, ctx.region_of)
     return filled
@@ -150,7 +196,7 @@ def _simple(view: TaskView) -> dict[str, Any]:
     kinds = list(dict.fromkeys(sub.kind.value for sub in view.subtasks))
     return {
         "TaskId": view.id,
-        "TaskType": "WorkflowTask",
+        "TaskType": task_type(view),
         "CreateTime": iso(view.created_at),
         "BeginProcessTime": iso(view.started_at),
         "FinishTime": iso(view.finished_at),

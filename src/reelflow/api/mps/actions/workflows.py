@@ -46,7 +46,8 @@ _RENAMES = {
 }
 
 
-def _trigger(ctx: ActionContext, p: Params) -> WorkflowTrigger:
+def trigger_spec(ctx: ActionContext, p: Params) -> WorkflowTrigger:
+    """A ``WorkflowTrigger`` (workflows and schedules)."""
     kind = p.text("Type", required=True)
     if kind == "AwsS3FileUpload":
         raise unsupported(
@@ -77,7 +78,7 @@ def workflow_spec(ctx: ActionContext, p: Params, schema: Struct) -> WorkflowSpec
     """The ``WorkflowSpec`` of a CreateWorkflow / ResetWorkflow request."""
     check(schema, p.data, "")
     p.only((*_FIELDS, "WorkflowId"))
-    trigger = _trigger(ctx, p.obj("Trigger", required=True) or Params({}))
+    trigger = trigger_spec(ctx, p.obj("Trigger", required=True) or Params({}))
     task = p.obj("MediaProcessTask", required=True)
     assert task is not None
     fields: dict[str, Any] = {

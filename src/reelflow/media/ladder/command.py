@@ -1,0 +1,210 @@
+"""A resolved ladder -> one FFmpeg command that decodes once and packages every rendition.
+
+Pure: no I/O. Graph shape (N video rungs, M audio renditions)::
+
+    [0:v:0] (yadif) fps=F, split=N [b0]..[bN-1]
+    [bi] scale (pad) setsar format=yuv420p [vi]            -> video rung i, output stream i
+    -map 0:a:0 (M times)                                    -> audio rendition j, stream N+j
+
+Every video rung gets a closed GOP with an IDR at each multiple of the segment duration
+(``-force_key_frames expr:gte(t,n_forced*SEG)``, no scene-cut keyframes, ``open_gop=0``;
+x265 the same through ``-x265-params``), so segment boundaries line up across renditions.
+Audio is encoded once per distinct setting and shared as an HLS rendition group / a DASH
+audio adaptation set. FFmpeg's own muxers package: ``hls`` (``var_stream_map`` with
+``agroup``) for HLS, ``dash`` for MPEG-DASH and CMAF; for those two its ``hls_playlist``
+option also writes HLS playlists over the very same fMP4 segments, which CMAF publishes and
+DASH uses only to list segments for measurement.
+
+FFmpeg writes under internal names in ``raw_dir``; ``reelflow.media.ladder.package`` moves
+the files to their published names while rewriting the manifests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelflow.media.encoders import AUDIO_ENCODERS, VIDEO_ENCODERS
+from reelflow.specs.ladders import LadderFormat, ResolvedLadder, VideoRendition
+from reelflow.specs.media import MediaInfo
+
+RAW_MASTER = "master.m3u8"
+RAW_MPD = "manifest.mpd"
+_DEFAULT_CRF = {"h264": 23, "h265": 28}
+
+
+@dataclass(frozen=True)
+class RawStream:
+    """One rendition as FFmpeg names it: ``playlist`` is its HLS media playlist in
+    ``raw_dir``. ``index`` is its position in ``ladder.video`` or ``ladder.audio``."""
+
+    kind: str  # "video" | "audio"
+    index: int
+    playlist: Path
+
+
+@dataclass(frozen=True)
+class LadderCommand:
+    args: list[str]
+    raw_dir: Path
+    streams: list[RawStream]  # sub-stream order: video rungs, then audio renditions
+    mpd: Path | None
+    duration: float
+
+
+def _num(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _scale(rung: VideoRendition, aspect: float) -> str:
+    exact = abs(rung.width / rung.height - aspect) / aspect < 0.01
+    if exact or rung.fill_type == "stretch":
+        return f"scale={rung.width}:{rung.height}:flags=bicubic"
+    color = "white" if rung.fill_type == "white" else "black"
+    return (
+        f"scale={rung.width}:{rung.height}:force_original_aspect_ratio=decrease:"
+        f"force_divisible_by=2,pad={rung.width}:{rung.height}:(ow-iw)/2:(oh-ih)/2:color={color}"
+    )
+
+
+def _video_args(ladder: ResolvedLadder, i: int, rung: VideoRendition, preset: str) -> list[str]:
+    codec = rung.codec.value
+    s = f":v:{i}"
+    args = [f"-c{s}", VIDEO_ENCODERS[codec], f"-preset{s}", rung.preset or preset]
+    if rung.bitrate:
+        kbps = rung.bitrate
+        args += [f"-b{s}", f"{kbps}k", f"-maxrate{s}", f"{kbps * 3 // 2}k"]
+        args += [f"-bufsize{s}", f"{kbps * 2}k"]
+    else:
+        args += [f"-crf{s}", str(rung.crf if rung.crf is not None else _DEFAULT_CRF[codec])]
+    keyint = ladder.keyint
+    segment = _num(ladder.segment_seconds)
+    args += [f"-force_key_frames{s}", f"expr:gte(t,n_forced*{segment})"]
+    if codec == "h264":
+        args += [f"-profile{s}", "high", f"-g{s}", str(keyint), f"-sc_threshold{s}", "0"]
+        args += [f"-x264-params{s}", "open_gop=0"]
+    else:
+        params = f"keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0:log-level=error"
+        args += [f"-x265-params{s}", params]
+        if not ladder.segment_type.is_ts:
+            args += [f"-tag{s}", "hvc1"]  # the sample entry Apple players require in fMP4
+    return args
+
+
+def build_ladder_command(
+    source: str,
+    info: MediaInfo,
+    ladder: ResolvedLadder,
+    raw_dir: Path,
+    *,
+    video_preset: str = "medium",
+) -> LadderCommand:
+    """One FFmpeg invocation (arguments after the binary) writing the whole ladder."""
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    chains: list[str] = []
+    maps: list[str] = []
+    codec_args: list[str] = []
+    n = len(ladder.video)
+    if n:
+        base = "[0:v:0]"
+        if video is not None and video.interlaced:
+            base += "yadif=deint=interlaced,"
+        branches = "".join(f"[b{i}]" for i in range(n))
+        chains.append(f"{base}fps={_num(ladder.fps)},split={n}{branches}")
+        for i, rung in enumerate(ladder.video):
+            chains.append(f"[b{i}]{_scale(rung, aspect)},setsar=1,format=yuv420p[v{i}]")
+            maps += ["-map", f"[v{i}]"]
+            codec_args += _video_args(ladder, i, rung, video_preset)
+    for j, audio in enumerate(ladder.audio):
+        s = f":a:{j}"
+        maps += ["-map", "0:a:0"]
+        codec_args += [f"-c{s}", AUDIO_ENCODERS[audio.codec.value], f"-b{s}", f"{audio.bitrate}k"]
+        codec_args += [f"-ar{s}", str(audio.sample_rate), f"-ac{s}", str(audio.channels)]
+
+    args = ["-y", "-i", source]
+    if chains:
+        args += ["-filter_complex", ";".join(chains)]
+    args += [*maps, *codec_args, "-map_metadata", "-1", "-sn", "-dn"]
+    if ladder.format is LadderFormat.HLS:
+        muxer, streams, mpd = _hls_muxer(ladder, raw_dir)
+    else:
+        muxer, streams, mpd = _dash_muxer(ladder, raw_dir)
+    return LadderCommand(
+        args=args + muxer,
+        raw_dir=raw_dir,
+        streams=streams,
+        mpd=mpd,
+        duration=info.duration or 0.0,
+    )
+
+
+def _hls_muxer(ladder: ResolvedLadder, raw_dir: Path) -> tuple[list[str], list[RawStream], None]:
+    segment_type = ladder.segment_type
+    ext = "ts" if segment_type.is_ts else "m4s"
+    entries: list[str] = []
+    streams: list[RawStream] = []
+    for i, rung in enumerate(ladder.video):
+        group = f",agroup:{rung.audio_group}" if rung.audio_group else ""
+        entries.append(f"v:{i}{group},name:v{i}")
+        streams.append(RawStream("video", i, raw_dir / f"v{i}.m3u8"))
+    for j, audio in enumerate(ladder.audio):
+        group = "" if ladder.audio_only else f",agroup:{audio.group}"
+        entries.append(f"a:{j}{group},name:a{j}")
+        streams.append(RawStream("audio", j, raw_dir / f"a{j}.m3u8"))
+    flags = "independent_segments"
+    if segment_type.single_file:
+        flags += "+single_file"
+        segments = raw_dir / f"%v.{'ts' if segment_type.is_ts else 'mp4'}"
+    else:
+        segments = raw_dir / f"%v_%d.{ext}"
+    args = [
+        "-f", "hls",
+        "-hls_time", _num(ladder.segment_seconds),
+        "-hls_playlist_type", "vod",
+        "-hls_flags", flags,
+        "-hls_segment_type", "mpegts" if segment_type.is_ts else "fmp4",
+    ]  # fmt: skip
+    if not segment_type.is_ts and not segment_type.single_file:
+        args += ["-hls_fmp4_init_filename", "%v_init.mp4"]
+    args += [
+        "-master_pl_name", RAW_MASTER,
+        "-var_stream_map", " ".join(entries),
+        "-hls_segment_filename", str(segments),
+        str(raw_dir / "%v.m3u8"),
+    ]  # fmt: skip
+    return args, streams, None
+
+
+def _dash_muxer(ladder: ResolvedLadder, raw_dir: Path) -> tuple[list[str], list[RawStream], Path]:
+    n = len(ladder.video)
+    streams = [RawStream("video", i, raw_dir / f"media_{i}.m3u8") for i in range(n)]
+    streams += [
+        RawStream("audio", j, raw_dir / f"media_{n + j}.m3u8") for j in range(len(ladder.audio))
+    ]
+    sets: list[str] = []
+    if ladder.video:
+        sets.append(f"id={len(sets)},streams=v")
+    if ladder.audio:
+        sets.append(f"id={len(sets)},streams=a")
+    mpd = raw_dir / RAW_MPD
+    args = [
+        "-f", "dash",
+        "-seg_duration", _num(ladder.segment_seconds),
+        "-dash_segment_type", "mp4",
+        "-use_template", "1",
+        "-use_timeline", "1",
+        "-hls_playlist", "1",
+        "-hls_master_name", RAW_MASTER,
+        "-adaptation_sets", " ".join(sets),
+    ]  # fmt: skip
+    if ladder.segment_type.single_file:
+        args += ["-single_file", "1", "-single_file_name", "stream_$RepresentationID$.mp4"]
+    else:
+        args += [
+            "-init_seg_name", "init_$RepresentationID$.m4s",
+            "-media_seg_name", "seg_$RepresentationID$_$Number$.m4s",
+        ]  # fmt: skip
+    args.append(str(mpd))
+    return args, streams, mpd
