@@ -25,6 +25,7 @@
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
+    |   +-- BrokerUnavailable          ResourceUnavailable.Broker  yes (outage budget)
     +-- UrlNotAllowed                  InvalidInput.UrlNotAllowed  no
     +-- DatabaseUnavailable            ResourceUnavailable.Database  yes
     +-- NotifyError                    NotifyError     yes
@@ -38,7 +39,9 @@ A resource of another account is reported exactly like an unknown one.
 
 ``StorageUnavailable`` is an outage: the store or the network was away (refused, reset,
 timed out, DNS, 5xx, throttled), not a fault of the job. The engine retries it within a time
-budget (``outage_budget_seconds``) without counting attempts.
+budget (``outage_budget_seconds``) without counting attempts. ``BrokerUnavailable`` (a job
+could not be sent) is one too: the scheduler hands the job back until the broker has been
+away longer than the same budget.
 
 Every error carries a stable ``code`` (mapped to the compatible API's codes where one
 exists) and a message a person can act on. Whether a failed job is tried again is decided
@@ -214,6 +217,13 @@ class ExecutorUnavailable(ReelflowError):
 
     code = "ExecutorUnavailable"
     retryable = True
+
+
+class BrokerUnavailable(ExecutorUnavailable):
+    """The Celery broker cannot be reached: a job could not be sent. Past the outage budget
+    the jobs that could not be sent fail with this code (``reelflow.engine.outages``)."""
+
+    code = "ResourceUnavailable.Broker"
 
 
 class UrlNotAllowed(ReelflowError):

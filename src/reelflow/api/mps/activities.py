@@ -33,9 +33,7 @@ _SET_NAMES = {kind: set_name for set_name, kind, _template in TASK_SETS}
 def _item_structs() -> dict[SubTaskKind, Struct]:
     """The required fields of each kind's task input (``MediaProcessTaskInput``'s)."""
     found: dict[SubTaskKind, Struct] = {}
-    # The adaptive-streaming set is not offered by this door yet (issue 17's compatible API).
-    offered = [entry for entry in TASK_SETS if entry[1] is not SubTaskKind.ADAPTIVE]
-    for (_set, kind, _template), mps_set in zip(offered, MPS_TASK_SETS, strict=True):
+    for (_set, kind, _template), mps_set in zip(TASK_SETS, MPS_TASK_SETS, strict=True):
         each = MEDIA_PROCESS_TASK.children[mps_set]
         assert isinstance(each, Each)
         found[kind] = each.item
@@ -45,7 +43,6 @@ def _item_structs() -> dict[SubTaskKind, Struct]:
 _ITEMS = _item_structs()
 # ActivityPara members of activity types reelflow does not run.
 _PARA_NOT_OFFERED = (
-    "AdaptiveDynamicStreamingTask",
     "AiContentReviewTask",
     "AiAnalysisTask",
     "AiRecognitionTask",
