@@ -68,6 +68,19 @@ def _scale(rung: VideoRendition, aspect: float) -> str:
     )
 
 
+def _shape(ladder: ResolvedLadder) -> str:
+    """Square pixels for HLS. A DASH adaptation set (DASH, CMAF) must have one picture
+    aspect ratio, which rungs rounded to even sizes miss by a little (228x128 beside
+    320x180): there every rung is displayed at the top rung's aspect ratio, its pixels
+    made that little bit non-square, instead of the muxer refusing the whole ladder."""
+    if ladder.format is LadderFormat.HLS or not ladder.video:
+        return "setsar=1"
+    top = max(ladder.video, key=lambda rung: rung.width * rung.height)
+    if all(r.width * top.height == top.width * r.height for r in ladder.video):
+        return "setsar=1"  # one aspect ratio already
+    return f"setdar={top.width}/{top.height}"
+
+
 def _video_args(ladder: ResolvedLadder, i: int, rung: VideoRendition, preset: str) -> list[str]:
     codec = rung.codec.value
     s = f":v:{i}"
@@ -128,9 +141,10 @@ def ladder_outputs(
         base = video_input + ("yadif=deint=interlaced," if deinterlace else "")
         branches = "".join(f"[{label}b{i}]" for i in range(n))
         chains.append(f"{base}fps={_num(ladder.fps)},split={n}{branches}")
+        shape = _shape(ladder)
         for i, rung in enumerate(ladder.video):
             chains.append(
-                f"[{label}b{i}]{_scale(rung, aspect)},setsar=1,format=yuv420p[{label}v{i}]"
+                f"[{label}b{i}]{_scale(rung, aspect)},{shape},format=yuv420p[{label}v{i}]"
             )
             maps += ["-map", f"[{label}v{i}]"]
             codec_args += _video_args(ladder, i, rung, video_preset)
