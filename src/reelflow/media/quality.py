@@ -1,0 +1,297 @@
+"""Score renditions against their source: VMAF, PSNR and SSIM in one FFmpeg process.
+
+Computed the way the VMAF authors prescribe (and the way naive scripts get wrong):
+
+- the source is decoded once and ``split`` into one branch per rendition;
+- the reference branch is cut to the rendition's time range (``trim``), restarted at 0
+  (``setpts``) and resampled to the rendition's frame rate (``fps``), so that a 30 fps
+  source and a 25 fps rendition are compared frame for frame at 25 fps, each rendition
+  frame against the source frame shown at the same moment;
+- the rendition is restarted at 0, put on the same rate, and upscaled (bicubic) to the
+  source's display size (FFmpeg's autorotation turns a rotated source upright first);
+- both sides are converted to the same pixel format (``yuv420p``, or ``yuv420p10le`` for a
+  source of more than 8 bits);
+- each pair goes through ``psnr`` -> ``ssim`` -> ``libvmaf`` (the main input passes
+  through each filter); libvmaf writes its JSON log (per-frame scores), psnr and ssim their
+  per-frame stats files, which :func:`read_scores` pools.
+
+Building the command is pure (:func:`build_quality_command`); :func:`score_renditions` runs
+it with an ``FFmpegRunner`` and reads the logs.
+
+Graph shape for two renditions::
+
+    [0:v:0] split=2 [s0][s1]
+    [s0] trim setpts fps format split=3 [r0a][r0b][r0c]          reference at 25 fps
+    [1:v:0] setpts fps scale(bicubic) format setsar [d0]         rendition upscaled
+    [d0][r0a] psnr [p0]; [p0][r0b] ssim [q0]; [q0][r0c] libvmaf [o0]  -> null
+    ... the same for [s1] and [2:v:0]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from reelflow.errors import InvalidMedia
+from reelflow.media.progress import Progress
+from reelflow.media.runner import FFmpegRunner
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.quality import QualityScore, VmafScores, vmaf_model
+
+# Measured by bench/quality_bench.py (docs/quality.md): every 4th frame keeps the mean
+# within 0.1 VMAF of the full computation on the default workflow's renditions, and
+# libvmaf's own threads let the three renditions' scorers share both cores.
+DEFAULT_SUBSAMPLE = 4
+DEFAULT_THREADS = 2
+SERIES_POINTS = 600  # values kept for a plot of VMAF over time
+_PSNR_CAP = 100.0  # dB for identical frames (FFmpeg writes "inf"), as libvmaf caps its own
+_HIGH_DEPTH = ("10", "12", "14", "16")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """One encoded output to score: its file, its coded size (which picks the model),
+    its frame rate (0 = the source's) and the source time range it was made from
+    (``end`` 0 = to the end)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float = 0.0
+    start: float = 0.0
+    end: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class QualityOptions:
+    """``subsample``: VMAF every n-th frame (libvmaf's ``n_subsample``; 1 = every frame).
+    ``threads``: libvmaf's ``n_threads`` per rendition."""
+
+    subsample: int = DEFAULT_SUBSAMPLE
+    threads: int = DEFAULT_THREADS
+
+    def __post_init__(self) -> None:
+        if self.subsample < 1 or self.threads < 0:
+            raise ValueError("subsample must be at least 1 and threads at least 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreLogs:
+    """Where one rendition's scorers write: libvmaf's JSON log, psnr's and ssim's stats."""
+
+    model: str
+    vmaf: Path
+    psnr: Path
+    ssim: Path
+
+
+@dataclass(frozen=True, slots=True)
+class QualityCommand:
+    """Arguments after the binary; ``logs`` in the renditions' order; ``duration`` the
+    longest scored range in seconds (for progress)."""
+
+    args: list[str]
+    logs: list[ScoreLogs]
+    subsample: int
+    duration: float
+
+
+def _num(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _rate(fps: float, info: MediaInfo) -> str:
+    """The frame rate both sides are put on: the rendition's, or the source's exact one."""
+    if fps > 0:
+        return _num(fps)
+    video = info.primary_video
+    assert video is not None
+    if video.fps_num and video.fps_den:
+        return str(Fraction(video.fps_num, video.fps_den))
+    if video.fps:
+        return _num(video.fps)
+    raise InvalidMedia("the source states no frame rate: give the rendition's rate to score it")
+
+
+def _filter_path(path: Path) -> str:
+    """A file path as a filter option value inside ``-filter_complex`` (both escaping
+    levels of FFmpeg's filtergraph syntax)."""
+    value = str(path)
+    for char in ("\\", "'", ":"):
+        value = value.replace(char, "\\" + char)
+    for char in ("\\", "'", "[", "]", ",", ";"):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def pixel_format(info: MediaInfo) -> str:
+    """The format both sides are compared in: 8-bit 4:2:0, or 10-bit for a deeper source."""
+    video = info.primary_video
+    fmt = (video.pix_fmt if video else None) or ""
+    return "yuv420p10le" if any(d in fmt for d in _HIGH_DEPTH) else "yuv420p"
+
+
+def build_quality_command(
+    source: str,
+    info: MediaInfo,
+    renditions: Sequence[Rendition],
+    work_dir: Path,
+    options: QualityOptions | None = None,
+) -> QualityCommand:
+    """One FFmpeg invocation scoring every rendition against ``source`` (see module doc)."""
+    opts = options or QualityOptions()
+    video = info.primary_video
+    if video is None:
+        raise InvalidMedia("the source has no video stream to score against")
+    if not renditions:
+        raise ValueError("no rendition to score")
+    width, height = video.display_width, video.display_height
+    fmt = pixel_format(info)
+    branches = [f"s{i}" for i in range(len(renditions))]
+    chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
+    logs: list[ScoreLogs] = []
+    inputs: list[str] = []
+    maps: list[str] = []
+    length = 0.0
+    for i, rendition in enumerate(renditions):
+        inputs += ["-i", str(rendition.path)]
+        rate = _rate(rendition.fps, info)
+        ref = []
+        if rendition.start or rendition.end:
+            end = f":end={_num(rendition.end)}" if rendition.end else ""
+            ref.append(f"trim=start={_num(rendition.start)}{end}")
+        ref += ["setpts=PTS-STARTPTS", f"fps={rate}", f"format={fmt}", "split=3"]
+        chains.append(f"[s{i}]" + ",".join(ref) + f"[r{i}a][r{i}b][r{i}c]")
+        chains.append(
+            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,fps={rate},"
+            f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1[d{i}]"
+        )
+        model = vmaf_model(rendition.width, rendition.height)
+        log = ScoreLogs(
+            model=model,
+            vmaf=work_dir / f"quality{i}.json",
+            psnr=work_dir / f"quality{i}.psnr",
+            ssim=work_dir / f"quality{i}.ssim",
+        )
+        logs.append(log)
+        chains.append(f"[d{i}][r{i}a]psnr=stats_file={_filter_path(log.psnr)}[p{i}]")
+        chains.append(f"[p{i}][r{i}b]ssim=stats_file={_filter_path(log.ssim)}[q{i}]")
+        chains.append(
+            f"[q{i}][r{i}c]libvmaf=model=version={model}:log_fmt=json"
+            f":log_path={_filter_path(log.vmaf)}:n_subsample={opts.subsample}"
+            f":n_threads={opts.threads}:shortest=1[o{i}]"
+        )
+        maps += ["-map", f"[o{i}]"]
+        total = info.duration or 0.0
+        length = max(length, (rendition.end or total) - rendition.start, 0.0)
+    args = ["-y", "-i", source, *inputs, "-filter_complex", ";".join(chains), *maps]
+    args += ["-f", "null", "-"]
+    return QualityCommand(args=args, logs=logs, subsample=opts.subsample, duration=length)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Linear-interpolated percentile (numpy's default method) of non-empty ``values``."""
+    ordered = sorted(values)
+    pos = fraction * (len(ordered) - 1)
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def series(values: Sequence[float], points: int = SERIES_POINTS) -> list[float]:
+    """At most ``points`` values for a plot: each bucket's minimum, so a dip survives."""
+    if len(values) <= points:
+        return [round(v, 2) for v in values]
+    out = []
+    for k in range(points):
+        lo = k * len(values) // points
+        hi = (k + 1) * len(values) // points
+        out.append(round(min(values[lo:hi]), 2))
+    return out
+
+
+def _stats(path: Path, key: str) -> list[float]:
+    """One ``key:value`` column of a psnr/ssim stats file (``inf`` capped)."""
+    values = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        for item in line.split():
+            name, _, raw = item.partition(":")
+            if name == key:
+                values.append(min(float(raw), _PSNR_CAP))
+    return values
+
+
+def read_scores(command: QualityCommand) -> list[QualityScore]:
+    """Pool the logs of a finished run, one score per rendition.
+
+    Raises:
+        InvalidMedia: a log is missing or holds no frame (nothing was compared: a rendition
+            without frames in its range).
+    """
+    scores = []
+    for logs in command.logs:
+        try:
+            data = json.loads(logs.vmaf.read_text(encoding="utf-8"))
+            psnr = _stats(logs.psnr, "psnr_avg")
+            ssim = _stats(logs.ssim, "All")
+        except (OSError, ValueError) as exc:
+            raise InvalidMedia(f"the quality scorer left no readable log: {exc}") from exc
+        frames = [float(f["metrics"]["vmaf"]) for f in data.get("frames", [])]
+        if not frames or not psnr or not ssim:
+            raise InvalidMedia("no frame of the rendition could be compared with the source")
+        pooled = data.get("pooled_metrics", {}).get("vmaf", {})
+        scores.append(
+            QualityScore(
+                model=logs.model,
+                subsample=command.subsample,
+                frames=len(frames),
+                vmaf=VmafScores(
+                    mean=round(pooled.get("mean", sum(frames) / len(frames)), 3),
+                    harmonic_mean=round(
+                        pooled.get("harmonic_mean", _harmonic(frames)),
+                        3,
+                    ),
+                    min=round(min(frames), 3),
+                    p1=round(percentile(frames, 0.01), 3),
+                ),
+                psnr_mean=round(sum(psnr) / len(psnr), 3),
+                ssim_mean=round(sum(ssim) / len(ssim), 5),
+                series=series(frames),
+            )
+        )
+    return scores
+
+
+def _harmonic(values: Sequence[float]) -> float:
+    """libvmaf's harmonic mean: shifted by 1 so that a frame scoring 0 stays finite."""
+    return len(values) / sum(1.0 / (v + 1.0) for v in values) - 1.0
+
+
+def score_renditions(
+    runner: FFmpegRunner,
+    source: str,
+    info: MediaInfo,
+    renditions: Sequence[Rendition],
+    work_dir: Path,
+    *,
+    timeout: float,
+    options: QualityOptions | None = None,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[QualityScore]:
+    """Score every rendition against ``source`` in one FFmpeg run (source decoded once).
+
+    Raises:
+        FFmpegFailed, FFmpegTimeout, JobCancelled: from the runner.
+        InvalidMedia: nothing could be compared (see :func:`read_scores`).
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    command = build_quality_command(source, info, renditions, work_dir, options)
+    runner.run(command.args, timeout=timeout, cancel=cancel, on_progress=on_progress)
+    return read_scores(command)
