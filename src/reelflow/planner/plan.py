@@ -183,6 +183,7 @@ class WorkBuilder:
             segment_key_pattern=segment,
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
+            quality=spec.quality and template.needs_video,
         )
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:

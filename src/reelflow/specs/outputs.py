@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelflow.specs.media import MediaInfo
+from reelflow.specs.quality import QualityScore
 
 
 class OutputRecord(BaseModel):
@@ -37,6 +38,7 @@ class TranscodeResult(OutputRecord):
     definition: int
     file: OutputFile
     container: str
+    quality: QualityScore | None = None  # when the task asked for scores (issue 18)
 
 
 class SnapshotImage(OutputRecord):

@@ -54,9 +54,10 @@ class QualityScore(_Record):
     ssim_mean: float
     series: list[float] = []
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``Quality`` object of ``result.json`` and of native task results."""
-        return {
+    def to_json(self, *, series: bool = False) -> dict[str, Any]:
+        """The ``Quality`` object of ``result.json`` and of native task results; ``series``
+        adds ``Series`` (VMAF over time, for a plot)."""
+        shape: dict[str, Any] = {
             "Model": self.model,
             "Subsample": self.subsample,
             "Vmaf": {
@@ -68,3 +69,6 @@ class QualityScore(_Record):
             "Psnr": {"Mean": self.psnr_mean},
             "Ssim": {"Mean": self.ssim_mean},
         }
+        if series:
+            shape["Series"] = list(self.series)
+        return shape

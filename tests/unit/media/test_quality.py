@@ -42,23 +42,39 @@ def test_one_decode_split_into_one_scorer_chain_per_rendition() -> None:
     assert cmd.args[:7] == ["-y", "-i", "/in.mp4", "-i", "/w/a.mp4", "-i", "/w/b.mp4"]
     chains = graph(cmd.args)
     assert chains[0] == "[0:v:0]split=2[s0][s1]"
-    assert chains[1] == "[s0]setpts=PTS-STARTPTS,fps=25,format=yuv420p,split=3[r0a][r0b][r0c]"
+    keep = r"select='lt(mod(n+1\,4)\,3)'"  # the frames around every 4th (see _triplets)
+    assert chains[1] == (
+        f"[s0]setpts=PTS-STARTPTS,fps=25,{keep},format=yuv420p,split=3[r0a][r0b][r0c]"
+    )
     assert chains[2] == (
-        "[1:v:0]setpts=PTS-STARTPTS,fps=25,scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1[d0]"
+        f"[1:v:0]setpts=PTS-STARTPTS,fps=25,{keep},"
+        "scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1[d0]"
     )
     assert "fps=30000/1001" in chains[6]  # the source's exact rate when the rendition keeps it
     vmaf = [c for c in chains if "libvmaf" in c]
-    assert "model=version=vmaf_v0.6.1" in vmaf[0] and "n_subsample=4" in vmaf[0]
+    assert "model=version=vmaf_v0.6.1" in vmaf[0] and "n_subsample=3" in vmaf[0]
     assert "model=version=vmaf_4k_v0.6.1" in vmaf[1] and "n_threads=2" in vmaf[1]
     assert [log.model for log in cmd.logs] == ["vmaf_v0.6.1", "vmaf_4k_v0.6.1"]
-    assert cmd.args[-6:] == ["-map", "[o0]", "-map", "[o1]", "-f", "null", "-"][-6:]
+    assert cmd.args[-7:] == ["-map", "[o0]", "-map", "[o1]", "-f", "null", "-"]
+    assert cmd.subsample == 4
+
+
+def test_small_subsampling_is_left_to_libvmaf() -> None:
+    renditions = [Rendition(Path("/w/a.mp4"), 640, 360)]
+    cmd = build_quality_command("/in.mp4", source(), renditions, Path("/w"), QualityOptions(2))
+    assert "select=" not in cmd.args[cmd.args.index("-filter_complex") + 1]
+    assert "n_subsample=2" in graph(cmd.args)[-1]
 
 
 def test_trimmed_range_rotation_and_depth() -> None:
     info = source(1920, 1080, rotation=90, pix="yuv420p10le")
     assert pixel_format(info) == "yuv420p10le"
     cmd = build_quality_command(
-        "/in.mp4", info, [Rendition(Path("/w/a.mp4"), 360, 640, start=2, end=5.5)], Path("/w")
+        "/in.mp4",
+        info,
+        [Rendition(Path("/w/a.mp4"), 360, 640, start=2, end=5.5)],
+        Path("/w"),
+        QualityOptions(1),
     )
     chains = graph(cmd.args)
     assert chains[1].startswith("[s0]trim=start=2:end=5.5,setpts=PTS-STARTPTS,")
