@@ -43,11 +43,14 @@ from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.quality import QualityScore, VmafScores, vmaf_model
 
-# Measured by bench/quality_bench.py (docs/quality.md): every 4th frame keeps the mean
-# within 0.1 VMAF of the full computation on the default workflow's renditions, and
-# libvmaf's own threads let the three renditions' scorers share both cores.
-DEFAULT_SUBSAMPLE = 4
-DEFAULT_THREADS = 2
+# The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
+# chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
+# than every AUTO_MAX_SUBSAMPLE-th: the error of a subsampled mean shrinks with the number
+# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md).
+AUTO = 0
+AUTO_SCORED_FRAMES = 50
+AUTO_MAX_SUBSAMPLE = 30
+DEFAULT_THREADS = 2  # libvmaf's threads per rendition (0, its default, is one thread)
 SERIES_POINTS = 600  # values kept for a plot of VMAF over time
 _PSNR_CAP = 100.0  # dB for identical frames (FFmpeg writes "inf"), as libvmaf caps its own
 _HIGH_DEPTH = ("10", "12", "14", "16")
@@ -69,22 +72,30 @@ class Rendition:
 
 @dataclass(frozen=True, slots=True)
 class QualityOptions:
-    """``subsample``: VMAF every n-th frame (libvmaf's ``n_subsample``; 1 = every frame).
-    ``threads``: libvmaf's ``n_threads`` per rendition."""
+    """``subsample``: VMAF every n-th frame (libvmaf's ``n_subsample``; 1 = every frame;
+    ``AUTO`` = chosen per rendition, see :func:`auto_subsample`). ``threads``: libvmaf's
+    ``n_threads`` per rendition."""
 
-    subsample: int = DEFAULT_SUBSAMPLE
+    subsample: int = AUTO
     threads: int = DEFAULT_THREADS
 
     def __post_init__(self) -> None:
-        if self.subsample < 1 or self.threads < 0:
-            raise ValueError("subsample must be at least 1 and threads at least 0")
+        if self.subsample < 0 or self.threads < 0:
+            raise ValueError("subsample and threads cannot be negative")
+
+
+def auto_subsample(frames: float) -> int:
+    """Every n-th of ``frames`` frames so that about ``AUTO_SCORED_FRAMES`` are scored."""
+    return max(1, min(AUTO_MAX_SUBSAMPLE, int(frames // AUTO_SCORED_FRAMES)))
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreLogs:
-    """Where one rendition's scorers write: libvmaf's JSON log, psnr's and ssim's stats."""
+    """Where one rendition's scorers write: libvmaf's JSON log, psnr's and ssim's stats;
+    with the model and the subsampling used."""
 
     model: str
+    subsample: int
     vmaf: Path
     psnr: Path
     ssim: Path
@@ -97,7 +108,6 @@ class QualityCommand:
 
     args: list[str]
     logs: list[ScoreLogs]
-    subsample: int
     duration: float
 
 
@@ -169,7 +179,6 @@ def build_quality_command(
         raise ValueError("no rendition to score")
     width, height = video.display_width, video.display_height
     fmt = pixel_format(info)
-    keep, n_subsample = _triplets(opts.subsample)
     branches = [f"s{i}" for i in range(len(renditions))]
     chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
     logs: list[ScoreLogs] = []
@@ -179,6 +188,10 @@ def build_quality_command(
     for i, rendition in enumerate(renditions):
         inputs += ["-i", str(rendition.path)]
         rate = _rate(rendition.fps, info)
+        seconds = max((rendition.end or info.duration or 0.0) - rendition.start, 0.0)
+        length = max(length, seconds)
+        subsample = opts.subsample or auto_subsample(seconds * float(Fraction(rate)))
+        keep, n_subsample = _triplets(subsample)
         ref = []
         if rendition.start or rendition.end:
             end = f":end={_num(rendition.end)}" if rendition.end else ""
@@ -192,6 +205,7 @@ def build_quality_command(
         model = vmaf_model(rendition.width, rendition.height)
         log = ScoreLogs(
             model=model,
+            subsample=subsample,
             vmaf=work_dir / f"quality{i}.json",
             psnr=work_dir / f"quality{i}.psnr",
             ssim=work_dir / f"quality{i}.ssim",
@@ -205,11 +219,9 @@ def build_quality_command(
             f":n_threads={opts.threads}:shortest=1[o{i}]"
         )
         maps += ["-map", f"[o{i}]"]
-        total = info.duration or 0.0
-        length = max(length, (rendition.end or total) - rendition.start, 0.0)
     args = ["-y", "-i", source, *inputs, "-filter_complex", ";".join(chains), *maps]
     args += ["-f", "null", "-"]
-    return QualityCommand(args=args, logs=logs, subsample=opts.subsample, duration=length)
+    return QualityCommand(args=args, logs=logs, duration=length)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -266,7 +278,7 @@ def read_scores(command: QualityCommand) -> list[QualityScore]:
         scores.append(
             QualityScore(
                 model=logs.model,
-                subsample=command.subsample,
+                subsample=logs.subsample,
                 frames=len(frames),
                 vmaf=VmafScores(
                     mean=round(pooled.get("mean", sum(frames) / len(frames)), 3),

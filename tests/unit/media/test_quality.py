@@ -9,6 +9,7 @@ import pytest
 from reelflow.media.quality import (
     QualityOptions,
     Rendition,
+    auto_subsample,
     build_quality_command,
     percentile,
     pixel_format,
@@ -56,7 +57,18 @@ def test_one_decode_split_into_one_scorer_chain_per_rendition() -> None:
     assert "model=version=vmaf_4k_v0.6.1" in vmaf[1] and "n_threads=2" in vmaf[1]
     assert [log.model for log in cmd.logs] == ["vmaf_v0.6.1", "vmaf_4k_v0.6.1"]
     assert cmd.args[-7:] == ["-map", "[o0]", "-map", "[o1]", "-f", "null", "-"]
-    assert cmd.subsample == 4
+    assert [log.subsample for log in cmd.logs] == [4, 4]
+
+
+def test_default_subsampling_scores_about_fifty_frames_per_rendition() -> None:
+    renditions = [
+        Rendition(Path("/w/a.mp4"), 640, 360),  # 10 s at 29.97 fps: every 5th of 300
+        Rendition(Path("/w/b.mp4"), 640, 360, fps=25, start=2, end=5.5),  # 87 frames: all
+        Rendition(Path("/w/c.mp4"), 640, 360, fps=25, end=600),  # capped at every 30th
+    ]
+    cmd = build_quality_command("/in.mp4", source(), renditions, Path("/w"))
+    assert [log.subsample for log in cmd.logs] == [5, 1, 30]
+    assert auto_subsample(49) == 1
 
 
 def test_small_subsampling_is_left_to_libvmaf() -> None:
