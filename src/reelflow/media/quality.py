@@ -11,9 +11,9 @@ Computed the way the VMAF authors prescribe (and the way naive scripts get wrong
   source's display size (FFmpeg's autorotation turns a rotated source upright first);
 - both sides are converted to the same pixel format (``yuv420p``, or ``yuv420p10le`` for a
   source of more than 8 bits);
-- each pair goes through ``psnr`` -> ``ssim`` -> ``libvmaf`` (the main input passes
-  through each filter); libvmaf writes its JSON log (per-frame scores), psnr and ssim their
-  per-frame stats files, which :func:`read_scores` pools.
+- each pair goes to ``libvmaf`` (its JSON log has the per-frame scores) and, for the
+  frames libvmaf scores, through ``psnr`` -> ``ssim`` (per-frame stats files);
+  :func:`read_scores` pools them.
 
 Building the command is pure (:func:`build_quality_command`); :func:`score_renditions` runs
 it with an ``FFmpegRunner`` and reads the logs.
@@ -21,9 +21,11 @@ it with an ``FFmpegRunner`` and reads the logs.
 Graph shape for two renditions::
 
     [0:v:0] split=2 [s0][s1]
-    [s0] trim setpts fps format split=3 [r0a][r0b][r0c]          reference at 25 fps
-    [1:v:0] setpts fps scale(bicubic) format setsar [d0]         rendition upscaled
-    [d0][r0a] psnr [p0]; [p0][r0b] ssim [q0]; [q0][r0c] libvmaf [o0]  -> null
+    [s0] trim setpts fps select format split [r0v][r0m]            reference at 25 fps
+    [1:v:0] setpts fps select scale(bicubic) format split [d0v][d0m]  rendition upscaled
+    [d0v][r0v] libvmaf [o0]                                        -> null
+    [r0m] select split [r0a][r0b]; [d0m] select [d0s]              the scored frames
+    [d0s][r0a] psnr [p0]; [p0][r0b] ssim, nullsink
     ... the same for [s1] and [2:v:0]
 """
 
@@ -196,12 +198,16 @@ def build_quality_command(
         if rendition.start or rendition.end:
             end = f":end={_num(rendition.end)}" if rendition.end else ""
             ref.append(f"trim=start={_num(rendition.start)}{end}")
-        ref += ["setpts=PTS-STARTPTS", f"fps={rate}", *keep, f"format={fmt}", "split=3"]
-        chains.append(f"[s{i}]" + ",".join(ref) + f"[r{i}a][r{i}b][r{i}c]")
+        ref += ["setpts=PTS-STARTPTS", f"fps={rate}", *keep, f"format={fmt}", "split=2"]
+        chains.append(f"[s{i}]" + ",".join(ref) + f"[r{i}v][r{i}m]")
         chains.append(
             f"[{i + 1}:v:0]setpts=PTS-STARTPTS,fps={rate},{''.join(k + ',' for k in keep)}"
-            f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1[d{i}]"
+            f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1,split=2[d{i}v][d{i}m]"
         )
+        # PSNR and SSIM on the frames VMAF scores (libvmaf's n_subsample picks 0, n, 2n...).
+        scored = [] if n_subsample == 1 else [f"select='not(mod(n\\,{n_subsample}))'"]
+        chains.append(f"[r{i}m]" + ",".join([*scored, "split=2"]) + f"[r{i}a][r{i}b]")
+        chains.append(f"[d{i}m]" + (",".join(scored) or "null") + f"[d{i}s]")
         model = vmaf_model(rendition.width, rendition.height)
         log = ScoreLogs(
             model=model,
@@ -211,10 +217,10 @@ def build_quality_command(
             ssim=work_dir / f"quality{i}.ssim",
         )
         logs.append(log)
-        chains.append(f"[d{i}][r{i}a]psnr=stats_file={_filter_path(log.psnr)}[p{i}]")
-        chains.append(f"[p{i}][r{i}b]ssim=stats_file={_filter_path(log.ssim)}[q{i}]")
+        chains.append(f"[d{i}s][r{i}a]psnr=stats_file={_filter_path(log.psnr)}[p{i}]")
+        chains.append(f"[p{i}][r{i}b]ssim=stats_file={_filter_path(log.ssim)},nullsink")
         chains.append(
-            f"[q{i}][r{i}c]libvmaf=model=version={model}:log_fmt=json"
+            f"[d{i}v][r{i}v]libvmaf=model=version={model}:log_fmt=json"
             f":log_path={_filter_path(log.vmaf)}:n_subsample={n_subsample}"
             f":n_threads={opts.threads}:shortest=1[o{i}]"
         )

@@ -40,10 +40,10 @@ class VmafScores(_Record):
 class QualityScore(_Record):
     """One rendition's scores against its source.
 
-    ``subsample``: VMAF was computed on every ``subsample``-th frame (1 = all); PSNR and SSIM
-    on every frame. ``series``: VMAF of the scored frames in order, at most
-    ``SERIES_POINTS`` values (a longer run keeps each bucket's minimum: a dip stays
-    visible), for a plot. ``frames``: how many frames VMAF scored.
+    ``subsample``: VMAF, PSNR and SSIM were computed on every ``subsample``-th frame
+    (1 = all). ``series``: VMAF of the scored frames in order, at most 600 values (a longer
+    run keeps each bucket's minimum: a dip stays visible), for a plot. ``frames``: how many
+    frames were scored.
     """
 
     model: str

@@ -44,14 +44,18 @@ def test_one_decode_split_into_one_scorer_chain_per_rendition() -> None:
     chains = graph(cmd.args)
     assert chains[0] == "[0:v:0]split=2[s0][s1]"
     keep = r"select='lt(mod(n+1\,4)\,3)'"  # the frames around every 4th (see _triplets)
-    assert chains[1] == (
-        f"[s0]setpts=PTS-STARTPTS,fps=25,{keep},format=yuv420p,split=3[r0a][r0b][r0c]"
-    )
-    assert chains[2] == (
+    middle = r"select='not(mod(n\,3))'"  # the scored ones among them
+    assert chains[1:5] == [
+        f"[s0]setpts=PTS-STARTPTS,fps=25,{keep},format=yuv420p,split=2[r0v][r0m]",
         f"[1:v:0]setpts=PTS-STARTPTS,fps=25,{keep},"
-        "scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1[d0]"
-    )
-    assert "fps=30000/1001" in chains[6]  # the source's exact rate when the rendition keeps it
+        "scale=1920:1080:flags=bicubic,format=yuv420p,setsar=1,split=2[d0v][d0m]",
+        f"[r0m]{middle},split=2[r0a][r0b]",
+        f"[d0m]{middle}[d0s]",
+    ]
+    assert chains[5] == "[d0s][r0a]psnr=stats_file=/w/quality0.psnr[p0]"
+    assert chains[6] == "[p0][r0b]ssim=stats_file=/w/quality0.ssim,nullsink"
+    assert chains[7].startswith("[d0v][r0v]libvmaf=")
+    assert "fps=30000/1001" in chains[8]  # the source's exact rate when the rendition keeps it
     vmaf = [c for c in chains if "libvmaf" in c]
     assert "model=version=vmaf_v0.6.1" in vmaf[0] and "n_subsample=3" in vmaf[0]
     assert "model=version=vmaf_4k_v0.6.1" in vmaf[1] and "n_threads=2" in vmaf[1]
@@ -74,8 +78,10 @@ def test_default_subsampling_scores_about_fifty_frames_per_rendition() -> None:
 def test_small_subsampling_is_left_to_libvmaf() -> None:
     renditions = [Rendition(Path("/w/a.mp4"), 640, 360)]
     cmd = build_quality_command("/in.mp4", source(), renditions, Path("/w"), QualityOptions(2))
-    assert "select=" not in cmd.args[cmd.args.index("-filter_complex") + 1]
-    assert "n_subsample=2" in graph(cmd.args)[-1]
+    chains = graph(cmd.args)
+    assert "select=" not in chains[1] + chains[2]  # every frame reaches libvmaf
+    assert "n_subsample=2" in chains[-1]
+    assert chains[3] == r"[r0m]select='not(mod(n\,2))',split=2[r0a][r0b]"  # PSNR/SSIM too
 
 
 def test_trimmed_range_rotation_and_depth() -> None:
