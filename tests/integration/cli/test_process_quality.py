@@ -14,7 +14,8 @@ from tests.integration.cli.test_process import results_by_type, run_cli
 pytestmark = pytest.mark.integration
 
 WORKFLOW = {
-    "TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}],
+    # An MP4 and an HLS rendition (scored through its local playlist).
+    "TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100220}],
     "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["1s"]}],
 }
 
@@ -29,6 +30,7 @@ def test_quality_beside_each_rendition_output(clips: ClipCache, tmp_path: Path) 
     result = json.loads((out / "result.json").read_text())
     by_type = results_by_type(result)
     renditions = by_type["Transcode"]
+    assert [r["Output"]["Path"].rsplit(".", 1)[1] for r in renditions] == ["mp4", "m3u8"]
     for item in renditions:
         assert item["Output"]["Path"]
         quality = item["Quality"]
