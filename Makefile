@@ -42,6 +42,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/chain_bench.py
 	$(BIN)/python bench/ladder_bench.py
 
+# Quality scoring: overhead on the default workflow, subsampled vs full VMAF (issue 18).
+bench-quality: $(STAMP)
+	$(BIN)/python bench/quality_bench.py
+
 bench-ladder: $(STAMP)
 	$(BIN)/python bench/ladder_bench.py
 

@@ -146,6 +146,8 @@ class SubTask(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     spec: Mapped[dict[str, Any]]  # SubTaskSpec.to_json()
     output: Mapped[dict[str, Any] | None]  # the API's output item, set on success only
+    # A scored rendition's QualityScore JSON (native only: never part of ``output``).
+    quality: Mapped[dict[str, Any] | None]
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]

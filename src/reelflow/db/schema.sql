@@ -62,7 +62,7 @@ CREATE TABLE subtasks (
 	job_id INTEGER, 
 	attempts INTEGER NOT NULL, 
 	started_at DATETIME, 
-	finished_at DATETIME, 
+	finished_at DATETIME, quality JSON, 
 	CONSTRAINT pk_subtasks PRIMARY KEY (id), 
 	CONSTRAINT uq_subtasks_task_id_index UNIQUE (task_id, "index"), 
 	CONSTRAINT fk_subtasks_task_id_tasks FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE, 
@@ -238,5 +238,5 @@ CREATE TABLE schedules (
 	CONSTRAINT fk_schedules_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, enabled);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0007');
+INSERT INTO "alembic_version" ("version_num") VALUES ('0008');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

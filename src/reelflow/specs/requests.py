@@ -73,6 +73,9 @@ class TaskRequest(Spec):
     # The layout of a task made from a schedule's steps (the compatible API's Activities);
     # None for any other task.
     schedule: TaskSchedule | None = None
+    # Score every video rendition against the source (VMAF, PSNR, SSIM; issue 18). Native
+    # only: the compatible API has no such parameter, and its answers never show the scores.
+    quality: bool = False
 
     @model_validator(mode="after")
     def _check_output(self) -> TaskRequest:

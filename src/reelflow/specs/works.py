@@ -49,6 +49,7 @@ class TranscodeWork(WorkBase):
     segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
     deinterlace: bool = False
     read: bool = False  # other sub-tasks of the task read this rendition
+    quality: bool = False  # scored against the source after the encode (media.quality)
 
 
 class SnapshotWork(WorkBase):
