@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
+.PHONY: demo test check bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-cluster: $(STAMP)
 
 bench-bounds: $(STAMP)
 	$(BIN)/python bench/input_bounds_bench.py
+
+# The scheduler at depth (issue 21): SQLite and PostgreSQL at 127.0.0.1:5432; --quick for a shared machine.
+bench-depth: $(STAMP)
+	$(BIN)/python bench/depth_bench.py
 
 # Dependency outages against a real cluster (PostgreSQL, Redis, RabbitMQ, moto); ~10 minutes.
 chaos: $(STAMP)
