@@ -41,7 +41,7 @@ from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.works import TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
-from reelflow.storage.urls import SNIFF_BYTES, UrlSources, redact, refuse_manifest
+from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
@@ -77,6 +77,17 @@ def _suffix(url: str) -> str:
     recognises by name; empty when there is none that is plain."""
     match = _SUFFIX.search(redact(url).rsplit("/", 1)[-1])
     return match.group(0).lower() if match else ""
+
+
+def _named(job: JobPayload) -> str:
+    """The job's source as the account named it (``bucket/key``, the URL without its query),
+    for messages: never the path of the server's copy."""
+    source = job.source
+    if source.type == "url":
+        return redact(source.url)
+    if source.type == "file":
+        return source.path
+    return f"{source.bucket}/{source.key}"
 
 
 class JobRuntime:
@@ -137,7 +148,7 @@ class JobRuntime:
         # it names: refused as for a URL input.
         try:
             with path.open("rb") as file:
-                head = file.read(SNIFF_BYTES)
+                head = read_head(file)
         except OSError as exc:
             raise AccessDenied(f"source {source.bucket}/{source.key} is not readable") from exc
         refuse_manifest(head, f"{source.bucket}/{source.key}")
@@ -220,7 +231,7 @@ class JobRuntime:
     def _probe(self, job: JobPayload) -> JobResult:
         try:
             with self._work_dir(job) as work_dir, self._source(job, work_dir) as src:
-                info = probe(src, max_pixels=self.max_input_pixels)
+                info = probe(src, max_pixels=self.max_input_pixels, label=_named(job))
         except BaseException:
             self._done_with_url(job)
             raise

@@ -87,9 +87,10 @@ def _video_format(pix_fmt: str | None) -> av.VideoFormat | None:
         return None
 
 
-def probe(source: str | Path, *, max_pixels: int = MAX_INPUT_PIXELS) -> MediaInfo:
+def probe(source: str | Path, *, max_pixels: int = MAX_INPUT_PIXELS, label: str = "") -> MediaInfo:
     """Describe the local file ``source``. A video stream of more than ``max_pixels``
-    pixels per frame is refused without being decoded.
+    pixels per frame is refused without being decoded. Error messages name the source
+    ``label`` (default: its path), e.g. the bucket and key of which ``source`` is a copy.
 
     Only local files: remote sources (URL inputs, objects of S3 buckets) are fetched by
     reelflow's own clients first (``reelflow.executors.jobs``), so that the egress policy
@@ -109,18 +110,19 @@ def probe(source: str | Path, *, max_pixels: int = MAX_INPUT_PIXELS) -> MediaInf
             f"unsupported source {_redact(source)!r}: give a local path", field="source"
         )
     path = Path(source)
-    size = _local_size(path)
+    name = label or str(path)
+    size = _local_size(path, name)
     rotations = track_rotations(path, size)
-    picture = _image_size(path, max_pixels)
+    picture = _image_size(path, max_pixels, name)
     # "file:" stops FFmpeg from reading "concat:", "data:" or "pipe:" in a path as a protocol.
     target = f"file:{path.absolute()}"
     options = {"protocol_whitelist": "file", **_decode_limit(max_pixels)}
-    with _open(target, options=options, label=str(path)) as container:
+    with _open(target, options=options, label=name) as container:
         info = _describe(container, size=size, rotations=rotations)
     declared: dict[int, tuple[int, int]] = {}
     if any(v.width <= 0 or v.height <= 0 for v in info.video):
-        declared = _declared_sizes(target, str(path), picture)
-    return _bounded(info, declared, max_pixels, str(path))
+        declared = _declared_sizes(target, name, picture)
+    return _bounded(info, declared, max_pixels, name)
 
 
 def _decode_limit(max_pixels: int) -> dict[str, str]:
@@ -130,7 +132,7 @@ def _decode_limit(max_pixels: int) -> dict[str, str]:
     return {"max_pixels": str(min(max_pixels, DECODE_BUDGET))}
 
 
-def _image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
+def _image_size(path: Path, max_pixels: int, label: str) -> tuple[int, int] | None:
     """The frame size a still image's header declares; ``None`` if it is not an image.
 
     Pillow reads only the header on open. It refuses sizes beyond twice its own limit
@@ -147,7 +149,7 @@ def _image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
                 width, height = image.size
     except PIL.Image.DecompressionBombError as exc:
         raise InvalidMedia(
-            f"{path} declares a picture of more than {2 * (PIL.Image.MAX_IMAGE_PIXELS or 0)} "
+            f"{label} declares a picture of more than {2 * (PIL.Image.MAX_IMAGE_PIXELS or 0)} "
             f"pixels; at most {max_pixels} are accepted",
             code="InvalidInput.TooLarge",
         ) from exc
@@ -155,7 +157,7 @@ def _image_size(path: Path, max_pixels: int) -> tuple[int, int] | None:
         # Not an image Pillow knows (UnidentifiedImageError is an OSError), or a header it
         # cannot parse: FFmpeg judges the file.
         return None
-    _check_pixels(width, height, max_pixels, str(path))
+    _check_pixels(width, height, max_pixels, label)
     return width, height
 
 
@@ -217,17 +219,17 @@ def _bounded(
     return replace(info, video=tuple(video))
 
 
-def _local_size(path: Path) -> int:
+def _local_size(path: Path, label: str) -> int:
     try:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError) as exc:
-        raise ObjectNotFound(f"source file not found: {path}") from exc
+        raise ObjectNotFound(f"source file not found: {label}") from exc
     except PermissionError as exc:
-        raise AccessDenied(f"source file not readable: {path}") from exc
+        raise AccessDenied(f"source file not readable: {label}") from exc
     if not stat.S_ISREG(st.st_mode):
-        raise InvalidMedia(f"{path} is not a regular file", code="InvalidInput.NotMedia")
+        raise InvalidMedia(f"{label} is not a regular file", code="InvalidInput.NotMedia")
     if st.st_size == 0:
-        raise InvalidMedia(f"{path} is empty (0 bytes)", code="InvalidInput.EmptyFile")
+        raise InvalidMedia(f"{label} is empty (0 bytes)", code="InvalidInput.EmptyFile")
     return st.st_size
 
 

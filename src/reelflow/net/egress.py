@@ -24,8 +24,8 @@ then connect to exactly those addresses: ``reelflow.net.sockets`` and ``reelflow
 so a name that resolves to a refused address, or that is re-bound between a check and the
 connection, gets nowhere. :meth:`EgressPolicy.check_url` is the cheap check at submission: it
 refuses hosts that are refused by their spelling alone (IP literals in any numeric form the
-system resolver accepts, such as ``0x7f000001``, ``2130706433`` or ``127.1``, and
-``localhost``), without DNS.
+system resolver accepts, such as ``0x7f000001``, ``2130706433``, ``127.1`` or, once
+IDNA-mapped as the resolver maps it, ``127。0。0。1``, and ``localhost``), without DNS.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class EgressPolicy:
     def check_host(self, host: str) -> None:
         """Refuse ``host`` if its spelling alone is refused (no DNS): an IP literal in any
         numeric form, or ``localhost``. Other names are judged at connect time."""
-        name = host.strip("[]").rstrip(".").lower()
+        name = _ascii(host.strip("[]")).rstrip(".").lower()
         if name == "localhost" or name.endswith(".localhost"):
             # RFC 6761: always loopback; the resolver would answer 127.0.0.1 or ::1.
             if not (self._allowed(IPv4Address("127.0.0.1")) or self._allowed(IPv6Address("::1"))):
@@ -173,7 +173,7 @@ class EgressPolicy:
 def literal_address(host: str) -> Address | None:
     """The IP address that ``host`` spells, in any form the system resolver reads as one
     (``[::1]``, ``2130706433``, ``0x7f.1``, ``0177.0.0.1``), else ``None`` (a name)."""
-    text = host.strip()
+    text = _ascii(host.strip())
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     try:
@@ -186,6 +186,17 @@ def literal_address(host: str) -> Address | None:
         except OSError:
             return None  # out of range: not an address; the resolver will not find it either
     return None
+
+
+def _ascii(host: str) -> str:
+    """``host`` as the resolver and httpx see it: a non-ASCII name IDNA-encoded, which maps
+    full-width digits and ideographic full stops (``127。0。0。1``) to ASCII."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host  # not a valid name: nothing will resolve it
 
 
 def embedded_ipv4(address: Address) -> IPv4Address | None:

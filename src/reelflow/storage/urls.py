@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import ssl
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -30,12 +31,18 @@ from reelflow.net.http import GuardedTransport
 from reelflow.storage.base import CHUNK_SIZE
 
 _MAX_REDIRECTS = 10
-SNIFF_BYTES = 4096
-# Text formats whose entries FFmpeg opens as further URLs or files.
+# FFmpeg's default probe size: how far its format probes may read into a source.
+PROBE_BYTES = 5_000_000
+# Text formats whose entries FFmpeg opens as further URLs or files. The DASH probe of
+# FFmpeg looks for "<MPD" in any case anywhere in its probe buffer, read as a C string (up
+# to the first NUL): so a manifest may hide it behind kilobytes of XML comment.
 _MANIFESTS: tuple[tuple[re.Pattern[bytes], str], ...] = (
     (re.compile(rb"^\s*#EXTM3U"), "an HLS playlist"),
-    (re.compile(rb"<MPD[\s>]"), "a DASH manifest"),
+    (re.compile(rb"<MPD", re.I), "a DASH manifest"),
     (re.compile(rb"^\s*ffconcat\s+version", re.I), "an FFmpeg concat script"),
+    # The FFmpeg binary's IMF demuxer opens the ASSETMAP.xml beside the file and the assets
+    # it names (PyAV's build has no IMF demuxer).
+    (re.compile(rb"<CompositionPlaylist", re.I), "an IMF composition playlist"),
     (re.compile(rb"^\s*<\?xml[^>]*>\s*<(?:smil|SmoothStreamingMedia)[\s>]", re.I), "a manifest"),
 )
 
@@ -87,7 +94,7 @@ class UrlSources:
                         raise self._too_large(url, f"more than {total}")
                     out.write(chunk)
             with dest.open("rb") as copy:
-                refuse_manifest(copy.read(SNIFF_BYTES), redact(url), host=httpx.URL(url).host)
+                refuse_manifest(read_head(copy), redact(url), host=httpx.URL(url).host)
         except httpx.HTTPError as exc:
             dest.unlink(missing_ok=True)
             raise StorageError(f"source {redact(url)} could not be read: {exc}") from exc
@@ -127,9 +134,26 @@ class UrlSources:
         )
 
 
+def read_head(file: BinaryIO) -> bytes:
+    """The start of a source as FFmpeg's text probes see it: the bytes before the first
+    NUL, at most ``PROBE_BYTES``. A media file has a NUL within its first bytes, so this
+    reads little; a text file is read as far as FFmpeg would look into it."""
+    head = bytearray()
+    while len(head) < PROBE_BYTES:
+        chunk = file.read(min(CHUNK_SIZE, PROBE_BYTES - len(head)))
+        if not chunk:
+            break
+        end = chunk.find(b"\0")
+        if end >= 0:
+            head += chunk[:end]
+            break
+        head += chunk
+    return bytes(head)
+
+
 def refuse_manifest(head: bytes, where: str, *, host: str = "") -> None:
-    """``UrlNotAllowed`` if ``head`` (the first ``SNIFF_BYTES`` of the source ``where``)
-    is a playlist or manifest: FFmpeg would open the URLs or files it names on its own."""
+    """``UrlNotAllowed`` if ``head`` (:func:`read_head` of the source ``where``) is a
+    playlist or manifest: FFmpeg would open the URLs or files it names on its own."""
     head = head.removeprefix(b"\xef\xbb\xbf")
     for pattern, kind in _MANIFESTS:
         if pattern.search(head):

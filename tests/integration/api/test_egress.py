@@ -140,3 +140,32 @@ def test_a_url_source_that_is_not_media_leaves_no_copy_behind(
     assert view.state.value == "failed" and view.err_code.startswith("InvalidInput.")
     scratch = runtime.settings.data_dir / "scratch"
     assert [p for p in scratch.rglob("*") if p.is_file()] == []
+
+
+def test_a_dash_manifest_hidden_from_a_quick_look_is_refused_too(
+    runtime: ServerServices, clips: ClipCache
+) -> None:
+    # FFmpeg's DASH probe finds "<mpd" in any case, anywhere in its probe buffer: this one
+    # sits behind 6000 bytes of comment and names a file of the machine, which the FFmpeg
+    # binary would open on the account's behalf (PyAV's build here cannot demux DASH, so
+    # without the check the probe fails NotMedia; another build would read the file).
+    assert runtime.admin_key is not None
+    headers = {"Authorization": f"Bearer {runtime.admin_key.secret_key}"}
+    named = clips(duration=1.0)
+    manifest = (
+        '<?xml version="1.0"?>\n<!--' + " " * 6000 + "-->\n"
+        '<mpd xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" '
+        'mediaPresentationDuration="PT1S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011">'
+        '<Period><AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="1">'
+        f"<BaseURL>{named}</BaseURL></Representation></AdaptationSet></Period></mpd>\n"
+    )
+    runtime.storages.get("media").put_bytes("in/clip.mpd", manifest.encode())
+    body = {"input": {"bucket": "media", "key": "in/clip.mpd"}, "media_process_task": SPEC}
+    with TestClient(create_app(runtime)) as client:
+        task_id = client.post("/v1/tasks", json=body, headers=headers).json()["task_id"]
+        assert runtime.scheduler.run_until(
+            lambda: runtime.engine.task_view(task_id).state.is_terminal, timeout=60
+        )
+    view = runtime.engine.task_view(task_id)
+    assert (view.state.value, view.err_code) == ("failed", "InvalidInput.UrlNotAllowed")
+    assert "media/in/clip.mpd is a DASH manifest" in view.message

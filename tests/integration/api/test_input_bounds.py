@@ -106,3 +106,16 @@ def test_a_video_over_the_limit_fails_too_large(runtime: ServerServices, tmp_pat
     assert (doc["state"], doc["err_code"]) == ("FINISH", "InvalidInput.TooLarge"), doc
     assert "9000x9000" in str(doc["message"])
     assert memory.growth < 100 * MiB
+
+
+def test_a_refused_source_is_named_as_the_account_named_it(
+    runtime: ServerServices, tmp_path: Path
+) -> None:
+    # The message is the task's: it names the bucket and key, not where the server keeps them.
+    with TestClient(create_app(runtime)) as client:
+        noise = run_task(runtime, client, "in/noise.mp4", bytes(range(256)) * 16)
+        large = run_task(runtime, client, "in/large.png", png_declaring(30000, 30000))
+    for doc in (noise, large):
+        assert str(doc["message"]).startswith("media/in/"), doc
+        assert str(runtime.settings.data_dir) not in str(doc["message"]), doc
+    assert noise["err_code"] == "InvalidInput.NotMedia"

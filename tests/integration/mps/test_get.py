@@ -1,5 +1,6 @@
 """``GET /``: the SDK's ``reqMethod="GET"`` and plain HTTP clients get the JSON error
-envelope naming what is offered; only browsers are sent to the console."""
+envelope naming what is offered; only browsers are sent to the console. A POST signed the
+legacy way (HmacSHA1/HmacSHA256: a form body, no Authorization header) gets the same."""
 
 from __future__ import annotations
 
@@ -35,6 +36,23 @@ def test_the_sdk_sending_get_reads_unsupported_operation(
     message = caught.value.get_message()
     assert "GET" in message and "TC3-HMAC-SHA256" in message
     assert caught.value.get_request_id()
+
+
+@pytest.mark.parametrize("sign_method", ["HmacSHA256", "HmacSHA1"])
+def test_the_sdk_posting_with_a_legacy_signature_reads_unsupported_operation(
+    server: ServerProcess, sign_method: str
+) -> None:
+    http = HttpProfile(
+        protocol="http", endpoint=f"127.0.0.1:{server.port}", reqMethod="POST", reqTimeout=30
+    )
+    client = MpsClient(
+        admin_credential(server), REGION, ClientProfile(signMethod=sign_method, httpProfile=http)
+    )
+    with pytest.raises(TencentCloudSDKException) as caught:
+        call(client, "DescribeTasks", {"Status": "FINISH"})
+    assert caught.value.get_code() == "UnsupportedOperation"
+    assert sign_method in caught.value.get_message()
+    assert "TC3-HMAC-SHA256" in caught.value.get_message()
 
 
 def test_a_plain_get_is_the_json_envelope(server: ServerProcess) -> None:

@@ -19,6 +19,7 @@ HOSTS = [
     ("169.254.169.254", "169.254.169.254 is a link-local address"),
     ("10.1.2.3", "10.1.2.3 is a private address"),
     ("localhost", "localhost is a loopback address"),
+    ("127\u30020\u30020\u30021", "is 127.0.0.1, a loopback address"),  # ideographic stops
 ]
 RULE = "the egress policy refuses it (REELFLOW_EGRESS_ALLOW)"
 

@@ -66,6 +66,9 @@ def test_public_unicast_is_allowed(address: str) -> None:
         ("[::1]", "::1"),
         ("[::ffff:127.0.0.1]", "::ffff:7f00:1"),
         ("169.254.169.254", "169.254.169.254"),
+        # Non-ASCII hosts are IDNA-mapped by the resolver and by httpx before use.
+        ("127\u30020\u30020\u30021", "127.0.0.1"),  # ideographic full stops
+        ("\uff10x7f000001", "127.0.0.1"),  # a full-width zero
     ],
 )
 def test_numeric_spellings_are_read_as_the_system_resolver_reads_them(
@@ -91,6 +94,8 @@ def test_check_url_names_the_rule_without_dns() -> None:
     )
     with pytest.raises(UrlNotAllowed, match=r"localhost\. is a loopback address"):
         DEFAULT.check_url("http://LocalHost./x")
+    with pytest.raises(UrlNotAllowed, match="is a loopback address"):
+        DEFAULT.check_url("http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/x")
     DEFAULT.check_url("https://cdn.example/clip.mp4")  # names wait for connect time
 
 

@@ -92,15 +92,31 @@ def test_fetch_stops_past_the_limit(tmp_path: Path) -> None:
         (b"\xef\xbb\xbf  #EXTM3U\n", "an HLS playlist"),
         (b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">', "a DASH manifest"),
         (b"ffconcat version 1.0\nfile /etc/passwd\n", "an FFmpeg concat script"),
+        # FFmpeg's DASH probe finds "<MPD" in any case, anywhere before the first NUL.
+        (b'<?xml version="1.0"?>\n<mpd xmlns="urn:mpeg:dash:schema:mpd:2011">', "a DASH manifest"),
+        (b"<?xml version='1.0'?><!--" + b" " * 6000 + b"--><MPD>", "a DASH manifest"),
+        (
+            b'<?xml version="1.0"?>\n<CompositionPlaylist xmlns="http://www.smpte-ra.org/'
+            b'schemas/2067-3/2016"><ContentTitle>t</ContentTitle>',
+            "an IMF composition playlist",
+        ),
     ],
+    ids=["hls", "hls-bom", "dash", "concat", "dash-lower-case", "dash-after-6000-bytes", "imf"],
 )
 def test_playlists_and_manifests_are_refused(tmp_path: Path, body: bytes, kind: str) -> None:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
     with pytest.raises(UrlNotAllowed) as caught:
-        sources(transport).fetch(URL, tmp_path / "source")
+        sources(transport, max_bytes=10_000).fetch(URL, tmp_path / "source")
     assert caught.value.code == "InvalidInput.UrlNotAllowed" and not caught.value.retryable
     assert kind in caught.value.message and "egress policy" in caught.value.message
     assert not (tmp_path / "source").exists()
+
+
+def test_media_naming_a_manifest_after_its_first_nul_is_fetched(tmp_path: Path) -> None:
+    # FFmpeg's text probes stop at the first NUL, which a media file has in its first bytes.
+    body = b"\x00\x00\x00\x18ftypisom" + b"<MPD xmlns='urn:mpeg:dash'>"
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    assert sources(transport).fetch(URL, tmp_path / "source").read_bytes() == body
 
 
 def test_redact_drops_the_query() -> None:

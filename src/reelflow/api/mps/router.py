@@ -7,11 +7,13 @@
 ``GET /`` (and ``HEAD``) is not an action: a browser (``Accept: text/html``) is sent to
 the console, anything else (the SDK with ``reqMethod="GET"``, curl) gets the error envelope
 ``UnsupportedOperation`` saying what is offered, so a client parsing JSON reads the reason.
+A POST signed the legacy way (the SDK's ``signMethod="HmacSHA256"``/``"HmacSHA1"``: a form
+body carrying ``Signature``, no ``Authorization`` header) gets the same answer.
 
-Order of checks: signature (``AuthFailure.*``), version (``MissingParameter`` /
-``InvalidParameterValue``), action (``InvalidAction``), body (``InvalidParameter``), then
-the action's own. Every answer is an envelope with HTTP 200 (``envelope.py``); nothing
-raised here reaches the native API's error handlers.
+Order of checks: legacy signing (``UnsupportedOperation``), signature (``AuthFailure.*``),
+version (``MissingParameter`` / ``InvalidParameterValue``), action (``InvalidAction``), body
+(``InvalidParameter``), then the action's own. Every answer is an envelope with HTTP 200
+(``envelope.py``); nothing raised here reaches the native API's error handlers.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ async def action_endpoint(
     return await anyio.to_thread.run_sync(call)
 
 
-GET_UNSUPPORTED = (
+NOT_OFFERED = (
     "GET requests and the legacy HmacSHA1/HmacSHA256 signatures are not supported: send the "
     "action as a JSON POST to / signed with TC3-HMAC-SHA256 (the SDK's default profile: "
     'HttpProfile(reqMethod="POST"), ClientProfile(signMethod="TC3-HMAC-SHA256")); '
@@ -95,7 +97,7 @@ GET_UNSUPPORTED = (
 async def get_root(request: Request) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         return RedirectResponse("/console", status_code=307)
-    return error_reply(MpsError(UNSUPPORTED, GET_UNSUPPORTED), str(uuid.uuid4()))
+    return error_reply(MpsError(UNSUPPORTED, NOT_OFFERED), str(uuid.uuid4()))
 
 
 def handle(
@@ -118,9 +120,21 @@ def handle(
     return reply(answer, request_id)
 
 
+def legacy_signed(headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether a request is signed the legacy way: a form body with a ``Signature`` field
+    and no ``Authorization`` header (the SDK's ``signMethod="HmacSHA256"``/``"HmacSHA1"``)."""
+    if headers.get("authorization"):
+        return False
+    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return False
+    return any(field.startswith(b"Signature=") for field in body.split(b"&"))
+
+
 def dispatch(
     services: ActionServices, headers: Mapping[str, str], body: bytes, now: float
 ) -> dict[str, Any]:
+    if legacy_signed(headers, body):
+        raise MpsError(UNSUPPORTED, NOT_OFFERED)
     account = verify("POST", "", headers, body, services.accounts.secret_for, now)
     version = headers.get("x-tc-version", "").strip()
     if not version:
