@@ -10,8 +10,8 @@ seconds to set up. Each measurement gets a fresh SQLite file or a fresh PostgreS
    finished jobs in the table (PostgreSQL is ANALYZEd after each bulk insert, as autovacuum
    would be; SQLite is not, as reelflow never runs ANALYZE);
 2. drain: jobs per second through the real ``Scheduler`` from a 10,000-task backlog, with
-   the SQL statements per job; on PostgreSQL also 4 schedulers (threads, each with its own
-   connection pool) on one database, with the share of claims that came back empty;
+   the SQL statements per job; on PostgreSQL also 4 schedulers (processes, each with its
+   own connection pool) on one database, with the share of claims that came back empty;
 3. fairness: account 1 has a 10,000-task backlog being drained; account 2 submits one task:
    how long until it starts, and how many jobs ran before it.
 
@@ -21,6 +21,8 @@ seconds to set up. Each measurement gets a fresh SQLite file or a fresh PostgreS
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -239,15 +241,15 @@ class InstantExecutor:
 class CountingEngine(Engine):
     """Counts claims, and claims that came back empty."""
 
-    claims = 0
-    empty = 0
+    claim_calls = 0
+    empty_claims = 0
 
     def claim(
         self, owner: str, limit: int, *, lease_seconds: float | None = None
     ) -> list[JobPayload]:
         claimed = super().claim(owner, limit, lease_seconds=lease_seconds)
-        self.claims += 1
-        self.empty += not claimed
+        self.claim_calls += 1
+        self.empty_claims += not claimed
         return claimed
 
 
@@ -298,41 +300,51 @@ class Drain:
     statements_per_job: float
     claims: int
     empty: int
+    cpu_ms_per_job: float  # the scheduler processes' own CPU (not the database server's)
+
+
+def run_scheduler(url: str, number: int, seconds: float, results: Any) -> None:
+    """One scheduler process: after a second of warm-up, count ``seconds`` of work."""
+    db = create_db_engine(url)
+    statements = Statements()
+    statements.watch(db)
+    engine = CountingEngine(session_factory(db), FakePlanner(), settings())
+    executor = InstantExecutor()
+    scheduler = Scheduler(engine, executor, settings(), owner=f"bench-{number}")
+    engine.on_jobs_added = scheduler.wake
+    scheduler.start(poll=0.05)
+    time.sleep(1.0)
+    before = (executor.done, statements.count, engine.claim_calls, engine.empty_claims)
+    cpu = time.process_time()
+    time.sleep(seconds)
+    after = (executor.done, statements.count, engine.claim_calls, engine.empty_claims)
+    cpu = time.process_time() - cpu
+    scheduler.stop()
+    db.dispose()
+    results.put((*(b - a for a, b in zip(before, after, strict=True)), cpu))
 
 
 def drain(db_kind: str, backlog_tasks: int, seconds: float, schedulers: int = 1) -> Drain:
+    """Each scheduler is a process of its own (as ``serve`` processes are), started together."""
     with DATABASES[db_kind]() as url:
         setup = create_db_engine(url)
         migrate(setup)
         backlog = Backlog(setup, Engine(session_factory(setup), FakePlanner(), settings()))
         backlog.add(backlog_tasks)
-        statements = Statements()
-        running: list[tuple[Scheduler, InstantExecutor, CountingEngine, DbEngine]] = []
-        for number in range(schedulers):
-            db = create_db_engine(url)
-            statements.watch(db)
-            engine = CountingEngine(session_factory(db), FakePlanner(), settings())
-            executor = InstantExecutor()
-            scheduler = Scheduler(engine, executor, settings(), owner=f"bench-{number}")
-            engine.on_jobs_added = scheduler.wake
-            running.append((scheduler, executor, engine, db))
-        for scheduler, *_ in running:
-            scheduler.start(poll=0.05)
-        time.sleep(1.0)  # warm-up
-        done0 = sum(e.done for _, e, _, _ in running)
-        count0, claims0 = statements.count, sum(g.claims for *_, g, _ in running)
-        empty0 = sum(g.empty for *_, g, _ in running)
-        time.sleep(seconds)
-        done = sum(e.done for _, e, _, _ in running) - done0
-        count = statements.count - count0
-        claims = sum(g.claims for *_, g, _ in running) - claims0
-        empty = sum(g.empty for *_, g, _ in running) - empty0
-        for scheduler, *_ in running:
-            scheduler.stop()
-        for *_, db in running:
-            db.dispose()
         setup.dispose()
-    return Drain(done / seconds, count / max(done, 1), claims, empty)
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        processes = [
+            context.Process(target=run_scheduler, args=(url, number, seconds, results))
+            for number in range(schedulers)
+        ]
+        for process in processes:
+            process.start()
+        counts = [results.get(timeout=seconds + 120) for _ in processes]
+        for process in processes:
+            process.join()
+    done, count, claims, empty, cpu = (sum(column) for column in zip(*counts, strict=True))
+    return Drain(done / seconds, count / max(done, 1), claims, empty, 1000 * cpu / max(done, 1))
 
 
 def fair_wait(db_kind: str, backlog_tasks: int, limit: float) -> tuple[float | None, int]:
@@ -373,6 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (shared machine)")
     parser.add_argument("--db", choices=sorted(DATABASES), action="append", help="default: both")
+    parser.add_argument(
+        "--only", choices=["claims", "drain", "wait"], action="append", help="default: all three"
+    )
     args = parser.parse_args(argv)
     depths = [100, 10_000] if args.quick else [100, 10_000, 100_000]
     finished = 100_000 if args.quick else 1_000_000
@@ -380,42 +395,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     backlog = 10_000
     kinds = args.db or ["sqlite", "postgresql"]
     print("Engine alone: a test executor completes each job at once (no FFmpeg, no storage).")
-    print(f"claim p50 (ms) of one job, {CLAIMS} claims per depth")
-    print(f"| queued | finished jobs | {' | '.join(kinds)} |")
-    print(f"|---|---|{'---|' * len(kinds)}")
-    table: dict[tuple[str, int], list[float]] = {}
-    for kind in kinds:
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    parts = args.only or ["claims", "drain", "wait"]
+    if "claims" in parts:
+        print(f"claim p50 (ms) of one job, {CLAIMS} claims per depth")
+        print(f"| queued | finished jobs | {' | '.join(kinds)} |")
+        print(f"|---|---|{'---|' * len(kinds)}")
+        table: dict[tuple[str, int], list[float]] = {}
+        for kind in kinds:
+            for done in (0, finished):
+                table[kind, done] = claim_p50(kind, depths, done)
         for done in (0, finished):
-            table[kind, done] = claim_p50(kind, depths, done)
-    for done in (0, finished):
-        for i, depth in enumerate(depths):
-            cells = " | ".join(f"{table[kind, done][i]:.2f}" for kind in kinds)
-            print(f"| {depth:,} | {done:,} | {cells} |", flush=True)
-    print(f"\ndrain from a {backlog:,}-task backlog ({SLOTS} slots, {seconds:.0f} s window)")
-    for kind in kinds:
-        result = drain(kind, backlog, seconds)
-        print(
-            f"{kind}, 1 scheduler: {result.jobs_per_s:.0f} jobs/s,"
-            f" {result.statements_per_job:.1f} SQL statements per job",
-            flush=True,
-        )
-    if "postgresql" in kinds:
-        result = drain("postgresql", backlog, seconds, schedulers=4)
-        share = 100 * result.empty / max(result.claims, 1)
-        print(
-            f"postgresql, 4 schedulers: {result.jobs_per_s:.0f} jobs/s,"
-            f" {result.statements_per_job:.1f} SQL statements per job,"
-            f" empty claims {result.empty}/{result.claims} ({share:.1f}%)",
-            flush=True,
-        )
-    limit = 30.0 if args.quick else 120.0
-    print(f"\nwait of account 2's new task behind account 1's {backlog:,}-task backlog")
-    for kind in kinds:
-        waited, ran = fair_wait(kind, backlog, limit)
-        shown = (
-            f"{waited * 1000:.0f} ms" if waited is not None else f"> {limit:.0f} s (not started)"
-        )
-        print(f"{kind}: {shown}, {ran} jobs ran before it", flush=True)
+            for i, depth in enumerate(depths):
+                cells = " | ".join(f"{table[kind, done][i]:.2f}" for kind in kinds)
+                print(f"| {depth:,} | {done:,} | {cells} |", flush=True)
+    if "drain" in parts:
+        print(f"\ndrain from a {backlog:,}-task backlog ({SLOTS} slots, {seconds:.0f} s window)")
+        for kind in kinds:
+            result = drain(kind, backlog, seconds)
+            print(
+                f"{kind}, 1 scheduler: {result.jobs_per_s:.0f} jobs/s,"
+                f" {result.statements_per_job:.1f} SQL statements per job,"
+                f" {result.cpu_ms_per_job:.1f} ms of scheduler CPU per job",
+                flush=True,
+            )
+        if "postgresql" in kinds:
+            result = drain("postgresql", backlog, seconds, schedulers=4)
+            share = 100 * result.empty / max(result.claims, 1)
+            print(
+                f"postgresql, 4 schedulers: {result.jobs_per_s:.0f} jobs/s,"
+                f" {result.statements_per_job:.1f} SQL statements per job,"
+                f" {result.cpu_ms_per_job:.1f} ms of scheduler CPU per job,"
+                f" empty claims {result.empty}/{result.claims} ({share:.1f}%)",
+                flush=True,
+            )
+    if "wait" in parts:
+        limit = 30.0 if args.quick else 120.0
+        print(f"\nwait of account 2's new task behind account 1's {backlog:,}-task backlog")
+        for kind in kinds:
+            waited, ran = fair_wait(kind, backlog, limit)
+            shown = (
+                f"{waited * 1000:.0f} ms"
+                if waited is not None
+                else f"> {limit:.0f} s (not started)"
+            )
+            print(f"{kind}: {shown}, {ran} jobs ran before it", flush=True)
     return 0
 
 

@@ -109,6 +109,8 @@ class Claims:
                     .group_by(Job.account_id)
                 )
                 running.update({row[0]: row[1] for row in session.execute(counted)})
+        if not self._share.order(accounts, running, 1):
+            return []  # every account with work is at its cap: no write lock for nothing
         payloads: list[JobPayload] = []
         with self._store.write() as session:
             now = self._store.now()
