@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The console's stream players (hls.js, dash.js): npm ci from package-lock.json into
+# node_modules/, which reelflow serves at /console/players/ (REELFLOW_PLAYER_DIR elsewhere).
+PLAYERS := node_modules/.installed
 
-.PHONY: demo test check bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
+.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +15,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,s3]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(PLAYERS): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund && touch $(PLAYERS); \
+	else \
+		echo "npm not found: the console's stream players (hls.js, dash.js) are not installed;"; \
+		echo "everything else works. Install npm (e.g. apt-get install npm), then: make players"; \
+	fi
+
+players: $(PLAYERS)
+
+demo: $(STAMP) $(PLAYERS)
 	$(BIN)/reelflow demo
 
-test: $(STAMP)
+test: $(STAMP) $(PLAYERS)
 	$(BIN)/pytest -q
 
 check: $(STAMP)
@@ -62,4 +75,4 @@ chaos: $(STAMP)
 	$(BIN)/python bench/chaos_bench.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache
+	rm -rf $(VENV) node_modules demo-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

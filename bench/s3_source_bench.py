@@ -5,7 +5,12 @@ Two ways for a job to read a source in an S3 bucket (moto's S3 server on loopbac
 * ``fetch`` (reelflow now): the object is copied to the job's scratch with boto3 (ranged
   reads that resume after a cut, once per machine and version), then PyAV and FFmpeg read
   a local file;
-* ``presigned`` (reelflow before): PyAV and FFmpeg read a presigned URL over HTTP.
+* ``presigned`` (reelflow before): FFmpeg reads a presigned URL over HTTP.
+
+The probe reads only local files since c9afa78 (PyAV's network branch is gone), so in the
+``presigned`` mode the probe job still fetches the source; only the media job streams it.
+The fetch alone (``Storage.fetch_to``, what streaming would save) is timed on its own:
+streaming costs less than fetching only if ``presigned`` exceeds ``fetch`` by less than it.
 
 For each source size, one task of the default workflow (probe job, then the fused media
 job; outputs to a local bucket, so only the source's reading differs) runs in a fresh
@@ -43,7 +48,7 @@ from reelflow.executors.jobs import JobRuntime  # noqa: E402
 from reelflow.media.ffmpeg import find_ffmpeg  # noqa: E402
 from reelflow.media.probe import probe  # noqa: E402
 from reelflow.presets.default_workflow import default_media_process_task  # noqa: E402
-from reelflow.specs.jobs import JobPayload  # noqa: E402
+from reelflow.specs.jobs import JobKind, JobPayload  # noqa: E402
 from reelflow.specs.requests import TaskRequest, TaskSource  # noqa: E402
 from reelflow.storage.local.backend import LocalStorage  # noqa: E402
 from reelflow.storage.registry import StorageRegistry  # noqa: E402
@@ -81,14 +86,16 @@ def options(endpoint: str, bucket: str) -> S3Options:
 
 @contextmanager
 def presigned_sources() -> Iterator[None]:
-    """Make bucket sources be read through presigned URLs, as before the fetch."""
+    """Make media jobs read bucket sources through presigned URLs, as before the fetch
+    (probe jobs keep the fetched copy: the probe refuses URLs)."""
     original = JobRuntime._source
 
     @contextmanager
     def source(self: JobRuntime, job: JobPayload, work_dir: Path) -> Iterator[str]:
         src = job.source
         storage = self.storages.get(src.bucket) if src.type == "bucket" else None
-        url = storage.presigned_url(src.key, int(job.timeout) + 600) if storage else None
+        media = job.kind is JobKind.MEDIA
+        url = storage.presigned_url(src.key, int(job.timeout) + 600) if storage and media else None
         if url is None:
             with original(self, job, work_dir) as path:
                 yield path
@@ -127,6 +134,15 @@ def run_task(endpoint: str, bucket: str, info_source: Path, mode: str) -> float:
         return elapsed
 
 
+def fetch_alone(endpoint: str, bucket: str) -> float:
+    """Wall seconds of copying ``s3://bucket/src.mp4`` to a local file, as a job does."""
+    with tempfile.TemporaryDirectory(dir=OUT_DIR) as tmp:
+        storage = S3Storage("fin", options(endpoint, bucket))
+        start = time.perf_counter()
+        storage.fetch_to("src.mp4", Path(tmp) / "src.mp4")
+        return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -144,10 +160,11 @@ def main() -> None:
             bucket = f"bench-{uuid.uuid4().hex[:8]}"
             client.create_bucket(Bucket=bucket)
             client.upload_file(str(source), bucket, "src.mp4")
-            times: dict[str, list[float]] = {"fetch": [], "presigned": []}
+            times: dict[str, list[float]] = {"fetch": [], "presigned": [], "fetch alone": []}
             for _ in range(args.runs):
-                for mode, values in times.items():
-                    values.append(run_task(endpoint, bucket, source, mode))
+                for mode in ("fetch", "presigned"):
+                    times[mode].append(run_task(endpoint, bucket, source, mode))
+                times["fetch alone"].append(fetch_alone(endpoint, bucket))
             rows.append((size, source.stat().st_size, times))
     print(f"{'source':<8} {'MB':>7} {'mode':<10} {'median s':>9} {'min':>7} {'max':>7}")
     for size, nbytes, times in rows:

@@ -16,6 +16,7 @@
     |   +-- FFmpegFailed               FFmpegFailed    no
     |   +-- FFmpegTimeout              FFmpegTimeout   yes
     |   +-- FFmpegNotFound             ConfigError.FFmpegNotFound  no
+    |   +-- StreamCheckFailed          FailedOperation.StreamCheck  no
     +-- JobCancelled                   Cancelled       no
     +-- TaskNotFound                   ResourceNotFound.TaskNotFound  no
     +-- TemplateNotFound               ResourceNotFound.TemplateNotExist  no
@@ -24,6 +25,7 @@
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
+    |   +-- BrokerUnavailable          ResourceUnavailable.Broker  yes (outage budget)
     +-- UrlNotAllowed                  InvalidInput.UrlNotAllowed  no
     +-- DatabaseUnavailable            ResourceUnavailable.Database  yes
     +-- NotifyError                    NotifyError     yes
@@ -37,7 +39,9 @@ A resource of another account is reported exactly like an unknown one.
 
 ``StorageUnavailable`` is an outage: the store or the network was away (refused, reset,
 timed out, DNS, 5xx, throttled), not a fault of the job. The engine retries it within a time
-budget (``outage_budget_seconds``) without counting attempts.
+budget (``outage_budget_seconds``) without counting attempts. ``BrokerUnavailable`` (a job
+could not be sent) is one too: the scheduler hands the job back until the broker has been
+away longer than the same budget.
 
 Every error carries a stable ``code`` (mapped to the compatible API's codes where one
 exists) and a message a person can act on. Whether a failed job is tried again is decided
@@ -161,6 +165,13 @@ class FFmpegNotFound(MediaError):
     code = "ConfigError.FFmpegNotFound"
 
 
+class StreamCheckFailed(MediaError):
+    """A packaged ladder broke a rule of the stream checker (``reelflow check-stream``);
+    the message names every failed rule id (docs/streaming.md)."""
+
+    code = "FailedOperation.StreamCheck"
+
+
 class JobCancelled(ReelflowError):
     code = "Cancelled"
 
@@ -206,6 +217,13 @@ class ExecutorUnavailable(ReelflowError):
 
     code = "ExecutorUnavailable"
     retryable = True
+
+
+class BrokerUnavailable(ExecutorUnavailable):
+    """The Celery broker cannot be reached: a job could not be sent. Past the outage budget
+    the jobs that could not be sent fail with this code (``reelflow.engine.outages``)."""
+
+    code = "ResourceUnavailable.Broker"
 
 
 class UrlNotAllowed(ReelflowError):

@@ -24,7 +24,8 @@ from reelflow.errors import LimitExceeded, SpecError, TemplateInUse, TemplateNot
 from reelflow.presets.catalog import Preset, get_preset, is_preset, list_presets
 from reelflow.presets.lookup import ChainLookup, PresetLookup, TemplateLookup
 from reelflow.specs.schedules import ScheduleSpec
-from reelflow.specs.templates import TEMPLATE_MODELS, TRUSTED, Template, TemplateKind
+from reelflow.specs.template_kinds import TEMPLATE_MODELS, Template
+from reelflow.specs.templates import TRUSTED, TemplateKind
 from reelflow.specs.workflows import WorkflowSpec, template_references
 
 TemplateType = Literal["Preset", "Custom"]
@@ -36,6 +37,7 @@ QUOTAS: dict[TemplateKind, int] = {
     TemplateKind.SAMPLE_SNAPSHOT: 16,
     TemplateKind.IMAGE_SPRITE: 16,
     TemplateKind.ANIMATED_GRAPHICS: 16,
+    TemplateKind.ADAPTIVE: 100,
 }
 """Custom templates per account and kind (the compatible API's quotas)."""
 

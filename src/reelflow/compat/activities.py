@@ -42,6 +42,7 @@ ACTION_KINDS: dict[str, SubTaskKind] = {
     "action-samplesnapshot": SubTaskKind.SAMPLE_SNAPSHOT,
     "action-image-sprite": SubTaskKind.IMAGE_SPRITE,
     "action-animated-graphics": SubTaskKind.ANIMATED_GRAPHICS,
+    "action-adaptive-substream": SubTaskKind.ADAPTIVE,
 }
 ACTIVITY_TYPES = {kind: name for name, kind in ACTION_KINDS.items()}
 # The ActivityPara member holding each action's task input.
@@ -51,11 +52,10 @@ PARA_MEMBERS: dict[SubTaskKind, str] = {
     SubTaskKind.SNAPSHOT: "SnapshotByTimeOffsetTask",
     SubTaskKind.SAMPLE_SNAPSHOT: "SampleSnapshotTask",
     SubTaskKind.IMAGE_SPRITE: "ImageSpriteTask",
+    SubTaskKind.ADAPTIVE: "AdaptiveDynamicStreamingTask",
 }
-_PARA_NULLS = (*PARA_MEMBERS.values(), "AdaptiveDynamicStreamingTask")
+_PARA_NULLS = tuple(PARA_MEMBERS.values())
 NOT_OFFERED: dict[str, str] = {
-    "action-adaptive-substream": "adaptive streaming is not offered yet; use action-trans "
-    "with an hls transcode template",
     "action-AIAnalysis": "AI analysis is not offered",
     "action-AIRecognition": "AI recognition is not offered",
     "action-aiReview": "content review is not offered",
@@ -272,4 +272,6 @@ def para_input(kind: SubTaskKind, item: SubTaskOutput) -> dict[str, Any]:
         return trim.transcode_input(document)
     if kind is SubTaskKind.ANIMATED_GRAPHICS:
         return trim.animated_input(document)
+    if kind is SubTaskKind.ADAPTIVE:
+        return trim.adaptive_input(document)
     return document

@@ -11,6 +11,7 @@ from typing import Any
 
 from reelflow.compat.media import media_metadata
 from reelflow.specs.outputs import (
+    AdaptiveStreamingResult,
     AnimatedResult,
     ImageSpriteResult,
     SampleSnapshotResult,
@@ -39,6 +40,8 @@ def output_item(result: SubTaskResult) -> dict[str, Any]:
         return _sample(result)
     if isinstance(result, ImageSpriteResult):
         return _sprite(result)
+    if isinstance(result, AdaptiveStreamingResult):
+        return _adaptive(result)
     return _animated(result)
 
 
@@ -111,4 +114,61 @@ def _animated(result: AnimatedResult) -> dict[str, Any]:
         "Md5": file.md5,
         "StartTimeOffset": result.start,
         "EndTimeOffset": result.end,
+    }
+
+
+def _adaptive(result: AdaptiveStreamingResult) -> dict[str, Any]:
+    """``AdaptiveDynamicStreamingInfoItem`` (Definition, Package, Path, Storage) and
+    reelflow's own members after them: the package's files, the renditions as measured and
+    the checker's verdict (``Package`` is ``CMAF`` for reelflow's own format, whose MPD is
+    ``MpdPath``)."""
+    check = result.check
+    return {
+        "Definition": result.definition,
+        "Package": result.format,
+        "Path": mps_path(result.path),
+        "Storage": storage_info(result.bucket),
+        "MpdPath": mps_path(result.mpd_path) if result.mpd_path else "",
+        "SegmentType": result.segment_type,
+        "FileCount": result.file_count,
+        "Size": result.size,
+        "Renditions": [
+            {
+                "Kind": r.kind,
+                "SubStreamNumber": r.sub_stream,
+                "Codecs": r.codecs,
+                "Width": r.width,
+                "Height": r.height,
+                "FrameRate": r.frame_rate,
+                "SampleRate": r.sample_rate,
+                "Channels": r.channels,
+                "PeakBitrate": r.peak_bitrate,
+                "AverageBitrate": r.average_bitrate,
+                "SegmentCount": r.segment_count,
+                "Duration": r.duration,
+                "Playlist": r.playlist,
+            }
+            for r in result.renditions
+        ],
+        "StreamCheck": {
+            "Passed": check.passed,
+            "Manifests": [mps_path(m) for m in check.manifests],
+            "FailedRules": list(check.failed_rules),
+            "Failures": [
+                {"Rule": f.rule, "Where": f.where, "Message": f.message} for f in check.failures
+            ],
+            "Renditions": [
+                {
+                    "Name": r.name,
+                    "Kind": r.kind,
+                    "Codecs": list(r.codecs),
+                    "Segments": r.segments,
+                    "PeakBandwidth": r.bandwidth_peak,
+                    "AverageBandwidth": r.bandwidth_average,
+                    "DeclaredBandwidth": r.declared_bandwidth,
+                    "DeclaredAverageBandwidth": r.declared_average_bandwidth,
+                }
+                for r in check.renditions
+            ],
+        },
     }

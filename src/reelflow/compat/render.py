@@ -26,8 +26,9 @@ RESULT_MEMBERS = {
     SubTaskKind.SNAPSHOT: "SnapshotByTimeOffsetTask",
     SubTaskKind.SAMPLE_SNAPSHOT: "SampleSnapshotTask",
     SubTaskKind.IMAGE_SPRITE: "ImageSpriteTask",
+    SubTaskKind.ADAPTIVE: "AdaptiveDynamicStreamingTask",
 }
-_ALL_MEMBERS = (*RESULT_MEMBERS.values(), "AdaptiveDynamicStreamingTask")
+_ALL_MEMBERS = tuple(RESULT_MEMBERS.values())
 
 # The compatible API's legacy integer error codes: 0 = success; reelflow uses one generic
 # non-zero value and puts its precise code in ErrCodeExt.

@@ -2,7 +2,9 @@
 
 reelflow's spec models and result documents carry a few fields of their own
 (``VideoTemplate.Preset``/``AllowUpscale``, a transcode input's ``ExtInfo``, a raw
-template's ``Name``/``Comment``, an animated graphic input's ``ObjectNumberFormat``,
+template's ``Name``/``Comment``, an animated graphic input's ``ObjectNumberFormat``, an
+adaptive-streaming input's ``ObjectNumberFormat``/``ExtInfo`` and its result's files,
+renditions and check summary,
 ``WorkflowTask.ErrCodeExt``). The official SDK warns
 (``UserWarning: ... fileds are useless``) for every unknown member of a nested structure,
 so the action API leaves them out; the native API keeps them.
@@ -17,6 +19,7 @@ _VIDEO_EXTRAS = ("Preset", "AllowUpscale")
 _RAW_TRANSCODE_EXTRAS = ("Name", "Comment")
 _TRANSCODE_INPUT_EXTRAS = ("ExtInfo",)
 _ANIMATED_INPUT_EXTRAS = ("ObjectNumberFormat",)
+_ADAPTIVE_INPUT_EXTRAS = ("ObjectNumberFormat", "ExtInfo")
 _WORKFLOW_TASK_EXTRAS = ("ErrCodeExt",)
 
 
@@ -47,9 +50,28 @@ def animated_input(document: dict[str, Any]) -> dict[str, Any]:
     return _without(document, _ANIMATED_INPUT_EXTRAS)
 
 
+def adaptive_input(document: dict[str, Any]) -> dict[str, Any]:
+    """An ``AdaptiveDynamicStreamingTaskInput``."""
+    return _without(document, _ADAPTIVE_INPUT_EXTRAS)
+
+
+# Result members whose Output carries reelflow's own members (an adaptive-streaming result:
+# its files, renditions and check summary), with the members the vendor's item defines.
+_OUTPUT_MEMBERS = {
+    "AdaptiveDynamicStreamingTask": frozenset({"Definition", "Package", "Path", "Storage"}),
+}
+
 # Task sets and result members whose inputs need trimming, with the trimming function.
-_SETS = {"TranscodeTaskSet": transcode_input, "AnimatedGraphicTaskSet": animated_input}
-_RESULTS = {"TranscodeTask": transcode_input, "AnimatedGraphicTask": animated_input}
+_SETS = {
+    "TranscodeTaskSet": transcode_input,
+    "AnimatedGraphicTaskSet": animated_input,
+    "AdaptiveDynamicStreamingTaskSet": adaptive_input,
+}
+_RESULTS = {
+    "TranscodeTask": transcode_input,
+    "AnimatedGraphicTask": animated_input,
+    "AdaptiveDynamicStreamingTask": adaptive_input,
+}
 
 
 def media_process_task(document: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +101,11 @@ def _result(result: Any) -> Any:
         task = trimmed.get(member)
         if isinstance(task, dict) and isinstance(task.get("Input"), dict):
             trimmed[member] = {**task, "Input": trim(task["Input"])}
+    for member, keep in _OUTPUT_MEMBERS.items():
+        task = trimmed.get(member)
+        if isinstance(task, dict) and isinstance(task.get("Output"), dict):
+            output = task["Output"]
+            trimmed[member] = {**task, "Output": {k: v for k, v in output.items() if k in keep}}
     return trimmed
 
 

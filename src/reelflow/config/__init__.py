@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     notify_workers: int = Field(default=8, ge=1, le=256)
     notify_per_target: int = Field(default=4, ge=1, le=256)
     notify_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # The console's stream players (hls.js, dash.js): a node_modules folder made by `npm ci`
+    # from the checkout's package.json (`make players`). Unset: the checkout's own
+    # node_modules (a source or editable install); a wheel installed elsewhere names one.
+    player_dir: Path | None = None
 
     @field_validator("buckets")
     @classmethod

@@ -13,6 +13,7 @@ KIND_LABELS: dict[str, str] = {
     SubTaskKind.SAMPLE_SNAPSHOT.value: "Sampled screenshots",
     SubTaskKind.IMAGE_SPRITE.value: "Image sprite",
     SubTaskKind.ANIMATED_GRAPHICS.value: "Animated image",
+    SubTaskKind.ADAPTIVE.value: "Adaptive streaming",
     TemplateKind.WATERMARK.value: "Watermark",
     TemplateKind.IMAGE_SPRITE.value: "Image sprite",
     TemplateKind.ANIMATED_GRAPHICS.value: "Animated image",

@@ -21,10 +21,12 @@ from reelflow.console.deps import SignedIn
 from reelflow.console.session import ConsoleSession, Sessions
 
 # Pages show live data: never cached, never framed, scripts and styles only from here.
+# media-src blob:: the stream players feed <video> a MediaSource through a blob: URL (one
+# the page's own script made); their worker and segments come from 'self'.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
         "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),

@@ -1,5 +1,6 @@
-"""What a finished sub-task produced, as things a page can show: a player for renditions,
-images for screenshots, the sprite and the animated image, links for the rest.
+"""What a finished sub-task produced, as things a page can show: a player for renditions
+(a stream player for an HLS playlist or a DASH MPD), images for screenshots, the sprite and
+the animated image, links for the rest.
 
 Outputs are read from the sub-task's result (the compatible API's shapes, see
 ``reelflow.executors.outputs``): each names its bucket and ``/key`` paths.
@@ -12,11 +13,12 @@ from typing import Any, Literal
 
 from reelflow.console.formatting import seconds_text
 from reelflow.console.pages import object_url
+from reelflow.console.players import stream_format
 from reelflow.engine.views import SubTaskView
 from reelflow.specs.states import SubTaskState
 from reelflow.specs.subtasks import SubTaskKind
 
-PreviewKind = Literal["video", "audio", "image", "link"]
+PreviewKind = Literal["stream", "video", "audio", "image", "link"]
 
 AUDIO_CONTAINERS = frozenset({"mp3", "m4a", "aac", "ogg", "flac", "wav", "opus"})
 MAX_IMAGES = 24  # sampled screenshots can be many; the rest are a click away in the bucket
@@ -41,6 +43,11 @@ class Preview:
     def name(self) -> str:
         return self.key.rsplit("/", 1)[-1]
 
+    @property
+    def stream(self) -> str | None:
+        """``"hls"`` or ``"dash"`` for a stream preview."""
+        return stream_format(self.key) if self.kind == "stream" else None
+
 
 def _bucket(output: dict[str, Any], member: str, fallback: str) -> str:
     storage = output.get(member) or {}
@@ -59,8 +66,8 @@ def _transcode(output: dict[str, Any], bucket: str) -> list[Preview]:
     container = str(output.get("Container") or key.rsplit(".", 1)[-1]).lower()
     width, height = output.get("Width") or 0, output.get("Height") or 0
     label = f"{width}x{height}" if width and height else container
-    if key.endswith(".m3u8"):
-        return [Preview("link", bucket, key, f"HLS playlist · {label}")]
+    if stream_format(key) == "hls":
+        return [Preview("stream", bucket, key, f"HLS · {label}")]
     audio_only = key.rsplit(".", 1)[-1] in AUDIO_CONTAINERS or not (width and height)
     return [Preview("audio" if audio_only else "video", bucket, key, label)]
 
@@ -106,4 +113,13 @@ def previews(sub: SubTaskView) -> list[Preview]:
     if sub.kind is SubTaskKind.ANIMATED_GRAPHICS:
         key = _key(output.get("Path"))
         return [Preview("image", bucket, key, str(output.get("Container") or "gif"))] if key else []
-    return []
+    return _stream(output, bucket)
+
+
+def _stream(output: dict[str, Any], bucket: str) -> list[Preview]:
+    """A kind whose output is a manifest (an adaptive-streaming ladder's ``Path``)."""
+    key = _key(output.get("Path"))
+    found = stream_format(key)
+    if found is None:
+        return []
+    return [Preview("stream", bucket, key, "HLS" if found == "hls" else "DASH")]

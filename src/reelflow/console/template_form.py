@@ -15,12 +15,8 @@ from pydantic import ValidationError
 from reelflow.config import X264_PRESETS
 from reelflow.console.forms import FormData
 from reelflow.console.validation import FieldMap, FormErrors, clean_message, validated
-from reelflow.specs.templates import (
-    TEMPLATE_MODELS,
-    Template,
-    TemplateKind,
-    TranscodeTemplate,
-)
+from reelflow.specs.template_kinds import TEMPLATE_MODELS, Template
+from reelflow.specs.templates import TemplateKind, TranscodeTemplate
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS, CONTAINERS, SAMPLE_RATES
 from reelflow.web.errors import field_name
 
@@ -198,6 +194,21 @@ def starter_json(kind: TemplateKind) -> str:
             "fps": 10,
             "format": "gif",
             "width": 320,
+        },
+        TemplateKind.ADAPTIVE: {
+            "name": "HLS 2 rungs",
+            "format": "HLS",
+            "segment_seconds": 6,
+            "stream_infos": [
+                {
+                    "video": {"codec": "h264", "bitrate": 400, "height": 360, "fps": 25},
+                    "audio": {"codec": "aac", "bitrate": 64, "sample_rate": 44100},
+                },
+                {
+                    "video": {"codec": "h264", "bitrate": 1800, "height": 720, "fps": 25},
+                    "audio": {"codec": "aac", "bitrate": 128, "sample_rate": 44100},
+                },
+            ],
         },
     }
     return json.dumps(examples.get(kind, {"name": ""}), indent=2)

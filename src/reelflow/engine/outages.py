@@ -8,6 +8,11 @@ than ``outage_budget_seconds``. Then the job fails with the outage's code and a 
 that says for how long the dependency was away. ``Job.outage_since`` records when the
 job's current outage started; any other outcome ends it.
 
+A broker outage is met by the scheduler, not by a job: a job that could not be sent is
+handed back to the queue (no attempt used) while ``SendOutage`` counts how long sends have
+been failing; past the same budget the jobs that could not be sent fail with
+``ResourceUnavailable.Broker`` instead.
+
 The backoff waits about as long as the outage has lasted so far (so waits double: 1 s,
 2 s, 4 s... like capped exponential backoff, without a counter), at most ``OUTAGE_CAP``,
 jittered to spread jobs that failed together, and never past the end of the budget: the
@@ -27,6 +32,9 @@ OUTAGE_CODES = frozenset({StorageUnavailable.code})
 OUTAGE_BASE = 1.0
 # Small enough that a job is back within about half a minute of the dependency's return.
 OUTAGE_CAP = 20.0
+# A send failing this long after the previous failed one starts a new broker outage: while
+# jobs wait, a scheduler tries again every 10 s at most, so the broker was back meanwhile.
+SEND_OUTAGE_GAP = 60.0
 
 
 def is_outage(code: str) -> bool:
@@ -78,3 +86,23 @@ def _span(seconds: float) -> str:
     if seconds < 2 * 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+class SendOutage:
+    """How long one scheduler's sends to the executor have been failing (the broker's
+    outage as it sees it): ``failed`` at each failed send gives the decision for the jobs
+    that could not be sent (hand back, or fail past ``budget`` s); ``sent`` ends it."""
+
+    def __init__(self, budget: float) -> None:
+        self._budget = budget
+        self._since: datetime | None = None
+        self._last: datetime | None = None
+
+    def failed(self, now: datetime, message: str) -> OutageDecision:
+        last, self._last = self._last, now
+        if self._since is None or last is None or (now - last).total_seconds() > SEND_OUTAGE_GAP:
+            self._since = now
+        return decide(self._since, now, self._budget, message)
+
+    def sent(self) -> None:
+        self._since = self._last = None

@@ -13,6 +13,12 @@ most ``free_slots`` jobs in flight, and learns from the engine when a claim is o
 their dispatch lease ends: the scheduler hands them back and only probes until a worker is
 back.
 
+A job that cannot be sent (``ExecutorUnavailable``: the broker is away) goes back to the
+queue without using an attempt, until sends have been failing for longer than
+``settings.outage_budget_seconds``: then the jobs that cannot be sent fail with the
+executor's code (``ResourceUnavailable.Broker``), naming how long it was away
+(``reelflow.engine.outages.SendOutage``). A send that works ends the outage.
+
 A database outage (``DatabaseUnavailable``) is not a failure of the loop: it backs off
 (``reelflow.db.outage``), logs one line when the outage starts and one when it ends, and
 keeps every claim. Leases are not taken back because the database itself was away: no
@@ -31,15 +37,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from reelflow.config import Settings
 from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.dispatch import DispatchWatch
+from reelflow.engine.outages import SendOutage
 from reelflow.engine.ports import Executor
 from reelflow.engine.service import Engine
 from reelflow.errors import ExecutorUnavailable
-from reelflow.specs.jobs import JobEvent, JobEventType
+from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload, JobResult
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +97,7 @@ class Scheduler:
         self._sweep_every = min(settings.lease_seconds / 2, 5.0)
         self._lease_seconds = settings.lease_seconds
         self._outage = Outage("scheduler", logger)
+        self._send_outage = SendOutage(settings.outage_budget_seconds)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # job id -> attempt this scheduler runs
         # (job id, attempt) of the results being recorded now: their claims end with the
@@ -137,15 +145,29 @@ class Scheduler:
             try:
                 self.executor.submit(payload)
             except ExecutorUnavailable as exc:
-                unsent = [p.job_id for p in payloads[sent:]]
+                unsent = payloads[sent:]
                 with self._lock:
-                    for job_id in unsent:
-                        self._running.pop(job_id, None)
-                        self._started.pop(job_id, None)
-                self.engine.requeue_owner(self.owner, unsent)
-                logger.warning("%s; %d claimed job(s) handed back", exc.message, len(unsent))
+                    for job in unsent:
+                        self._running.pop(job.job_id, None)
+                        self._started.pop(job.job_id, None)
+                decision = self._send_outage.failed(self.engine.store.now(), exc.message)
+                if decision.retry_in is None:
+                    self._fail_unsent(unsent, exc.code, decision.message)
+                    logger.warning("%s; %d claimed job(s) failed", decision.message, len(unsent))
+                else:
+                    self.engine.requeue_owner(self.owner, [job.job_id for job in unsent])
+                    logger.warning("%s; %d claimed job(s) handed back", exc.message, len(unsent))
                 return sent
+        if payloads:
+            self._send_outage.sent()
         return len(payloads)
+
+    def _fail_unsent(self, jobs: Sequence[JobPayload], code: str, message: str) -> None:
+        """Fail claimed jobs that could not be sent for longer than the outage budget."""
+        for job in jobs:
+            result = JobResult(job_id=job.job_id, ok=False, error_code=code, message=message)
+            event = JobEvent(job_id=job.job_id, type=JobEventType.FINISHED, result=result)
+            self.engine.handle(event, attempt=job.attempt, owner=self.owner)
 
     def running(self) -> dict[str, int]:
         """The jobs this scheduler runs now: job id -> attempt."""

@@ -29,6 +29,7 @@ from reelflow.errors import (
 )
 from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
+from reelflow.executors.ladders import run_ladder
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
@@ -38,7 +39,7 @@ from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.works import TranscodeWork
+from reelflow.specs.works import FusedWork, LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
@@ -244,71 +245,127 @@ class JobRuntime:
     def _media_in_scratch(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.media_info is None:
             raise ConfigError("a media job needs the source's probe (media_info)")
-        info, works = job.media_info, job.works
+        info = job.media_info
+        fused = [w for w in job.works if not isinstance(w, LadderWork)]
+        ladders = [w for w in job.works if isinstance(w, LadderWork)]
+        # Progress: 95 % at most until the outputs are stored, shared equally by the fused
+        # command and each ladder (each its own FFmpeg process, in that order).
+        share = 95.0 / ((1 if fused else 0) + len(ladders))
+        duration = info.duration or 0.0
         with (
             self._work_dir(job) as work_dir,
             self._source(job, work_dir) as src,
         ):
             self._done_with_url(job)  # this job holds its own link to the copy
-            command = build_command(
-                src, info, works, work_dir, video_preset=job.video_preset, font_file=self.font
-            )
-            for path, data in command.files.items():
-                path.write_bytes(data)
-
-            def on_progress(p: Progress) -> None:
-                # 95 % at most until the outputs are stored; command.duration is the
-                # longest output, which is what out_time runs to (not the source length).
-                ctx.progress(95.0 * p.fraction_of(command.duration))
-
-            try:
-                self.runner.run(
-                    command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
-                )
-            except FFmpegFailed as ffmpeg_failed:
-                # A full scratch disk is named as such, not as an FFmpeg failure.
-                exc: ReelflowError = (
-                    scratch_full(work_dir, f"job {job.job_id}: FFmpeg's outputs") or ffmpeg_failed
-                )
-                log.warning("job %s: FFmpeg failed: %s", job.job_id, exc.message)
-                failed = [
-                    SubTaskOutcome(
-                        index=w.index, ok=False, error_code=exc.code, message=exc.message
-                    )
-                    for w in works
-                ]
-                return JobResult(
-                    job_id=job.job_id,
-                    ok=False,
-                    error_code=exc.code,
-                    message=exc.message,
-                    subtasks=failed,
-                )
             outcomes: list[SubTaskOutcome] = []
-            for work in works:
+            if fused:
+                failed = self._fused(job, ctx, src, fused, work_dir, share, outcomes)
+                if failed is not None:
+                    return failed
+            for n, work in enumerate(ladders):
                 if ctx.cancel.is_set():
                     raise JobCancelled("the job was cancelled")
+                offset = share * (n + (1 if fused else 0))
+
+                def on_progress(p: Progress, offset: float = offset) -> None:
+                    ctx.progress(offset + share * p.fraction_of(duration))
+
                 try:
-                    outcome = commit_work(
+                    outcome = run_ladder(
+                        self.runner,
+                        src,
+                        info,
                         work,
-                        command.outputs[work.index],
+                        work_dir,
                         self.storages.get,
+                        video_preset=job.video_preset,
+                        timeout=job.timeout,
                         patience=self.outage_patience,
+                        on_progress=on_progress,
+                        cancel=ctx.cancel,
                     )
                 except StorageUnavailable as exc:
-                    # An outage: the sub-tasks committed so far keep their outputs, the rest
-                    # wait for the job's next try (not counted as an attempt by the engine).
-                    log.warning("job %s: %s", job.job_id, exc.message)
-                    return JobResult(
-                        job_id=job.job_id,
-                        ok=False,
-                        error_code=exc.code,
-                        message=exc.message,
-                        retryable=True,
-                        subtasks=outcomes,
-                    )
+                    return self._outage(job, exc, outcomes)
+                if not outcome.ok:
+                    log.warning("job %s: ladder %s: %s", job.job_id, work.index, outcome.message)
                 outcomes.append(outcome)
-                if outcome.ok and isinstance(work, TranscodeWork) and work.read:
-                    self._keep_for_readers(work, command.outputs[work.index].main)
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
+
+    def _outage(
+        self, job: JobPayload, exc: StorageUnavailable, outcomes: list[SubTaskOutcome]
+    ) -> JobResult:
+        # An outage: the sub-tasks committed so far keep their outputs, the rest wait for
+        # the job's next try (not counted as an attempt by the engine).
+        log.warning("job %s: %s", job.job_id, exc.message)
+        return JobResult(
+            job_id=job.job_id,
+            ok=False,
+            error_code=exc.code,
+            message=exc.message,
+            retryable=True,
+            subtasks=outcomes,
+        )
+
+    def _fused(
+        self,
+        job: JobPayload,
+        ctx: JobContext,
+        src: str,
+        works: list[FusedWork],
+        work_dir: Path,
+        share: float,
+        outcomes: list[SubTaskOutcome],
+    ) -> JobResult | None:
+        """Run the one FFmpeg command of ``works`` and commit their files, adding each
+        outcome to ``outcomes``; a ``JobResult`` when the job ends here (FFmpeg failed: every
+        work of the job fails with it; an outage)."""
+        assert job.media_info is not None
+        command = build_command(
+            src, job.media_info, works, work_dir, video_preset=job.video_preset, font_file=self.font
+        )
+        for path, data in command.files.items():
+            path.write_bytes(data)
+
+        def on_progress(p: Progress) -> None:
+            # command.duration is the longest output, which is what out_time runs to (not
+            # the source length).
+            ctx.progress(share * p.fraction_of(command.duration))
+
+        try:
+            self.runner.run(
+                command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
+            )
+        except FFmpegFailed as ffmpeg_failed:
+            # A full scratch disk is named as such, not as an FFmpeg failure.
+            exc: ReelflowError = (
+                scratch_full(work_dir, f"job {job.job_id}: FFmpeg's outputs") or ffmpeg_failed
+            )
+            log.warning("job %s: FFmpeg failed: %s", job.job_id, exc.message)
+            failed = [
+                SubTaskOutcome(index=w.index, ok=False, error_code=exc.code, message=exc.message)
+                for w in job.works
+            ]
+            return JobResult(
+                job_id=job.job_id,
+                ok=False,
+                error_code=exc.code,
+                message=exc.message,
+                subtasks=failed,
+            )
+        for work in works:
+            if ctx.cancel.is_set():
+                raise JobCancelled("the job was cancelled")
+            try:
+                outcome = commit_work(
+                    work,
+                    command.outputs[work.index],
+                    self.storages.get,
+                    patience=self.outage_patience,
+                )
+            except StorageUnavailable as outage:
+                return self._outage(job, outage, outcomes)
+            outcomes.append(outcome)
+            if outcome.ok and isinstance(work, TranscodeWork) and work.read:
+                self._keep_for_readers(work, command.outputs[work.index].main)
+        return None

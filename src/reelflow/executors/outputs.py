@@ -97,7 +97,8 @@ class Committer:
         return Patience(self.patience)
 
     def rollback(self) -> None:
-        for key in self.written:
+        # Newest first: a playlist goes before the segments it names.
+        for key in reversed(self.written):
             try:
                 self.storage.delete(key)
             except StorageError as exc:  # the bucket may be gone altogether

@@ -17,6 +17,7 @@ Graph shape::
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +27,11 @@ from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.units import Size
 from reelflow.specs.works import (
     AnimatedWork,
+    FusedWork,
     ImageSpriteWork,
     SampleSnapshotWork,
     SnapshotWork,
     TranscodeWork,
-    Work,
 )
 
 IMAGE_CODECS = {
@@ -189,7 +190,7 @@ def _overlay_marks(
 def build_command(
     source: str,
     info: MediaInfo,
-    works: list[Work],
+    works: Sequence[FusedWork],
     work_dir: Path,
     *,
     video_preset: str = "medium",
@@ -232,7 +233,7 @@ def build_command(
     return Command(args=args, outputs=outputs, files=graph.files, duration=length)
 
 
-def _output_length(work: Work, source: float) -> float:
+def _output_length(work: FusedWork, source: float) -> float:
     """How far one work's output timestamps run, in seconds.
 
     FFmpeg's progress ``out_time`` is the furthest output position, so the longest output

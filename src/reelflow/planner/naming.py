@@ -16,6 +16,11 @@ DEFAULT_PATHS = {
     "SampleSnapshot": "{inputName}_sampleSnapshot_{definition}_{number}.{format}",
     "ImageSprites": "{inputName}_imageSprite_{definition}_{number}.{format}",
     "ImageSpritesVtt": "{inputName}_imageSprite_{definition}.{format}",
+    "AdaptiveDynamicStreaming": "{inputName}_adaptiveDynamicStreaming_{definition}.{format}",
+    "AdaptiveSubStream": "{inputName}_adaptiveDynamicStreaming_{definition}_{subStreamNumber}"
+    ".{format}",
+    "AdaptiveSegment": "{inputName}_adaptiveDynamicStreaming_{definition}_{subStreamNumber}"
+    "_{segmentNumber}.{format}",
 }
 
 _DEFAULT_NUMBER = NumberFormat()
@@ -91,3 +96,15 @@ def check_custom_path(path: str, *, numbered: bool, field: str = "output_object_
             f"{field} {path!r} must contain '{{number}}': this task writes several files",
             field=field,
         )
+
+
+def check_relative_name(name: str, placeholders: tuple[str, ...], field: str) -> None:
+    """A sub-stream or segment name (placed beside the main output): no folder, ending with
+    ``.{format}``, holding every placeholder in ``placeholders``; ``SpecError`` otherwise."""
+    if "/" in name or "\\" in name:
+        raise SpecError(f"{field} {name!r} must be a file name without a folder", field=field)
+    if not name.endswith(".{format}"):
+        raise SpecError(f"{field} {name!r} must end with '.{{format}}'", field=field)
+    missing = [p for p in placeholders if p not in name]
+    if missing:
+        raise SpecError(f"{field} {name!r} must contain {' and '.join(missing)}", field=field)

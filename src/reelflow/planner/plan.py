@@ -10,16 +10,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic import ValidationError
+
 from reelflow.errors import ReelflowError, SpecError, UnsupportedMedia
 from reelflow.planner.base import Plan, PlannedJob, Rejection
 from reelflow.planner.geometry import Size, target_size
+from reelflow.planner.ladder import select_rungs
 from reelflow.planner.naming import DEFAULT_PATHS, key_folder, object_key, render
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.base import spec_error
+from reelflow.specs.ladders import LadderTemplate, PackageNames
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.tasks import (
+    AdaptiveDynamicStreamingTaskInput,
     AnimatedGraphicTaskInput,
     NumberFormat,
     SnapshotByTimeOffsetTaskInput,
@@ -36,6 +42,7 @@ from reelflow.specs.templates import (
 from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
+    LadderWork,
     SampleSnapshotWork,
     SnapshotWork,
     TranscodeWork,
@@ -111,6 +118,9 @@ class WorkBuilder:
         if isinstance(template, TranscodeTemplate):
             assert isinstance(item, TranscodeTaskInput)
             return self._transcode(spec, common, template, item)
+        if isinstance(template, LadderTemplate):
+            assert isinstance(item, AdaptiveDynamicStreamingTaskInput)
+            return self._ladder(spec, common, template, item)
         if isinstance(template, ImageSpriteTemplate):
             return self._sprite(spec, common, template, item)
         if isinstance(template, SampleSnapshotTemplate):
@@ -184,6 +194,37 @@ class WorkBuilder:
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
         )
+
+    def _ladder(
+        self,
+        spec: SubTaskSpec,
+        common: dict[str, Any],
+        template: LadderTemplate,
+        item: AdaptiveDynamicStreamingTaskInput,
+    ) -> LadderWork:
+        """The rungs this source gets, and the package's names: the master playlist / MPD
+        at ``output_object_path`` (mps-api.md section 8), its playlists and segments beside
+        it (``sub_stream_object_name``, ``segment_object_name``); the packager adds the
+        extensions."""
+        ladder = select_rungs(template, self.info, spec.definition)
+        # Rendered with an empty {format}: each name ends with "." until the packager adds
+        # the extension of each file it writes (m3u8, mpd, ts, m4s, mp4).
+        key = self._keys(spec, item, "AdaptiveDynamicStreaming", "", 1)[0]
+        folder = key_folder(key)
+
+        def stem(pattern: str) -> str:
+            name = render(pattern, input_name=self.source_name, definition=spec.definition, fmt="")
+            return name.removesuffix(".")
+
+        try:
+            names = PackageNames(
+                master=key[len(folder) :].removesuffix("."),
+                sub_stream=stem(item.sub_stream_object_name or DEFAULT_PATHS["AdaptiveSubStream"]),
+                segment=stem(item.segment_object_name or DEFAULT_PATHS["AdaptiveSegment"]),
+            )
+        except ValidationError as exc:
+            raise spec_error(exc, "adaptive-streaming output names") from None
+        return LadderWork(**common, ladder=ladder, names=names, folder=folder)
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:
         """Resolve start/end offsets (negative = from the end; 0/None = no cut)."""

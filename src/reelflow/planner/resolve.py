@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from reelflow.errors import SpecError
-from reelflow.planner.naming import check_custom_path
+from reelflow.planner.naming import check_custom_path, check_relative_name
 from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.graph import Node, link
+from reelflow.specs.ladders import LadderTemplate
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import ResolvedWatermark, SubTaskKind, SubTaskSpec, TaskInput
-from reelflow.specs.tasks import TranscodeTaskInput, WatermarkInput
-from reelflow.specs.templates import Template, TemplateKind, TranscodeTemplate, WatermarkTemplate
+from reelflow.specs.tasks import (
+    AdaptiveDynamicStreamingTaskInput,
+    TranscodeTaskInput,
+    WatermarkInput,
+)
+from reelflow.specs.template_kinds import Template
+from reelflow.specs.templates import TemplateKind, TranscodeTemplate, WatermarkTemplate
 
 _TEMPLATE_KIND = {
     SubTaskKind.TRANSCODE: TemplateKind.TRANSCODE,
@@ -17,6 +23,7 @@ _TEMPLATE_KIND = {
     SubTaskKind.SNAPSHOT: TemplateKind.SNAPSHOT,
     SubTaskKind.SAMPLE_SNAPSHOT: TemplateKind.SAMPLE_SNAPSHOT,
     SubTaskKind.IMAGE_SPRITE: TemplateKind.IMAGE_SPRITE,
+    SubTaskKind.ADAPTIVE: TemplateKind.ADAPTIVE,
 }
 _SET_NAMES = {
     SubTaskKind.TRANSCODE: "transcode_task_set",
@@ -24,6 +31,7 @@ _SET_NAMES = {
     SubTaskKind.SNAPSHOT: "snapshot_by_time_offset_task_set",
     SubTaskKind.SAMPLE_SNAPSHOT: "sample_snapshot_task_set",
     SubTaskKind.IMAGE_SPRITE: "image_sprite_task_set",
+    SubTaskKind.ADAPTIVE: "adaptive_dynamic_streaming_task_set",
 }
 _NUMBERED = {SubTaskKind.SNAPSHOT, SubTaskKind.SAMPLE_SNAPSHOT, SubTaskKind.IMAGE_SPRITE}
 
@@ -67,6 +75,7 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
         (SubTaskKind.SNAPSHOT, list(mpt.snapshot_by_time_offset_task_set)),
         (SubTaskKind.SAMPLE_SNAPSHOT, list(mpt.sample_snapshot_task_set)),
         (SubTaskKind.IMAGE_SPRITE, list(mpt.image_sprite_task_set)),
+        (SubTaskKind.ADAPTIVE, list(mpt.adaptive_dynamic_streaming_task_set)),
     ]
     default_bucket = request.resolved_output_bucket()
     output_dir = request.resolved_output_dir()
@@ -93,6 +102,8 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                     numbered=kind in _NUMBERED,
                     field=f"{field}.output_object_path",
                 )
+            if isinstance(item, AdaptiveDynamicStreamingTaskInput):
+                _check_package_names(item, field)
             bucket = (item.output_storage.bucket if item.output_storage else "") or default_bucket
             nodes.append(_node(field, kind, item, template))
             specs.append(
@@ -124,15 +135,37 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
     ]
 
 
+def _check_package_names(item: AdaptiveDynamicStreamingTaskInput, field: str) -> None:
+    """A ladder's playlists and segments are named beside its master playlist / MPD."""
+    if item.sub_stream_object_name:
+        check_relative_name(
+            item.sub_stream_object_name,
+            ("{subStreamNumber}",),
+            f"{field}.sub_stream_object_name",
+        )
+    if item.segment_object_name:
+        check_relative_name(
+            item.segment_object_name,
+            ("{subStreamNumber}", "{segmentNumber}"),
+            f"{field}.segment_object_name",
+        )
+
+
 def _node(field: str, kind: SubTaskKind, item: TaskInput, template: Template) -> Node:
     """``item`` as a node of the task graph (``reelflow.specs.graph``)."""
     transcode = template if isinstance(template, TranscodeTemplate) else None
+    if transcode is not None:
+        needs_video = transcode.needs_video
+    elif isinstance(template, LadderTemplate):
+        needs_video = not template.pure_audio
+    else:
+        needs_video = kind.needs_video
     return Node(
         field=field,
         kind=kind,
         id=item.id,
         input=item.input,
-        needs_video=transcode.needs_video if transcode is not None else kind.needs_video,
+        needs_video=needs_video,
         makes_video=transcode is not None and transcode.needs_video,
         playlist=transcode is not None and transcode.container == "hls",
     )

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal, TypeVar
 
+from reelflow.presets.ladders import list_ladder_presets
+from reelflow.presets.tiers import TIERS
+from reelflow.specs.template_kinds import Template
 from reelflow.specs.templates import (
     TRUSTED,
     AnimatedGraphicsTemplate,
@@ -23,7 +26,6 @@ from reelflow.specs.templates import (
     ImageSpriteTemplate,
     SampleSnapshotTemplate,
     SnapshotTemplate,
-    Template,
     TemplateKind,
     TranscodeTemplate,
     VideoTemplate,
@@ -49,17 +51,6 @@ class Preset:
 def _trusted(model: type[_M], **fields: object) -> _M:
     return model.model_validate(fields, context=TRUSTED)
 
-
-# Tier, short side (px), video kbps, audio kbps, MP4 id, HLS id. All H.264 25 fps + AAC
-# 44.1 kHz stereo; height is the short side (ResolutionAdaptive open), width 0 scales.
-TIERS = (
-    ("LD", 360, 400, 64, 100010, 100210),
-    ("SD", 540, 1000, 64, 100020, 100220),
-    ("HD", 720, 1800, 128, 100030, 100230),
-    ("FHD", 1080, 2500, 128, 100040, 100240),
-    ("2K", 1440, 3000, 160, 100070, 100270),
-    ("4K", 2160, 6000, 160, 100080, 100280),
-)
 
 # Definition, container, codec, kbps; all stereo 44.1 kHz.
 _AUDIO: tuple[tuple[int, Literal["m4a", "mp3"], AudioCodec, int], ...] = (
@@ -189,6 +180,8 @@ def _all_presets() -> list[Preset]:
                 height=0,
             ),
         )
+    for ladder in list_ladder_presets():
+        add(TemplateKind.ADAPTIVE, ladder.definition, ladder.template)
     return presets
 
 

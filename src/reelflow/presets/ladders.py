@@ -10,8 +10,7 @@ that small range, apart from every custom id (``CUSTOM_ID_START``):
   so two audio renditions are encoded and shared).
 - **20** ``DASH-H264-4rung``: the same rungs as MPEG-DASH with fMP4 segments.
 
-They live apart from ``presets.catalog`` until the ladder becomes a template kind of the
-product (``TemplateKind``); the wiring step registers them there under the same ids.
+``presets.catalog`` lists them with every other preset, as ``TemplateKind.ADAPTIVE``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from reelflow.presets.catalog import TIERS
+from reelflow.presets.tiers import TIERS
 from reelflow.specs.ladders import LadderFormat, LadderTemplate, StreamInfo
 from reelflow.specs.templates import AudioTemplate, VideoTemplate
 from reelflow.specs.units import AudioCodec, VideoCodec

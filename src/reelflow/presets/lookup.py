@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from reelflow.presets.catalog import get_preset
-from reelflow.specs.templates import Template, TemplateKind
+from reelflow.specs.template_kinds import Template
+from reelflow.specs.templates import TemplateKind
 
 
 class TemplateLookup(Protocol):

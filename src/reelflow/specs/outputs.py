@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelflow.specs.media import MediaInfo
+from reelflow.specs.packages import RenditionReport
 
 
 class OutputRecord(BaseModel):
@@ -93,7 +94,67 @@ class AnimatedResult(OutputRecord):
     end: float
 
 
+class CheckFailure(OutputRecord):
+    """One failed rule of ``reelflow check-stream`` (ids: docs/streaming.md) and where."""
+
+    rule: str
+    where: str
+    message: str
+
+
+class CheckedRendition(OutputRecord):
+    """A rendition as the checker measured it: bitrates in bit/s over the segments'
+    declared durations (an HLS variant's include its audio group's heaviest rendition)."""
+
+    name: str
+    kind: str
+    codecs: list[str]
+    segments: int
+    bandwidth_peak: int
+    bandwidth_average: int
+    declared_bandwidth: int | None = None
+    declared_average_bandwidth: int | None = None
+
+
+class StreamCheckSummary(OutputRecord):
+    """The checker's verdict on a package, every manifest of it (CMAF: both). ``failures``
+    is capped at ``MAX_CHECK_FAILURES``; ``failed_rules`` lists every failed rule id."""
+
+    passed: bool
+    manifests: list[str]
+    failed_rules: list[str] = []
+    failures: list[CheckFailure] = []
+    renditions: list[CheckedRendition] = []
+
+
+MAX_CHECK_FAILURES = 20
+
+
+class AdaptiveStreamingResult(OutputRecord):
+    """A packaged ladder: ``path`` is the entry point (the HLS master playlist, or the MPD of
+    a DASH package); a CMAF package has both, ``mpd_path`` beside the master. ``size`` and
+    ``file_count`` count every file of the package; ``renditions`` are as the packager
+    measured them, ``check`` what the checker found (it passed, or the sub-task failed)."""
+
+    kind: Literal["AdaptiveDynamicStreaming"] = "AdaptiveDynamicStreaming"
+    definition: int
+    bucket: str
+    format: str  # HLS, MPEG-DASH or CMAF
+    segment_type: str
+    path: str
+    mpd_path: str = ""
+    file_count: int
+    size: int
+    renditions: list[RenditionReport]
+    check: StreamCheckSummary
+
+
 SubTaskResult = Annotated[
-    TranscodeResult | SnapshotResult | SampleSnapshotResult | ImageSpriteResult | AnimatedResult,
+    TranscodeResult
+    | SnapshotResult
+    | SampleSnapshotResult
+    | ImageSpriteResult
+    | AnimatedResult
+    | AdaptiveStreamingResult,
     Field(discriminator="kind"),
 ]

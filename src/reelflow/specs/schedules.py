@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 from reelflow.specs.base import Spec
 from reelflow.specs.tasks import MAX_SUBTASKS, NodeId
 from reelflow.specs.units import INT64_MAX
-from reelflow.specs.workflows import WorkflowSpec
+from reelflow.specs.workflows import TASK_SETS, WorkflowSpec
 
 # input + output + at most MAX_SUBTASKS actions
 MAX_STEPS = MAX_SUBTASKS + 2
@@ -77,15 +77,7 @@ class ScheduleSpec(WorkflowSpec):
         named = [step.node for step in self.steps if step.node is not None]
         mpt = self.media_process_task
         ids = [
-            item.id
-            for items in (
-                mpt.transcode_task_set,
-                mpt.animated_graphic_task_set,
-                mpt.snapshot_by_time_offset_task_set,
-                mpt.sample_snapshot_task_set,
-                mpt.image_sprite_task_set,
-            )
-            for item in items
+            item.id for set_name, _kind, _template in TASK_SETS for item in getattr(mpt, set_name)
         ]
         if sorted(named) != sorted(i for i in ids if i is not None) or None in ids:
             raise ValueError(

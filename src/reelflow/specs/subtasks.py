@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from reelflow.specs.base import Spec
+from reelflow.specs.ladders import LadderTemplate
 from reelflow.specs.tasks import (
+    AdaptiveDynamicStreamingTaskInput,
     AnimatedGraphicTaskInput,
     ImageSpriteTaskInput,
     SampleSnapshotTaskInput,
@@ -41,6 +43,7 @@ class SubTaskKind(StrEnum):
     SNAPSHOT = "SnapshotByTimeOffset"
     SAMPLE_SNAPSHOT = "SampleSnapshot"
     IMAGE_SPRITE = "ImageSprites"
+    ADAPTIVE = "AdaptiveDynamicStreaming"
 
     @property
     def needs_video(self) -> bool:
@@ -53,6 +56,7 @@ TaskInput = (
     | SnapshotByTimeOffsetTaskInput
     | SampleSnapshotTaskInput
     | ImageSpriteTaskInput
+    | AdaptiveDynamicStreamingTaskInput
 )
 SubTaskTemplate = (
     TranscodeTemplate
@@ -60,6 +64,7 @@ SubTaskTemplate = (
     | SnapshotTemplate
     | SampleSnapshotTemplate
     | ImageSpriteTemplate
+    | LadderTemplate
 )
 
 INPUT_MODELS: dict[SubTaskKind, type[TaskInput]] = {
@@ -68,6 +73,7 @@ INPUT_MODELS: dict[SubTaskKind, type[TaskInput]] = {
     SubTaskKind.SNAPSHOT: SnapshotByTimeOffsetTaskInput,
     SubTaskKind.SAMPLE_SNAPSHOT: SampleSnapshotTaskInput,
     SubTaskKind.IMAGE_SPRITE: ImageSpriteTaskInput,
+    SubTaskKind.ADAPTIVE: AdaptiveDynamicStreamingTaskInput,
 }
 TEMPLATE_MODELS: dict[SubTaskKind, type[SubTaskTemplate]] = {
     SubTaskKind.TRANSCODE: TranscodeTemplate,
@@ -75,6 +81,7 @@ TEMPLATE_MODELS: dict[SubTaskKind, type[SubTaskTemplate]] = {
     SubTaskKind.SNAPSHOT: SnapshotTemplate,
     SubTaskKind.SAMPLE_SNAPSHOT: SampleSnapshotTemplate,
     SubTaskKind.IMAGE_SPRITE: ImageSpriteTemplate,
+    SubTaskKind.ADAPTIVE: LadderTemplate,
 }
 
 

@@ -208,6 +208,17 @@ class ImageSpriteTaskInput(SubTaskOutput):
     web_vtt_object_name: ObjectPath = None
 
 
+class AdaptiveDynamicStreamingTaskInput(SubTaskOutput):
+    """An adaptive-bitrate ladder (HLS, MPEG-DASH or CMAF package) by ladder template
+    `definition`. `output_object_path` names the master playlist / MPD; `sub_stream_object_name`
+    and `segment_object_name` the renditions' playlists and segments (relative names, placed
+    beside it; `{subStreamNumber}` and `{segmentNumber}` as mps-api.md section 8 says)."""
+
+    definition: Annotated[int, Field(ge=1, le=INT64_MAX)]
+    sub_stream_object_name: ObjectPath = None
+    segment_object_name: ObjectPath = None
+
+
 class MediaProcessTask(Spec):
     """``MediaProcessTaskInput``: every sub-task of one task, by kind."""
 
@@ -216,6 +227,7 @@ class MediaProcessTask(Spec):
     snapshot_by_time_offset_task_set: list[SnapshotByTimeOffsetTaskInput] = []
     sample_snapshot_task_set: list[SampleSnapshotTaskInput] = []
     image_sprite_task_set: list[ImageSpriteTaskInput] = []
+    adaptive_dynamic_streaming_task_set: list[AdaptiveDynamicStreamingTaskInput] = []
 
     @model_validator(mode="after")
     def _check_not_empty(self) -> MediaProcessTask:
@@ -232,4 +244,5 @@ class MediaProcessTask(Spec):
             + len(self.snapshot_by_time_offset_task_set)
             + len(self.sample_snapshot_task_set)
             + len(self.image_sprite_task_set)
+            + len(self.adaptive_dynamic_streaming_task_set)
         )

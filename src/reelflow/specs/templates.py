@@ -30,7 +30,9 @@ from reelflow.specs.units import (
 
 
 class TemplateKind(StrEnum):
-    """The six sub-task kinds of the seed, named as the compatible API's results name them."""
+    """The template kinds: the six of the seed and the adaptive-streaming ladder
+    (``reelflow.specs.ladders``), named as the compatible API's results name them. Each
+    kind's model is in ``reelflow.specs.template_kinds``."""
 
     TRANSCODE = "Transcode"
     WATERMARK = "Watermark"
@@ -38,6 +40,7 @@ class TemplateKind(StrEnum):
     SAMPLE_SNAPSHOT = "SampleSnapshot"
     IMAGE_SPRITE = "ImageSprite"
     ANIMATED_GRAPHICS = "AnimatedGraphics"
+    ADAPTIVE = "AdaptiveDynamicStreaming"
 
 
 # Validation context for templates reelflow already holds: system presets, and template JSON
@@ -305,22 +308,3 @@ class AnimatedGraphicsTemplate(Spec):
     width: Dimension = 0
     height: Dimension = 0
     resolution_adaptive: ResolutionAdaptive = "open"
-
-
-Template = (
-    TranscodeTemplate
-    | WatermarkTemplate
-    | SnapshotTemplate
-    | SampleSnapshotTemplate
-    | ImageSpriteTemplate
-    | AnimatedGraphicsTemplate
-)
-
-TEMPLATE_MODELS: dict[TemplateKind, type[Template]] = {
-    TemplateKind.TRANSCODE: TranscodeTemplate,
-    TemplateKind.WATERMARK: WatermarkTemplate,
-    TemplateKind.SNAPSHOT: SnapshotTemplate,
-    TemplateKind.SAMPLE_SNAPSHOT: SampleSnapshotTemplate,
-    TemplateKind.IMAGE_SPRITE: ImageSpriteTemplate,
-    TemplateKind.ANIMATED_GRAPHICS: AnimatedGraphicsTemplate,
-}

@@ -40,6 +40,11 @@ TASK_SETS: tuple[tuple[str, SubTaskKind, TemplateKind], ...] = (
     ("snapshot_by_time_offset_task_set", SubTaskKind.SNAPSHOT, TemplateKind.SNAPSHOT),
     ("sample_snapshot_task_set", SubTaskKind.SAMPLE_SNAPSHOT, TemplateKind.SAMPLE_SNAPSHOT),
     ("image_sprite_task_set", SubTaskKind.IMAGE_SPRITE, TemplateKind.IMAGE_SPRITE),
+    (
+        "adaptive_dynamic_streaming_task_set",
+        SubTaskKind.ADAPTIVE,
+        TemplateKind.ADAPTIVE,
+    ),
 )
 
 

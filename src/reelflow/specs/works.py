@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_pascal
 
 from reelflow.specs.base import Spec
+from reelflow.specs.ladders import PackageNames, ResolvedLadder
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.templates import (
     TRUSTED,
@@ -96,10 +97,22 @@ class AnimatedWork(WorkBase):
     deinterlace: bool = False
 
 
-Work = Annotated[
-    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork,
-    Field(discriminator="kind"),
-]
+class LadderWork(WorkBase):
+    """An adaptive-streaming package: ``ladder`` made concrete for the source, its files
+    named by ``names`` (extensions added by the packager) in the folder ``folder`` (a key
+    prefix ending in ``/``, or empty for the bucket's root)."""
+
+    kind: Literal["AdaptiveDynamicStreaming"] = "AdaptiveDynamicStreaming"
+    ladder: ResolvedLadder
+    names: PackageNames
+    folder: str = ""
+
+
+FusedWork = TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork
+"""The works ``reelflow.media.command`` puts in one FFmpeg command (a ladder is packaged by
+``reelflow.media.ladder``)."""
+
+Work = Annotated[FusedWork | LadderWork, Field(discriminator="kind")]
 
 
 class WorkList(Spec):

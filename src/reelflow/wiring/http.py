@@ -135,6 +135,11 @@ def create_app(services: ServerServices, *, limits: BodyLimits | None = None) ->
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
     dashboard = DashboardStats(stats, services.settings.workers, services.executor)
-    install_console(app, data_dir=services.settings.data_dir, stats=dashboard)  # /console
+    install_console(  # /console
+        app,
+        data_dir=services.settings.data_dir,
+        stats=dashboard,
+        player_dir=services.settings.player_dir,
+    )
     _without_422(app)
     return app

@@ -43,6 +43,20 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
+        """Launch the worker and wait until it is ready (raises if it does not start)."""
+        offset = self.launch()
+        assert self.proc is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while " ready." not in self.log_path.read_text(errors="replace")[offset:]:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"reelflow worker did not start:\n{self.log_tail()}")
+            time.sleep(0.05)
+        return self
+
+    def launch(self) -> int:
+        """Start the process without waiting for it to be ready; returns the log's offset
+        at the start."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "reelflow.cli.main", "worker", "--data-dir",
                 str(self.data_dir), "--concurrency", str(self.concurrency)]  # fmt: skip
@@ -51,13 +65,7 @@ class WorkerProcess:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env
             )
-        deadline = time.monotonic() + START_TIMEOUT
-        while " ready." not in self.log_path.read_text(errors="replace")[offset:]:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"reelflow worker did not start:\n{self.log_tail()}")
-            time.sleep(0.05)
-        return self
+        return offset
 
     @property
     def pid(self) -> int:
@@ -213,7 +221,8 @@ class Supervisor:
                 if status is not None and not self._stop.is_set():
                     self.exits.append((number, status))
                     self.exited_at.append(time.monotonic())
-                    with contextlib.suppress(RuntimeError):
-                        # It exited again while starting (a dependency away): the next poll
-                        # sees that exit and starts it once more, as Restart=always does.
-                        worker.start()
+                    # Launched, not waited for: each worker is restarted on its own, as
+                    # systemd restarts each unit (waiting for one worker to be ready
+                    # delayed the restart of another that exited meanwhile). One that
+                    # exits again while starting is seen by a next poll and started again.
+                    worker.launch()

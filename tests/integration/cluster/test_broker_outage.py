@@ -1,4 +1,6 @@
-"""The broker blinks for 15 s while tasks run: nothing fails, nothing stays unfinished.
+"""The broker blinks for 15 s while tasks run: nothing fails, nothing stays unfinished. An
+outage longer than the outage budget (20 s here) fails the tasks it kept from being sent,
+with ``ResourceUnavailable.Broker``, and leaves nothing unfinished.
 
 Every process reaches the broker through a ``FaultProxy`` (tests/faults.py); during the
 outage the proxy resets every connection and refuses new ones, as a broker failover does.
@@ -32,6 +34,7 @@ TASKS = 8
 OUTAGE = 15.0
 # Longer than the consumer's reconnect backoff (RECONNECT_MAX) plus a connect.
 STALL = "10"
+BUDGET = "20"  # seconds: issue 22's figure
 # Messages wait again once the server sends again (its pause after failed sends is
 # PAUSE_CAP at most); a dead consumer is found within the stall plus a check or two after
 # that, and the process is gone at most EXIT_GRACE later (docs/deploy.md); 10 s more for a
@@ -161,3 +164,29 @@ def test_a_queue_nobody_reads_is_not_fed_until_a_worker_is_back(
     jobs = cluster.rows("SELECT state, attempt, max_attempts FROM jobs")
     assert {job.state for job in jobs} == {"succeeded"}
     assert all(job.attempt == job.max_attempts - 2 for job in jobs), jobs
+
+
+def test_a_broker_outage_longer_than_the_budget_fails_the_tasks_naming_the_broker(
+    proxied_broker: tuple[FaultProxy, str], make_cluster: MakeCluster, clips: ClipCache
+) -> None:
+    proxy, url = proxied_broker
+    cluster = make_cluster(url, outage_budget_seconds=BUDGET, worker_stall_seconds=STALL)
+    server = cluster.serve()
+    with server.client() as client, Supervisor([cluster.worker()]):
+        upload(client, "in/clip.mp4", clips(duration=1.0, width=320, height=240))
+        with proxy.outage():
+            # Sent to no broker: handed back for 20 s, then failed.
+            task_ids = [submit(client, body("in/clip.mp4")) for _ in range(3)]
+            docs = [wait_finished(client, t, timeout=120) for t in task_ids]
+        # The broker is back: a new task succeeds and nothing is left unfinished.
+        after = wait_finished(client, submit(client, body("in/clip.mp4")), timeout=120)
+        unfinished = cluster.rows("SELECT id, state FROM jobs WHERE state IN ('queued', 'running')")
+        log = server.log_path.read_text(errors="replace")
+    assert [d["phase"] for d in docs] == ["failed"] * len(task_ids), cluster.logs()
+    for doc in docs:
+        [subtask] = doc["subtasks"]
+        assert subtask["err_code"] == "ResourceUnavailable.Broker", doc
+        assert f"longer than the outage budget of {BUDGET} s" in subtask["message"], doc
+    assert after["phase"] == "succeeded", cluster.logs()
+    assert unfinished == []
+    assert "Traceback" not in log

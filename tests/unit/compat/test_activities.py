@@ -105,9 +105,13 @@ def test_the_vendors_example_fans_out_and_joins_at_the_output() -> None:
             "Activities.1.ReardriveIndex",  # 1 -> 2 -> 1
         ),
         (
-            [Activity("input", (1,)), Activity("action-adaptive-substream")],
-            "UnsupportedOperation",
-            "Activities.1.ActivityType",
+            [
+                Activity("input", (1,)),
+                Activity("action-adaptive-substream", (2,)),
+                Activity("action-snapshotByTimeOffset"),
+            ],
+            "InvalidParameterValue.ReardriveIndex",
+            "Activities.1.ReardriveIndex",  # a ladder's output is not processed further
         ),
         (
             [Activity("input", (1,)), Activity("action-exec-rules")],

@@ -3,7 +3,7 @@ and fails it (naming the dependency) only once the outage outlasts the budget.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings, load_settings
 from reelflow.db.session import session_factory
-from reelflow.engine.outages import OUTAGE_CAP, decide, outage_delay
+from reelflow.engine.outages import OUTAGE_CAP, SEND_OUTAGE_GAP, SendOutage, decide, outage_delay
 from reelflow.engine.service import Engine
 from reelflow.errors import ConfigError, StorageError, StorageUnavailable
 from reelflow.specs.jobs import JobKind
@@ -194,6 +194,34 @@ def test_a_new_outage_gets_a_whole_budget(
     clock.advance(OUTAGE_CAP)
     drive(engine, runner)
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+
+
+# -- the broker, as a scheduler sees it --------------------------------------------------------
+
+
+def test_failed_sends_are_handed_back_until_the_broker_is_away_past_the_budget() -> None:
+    outage, start = SendOutage(budget=100), datetime(2026, 1, 1, tzinfo=UTC)
+    away = "the Celery broker is unreachable: OperationalError: refused"
+    for seconds in (0, 50, 99):
+        assert outage.failed(start + timedelta(seconds=seconds), away).retry_in is not None
+    past = outage.failed(start + timedelta(seconds=100), away)
+    assert past.retry_in is None
+    assert past.message == (
+        f"{away} (unavailable for 100 s, longer than the outage budget of 100 s)"
+    )
+    # A send that worked ends the outage: the next failure starts a whole budget.
+    outage.sent()
+    assert outage.failed(start + timedelta(seconds=101), away).retry_in is not None
+
+
+def test_a_failed_send_long_after_the_last_one_starts_a_new_outage() -> None:
+    # With no job to send, nobody sees the broker come back: a long gap between two failed
+    # sends means it was back meanwhile.
+    outage, start = SendOutage(budget=100), datetime(2026, 1, 1, tzinfo=UTC)
+    outage.failed(start, "away")
+    later = start + timedelta(seconds=SEND_OUTAGE_GAP + 100)
+    decision = outage.failed(later, "away")
+    assert decision.since == later and decision.retry_in is not None
 
 
 # -- the setting -----------------------------------------------------------------------------

@@ -313,6 +313,43 @@ def test_claims_the_broker_could_not_take_are_handed_back(
     assert scheduler.executor.free_slots() == 0  # paused before trying again
 
 
+def test_claims_the_broker_could_not_take_past_the_outage_budget_fail_naming_it(
+    engine: Engine,
+    settings: Settings,
+    app: StubApp,
+    db: DbEngine,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(executor_module, "PAUSE_START", 0.0)  # no pause between the ticks
+    executor = CeleryExecutor(app, queue=settings.celery_queue, slots=settings.cluster_slots)
+    budget = settings.model_copy(update={"outage_budget_seconds": 60.0})
+    scheduler = Scheduler(engine, executor, budget, owner="sched")
+    task_ids = [engine.submit(make_request(1)) for _ in range(2)]
+    app.fail = ConnectionRefusedError("broker down")
+    for _ in range(2):  # inside the budget: handed back, no attempt used
+        assert scheduler.tick() == 0
+        rows = [job_rows(db, task_id)[0] for task_id in task_ids]
+        assert {r.state for r in rows} == {JobState.QUEUED}
+        assert {r.max_attempts - r.attempt for r in rows} == {settings.max_attempts}
+        clock.advance(30)
+    assert scheduler.tick() == 0  # 60 s of failed sends: the budget is spent
+    views = [engine.task_view(task_id) for task_id in task_ids]
+    assert [view.state for view in views] == [TaskState.FAILED] * 2
+    for view in views:
+        [subtask] = view.subtasks
+        assert subtask.err_code == "ResourceUnavailable.Broker"
+        assert "broker is unreachable" in subtask.message
+        assert "longer than the outage budget of 60 s" in subtask.message
+    assert scheduler.running() == {}
+    # The broker is back: a new task is sent (and the outage is over).
+    app.fail = None
+    later = engine.submit(make_request(1))
+    assert scheduler.tick() == 1
+    assert engine.task_view(later).state is not TaskState.FAILED
+    scheduler.stop()
+
+
 def test_a_stopping_scheduler_leaves_dispatched_jobs_to_the_workers(
     engine: Engine, scheduler: Scheduler, db: DbEngine
 ) -> None:

@@ -293,8 +293,12 @@ def test_media_process_task(ctx: ActionContext) -> None:
             "MediaProcessTask.TranscodeTaskSet.0.HeadTailParameter",
         ),
         (
-            {"AdaptiveDynamicStreamingTaskSet": [{"Definition": 10}]},
-            "MediaProcessTask.AdaptiveDynamicStreamingTaskSet",
+            {
+                "AdaptiveDynamicStreamingTaskSet": [
+                    {"Definition": 10, "WatermarkSet": [{"Definition": 1}]}
+                ]
+            },
+            "MediaProcessTask.AdaptiveDynamicStreamingTaskSet.0.WatermarkSet",
         ),
         (
             {

@@ -100,7 +100,7 @@ def test_auth_is_checked_before_the_action(call: Call) -> None:
 
 
 def test_unknown_action(call: Call) -> None:
-    answer = call("DescribeAdaptiveDynamicStreamingTemplates", {})
+    answer = call("DescribeAIAnalysisTemplates", {})
     assert error_code(answer) == "InvalidAction"
     assert error_code(call("NoSuchAction", {})) == "InvalidAction"
 
@@ -164,6 +164,7 @@ def test_every_documented_action_is_offered() -> None:
         "SampleSnapshot",
         "ImageSprite",
         "AnimatedGraphics",
+        "AdaptiveDynamicStreaming",
     )
     expected = {
         "CreateWorkflow",

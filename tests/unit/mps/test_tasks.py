@@ -268,3 +268,80 @@ def test_concurrent_requests_of_one_session_id_start_one_task(
     assert {error_code(a) for a in refused} == {"InvalidParameterValue.SessionId"}
     assert all(started[0] in a["Error"]["Message"] for a in refused)
     assert runtime.engine.count_tasks() == 1
+
+
+def test_process_media_with_adaptive_streaming(call: Call, runtime: ServerServices) -> None:
+    ladder = {
+        "Definition": 10,
+        "DefinitionType": "Common",
+        "OutputObjectPath": "abr/{inputName}.{format}",
+        "SubStreamObjectName": "{inputName}_{subStreamNumber}.{format}",
+        "SegmentObjectName": "{inputName}_{subStreamNumber}_{segmentNumber}.{format}",
+    }
+    task_id = submit(call, MediaProcessTask={"AdaptiveDynamicStreamingTaskSet": [ladder]})
+    detail = call("DescribeTaskDetail", {"TaskId": task_id})
+    [result] = detail["WorkflowTask"]["MediaProcessResultSet"]
+    assert result["Type"] == "AdaptiveDynamicStreaming"
+    task = result["AdaptiveDynamicStreamingTask"]
+    assert (task["Status"], task["Output"]) == ("PROCESSING", None)
+    assert task["Input"] == {k: v for k, v in ladder.items() if k != "DefinitionType"} | {
+        "OutputStorage": None
+    }
+    view = runtime.engine.task_view(task_id)
+    assert view.subtasks[0].spec.template["format"] == "HLS"  # preset 10, resolved
+
+    for bad, code in (
+        ({"Definition": 999}, "ResourceNotFound.TemplateNotExist"),
+        ({"Definition": 10, "DefinitionType": "Audio"}, "InvalidParameterValue.DefinitionType"),
+        ({"Definition": 10, "WatermarkSet": [{"Definition": 1}]}, "UnsupportedOperation"),
+        (
+            {"Definition": 10, "SubStreamObjectName": "x.{format}"},
+            "InvalidParameterValue.SubStreamObjectName",
+        ),
+        (
+            {"Definition": 10, "SegmentObjectName": "a/{subStreamNumber}_{segmentNumber}.{format}"},
+            "InvalidParameterValue.SegmentObjectName",
+        ),
+        (
+            {"Definition": 10, "OutputObjectPath": "m.m3u8"},
+            "InvalidParameterValue.OutputObjectPath",
+        ),
+    ):
+        answer = call(
+            "ProcessMedia", process(MediaProcessTask={"AdaptiveDynamicStreamingTaskSet": [bad]})
+        )
+        assert error_code(answer) == code, answer
+
+
+def test_a_schedule_with_an_adaptive_activity(call: Call) -> None:
+    activities = [
+        {"ActivityType": "input", "ReardriveIndex": [1]},
+        {
+            "ActivityType": "action-adaptive-substream",
+            "ReardriveIndex": [2],
+            "ActivityPara": {"AdaptiveDynamicStreamingTask": {"Definition": 20}},
+        },
+        {"ActivityType": "output"},
+    ]
+    schedule = {
+        "ScheduleName": "abr",
+        "Trigger": {
+            "Type": "CosFileUpload",
+            "CosFileUploadTrigger": {"Bucket": "media", "Region": "ap-guangzhou", "Dir": "/s/"},
+        },
+        "Activities": activities,
+    }
+    created = call("CreateSchedule", schedule)
+    assert "ScheduleId" in created, created
+    [info] = call("DescribeSchedules", {"ScheduleIds": [created["ScheduleId"]]})["ScheduleInfoSet"]
+    para = info["Activities"][1]["ActivityPara"]
+    assert info["Activities"][1]["ActivityType"] == "action-adaptive-substream"
+    assert para["AdaptiveDynamicStreamingTask"]["Definition"] == 20
+    task_id = call(
+        "ProcessMedia", {**process(), "MediaProcessTask": None, "ScheduleId": created["ScheduleId"]}
+    )
+    assert "TaskId" in task_id, task_id
+    detail = call("DescribeTaskDetail", {"TaskId": task_id["TaskId"]})
+    [result] = detail["ScheduleTask"]["ActivityResultSet"]
+    assert result["ActivityType"] == "AdaptiveDynamicStreaming"
+    assert result["ActivityResItem"]["AdaptiveDynamicStreamingTask"]["Input"]["Definition"] == 20

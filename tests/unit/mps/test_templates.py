@@ -18,6 +18,15 @@ TRANSCODE: dict[str, Any] = {
     "VideoTemplate": {"Codec": "libx264", "Fps": 25, "Bitrate": 300, "Height": 180},
     "AudioTemplate": {"Codec": "libfdk_aac", "Bitrate": 64, "SampleRate": 44100},
 }
+LADDER: dict[str, Any] = {
+    "Format": "HLS",
+    "StreamInfos": [
+        {
+            "Video": {"Codec": "h264", "Fps": 25, "Bitrate": 300, "Height": 180},
+            "Audio": {"Codec": "aac", "Bitrate": 64, "SampleRate": 44100},
+        }
+    ],
+}
 CREATE: dict[str, dict[str, Any]] = {
     "Transcode": TRANSCODE,
     "Watermark": {"Type": "image", "XPos": "10px", "ImageTemplate": {"ImageContent": PNG}},
@@ -25,6 +34,7 @@ CREATE: dict[str, dict[str, Any]] = {
     "SampleSnapshot": {"SampleType": "Percent", "SampleInterval": 25},
     "ImageSprite": {"SampleType": "Time", "SampleInterval": 2, "RowCount": 3, "ColumnCount": 3},
     "AnimatedGraphics": {"Fps": 5, "Format": "webp"},
+    "AdaptiveDynamicStreaming": LADDER,
 }
 PRESETS = {
     "Transcode": 100010,
@@ -32,6 +42,7 @@ PRESETS = {
     "SampleSnapshot": 10,
     "ImageSprite": 10,
     "AnimatedGraphics": 20000,
+    "AdaptiveDynamicStreaming": 10,
 }
 
 
@@ -209,6 +220,19 @@ def test_watermark_describe_by_type(call: Call) -> None:
         ("AnimatedGraphics", {}, "MissingParameter", "Fps"),
         ("AnimatedGraphics", {"Fps": 60}, "InvalidParameterValue.Fps", ""),
         ("SnapshotByTimeOffset", {"Width": 50}, "InvalidParameterValue.Width", ""),
+        ("AdaptiveDynamicStreaming", {"Format": "HLS"}, "MissingParameter", "StreamInfos"),
+        (
+            "AdaptiveDynamicStreaming",
+            {**LADDER, "Format": "MPEG-DASH", "SegmentType": "ts-byterange"},
+            "InvalidParameterValue.SegmentType",
+            "SegmentType",
+        ),
+        (
+            "AdaptiveDynamicStreaming",
+            {"Format": "HLS", "StreamInfos": [{"Video": {"Codec": "h264"}}]},
+            "MissingParameter",
+            "StreamInfos.0.Video.Fps",
+        ),
     ],
 )
 def test_create_errors(
@@ -245,3 +269,36 @@ def test_template_in_use_cannot_be_deleted(call: Call) -> None:
     assert "WorkflowId" in call("CreateWorkflow", workflow)
     answer = call("DeleteTranscodeTemplate", {"Definition": definition})
     assert error_code(answer) == "FailedOperation.TemplateInUse"
+
+
+def test_ladder_modify_describe_and_filter(call: Call) -> None:
+    definition = call("CreateAdaptiveDynamicStreamingTemplate", LADDER)["Definition"]
+    detail = describe_one(call, "AdaptiveDynamicStreaming", definition)
+    assert (detail["Format"], detail["SegmentType"], detail["PureAudio"]) == (
+        "HLS",
+        "ts-segment",
+        0,
+    )
+    assert detail["StreamInfos"][0]["Video"]["Height"] == 180
+    change = {"Definition": definition, "Format": "MPEG-DASH", "Comment": "dash"}
+    assert "Error" not in call("ModifyAdaptiveDynamicStreamingTemplate", change)
+    detail = describe_one(call, "AdaptiveDynamicStreaming", definition)
+    # The new format's default segment type, since the old one had its format's default.
+    assert (detail["Format"], detail["SegmentType"]) == ("MPEG-DASH", "mp4-segment")
+    assert detail["Comment"] == "dash"
+    bad = {"Definition": definition, "SegmentType": "ts-segment"}
+    answer = call("ModifyAdaptiveDynamicStreamingTemplate", bad)
+    assert error_code(answer) == "InvalidParameterValue.SegmentType"
+
+    audio = {
+        "Format": "HLS",
+        "PureAudio": 1,
+        "StreamInfos": [LADDER["StreamInfos"][0] | {"Video": None}],
+    }
+    pure = call("CreateAdaptiveDynamicStreamingTemplate", audio)["Definition"]
+    found = call("DescribeAdaptiveDynamicStreamingTemplates", {"PureAudio": 1})
+    assert [t["Definition"] for t in found["AdaptiveDynamicStreamingTemplateSet"]] == [pure]
+    found = call("DescribeAdaptiveDynamicStreamingTemplates", {"PureAudio": 0, "Type": "Custom"})
+    assert [t["Definition"] for t in found["AdaptiveDynamicStreamingTemplateSet"]] == [definition]
+    presets = call("DescribeAdaptiveDynamicStreamingTemplates", {"Type": "Preset"})
+    assert [t["Definition"] for t in presets["AdaptiveDynamicStreamingTemplateSet"]] == [10, 20]

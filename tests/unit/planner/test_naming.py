@@ -71,6 +71,16 @@ class TestDefaults:
             "SampleSnapshot": "{inputName}_sampleSnapshot_{definition}_{number}.{format}",
             "ImageSprites": "{inputName}_imageSprite_{definition}_{number}.{format}",
             "ImageSpritesVtt": "{inputName}_imageSprite_{definition}.{format}",
+            "AdaptiveDynamicStreaming": (
+                "{inputName}_adaptiveDynamicStreaming_{definition}.{format}"
+            ),
+            "AdaptiveSubStream": (
+                "{inputName}_adaptiveDynamicStreaming_{definition}_{subStreamNumber}.{format}"
+            ),
+            "AdaptiveSegment": (
+                "{inputName}_adaptiveDynamicStreaming_{definition}_{subStreamNumber}"
+                "_{segmentNumber}.{format}"
+            ),
         }
 
     def test_every_kind_gets_its_default_name(self) -> None:

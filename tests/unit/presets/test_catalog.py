@@ -19,9 +19,10 @@ from reelflow.presets import (
     is_preset,
     list_presets,
 )
+from reelflow.specs.ladders import LadderFormat, LadderTemplate
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
+from reelflow.specs.template_kinds import TEMPLATE_MODELS
 from reelflow.specs.templates import (
-    TEMPLATE_MODELS,
     TRUSTED,
     AnimatedGraphicsTemplate,
     ImageSpriteTemplate,
@@ -167,6 +168,7 @@ def test_exactly_the_documented_presets() -> None:
         | {(T.TRANSCODE, row[0]) for row in AUDIO_PRESETS}
         | {(T.SNAPSHOT, 10), (T.SAMPLE_SNAPSHOT, 10), (T.IMAGE_SPRITE, 10)}
         | {(T.ANIMATED_GRAPHICS, 20000), (T.ANIMATED_GRAPHICS, 20001)}
+        | {(T.ADAPTIVE, 10), (T.ADAPTIVE, 20)}  # reelflow's own ids (docs/ladders.md)
     )
 
     assert {(p.kind, p.definition) for p in list_presets()} == documented
@@ -217,6 +219,18 @@ class TestCatalogApi:
     def test_list_filters_by_kind(self) -> None:
         assert {p.kind for p in list_presets(T.ANIMATED_GRAPHICS)} == {T.ANIMATED_GRAPHICS}
         assert len(list_presets(T.TRANSCODE)) == 19
+
+    def test_ladder_presets_are_listed_by_name(self) -> None:
+        ladders = list_presets(T.ADAPTIVE)
+
+        assert [(p.definition, p.name) for p in ladders] == [
+            (10, "HLS-H264-4rung"),
+            (20, "DASH-H264-4rung"),
+        ]
+        hls = get_preset(T.ADAPTIVE, 10)
+        assert isinstance(hls, LadderTemplate)
+        assert (hls.format, len(hls.stream_infos)) == (LadderFormat.HLS, 4)
+        assert get_preset(T.TRANSCODE, 10) is None
 
     def test_unknown_definitions(self) -> None:
         assert get_preset(T.TRANSCODE, 99) is None

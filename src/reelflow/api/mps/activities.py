@@ -43,7 +43,6 @@ def _item_structs() -> dict[SubTaskKind, Struct]:
 _ITEMS = _item_structs()
 # ActivityPara members of activity types reelflow does not run.
 _PARA_NOT_OFFERED = (
-    "AdaptiveDynamicStreamingTask",
     "AiContentReviewTask",
     "AiAnalysisTask",
     "AiRecognitionTask",

@@ -1,8 +1,8 @@
 """The compatible API's task structures <-> reelflow's specs, shared by several actions.
 
     MediaProcessTask      ->  specs.tasks.MediaProcessTask (sub-task storages mapped to
-                              configured buckets; AdaptiveDynamicStreamingTaskSet and raw
-                              watermarks are not offered)
+                              configured buckets; raw watermarks are not offered; an
+                              adaptive-streaming input's DefinitionType is read and dropped)
     TaskNotifyConfig      ->  specs.notify.NotifyTarget (via compat.notify)
     SpecError.field       ->  the request path (media_process_task.transcode_task_set[0]
                               -> MediaProcessTask.TranscodeTaskSet.0)
@@ -36,7 +36,11 @@ TASK_SETS = (
     "SnapshotByTimeOffsetTaskSet",
     "SampleSnapshotTaskSet",
     "ImageSpriteTaskSet",
+    "AdaptiveDynamicStreamingTaskSet",
 )
+# DefinitionType of AdaptiveDynamicStreamingTaskInput: which family the Definition is from.
+# reelflow's ladders (audio-only or not) share one id space, so it selects nothing.
+_DEFINITION_TYPES = ("", "Common", "PureAudio")
 _QUEUE_TYPES = frozenset({"", "TDMQ-CMQ", "CMQ"})
 _NOT_OFFERED_NOTIFY = frozenset({"SCF", "AWS-SQS"})
 _PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\[\d+\]")
@@ -45,11 +49,6 @@ _PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\[\d+\]")
 def media_process_task(ctx: ActionContext, p: Params) -> MediaProcessTask:
     """A ``MediaProcessTaskInput`` as reelflow's ``MediaProcessTask``."""
     check(MEDIA_PROCESS_TASK, p.data, p.path)
-    if not is_empty(p.raw("AdaptiveDynamicStreamingTaskSet")):
-        raise unsupported(
-            p.where("AdaptiveDynamicStreamingTaskSet"),
-            "adaptive streaming is not offered yet; transcode to an hls template instead",
-        )
     data = dict(p.data)
     for set_name in TASK_SETS:
         items = data.get(set_name)
@@ -64,6 +63,10 @@ def media_process_task(ctx: ActionContext, p: Params) -> MediaProcessTask:
 def sub_task(ctx: ActionContext, p: Params) -> dict[str, Any]:
     """One task input of a ``MediaProcessTaskInput`` set, its storage mapped to a bucket."""
     item = dict(p.data)
+    if "DefinitionType" in item:
+        if p.text("DefinitionType") not in _DEFINITION_TYPES:
+            raise invalid(p.where("DefinitionType"), "must be Common or PureAudio")
+        del item["DefinitionType"]
     storage = p.obj("OutputStorage")
     if storage is not None:
         item["OutputStorage"] = storage_spec(ctx, storage)

@@ -65,6 +65,9 @@ SNAPSHOT_TEMPLATE = Struct()
 SAMPLE_SNAPSHOT_TEMPLATE = Struct(("SampleType", "SampleInterval"))
 IMAGE_SPRITE_TEMPLATE = Struct(("SampleType", "SampleInterval", "RowCount", "ColumnCount"))
 ANIMATED_GRAPHICS_TEMPLATE = Struct(("Fps",))
+# Its stream infos' members are checked by ``reelflow.compat.ladders`` (Video unless
+# RemoveVideo or PureAudio, ...), which names them the same way.
+ADAPTIVE_TEMPLATE = Struct(("Format", "StreamInfos"))
 
 OUTPUT_STORAGE = Struct(("Type",), {"S3OutputStorage": Struct(("S3Bucket", "S3Region"))})
 _WATERMARKS = Each(Struct(("Definition",)))
@@ -88,6 +91,7 @@ MEDIA_PROCESS_TASK = Struct(
             Struct(("Definition",), {"WatermarkSet": _WATERMARKS, **_OUT})
         ),
         "ImageSpriteTaskSet": Each(Struct(("Definition",), _OUT)),
+        "AdaptiveDynamicStreamingTaskSet": Each(Struct(("Definition",), _OUT)),
     },
 )
 INPUT_INFO = Struct(

@@ -15,11 +15,21 @@ from typing import Any
 
 from reelflow.catalog.templates import TemplateRecord
 from reelflow.compat import trim
+from reelflow.compat.ladders import ladder_detail
 from reelflow.compat.render import iso
+from reelflow.specs.ladders import LadderTemplate
 from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
 
 
 def template_detail(record: TemplateRecord) -> dict[str, Any]:
+    if isinstance(record.template, LadderTemplate):
+        return ladder_detail(
+            record.template,
+            definition=record.definition,
+            origin=record.type,
+            created=record.created_at,
+            updated=record.updated_at,
+        )
     body = trim.video_holder(record.template.to_mps())
     times = {"CreateTime": iso(record.created_at), "UpdateTime": iso(record.updated_at)}
     template = record.template

@@ -144,18 +144,20 @@ def show_task(
     outbox_records: OutboxRecordsDep,
     user: UserDep,
 ) -> Response:
+    state = console_state(request)
     context = _task_context(engine, workflows, user, task_id)
-    context.update(_events_context(outbox_records, user, context["task"]))
-    return console_state(request).pages.render(request, "task.html", context, user=user)
+    context.update(_events_context(outbox_records, user, context["task"]), players=state.players)
+    return state.pages.render(request, "task.html", context, user=user)
 
 
 @router.get("/tasks/{task_id}/live")
 def task_live(
     request: Request, task_id: str, engine: EngineDep, workflows: WorkflowsDep, user: UserDep
 ) -> Response:
+    state = console_state(request)
     context = _task_context(engine, workflows, user, task_id)
-    pages = console_state(request).pages
-    return pages.render(request, "_task_live.html", context, user=user, fragment=True)
+    context["players"] = state.players
+    return state.pages.render(request, "_task_live.html", context, user=user, fragment=True)
 
 
 @router.get("/tasks/{task_id}/events")

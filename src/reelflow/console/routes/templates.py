@@ -19,7 +19,8 @@ from reelflow.console.forms import FormData
 from reelflow.console.routing import ConsoleRoute
 from reelflow.console.validation import GENERAL, FormErrors
 from reelflow.errors import LimitExceeded, ReelflowError, SpecError, StateError
-from reelflow.specs.templates import Template, TemplateKind, TranscodeTemplate
+from reelflow.specs.template_kinds import Template
+from reelflow.specs.templates import TemplateKind, TranscodeTemplate
 from reelflow.web.services import TemplatesDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)

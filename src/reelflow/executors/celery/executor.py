@@ -19,7 +19,7 @@ import time
 from typing import Any, ClassVar
 
 from reelflow.engine.ports import Reporter
-from reelflow.errors import ExecutorUnavailable
+from reelflow.errors import BrokerUnavailable
 from reelflow.executors.celery.app import RUN_JOB
 from reelflow.specs.jobs import JobPayload
 
@@ -56,7 +56,7 @@ class CeleryExecutor:
         """Nothing to start: workers report to the engine, not through ``report``."""
 
     def submit(self, job: JobPayload) -> None:
-        """Send ``job``; ``ExecutorUnavailable`` if the broker cannot be reached."""
+        """Send ``job``; ``BrokerUnavailable`` if the broker cannot be reached."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("CeleryExecutor is closed")
@@ -76,7 +76,7 @@ class CeleryExecutor:
                 self._in_flight.discard(job.job_id)
                 self._paused_until = time.monotonic() + self._pause
                 self._pause = min(self._pause * 2, PAUSE_CAP)
-            raise ExecutorUnavailable(
+            raise BrokerUnavailable(
                 f"the Celery broker is unreachable: {type(exc).__name__}: {exc}"
             ) from exc
         with self._lock:

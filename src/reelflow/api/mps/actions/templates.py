@@ -1,6 +1,7 @@
 """Template actions: ``Create/Modify/Delete{Kind}Template`` and ``Describe{Kind}Templates``
-for Transcode, Watermark, SnapshotByTimeOffset, SampleSnapshot, ImageSprite and
-AnimatedGraphics.
+for Transcode, Watermark, SnapshotByTimeOffset, SampleSnapshot, ImageSprite,
+AnimatedGraphics and AdaptiveDynamicStreaming (ladders: their fields are read by
+``reelflow.compat.ladders``, the one place that knows ``AdaptiveDynamicStreamingTemplate``).
 
 ``Modify`` changes only the fields it is given (nested ``VideoTemplate``/``AudioTemplate``/
 ``ImageTemplate``/``TextTemplate`` too) and validates the result as a whole. Presets are
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from reelflow.api.mps.context import ActionContext, Handler
-from reelflow.api.mps.envelope import MpsError
+from reelflow.api.mps.envelope import MpsError, from_reelflow
 from reelflow.api.mps.mapping import transcode_streams
 from reelflow.api.mps.params import Params, invalid, unsupported
 from reelflow.api.mps.required import (
+    ADAPTIVE_TEMPLATE,
     ANIMATED_GRAPHICS_TEMPLATE,
     IMAGE_SPRITE_TEMPLATE,
     SAMPLE_SNAPSHOT_TEMPLATE,
@@ -33,8 +35,12 @@ from reelflow.api.mps.required import (
 from reelflow.api.mps.template_views import template_detail
 from reelflow.api.mps.validation import validate
 from reelflow.catalog.templates import TemplateRecord, TemplateType
+from reelflow.compat.ladders import ladder_template, modified_ladder
+from reelflow.errors import SpecError
 from reelflow.presets.catalog import is_preset
-from reelflow.specs.templates import TEMPLATE_MODELS, TemplateKind
+from reelflow.specs.ladders import LadderTemplate
+from reelflow.specs.template_kinds import TEMPLATE_MODELS, Template
+from reelflow.specs.templates import TemplateKind
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
 
 _PAGE = 100
@@ -60,6 +66,7 @@ KINDS = (
     Kind("SampleSnapshot", TemplateKind.SAMPLE_SNAPSHOT, SAMPLE_SNAPSHOT_TEMPLATE),
     Kind("ImageSprite", TemplateKind.IMAGE_SPRITE, IMAGE_SPRITE_TEMPLATE),
     Kind("AnimatedGraphics", TemplateKind.ANIMATED_GRAPHICS, ANIMATED_GRAPHICS_TEMPLATE),
+    Kind("AdaptiveDynamicStreaming", TemplateKind.ADAPTIVE, ADAPTIVE_TEMPLATE),
 )
 
 
@@ -76,13 +83,24 @@ def _definition(p: Params) -> int:
     return p.integer("Definition", required=True, low=1)
 
 
+def _ladder(read: Callable[[], LadderTemplate]) -> LadderTemplate:
+    """A ladder read by ``reelflow.compat.ladders``; its errors already carry the API's code."""
+    try:
+        return read()
+    except SpecError as exc:
+        raise from_reelflow(exc) from None
+
+
 def create(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
     check(kind.schema, p.data, "")
     if kind.kind is TemplateKind.TRANSCODE:
         transcode_streams(p)
     if kind.kind is TemplateKind.WATERMARK:
         _check_watermark(p)
-    template = validate(TEMPLATE_MODELS[kind.kind], p.data, "")
+    if kind.kind is TemplateKind.ADAPTIVE:
+        template: Template = _ladder(lambda: ladder_template(p.data))
+    else:
+        template = validate(TEMPLATE_MODELS[kind.kind], p.data, "")
     record = ctx.services.templates.create(ctx.account.id, kind.kind, template)
     answer: dict[str, Any] = {"Definition": record.definition}
     if kind.kind is TemplateKind.WATERMARK:
@@ -113,6 +131,12 @@ def modify(kind: Kind, ctx: ActionContext, p: Params) -> dict[str, Any]:
     service = ctx.services.templates
     record = service.get(ctx.account.id, kind.kind, definition)
     changes = {k: v for k, v in p.data.items() if k != "Definition"}
+    if isinstance(record.template, LadderTemplate):
+        ladder = record.template
+        service.update(
+            ctx.account.id, kind.kind, definition, _ladder(lambda: modified_ladder(ladder, changes))
+        )
+        return {}
     base = record.template.to_mps()
     if kind.kind is TemplateKind.TRANSCODE and "RemoveVideo" not in changes:
         # An audio-only container implied RemoveVideo; a new video container does not.
@@ -142,12 +166,18 @@ def _filter(
         if not wanted:
             return None, None
         return "Custom", lambda r: getattr(r.template, "type", "") == wanted
-    extra = ("ContainerType", "TranscodeType") if kind.kind is TemplateKind.TRANSCODE else ()
+    extra = {
+        TemplateKind.TRANSCODE: ("ContainerType", "TranscodeType"),
+        TemplateKind.ADAPTIVE: ("PureAudio",),
+    }.get(kind.kind, ())
     p.only(("Definitions", "Type", "Name", "Offset", "Limit", *extra))
     origin = p.text("Type")
     if origin not in ("", "Preset", "Custom"):
         raise invalid("Type", f"must be Preset or Custom, got {origin!r}")
     chosen: TemplateType | None = "Preset" if origin == "Preset" else ("Custom" if origin else None)
+    if kind.kind is TemplateKind.ADAPTIVE and p.raw("PureAudio") is not None:
+        pure = p.integer("PureAudio", low=0, high=1) == 1
+        return chosen, lambda r: getattr(r.template, "pure_audio", False) == pure
     if kind.kind is not TemplateKind.TRANSCODE:
         return chosen, None
     container = p.text("ContainerType")

@@ -23,7 +23,8 @@ from reelflow.api.rest.schemas.common import MAX_ID, DefinitionList, error_respo
 from reelflow.api.rest.schemas.templates import TemplateOut, TemplatePage
 from reelflow.errors import SpecError
 from reelflow.presets.catalog import CUSTOM_ID_START
-from reelflow.specs.templates import TEMPLATE_MODELS, Template, TemplateKind
+from reelflow.specs.template_kinds import TEMPLATE_MODELS, Template
+from reelflow.specs.templates import TemplateKind
 from reelflow.web.errors import invalid_body
 from reelflow.web.jsonbody import BoundedJsonRoute
 from reelflow.web.services import TemplatesDep
