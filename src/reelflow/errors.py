@@ -24,6 +24,7 @@
     +-- ScheduleNotFound               ResourceNotFound.ScheduleNotExist  no
     +-- KeyNotFound                    ResourceNotFound.SecretIdNotExist  no
     +-- LimitExceeded                  LimitExceeded   no
+    |   +-- TooManyQueuedTasks         LimitExceeded.TooManyQueuedTasks  no (try later)
     +-- ExecutorUnavailable            ExecutorUnavailable  yes
     |   +-- BrokerUnavailable          ResourceUnavailable.Broker  yes (outage budget)
     +-- UrlNotAllowed                  InvalidInput.UrlNotAllowed  no
@@ -210,6 +211,15 @@ class LimitExceeded(ReelflowError):
     """A quota is used up (e.g. ``LimitExceeded.TooMuchTemplate``)."""
 
     code = "LimitExceeded"
+
+
+class TooManyQueuedTasks(LimitExceeded):
+    """The account has ``max_queued_tasks`` unfinished tasks: a new one is refused until
+    some finish. The REST API answers 429 with ``Retry-After``; the compatible API its
+    error envelope with the same code (and header)."""
+
+    code = "LimitExceeded.TooManyQueuedTasks"
+    retry_after = 30  # seconds a client is asked to wait before submitting again
 
 
 class ExecutorUnavailable(ReelflowError):

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # one), and at most ``max_running_per_account`` jobs of one account run at once (0: no cap).
     account_weights: dict[int, float] = Field(default_factory=dict)
     max_running_per_account: int = Field(default=0, ge=0, le=100_000)
+    # Admission (docs/scheduling.md): an account with this many unfinished tasks (queued or
+    # running) is refused another (LimitExceeded.TooManyQueuedTasks, REST 429); a workflow
+    # or schedule triggered over it is deferred until the account is under it again.
+    max_queued_tasks: int = Field(default=100_000, ge=1, le=100_000_000)
     # Sub-tasks (the nodes of the task graph) in one task; a request never has more than 100.
     max_task_nodes: int = Field(default=100, ge=1, le=100)
     # A job that fails because a dependency is away (StorageError.Unavailable) is retried

@@ -103,6 +103,8 @@ class Task(Base):
         Index(None, "session_id"),
         Index(None, "workflow_id"),
         Index(None, "account_id", "created_at"),
+        # Admission counts an account's unfinished tasks (reelflow.engine.admission).
+        Index(None, "account_id", "state"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -239,5 +239,6 @@ CREATE TABLE schedules (
 CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, enabled);
 CREATE INDEX ix_jobs_claim ON jobs (state, account_id, priority DESC, created_at, id);
 CREATE INDEX ix_jobs_state_lease_expires_at ON jobs (state, lease_expires_at);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0009');
+CREATE INDEX ix_tasks_account_id_state ON tasks (account_id, state);
+INSERT INTO "alembic_version" ("version_num") VALUES ('0010');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

@@ -79,6 +79,7 @@ class Engine:
             buckets=buckets if buckets is not None else Buckets(sessions),
             egress=egress if egress is not None else EgressPolicy.from_settings(settings),
             max_nodes=settings.max_task_nodes,
+            max_queued=settings.max_queued_tasks,
         )
         self.queries = TaskQueries(self.store)
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)

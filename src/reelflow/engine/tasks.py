@@ -14,6 +14,7 @@ from reelflow.catalog.egress import check_request
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.admission import admit
 from reelflow.engine.nodes import upstream_of
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outcomes import Outcomes
@@ -68,6 +69,7 @@ class Tasks:
         buckets: Buckets,
         egress: EgressPolicy,
         max_nodes: int = MAX_SUBTASKS,
+        max_queued: int = 100_000,
     ) -> None:
         self._store = store
         self._planner = planner
@@ -78,6 +80,7 @@ class Tasks:
         self._buckets = buckets
         self._egress = egress
         self._max_nodes = max_nodes
+        self._max_queued = max_queued
         self._stages = Stages(planning)
 
     def submit(
@@ -100,6 +103,10 @@ class Tasks:
         for one workflow) that already started a task, ever: the key is written in the
         transaction that creates the task, under a unique constraint. ``submit_task`` also
         says which of the two happened.
+
+        An account with ``max_queued`` unfinished tasks is refused (``TooManyQueuedTasks``,
+        ``reelflow.engine.admission``); a repeated ``session_id`` or ``trigger_key`` is
+        not (it creates nothing).
         """
         return self.submit_task(request, account_id=account_id, trigger_key=trigger_key).task_id
 
@@ -190,6 +197,8 @@ class Tasks:
                 started = triggered_task(session, trigger_key)
                 if started is not None:
                     return Submitted(started, created=False)
+            if account_id is not None:
+                admit(session, account_id, self._max_queued)
             task = Task(
                 id=f"rf-{uuid.uuid4().hex}",
                 account_id=account_id,

@@ -8,6 +8,7 @@ spec's own code). The status comes from the exception's type, then from its code
 
     SpecError, InvalidKey, request validation              400
     LimitExceeded.*, UnsupportedOperation.*                400
+    TooManyQueuedTasks (an account's queue is full)         429 + Retry-After
     AuthFailure.*                                          401 (403 for UnauthorizedOperation)
     AccessDenied                                           403
     *NotFound, ResourceNotFound.*                          404 (also a reference in a body)
@@ -59,6 +60,7 @@ from reelflow.errors import (
     StateError,
     StorageError,
     TaskNotFound,
+    TooManyQueuedTasks,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ _STATUS_BY_TYPE: tuple[tuple[type[ReelflowError], int], ...] = (
     (BucketNotFound, 404),
     (TaskNotFound, 404),
     (StateError, 409),
+    (TooManyQueuedTasks, 429),
     (DatabaseUnavailable, 503),
     (StorageError, 503),
 )
@@ -248,7 +251,10 @@ async def _reelflow_error(request: Request, exc: Exception) -> JSONResponse:
     fields = None
     if isinstance(exc, SpecError) and exc.field:
         fields = [{"field": exc.field, "message": exc.message}]
-    return error_response(status, exc.code, exc.message, fields=fields)
+    headers = None
+    if isinstance(exc, TooManyQueuedTasks):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(status, exc.code, exc.message, fields=fields, headers=headers)
 
 
 _unavailable_log = Throttled(every=60.0)

@@ -7,8 +7,9 @@ Always status 200 and ``Content-Type: application/json`` exactly: the official S
 any other status as a network error and skips its error check for
 ``application/json; charset=utf-8``, handing the caller an all-``None`` answer.
 
-An error that passes with time (the database unreachable: ``ResourceUnavailable.Database``)
-also carries ``Retry-After``; the status stays 200 for the SDK's sake, the code says it.
+An error that passes with time (the database unreachable: ``ResourceUnavailable.Database``;
+an account's queue full: ``LimitExceeded.TooManyQueuedTasks``) also carries ``Retry-After``;
+the status stays 200 for the SDK's sake, the code says it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from reelflow.errors import (
     ReelflowError,
     ScheduleNotFound,
     StateError,
+    TooManyQueuedTasks,
     WorkflowNotFound,
 )
 
@@ -55,7 +57,9 @@ class MpsError(Exception):
 
 def from_reelflow(exc: ReelflowError) -> MpsError:
     """The envelope error for an error of reelflow's engine."""
-    retry_after = exc.retry_after if isinstance(exc, DatabaseUnavailable) else None
+    retry_after = (
+        exc.retry_after if isinstance(exc, DatabaseUnavailable | TooManyQueuedTasks) else None
+    )
     return MpsError(_CODES.get(exc.code, exc.code), exc.message, retry_after=retry_after)
 
 

@@ -111,7 +111,7 @@ def _request(workflows: Workflows, account: Account, body: TaskCreate) -> TaskRe
             "description": "A repeated session_id: the task "
             "that session already started (within 7 days).",
         },
-        **error_responses(404, 413),
+        **error_responses(404, 413, 429),
     },
 )
 async def submit_task(

@@ -90,6 +90,8 @@ _DOCUMENTED_ERRORS = {
     "(`MissingParameter.ContentLength`).",
     413: "The request body is too large (`RequestTooLarge`).",
     416: "The range is outside the object (`InvalidParameterValue.Range`).",
+    429: "The account has `max_queued_tasks` unfinished tasks "
+    "(`LimitExceeded.TooManyQueuedTasks`): try again after `Retry-After` seconds.",
 }
 
 

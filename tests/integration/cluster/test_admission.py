@@ -1,0 +1,92 @@
+"""Admission over a real ``reelflow serve``, on SQLite and on PostgreSQL (issue 21): with
+``max_queued_tasks`` unfinished tasks, the REST API refuses another with 429 and the
+compatible API (through the official SDK) with the same code in its error envelope.
+
+The tasks that fill the account stay unfinished for real: their source is a URL on a
+listener that never answers (the probe waits for it; one worker, so the others queue).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from tests.integration.mps.conftest import REGION, admin_credential, sdk_client
+from tests.integration.mps.sdk import call
+from tests.integration.server.process import ServerProcess, Servers
+
+pytestmark = pytest.mark.integration
+
+LIMIT = 2
+SPEC = {"transcode_task_set": [{"definition": 100010}]}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ServerProcess]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the SDK honours HTTP_PROXY otherwise
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    settings = {
+        "max_queued_tasks": str(LIMIT),
+        "egress_allow": "127.0.0.1/32",
+        "url_timeout": "3600",
+    }
+    if request.param == "postgresql":
+        settings["database_url"] = request.getfixturevalue("pg_url")
+    servers = Servers()
+    try:
+        yield servers.start(tmp_path / "data", **settings)
+    finally:
+        servers.close()
+
+
+@pytest.fixture
+def silent_url(server: ServerProcess) -> Iterator[str]:
+    """A URL whose server takes the connection and never answers. Closed before the
+    server stops (set up after it): the waiting probe then fails at once."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # never accepted: the kernel completes the connection, nobody reads
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/clip.mp4"
+    finally:
+        listener.close()
+
+
+def test_a_submit_over_the_limit_is_refused_by_both_apis(
+    server: ServerProcess, silent_url: str
+) -> None:
+    body = {"input": {"url": silent_url}, "media_process_task": SPEC, "output": {"bucket": "media"}}
+    with server.client() as client:
+        accepted = [client.post("/v1/tasks", json=body) for _ in range(LIMIT)]
+        assert [answer.status_code for answer in accepted] == [201] * LIMIT
+
+        refused = client.post("/v1/tasks", json=body)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "LimitExceeded.TooManyQueuedTasks"
+        assert int(refused.headers["Retry-After"]) > 0
+
+        mps = sdk_client(server, admin_credential(server))
+        params = {
+            "InputInfo": {"Type": "URL", "UrlInputInfo": {"Url": silent_url}},
+            "OutputStorage": {
+                "Type": "COS",
+                "CosOutputStorage": {"Bucket": "media", "Region": REGION},
+            },
+            "OutputDir": "/out/",
+            "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}]},
+        }
+        with pytest.raises(TencentCloudSDKException) as caught:
+            call(mps, "ProcessMedia", params)
+        assert caught.value.get_code() == "LimitExceeded.TooManyQueuedTasks"
+
+        # One task ends (cancelled): there is room for exactly one more.
+        first = accepted[0].json()["task_id"]
+        assert client.post(f"/v1/tasks/{first}:cancel").status_code == 200
+        assert call(mps, "ProcessMedia", params).TaskId.startswith("rf-")
+        assert client.post("/v1/tasks", json=body).status_code == 429
