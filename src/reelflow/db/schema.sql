@@ -240,5 +240,19 @@ CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, e
 CREATE INDEX ix_jobs_claim ON jobs (state, account_id, priority DESC, created_at, id);
 CREATE INDEX ix_jobs_state_lease_expires_at ON jobs (state, lease_expires_at);
 CREATE INDEX ix_tasks_account_id_state ON tasks (account_id, state);
+CREATE TABLE deferred_triggers (
+	id INTEGER NOT NULL, 
+	account_id INTEGER NOT NULL, 
+	workflow_id INTEGER NOT NULL, 
+	schedule BOOLEAN NOT NULL, 
+	bucket VARCHAR(255) NOT NULL, 
+	"key" TEXT NOT NULL, 
+	version VARCHAR(1024) NOT NULL, 
+	object_hash VARCHAR(64) NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_deferred_triggers PRIMARY KEY (id), 
+	CONSTRAINT uq_deferred_triggers_workflow_id_object_hash UNIQUE (workflow_id, object_hash)
+);
+CREATE INDEX ix_deferred_triggers_account_id_id ON deferred_triggers (account_id, id);
 INSERT INTO "alembic_version" ("version_num") VALUES ('0010');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

@@ -9,6 +9,10 @@ writes itself, and how far each poller or watcher got. Migration 0004 creates th
 - ``OwnOutput``: every key a task will write, recorded when its media jobs are planned, i.e.
   before the object can exist. ``key`` may hold ``%d`` where a number goes (HLS segments).
   Triggers never fire on these keys (see ``docs/adr/0004-trigger-loop.md``).
+- ``DeferredTrigger``: a (workflow or schedule, object version) whose task was refused by
+  admission (the account had ``max_queued_tasks`` unfinished tasks); the trigger loop starts
+  it once the account is under the limit, then deletes the row (migration 0010). Unique like
+  ``TriggeredObject``, so a repeated notice defers once.
 - ``TriggerCheckpoint``: per bucket, the S3 poller's floor and watermark (S3 times) or the
   folder watcher's last scan (local time).
 """
@@ -47,6 +51,21 @@ class OwnOutput(Base):
     key: Mapped[str] = mapped_column(Text)  # may contain "%d" (numbered files)
     key_hash: Mapped[str] = mapped_column(String(64))
     task_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class DeferredTrigger(Base):
+    __tablename__ = "deferred_triggers"
+    __table_args__ = (Unique("workflow_id", "object_hash"), Index(None, "account_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int]
+    workflow_id: Mapped[int]  # or the schedule's id, ``schedule`` true
+    schedule: Mapped[bool] = mapped_column(default=False)
+    bucket: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(1024))
+    object_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 

@@ -30,6 +30,7 @@ from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerKey
 from reelflow.config import Settings
+from reelflow.engine.admission import room
 from reelflow.engine.claims import Claims
 from reelflow.engine.events import JobEvents
 from reelflow.engine.jobs import Jobs
@@ -82,6 +83,7 @@ class Engine:
             max_queued=settings.max_queued_tasks,
         )
         self.queries = TaskQueries(self.store)
+        self._max_queued = settings.max_queued_tasks
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)
         self.claims = Claims(self.store, self.hooks, settings)
         self.events = JobEvents(self.store, planning, outcomes, self.hooks)
@@ -124,6 +126,12 @@ class Engine:
         trigger_key: TriggerKey | None = None,
     ) -> Submitted:
         return self.tasks.submit_task(request, account_id=account_id, trigger_key=trigger_key)
+
+    def admission_room(self, account_id: int) -> int:
+        """How many tasks ``account_id`` may submit now under ``max_queued_tasks`` (0: a
+        submission would be refused with ``TooManyQueuedTasks``)."""
+        with self.store.read() as session:
+            return room(session, account_id, self._max_queued)
 
     def session_task(self, session_id: str, *, account_id: int | None = None) -> str | None:
         return self.queries.session_task(session_id, account_id=account_id)

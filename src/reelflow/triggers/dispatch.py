@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 
+from reelflow.catalog.deferred import Deferred, DeferredTriggers
 from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.triggered import TriggerKey, TriggerLedger
 from reelflow.catalog.workflows import Workflows
 from reelflow.db.outage import DB_OUTAGES
 from reelflow.engine.service import Engine
-from reelflow.errors import InvalidKey, ObjectNotFound, ReelflowError
+from reelflow.errors import InvalidKey, ObjectNotFound, ReelflowError, TooManyQueuedTasks
 from reelflow.object_keys import validate_key
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.workflows import WorkflowTrigger
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 class Fired:
     """What one notice did for one workflow (``schedule`` true: for the schedule whose id
     is ``workflow_id``): the task it started, or (``new`` False) the task the same object
-    version had started before."""
+    version had started before, or (``deferred`` True, no ``task_id``) nothing yet: the
+    account had ``max_queued_tasks`` unfinished tasks, and the start waits for room."""
 
     workflow_id: int
     bucket: str
@@ -35,6 +37,7 @@ class Fired:
     task_id: str
     new: bool
     schedule: bool = False
+    deferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class NoticeDispatcher:
     notice's or the object's current ETag; then one ``Engine.submit(..., trigger_key=...)``
     per workflow or schedule, which starts a task only for a (rule, object version) never
     seen before.
+    A start that admission refuses (``TooManyQueuedTasks``) is recorded in ``deferred``
+    and started later by :meth:`resume` (``reelflow.triggers.deferred``); without
+    ``deferred`` it is logged and dropped like any other failure.
     Failures are logged per notice and per workflow; they never propagate, except a
     database outage (``DB_OUTAGES``): then nothing can be decided, and the caller keeps
     its notices to fire them again when the database is back (the ledger drops any
@@ -74,8 +80,11 @@ class NoticeDispatcher:
         storages: StorageRegistry,
         ledger: TriggerLedger,
         schedules: Schedules | None = None,
+        *,
+        deferred: DeferredTriggers | None = None,
     ) -> None:
         self._workflows = workflows
+        self.deferred = deferred
         self._schedules = schedules
         self._engine = engine
         self._storages = storages
@@ -150,6 +159,16 @@ class NoticeDispatcher:
                 )
             except DB_OUTAGES:
                 raise
+            except TooManyQueuedTasks as exc:
+                if self.deferred is None:
+                    log.warning("trigger: %s did not start: %s", rule.label, exc.message)
+                    continue
+                self.deferred.defer(rule.account_id, trigger_key)
+                log.info("trigger: %s deferred for %s/%s: %s", rule.label, notice.bucket, key, exc)
+                fired.append(
+                    Fired(rule.id, notice.bucket, key, "", False, rule.schedule, deferred=True)
+                )
+                continue
             except ReelflowError as exc:
                 log.warning(
                     "trigger: %s did not start for %s/%s: %s",
@@ -174,6 +193,59 @@ class NoticeDispatcher:
             )
             fired.append(Fired(rule.id, notice.bucket, key, submitted.task_id, True, rule.schedule))
         return fired
+
+    def resume(self, deferred: Deferred) -> Fired | None:
+        """Start a deferred trigger's task now, through its workflow or schedule as it is
+        now; ``None`` while the account is still full (the record stays). Once started (or
+        if its rule is gone or disabled, or the start fails for good) the record is deleted.
+        The trigger key makes it exactly once: a start that a concurrent pass (or an
+        earlier one, stopped before deleting the record) already made is not made again.
+        """
+        assert self.deferred is not None
+        key = deferred.key
+        rules = [
+            rule
+            for rule in self._bound(key.bucket)
+            if rule.id == key.workflow_id and rule.schedule == key.schedule
+        ]
+        if not rules:
+            log.info(
+                "trigger: deferred %s/%s dropped: its rule is gone or disabled", key.bucket, key.key
+            )
+            self.deferred.done(deferred.id)
+            return None
+        rule = rules[0]
+        source = TaskSource(type="bucket", bucket=key.bucket, key=key.key)
+        try:
+            submitted = self._engine.submit_task(
+                rule.request_for(source), account_id=rule.account_id, trigger_key=key
+            )
+        except DB_OUTAGES:
+            raise
+        except TooManyQueuedTasks:
+            return None
+        except ReelflowError as exc:
+            log.warning(
+                "trigger: deferred %s did not start for %s/%s: %s",
+                rule.label,
+                key.bucket,
+                key.key,
+                exc.message,
+            )
+            self.deferred.done(deferred.id)
+            return None
+        self.deferred.done(deferred.id)
+        if submitted.created:
+            log.info(
+                "trigger (deferred): %s/%s started task %s of %s",
+                key.bucket,
+                key.key,
+                submitted.task_id,
+                rule.label,
+            )
+        return Fired(
+            rule.id, key.bucket, key.key, submitted.task_id, submitted.created, rule.schedule
+        )
 
     def _version(self, bucket: str, key: str) -> str | None:
         try:

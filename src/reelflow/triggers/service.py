@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from reelflow.catalog.deferred import DeferredTriggers
 from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.triggered import TriggerLedger
 from reelflow.catalog.workflows import Workflows
@@ -14,6 +15,7 @@ from reelflow.engine.service import Engine
 from reelflow.storage.base import Storage
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.base import Trigger
+from reelflow.triggers.deferred import DeferredStarts
 from reelflow.triggers.dispatch import NoticeDispatcher
 from reelflow.triggers.s3_events import S3Target
 from reelflow.triggers.s3_poll import S3Poller
@@ -28,8 +30,10 @@ class TriggerService:
 
     Chosen by what each bucket declares (``storage.capabilities``), never by its class.
     Folder watchers: every bucket that is a local folder, unless its configuration has
-    ``watch = false``. S3 event targets: every bucket configured as S3 whose store announces
-    new objects; pollers: those of them with ``events = false`` and ``poll_interval > 0``.
+    ``watch = false``. With ``deferred``, the pass that starts deferred workflow starts
+    (``reelflow.triggers.deferred``). S3 event targets: every bucket configured as S3 whose
+    store announces new objects; pollers: those of them with ``events = false`` and
+    ``poll_interval > 0``.
     """
 
     def __init__(
@@ -42,12 +46,18 @@ class TriggerService:
         *,
         settle_seconds: float = 2.0,
         schedules: Schedules | None = None,
+        deferred: DeferredTriggers | None = None,
     ) -> None:
         self.ledger = ledger
-        self.dispatcher = NoticeDispatcher(workflows, engine, storages, ledger, schedules)
+        self.deferred = deferred
+        self.dispatcher = NoticeDispatcher(
+            workflows, engine, storages, ledger, schedules, deferred=deferred
+        )
         self.upload = UploadTrigger(self.dispatcher)
         self.s3_targets: list[S3Target] = []
         self.triggers: list[Trigger] = []
+        if deferred is not None:
+            self.triggers.append(DeferredStarts(self.dispatcher, deferred, engine))
         self._started = False
         for name in storages.names():
             storage = storages.get(name)

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from reelflow.api.mps import router as mps_router
 from reelflow.api.rest.metrics import ServiceMetrics
 from reelflow.api.rest.routes import (
+    deferred,
     events,
     health,
     hooks,
@@ -131,7 +132,8 @@ def create_app(services: ServerServices, *, limits: BodyLimits | None = None) ->
     install_error_handlers(app)
     # Added last, so it is outside the catch-all: a 413 is answered before any route runs.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits())
-    for module in (tasks, events, queues, workflows, templates, objects, hooks, health):
+    modules = (tasks, events, queues, workflows, deferred, templates, objects, hooks, health)
+    for module in modules:
         app.include_router(module.router)
     app.include_router(mps_router)  # POST /: the actions; GET /: 307 /console for browsers
     dashboard = DashboardStats(stats, services.settings.workers, services.executor)

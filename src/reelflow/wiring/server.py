@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.catalog.accounts import Account, Accounts, NewKey
 from reelflow.catalog.buckets import Buckets
+from reelflow.catalog.deferred import DeferredTriggers
 from reelflow.catalog.folders import BucketFolders
 from reelflow.catalog.schedules import Schedules
 from reelflow.catalog.templates import Templates
@@ -116,6 +117,7 @@ def _build(
         engine,
         settle_seconds=settings.watch_settle_ms / 1000,
         schedules=catalog.schedules,
+        deferred=DeferredTriggers(database.sessions),
     )
     stack.callback(triggers.close)  # closed first: no new tasks from there on
     return ServerServices(

@@ -1,6 +1,8 @@
 """Admission over a real ``reelflow serve``, on SQLite and on PostgreSQL (issue 21): with
 ``max_queued_tasks`` unfinished tasks, the REST API refuses another with 429 and the
-compatible API (through the official SDK) with the same code in its error envelope.
+compatible API (through the official SDK) with the same code in its error envelope; an
+upload that triggers a workflow then is stored and deferred, and starts exactly one task
+once the account has room.
 
 The tasks that fill the account stay unfinished for real: their source is a URL on a
 listener that never answers (the probe waits for it; one worker, so the others queue).
@@ -15,9 +17,10 @@ from pathlib import Path
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+from tests.clips import ClipCache
 from tests.integration.mps.conftest import REGION, admin_credential, sdk_client
 from tests.integration.mps.sdk import call
-from tests.integration.server.process import ServerProcess, Servers
+from tests.integration.server.process import ServerProcess, Servers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +38,7 @@ def server(
         "max_queued_tasks": str(LIMIT),
         "egress_allow": "127.0.0.1/32",
         "url_timeout": "3600",
+        "default_workflow": "true",  # media/in/ -> media/out/
     }
     if request.param == "postgresql":
         settings["database_url"] = request.getfixturevalue("pg_url")
@@ -90,3 +94,41 @@ def test_a_submit_over_the_limit_is_refused_by_both_apis(
         assert client.post(f"/v1/tasks/{first}:cancel").status_code == 200
         assert call(mps, "ProcessMedia", params).TaskId.startswith("rf-")
         assert client.post("/v1/tasks", json=body).status_code == 429
+
+
+def test_an_upload_over_the_limit_is_deferred_and_later_starts_one_task(
+    server: ServerProcess, silent_url: str, clips: ClipCache
+) -> None:
+    body = {"input": {"url": silent_url}, "media_process_task": SPEC, "output": {"bucket": "media"}}
+    with server.client() as client:
+        holders = [client.post("/v1/tasks", json=body).json()["task_id"] for _ in range(LIMIT)]
+        clip = clips(duration=1.0).read_bytes()
+
+        stored = client.put("/v1/buckets/media/objects/in/late.mp4", content=clip)
+        assert stored.status_code == 200, stored.text
+        answer = stored.json()
+        assert answer["tasks"] == []
+        [deferred] = answer["deferred"]
+        assert deferred["schedule"] is False
+        workflow_id = deferred["workflow_id"]
+        # The object is stored; the start is listed as deferred, not lost.
+        assert client.head("/v1/buckets/media/objects/in/late.mp4").status_code == 200
+        [listed] = client.get("/v1/deferred-triggers").json()["deferred"]
+        assert (listed["workflow_id"], listed["key"]) == (workflow_id, "in/late.mp4")
+
+        def workflow_tasks() -> list[dict[str, object]]:
+            page = client.get("/v1/tasks", params={"workflow_id": workflow_id}).json()
+            return list(page["tasks"])
+
+        assert workflow_tasks() == []
+        assert client.post(f"/v1/tasks/{holders[0]}:cancel").status_code == 200
+
+        def drained() -> bool | None:
+            return client.get("/v1/deferred-triggers").json()["deferred"] == [] or None
+
+        wait_for(drained, 30, "the deferred start to be resumed")
+        [started] = workflow_tasks()
+        assert started["input"]["key"] == "in/late.mp4"  # type: ignore[index]
+        # Further passes start nothing more, and the account is full again.
+        assert client.post("/v1/tasks", json=body).status_code == 429
+        assert len(workflow_tasks()) == 1

@@ -108,6 +108,7 @@ def test_a_failing_upload_hook_does_not_fail_the_upload(
         "size": 4,
         "etag": runtime.storages.get("media").stat("in/x.mp4").etag,
         "tasks": [],
+        "deferred": [],
     }
     assert "trigger broke" in caplog.text
 

@@ -54,6 +54,7 @@ def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
         "triggered_objects",
         "own_outputs",
         "trigger_checkpoints",
+        "deferred_triggers",
     }
 
 

@@ -72,8 +72,11 @@ async def upload(
     stored = await store_upload(request, storage, key, user.account.id, workflows)
     info = stored.info
     tasks = [{"task_id": t.task_id, "workflow_id": t.workflow_id, "created": t.new}
-             for t in stored.tasks]  # fmt: skip
-    body = {"bucket": bucket, "key": info.key, "size": info.size, "etag": info.etag, "tasks": tasks}
+             for t in stored.tasks if not t.deferred]  # fmt: skip
+    deferred = [{"workflow_id": t.workflow_id, "schedule": t.schedule}
+                for t in stored.tasks if t.deferred]  # fmt: skip
+    body = {"bucket": bucket, "key": info.key, "size": info.size, "etag": info.etag,
+            "tasks": tasks, "deferred": deferred}  # fmt: skip
     return JSONResponse(body, status_code=201)
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from reelflow.api.rest.deps import BUCKET_PATTERN, AccountDep, BucketDep, KeyDep, known_query_only
 from reelflow.api.rest.schemas.common import ErrorResponse, error_responses
+from reelflow.api.rest.schemas.deferred import DeferredStart
 from reelflow.api.rest.schemas.objects import (
     BucketList,
     BucketOut,
@@ -128,8 +129,9 @@ async def put_object(
 ) -> UploadOut:
     _require_body(request)
     stored = await store_upload(request, storage, key, account.id, workflows)
-    tasks = [StartedTask.of(fired) for fired in stored.tasks]
-    return UploadOut(**ObjectOut.of(stored.info).model_dump(), tasks=tasks)
+    tasks = [StartedTask.of(fired) for fired in stored.tasks if not fired.deferred]
+    deferred = [DeferredStart.of(fired) for fired in stored.tasks if fired.deferred]
+    return UploadOut(**ObjectOut.of(stored.info).model_dump(), tasks=tasks, deferred=deferred)
 
 
 def _require_body(request: Request) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from reelflow.api.rest.schemas.common import ResponseModel
+from reelflow.api.rest.schemas.deferred import DeferredStart
 from reelflow.catalog.buckets import BucketInfo
 from reelflow.storage.base import ObjectInfo
 from reelflow.triggers.dispatch import Fired
@@ -57,6 +58,12 @@ class UploadOut(ObjectOut):
     tasks: list[StartedTask] = Field(
         description="The tasks the upload started, by workflow; empty when no enabled "
         "workflow's trigger (bucket, folder prefix, formats) matches the key."
+    )
+    deferred: list[DeferredStart] = Field(
+        default_factory=list,
+        description="The workflows (or schedules) the upload triggered while the account "
+        "had `max_queued_tasks` unfinished tasks: the object is stored and their tasks "
+        "start once the account has room (`GET /v1/deferred-triggers`).",
     )
 
 

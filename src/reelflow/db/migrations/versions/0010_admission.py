@@ -1,4 +1,5 @@
-"""Admission (issue 21): an index to count an account's unfinished tasks as one range.
+"""Admission (issue 21): an index to count an account's unfinished tasks as one range, and
+the deferred triggers (a workflow or schedule triggered over the limit, started later).
 
 Revision ID: 0010
 Revises: 0009
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
@@ -19,7 +21,26 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_tasks_account_id_state", "tasks", ["account_id", "state"])
+    op.create_table(
+        "deferred_triggers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("workflow_id", sa.Integer(), nullable=False),
+        sa.Column("schedule", sa.Boolean(), nullable=False),
+        sa.Column("bucket", sa.String(length=255), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("version", sa.String(length=1024), nullable=False),
+        sa.Column("object_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deferred_triggers")),
+        sa.UniqueConstraint(
+            "workflow_id", "object_hash", name=op.f("uq_deferred_triggers_workflow_id_object_hash")
+        ),
+    )
+    op.create_index("ix_deferred_triggers_account_id_id", "deferred_triggers", ["account_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deferred_triggers_account_id_id", table_name="deferred_triggers")
+    op.drop_table("deferred_triggers")
     op.drop_index("ix_tasks_account_id_state", table_name="tasks")
