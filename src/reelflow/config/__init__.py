@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     # running) is refused another (LimitExceeded.TooManyQueuedTasks, REST 429); a workflow
     # or schedule triggered over it is deferred until the account is under it again.
     max_queued_tasks: int = Field(default=100_000, ge=1, le=100_000_000)
+    # Retention: finished tasks older than this many days are deleted with their sub-tasks,
+    # jobs, events and deliveries, in small batches by the scheduler (0: kept for ever).
+    # Their outputs in buckets are never touched.
+    task_retention_days: int = Field(default=30, ge=0, le=36_500)
     # Sub-tasks (the nodes of the task graph) in one task; a request never has more than 100.
     max_task_nodes: int = Field(default=100, ge=1, le=100)
     # A job that fails because a dependency is away (StorageError.Unavailable) is retried

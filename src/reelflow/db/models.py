@@ -105,6 +105,8 @@ class Task(Base):
         Index(None, "account_id", "created_at"),
         # Admission counts an account's unfinished tasks (reelflow.engine.admission).
         Index(None, "account_id", "state"),
+        # Retention finds the oldest finished tasks (reelflow.engine.retention).
+        Index(None, "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

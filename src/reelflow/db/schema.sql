@@ -240,6 +240,7 @@ CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, e
 CREATE INDEX ix_jobs_claim ON jobs (state, account_id, priority DESC, created_at, id);
 CREATE INDEX ix_jobs_state_lease_expires_at ON jobs (state, lease_expires_at);
 CREATE INDEX ix_tasks_account_id_state ON tasks (account_id, state);
+CREATE INDEX ix_tasks_finished_at ON tasks (finished_at);
 CREATE TABLE deferred_triggers (
 	id INTEGER NOT NULL, 
 	account_id INTEGER NOT NULL, 

@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 
 # The loop's period when workers report to the engine themselves (two cheap queries a tick).
 DISPATCH_POLL = 0.1
+# Retention (reelflow.engine.retention): a batch of expired tasks every PURGE_EVERY seconds,
+# or PURGE_AGAIN after a full batch, so a backlog of old tasks drains without long ticks.
+PURGE_EVERY = 10.0
+PURGE_AGAIN = 0.5
 
 
 def default_owner() -> str:
@@ -107,6 +111,7 @@ class Scheduler:
         self._opened = False
         self._next_heartbeat = 0.0
         self._next_sweep = 0.0
+        self._next_purge = 0.0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,6 +128,10 @@ class Scheduler:
         if now >= self._next_sweep and not self._outage.down:
             self._next_sweep = now + self._sweep_every
             self.engine.requeue_expired()
+        if now >= self._next_purge and not self._outage.down:
+            # Retention: one small batch per pass, the next pass soon if more are waiting.
+            full = self.engine.purge_finished() >= self.engine.retention.batch
+            self._next_purge = now + (PURGE_AGAIN if full else PURGE_EVERY)
         if self._remote:
             self._forget_ended()
             self._review_dispatch(now)

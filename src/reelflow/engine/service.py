@@ -12,6 +12,7 @@
     JobEvents    events.py     progress and results reported by executors
     Planning     planning.py   the PROBE and MEDIA jobs of a task
     Outcomes     outcomes.py   failing, retrying and finishing jobs and tasks
+    Retention    retention.py  deleting finished tasks past task_retention_days
     Store        store.py      transactions, the clock, row locks
     Hooks        observers.py  the observer (outbox) and the scheduler's wake-up
 
@@ -38,6 +39,7 @@ from reelflow.engine.observers import Hooks, TaskObserver
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
 from reelflow.engine.queries import TaskQueries
+from reelflow.engine.retention import Retention
 from reelflow.engine.store import Clock, Store, utcnow
 from reelflow.engine.tasks import Submitted, Tasks
 from reelflow.engine.views import TaskView
@@ -84,6 +86,7 @@ class Engine:
         )
         self.queries = TaskQueries(self.store)
         self._max_queued = settings.max_queued_tasks
+        self.retention = Retention(self.store, settings.task_retention_days)
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)
         self.claims = Claims(self.store, self.hooks, settings)
         self.events = JobEvents(self.store, planning, outcomes, self.hooks)
@@ -205,6 +208,11 @@ class Engine:
 
     def heartbeat(self, owner: str, job_ids: list[str]) -> list[str]:
         return self.jobs.heartbeat(owner, job_ids)
+
+    def purge_finished(self) -> int:
+        """Delete one small batch of finished tasks past ``task_retention_days``; returns
+        how many (see ``reelflow.engine.retention``)."""
+        return self.retention.purge()
 
     def requeue_expired(self) -> int:
         return self.jobs.requeue_expired()

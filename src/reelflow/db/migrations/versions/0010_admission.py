@@ -1,5 +1,6 @@
-"""Admission (issue 21): an index to count an account's unfinished tasks as one range, and
-the deferred triggers (a workflow or schedule triggered over the limit, started later).
+"""Admission and retention (issue 21): an index to count an account's unfinished tasks as
+one range, the deferred triggers (a workflow or schedule triggered over the limit, started
+later), and an index to find the oldest finished tasks.
 
 Revision ID: 0010
 Revises: 0009
@@ -21,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_tasks_account_id_state", "tasks", ["account_id", "state"])
+    op.create_index("ix_tasks_finished_at", "tasks", ["finished_at"])
     op.create_table(
         "deferred_triggers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -43,4 +45,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_deferred_triggers_account_id_id", table_name="deferred_triggers")
     op.drop_table("deferred_triggers")
+    op.drop_index("ix_tasks_finished_at", table_name="tasks")
     op.drop_index("ix_tasks_account_id_state", table_name="tasks")
