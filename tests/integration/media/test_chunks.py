@@ -30,6 +30,7 @@ from reelflow.presets.catalog import get_preset
 from reelflow.specs.chunks import ChunkPlan
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.templates import TemplateKind, TranscodeTemplate
+from reelflow.specs.units import AudioCodec, VideoCodec
 from reelflow.specs.works import TranscodeWork
 from tests.clips import make_clip, run_ffmpeg
 
@@ -126,7 +127,7 @@ def chunked(
     args = audio_command(str(source), info, work, audio, threads=1)
     if args is not None:
         runner.run(args, timeout=120)
-    out = folder / "joined.mp4"
+    out = folder / f"joined.{work.template.format}"
     join(runner, work, plan, files, audio if args is not None else None, out, timeout=120)
     return read(out)
 
@@ -303,6 +304,46 @@ def test_source_without_audio(runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: 
     plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
     assert plan is not None
     encode_both(runner, ffmpeg_bin, source, rendition(), plan, tmp_path, audio=False)
+
+
+@pytest.mark.parametrize(
+    ("container", "video", "audio"),
+    [
+        ("mkv", "h265", "aac"),
+        ("webm", "vp9", "opus"),
+        ("flv", "h264", "aac"),
+        ("ts", "h264", "aac"),
+    ],
+)
+def test_other_codecs_and_containers_join_alike(
+    runner: FFmpegRunner, tmp_path: Path, container: str, video: str, audio: str
+) -> None:
+    source = make_clip(tmp_path / "src.mp4", duration=6, width=320, height=180)
+    work = rendition()
+    template = work.template
+    assert template.video_template is not None and template.audio_template is not None
+    template = template.model_copy(
+        update={
+            "container": container,
+            "video_template": template.video_template.model_copy(
+                update={"codec": VideoCodec(video)}
+            ),
+            "audio_template": template.audio_template.model_copy(
+                update={"codec": AudioCodec(audio), "sample_rate": 48000}
+            ),
+        }
+    )
+    work = work.model_copy(update={"template": template, "key": f"r0.{container}"})
+    plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
+    assert plan is not None
+    info = probe(source)
+    one = one_shot(runner, source, info, work, tmp_path)
+    joined = chunked(runner, source, info, work, plan, tmp_path)
+    assert joined.path.suffix == one.path.suffix == f".{container}"
+    assert len(joined.pts) == len(one.pts) == 150
+    assert joined.pts == pytest.approx(one.pts, abs=1e-3)  # MPEG-TS: both start at 1.4 s
+    assert joined.audio_end == pytest.approx(one.audio_end, abs=1e-3)
+    assert joined.audio_end == pytest.approx(joined.video_end, abs=1 / 25)
 
 
 @pytest.mark.xfail(
