@@ -102,9 +102,11 @@ class Task(Base):
         Index(None, "state", "created_at"),
         Index(None, "session_id"),
         Index(None, "workflow_id"),
-        Index(None, "account_id", "created_at"),
-        # Admission counts an account's unfinished tasks (reelflow.engine.admission).
-        Index(None, "account_id", "state"),
+        # An account's tasks newest first, in the lists' exact order (keyset pages).
+        Index(None, "account_id", "created_at", "id"),
+        # The same in one state: admission counts an account's unfinished tasks as one range
+        # (reelflow.engine.admission), the dashboard its tasks by state, lists filter by state.
+        Index(None, "account_id", "state", "created_at", "id"),
         # Retention finds the oldest finished tasks (reelflow.engine.retention).
         Index(None, "finished_at"),
     )

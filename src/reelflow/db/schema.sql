@@ -127,7 +127,6 @@ CREATE TABLE workflows (
 	CONSTRAINT fk_workflows_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_workflows_trigger_bucket_enabled ON workflows (trigger_bucket, enabled);
-CREATE INDEX ix_tasks_account_id_created_at ON tasks (account_id, created_at);
 CREATE TABLE notify_events (
 	id VARCHAR(40) NOT NULL, 
 	task_id VARCHAR(40) NOT NULL, 
@@ -239,7 +238,8 @@ CREATE TABLE schedules (
 CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, enabled);
 CREATE INDEX ix_jobs_claim ON jobs (state, account_id, priority DESC, created_at, id);
 CREATE INDEX ix_jobs_state_lease_expires_at ON jobs (state, lease_expires_at);
-CREATE INDEX ix_tasks_account_id_state ON tasks (account_id, state);
+CREATE INDEX ix_tasks_account_id_created_at_id ON tasks (account_id, created_at, id);
+CREATE INDEX ix_tasks_account_id_state_created_at_id ON tasks (account_id, state, created_at, id);
 CREATE INDEX ix_tasks_finished_at ON tasks (finished_at);
 CREATE TABLE deferred_triggers (
 	id INTEGER NOT NULL, 

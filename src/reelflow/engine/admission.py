@@ -1,9 +1,9 @@
 """Admission: how many unfinished tasks one account may have (``max_queued_tasks``).
 
 A task counts from its submission until it ends (queued or running: the compatible API's
-``WAITING`` and ``PROCESSING``). The count is one range of the index ``(account_id, state)``
-on tasks, read no further than the limit: it costs the same whatever the account has
-finished, and at most ``limit`` index entries whatever it has queued.
+``WAITING`` and ``PROCESSING``). The count is one range of the index ``(account_id, state,
+created_at, id)`` on tasks, read no further than the limit: it costs the same whatever the
+account has finished, and at most ``limit`` index entries whatever it has queued.
 
 The check runs in the transaction that creates the task, after the account's row is locked
 (PostgreSQL; SQLite's write lock already serializes writers), so two concurrent submissions

@@ -1,6 +1,7 @@
-"""Admission and retention (issue 21): an index to count an account's unfinished tasks as
-one range, the deferred triggers (a workflow or schedule triggered over the limit, started
-later), and an index to find the oldest finished tasks.
+"""Admission, retention and lists at depth (issue 21): indexes that serve an account's task
+lists in their exact order, overall and by state (the latter also counts an account's
+unfinished tasks as one range), the deferred triggers (a workflow or schedule triggered
+over the limit, started later), and an index to find the oldest finished tasks.
 
 Revision ID: 0010
 Revises: 0009
@@ -21,7 +22,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_tasks_account_id_state", "tasks", ["account_id", "state"])
+    # Lists at depth: each index serves its list's order exactly (ties by id included).
+    op.drop_index("ix_tasks_account_id_created_at", table_name="tasks")
+    op.create_index(
+        "ix_tasks_account_id_created_at_id", "tasks", ["account_id", "created_at", "id"]
+    )
+    op.create_index(
+        "ix_tasks_account_id_state_created_at_id",
+        "tasks",
+        ["account_id", "state", "created_at", "id"],
+    )
     op.create_index("ix_tasks_finished_at", "tasks", ["finished_at"])
     op.create_table(
         "deferred_triggers",
@@ -46,4 +56,6 @@ def downgrade() -> None:
     op.drop_index("ix_deferred_triggers_account_id_id", table_name="deferred_triggers")
     op.drop_table("deferred_triggers")
     op.drop_index("ix_tasks_finished_at", table_name="tasks")
-    op.drop_index("ix_tasks_account_id_state", table_name="tasks")
+    op.drop_index("ix_tasks_account_id_state_created_at_id", table_name="tasks")
+    op.drop_index("ix_tasks_account_id_created_at_id", table_name="tasks")
+    op.create_index("ix_tasks_account_id_created_at", "tasks", ["account_id", "created_at"])
