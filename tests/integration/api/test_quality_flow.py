@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from tencentcloud.mps.v20190612 import models
 
+from reelflow.catalog.accounts import NewKey
 from reelflow.compat.render import event_body
 from reelflow.config import Settings
+from reelflow.engine.views import TaskView
 from reelflow.notify.body import render
 from reelflow.specs.events import EventType
 from reelflow.specs.requests import TaskSource
@@ -44,6 +46,30 @@ def sdk_check(action: str, answer: dict[str, Any]) -> None:
     getattr(models, f"{action}Response")()._deserialize(answer)
 
 
+def subtask_events(client: TestClient, key: NewKey, view: TaskView, doc: dict[str, Any]) -> None:
+    """A sub-task's event carries its scores beside its node fields, at the top level, and
+    ParseNotification still answers as the SDK expects."""
+    for sub in view.subtasks:
+        body = event_body(view, "ev-2", 3, EventType.SUBTASK_FINISHED, sub.index)
+        assert body["SubTaskIndex"] == sub.index
+        shown = doc["subtasks"][sub.index]["quality"]
+        if shown is None:
+            assert body["Quality"] is None
+        else:
+            native = ("Series", "Interval", "Worst")  # the native document's extras
+            assert body["Quality"] == {k: v for k, v in shown.items() if k not in native}
+        assert "Quality" not in json.dumps(body["WorkflowTaskEvent"])
+        raw = json.dumps({"Content": json.dumps(render(body, "k", time.time()))}).encode()
+        answer = client.post(
+            "/",
+            content=raw,
+            headers=signed_headers("ParseNotification", raw, key.secret_id, key.secret_key),
+        ).json()["Response"]
+        sdk_check("ParseNotification", answer)
+        assert answer["Quality"] == body["Quality"]  # passed through, as SubTaskIndex
+        assert "Quality" not in json.dumps(answer["WorkflowTaskEvent"])
+
+
 def test_native_task_with_quality(runtime: ServerServices, clips: ClipCache) -> None:
     assert runtime.admin_key is not None
     key = runtime.admin_key
@@ -68,7 +94,21 @@ def test_native_task_with_quality(runtime: ServerServices, clips: ClipCache) -> 
         low, high, snapshot = doc["subtasks"]
         for sub in (low, high):
             quality = sub["quality"]
-            assert set(quality) == {"Model", "Subsample", "Vmaf", "Psnr", "Ssim", "Series"}
+            assert set(quality) == {
+                *("Model", "Subsample", "Vmaf", "Psnr", "Ssim", "Series", "Interval", "Worst")
+            }
+            assert quality["Interval"] > 0
+            # The worst moment: its time and score, and two pictures next to the rendition.
+            worst = quality["Worst"]
+            assert worst["Vmaf"] == quality["Vmaf"]["Min"]
+            assert 0 <= worst["Time"] < 2.0
+            rendition = sub["outputs"]["Path"].rsplit(".", 1)[0]
+            assert worst["Frame"] == rendition + ".worst.jpg"
+            assert worst["SourceFrame"] == rendition + ".worst-source.jpg"
+            for path in (worst["Frame"], worst["SourceFrame"]):
+                got = client.get(f"/v1/buckets/media/objects{path}", headers=headers)
+                assert got.status_code == 200
+                assert got.content[:3] == b"\xff\xd8\xff"  # a JPEG
             assert quality["Model"] == "vmaf_v0.6.1"
             assert set(quality["Vmaf"]) == {"Mean", "HarmonicMean", "Min", "P1"}
             assert 0 < quality["Vmaf"]["Min"] <= quality["Vmaf"]["Mean"] <= 100
@@ -89,6 +129,7 @@ def test_native_task_with_quality(runtime: ServerServices, clips: ClipCache) -> 
         view = runtime.engine.task_view(task_id)
         event = render(event_body(view, "ev-1", 2, EventType.TASK_FINISHED), "k", time.time())
         assert "Quality" not in json.dumps(event)
+        subtask_events(client, key, view, doc)
 
 
 def test_a_workflow_asks_for_quality(runtime: ServerServices) -> None:
