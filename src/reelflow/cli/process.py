@@ -50,19 +50,28 @@ _STATE_STYLE = {
 }
 
 
-def load_workflow(path: Path) -> MediaProcessTask:
+def load_workflow(path: Path) -> tuple[MediaProcessTask, bool]:
     """A workflow file: a ``MediaProcessTask`` object, or an object holding one under
-    ``MediaProcessTask`` / ``media_process_task`` (so a saved workflow works too)."""
+    ``MediaProcessTask`` / ``media_process_task`` (so a saved workflow works too); with
+    whether that object asks for quality scores (``quality`` / ``Quality``, as a saved
+    workflow does)."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise SpecError(f"workflow file {path} does not exist", field="workflow") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"workflow file {path} is not valid JSON: {exc}", field="workflow") from exc
+    quality = False
     if isinstance(data, dict):
+        holder = data
         data = data.get("MediaProcessTask", data.get("media_process_task", data))
+        if data is not holder:
+            asked = holder.get("quality", holder.get("Quality", False))
+            if not isinstance(asked, bool):
+                raise SpecError(f"workflow {path}: quality must be true or false", field="quality")
+            quality = asked
     try:
-        return MediaProcessTask.model_validate(data)
+        return MediaProcessTask.model_validate(data), quality
     except ValidationError as exc:
         raise spec_error(exc, f"workflow {path}") from exc
 
@@ -205,7 +214,8 @@ def run_process(
     known: KnownProbe | None = None
     try:
         if workflow is not None:
-            mpt = load_workflow(workflow)
+            mpt, asked = load_workflow(workflow)
+            quality = quality or asked
         else:
             info, known = _quiet_probe(source, base)
             mpt = default_media_process_task(info)

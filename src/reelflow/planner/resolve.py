@@ -117,8 +117,9 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                     output_bucket=bucket,
                     output_dir=output_dir,
                     node_id=item.id,
-                    quality=request.quality
-                    and isinstance(template, TranscodeTemplate)
+                    # Asked for by the task (its workflow) or by the template.
+                    quality=isinstance(template, TranscodeTemplate)
+                    and (request.quality or template.quality)
                     and template.needs_video,
                 )
             )

@@ -150,3 +150,51 @@ def test_a_workflow_asks_for_quality(runtime: ServerServices) -> None:
             record, TaskSource(type="bucket", bucket="media", key="scored/a.mp4")
         )
         assert request.quality is True
+
+
+def test_a_template_asks_for_quality(runtime: ServerServices, clips: ClipCache) -> None:
+    """A transcode template with ``quality`` scores its renditions in a task that does not
+    ask; the compatible API's view of the template stays as the SDK expects."""
+    assert runtime.admin_key is not None
+    key = runtime.admin_key
+    headers = {"Authorization": f"Bearer {key.secret_key}"}
+    template = {
+        "name": "scored-180",
+        "container": "mp4",
+        "quality": True,
+        "video_template": {"codec": "h264", "height": 180, "bitrate": 300},
+        "audio_template": {"codec": "aac", "bitrate": 64, "sample_rate": 44100},
+    }
+    source = clips(duration=1.0, width=320, height=240, fps=25)
+    with TestClient(create_app(runtime)) as client:
+        made = client.post("/v1/templates/Transcode", json=template, headers=headers)
+        assert made.status_code == 201, made.text
+        assert made.json()["template"]["quality"] is True
+        definition = made.json()["definition"]
+        client.put("/v1/buckets/media/objects/in/t.mp4", content=source.read_bytes(),
+                   headers=headers)  # fmt: skip
+        body = {
+            "input": {"bucket": "media", "key": "in/t.mp4"},
+            "media_process_task": {
+                "transcode_task_set": [{"definition": definition}, {"definition": 100010}]
+            },
+        }
+        task_id = client.post("/v1/tasks", json=body, headers=headers).json()["task_id"]
+        assert runtime.scheduler.run_until(
+            lambda: runtime.engine.task_view(task_id).state.is_terminal, timeout=180
+        )
+        doc = client.get(f"/v1/tasks/{task_id}", headers=headers).json()
+        assert doc["phase"] == "succeeded", doc
+        scored, plain = doc["subtasks"]
+        assert scored["quality"]["Vmaf"]["Mean"] > 50
+        assert plain["quality"] is None  # the task itself did not ask
+        raw = json.dumps({"Definitions": [definition]}).encode()
+        answer = client.post(
+            "/",
+            content=raw,
+            headers=signed_headers(
+                "DescribeTranscodeTemplates", raw, key.secret_id, key.secret_key
+            ),
+        ).json()["Response"]
+        sdk_check("DescribeTranscodeTemplates", answer)
+        assert "Quality" not in json.dumps(answer)
