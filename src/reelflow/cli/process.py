@@ -171,6 +171,8 @@ def summary(view: TaskView, console: Console) -> None:
         detail = _outputs_text(sub.output) if sub.output else f"{sub.err_code}: {sub.message}"
         if sub.quality is not None:
             detail += f" (VMAF {sub.quality.vmaf.mean:.1f}, min {sub.quality.vmaf.min:.1f})"
+        for rung in sub.rung_quality:
+            detail += f" ({rung.height}p VMAF {rung.score.vmaf.mean:.1f})"
         table.add_row(str(sub.index), _label(sub), f"[{style}]{sub.api_status}", detail)
     console.print(table)
     if view.err_code:
@@ -192,8 +194,9 @@ def with_quality(result: dict[str, Any], view: TaskView) -> dict[str, Any]:
     more than the compatible API, which never shows the scores."""
     for item, sub in zip(result["MediaProcessResultSet"], view.subtasks, strict=True):
         body = item.get(RESULT_MEMBERS[sub.kind])
-        if sub.quality is not None and body is not None:
-            body["Quality"] = sub.quality.to_json()
+        shown = sub.quality_json()
+        if shown is not None and body is not None:
+            body["Quality"] = shown
     return result
 
 

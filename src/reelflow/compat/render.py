@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from reelflow.compat.media import media_metadata
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.quality import QualityScore
+from reelflow.specs.quality import QualityScore, RungScore, quality_json
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 
@@ -63,6 +63,8 @@ class SubTaskRecord(Protocol):
     def finished_at(self) -> datetime | None: ...
     @property
     def quality(self) -> QualityScore | None: ...
+    @property
+    def rung_quality(self) -> Sequence[RungScore]: ...
 
 
 class TaskRecord(Protocol):
@@ -250,7 +252,7 @@ def _node(task: TaskRecord, subtask_index: int) -> dict[str, Any]:
         "SubTaskIndex": subtask_index,
         "SubTaskId": sub.spec.node_id,
         "SubTaskInput": sub.spec.upstream_id,
-        "Quality": None if sub.quality is None else sub.quality.to_json(),
+        "Quality": quality_json(sub.quality, sub.rung_quality),
     }
 
 

@@ -5,10 +5,11 @@ worst moment's two pictures (stored next to the rendition by the job)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reelflow.console.pages import object_url
-from reelflow.specs.quality import QualityScore
+from reelflow.specs.quality import QualityScore, RungScore
 
 WIDTH = 600
 HEIGHT = 140
@@ -44,6 +45,7 @@ class VmafPlot:
 
 @dataclass(frozen=True)
 class QualityPanel:
+    label: str  # "" for a rendition; a ladder's rung: "720p · 3000 kbps"
     score: QualityScore
     plot: VmafPlot | None
     worst_text: str  # "VMAF 81.7 at 0.8 s"
@@ -98,7 +100,21 @@ def vmaf_plot(score: QualityScore) -> VmafPlot | None:
     )
 
 
-def quality_panel(score: QualityScore | None) -> QualityPanel | None:
+def quality_panels(score: QualityScore | None, rungs: Sequence[RungScore]) -> list[QualityPanel]:
+    """What the task page shows of a sub-task's scores: a rendition's, or one per scored
+    rung of a ladder; none when nothing was scored."""
+    panels = [
+        quality_panel(
+            rung.score,
+            f"{rung.height}p · " + (f"{rung.bitrate} kbps" if rung.bitrate else "constant quality"),
+        )
+        for rung in rungs
+    ]
+    single = quality_panel(score)
+    return [p for p in (*panels, single) if p is not None]
+
+
+def quality_panel(score: QualityScore | None, label: str = "") -> QualityPanel | None:
     """What the task page shows of a rendition's score; ``None``: not scored."""
     if score is None:
         return None
@@ -109,4 +125,4 @@ def quality_panel(score: QualityScore | None) -> QualityPanel | None:
         if worst.frame_key and worst.source_key:
             frame = object_url(worst.bucket, worst.frame_key)
             source = object_url(worst.bucket, worst.source_key)
-    return QualityPanel(score, vmaf_plot(score), text, frame, source)
+    return QualityPanel(label, score, vmaf_plot(score), text, frame, source)

@@ -31,7 +31,7 @@ from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
-from reelflow.executors.quality import score_works, scored, store_pictures
+from reelflow.executors.quality import score_works, scored, scored_output
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import build_command
@@ -40,7 +40,6 @@ from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.outputs import TranscodeResult
 from reelflow.specs.works import LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
@@ -357,13 +356,12 @@ class JobRuntime:
             except StorageUnavailable as outage:
                 return self._outage(job, outage, outcomes)
             found = scores.get(work.index)
-            if found is not None and isinstance(outcome.output, TranscodeResult):
+            if found and outcome.ok:
                 # The rendition is stored: its worst moment's pictures go next to it.
-                score = store_pictures(
-                    work, found, self.storages.get, patience=self.outage_patience
+                output = scored_output(
+                    work, outcome.output, found, self.storages.get, patience=self.outage_patience
                 )
-                with_score = outcome.output.model_copy(update={"quality": score})
-                outcome = outcome.model_copy(update={"output": with_score})
+                outcome = outcome.model_copy(update={"output": output})
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)

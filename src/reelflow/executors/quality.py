@@ -30,8 +30,10 @@ from reelflow.media.progress import Progress
 from reelflow.media.quality import Rendition, extract_frames, score_renditions
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.jobs import JobPayload
-from reelflow.specs.quality import QualityScore
-from reelflow.specs.works import TranscodeWork, Work
+from reelflow.specs.ladders import VideoRendition
+from reelflow.specs.outputs import AdaptiveStreamingResult, TranscodeResult
+from reelflow.specs.quality import QualityScore, RungScore
+from reelflow.specs.works import LadderWork, TranscodeWork, Work
 from reelflow.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -42,17 +44,39 @@ SOURCE_FRAME_SUFFIX = ".worst-source.jpg"
 
 
 def scored(work: object) -> bool:
-    """A video rendition whose task asked for its quality score."""
-    return isinstance(work, TranscodeWork) and work.quality and work.width > 0
+    """A video rendition, or a ladder with video rungs, whose task asked for its score."""
+    if isinstance(work, TranscodeWork):
+        return work.quality and work.width > 0
+    return isinstance(work, LadderWork) and work.quality and bool(work.ladder.video)
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
     """A rendition's score and, when they could be drawn, its worst moment's pictures
-    (rendition, source) on the scratch disk."""
+    (rendition, source) on the scratch disk; ``rung``: the ladder rung it is."""
 
     score: QualityScore
     pictures: tuple[Path, Path] | None
+    rung: VideoRendition | None = None
+
+
+def _renditions(work: Work, command: Command) -> list[tuple[Rendition, VideoRendition | None]]:
+    """What of ``work`` the scorer compares with the source: a transcode's file, or each
+    video rung's media playlist in the ladder's raw folder (there until ``finish_ladder``
+    publishes it, after the scoring; DASH and CMAF ladders have them too)."""
+    if isinstance(work, TranscodeWork):
+        path = command.outputs[work.index].main
+        if path is None:
+            return []
+        return [(Rendition(path, work.width, work.height, work.fps, work.start, work.end), None)]
+    assert isinstance(work, LadderWork)
+    ladder = work.ladder
+    streams = [s for s in command.ladders[work.index].streams if s.kind == "video"]
+    return [
+        (Rendition(s.playlist, rung.width, rung.height, ladder.fps), rung)
+        for s in streams
+        for rung in (ladder.video[s.index],)
+    ]
 
 
 def score_works(
@@ -65,18 +89,18 @@ def score_works(
     timeout: float,
     cancel: threading.Event,
     on_progress: Callable[[float], None],
-) -> dict[int, Scored]:
-    """The scores of the job's renditions that asked for one, by work index, with their
-    worst moments drawn. ``on_progress`` gets the fraction of the scoring done (0..1)."""
+) -> dict[int, list[Scored]]:
+    """The scores of the job's renditions that asked for one, by work index (a ladder has
+    one per video rung), with their worst moments drawn. ``on_progress`` gets the fraction
+    of the scoring done (0..1)."""
     info = job.media_info
-    works = [w for w in job.works if scored(w) and command.outputs[w.index].main]
-    if info is None or not works or timeout <= 0:
+    if info is None or timeout <= 0:
         return {}
-    renditions: list[Rendition] = []
-    for work in works:
-        path = command.outputs[work.index].main
-        assert isinstance(work, TranscodeWork) and path is not None
-        renditions.append(Rendition(path, work.width, work.height, work.fps, work.start, work.end))
+    items = [
+        (w.index, r, rung) for w in job.works if scored(w) for r, rung in _renditions(w, command)
+    ]
+    if not items:
+        return {}
     out = work_dir / "quality"
 
     def progress(p: Progress) -> None:
@@ -87,7 +111,7 @@ def score_works(
             runner,
             src,
             info,
-            renditions,
+            [r for _, r, _ in items],
             out,
             timeout=timeout,
             cancel=cancel,
@@ -96,8 +120,8 @@ def score_works(
     except MediaError as exc:
         log.warning("job %s: renditions left without a quality score: %s", job.job_id, exc.message)
         return {}
-    found: dict[int, Scored] = {}
-    for i, (work, rendition, score) in enumerate(zip(works, renditions, scores, strict=True)):
+    found: dict[int, list[Scored]] = {}
+    for i, ((index, rendition, rung), score) in enumerate(zip(items, scores, strict=True)):
         pictures = None
         if score.worst is not None:
             pair = (out / f"worst{i}.jpg", out / f"worst{i}-source.jpg")
@@ -108,16 +132,19 @@ def score_works(
                 )  # fmt: skip
             except MediaError as exc:
                 log.warning("job %s: worst moment of rendition %s not drawn: %s",
-                            job.job_id, work.index, exc.message)  # fmt: skip
-        found[work.index] = Scored(score, pictures)
+                            job.job_id, index, exc.message)  # fmt: skip
+        found.setdefault(index, []).append(Scored(score, pictures, rung))
     return found
 
 
-def picture_keys(key: str) -> tuple[str, str]:
+def picture_keys(key: str, rung: VideoRendition | None = None) -> tuple[str, str]:
     """The keys of a rendition's worst-moment pictures, next to it: ``out/a_720.mp4`` ->
-    ``out/a_720.worst.jpg``, ``out/a_720.worst-source.jpg``."""
+    ``out/a_720.worst.jpg``, ``out/a_720.worst-source.jpg``; a ladder's rung, next to its
+    master (``key`` without extension): ``out/a_ladder.rung1.worst.jpg``, ..."""
     path = PurePosixPath(key)
-    stem = str(path.with_suffix("")) if path.suffix else key
+    stem = str(path.with_suffix("")) if path.suffix and rung is None else key
+    if rung is not None:
+        stem += f".rung{rung.stream_info}"
     return stem + FRAME_SUFFIX, stem + SOURCE_FRAME_SUFFIX
 
 
@@ -131,9 +158,14 @@ def store_pictures(
     """``found``'s score, with the keys of its pictures once they are stored in the
     rendition's bucket (both or neither); without them when they cannot be stored."""
     score = found.score
-    if found.pictures is None or score.worst is None or not isinstance(work, TranscodeWork):
+    if found.pictures is None or score.worst is None:
         return score
-    keys = picture_keys(work.key)
+    if isinstance(work, TranscodeWork):
+        keys = picture_keys(work.key)
+    elif isinstance(work, LadderWork):
+        keys = picture_keys(work.folder + work.names.master, found.rung)
+    else:
+        return score
     committer: Committer | None = None
     try:
         committer = Committer(storage_for(work.bucket), patience)
@@ -142,9 +174,38 @@ def store_pictures(
     except StorageError as exc:
         if committer is not None:
             committer.rollback()
-        log.warning("worst moment of %s not stored: %s", work.key, exc.message)
+        log.warning("worst moment of %s not stored: %s", keys[0], exc.message)
         return score
     worst = score.worst.model_copy(
         update={"bucket": work.bucket, "frame_key": keys[0], "source_key": keys[1]}
     )
     return score.model_copy(update={"worst": worst})
+
+
+def scored_output(
+    work: Work,
+    output: object,
+    found: list[Scored],
+    storage_for: Callable[[str], Storage],
+    *,
+    patience: float,
+) -> object:
+    """``output`` (a stored transcode's or ladder's result) with its scores, their pictures
+    stored next to it."""
+    scores = [store_pictures(work, f, storage_for, patience=patience) for f in found]
+    if isinstance(output, TranscodeResult) and scores:
+        return output.model_copy(update={"quality": scores[0]})
+    if isinstance(output, AdaptiveStreamingResult):
+        rungs = [
+            RungScore(
+                stream_info=f.rung.stream_info,
+                width=f.rung.width,
+                height=f.rung.height,
+                bitrate=f.rung.bitrate,
+                score=score,
+            )
+            for f, score in zip(found, scores, strict=True)
+            if f.rung is not None
+        ]
+        return output.model_copy(update={"quality": rungs})
+    return output

@@ -7,6 +7,7 @@ as :meth:`QualityScore.to_json` (the ``Quality`` object of ``result.json``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -101,3 +102,36 @@ class QualityScore(_Record):
                     "SourceFrame": "/" + worst.source_key if worst.source_key else "",
                 }
         return shape
+
+
+class RungScore(_Record):
+    """One video rung of an adaptive-streaming ladder and its score: ``stream_info`` is its
+    position in the template, ``bitrate`` its target in kbps (0: constant quality)."""
+
+    stream_info: int
+    width: int
+    height: int
+    bitrate: int
+    score: QualityScore
+
+    def to_json(self, *, series: bool = False) -> dict[str, Any]:
+        """The rung's ``Quality`` item: its ``StreamInfo``, size and ``Bitrate`` beside
+        :meth:`QualityScore.to_json`."""
+        return {
+            "StreamInfo": self.stream_info,
+            "Width": self.width,
+            "Height": self.height,
+            "Bitrate": self.bitrate,
+            **self.score.to_json(series=series),
+        }
+
+
+def quality_json(
+    score: QualityScore | None, rungs: Sequence[RungScore], *, series: bool = False
+) -> dict[str, Any] | None:
+    """A sub-task's ``Quality`` object: a rendition's :meth:`QualityScore.to_json`, or a
+    ladder's ``{"Rungs": [...]}`` (one item per scored video rung, see
+    :meth:`RungScore.to_json`); ``None`` when nothing was scored."""
+    if rungs:
+        return {"Rungs": [rung.to_json(series=series) for rung in rungs]}
+    return None if score is None else score.to_json(series=series)

@@ -22,6 +22,7 @@ from reelflow.specs.requests import TaskSource
 from reelflow.wiring.http import create_app
 from reelflow.wiring.server import ServerServices, build_server
 from tests.clips import ClipCache
+from tests.integration.server.test_adaptive import ladder
 from tests.unit.api.conftest import TestClient
 from tests.unit.mps.tc3 import signed_headers
 
@@ -46,6 +47,13 @@ def sdk_check(action: str, answer: dict[str, Any]) -> None:
     getattr(models, f"{action}Response")()._deserialize(answer)
 
 
+def without_native(shown: dict[str, Any]) -> dict[str, Any]:
+    """A native ``quality`` without what only the native document shows (for a plot)."""
+    if "Rungs" in shown:
+        return {"Rungs": [without_native(rung) for rung in shown["Rungs"]]}
+    return {k: v for k, v in shown.items() if k not in ("Series", "Interval", "Worst")}
+
+
 def subtask_events(client: TestClient, key: NewKey, view: TaskView, doc: dict[str, Any]) -> None:
     """A sub-task's event carries its scores beside its node fields, at the top level, and
     ParseNotification still answers as the SDK expects."""
@@ -56,8 +64,7 @@ def subtask_events(client: TestClient, key: NewKey, view: TaskView, doc: dict[st
         if shown is None:
             assert body["Quality"] is None
         else:
-            native = ("Series", "Interval", "Worst")  # the native document's extras
-            assert body["Quality"] == {k: v for k, v in shown.items() if k not in native}
+            assert body["Quality"] == without_native(shown)
         assert "Quality" not in json.dumps(body["WorkflowTaskEvent"])
         raw = json.dumps({"Content": json.dumps(render(body, "k", time.time()))}).encode()
         answer = client.post(
@@ -198,3 +205,46 @@ def test_a_template_asks_for_quality(runtime: ServerServices, clips: ClipCache) 
         ).json()["Response"]
         sdk_check("DescribeTranscodeTemplates", answer)
         assert "Quality" not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("fmt", ["HLS", "MPEG-DASH"])
+def test_a_ladder_s_rungs_are_scored(runtime: ServerServices, clips: ClipCache, fmt: str) -> None:
+    """A task asking for quality scores each video rung of its ladder (through the rung's
+    media playlist, in the same scoring process as the renditions), shown per rung."""
+    assert runtime.admin_key is not None
+    key = runtime.admin_key
+    headers = {"Authorization": f"Bearer {key.secret_key}"}
+    source = clips(duration=4.0, width=320, height=180, fps=25)
+    with TestClient(create_app(runtime)) as client:
+        made = client.post(
+            "/v1/templates/AdaptiveDynamicStreaming", json=ladder(fmt, (144, 180)), headers=headers
+        )
+        assert made.status_code == 201, made.text
+        client.put("/v1/buckets/media/objects/abr/q.mp4", content=source.read_bytes(),
+                   headers=headers)  # fmt: skip
+        body = {
+            "input": {"bucket": "media", "key": "abr/q.mp4"},
+            "media_process_task": {
+                "transcode_task_set": [{"definition": 100010}],
+                "adaptive_dynamic_streaming_task_set": [{"definition": made.json()["definition"]}],
+            },
+            "quality": True,
+        }
+        task_id = client.post("/v1/tasks", json=body, headers=headers).json()["task_id"]
+        assert runtime.scheduler.run_until(
+            lambda: runtime.engine.task_view(task_id).state.is_terminal, timeout=180
+        )
+        doc = client.get(f"/v1/tasks/{task_id}", headers=headers).json()
+        assert doc["phase"] == "succeeded", doc
+        rendition, package = doc["subtasks"]
+        assert rendition["quality"]["Vmaf"]["Mean"] > 50
+        rungs = package["quality"]["Rungs"]
+        assert [(r["Height"], r["Width"]) for r in rungs] == [(144, 256), (180, 320)]
+        low, high = rungs
+        assert high["Vmaf"]["Mean"] > low["Vmaf"]["Mean"] > 20
+        for rung in rungs:
+            assert rung["Series"] and rung["Worst"]["Frame"].endswith(".worst.jpg")
+            got = client.get(f"/v1/buckets/media/objects{rung['Worst']['Frame']}", headers=headers)
+            assert got.status_code == 200 and got.content[:3] == b"\xff\xd8\xff"
+        view = runtime.engine.task_view(task_id)
+        subtask_events(client, key, view, doc)

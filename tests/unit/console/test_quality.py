@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from reelflow.console.quality import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, moment, quality_panel
-from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame
+from reelflow.console.quality import (
+    BOTTOM,
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    TOP,
+    WIDTH,
+    moment,
+    quality_panel,
+    quality_panels,
+)
+from reelflow.specs.quality import QualityScore, RungScore, VmafScores, WorstFrame
 
 
 def score(series: list[float], worst: WorstFrame | None = None) -> QualityScore:
@@ -42,3 +52,14 @@ def test_pictures_are_linked_only_when_stored() -> None:
     assert quality_panel(score([90.0])) is not None
     assert quality_panel(None) is None
     assert moment(62.5) == "1:02.5"
+
+
+def test_a_ladder_gets_one_panel_per_rung() -> None:
+    rungs = [
+        RungScore(stream_info=i, width=w, height=h, bitrate=b, score=score([90.0, 80.0]))
+        for i, (w, h, b) in enumerate([(256, 144, 294), (1280, 720, 0)])
+    ]
+    panels = quality_panels(None, rungs)
+    assert [p.label for p in panels] == ["144p · 294 kbps", "720p · constant quality"]
+    assert quality_panels(None, []) == []
+    assert [p.label for p in quality_panels(score([90.0, 80.0]), [])] == [""]
