@@ -56,6 +56,9 @@ def summary(body: dict[str, Any]) -> str:
             node += f" {body['SubTaskId']!r}"
         if body.get("SubTaskInput"):
             node += f" reading {body['SubTaskInput']!r}"
+        vmaf = (body.get("Quality") or {}).get("Vmaf") or {}
+        if vmaf:
+            node += f", VMAF {vmaf.get('Mean', 0):.1f} min {vmaf.get('Min', 0):.1f}"
         line += f" ({node})"
     if task.get("ErrCodeExt"):
         line += f"; task error {task['ErrCodeExt']}: {task.get('Message', '')}"

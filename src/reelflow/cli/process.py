@@ -50,19 +50,28 @@ _STATE_STYLE = {
 }
 
 
-def load_workflow(path: Path) -> MediaProcessTask:
+def load_workflow(path: Path) -> tuple[MediaProcessTask, bool]:
     """A workflow file: a ``MediaProcessTask`` object, or an object holding one under
-    ``MediaProcessTask`` / ``media_process_task`` (so a saved workflow works too)."""
+    ``MediaProcessTask`` / ``media_process_task`` (so a saved workflow works too); with
+    whether that object asks for quality scores (``quality`` / ``Quality``, as a saved
+    workflow does)."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise SpecError(f"workflow file {path} does not exist", field="workflow") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"workflow file {path} is not valid JSON: {exc}", field="workflow") from exc
+    quality = False
     if isinstance(data, dict):
+        holder = data
         data = data.get("MediaProcessTask", data.get("media_process_task", data))
+        if data is not holder:
+            asked = holder.get("quality", holder.get("Quality", False))
+            if not isinstance(asked, bool):
+                raise SpecError(f"workflow {path}: quality must be true or false", field="quality")
+            quality = asked
     try:
-        return MediaProcessTask.model_validate(data)
+        return MediaProcessTask.model_validate(data), quality
     except ValidationError as exc:
         raise spec_error(exc, f"workflow {path}") from exc
 
@@ -162,6 +171,8 @@ def summary(view: TaskView, console: Console) -> None:
         detail = _outputs_text(sub.output) if sub.output else f"{sub.err_code}: {sub.message}"
         if sub.quality is not None:
             detail += f" (VMAF {sub.quality.vmaf.mean:.1f}, min {sub.quality.vmaf.min:.1f})"
+        for rung in sub.rung_quality:
+            detail += f" ({rung.height}p VMAF {rung.score.vmaf.mean:.1f})"
         table.add_row(str(sub.index), _label(sub), f"[{style}]{sub.api_status}", detail)
     console.print(table)
     if view.err_code:
@@ -183,8 +194,9 @@ def with_quality(result: dict[str, Any], view: TaskView) -> dict[str, Any]:
     more than the compatible API, which never shows the scores."""
     for item, sub in zip(result["MediaProcessResultSet"], view.subtasks, strict=True):
         body = item.get(RESULT_MEMBERS[sub.kind])
-        if sub.quality is not None and body is not None:
-            body["Quality"] = sub.quality.to_json()
+        shown = sub.quality_json()
+        if shown is not None and body is not None:
+            body["Quality"] = shown
     return result
 
 
@@ -205,7 +217,8 @@ def run_process(
     known: KnownProbe | None = None
     try:
         if workflow is not None:
-            mpt = load_workflow(workflow)
+            mpt, asked = load_workflow(workflow)
+            quality = quality or asked
         else:
             info, known = _quiet_probe(source, base)
             mpt = default_media_process_task(info)

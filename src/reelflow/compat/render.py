@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from reelflow.compat.media import media_metadata
 from reelflow.specs.media import MediaInfo
+from reelflow.specs.quality import QualityScore, RungScore, quality_json
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 
@@ -60,6 +61,10 @@ class SubTaskRecord(Protocol):
     def started_at(self) -> datetime | None: ...
     @property
     def finished_at(self) -> datetime | None: ...
+    @property
+    def quality(self) -> QualityScore | None: ...
+    @property
+    def rung_quality(self) -> Sequence[RungScore]: ...
 
 
 class TaskRecord(Protocol):
@@ -237,13 +242,21 @@ def event_body(
 def _node(task: TaskRecord, subtask_index: int) -> dict[str, Any]:
     """Which node of the task graph a sub-task event is about: ``SubTaskIndex``, its
     ``SubTaskId`` (``None``: unnamed) and ``SubTaskInput`` (the node id it read from;
-    ``None``: the task's source)."""
-    spec = task.subtasks[subtask_index].spec
+    ``None``: the task's source); and ``Quality``, the scores of a rendition the task asked
+    to score (``None`` otherwise: see ``QualityScore.to_json``, without the series).
+
+    reelflow's additions stay at the top level of the body: ``ParseNotification`` reads
+    ``WorkflowTaskEvent`` into the SDK's models, which must meet no unknown member."""
+    sub = task.subtasks[subtask_index]
     return {
         "SubTaskIndex": subtask_index,
-        "SubTaskId": spec.node_id,
-        "SubTaskInput": spec.upstream_id,
+        "SubTaskId": sub.spec.node_id,
+        "SubTaskInput": sub.spec.upstream_id,
+        "Quality": quality_json(sub.quality, sub.rung_quality),
     }
+
+
+_NODE_KEYS = ("SubTaskIndex", "SubTaskId", "SubTaskInput", "Quality")
 
 
 def event_copy(
@@ -257,7 +270,7 @@ def event_copy(
     """``event_body`` of one event from ``template`` (another event's body of ``task``):
     the nested ``WorkflowTaskEvent`` (or ``ScheduleTaskEvent``) is shared, never copied."""
     body = {**template, "EventId": event_id, "Sequence": seq, "EventKind": str(kind)}
-    for key in ("SubTaskIndex", "SubTaskId", "SubTaskInput"):
+    for key in _NODE_KEYS:
         body.pop(key, None)
     if subtask_index is not None:
         body.update(_node(task, subtask_index))

@@ -1,10 +1,10 @@
 """Answers trimmed to the members the compatible API's structures define.
 
 reelflow's spec models and result documents carry a few fields of their own
-(``VideoTemplate.Preset``/``AllowUpscale``, a transcode input's ``ExtInfo``, a raw
-template's ``Name``/``Comment``, an animated graphic input's ``ObjectNumberFormat``, an
-adaptive-streaming input's ``ObjectNumberFormat``/``ExtInfo`` and its result's files,
-renditions and check summary,
+(``VideoTemplate.Preset``/``AllowUpscale``, a transcode template's ``Quality``, a
+transcode input's ``ExtInfo``, a raw template's ``Name``/``Comment``, an animated graphic
+input's ``ObjectNumberFormat``, an adaptive-streaming input's ``ObjectNumberFormat``/
+``ExtInfo`` and its result's files, renditions and check summary,
 ``WorkflowTask.ErrCodeExt``). The official SDK warns
 (``UserWarning: ... fileds are useless``) for every unknown member of a nested structure,
 so the action API leaves them out; the native API keeps them.
@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 _VIDEO_EXTRAS = ("Preset", "AllowUpscale")
-_RAW_TRANSCODE_EXTRAS = ("Name", "Comment")
+_RAW_TRANSCODE_EXTRAS = ("Name", "Comment", "Quality")
+_TRANSCODE_TEMPLATE_EXTRAS = ("Quality",)
 _TRANSCODE_INPUT_EXTRAS = ("ExtInfo",)
 _ANIMATED_INPUT_EXTRAS = ("ObjectNumberFormat",)
 _ADAPTIVE_INPUT_EXTRAS = ("ObjectNumberFormat", "ExtInfo")
@@ -30,6 +31,7 @@ def _without(document: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 def video_holder(document: dict[str, Any]) -> dict[str, Any]:
     """A structure with a ``VideoTemplate`` member (a transcode template)."""
+    document = _without(document, _TRANSCODE_TEMPLATE_EXTRAS)
     video = document.get("VideoTemplate")
     if not isinstance(video, dict):
         return document

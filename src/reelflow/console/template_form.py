@@ -32,6 +32,7 @@ TRANSCODE_FIELDS: FieldMap = (
     ("container", "container"),
     ("remove_video", "remove_video"),
     ("remove_audio", "remove_audio"),
+    ("quality", "quality"),
     ("video_template.codec", "video_codec"),
     ("video_template.fps", "video_fps"),
     ("video_template.bitrate", "video_bitrate"),
@@ -61,6 +62,7 @@ class TranscodeForm:
     container: str = "mp4"
     remove_video: bool = False
     remove_audio: bool = False
+    quality: bool = False
     video_codec: str = "h264"
     video_fps: str = "0"
     video_bitrate: str = "0"
@@ -94,6 +96,7 @@ class TranscodeForm:
             container=template.container,
             remove_video=template.remove_video,
             remove_audio=template.remove_audio,
+            quality=template.quality,
         )
         video, audio = template.video_template, template.audio_template
         if video is not None:
@@ -133,6 +136,7 @@ class TranscodeForm:
             "container": self.container,
             "remove_video": self.remove_video,
             "remove_audio": self.remove_audio,
+            "quality": self.quality,
         }
         if not self.remove_video and self.container not in AUDIO_ONLY_CONTAINERS:
             data["video_template"] = {

@@ -26,7 +26,7 @@ from reelflow.engine.store import Store, lock_job, subtasks_of
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask
 from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobPayload, JobResult
-from reelflow.specs.outputs import TranscodeResult
+from reelflow.specs.outputs import AdaptiveStreamingResult, TranscodeResult
 from reelflow.specs.requests import TaskSource
 from reelflow.specs.states import JobState, SubTaskState
 
@@ -206,6 +206,10 @@ class JobEvents:
                 # Stored as the compatible API's output item, the shape every reader shows.
                 output = output_item(outcome.output)
                 move_subtask(sub, SubTaskState.SUCCEEDED, now, output=output)
+                if isinstance(outcome.output, AdaptiveStreamingResult) and outcome.output.quality:
+                    # A ladder's rungs (SubTaskView.rung_quality reads them back).
+                    rungs = [r.model_dump(mode="json") for r in outcome.output.quality]
+                    sub.quality = {"rungs": rungs}
                 if isinstance(outcome.output, TranscodeResult):
                     if outcome.output.quality is not None:
                         sub.quality = outcome.output.quality.model_dump(mode="json")

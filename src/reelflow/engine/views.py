@@ -13,7 +13,7 @@ from typing import Any
 from reelflow.db.models import SubTask, Task
 from reelflow.errors import SpecError
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.quality import QualityScore
+from reelflow.specs.quality import QualityScore, RungScore, quality_json
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
@@ -36,6 +36,12 @@ class SubTaskView:
     started_at: datetime | None
     finished_at: datetime | None
     quality: QualityScore | None = None  # a scored rendition (native only, issue 18)
+    rung_quality: tuple[RungScore, ...] = ()  # a scored ladder's video rungs
+
+    def quality_json(self, *, series: bool = False) -> dict[str, Any] | None:
+        """The ``Quality`` object shown for this sub-task (``None``: not scored); see
+        ``reelflow.specs.quality.quality_json``."""
+        return quality_json(self.quality, self.rung_quality, series=series)
 
     @property
     def api_status(self) -> str:
@@ -55,8 +61,22 @@ class SubTaskView:
             attempts=sub.attempts,
             started_at=sub.started_at,
             finished_at=sub.finished_at,
-            quality=QualityScore.model_validate(sub.quality) if sub.quality else None,
+            quality=_score(sub.quality),
+            rung_quality=_rungs(sub.quality),
         )
+
+
+def _score(stored: dict[str, Any] | None) -> QualityScore | None:
+    """A rendition's stored score (a ladder's is ``{"rungs": [...]}``: see ``_rungs``)."""
+    if not stored or "rungs" in stored:
+        return None
+    return QualityScore.model_validate(stored)
+
+
+def _rungs(stored: dict[str, Any] | None) -> tuple[RungScore, ...]:
+    if not stored or "rungs" not in stored:
+        return ()
+    return tuple(RungScore.model_validate(rung) for rung in stored["rungs"])
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from reelflow.errors import (
     ConfigError,
     FFmpegFailed,
     JobCancelled,
-    MediaError,
     ReelflowError,
     StorageUnavailable,
 )
@@ -32,18 +31,15 @@ from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
+from reelflow.executors.quality import score_works, scored, scored_output
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
-from reelflow.media.command import Command, build_command
+from reelflow.media.command import build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
-from reelflow.media.quality import Rendition, score_renditions
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.media import MediaInfo
-from reelflow.specs.outputs import TranscodeResult
-from reelflow.specs.quality import QualityScore
 from reelflow.specs.works import LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
@@ -306,7 +302,7 @@ class JobRuntime:
         # 95 % at most until the outputs are stored; scoring (when asked) takes the last
         # fifth of that.
         share = 95.0
-        encode_share = share * 0.8 if any(_scored(w) for w in works) else share
+        encode_share = share * 0.8 if any(scored(w) for w in works) else share
 
         def on_progress(p: Progress) -> None:
             # command.duration is the longest output, which is what out_time runs to (not
@@ -334,9 +330,15 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
-        left = job.timeout - ran.elapsed
-        scores = self._score(
-            job, ctx, src, command, work_dir, left, (encode_share, share - encode_share)
+        scores = score_works(
+            self.runner,
+            job,
+            src,
+            command,
+            work_dir,
+            timeout=job.timeout - ran.elapsed,
+            cancel=ctx.cancel,
+            on_progress=lambda done: ctx.progress(encode_share + (share - encode_share) * done),
         )
         for work in works:
             if ctx.cancel.is_set():
@@ -359,70 +361,14 @@ class JobRuntime:
                     )
             except StorageUnavailable as outage:
                 return self._outage(job, outage, outcomes)
-            score = scores.get(work.index)
-            if score is not None and isinstance(outcome.output, TranscodeResult):
-                scored = outcome.output.model_copy(update={"quality": score})
-                outcome = outcome.model_copy(update={"output": scored})
+            found = scores.get(work.index)
+            if found and outcome.ok:
+                # The rendition is stored: its worst moment's pictures go next to it.
+                output = scored_output(
+                    work, outcome.output, found, self.storages.get, patience=self.outage_patience
+                )
+                outcome = outcome.model_copy(update={"output": output})
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
         return None
-
-    def _score(
-        self,
-        job: JobPayload,
-        ctx: JobContext,
-        src: str,
-        command: Command,
-        work_dir: Path,
-        timeout: float,
-        progress: tuple[float, float],
-    ) -> dict[int, QualityScore]:
-        """The scores of the job's renditions that asked for one, by work index.
-
-        A step of the transcode job, not a stage of the task graph: the source and the
-        renditions are on this machine's disk already, and one FFmpeg process decodes the
-        source once for all of them (a stage per rendition would fetch, probe and decode the
-        source once per rendition; docs/quality.md has the measurement). A score is an
-        addition to a rendition: when FFmpeg cannot compute it, the rendition is delivered
-        without one (logged), never failed for it. A cancel stops the job as usual.
-        ``progress``: (where the scoring starts, its share), in percent.
-        """
-        info: MediaInfo | None = job.media_info
-        scored = [w for w in job.works if _scored(w) and command.outputs[w.index].main]
-        if info is None or not scored or timeout <= 0:
-            return {}
-        renditions = []
-        for work in scored:
-            path = command.outputs[work.index].main
-            assert isinstance(work, TranscodeWork) and path is not None
-            renditions.append(
-                Rendition(path, work.width, work.height, work.fps, work.start, work.end)
-            )
-        start, share = progress
-
-        def on_progress(p: Progress) -> None:
-            ctx.progress(start + share * p.fraction_of(command.duration))
-
-        try:
-            scores = score_renditions(
-                self.runner,
-                src,
-                info,
-                renditions,
-                work_dir / "quality",
-                timeout=timeout,
-                cancel=ctx.cancel,
-                on_progress=on_progress,
-            )
-        except MediaError as exc:
-            log.warning(
-                "job %s: renditions left without a quality score: %s", job.job_id, exc.message
-            )
-            return {}
-        return {w.index: score for w, score in zip(scored, scores, strict=True)}
-
-
-def _scored(work: object) -> bool:
-    """A video rendition whose task asked for its quality score."""
-    return isinstance(work, TranscodeWork) and work.quality and work.width > 0

@@ -43,7 +43,7 @@ from reelflow.errors import InvalidMedia
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.quality import QualityScore, VmafScores, vmaf_model
+from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame, vmaf_model
 
 # The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
 # chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
@@ -94,13 +94,14 @@ def auto_subsample(frames: float) -> int:
 @dataclass(frozen=True, slots=True)
 class ScoreLogs:
     """Where one rendition's scorers write: libvmaf's JSON log, psnr's and ssim's stats;
-    with the model and the subsampling used."""
+    with the model, the subsampling and the frame rate (FFmpeg's rate text) used."""
 
     model: str
     subsample: int
     vmaf: Path
     psnr: Path
     ssim: Path
+    rate: str = "25"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,7 @@ def build_quality_command(
             vmaf=work_dir / f"quality{i}.json",
             psnr=work_dir / f"quality{i}.psnr",
             ssim=work_dir / f"quality{i}.ssim",
+            rate=rate,
         )
         logs.append(log)
         chains.append(f"[d{i}s][r{i}a]psnr=stats_file={_filter_path(log.psnr)}[p{i}]")
@@ -281,6 +283,9 @@ def read_scores(command: QualityCommand) -> list[QualityScore]:
         if not frames or not psnr or not ssim:
             raise InvalidMedia("no frame of the rendition could be compared with the source")
         pooled = data.get("pooled_metrics", {}).get("vmaf", {})
+        # Scored frame k is the rendition's frame k * subsample (see _triplets).
+        interval = logs.subsample / float(Fraction(logs.rate))
+        worst = min(range(len(frames)), key=frames.__getitem__)
         scores.append(
             QualityScore(
                 model=logs.model,
@@ -298,6 +303,8 @@ def read_scores(command: QualityCommand) -> list[QualityScore]:
                 psnr_mean=round(sum(psnr) / len(psnr), 3),
                 ssim_mean=round(sum(ssim) / len(ssim), 5),
                 series=series(frames),
+                interval=round(interval, 6),
+                worst=WorstFrame(time=round(worst * interval, 3), vmaf=round(frames[worst], 3)),
             )
         )
     return scores
@@ -330,3 +337,62 @@ def score_renditions(
     command = build_quality_command(source, info, renditions, work_dir, options)
     runner.run(command.args, timeout=timeout, cancel=cancel, on_progress=on_progress)
     return read_scores(command)
+
+
+FRAME_MAX_WIDTH = 960  # the worst-moment pictures: enough to see the damage, a few dozen KB
+
+
+def frame_size(info: MediaInfo) -> tuple[int, int]:
+    """The size both worst-moment pictures are drawn at: the source's display size (what
+    the rendition was compared at), at most ``FRAME_MAX_WIDTH`` wide, even."""
+    video = info.primary_video
+    if video is None:
+        raise InvalidMedia("the source has no video stream")
+    width, height = video.display_width, video.display_height
+    if width > FRAME_MAX_WIDTH:
+        width, height = FRAME_MAX_WIDTH, round(height * FRAME_MAX_WIDTH / width)
+    return width - width % 2, height - height % 2
+
+
+def build_frames_command(
+    source: str, info: MediaInfo, rendition: Rendition, time: float, out: tuple[Path, Path]
+) -> list[str]:
+    """Arguments writing the rendition's frame at ``time`` (seconds from its start) and the
+    source's at the same moment (``rendition.start + time``) as two JPEGs ``out`` (rendition,
+    source), both upscaled (bicubic) to :func:`frame_size`, as they were compared. ``-ss``
+    before each input seeks exactly (decoding from the keyframe before it)."""
+    width, height = frame_size(info)
+    scale = f"scale={width}:{height}:flags=bicubic,setsar=1"
+    return [
+        "-y",
+        "-ss", _num(time), "-i", str(rendition.path),
+        "-ss", _num(rendition.start + time), "-i", source,
+        "-filter_complex", f"[0:v:0]{scale}[f0];[1:v:0]{scale}[f1]",
+        "-map", "[f0]", "-frames:v", "1", "-q:v", "4", str(out[0]),
+        "-map", "[f1]", "-frames:v", "1", "-q:v", "4", str(out[1]),
+    ]  # fmt: skip
+
+
+def extract_frames(
+    runner: FFmpegRunner,
+    source: str,
+    info: MediaInfo,
+    rendition: Rendition,
+    time: float,
+    out: tuple[Path, Path],
+    *,
+    timeout: float,
+    cancel: threading.Event | None = None,
+) -> tuple[Path, Path]:
+    """Write the two pictures of :func:`build_frames_command`; returns ``out``.
+
+    Raises:
+        FFmpegFailed, FFmpegTimeout, JobCancelled: from the runner.
+        InvalidMedia: FFmpeg wrote no picture (``time`` past the end of a side).
+    """
+    runner.run(build_frames_command(source, info, rendition, time, out), timeout=timeout,
+               cancel=cancel)  # fmt: skip
+    for path in out:
+        if not path.exists() or path.stat().st_size == 0:
+            raise InvalidMedia(f"no frame at {time:.3f} s to draw")
+    return out

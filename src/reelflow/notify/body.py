@@ -3,7 +3,9 @@ the event is written (inside the task's transaction):
 
     {"EventType": "WorkflowTask", "EventId": "ev-...", "Sequence": 3,
      "EventKind": "task.finished",             # or task.started / subtask.finished
-     "SubTaskIndex": 1,                        # subtask.finished only
+     "SubTaskIndex": 1,                        # subtask.finished only, with
+     "SubTaskId": "wm720", "SubTaskInput": null,  # its node of the task graph and
+     "Quality": {"Model": ..., "Vmaf": {...}},  # its scores (null: not scored)
      "WorkflowTaskEvent": {...WorkflowTask...}, "EditMediaTaskEvent": null,
      "ScheduleTaskEvent": null, "SessionId": "...", "SessionContext": "..."}
 

@@ -225,7 +225,8 @@ class WorkBuilder:
             )
         except ValidationError as exc:
             raise spec_error(exc, "adaptive-streaming output names") from None
-        return LadderWork(**common, ladder=ladder, names=names, folder=folder)
+        quality = spec.quality and bool(ladder.video)
+        return LadderWork(**common, ladder=ladder, names=names, folder=folder, quality=quality)
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:
         """Resolve start/end offsets (negative = from the end; 0/None = no cut)."""

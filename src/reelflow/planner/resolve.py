@@ -66,6 +66,14 @@ def _watermark(templates: TemplateLookup, wm: WatermarkInput, field: str) -> Res
     )
 
 
+def _quality(request: TaskRequest, template: Template) -> bool:
+    """Whether a sub-task's video is scored: asked for by the task (its workflow) or by a
+    transcode template; a ladder's rungs when the task asks."""
+    if isinstance(template, TranscodeTemplate):
+        return (request.quality or template.quality) and template.needs_video
+    return request.quality and isinstance(template, LadderTemplate)
+
+
 def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
     """Every sub-task of ``request`` with its template looked up; ``SpecError`` on a bad one."""
     mpt = request.media_process_task
@@ -117,9 +125,8 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                     output_bucket=bucket,
                     output_dir=output_dir,
                     node_id=item.id,
-                    quality=request.quality
-                    and isinstance(template, TranscodeTemplate)
-                    and template.needs_video,
+                    # Asked for by the task (its workflow) or by the template.
+                    quality=_quality(request, template),
                 )
             )
     upstreams = link(nodes)

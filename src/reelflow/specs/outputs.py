@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.packages import RenditionReport
-from reelflow.specs.quality import QualityScore
+from reelflow.specs.quality import QualityScore, RungScore
 
 
 class OutputRecord(BaseModel):
@@ -149,6 +149,7 @@ class AdaptiveStreamingResult(OutputRecord):
     size: int
     renditions: list[RenditionReport]
     check: StreamCheckSummary
+    quality: list[RungScore] = []  # the video rungs' scores, when the task asked (issue 18)
 
 
 SubTaskResult = Annotated[

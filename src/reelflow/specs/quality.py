@@ -7,6 +7,7 @@ as :meth:`QualityScore.to_json` (the ``Quality`` object of ``result.json``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -37,13 +38,28 @@ class VmafScores(_Record):
     p1: float
 
 
+class WorstFrame(_Record):
+    """The rendition's lowest-scoring frame: ``time`` in seconds from the rendition's start
+    (the source's moment is the rendition's start in the source plus this), its ``vmaf``;
+    and, when they could be stored, the keys of two JPEGs in ``bucket`` next to the
+    rendition, that frame of the rendition (``frame_key``) and of the source at the same
+    moment (``source_key``), both at the size they were compared at (at most 960 wide)."""
+
+    time: float
+    vmaf: float
+    bucket: str = ""
+    frame_key: str = ""
+    source_key: str = ""
+
+
 class QualityScore(_Record):
     """One rendition's scores against its source.
 
     ``subsample``: VMAF, PSNR and SSIM were computed on every ``subsample``-th frame
     (1 = all). ``series``: VMAF of the scored frames in order, at most 600 values (a longer
     run keeps each bucket's minimum: a dip stays visible), for a plot. ``frames``: how many
-    frames were scored.
+    frames were scored, ``interval`` the seconds between two of them (0: unknown, a score
+    stored before it was recorded). ``worst``: the lowest-scoring frame.
     """
 
     model: str
@@ -53,10 +69,14 @@ class QualityScore(_Record):
     psnr_mean: float
     ssim_mean: float
     series: list[float] = []
+    interval: float = 0.0
+    worst: WorstFrame | None = None
 
     def to_json(self, *, series: bool = False) -> dict[str, Any]:
-        """The ``Quality`` object of ``result.json`` and of native task results; ``series``
-        adds ``Series`` (VMAF over time, for a plot)."""
+        """The ``Quality`` object of ``result.json`` and of events; ``series`` (native task
+        results) adds ``Series`` (VMAF over time, for a plot), ``Interval`` (its seconds
+        between scored frames) and ``Worst`` (``{"Time", "Vmaf", "Frame", "SourceFrame"}``,
+        the frames as ``/key`` paths in the rendition's bucket, ``""`` when not stored)."""
         shape: dict[str, Any] = {
             "Model": self.model,
             "Subsample": self.subsample,
@@ -71,4 +91,47 @@ class QualityScore(_Record):
         }
         if series:
             shape["Series"] = list(self.series)
+            shape["Interval"] = self.interval
+            worst = self.worst
+            shape["Worst"] = None
+            if worst is not None:
+                shape["Worst"] = {
+                    "Time": worst.time,
+                    "Vmaf": worst.vmaf,
+                    "Frame": "/" + worst.frame_key if worst.frame_key else "",
+                    "SourceFrame": "/" + worst.source_key if worst.source_key else "",
+                }
         return shape
+
+
+class RungScore(_Record):
+    """One video rung of an adaptive-streaming ladder and its score: ``stream_info`` is its
+    position in the template, ``bitrate`` its target in kbps (0: constant quality)."""
+
+    stream_info: int
+    width: int
+    height: int
+    bitrate: int
+    score: QualityScore
+
+    def to_json(self, *, series: bool = False) -> dict[str, Any]:
+        """The rung's ``Quality`` item: its ``StreamInfo``, size and ``Bitrate`` beside
+        :meth:`QualityScore.to_json`."""
+        return {
+            "StreamInfo": self.stream_info,
+            "Width": self.width,
+            "Height": self.height,
+            "Bitrate": self.bitrate,
+            **self.score.to_json(series=series),
+        }
+
+
+def quality_json(
+    score: QualityScore | None, rungs: Sequence[RungScore], *, series: bool = False
+) -> dict[str, Any] | None:
+    """A sub-task's ``Quality`` object: a rendition's :meth:`QualityScore.to_json`, or a
+    ladder's ``{"Rungs": [...]}`` (one item per scored video rung, see
+    :meth:`RungScore.to_json`); ``None`` when nothing was scored."""
+    if rungs:
+        return {"Rungs": [rung.to_json(series=series) for rung in rungs]}
+    return None if score is None else score.to_json(series=series)

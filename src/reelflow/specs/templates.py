@@ -141,6 +141,10 @@ class TranscodeTemplate(Spec):
     remove_audio: Switch = False
     video_template: VideoTemplate | None = None
     audio_template: AudioTemplate | None = None
+    # Score each rendition made with this template against its source (VMAF, PSNR, SSIM;
+    # issue 18), whatever the task asks. reelflow's own: the compatible API's answers leave
+    # it out (compat.trim).
+    quality: bool = False
 
     @model_validator(mode="after")
     def _check_streams(self) -> TranscodeTemplate:

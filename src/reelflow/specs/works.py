@@ -107,6 +107,7 @@ class LadderWork(WorkBase):
     ladder: ResolvedLadder
     names: PackageNames
     folder: str = ""
+    quality: bool = False  # its video rungs scored against the source (media.quality)
 
 
 Work = Annotated[

@@ -53,3 +53,22 @@ def test_no_quality_unless_asked(clips: ClipCache, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     [item] = results_by_type(json.loads((out / "result.json").read_text()))["Transcode"]
     assert "Quality" not in item
+
+
+def test_a_workflow_file_asks_for_quality(clips: ClipCache, tmp_path: Path) -> None:
+    # A saved workflow's shape: its MediaProcessTask beside "quality", no --quality flag.
+    source = clips(duration=1.0, width=320, height=240, fps=25)
+    workflow = tmp_path / "wf.json"
+    mpt = {"TranscodeTaskSet": [{"Definition": 100010}]}
+    workflow.write_text(json.dumps({"quality": True, "MediaProcessTask": mpt}))
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    [item] = results_by_type(json.loads((out / "result.json").read_text()))["Transcode"]
+    assert item["Quality"]["Vmaf"]["Mean"] > 50
+    # The worst moment's two pictures are beside the rendition.
+    rendition = out / item["Output"]["Path"].lstrip("/")
+    assert rendition.exists()
+    for suffix in (".worst.jpg", ".worst-source.jpg"):
+        picture = rendition.with_suffix(suffix)
+        assert picture.read_bytes()[:3] == b"\xff\xd8\xff", picture

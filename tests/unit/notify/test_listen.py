@@ -90,3 +90,15 @@ def test_summary_of_a_schedule_task_reads_its_activity_results() -> None:
     assert summary(body) == (
         "ev-4 #3 rf-4 task.finished FINISH 1/2 sub-tasks succeeded; SnapshotByTimeOffset: Upstream"
     )
+
+
+def test_summary_of_a_scored_rendition_shows_its_vmaf() -> None:
+    body = {
+        "EventId": "ev-5",
+        "Sequence": 2,
+        "EventKind": "subtask.finished",
+        "SubTaskIndex": 0,
+        "Quality": {"Model": "vmaf_v0.6.1", "Vmaf": {"Mean": 93.41, "Min": 81.7}},
+        "WorkflowTaskEvent": {"TaskId": "rf-5", "Status": "PROCESSING"},
+    }
+    assert summary(body).endswith("(sub-task 0, VMAF 93.4 min 81.7)")

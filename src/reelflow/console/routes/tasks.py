@@ -18,6 +18,7 @@ from reelflow.catalog.workflows import MAX_PAGE, Workflows
 from reelflow.console.deps import FormDep, SignedIn, UserDep, console_state
 from reelflow.console.diagram import tall, wide
 from reelflow.console.previews import previews
+from reelflow.console.quality import quality_panels
 from reelflow.console.routing import ConsoleRoute
 from reelflow.engine.service import Engine
 from reelflow.engine.views import TaskView
@@ -116,6 +117,9 @@ def _task_context(
         "workflow": workflow,
         "diagrams": (wide(task), tall(task)),
         "previews": {sub.index: previews(sub) for sub in task.subtasks},
+        "qualities": {
+            sub.index: quality_panels(sub.quality, sub.rung_quality) for sub in task.subtasks
+        },
         "progress": task_progress(task),
         "url": f"/console/tasks/{quote(task.id, safe='')}",
     }

@@ -109,7 +109,9 @@ class SubTaskOut(ResponseModel):
         default=None,
         description="A scored video rendition (the task asked for `quality`): `Model`, "
         "`Subsample`, `Vmaf` {`Mean`, `HarmonicMean`, `Min`, `P1`}, `Psnr` {`Mean`}, "
-        "`Ssim` {`Mean`}, and `Series`, VMAF over time (at most 600 points).",
+        "`Ssim` {`Mean`}, and `Series`, VMAF over time (at most 600 points), `Interval`, "
+        "`Worst`; a scored ladder: `Rungs`, one such object per video rung with its "
+        "`StreamInfo`, `Width`, `Height` and `Bitrate`.",
     )
     attempts: int
     started_at: datetime | None
@@ -130,7 +132,7 @@ class SubTaskOut(ResponseModel):
             err_code=sub.err_code,
             message=sub.message,
             outputs=sub.output,
-            quality=None if sub.quality is None else sub.quality.to_json(series=True),
+            quality=sub.quality_json(series=True),
             attempts=sub.attempts,
             started_at=sub.started_at,
             finished_at=sub.finished_at,

@@ -1,0 +1,211 @@
+"""The quality step of a transcode job (issue 18): score the renditions that asked for it,
+draw each one's worst moment, and store those two pictures next to the rendition.
+
+A step of the job, not a stage of the task graph: the source and the renditions are on this
+machine's scratch disk right after the encode, and one FFmpeg process decodes the source
+once for all of them (a stage per rendition would fetch, probe and decode the source once
+per rendition; docs/quality.md has the measurement). A score is an addition to a rendition:
+when FFmpeg cannot compute it, or a picture cannot be drawn or stored, the rendition is
+delivered without it (logged), never failed for it. A cancel stops the job as usual.
+
+The worst moment's pictures are drawn here, not on demand by the console: only here are
+both files at hand in every topology (a console in a cluster would fetch the whole source
+from the store, and a URL source again through the egress policy), the pictures show the
+source as it was scored even if it is replaced or deleted later, and drawing them costs two
+seeks and two decoded frames per rendition.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from reelflow.errors import MediaError, StorageError
+from reelflow.executors.outputs import Committer
+from reelflow.media.command import Command
+from reelflow.media.progress import Progress
+from reelflow.media.quality import Rendition, extract_frames, score_renditions
+from reelflow.media.runner import FFmpegRunner
+from reelflow.specs.jobs import JobPayload
+from reelflow.specs.ladders import VideoRendition
+from reelflow.specs.outputs import AdaptiveStreamingResult, TranscodeResult
+from reelflow.specs.quality import QualityScore, RungScore
+from reelflow.specs.works import LadderWork, TranscodeWork, Work
+from reelflow.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+# The pictures' keys: the rendition's key without its extension, plus these.
+FRAME_SUFFIX = ".worst.jpg"
+SOURCE_FRAME_SUFFIX = ".worst-source.jpg"
+
+
+def scored(work: object) -> bool:
+    """A video rendition, or a ladder with video rungs, whose task asked for its score."""
+    if isinstance(work, TranscodeWork):
+        return work.quality and work.width > 0
+    return isinstance(work, LadderWork) and work.quality and bool(work.ladder.video)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A rendition's score and, when they could be drawn, its worst moment's pictures
+    (rendition, source) on the scratch disk; ``rung``: the ladder rung it is."""
+
+    score: QualityScore
+    pictures: tuple[Path, Path] | None
+    rung: VideoRendition | None = None
+
+
+def _renditions(work: Work, command: Command) -> list[tuple[Rendition, VideoRendition | None]]:
+    """What of ``work`` the scorer compares with the source: a transcode's file, or each
+    video rung's media playlist in the ladder's raw folder (there until ``finish_ladder``
+    publishes it, after the scoring; DASH and CMAF ladders have them too)."""
+    if isinstance(work, TranscodeWork):
+        path = command.outputs[work.index].main
+        if path is None:
+            return []
+        return [(Rendition(path, work.width, work.height, work.fps, work.start, work.end), None)]
+    assert isinstance(work, LadderWork)
+    ladder = work.ladder
+    streams = [s for s in command.ladders[work.index].streams if s.kind == "video"]
+    return [
+        (Rendition(s.playlist, rung.width, rung.height, ladder.fps), rung)
+        for s in streams
+        for rung in (ladder.video[s.index],)
+    ]
+
+
+def score_works(
+    runner: FFmpegRunner,
+    job: JobPayload,
+    src: str,
+    command: Command,
+    work_dir: Path,
+    *,
+    timeout: float,
+    cancel: threading.Event,
+    on_progress: Callable[[float], None],
+) -> dict[int, list[Scored]]:
+    """The scores of the job's renditions that asked for one, by work index (a ladder has
+    one per video rung), with their worst moments drawn. ``on_progress`` gets the fraction
+    of the scoring done (0..1)."""
+    info = job.media_info
+    if info is None or timeout <= 0:
+        return {}
+    items = [
+        (w.index, r, rung) for w in job.works if scored(w) for r, rung in _renditions(w, command)
+    ]
+    if not items:
+        return {}
+    out = work_dir / "quality"
+
+    def progress(p: Progress) -> None:
+        on_progress(p.fraction_of(command.duration))
+
+    try:
+        scores = score_renditions(
+            runner,
+            src,
+            info,
+            [r for _, r, _ in items],
+            out,
+            timeout=timeout,
+            cancel=cancel,
+            on_progress=progress,
+        )
+    except MediaError as exc:
+        log.warning("job %s: renditions left without a quality score: %s", job.job_id, exc.message)
+        return {}
+    found: dict[int, list[Scored]] = {}
+    for i, ((index, rendition, rung), score) in enumerate(zip(items, scores, strict=True)):
+        pictures = None
+        if score.worst is not None:
+            pair = (out / f"worst{i}.jpg", out / f"worst{i}-source.jpg")
+            try:
+                pictures = extract_frames(
+                    runner, src, info, rendition, score.worst.time, pair,
+                    timeout=timeout, cancel=cancel,
+                )  # fmt: skip
+            except MediaError as exc:
+                log.warning("job %s: worst moment of rendition %s not drawn: %s",
+                            job.job_id, index, exc.message)  # fmt: skip
+        found.setdefault(index, []).append(Scored(score, pictures, rung))
+    return found
+
+
+def picture_keys(key: str, rung: VideoRendition | None = None) -> tuple[str, str]:
+    """The keys of a rendition's worst-moment pictures, next to it: ``out/a_720.mp4`` ->
+    ``out/a_720.worst.jpg``, ``out/a_720.worst-source.jpg``; a ladder's rung, next to its
+    master (``key`` without extension): ``out/a_ladder.rung1.worst.jpg``, ..."""
+    path = PurePosixPath(key)
+    stem = str(path.with_suffix("")) if path.suffix and rung is None else key
+    if rung is not None:
+        stem += f".rung{rung.stream_info}"
+    return stem + FRAME_SUFFIX, stem + SOURCE_FRAME_SUFFIX
+
+
+def store_pictures(
+    work: Work,
+    found: Scored,
+    storage_for: Callable[[str], Storage],
+    *,
+    patience: float,
+) -> QualityScore:
+    """``found``'s score, with the keys of its pictures once they are stored in the
+    rendition's bucket (both or neither); without them when they cannot be stored."""
+    score = found.score
+    if found.pictures is None or score.worst is None:
+        return score
+    if isinstance(work, TranscodeWork):
+        keys = picture_keys(work.key)
+    elif isinstance(work, LadderWork):
+        keys = picture_keys(work.folder + work.names.master, found.rung)
+    else:
+        return score
+    committer: Committer | None = None
+    try:
+        committer = Committer(storage_for(work.bucket), patience)
+        for key, path in zip(keys, found.pictures, strict=True):
+            committer.put(key, path)
+    except StorageError as exc:
+        if committer is not None:
+            committer.rollback()
+        log.warning("worst moment of %s not stored: %s", keys[0], exc.message)
+        return score
+    worst = score.worst.model_copy(
+        update={"bucket": work.bucket, "frame_key": keys[0], "source_key": keys[1]}
+    )
+    return score.model_copy(update={"worst": worst})
+
+
+def scored_output(
+    work: Work,
+    output: object,
+    found: list[Scored],
+    storage_for: Callable[[str], Storage],
+    *,
+    patience: float,
+) -> object:
+    """``output`` (a stored transcode's or ladder's result) with its scores, their pictures
+    stored next to it."""
+    scores = [store_pictures(work, f, storage_for, patience=patience) for f in found]
+    if isinstance(output, TranscodeResult) and scores:
+        return output.model_copy(update={"quality": scores[0]})
+    if isinstance(output, AdaptiveStreamingResult):
+        rungs = [
+            RungScore(
+                stream_info=f.rung.stream_info,
+                width=f.rung.width,
+                height=f.rung.height,
+                bitrate=f.rung.bitrate,
+                score=score,
+            )
+            for f, score in zip(found, scores, strict=True)
+            if f.rung is not None
+        ]
+        return output.model_copy(update={"quality": rungs})
+    return output
