@@ -11,16 +11,26 @@ listener that never answers (the probe waits for it; one worker, so the others q
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+from reelflow.catalog.accounts import Accounts
+from reelflow.catalog.buckets import Buckets
+from reelflow.config import Settings
+from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.service import Engine
+from reelflow.errors import TooManyQueuedTasks
+from reelflow.specs.requests import TaskSource
 from tests.clips import ClipCache
 from tests.integration.mps.conftest import REGION, admin_credential, sdk_client
 from tests.integration.mps.sdk import call
 from tests.integration.server.process import ServerProcess, Servers, wait_for
+from tests.unit.engine.fakes import FakePlanner, make_request
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +142,35 @@ def test_an_upload_over_the_limit_is_deferred_and_later_starts_one_task(
         # Further passes start nothing more, and the account is full again.
         assert client.post("/v1/tasks", json=body).status_code == 429
         assert len(workflow_tasks()) == 1
+
+
+def test_concurrent_submissions_never_pass_the_limit(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL, where writers do not queue behind one lock: many threads submit at once
+    for one account, through two engines with their own pools; exactly the limit is taken."""
+    pools = [create_db_engine(pg_url) for _ in range(2)]
+    migrate(pools[0])
+    try:
+        settings = Settings(data_dir=tmp_path, max_queued_tasks=5)
+        sessions = session_factory(pools[0])
+        alice = Accounts(sessions).create_account("alice")
+        Buckets(sessions).ensure("alice-in", alice.id)
+        engines = [Engine(session_factory(pool), FakePlanner(), settings) for pool in pools]
+        source = TaskSource(type="bucket", bucket="alice-in", key="up/clip.mp4")
+        request = make_request(1).model_copy(update={"source": source})
+        start = threading.Barrier(12)
+
+        def submit(n: int) -> bool:
+            start.wait()
+            try:
+                engines[n % 2].submit(request, account_id=alice.id)
+            except TooManyQueuedTasks:
+                return False
+            return True
+
+        with ThreadPoolExecutor(12) as threads:
+            accepted = list(threads.map(submit, range(12)))
+        assert accepted.count(True) == 5
+        assert engines[0].count_tasks(account_id=alice.id) == 5
+    finally:
+        for pool in pools:
+            pool.dispose()
