@@ -79,6 +79,9 @@ class TaskRequest(Spec):
     regions: dict[str, Annotated[str, Field(max_length=64)]] | None = Field(
         default=None, max_length=64
     )
+    # Score every video rendition against the source (VMAF, PSNR, SSIM; issue 18). Native
+    # only: the compatible API has no such parameter, and its answers never show the scores.
+    quality: bool = False
 
     @model_validator(mode="after")
     def _check_output(self) -> TaskRequest:

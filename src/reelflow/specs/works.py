@@ -49,6 +49,7 @@ class TranscodeWork(WorkBase):
     segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
     deinterlace: bool = False
     read: bool = False  # other sub-tasks of the task read this rendition
+    quality: bool = False  # scored against the source after the encode (media.quality)
 
 
 class SnapshotWork(WorkBase):
@@ -108,11 +109,10 @@ class LadderWork(WorkBase):
     folder: str = ""
 
 
-FusedWork = TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork
-"""The works ``reelflow.media.command`` puts in one FFmpeg command (a ladder is packaged by
-``reelflow.media.ladder``)."""
-
-Work = Annotated[FusedWork | LadderWork, Field(discriminator="kind")]
+Work = Annotated[
+    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork | LadderWork,
+    Field(discriminator="kind"),
+]
 
 
 class WorkList(Spec):
