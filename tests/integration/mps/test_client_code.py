@@ -5,6 +5,7 @@ DescribeMediaMetaData, ManageTask Abort, and the SDK's async client."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -336,3 +337,36 @@ def test_the_async_client(server: ServerProcess, hd_key: str) -> None:
     [result] = detail.WorkflowTask.MediaProcessResultSet
     assert (result.TranscodeTask.Status, result.TranscodeTask.Output.Width) == ("SUCCESS", 320)
     assert code == "ResourceNotFound.TaskNotFound"
+
+
+def test_hls_size_and_md5_describe_the_playlist(
+    mps: MpsClient, server: ServerProcess, hd_key: str, tmp_path: Path
+) -> None:
+    queue = f"c20-hls-{uuid.uuid4().hex[:8]}"
+    task_id = call(
+        mps,
+        "ProcessMedia",
+        {
+            "InputInfo": cos(hd_key),
+            "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 210}]},
+            "TaskNotifyConfig": {"NotifyType": "CMQ", "QueueName": queue},
+        },
+    ).TaskId
+    [result] = wait_finished(mps, task_id, timeout=120)["WorkflowTask"]["MediaProcessResultSet"]
+
+    output = result["TranscodeTask"]["Output"]
+    assert output["Path"].endswith("hd_transcode_210.m3u8")
+    playlist = stored(server, output["Path"], tmp_path / "p.m3u8").read_bytes()
+    assert output["Size"] == len(playlist)
+    assert output["Md5"] == hashlib.md5(playlist).hexdigest()
+    folder = output["Path"].rsplit("/", 1)[0]
+    segments = [line for line in playlist.decode().splitlines() if line.endswith(".ts")]
+    assert segments
+    total = len(playlist) + sum(
+        stored(server, f"{folder}/{name}", tmp_path / name).stat().st_size for name in segments
+    )
+    # The total is reelflow's own member of the event body's item (the SDK's lacks it).
+    event = receive(server, queue, task_id)
+    [in_event] = event["WorkflowTaskEvent"]["MediaProcessResultSet"]
+    assert in_event["TranscodeTask"]["Output"]["TotalSize"] == total
+    assert "TotalSize" not in output
