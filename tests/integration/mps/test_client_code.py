@@ -153,7 +153,8 @@ def test_echoes_keep_what_the_client_sent(
 
 
 def receive(server: ServerProcess, queue: str, task_id: str) -> dict[str, Any]:
-    """The finish event of ``task_id`` from the embedded queue (native long-poll API)."""
+    """The finish event of ``task_id`` (any task's when empty) from the embedded queue
+    (the native long-poll API)."""
     with server.client() as client:
 
         def finished() -> dict[str, Any] | None:
@@ -164,10 +165,8 @@ def receive(server: ServerProcess, queue: str, task_id: str) -> dict[str, Any]:
             for message in response.json()["messages"]:
                 client.delete(f"/v1/queues/{queue}/messages/{message['receipt']}")
                 body = message["body"]
-                if (
-                    body["EventKind"] == "task.finished"
-                    and body["WorkflowTaskEvent"]["TaskId"] == task_id
-                ):
+                about = body["WorkflowTaskEvent"]["TaskId"]
+                if body["EventKind"] == "task.finished" and about == (task_id or about):
                     return dict(body)
             return None
 
@@ -370,3 +369,52 @@ def test_hls_size_and_md5_describe_the_playlist(
     [in_event] = event["WorkflowTaskEvent"]["MediaProcessResultSet"]
     assert in_event["TranscodeTask"]["Output"]["TotalSize"] == total
     assert "TotalSize" not in output
+
+
+def test_a_workflows_tasks_keep_its_regions(
+    mps: MpsClient, server: ServerProcess, clips: ClipCache
+) -> None:
+    folder = f"c20wf{uuid.uuid4().hex[:8]}"
+    queue = f"c20-wf-{uuid.uuid4().hex[:8]}"
+    workflow_id = call(
+        mps,
+        "CreateWorkflow",
+        {
+            "WorkflowName": folder,
+            "Trigger": {
+                "Type": "CosFileUpload",
+                "CosFileUploadTrigger": {
+                    "Bucket": "media",
+                    "Region": "ap-chengdu",
+                    "Dir": f"/{folder}/",
+                },
+            },
+            "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 10}]},
+            "TaskNotifyConfig": {"NotifyType": "CMQ", "CmqRegion": "cd", "QueueName": queue},
+        },
+    ).WorkflowId
+    [info] = as_dict(call(mps, "DescribeWorkflows", {"WorkflowIds": [workflow_id]}))[
+        "WorkflowInfoSet"
+    ]
+    assert info["Trigger"]["CosFileUploadTrigger"]["Region"] == "ap-chengdu"
+    assert (info["TaskNotifyConfig"]["NotifyType"], info["TaskNotifyConfig"]["CmqRegion"]) == (
+        "CMQ",
+        "cd",
+    )
+    call(mps, "EnableWorkflow", {"WorkflowId": workflow_id})
+    try:
+        with server.client() as client:
+            upload(client, f"{folder}/clip.mp4", clips(duration=1.0, width=320, height=240))
+        event = receive(server, queue, "")
+    finally:
+        call(mps, "DisableWorkflow", {"WorkflowId": workflow_id})
+
+    in_event = event["WorkflowTaskEvent"]
+    detail = wait_finished(mps, in_event["TaskId"])["WorkflowTask"]
+    assert in_event["InputInfo"]["CosInputInfo"]["Region"] == "ap-chengdu"
+    assert detail["InputInfo"]["CosInputInfo"] == in_event["InputInfo"]["CosInputInfo"]
+    [result] = detail["MediaProcessResultSet"]
+    assert (
+        result["TranscodeTask"]["Output"]["OutputStorage"]["CosOutputStorage"]["Region"]
+        == "ap-chengdu"
+    )

@@ -20,7 +20,7 @@ from typing import Any
 from reelflow.api.mps.activities import activity_error, parse_activities
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import output_bucket, output_dir, source
+from reelflow.api.mps.locations import output_bucket, output_dir, request_regions, source
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
 from reelflow.api.mps.params import Params, invalid, is_empty, missing
 from reelflow.api.mps.required import PROCESS_MEDIA, check
@@ -148,33 +148,8 @@ def task_request(ctx: ActionContext, p: Params) -> tuple[TaskRequest, dict[str, 
     else:
         task = p.obj("MediaProcessTask", required=True) or Params({})
         fields["MediaProcessTask"] = media_process_task(ctx, task)
-    fields["Regions"] = _regions(ctx, p.data, [origin.bucket, fields["OutputBucket"]])
+    fields["Regions"] = request_regions(ctx, p.data, [origin.bucket, fields["OutputBucket"]])
     return validate(TaskRequest, fields, ""), renames
-
-
-def _regions(ctx: ActionContext, data: Any, buckets: list[str]) -> dict[str, str] | None:
-    """The Region of each bucket the request names: as sent beside it (``CosInputInfo``,
-    ``CosOutputStorage``, ``S3...``), else as an answer would say (``ctx.region_of``)."""
-    sent: dict[str, str] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for name_key, region_key in (("Bucket", "Region"), ("S3Bucket", "S3Region")):
-                name, region = node.get(name_key), node.get(region_key)
-                if isinstance(name, str) and name and isinstance(region, str) and region:
-                    sent.setdefault(name, region)
-                if isinstance(name, str) and name:
-                    buckets.append(name)
-            for value in node.values():
-                walk(value)
-
-    walk(data)
-    regions = {b: sent.get(b) or ctx.region_of(b) for b in dict.fromkeys(buckets) if b}
-    regions = {b: r for b, r in regions.items() if r}
-    return regions or None
 
 
 def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
