@@ -63,3 +63,37 @@ def test_regions_and_notify_config_are_kept_as_sent(call: Call, runtime: ServerS
         parsed["WorkflowTaskEvent"]["InputInfo"]
         == call("DescribeTaskDetail", {"TaskId": task_id})["WorkflowTask"]["InputInfo"]
     )
+
+
+def test_a_schedule_keeps_its_regions(call: Call) -> None:
+    trigger = {"Bucket": "media", "Region": "ap-chengdu", "Dir": "/s/"}
+    created = call(
+        "CreateSchedule",
+        {
+            "ScheduleName": "regions",
+            "Trigger": {"Type": "CosFileUpload", "CosFileUploadTrigger": trigger},
+            "Activities": [
+                {"ActivityType": "input", "ReardriveIndex": [1]},
+                {
+                    "ActivityType": "action-trans",
+                    "ActivityPara": {"TranscodeTask": {"Definition": 10}},
+                },
+            ],
+        },
+    )
+    schedule_id = created["ScheduleId"]
+    call("ModifySchedule", {"ScheduleId": schedule_id, "ScheduleName": "renamed"})
+
+    [info] = call("DescribeSchedules", {"ScheduleIds": [schedule_id]}, region="ap-beijing")[
+        "ScheduleInfoSet"
+    ]
+    assert info["Trigger"]["CosFileUploadTrigger"]["Region"] == "ap-chengdu"
+    assert info["OutputStorage"]["CosOutputStorage"]["Region"] == "ap-chengdu"
+    # A ProcessMedia run of it: the request's own regions win over the schedule's.
+    source = {"Bucket": "media", "Region": "ap-nanjing", "Object": "/in/a.mp4"}
+    task_id = call(
+        "ProcessMedia",
+        {"InputInfo": {"Type": "COS", "CosInputInfo": source}, "ScheduleId": schedule_id},
+    )["TaskId"]
+    detail = call("DescribeTaskDetail", {"TaskId": task_id}, region="ap-beijing")
+    assert detail["ScheduleTask"]["InputInfo"]["CosInputInfo"]["Region"] == "ap-nanjing"

@@ -151,9 +151,16 @@ def output_dir(p: Params, name: str) -> str:
     return value
 
 
-def request_regions(ctx: ActionContext, data: Any, buckets: list[str]) -> dict[str, str] | None:
-    """The Region of each bucket the request names: as sent beside it (``CosInputInfo``,
-    ``CosOutputStorage``, ``S3...``), else as an answer would say (``ctx.region_of``)."""
+def request_regions(
+    ctx: ActionContext,
+    data: Any,
+    buckets: list[str],
+    known: dict[str, str] | None = None,
+) -> dict[str, str] | None:
+    """The Region of each bucket the request names (and of ``buckets``): as sent beside it
+    (``CosInputInfo``, ``CosOutputStorage``, ``S3...``), else as ``known`` (a stored
+    schedule's) says, else as an answer would say (``ctx.region_of``); ``known``'s other
+    buckets are kept."""
     sent: dict[str, str] = {}
 
     def walk(node: Any) -> None:
@@ -171,6 +178,10 @@ def request_regions(ctx: ActionContext, data: Any, buckets: list[str]) -> dict[s
                 walk(value)
 
     walk(data)
-    regions = {b: sent.get(b) or ctx.region_of(b) for b in dict.fromkeys(buckets) if b}
+    known = known or {}
+    regions = dict(known)
+    for name in dict.fromkeys(buckets):
+        if name:
+            regions[name] = sent.get(name) or known.get(name) or ctx.region_of(name)
     regions = {b: r for b, r in regions.items() if r}
     return regions or None

@@ -144,11 +144,13 @@ def task_request(ctx: ActionContext, p: Params) -> tuple[TaskRequest, dict[str, 
             "OutputDir": made.output_dir,
             "Notify": made.notify,
             "Schedule": made.schedule,
+            "Regions": made.regions,
         }
     else:
         task = p.obj("MediaProcessTask", required=True) or Params({})
         fields["MediaProcessTask"] = media_process_task(ctx, task)
-    fields["Regions"] = request_regions(ctx, p.data, [origin.bucket, fields["OutputBucket"]])
+    named = [origin.bucket, fields["OutputBucket"]]  # the request's regions win a schedule's
+    fields["Regions"] = request_regions(ctx, p.data, named, fields.get("Regions"))
     return validate(TaskRequest, fields, ""), renames
 
 
