@@ -71,6 +71,7 @@ def build_request(
         output_dir=output_dir or spec.output_dir,
         notify=notify if notify is not None else spec.notify,
         schedule=TaskSchedule(schedule_id=schedule_id, steps=spec.steps),
+        regions=spec.regions,
     )
 
 

@@ -76,6 +76,7 @@ def build_request(spec: WorkflowSpec, source: TaskSource, workflow_id: int | Non
         workflow_id=workflow_id,
         notify=spec.notify,
         quality=spec.quality,
+        regions=spec.regions,
     )
 
 

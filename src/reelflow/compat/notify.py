@@ -8,7 +8,8 @@
 
 reelflow's embedded queue plays the part of the cloud's message queue: a client that read
 CMQ now long-polls ``/v1/queues/{QueueName}/messages:receive``. ``CmqRegion`` has no
-meaning here and is ignored.
+meaning here; it is kept, with ``NotifyType`` and ``CmqModel`` as sent, in the target's
+``echo`` so that ``DescribeTaskDetail`` and ``DescribeWorkflows`` repeat what the client sent.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def from_task_notify_config(
     kind = config.notify_type.upper()
     mode = config.notify_mode or "Finish"
     fields: dict[str, Any] = {"mode": mode, "notify_key": config.notify_key}
+    echo = {
+        "NotifyType": config.notify_type,
+        "CmqModel": config.cmq_model,
+        "CmqRegion": config.cmq_region,
+    }
+    if any(echo.values()):
+        fields["echo"] = {k: v for k, v in echo.items() if v}
     if kind == "URL":
         if not config.notify_url:
             raise SpecError(
@@ -115,10 +123,15 @@ def to_task_notify_config(target: NotifyTarget | None) -> dict[str, Any] | None:
         "QueueName": "",
         "NotifyKey": target.notify_key,
     }
+    echo = target.echo or {}
     if target.type == "queue":
-        config.update(CmqModel="Queue", QueueName=target.name)
+        model = echo.get("CmqModel") or "Queue"
+        name_field = "TopicName" if model == "Topic" else "QueueName"
+        config.update({"CmqModel": model, name_field: target.name})
+        config["CmqRegion"] = echo.get("CmqRegion", "")
+        config["NotifyType"] = echo.get("NotifyType") or "TDMQ-CMQ"
     elif target.type == "url":
-        config.update(NotifyType="URL", NotifyUrl=target.url)
+        config.update(NotifyType=echo.get("NotifyType") or "URL", NotifyUrl=target.url)
     else:
         config["NotifyType"] = target.type.upper()
     return config

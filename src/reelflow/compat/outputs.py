@@ -61,6 +61,9 @@ def _transcode(result: TranscodeResult) -> dict[str, Any]:
         "VideoStreamSet": meta.get("VideoStreamSet") or [],
         "AudioStreamSet": meta.get("AudioStreamSet") or [],
         "Definition": result.definition,
+        # reelflow's own (an HLS rendition's playlist + segments): in event bodies and the
+        # native API; trimmed from the SDK's answers (``compat.trim``).
+        **({"TotalSize": result.total_size} if result.total_size is not None else {}),
     }
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reelflow.compat.media import media_metadata
+from reelflow.compat.regions import fill_regions
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.quality import QualityScore, RungScore, quality_json
 from reelflow.specs.requests import TaskRequest, TaskSource
@@ -144,22 +145,35 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
     return result
 
 
+def _with_regions(task: TaskRecord, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with the regions the task was submitted with beside its buckets, so
+    that ``DescribeTaskDetail`` and the event bodies say the same."""
+    regions = task.request.regions
+    if not regions:
+        return document
+    filled: dict[str, Any] = fill_regions(document, lambda bucket: regions.get(bucket, ""))
+    return filled
+
+
 def workflow_task(task: TaskRecord) -> dict[str, Any]:
     """The compatible API's ``WorkflowTask`` (also the ``WorkflowTaskEvent`` of events and
     the CLI's result.json); ``MetaData`` null until the source is probed."""
-    return {
-        "TaskId": task.id,
-        "Status": task.api_status,
-        "ErrCode": LEGACY_ERROR if task.err_code else 0,
-        "ErrCodeExt": task.err_code,
-        "Message": task.message,
-        "InputInfo": input_info(task.source),
-        "MetaData": None if task.media_info is None else media_metadata(task.media_info),
-        "MediaProcessResultSet": [subtask_result(s) for s in task.subtasks],
-        "AiContentReviewResultSet": [],
-        "AiAnalysisResultSet": [],
-        "AiRecognitionResultSet": [],
-    }
+    return _with_regions(
+        task,
+        {
+            "TaskId": task.id,
+            "Status": task.api_status,
+            "ErrCode": LEGACY_ERROR if task.err_code else 0,
+            "ErrCodeExt": task.err_code,
+            "Message": task.message,
+            "InputInfo": input_info(task.source),
+            "MetaData": None if task.media_info is None else media_metadata(task.media_info),
+            "MediaProcessResultSet": [subtask_result(s) for s in task.subtasks],
+            "AiContentReviewResultSet": [],
+            "AiAnalysisResultSet": [],
+            "AiRecognitionResultSet": [],
+        },
+    )
 
 
 def task_type(task: TaskRecord) -> str:
@@ -182,15 +196,18 @@ def schedule_task(task: TaskRecord) -> dict[str, Any]:
         result = subtask_result(sub)
         item = {member: result[member] for member in _ALL_MEMBERS}
         results.append({"ActivityType": sub.kind.value, "ActivityResItem": item})
-    return {
-        "TaskId": task.id,
-        "Status": task.api_status,
-        "ErrCode": LEGACY_ERROR if task.err_code else 0,
-        "Message": task.message,
-        "InputInfo": input_info(task.source),
-        "MetaData": None if task.media_info is None else media_metadata(task.media_info),
-        "ActivityResultSet": results,
-    }
+    return _with_regions(
+        task,
+        {
+            "TaskId": task.id,
+            "Status": task.api_status,
+            "ErrCode": LEGACY_ERROR if task.err_code else 0,
+            "Message": task.message,
+            "InputInfo": input_info(task.source),
+            "MetaData": None if task.media_info is None else media_metadata(task.media_info),
+            "ActivityResultSet": results,
+        },
+    )
 
 
 def task_detail(task: TaskRecord) -> dict[str, Any]:

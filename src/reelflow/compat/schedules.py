@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from reelflow.compat.activities import activities
 from reelflow.compat.notify import to_task_notify_config
 from reelflow.compat.outputs import storage_info
+from reelflow.compat.regions import fill_regions
 from reelflow.compat.render import iso
 from reelflow.compat.workflows import trigger_info
 from reelflow.specs.schedules import ScheduleSpec
@@ -31,9 +32,11 @@ class StoredSchedule(Protocol):
 
 
 def schedule_info(record: StoredSchedule) -> dict[str, Any]:
-    """``SchedulesInfo``, its regions empty (``reelflow.compat.regions`` fills them)."""
+    """``SchedulesInfo`` with the regions CreateSchedule/ModifySchedule gave its buckets;
+    others empty (``reelflow.compat.regions`` fills them)."""
     spec = record.spec
-    return {
+    regions = spec.regions or {}
+    info: dict[str, Any] = {
         "ScheduleId": record.id,
         "ScheduleName": record.name,
         "Type": "Custom",
@@ -50,3 +53,5 @@ def schedule_info(record: StoredSchedule) -> dict[str, Any]:
         "UpdateTime": iso(record.updated_at),
         "ResourceId": "",
     }
+    filled: dict[str, Any] = fill_regions(info, lambda bucket: regions.get(bucket, ""))
+    return filled

@@ -4,7 +4,8 @@ reelflow's spec models and result documents carry a few fields of their own
 (``VideoTemplate.Preset``/``AllowUpscale``, a transcode template's ``Quality``, a
 transcode input's ``ExtInfo``, a raw template's ``Name``/``Comment``, an animated graphic
 input's ``ObjectNumberFormat``, an adaptive-streaming input's ``ObjectNumberFormat``/
-``ExtInfo`` and its result's files, renditions and check summary,
+``ExtInfo`` and its result's files, renditions and check summary, an HLS transcode's
+``TotalSize``,
 ``WorkflowTask.ErrCodeExt``). The official SDK warns
 (``UserWarning: ... fileds are useless``) for every unknown member of a nested structure,
 so the action API leaves them out; the native API keeps them.
@@ -95,6 +96,10 @@ def workflow_task(document: dict[str, Any]) -> dict[str, Any]:
     return trimmed
 
 
+# Members reelflow adds to an output item that the vendor's item lacks.
+_OUTPUT_EXTRAS = {"TranscodeTask": frozenset({"TotalSize"})}
+
+
 def _result(result: Any) -> Any:
     if not isinstance(result, dict):
         return result
@@ -108,6 +113,11 @@ def _result(result: Any) -> Any:
         if isinstance(task, dict) and isinstance(task.get("Output"), dict):
             output = task["Output"]
             trimmed[member] = {**task, "Output": {k: v for k, v in output.items() if k in keep}}
+    for member, extras in _OUTPUT_EXTRAS.items():
+        task = trimmed.get(member)
+        if isinstance(task, dict) and isinstance(task.get("Output"), dict):
+            output = _without(task["Output"], extras)
+            trimmed[member] = {**task, "Output": output}
     return trimmed
 
 

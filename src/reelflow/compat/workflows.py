@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from reelflow.compat import trim
 from reelflow.compat.notify import to_task_notify_config
 from reelflow.compat.outputs import storage_info
+from reelflow.compat.regions import fill_regions
 from reelflow.compat.render import iso
 from reelflow.specs.workflows import WorkflowSpec, WorkflowTrigger
 
@@ -44,10 +45,12 @@ def trigger_info(trigger: WorkflowTrigger) -> dict[str, Any]:
 
 
 def workflow_info(record: StoredWorkflow) -> dict[str, Any]:
-    """``WorkflowInfo``, its regions empty (``reelflow.compat.regions`` fills them)."""
+    """``WorkflowInfo`` with the regions CreateWorkflow gave its buckets; others empty
+    (``reelflow.compat.regions`` fills them)."""
     spec = record.spec
     source = spec.trigger.bucket
-    return {
+    regions = spec.regions or {}
+    info: dict[str, Any] = {
         "WorkflowId": record.id,
         "WorkflowName": record.name,
         "Status": "Enabled" if record.enabled else "Disabled",
@@ -63,3 +66,5 @@ def workflow_info(record: StoredWorkflow) -> dict[str, Any]:
         "CreateTime": iso(record.created_at),
         "UpdateTime": iso(record.updated_at),
     }
+    filled: dict[str, Any] = fill_regions(info, lambda bucket: regions.get(bucket, ""))
+    return filled

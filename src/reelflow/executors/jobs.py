@@ -25,6 +25,7 @@ from reelflow.errors import (
     FFmpegFailed,
     JobCancelled,
     ReelflowError,
+    SpecError,
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext
@@ -40,6 +41,8 @@ from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.requests import TaskSource
 from reelflow.specs.works import LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
@@ -143,18 +146,41 @@ class JobRuntime:
         if source.type == "url":
             yield str(self._url_copy(job, work_dir))
             return
+        yield str(self._bucket_copy(source, work_dir))
+
+    def _bucket_copy(self, source: TaskSource, work_dir: Path) -> Path:
+        """The bucket object's local file (or a copy fetched into ``work_dir``); a playlist
+        in a bucket would make FFmpeg open the URLs (or other buckets' files) it names, so
+        it is refused as for a URL input."""
         storage = self.storages.get(source.bucket)
         local = storage.local_path(source.key)  # raises ObjectNotFound if it is missing
         path = local if local is not None else self._fetched(storage, source.key, work_dir)
-        # A playlist in a bucket would make FFmpeg open the URLs (or other buckets' files)
-        # it names: refused as for a URL input.
         try:
             with path.open("rb") as file:
                 head = read_head(file)
         except OSError as exc:
             raise AccessDenied(f"source {source.bucket}/{source.key} is not readable") from exc
         refuse_manifest(head, f"{source.bucket}/{source.key}")
-        yield str(path)
+        return path
+
+    def probe_source(self, source: TaskSource) -> MediaInfo:
+        """Probe ``source`` now, as a task's probe job would (a URL fetched through the
+        egress policy, a playlist refused, the pixel limit), for an answer that cannot wait
+        for a task (the compatible ``DescribeMediaMetaData``). The URL's copy is not kept."""
+        self.scratch.dir.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix="probe-", dir=self.scratch.dir))
+        try:
+            if source.type == "url":
+                label = redact(source.url)
+                path = self.urls.fetch(source.url, work_dir / f"source{_suffix(source.url)}")
+            elif source.type == "bucket":
+                label = f"{source.bucket}/{source.key}"
+                path = self._bucket_copy(source, work_dir)
+            else:  # a server folder: only ``reelflow process`` reads those
+                raise SpecError("only a bucket object or a URL can be probed here")
+            return probe(path, max_pixels=self.max_input_pixels, label=label)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
     def _fetched(self, storage: Storage, key: str, work_dir: Path) -> Path:
         """``key`` copied into ``work_dir``: fetched with ranged reads that resume where a

@@ -112,18 +112,25 @@ def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) ->
             "FFmpeg wrote no output for this rendition", code="FFmpegFailed.NoOutput"
         )
     info = probe(files.main)
+    total: int | None = None
     if work.template.container == "hls":
-        size, md5 = _commit_hls(work, files, commit)
+        size, md5, total = _commit_hls(work, files, commit)
     else:
         stored = commit.put(work.key, files.main)
         size, md5 = stored.size, content_md5(stored, files.main)
     file = OutputFile(bucket=work.bucket, key=work.key, size=size, md5=md5, media=info)
-    return TranscodeResult(definition=work.definition, file=file, container=work.template.container)
+    return TranscodeResult(
+        definition=work.definition,
+        file=file,
+        container=work.template.container,
+        total_size=total,
+    )
 
 
-def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tuple[int, str]:
-    """Segments first, then the playlist rewritten to their final names; returns the total
-    size (playlist + segments) and the stored playlist's MD5."""
+def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tuple[int, str, int]:
+    """Segments first, then the playlist rewritten to their final names; returns the stored
+    playlist's size and MD5 (the file at ``Path``) and the total size (playlist +
+    segments)."""
     assert files.main is not None and files.segments is not None
     folder, _, pattern = work.segment_key_pattern.rpartition("/")
     local_prefix = files.segments.name.split("%d")[0]
@@ -140,7 +147,8 @@ def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tup
     )
     playlist = text.encode()
     commit.put_bytes(work.key, playlist)
-    return total + len(playlist), hashlib.md5(playlist, usedforsecurity=False).hexdigest()
+    md5 = hashlib.md5(playlist, usedforsecurity=False).hexdigest()
+    return len(playlist), md5, total + len(playlist)
 
 
 def _images_or_fail(files: WorkFiles, expected: int) -> list[Path]:

@@ -149,7 +149,10 @@ class WorkBuilder:
                 video.width,
                 video.height,
                 adaptive=video.resolution_adaptive == "open",
-                allow_upscale=video.allow_upscale,
+                # Both sides given is an explicit size ("as the user specifies", the SDK's
+                # VideoTemplateInfo): honoured, upscaling if need be. One side given is a
+                # maximum: a smaller source keeps its size unless AllowUpscale.
+                allow_upscale=video.allow_upscale or bool(video.width and video.height),
             )
             width, height = size.width, size.height
             source_fps = (self.info.primary_video.fps or 0.0) if self.info.primary_video else 0.0

@@ -112,6 +112,7 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                 )
             if isinstance(item, AdaptiveDynamicStreamingTaskInput):
                 _check_package_names(item, field)
+            _check_side_names(item, field)
             bucket = (item.output_storage.bucket if item.output_storage else "") or default_bucket
             nodes.append(_node(field, kind, item, template))
             specs.append(
@@ -143,6 +144,18 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
         else spec
         for spec, up in zip(specs, upstreams, strict=True)
     ]
+
+
+def _check_side_names(item: TaskInput, field: str) -> None:
+    """A transcode's HLS segments and a sprite's WebVTT file are named beside the main
+    output by the same rule as a ladder's files (mps-api.md §8): a file name ending with
+    ``.{format}`` (segments numbered with ``{number}``), never a name without an extension."""
+    segment = getattr(item, "segment_object_name", None)
+    if isinstance(item, TranscodeTaskInput) and segment:
+        check_relative_name(segment, ("{number}",), f"{field}.segment_object_name")
+    web_vtt = getattr(item, "web_vtt_object_name", None)
+    if web_vtt:
+        check_relative_name(web_vtt, (), f"{field}.web_vtt_object_name")
 
 
 def _check_package_names(item: AdaptiveDynamicStreamingTaskInput, field: str) -> None:

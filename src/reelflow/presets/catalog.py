@@ -17,6 +17,7 @@ from functools import cache
 from typing import Literal, TypeVar
 
 from reelflow.presets.ladders import list_ladder_presets
+from reelflow.presets.legacy import legacy_transcode_presets
 from reelflow.presets.tiers import TIERS
 from reelflow.specs.template_kinds import Template
 from reelflow.specs.templates import (
@@ -120,6 +121,8 @@ def _all_presets() -> list[Preset]:
             hls_id,
             _video_tier("hls", tier, short_side, video_kbps, audio_kbps),
         )
+    for definition, legacy in legacy_transcode_presets():
+        add(TemplateKind.TRANSCODE, definition, legacy)
     for definition, container, codec, kbps in _AUDIO:
         add(TemplateKind.TRANSCODE, definition, _audio_only(container, codec, kbps))
 

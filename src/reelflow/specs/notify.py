@@ -46,7 +46,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "redis": ("url", "stream"),
     "amqp": ("url",),
 }
-_COMMON = frozenset({"type", "mode", "notify_key"})
+_COMMON = frozenset({"type", "mode", "notify_key", "echo"})
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -74,6 +74,12 @@ class NotifyTarget(Spec):
     notify_key: Annotated[str, Field(max_length=256)] = Field(
         default="",
         description="The compatible API's NotifyKey: the body then carries Timestamp and Sign.",
+    )
+    echo: dict[str, Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None,
+        max_length=8,
+        description="The compatible API's TaskNotifyConfig members that select nothing here "
+        "(NotifyType as sent, CmqModel, CmqRegion), kept so that answers repeat them.",
     )
     name: Annotated[str, Field(max_length=128)] = Field(
         default="", description="queue: the queue's name (letters, digits, '.', '_', '-')."
@@ -134,6 +140,7 @@ class NotifyTarget(Spec):
         """A stable hash of where events go (not how): one per destination."""
         where = self.to_json()
         where.pop("mode", None)
+        where.pop("echo", None)
         raw = json.dumps(where, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -32,14 +32,16 @@ class OutputFile(OutputRecord):
 
 
 class TranscodeResult(OutputRecord):
-    """A rendition: its main file (an HLS playlist's size counts its segments too).
-    ``container`` is the template's, reported when the probe names none."""
+    """A rendition: its main file (for HLS the playlist: its own size and MD5) and, for
+    HLS, ``total_size``: the playlist and every segment. ``container`` is the template's,
+    reported when the probe names none."""
 
     kind: Literal["Transcode"] = "Transcode"
     definition: int
     file: OutputFile
     container: str
     quality: QualityScore | None = None  # when the task asked for scores (issue 18)
+    total_size: int | None = None  # HLS: playlist + segments, in bytes; None: one file
 
 
 class SnapshotImage(OutputRecord):

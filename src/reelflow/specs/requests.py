@@ -73,6 +73,12 @@ class TaskRequest(Spec):
     # The layout of a task made from a schedule's steps (the compatible API's Activities);
     # None for any other task.
     schedule: TaskSchedule | None = None
+    # The compatible API's Region of each bucket the request named, as the client sent it
+    # (or as the answer to it would say): answers and event bodies repeat it. None: no
+    # region known (a native or triggered task).
+    regions: dict[str, Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=64
+    )
     # Score every video rendition against the source (VMAF, PSNR, SSIM; issue 18). Native
     # only: the compatible API has no such parameter, and its answers never show the scores.
     quality: bool = False

@@ -122,6 +122,11 @@ class WorkflowSpec(Spec):
     notify: NotifyTarget | None = None
     priority: Annotated[int, Field(ge=-10, le=10)] = 0
     quality: bool = False  # the tasks score their video renditions (TaskRequest.quality)
+    # The compatible API's Region of each bucket, as CreateWorkflow gave it; its tasks'
+    # answers and events repeat it (TaskRequest.regions). None: none known.
+    regions: dict[str, Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=64
+    )
 
 
 def subtask_inputs(mpt: MediaProcessTask) -> Iterator[tuple[str, SubTaskOutput, TemplateKind]]:

@@ -27,10 +27,15 @@ from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.requests import TaskSource
 from reelflow.storage.registry import StorageRegistry
 from reelflow.triggers.service import TriggerService
 
 T = TypeVar("T")
+
+SourceProbe = Callable[[TaskSource], MediaInfo]
+"""Probes a bucket object or URL now, as a task's probe job would (``JobRuntime.probe_source``)."""
 
 
 def _service(name: str, _kind: type[T]) -> Callable[[Request], Awaitable[T]]:
@@ -60,6 +65,12 @@ get_deliveries = _service("deliveries", DeliveryStore)
 get_delivery_loop = _service("delivery_loop", DeliveryLoop)
 get_triggers = _service("triggers", TriggerService)
 
+
+async def get_source_probe(request: Request) -> SourceProbe:
+    found: SourceProbe = request.app.state.source_probe
+    return found
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 #: The database engine itself: only ``/healthz`` uses it (to ping the database).
 DatabaseDep = Annotated[DbEngine, Depends(get_database)]
@@ -76,3 +87,4 @@ OutboxRecordsDep = Annotated[OutboxRecords, Depends(get_outbox_records)]
 DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]
 DeliveryLoopDep = Annotated[DeliveryLoop, Depends(get_delivery_loop)]
 TriggersDep = Annotated[TriggerService, Depends(get_triggers)]
+SourceProbeDep = Annotated[SourceProbe, Depends(get_source_probe)]

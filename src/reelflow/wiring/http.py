@@ -111,6 +111,7 @@ def _put_services(app: FastAPI, services: ServerServices) -> None:
     state.deliveries = services.deliveries
     state.delivery_loop = services.dispatcher
     state.triggers = services.triggers
+    state.source_probe = services.jobs.probe_source  # DescribeMediaMetaData
 
 
 def create_app(services: ServerServices, *, limits: BodyLimits | None = None) -> FastAPI:

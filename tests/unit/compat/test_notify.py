@@ -14,12 +14,38 @@ def test_queue_types_map_to_the_embedded_queue(notify_type: str) -> None:
     target = from_task_notify_config(
         {"NotifyType": notify_type, "CmqModel": "Queue", "QueueName": "mps-events"}
     )
-    assert target == NotifyTarget(type="queue", name="mps-events")
+    assert target is not None
+    assert target.key() == NotifyTarget(type="queue", name="mps-events").key()
+    assert (target.type, target.name, target.mode) == ("queue", "mps-events", "Finish")
 
 
 def test_a_topic_becomes_a_queue_of_the_same_name() -> None:
     target = from_task_notify_config({"CmqModel": "Topic", "TopicName": "t1", "QueueName": "q"})
-    assert target == NotifyTarget(name="t1")
+    assert target is not None and target.key() == NotifyTarget(name="t1").key()
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ({"NotifyType": "CMQ", "CmqModel": "Queue", "CmqRegion": "gz", "QueueName": "q"},
+         {"NotifyType": "CMQ", "CmqModel": "Queue", "CmqRegion": "gz", "QueueName": "q"}),
+        ({"NotifyType": "TDMQ-CMQ", "CmqModel": "Topic", "TopicName": "t"},
+         {"NotifyType": "TDMQ-CMQ", "CmqModel": "Topic", "TopicName": "t", "QueueName": ""}),
+        ({"QueueName": "q"}, {"NotifyType": "TDMQ-CMQ", "CmqModel": "Queue", "CmqRegion": ""}),
+        ({"NotifyType": "URL", "NotifyUrl": "http://e.com/h"},
+         {"NotifyType": "URL", "NotifyUrl": "http://e.com/h"}),
+    ],
+)  # fmt: skip
+def test_the_echo_repeats_what_the_client_sent(
+    sent: dict[str, str], expected: dict[str, str]
+) -> None:
+    echoed = to_task_notify_config(from_task_notify_config(sent))
+
+    assert echoed is not None
+    assert {k: echoed[k] for k in expected} == expected
+    # The echo, sent back, names the same destination.
+    again = from_task_notify_config(echoed)
+    assert again is not None and again.key() == from_task_notify_config(sent).key()  # type: ignore[union-attr]
 
 
 def test_url_with_notify_key_and_change_mode() -> None:
@@ -31,7 +57,8 @@ def test_url_with_notify_key_and_change_mode() -> None:
             notify_mode="Change",
         )
     )
-    assert target == NotifyTarget(
+    assert target is not None
+    assert target.model_copy(update={"echo": None}) == NotifyTarget(
         type="url", url="https://cb.example.com/mps", notify_key="k3y", mode="Change"
     )
 
@@ -76,7 +103,8 @@ def test_targets_describe_themselves_as_task_notify_configs() -> None:
         "q",
         "k",
     )
-    assert from_task_notify_config(queue) == NotifyTarget(name="q", notify_key="k")
+    again = from_task_notify_config(queue)
+    assert again is not None and again.key() == NotifyTarget(name="q", notify_key="k").key()
     url = to_task_notify_config(NotifyTarget(type="url", url="http://e.com", mode="Change"))
     assert url is not None and (url["NotifyType"], url["NotifyUrl"], url["NotifyMode"]) == (
         "URL",

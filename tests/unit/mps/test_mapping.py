@@ -34,6 +34,7 @@ def action_services(runtime: ServerServices) -> ActionServices:
         workflows=runtime.workflows,
         schedules=runtime.schedules,
         engine=runtime.engine,
+        probe=runtime.jobs.probe_source,
     )
 
 

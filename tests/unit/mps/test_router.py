@@ -183,6 +183,8 @@ def test_every_documented_action_is_offered() -> None:
         "EnableSchedule",
         "DisableSchedule",
         "DeleteSchedule",
+        "DescribeMediaMetaData",
+        "ManageTask",
     }
     for kind in kinds:
         expected |= {

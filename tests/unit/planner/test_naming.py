@@ -237,6 +237,44 @@ class TestCustomPaths:
         assert work.keys == ["thumbs/movie_0.jpg"]
         assert work.vtt_key == "thumbs/movie.vtt"
 
+    @pytest.mark.parametrize(
+        ("task_set", "item", "field"),
+        [
+            ("transcode_task_set", {"definition": 100210, "segment_object_name": "seg_{number}"},
+             "segment_object_name"),
+            ("transcode_task_set", {"definition": 100210, "segment_object_name": "seg.{format}"},
+             "segment_object_name"),  # several segments: {number} is needed
+            ("transcode_task_set", {"definition": 100210,
+                                    "segment_object_name": "a/seg_{number}.{format}"},
+             "segment_object_name"),  # beside the playlist: no folder
+            ("image_sprite_task_set", {"definition": 10, "web_vtt_object_name": "index"},
+             "web_vtt_object_name"),
+            ("transcode_task_set", {"definition": 100010, "output_object_path": "out/a"},
+             "output_object_path"),
+        ],
+    )  # fmt: skip
+    def test_one_rule_for_every_custom_name(
+        self, task_set: str, item: dict[str, Any], field: str
+    ) -> None:
+        request = TaskRequest.model_validate(
+            {"source": {"type": "file", "path": "/in/movie.mp4"}, "output_bucket": "out",
+             "media_process_task": {task_set: [item]}}
+        )  # fmt: skip
+        with pytest.raises(SpecError) as caught:
+            resolve_request(request, PresetLookup())
+        assert caught.value.field == f"media_process_task.{task_set}[0].{field}"
+
+    def test_custom_side_names_with_their_extension_are_taken(self) -> None:
+        (work,) = planned_works(
+            {
+                "transcode_task_set": [
+                    {"definition": 100210, "segment_object_name": "s_{number}.{format}"}
+                ]
+            }
+        )
+        assert isinstance(work, TranscodeWork)
+        assert work.segment_key_pattern == "s_%d.ts"
+
     def test_custom_path_must_end_with_format(self) -> None:
         with pytest.raises(SpecError) as caught:
             check_custom_path("out/{inputName}.mp4", numbered=False)

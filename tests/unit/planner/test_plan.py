@@ -268,6 +268,26 @@ class TestTranscode:
         ]
         assert sizes == [(640, 360), (640, 360)]
 
+    @pytest.mark.parametrize(
+        ("width", "height", "expected"),
+        [
+            (0, 480, (640, 360)),  # one side is a maximum: a 360p source keeps its size
+            (854, 480, (854, 480)),  # both sides are an explicit size: honoured
+        ],
+    )
+    def test_an_explicit_size_is_honoured_above_the_source(
+        self, width: int, height: int, expected: tuple[int, int]
+    ) -> None:
+        raw = {
+            "container": "mp4",
+            "video_template": {"codec": "h264", "width": width, "height": height},
+            "remove_audio": True,
+        }
+        task = {"transcode_task_set": [{"definition": 0, "raw_parameter": raw}]}
+        work = only_work(task, media_info(width=640, height=360))
+        assert isinstance(work, TranscodeWork)
+        assert (work.width, work.height) == expected
+
     def test_template_fps_for_a_constant_rate_source(self) -> None:
         work = only_work({"transcode_task_set": [{"definition": 100010}]}, media_info(fps=30.0))
         assert isinstance(work, TranscodeWork)

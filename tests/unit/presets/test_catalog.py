@@ -51,6 +51,25 @@ VIDEO_PRESETS = [
     (100280, "hls", 2160, 6000, 160),
 ]
 
+# §9's legacy ids: definition, container, codec, long side (width), short side, video kbps.
+LEGACY_PRESETS = [
+    (base + last, container, codec, long_side, short_side, kbps)
+    for base, container, codec in (
+        (0, "mp4", VideoCodec.H264),
+        (200, "hls", VideoCodec.H264),
+        (500, "mp4", VideoCodec.H265),
+        (600, "hls", VideoCodec.H265),
+    )
+    for last, long_side, short_side, kbps in (
+        (10, 320, 0, 256),
+        (20, 640, 0, 512),
+        (30, 1280, 0, 1024),
+        (40, 1920, 0, 2500),
+        (70, 0, 1440, 3072),
+        (80, 0, 2160, 6144),
+    )
+]
+
 # definition, container, audio codec, kbps
 AUDIO_PRESETS = [
     (1100, "m4a", AudioCodec.AAC, 24),
@@ -162,10 +181,40 @@ def test_animated_presets(definition: int, fmt: str) -> None:
     assert (template.width, template.height) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("definition", "container", "codec", "long_side", "short_side", "kbps"), LEGACY_PRESETS
+)
+def test_legacy_presets(
+    definition: int,
+    container: str,
+    codec: VideoCodec,
+    long_side: int,
+    short_side: int,
+    kbps: int,
+) -> None:
+    template = get_preset(T.TRANSCODE, definition)
+
+    assert isinstance(template, TranscodeTemplate)
+    assert template.container == container
+    video = template.video_template
+    assert video is not None
+    assert (video.codec, video.width, video.height, video.bitrate) == (
+        codec,
+        long_side,
+        short_side,
+        kbps,
+    )
+    assert video.resolution_adaptive == "open"
+    assert template.audio_template is not None
+    assert template.audio_template.codec == AudioCodec.AAC
+    assert template.name.endswith("-legacy")
+
+
 def test_exactly_the_documented_presets() -> None:
     documented = (
         {(T.TRANSCODE, row[0]) for row in VIDEO_PRESETS}
         | {(T.TRANSCODE, row[0]) for row in AUDIO_PRESETS}
+        | {(T.TRANSCODE, row[0]) for row in LEGACY_PRESETS}
         | {(T.SNAPSHOT, 10), (T.SAMPLE_SNAPSHOT, 10), (T.IMAGE_SPRITE, 10)}
         | {(T.ANIMATED_GRAPHICS, 20000), (T.ANIMATED_GRAPHICS, 20001)}
         | {(T.ADAPTIVE, 10), (T.ADAPTIVE, 20)}  # reelflow's own ids (docs/ladders.md)
@@ -218,7 +267,7 @@ class TestCatalogApi:
 
     def test_list_filters_by_kind(self) -> None:
         assert {p.kind for p in list_presets(T.ANIMATED_GRAPHICS)} == {T.ANIMATED_GRAPHICS}
-        assert len(list_presets(T.TRANSCODE)) == 19
+        assert len(list_presets(T.TRANSCODE)) == 19 + len(LEGACY_PRESETS)
 
     def test_ladder_presets_are_listed_by_name(self) -> None:
         ladders = list_presets(T.ADAPTIVE)
@@ -230,7 +279,8 @@ class TestCatalogApi:
         hls = get_preset(T.ADAPTIVE, 10)
         assert isinstance(hls, LadderTemplate)
         assert (hls.format, len(hls.stream_infos)) == (LadderFormat.HLS, 4)
-        assert get_preset(T.TRANSCODE, 10) is None
+        # The same id of another kind is another template: transcode 10 is the legacy MP4.
+        assert isinstance(get_preset(T.TRANSCODE, 10), TranscodeTemplate)
 
     def test_unknown_definitions(self) -> None:
         assert get_preset(T.TRANSCODE, 99) is None

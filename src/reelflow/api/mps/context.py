@@ -15,6 +15,7 @@ from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.engine.service import Engine
 from reelflow.storage.registry import StorageRegistry
+from reelflow.web.services import SourceProbe
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +29,8 @@ class ActionServices:
     workflows: Workflows
     schedules: Schedules
     engine: Engine
+    #: Probes a source now (``DescribeMediaMetaData``), as a task's probe job would.
+    probe: SourceProbe
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,39 @@ def output_dir(p: Params, name: str) -> str:
         except InvalidKey as exc:
             raise invalid(p.where(name), exc.message) from None
     return value
+
+
+def request_regions(
+    ctx: ActionContext,
+    data: Any,
+    buckets: list[str],
+    known: dict[str, str] | None = None,
+) -> dict[str, str] | None:
+    """The Region of each bucket the request names (and of ``buckets``): as sent beside it
+    (``CosInputInfo``, ``CosOutputStorage``, ``S3...``), else as ``known`` (a stored
+    schedule's) says, else as an answer would say (``ctx.region_of``); ``known``'s other
+    buckets are kept."""
+    sent: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for name_key, region_key in (("Bucket", "Region"), ("S3Bucket", "S3Region")):
+                name, region = node.get(name_key), node.get(region_key)
+                if isinstance(name, str) and name and isinstance(region, str) and region:
+                    sent.setdefault(name, region)
+                if isinstance(name, str) and name:
+                    buckets.append(name)
+            for value in node.values():
+                walk(value)
+
+    walk(data)
+    known = known or {}
+    regions = dict(known)
+    for name in dict.fromkeys(buckets):
+        if name:
+            regions[name] = sent.get(name) or known.get(name) or ctx.region_of(name)
+    regions = {b: r for b, r in regions.items() if r}
+    return regions or None

@@ -46,6 +46,7 @@ from reelflow.web.services import (
     BucketsDep,
     EngineDep,
     SchedulesDep,
+    SourceProbeDep,
     StoragesDep,
     TemplatesDep,
     WorkflowsDep,
@@ -69,6 +70,7 @@ async def action_endpoint(
     workflows: WorkflowsDep,
     schedules: SchedulesDep,
     engine: EngineDep,
+    probe: SourceProbeDep,
 ) -> Response:
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
@@ -80,6 +82,7 @@ async def action_endpoint(
         workflows=workflows,
         schedules=schedules,
         engine=engine,
+        probe=probe,
     )
     call = functools.partial(handle, services, headers, body, now=time.time())
     return await anyio.to_thread.run_sync(call)

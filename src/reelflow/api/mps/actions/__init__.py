@@ -3,7 +3,15 @@ module per family."""
 
 from __future__ import annotations
 
-from reelflow.api.mps.actions import notification, schedules, tasks, templates, workflows
+from reelflow.api.mps.actions import (
+    manage,
+    metadata,
+    notification,
+    schedules,
+    tasks,
+    templates,
+    workflows,
+)
 from reelflow.api.mps.context import Handler
 
 ACTIONS: dict[str, Handler] = {
@@ -12,4 +20,6 @@ ACTIONS: dict[str, Handler] = {
     **tasks.ACTIONS,
     **templates.ACTIONS,
     **notification.ACTIONS,
+    **manage.ACTIONS,
+    **metadata.ACTIONS,
 }

@@ -17,7 +17,7 @@ from reelflow.api.mps.actions.workflows import FAILED_OPERATION, trigger_spec
 from reelflow.api.mps.activities import activity_error, parse_activities
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import output_bucket, output_dir
+from reelflow.api.mps.locations import output_bucket, output_dir, request_regions
 from reelflow.api.mps.mapping import notify_target
 from reelflow.api.mps.params import Params, invalid
 from reelflow.api.mps.required import CREATE_SCHEDULE, MODIFY_SCHEDULE, check
@@ -77,6 +77,8 @@ def _spec(
         fields["output_dir"] = output_dir(p, "OutputDir")
     if current is None or p.has("TaskNotifyConfig"):
         fields["notify"] = notify_target(p.obj("TaskNotifyConfig"))
+    named = [fields["trigger"].bucket, fields.get("output_bucket", "")]
+    fields["regions"] = request_regions(ctx, p.data, named, fields.get("regions"))
     return validate(ScheduleSpec, fields, ""), renames
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from reelflow.api.mps.activities import activity_error, parse_activities
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import output_bucket, output_dir, source
+from reelflow.api.mps.locations import output_bucket, output_dir, request_regions, source
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
 from reelflow.api.mps.params import Params, invalid, is_empty, missing
 from reelflow.api.mps.required import PROCESS_MEDIA, check
@@ -144,10 +144,13 @@ def task_request(ctx: ActionContext, p: Params) -> tuple[TaskRequest, dict[str, 
             "OutputDir": made.output_dir,
             "Notify": made.notify,
             "Schedule": made.schedule,
+            "Regions": made.regions,
         }
     else:
         task = p.obj("MediaProcessTask", required=True) or Params({})
         fields["MediaProcessTask"] = media_process_task(ctx, task)
+    named = [origin.bucket, fields["OutputBucket"]]  # the request's regions win a schedule's
+    fields["Regions"] = request_regions(ctx, p.data, named, fields.get("Regions"))
     return validate(TaskRequest, fields, ""), renames
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from reelflow.api.mps.context import ActionContext, Handler
 from reelflow.api.mps.envelope import MpsError
-from reelflow.api.mps.locations import bucket, output_bucket, output_dir
+from reelflow.api.mps.locations import bucket, output_bucket, output_dir, request_regions
 from reelflow.api.mps.mapping import from_spec_error, media_process_task, notify_target
 from reelflow.api.mps.params import Params, invalid, unsupported
 from reelflow.api.mps.required import CREATE_WORKFLOW, RESET_WORKFLOW, Struct, check
@@ -92,6 +92,7 @@ def workflow_spec(ctx: ActionContext, p: Params, schema: Struct) -> WorkflowSpec
     }
     if not fields["Name"].strip():
         raise invalid("WorkflowName", "must not be empty")
+    fields["Regions"] = request_regions(ctx, p.data, [trigger.bucket, fields["OutputBucket"]])
     return validate(WorkflowSpec, fields, "")
 
 
