@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
+from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, hls_seconds, video_args
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.units import Size
@@ -276,7 +276,8 @@ def _transcode(
         if work.fps:
             filters.append(f"fps={_num(work.fps)}")
         filters += _fit(work.width, work.height, template.video_template.fill_type, aspect)
-        filters += ["setsar=1", "format=yuv420p"]
+        sar = template.video_template.sar
+        filters += [f"setsar={'2' if sar == '2:1' else '1'}", "format=yuv420p"]
         label = graph.label("v")
         graph.chains.append(f"[{branch}]" + ",".join(filters) + f"[{label}]")
         label = _overlay_marks(graph, label, work.watermarks, work.index, (work.width, work.height))
@@ -316,7 +317,7 @@ def _muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
         assert files.segments is not None
         args += [
             "-hls_time",
-            "10",
+            str(hls_seconds(work.template.video_template)),
             "-hls_playlist_type",
             "vod",
             "-hls_segment_filename",
