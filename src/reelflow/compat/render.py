@@ -158,8 +158,42 @@ def workflow_task(task: TaskRecord) -> dict[str, Any]:
 
 
 def task_type(task: TaskRecord) -> str:
-    """``WorkflowTask``, or ``ScheduleTask`` for a task made from a schedule's activities."""
+    """``WorkflowTask``, ``ScheduleTask`` for a task made from a schedule's activities, or
+    ``EditMediaTask`` for a clip-and-join."""
+    if task.request.edit is not None:
+        return "EditMediaTask"
     return "ScheduleTask" if task.request.schedule is not None else "WorkflowTask"
+
+
+def edit_task(task: TaskRecord) -> dict[str, Any]:
+    """The compatible API's ``EditMediaTask`` (also an event's ``EditMediaTaskEvent``): the
+    inputs as given, and the joined file once the task succeeded. The structure has no
+    ``ErrCodeExt``: a failure's code leads its ``Message``."""
+    edit = task.request.edit
+    assert edit is not None
+    sub = task.subtasks[0] if task.subtasks else None
+    code, message = task.err_code, task.message
+    if not code and sub is not None and sub.api_status == "FAIL":
+        code, message = sub.err_code, sub.message
+    ok = sub is not None and sub.api_status == "SUCCESS"
+    return {
+        "TaskId": task.id,
+        "Status": task.api_status,
+        "ErrCode": LEGACY_ERROR if code else 0,
+        "Message": f"{code}: {message}" if code else ("SUCCESS" if ok else ""),
+        "Input": {
+            "FileInfoSet": [
+                {
+                    "InputInfo": input_info(f.source),
+                    "StartTimeOffset": f.start_time_offset,
+                    "EndTimeOffset": f.end_time_offset or 0.0,
+                    "Id": f.id,
+                }
+                for f in edit.file_infos
+            ]
+        },
+        "Output": sub.output if ok and sub is not None else None,
+    }
 
 
 def schedule_task(task: TaskRecord) -> dict[str, Any]:
@@ -191,13 +225,15 @@ def schedule_task(task: TaskRecord) -> dict[str, Any]:
 def task_detail(task: TaskRecord) -> dict[str, Any]:
     """``DescribeTaskDetail``'s response body (without ``RequestId``)."""
     scheduled = task.request.schedule is not None
+    edited = task.request.edit is not None
     return {
         "TaskType": task_type(task),
         "Status": task.api_status,
         "CreateTime": iso(task.created_at),
         "BeginProcessTime": iso(task.started_at),
         "FinishTime": iso(task.finished_at),
-        "WorkflowTask": None if scheduled else workflow_task(task),
+        "EditMediaTask": edit_task(task) if edited else None,
+        "WorkflowTask": None if scheduled or edited else workflow_task(task),
         "ScheduleTask": schedule_task(task) if scheduled else None,
         "TasksPriority": task.priority,
         "SessionId": task.session_id,
@@ -218,13 +254,14 @@ def event_body(
     (``kind``: ``task.started``, ``task.finished``, ``subtask.finished``); see
     ``reelflow.notify`` for what is added when it is sent."""
     scheduled = task.request.schedule is not None
+    edited = task.request.edit is not None
     body: dict[str, Any] = {
         "EventType": task_type(task),
         "EventId": event_id,
         "Sequence": seq,
         "EventKind": str(kind),
-        "WorkflowTaskEvent": None if scheduled else workflow_task(task),
-        "EditMediaTaskEvent": None,
+        "WorkflowTaskEvent": None if scheduled or edited else workflow_task(task),
+        "EditMediaTaskEvent": edit_task(task) if edited else None,
         "ScheduleTaskEvent": schedule_task(task) if scheduled else None,
         "SessionId": task.session_id,
         "SessionContext": task.session_context,

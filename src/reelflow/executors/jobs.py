@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 
 from reelflow.backoff import Patience
@@ -25,21 +25,23 @@ from reelflow.errors import (
     FFmpegFailed,
     JobCancelled,
     ReelflowError,
+    SpecError,
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
+from reelflow.executors.edits import edit_command
 from reelflow.executors.ladders import run_ladder
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
-from reelflow.media.command import build_command
+from reelflow.media.command import WorkFiles, build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.works import FusedWork, LadderWork, TranscodeWork
+from reelflow.specs.works import EditWork, FusedWork, LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
@@ -246,11 +248,12 @@ class JobRuntime:
         if job.media_info is None:
             raise ConfigError("a media job needs the source's probe (media_info)")
         info = job.media_info
-        fused = [w for w in job.works if not isinstance(w, LadderWork)]
+        fused = [w for w in job.works if not isinstance(w, LadderWork | EditWork)]
         ladders = [w for w in job.works if isinstance(w, LadderWork)]
+        edits = [w for w in job.works if isinstance(w, EditWork)]
         # Progress: 95 % at most until the outputs are stored, shared equally by the fused
         # command and each ladder (each its own FFmpeg process, in that order).
-        share = 95.0 / ((1 if fused else 0) + len(ladders))
+        share = 95.0 / max(1, (1 if fused else 0) + len(ladders) + len(edits))
         duration = info.duration or 0.0
         with (
             self._work_dir(job) as work_dir,
@@ -289,8 +292,56 @@ class JobRuntime:
                 if not outcome.ok:
                     log.warning("job %s: ladder %s: %s", job.job_id, work.index, outcome.message)
                 outcomes.append(outcome)
+            for edit in edits:
+                try:
+                    outcomes.append(self._edit(job, ctx, src, edit, work_dir, share))
+                except StorageUnavailable as exc:
+                    return self._outage(job, exc, outcomes)
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
+
+    def _edit(
+        self, job: JobPayload, ctx: JobContext, src: str, work: EditWork, work_dir: Path,
+        share: float,
+    ) -> SubTaskOutcome:  # fmt: skip
+        """Fetch and probe the join's other inputs (the first is the job's source), run its
+        command and commit the file. A bad input or cut fails the sub-task; an input that
+        cannot be read fails the job (retried when the error says so)."""
+        assert job.media_info is not None
+        with ExitStack() as stack:
+            inputs = [(src, job.media_info)]
+            for i, piece in enumerate(work.pieces[1:], start=1):
+                other = job.model_copy(update={"source": piece.source})
+                folder = work_dir / f"input{i}"
+                folder.mkdir()
+                path = stack.enter_context(self._source(other, folder))
+                self._done_with_url(other)
+                info = probe(path, max_pixels=self.max_input_pixels, label=_named(other))
+                inputs.append((path, info))
+            try:
+                command = edit_command(work, inputs, work_dir, video_preset=job.video_preset)
+            except SpecError as exc:
+                return SubTaskOutcome(
+                    index=work.index, ok=False, error_code=exc.code, message=exc.message
+                )
+            for path_, data in command.files.items():
+                path_.write_bytes(data)
+
+            def on_progress(p: Progress) -> None:
+                ctx.progress(share * p.fraction_of(command.duration))
+
+            try:
+                self.runner.run(
+                    command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
+                )
+            except FFmpegFailed as exc:
+                log.warning("job %s: join failed: %s", job.job_id, exc.message)
+                return SubTaskOutcome(
+                    index=work.index, ok=False, error_code=exc.code, message=exc.message
+                )
+        return commit_work(
+            work, WorkFiles(main=command.output), self.storages.get, patience=self.outage_patience
+        )
 
     def _outage(
         self, job: JobPayload, exc: StorageUnavailable, outcomes: list[SubTaskOutcome]

@@ -73,7 +73,9 @@ def _num(value: float) -> str:
     return text or "0"
 
 
-def target_of(first: MediaInfo, video: VideoTemplate, audio: AudioTemplate) -> JoinTarget:
+def target_of(
+    first: MediaInfo, video: VideoTemplate, audio: AudioTemplate, container: str = "mp4"
+) -> JoinTarget:
     """The first input's size, frame rate, sample rate and channels (the vendor's rule: a
     join is re-encoded to the first input's parameters); a template's non-zero fields win."""
     stream = first.primary_video
@@ -95,6 +97,7 @@ def target_of(first: MediaInfo, video: VideoTemplate, audio: AudioTemplate) -> J
         channels=channels,
         video=video,
         audio=audio,
+        container=container,
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from reelflow.errors import SpecError
 from reelflow.planner.naming import check_custom_path, check_relative_name
 from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.base import spec_error
 from reelflow.specs.graph import Node, link
 from reelflow.specs.ladders import LadderTemplate
-from reelflow.specs.requests import TaskRequest
+from reelflow.specs.requests import EditMediaInput, TaskRequest
 from reelflow.specs.subtasks import ResolvedWatermark, SubTaskKind, SubTaskSpec, TaskInput
 from reelflow.specs.tasks import (
     AdaptiveDynamicStreamingTaskInput,
@@ -15,7 +18,15 @@ from reelflow.specs.tasks import (
     WatermarkInput,
 )
 from reelflow.specs.template_kinds import Template
-from reelflow.specs.templates import TemplateKind, TranscodeTemplate, WatermarkTemplate
+from reelflow.specs.templates import (
+    TRUSTED,
+    AudioTemplate,
+    TemplateKind,
+    TranscodeTemplate,
+    VideoTemplate,
+    WatermarkTemplate,
+)
+from reelflow.specs.units import AudioCodec, VideoCodec
 
 _TEMPLATE_KIND = {
     SubTaskKind.TRANSCODE: TemplateKind.TRANSCODE,
@@ -68,6 +79,8 @@ def _watermark(templates: TemplateLookup, wm: WatermarkInput, field: str) -> Res
 
 def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
     """Every sub-task of ``request`` with its template looked up; ``SpecError`` on a bad one."""
+    if request.edit is not None:
+        return [_edit(request, request.edit, templates)]
     mpt = request.media_process_task
     groups: list[tuple[SubTaskKind, list[TaskInput]]] = [
         (SubTaskKind.TRANSCODE, list(mpt.transcode_task_set)),
@@ -133,6 +146,43 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
         else spec
         for spec, up in zip(specs, upstreams, strict=True)
     ]
+
+
+def _edit(request: TaskRequest, edit: EditMediaInput, templates: TemplateLookup) -> SubTaskSpec:
+    """The one sub-task of a clip-and-join task: its output template is the given transcode
+    template in the edit's container, else H.264/AAC whose sizes and rates (all 0) are the
+    first input's."""
+    if edit.definition:
+        field = "edit.definition"
+        found = _lookup(templates, TemplateKind.TRANSCODE, edit.definition, field)
+        assert isinstance(found, TranscodeTemplate)
+        if found.remove_video or found.remove_audio:
+            raise SpecError(f"{field}: a join keeps both video and audio", field=field)
+        try:
+            template = TranscodeTemplate.model_validate(
+                {**found.to_json(), "container": edit.container}, context=TRUSTED
+            )
+        except ValidationError as exc:
+            raise SpecError(
+                f"{field}: template {edit.definition} cannot be written as "
+                f"{edit.container}: {spec_error(exc, 'template').message}",
+                field=field,
+            ) from None
+    else:
+        template = TranscodeTemplate(
+            container=edit.container,
+            video_template=VideoTemplate(codec=VideoCodec.H264),
+            audio_template=AudioTemplate(codec=AudioCodec.AAC),
+        )
+    return SubTaskSpec(
+        index=0,
+        kind=SubTaskKind.EDIT,
+        definition=edit.definition,
+        input=edit.to_json(),
+        template=template.to_json(),
+        output_bucket=request.resolved_output_bucket(),
+        output_dir=request.resolved_output_dir(),
+    )
 
 
 def _check_package_names(item: AdaptiveDynamicStreamingTaskInput, field: str) -> None:

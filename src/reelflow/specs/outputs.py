@@ -149,8 +149,16 @@ class AdaptiveStreamingResult(OutputRecord):
     check: StreamCheckSummary
 
 
+class EditResult(OutputRecord):
+    """A clip-and-join's file."""
+
+    kind: Literal["EditMedia"] = "EditMedia"
+    file: OutputFile
+
+
 SubTaskResult = Annotated[
     TranscodeResult
+    | EditResult
     | SnapshotResult
     | SampleSnapshotResult
     | ImageSpriteResult

@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_pascal
 
 from reelflow.specs.base import Spec
 from reelflow.specs.ladders import PackageNames, ResolvedLadder
+from reelflow.specs.sources import TaskSource
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.templates import (
     TRUSTED,
@@ -108,11 +109,32 @@ class LadderWork(WorkBase):
     folder: str = ""
 
 
+class EditPiece(Spec):
+    """One input of a join and the part of it kept (``end`` 0: to its end)."""
+
+    model_config = ConfigDict(alias_generator=to_pascal)
+
+    source: TaskSource
+    start: float = 0.0
+    end: float = 0.0
+
+
+class EditWork(WorkBase):
+    """A clip-and-join: ``pieces`` in order into one file ``key``; ``template`` gives the
+    container and the encoders (its zero sizes and rates: the first input's)."""
+
+    kind: Literal["EditMedia"] = "EditMedia"
+    template: TranscodeTemplate
+    pieces: list[EditPiece]
+    fast: bool = False
+    key: str
+
+
 FusedWork = TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork
 """The works ``reelflow.media.command`` puts in one FFmpeg command (a ladder is packaged by
 ``reelflow.media.ladder``)."""
 
-Work = Annotated[FusedWork | LadderWork, Field(discriminator="kind")]
+Work = Annotated[FusedWork | LadderWork | EditWork, Field(discriminator="kind")]
 
 
 class WorkList(Spec):

@@ -3,13 +3,14 @@ module per family."""
 
 from __future__ import annotations
 
-from reelflow.api.mps.actions import notification, schedules, tasks, templates, workflows
+from reelflow.api.mps.actions import edit, notification, schedules, tasks, templates, workflows
 from reelflow.api.mps.context import Handler
 
 ACTIONS: dict[str, Handler] = {
     **workflows.ACTIONS,
     **schedules.ACTIONS,
     **tasks.ACTIONS,
+    **edit.ACTIONS,
     **templates.ACTIONS,
     **notification.ACTIONS,
 }
