@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # node_modules/, which reelflow serves at /console/players/ (REELFLOW_PLAYER_DIR elsewhere).
 PLAYERS := node_modules/.installed
 
-.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds chaos clean
+.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/chain_bench.py
 	$(BIN)/python bench/ladder_bench.py
 
+# Quality scoring: overhead on the default workflow, subsampled vs full VMAF (issue 18).
+bench-quality: $(STAMP)
+	$(BIN)/python bench/quality_bench.py
+
 bench-ladder: $(STAMP)
 	$(BIN)/python bench/ladder_bench.py
 
@@ -65,6 +69,10 @@ bench-cluster: $(STAMP)
 
 bench-bounds: $(STAMP)
 	$(BIN)/python bench/input_bounds_bench.py
+
+# The scheduler at depth (issue 21): SQLite and PostgreSQL at 127.0.0.1:5432; --quick for a shared machine.
+bench-depth: $(STAMP)
+	$(BIN)/python bench/depth_bench.py
 
 # Dependency outages against a real cluster (PostgreSQL, Redis, RabbitMQ, moto); ~10 minutes.
 chaos: $(STAMP)

@@ -75,6 +75,7 @@ def build_request(spec: WorkflowSpec, source: TaskSource, workflow_id: int | Non
         priority=spec.priority,
         workflow_id=workflow_id,
         notify=spec.notify,
+        quality=spec.quality,
     )
 
 

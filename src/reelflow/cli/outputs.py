@@ -46,6 +46,8 @@ def _paths(output: dict[str, Any]) -> Iterator[tuple[str, int | None]]:
             yield str(pic["Path"]), None
     for path in output.get("ImagePathSet") or []:
         yield str(path), None
+    if output.get("MpdPath"):  # a CMAF package's MPD, beside its master playlist
+        yield str(output["MpdPath"]), None
     if output.get("WebVttPath"):
         yield str(output["WebVttPath"]), None
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reelflow.compat.render import workflow_task
+from reelflow.compat.render import RESULT_MEMBERS, workflow_task
 from reelflow.config import Settings
 from reelflow.engine.views import SubTaskView, TaskView
 from reelflow.errors import ReelflowError, SpecError
@@ -160,6 +160,8 @@ def summary(view: TaskView, console: Console) -> None:
     for sub in view.subtasks:
         style = _STATE_STYLE[sub.state]
         detail = _outputs_text(sub.output) if sub.output else f"{sub.err_code}: {sub.message}"
+        if sub.quality is not None:
+            detail += f" (VMAF {sub.quality.vmaf.mean:.1f}, min {sub.quality.vmaf.min:.1f})"
         table.add_row(str(sub.index), _label(sub), f"[{style}]{sub.api_status}", detail)
     console.print(table)
     if view.err_code:
@@ -167,12 +169,23 @@ def summary(view: TaskView, console: Console) -> None:
 
 
 def _outputs_text(output: dict[str, Any]) -> str:
-    paths = [output[k] for k in ("Path", "WebVttPath") if k in output]
+    paths = [output[k] for k in ("Path", "MpdPath", "WebVttPath") if output.get(k)]
     paths += output.get("ImagePathSet", [])
     paths += [p["Path"] for p in output.get("PicInfoSet", [])]
     if len(paths) > 3:
         return f"{paths[0]} ... ({len(paths)} files)"
     return ", ".join(paths)
+
+
+def with_quality(result: dict[str, Any], view: TaskView) -> dict[str, Any]:
+    """``result`` (the compatible ``WorkflowTask``) with a ``Quality`` object beside the
+    ``Output`` of each scored rendition: result.json is reelflow's own file, so it may say
+    more than the compatible API, which never shows the scores."""
+    for item, sub in zip(result["MediaProcessResultSet"], view.subtasks, strict=True):
+        body = item.get(RESULT_MEMBERS[sub.kind])
+        if sub.quality is not None and body is not None:
+            body["Quality"] = sub.quality.to_json()
+    return result
 
 
 def run_process(
@@ -182,8 +195,10 @@ def run_process(
     *,
     as_json: bool,
     settings: Settings | None = None,
+    quality: bool = False,
 ) -> int:
-    """Run one task and write ``result.json``; returns the exit code."""
+    """Run one task and write ``result.json``; returns the exit code. ``quality``: score
+    each video rendition (a ``Quality`` object beside its ``Output``)."""
     console = Console(stderr=as_json)
     source = make_source(input_value)
     base = settings or Settings()
@@ -194,7 +209,9 @@ def run_process(
         else:
             info, known = _quiet_probe(source, base)
             mpt = default_media_process_task(info)
-        request = TaskRequest(source=source, media_process_task=mpt, output_bucket=OUTPUT_BUCKET)
+        request = TaskRequest(
+            source=source, media_process_task=mpt, output_bucket=OUTPUT_BUCKET, quality=quality
+        )
     except SpecError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
         return EXIT_USAGE
@@ -220,7 +237,7 @@ def run_process(
                 services.engine.cancel(task_id)
                 console.print("[yellow]cancelled[/yellow]")
                 return 130
-    result = workflow_task(view)
+    result = with_quality(workflow_task(view), view)
     (out_dir / "result.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -242,7 +259,13 @@ def process_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON instead of tables.")
     ] = False,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality", help="Score each video rendition against the source (VMAF, PSNR, SSIM)."
+        ),
+    ] = False,
 ) -> None:
     """Process one file through a workflow (default: renditions, screenshots, sprite, GIF)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    raise typer.Exit(run_process(input, workflow, out_dir, as_json=as_json))
+    raise typer.Exit(run_process(input, workflow, out_dir, as_json=as_json, quality=quality))

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # Fair share between accounts (docs/scheduling.md): ready jobs are claimed round-robin
+    # across the accounts that have some, ``account_weights`` times as often for a weighted
+    # account (REELFLOW_ACCOUNT_WEIGHTS='{"7": 3}': account 7 gets three turns to another's
+    # one), and at most ``max_running_per_account`` jobs of one account run at once (0: no cap).
+    account_weights: dict[int, float] = Field(default_factory=dict)
+    max_running_per_account: int = Field(default=0, ge=0, le=100_000)
     # Sub-tasks (the nodes of the task graph) in one task; a request never has more than 100.
     max_task_nodes: int = Field(default=100, ge=1, le=100)
     # A job that fails because a dependency is away (StorageError.Unavailable) is retried
@@ -142,6 +148,17 @@ class Settings(BaseSettings):
                 validate_bucket_name(name)
             except InvalidKey as exc:
                 raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("account_weights")
+    @classmethod
+    def _check_weights(cls, value: dict[int, float]) -> dict[int, float]:
+        for account, weight in value.items():
+            if not 0.01 <= weight <= 1000:
+                raise ValueError(
+                    f"account {account}: a weight is between 0.01 and 1000, not {weight}"
+                    " (REELFLOW_ACCOUNT_WEIGHTS)"
+                )
         return value
 
     @field_validator("egress_allow", mode="before")

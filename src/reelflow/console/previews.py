@@ -72,6 +72,26 @@ def _transcode(output: dict[str, Any], bucket: str) -> list[Preview]:
     return [Preview("audio" if audio_only else "video", bucket, key, label)]
 
 
+def _package(output: dict[str, Any], bucket: str) -> list[Preview]:
+    """A ladder's entry points (the master playlist; the MPD of a DASH or CMAF package), each
+    a stream player labelled with the package's rung heights and the stream check's verdict."""
+    renditions = output.get("Renditions") or []
+    heights = sorted(
+        {int(r["Height"]) for r in renditions if r.get("Kind") == "video" and r.get("Height")}
+    )
+    check = output.get("StreamCheck") or {}
+    verdict = "check passed" if check.get("Passed") else "check failed"
+    about = [", ".join(f"{h}p" for h in heights)] if heights else []
+    found = []
+    for member in ("Path", "MpdPath"):
+        key = _key(output.get(member))
+        kind = stream_format(key)
+        if kind is not None:
+            label = " · ".join(["HLS" if kind == "hls" else "DASH", *about, verdict])
+            found.append(Preview("stream", bucket, key, label))
+    return found
+
+
 def _at(offset: object) -> str:
     if isinstance(offset, int | float):
         return f"at {seconds_text(float(offset))}"
@@ -110,6 +130,8 @@ def previews(sub: SubTaskView) -> list[Preview]:
         if vtt:
             found.append(Preview("link", bucket, vtt, "WebVTT index"))
         return found
+    if sub.kind is SubTaskKind.ADAPTIVE:
+        return _package(output, bucket)
     if sub.kind is SubTaskKind.ANIMATED_GRAPHICS:
         key = _key(output.get("Path"))
         return [Preview("image", bucket, key, str(output.get("Container") or "gif"))] if key else []

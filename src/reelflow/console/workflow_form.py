@@ -234,6 +234,8 @@ class WorkflowForm:
 
     def _take_subtasks(self, mpt: MediaProcessTask) -> bool:
         """Fill the sub-task controls from ``mpt``; False if the form cannot express it."""
+        if mpt.adaptive_dynamic_streaming_task_set:
+            return False  # no controls for ladders yet: edited as JSON
         sets = {name: [_set(item) for item in getattr(mpt, name)] for name in _SIMPLE_KEYS}
         for name, items in sets.items():
             if any(set(item) - _SIMPLE_KEYS[name] for item in items):

@@ -146,6 +146,8 @@ class SubTask(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     spec: Mapped[dict[str, Any]]  # SubTaskSpec.to_json()
     output: Mapped[dict[str, Any] | None]  # the API's output item, set on success only
+    # A scored rendition's QualityScore JSON (native only: never part of ``output``).
+    quality: Mapped[dict[str, Any] | None]
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]
@@ -165,12 +167,16 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index(None, "state", "priority", "created_at"),
         Index(None, "task_id"),
+        # The lease sweep: RUNNING jobs whose lease ended.
+        Index(None, "state", "lease_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    # The task's account (0: an internal caller's task), repeated so that claims find each
+    # account's ready jobs by index (the fair share, docs/scheduling.md).
+    account_id: Mapped[int] = mapped_column(default=0, server_default="0")
     kind: Mapped[JobKind] = mapped_column(EnumText(JobKind))
     state: Mapped[JobState] = mapped_column(EnumText(JobState))
     priority: Mapped[int] = mapped_column(default=0)
@@ -190,6 +196,12 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
 
     task: Mapped[Task] = relationship()
+
+
+# The claim: one account's ready jobs in exactly the order they are served (priority, then
+# age), so a claim reads its few head rows whatever the depth of the queue; and the
+# accounts with ready jobs, found by skipping along its first two columns.
+Index("ix_jobs_claim", Job.state, Job.account_id, Job.priority.desc(), Job.created_at, Job.id)
 
 
 class Account(Base):

@@ -42,11 +42,10 @@ CREATE TABLE jobs (
 	message TEXT NOT NULL, 
 	created_at DATETIME NOT NULL, 
 	started_at DATETIME, 
-	finished_at DATETIME, outage_since DATETIME, 
+	finished_at DATETIME, outage_since DATETIME, account_id INTEGER DEFAULT '0' NOT NULL, 
 	CONSTRAINT pk_jobs PRIMARY KEY (id), 
 	CONSTRAINT fk_jobs_task_id_tasks FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE
 );
-CREATE INDEX ix_jobs_state_priority_created_at ON jobs (state, priority, created_at);
 CREATE INDEX ix_jobs_task_id ON jobs (task_id);
 CREATE TABLE subtasks (
 	id INTEGER NOT NULL, 
@@ -62,7 +61,7 @@ CREATE TABLE subtasks (
 	job_id INTEGER, 
 	attempts INTEGER NOT NULL, 
 	started_at DATETIME, 
-	finished_at DATETIME, 
+	finished_at DATETIME, quality JSON, 
 	CONSTRAINT pk_subtasks PRIMARY KEY (id), 
 	CONSTRAINT uq_subtasks_task_id_index UNIQUE (task_id, "index"), 
 	CONSTRAINT fk_subtasks_task_id_tasks FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE, 
@@ -238,5 +237,7 @@ CREATE TABLE schedules (
 	CONSTRAINT fk_schedules_account_id_accounts FOREIGN KEY(account_id) REFERENCES accounts (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_schedules_trigger_bucket_enabled ON schedules (trigger_bucket, enabled);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0007');
+CREATE INDEX ix_jobs_claim ON jobs (state, account_id, priority DESC, created_at, id);
+CREATE INDEX ix_jobs_state_lease_expires_at ON jobs (state, lease_expires_at);
+INSERT INTO "alembic_version" ("version_num") VALUES ('0009');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

@@ -207,6 +207,8 @@ class JobEvents:
                 output = output_item(outcome.output)
                 move_subtask(sub, SubTaskState.SUCCEEDED, now, output=output)
                 if isinstance(outcome.output, TranscodeResult):
+                    if outcome.output.quality is not None:
+                        sub.quality = outcome.output.quality.model_dump(mode="json")
                     file = outcome.output.file
                     where = TaskSource(type="bucket", bucket=file.bucket, key=file.key)
                     made[sub.index] = Rendition(where, file.media)

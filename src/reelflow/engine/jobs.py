@@ -1,9 +1,5 @@
-"""Job commands: claim with a lease, heartbeat, and take back jobs whose worker is gone.
-
-Claiming is safe with several schedulers on one database. On PostgreSQL candidate rows are
-locked ``FOR UPDATE SKIP LOCKED`` (task row first, then job row, the engine's lock order), so
-two claimers never wait on each other and never get the same job; on SQLite the whole claim
-runs in one ``BEGIN IMMEDIATE`` transaction, so claimers simply take turns.
+"""Job commands after the claim (``engine.claims``): adopt, heartbeat, and take back jobs
+whose worker is gone.
 
 In cluster mode the claim is handed on: the scheduler claims with a *dispatch lease* and
 sends the job to the broker; the worker that starts it ``adopt``s the claim (the lease becomes
@@ -19,15 +15,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select, update
 
 from reelflow.config import Settings
-from reelflow.db.models import Job, Task
+from reelflow.db.models import Job
 from reelflow.engine.observers import Hooks, subtask_states
 from reelflow.engine.outcomes import Outcomes, requeue
-from reelflow.engine.store import Store, lock_job, subtasks_of
-from reelflow.engine.transitions import move_job, move_subtask, move_task
-from reelflow.specs.jobs import JobKind, JobPayload
-from reelflow.specs.states import JobState, SubTaskState, TaskState
+from reelflow.engine.store import Store, lock_job
+from reelflow.specs.states import JobState
 
 LEASE_EXPIRED = "InternalError.LeaseExpired"
+# Expired leases taken back by one sweep: the rest wait for the next, so that a mass expiry
+# (a dead worker pool) never holds the write lock long enough to stall claims.
+SWEEP_BATCH = 200
 
 
 def parse_job_id(job_id: str) -> int | None:
@@ -44,66 +41,6 @@ class Jobs:
         self._outcomes = outcomes
         self._hooks = hooks
         self._settings = settings
-
-    def claim(
-        self, owner: str, limit: int, *, lease_seconds: float | None = None
-    ) -> list[JobPayload]:
-        """Start up to ``limit`` ready jobs for ``owner``: highest priority first, then oldest.
-
-        Each claimed job is RUNNING under a lease of ``lease_seconds`` (default
-        ``settings.lease_seconds``) and its ``attempt`` is one higher; the returned payloads
-        carry the claim (``attempt`` and ``owner``). Its task becomes RUNNING on its first
-        claim and a MEDIA job's waiting sub-tasks become RUNNING.
-        """
-        if limit <= 0:
-            return []
-        # A cheap read first: an idle scheduler polls often and must not take the write lock.
-        with self._store.read() as session:
-            if session.execute(self._ready(self._store.now(), 1)).first() is None:
-                return []
-        payloads: list[JobPayload] = []
-        with self._store.write() as session:
-            now = self._store.now()
-            for job_id in session.scalars(self._ready(now, limit)).all():
-                locked = lock_job(session, job_id, skip_locked=True)
-                if locked is None:
-                    continue  # another claimer holds it
-                task, job = locked
-                if job.state is not JobState.QUEUED or job.not_before > now:
-                    continue  # changed since the candidate query (another process)
-                starting = task.state is TaskState.QUEUED
-                self._start(task, job, owner, now, lease_seconds)
-                if starting:
-                    self._hooks.task_started(session, task)
-                payload = JobPayload.from_json(job.payload)
-                claimed = {"attempt": job.attempt, "owner": owner}
-                payloads.append(payload.model_copy(update=claimed))
-        return payloads
-
-    @staticmethod
-    def _ready(now: datetime, limit: int) -> Select[int]:
-        return (
-            select(Job.id)
-            .where(Job.state == JobState.QUEUED, Job.not_before <= now)
-            .order_by(Job.priority.desc(), Job.created_at, Job.id)
-            .limit(limit)
-        )
-
-    def _start(
-        self, task: Task, job: Job, owner: str, now: datetime, lease_seconds: float | None
-    ) -> None:
-        move_job(job, JobState.RUNNING, now)
-        job.attempt += 1
-        job.lease_owner = owner
-        job.lease_expires_at = self._lease_end(now, lease_seconds)
-        if task.state is TaskState.QUEUED:
-            move_task(task, TaskState.RUNNING, now)
-        if job.kind is JobKind.MEDIA:
-            # A probe job's sub-tasks wait (PENDING, shown as PROCESSING) until planned.
-            for sub in subtasks_of(task, job.subtasks):
-                if sub.state is SubTaskState.PENDING:
-                    move_subtask(sub, SubTaskState.RUNNING, now)
-                    sub.job_id = job.id
 
     def _lease_end(self, now: datetime, seconds: float | None = None) -> datetime:
         return now + timedelta(seconds=seconds or self._settings.lease_seconds)
@@ -199,7 +136,8 @@ class Jobs:
         return [job_id for job_id in job_ids if parse_job_id(job_id) not in held]
 
     def requeue_expired(self) -> int:
-        """Take back RUNNING jobs whose lease expired; returns how many.
+        """Take back RUNNING jobs whose lease expired, at most ``SWEEP_BATCH``; returns how
+        many (found by the index ``state, lease_expires_at``).
 
         Each goes back to QUEUED after a backoff, or, with its attempts used up, FAILED with
         ``InternalError.LeaseExpired`` together with its unfinished sub-tasks (for a probe
@@ -215,7 +153,7 @@ class Jobs:
         count = 0
         with self._store.write() as session:
             now = self._store.now()
-            for job_id in session.scalars(expired(now)).all():
+            for job_id in session.scalars(expired(now).limit(SWEEP_BATCH)).all():
                 locked = lock_job(session, job_id, skip_locked=True)
                 if locked is None:
                     continue

@@ -115,6 +115,7 @@ class Planning:
     ) -> Job:
         job = Job(
             task_id=task.id,
+            account_id=task.account_id or 0,
             kind=kind,
             state=JobState.QUEUED,
             priority=task.priority,

@@ -30,6 +30,7 @@ from reelflow.catalog.buckets import Buckets
 from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerKey
 from reelflow.config import Settings
+from reelflow.engine.claims import Claims
 from reelflow.engine.events import JobEvents
 from reelflow.engine.jobs import Jobs
 from reelflow.engine.observers import Hooks, TaskObserver
@@ -81,6 +82,7 @@ class Engine:
         )
         self.queries = TaskQueries(self.store)
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)
+        self.claims = Claims(self.store, self.hooks, settings)
         self.events = JobEvents(self.store, planning, outcomes, self.hooks)
 
     @property
@@ -181,7 +183,7 @@ class Engine:
     def claim(
         self, owner: str, limit: int, *, lease_seconds: float | None = None
     ) -> list[JobPayload]:
-        return self.jobs.claim(owner, limit, lease_seconds=lease_seconds)
+        return self.claims.claim(owner, limit, lease_seconds=lease_seconds)
 
     def adopt(self, job_id: str, attempt: int, dispatcher: str, worker: str) -> bool:
         return self.jobs.adopt(job_id, attempt, dispatcher, worker)

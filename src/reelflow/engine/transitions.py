@@ -123,6 +123,8 @@ def move_subtask(
     sub.err_code = code
     sub.message = message
     sub.output = output if new is SubTaskState.SUCCEEDED else None
+    if new is not SubTaskState.SUCCEEDED:
+        sub.quality = None  # set by the caller with a success only
     if new is SubTaskState.RUNNING:
         sub.attempts += 1
         sub.started_at = now

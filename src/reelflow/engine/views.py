@@ -13,6 +13,7 @@ from typing import Any
 from reelflow.db.models import SubTask, Task
 from reelflow.errors import SpecError
 from reelflow.specs.media import MediaInfo
+from reelflow.specs.quality import QualityScore
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
@@ -34,6 +35,7 @@ class SubTaskView:
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
+    quality: QualityScore | None = None  # a scored rendition (native only, issue 18)
 
     @property
     def api_status(self) -> str:
@@ -53,6 +55,7 @@ class SubTaskView:
             attempts=sub.attempts,
             started_at=sub.started_at,
             finished_at=sub.finished_at,
+            quality=QualityScore.model_validate(sub.quality) if sub.quality else None,
         )
 
 

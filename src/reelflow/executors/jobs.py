@@ -24,6 +24,7 @@ from reelflow.errors import (
     ConfigError,
     FFmpegFailed,
     JobCancelled,
+    MediaError,
     ReelflowError,
     SpecError,
     StorageUnavailable,
@@ -31,17 +32,21 @@ from reelflow.errors import (
 from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.edits import edit_command
-from reelflow.executors.ladders import run_ladder
+from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
-from reelflow.media.command import WorkFiles, build_command
+from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
+from reelflow.media.quality import Rendition, score_renditions
 from reelflow.media.runner import FFmpegRunner
 from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.works import EditWork, FusedWork, LadderWork, TranscodeWork
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.outputs import TranscodeResult
+from reelflow.specs.quality import QualityScore
+from reelflow.specs.works import EditWork, LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
@@ -247,56 +252,22 @@ class JobRuntime:
     def _media_in_scratch(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.media_info is None:
             raise ConfigError("a media job needs the source's probe (media_info)")
-        info = job.media_info
-        fused = [w for w in job.works if not isinstance(w, LadderWork | EditWork)]
-        ladders = [w for w in job.works if isinstance(w, LadderWork)]
-        edits = [w for w in job.works if isinstance(w, EditWork)]
-        # Progress: 95 % at most until the outputs are stored, shared equally by the fused
-        # command and each ladder (each its own FFmpeg process, in that order).
-        share = 95.0 / max(1, (1 if fused else 0) + len(ladders) + len(edits))
-        duration = info.duration or 0.0
         with (
             self._work_dir(job) as work_dir,
             self._source(job, work_dir) as src,
         ):
             self._done_with_url(job)  # this job holds its own link to the copy
             outcomes: list[SubTaskOutcome] = []
-            if fused:
-                failed = self._fused(job, ctx, src, fused, work_dir, share, outcomes)
+            edits = [w for w in job.works if isinstance(w, EditWork)]
+            for edit in edits:  # an edit task's one job holds its one work
+                try:
+                    outcomes.append(self._edit(job, ctx, src, edit, work_dir, 95.0))
+                except StorageUnavailable as exc:
+                    return self._outage(job, exc, outcomes)
+            if len(edits) < len(job.works):
+                failed = self._fused(job, ctx, src, work_dir, outcomes)
                 if failed is not None:
                     return failed
-            for n, work in enumerate(ladders):
-                if ctx.cancel.is_set():
-                    raise JobCancelled("the job was cancelled")
-                offset = share * (n + (1 if fused else 0))
-
-                def on_progress(p: Progress, offset: float = offset) -> None:
-                    ctx.progress(offset + share * p.fraction_of(duration))
-
-                try:
-                    outcome = run_ladder(
-                        self.runner,
-                        src,
-                        info,
-                        work,
-                        work_dir,
-                        self.storages.get,
-                        video_preset=job.video_preset,
-                        timeout=job.timeout,
-                        patience=self.outage_patience,
-                        on_progress=on_progress,
-                        cancel=ctx.cancel,
-                    )
-                except StorageUnavailable as exc:
-                    return self._outage(job, exc, outcomes)
-                if not outcome.ok:
-                    log.warning("job %s: ladder %s: %s", job.job_id, work.index, outcome.message)
-                outcomes.append(outcome)
-            for edit in edits:
-                try:
-                    outcomes.append(self._edit(job, ctx, src, edit, work_dir, share))
-                except StorageUnavailable as exc:
-                    return self._outage(job, exc, outcomes)
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
 
@@ -363,28 +334,33 @@ class JobRuntime:
         job: JobPayload,
         ctx: JobContext,
         src: str,
-        works: list[FusedWork],
         work_dir: Path,
-        share: float,
         outcomes: list[SubTaskOutcome],
     ) -> JobResult | None:
-        """Run the one FFmpeg command of ``works`` and commit their files, adding each
-        outcome to ``outcomes``; a ``JobResult`` when the job ends here (FFmpeg failed: every
-        work of the job fails with it; an outage)."""
+        """Run the job's one FFmpeg command (every work, ladders included: one decode) and
+        commit each work's files, adding each outcome to ``outcomes``; a ``JobResult`` when
+        the job ends here (FFmpeg failed: every work of the job fails with it; an outage)."""
         assert job.media_info is not None
+        works = [w for w in job.works if not isinstance(w, EditWork)]
         command = build_command(
             src, job.media_info, works, work_dir, video_preset=job.video_preset, font_file=self.font
         )
         for path, data in command.files.items():
             path.write_bytes(data)
+        for ladder in command.ladders.values():
+            ladder.raw_dir.mkdir(parents=True, exist_ok=True)  # the muxer's folder
+        # 95 % at most until the outputs are stored; scoring (when asked) takes the last
+        # fifth of that.
+        share = 95.0
+        encode_share = share * 0.8 if any(_scored(w) for w in works) else share
 
         def on_progress(p: Progress) -> None:
             # command.duration is the longest output, which is what out_time runs to (not
             # the source length).
-            ctx.progress(share * p.fraction_of(command.duration))
+            ctx.progress(encode_share * p.fraction_of(command.duration))
 
         try:
-            self.runner.run(
+            ran = self.runner.run(
                 command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
             )
         except FFmpegFailed as ffmpeg_failed:
@@ -404,19 +380,95 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
+        left = job.timeout - ran.elapsed
+        scores = self._score(
+            job, ctx, src, command, work_dir, left, (encode_share, share - encode_share)
+        )
         for work in works:
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")
             try:
-                outcome = commit_work(
-                    work,
-                    command.outputs[work.index],
-                    self.storages.get,
-                    patience=self.outage_patience,
-                )
+                if isinstance(work, LadderWork):
+                    outcome = finish_ladder(
+                        work,
+                        command.ladders[work.index],
+                        work_dir,
+                        self.storages.get,
+                        patience=self.outage_patience,
+                    )
+                else:
+                    outcome = commit_work(
+                        work,
+                        command.outputs[work.index],
+                        self.storages.get,
+                        patience=self.outage_patience,
+                    )
             except StorageUnavailable as outage:
                 return self._outage(job, outage, outcomes)
+            score = scores.get(work.index)
+            if score is not None and isinstance(outcome.output, TranscodeResult):
+                scored = outcome.output.model_copy(update={"quality": score})
+                outcome = outcome.model_copy(update={"output": scored})
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
         return None
+
+    def _score(
+        self,
+        job: JobPayload,
+        ctx: JobContext,
+        src: str,
+        command: Command,
+        work_dir: Path,
+        timeout: float,
+        progress: tuple[float, float],
+    ) -> dict[int, QualityScore]:
+        """The scores of the job's renditions that asked for one, by work index.
+
+        A step of the transcode job, not a stage of the task graph: the source and the
+        renditions are on this machine's disk already, and one FFmpeg process decodes the
+        source once for all of them (a stage per rendition would fetch, probe and decode the
+        source once per rendition; docs/quality.md has the measurement). A score is an
+        addition to a rendition: when FFmpeg cannot compute it, the rendition is delivered
+        without one (logged), never failed for it. A cancel stops the job as usual.
+        ``progress``: (where the scoring starts, its share), in percent.
+        """
+        info: MediaInfo | None = job.media_info
+        scored = [w for w in job.works if _scored(w) and command.outputs[w.index].main]
+        if info is None or not scored or timeout <= 0:
+            return {}
+        renditions = []
+        for work in scored:
+            path = command.outputs[work.index].main
+            assert isinstance(work, TranscodeWork) and path is not None
+            renditions.append(
+                Rendition(path, work.width, work.height, work.fps, work.start, work.end)
+            )
+        start, share = progress
+
+        def on_progress(p: Progress) -> None:
+            ctx.progress(start + share * p.fraction_of(command.duration))
+
+        try:
+            scores = score_renditions(
+                self.runner,
+                src,
+                info,
+                renditions,
+                work_dir / "quality",
+                timeout=timeout,
+                cancel=ctx.cancel,
+                on_progress=on_progress,
+            )
+        except MediaError as exc:
+            log.warning(
+                "job %s: renditions left without a quality score: %s", job.job_id, exc.message
+            )
+            return {}
+        return {w.index: score for w, score in zip(scored, scores, strict=True)}
+
+
+def _scored(work: object) -> bool:
+    """A video rendition whose task asked for its quality score."""
+    return isinstance(work, TranscodeWork) and work.quality and work.width > 0

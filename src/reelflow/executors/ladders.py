@@ -1,5 +1,7 @@
-"""An adaptive-streaming sub-task in a job: package the ladder in scratch, check the package
-with the stream checker, then commit its files in the package's commit order.
+"""An adaptive-streaming sub-task in a job: once the job's one FFmpeg command has encoded
+the ladder beside its other outputs (``reelflow.media.command``: one decode), publish the
+package in scratch, check it with the stream checker, then commit its files in the
+package's commit order.
 
 The package is written whole into the job's work folder (``reelflow.media.ladder``), checked
 there (``reelflow.media.streamcheck``: every manifest, every segment), and only a package
@@ -11,7 +13,6 @@ sub-task with ``FailedOperation.StreamCheck`` naming the rule ids, and nothing i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,12 +25,9 @@ from reelflow.errors import (
     StreamCheckFailed,
 )
 from reelflow.executors.outputs import Committer
-from reelflow.media.ladder import package_ladder
-from reelflow.media.progress import Progress
-from reelflow.media.runner import FFmpegRunner
+from reelflow.media.ladder import LadderCommand, publish_ladder
 from reelflow.media.streamcheck import StreamCheck, check_stream
 from reelflow.specs.jobs import SubTaskOutcome
-from reelflow.specs.media import MediaInfo
 from reelflow.specs.outputs import (
     MAX_CHECK_FAILURES,
     AdaptiveStreamingResult,
@@ -42,36 +40,9 @@ from reelflow.specs.works import LadderWork
 from reelflow.storage.base import Storage
 
 
-def package_work(
-    runner: FFmpegRunner,
-    source: str,
-    info: MediaInfo,
-    work: LadderWork,
-    out_dir: Path,
-    *,
-    video_preset: str,
-    timeout: float,
-    on_progress: Callable[[Progress], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> LadderPackage:
-    """The package of ``work`` in ``out_dir`` (FFmpeg errors raise, as ``package_ladder``)."""
-    return package_ladder(
-        runner,
-        source,
-        info,
-        work.ladder,
-        out_dir,
-        names=work.names,
-        video_preset=video_preset,
-        timeout=timeout,
-        on_progress=on_progress,
-        cancel=cancel,
-    )
-
-
 def check_package(package: LadderPackage, out_dir: Path) -> StreamCheckSummary:
     """Every manifest of ``package`` (in ``out_dir``) through the stream checker: both for a
-    CMAF package. ``manifests`` are the package's own names."""
+    CMAF package. ``manifests`` are the package's own names (keys once stored)."""
     manifests = [name for name in (package.master, package.mpd) if name]
     checks = [check_stream(str(out_dir / name)) for name in manifests]
     return summarize(checks, manifests)
@@ -158,47 +129,33 @@ def commit_package(
         file_count=len(package.files),
         size=package.total_size,
         renditions=package.renditions,
-        check=summary,
+        # The manifests as stored (the checker read them under their names in scratch).
+        check=summary.model_copy(
+            update={"manifests": [work.folder + name for name in summary.manifests]}
+        ),
     )
     return SubTaskOutcome(index=work.index, ok=True, output=result)
 
 
-def run_ladder(
-    runner: FFmpegRunner,
-    source: str,
-    info: MediaInfo,
+def finish_ladder(
     work: LadderWork,
+    command: LadderCommand,
     work_dir: Path,
     storage_for: Callable[[str], Storage],
     *,
-    video_preset: str,
-    timeout: float,
     patience: float = 0.0,
-    on_progress: Callable[[Progress], None] | None = None,
-    cancel: threading.Event | None = None,
 ) -> SubTaskOutcome:
-    """Package, check, commit: the sub-task's outcome. A media failure (FFmpeg, a segment
-    that cannot be read back, a failed check) fails this sub-task only; ``JobCancelled``,
-    ``StorageUnavailable`` and ``FFmpegTimeout`` (retried) are the job's."""
+    """After the job's command ran: publish the ladder FFmpeg wrote (``command``) into the
+    package folder, check it, commit it: the sub-task's outcome. A media failure (a segment
+    that cannot be read back, a failed check) fails this sub-task only; ``StorageUnavailable``
+    is the job's."""
     out_dir = work_dir / f"ladder{work.index}"
     try:
-        package = package_work(
-            runner,
-            source,
-            info,
-            work,
-            out_dir,
-            video_preset=video_preset,
-            timeout=timeout,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
+        package = publish_ladder(command, work.ladder, out_dir, work.names)
         summary = check_package(package, out_dir)
         error = check_error(summary)
         if error is not None:
             raise error
     except (MediaError, SpecError) as exc:
-        if exc.retryable:  # a timeout: the job's, tried again
-            raise
         return SubTaskOutcome(index=work.index, ok=False, error_code=exc.code, message=exc.message)
     return commit_package(work, package, out_dir, summary, storage_for, patience=patience)

@@ -11,6 +11,7 @@ Graph shape::
     [b1] select(times) scale                         [o1]   -> numbered images
     [b2] select(every I s) scale tile=CxR            [o2]   -> sprite sheets
     [b3] trim fps scale split palettegen paletteuse  [o3]   -> GIF
+    [b4] fps split=R [l4b0].. scale [l4v0]..         -> an adaptive ladder (hls/dash muxer)
     [0:a:0] atrim                                     [aK]   -> only for clipped renditions
 """
 
@@ -22,13 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, hls_seconds, video_args
+from reelflow.media.ladder.command import LadderCommand, ladder_outputs
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.units import Size
 from reelflow.specs.works import (
     AnimatedWork,
-    FusedWork,
+    CommandWork,
     ImageSpriteWork,
+    LadderWork,
     SampleSnapshotWork,
     SnapshotWork,
     TranscodeWork,
@@ -61,6 +64,8 @@ class Command:
     files: dict[Path, bytes] = field(default_factory=dict)
     # Seconds FFmpeg's progress ``out_time`` runs to: the longest output (see _output_length).
     duration: float = 0.0
+    # Each ladder's raw output, by work index (published after the run).
+    ladders: dict[int, LadderCommand] = field(default_factory=dict)
 
 
 def _num(value: float) -> str:
@@ -190,29 +195,52 @@ def _overlay_marks(
 def build_command(
     source: str,
     info: MediaInfo,
-    works: Sequence[FusedWork],
+    works: Sequence[CommandWork],
     work_dir: Path,
     *,
     video_preset: str = "medium",
     font_file: str = "",
 ) -> Command:
-    """One FFmpeg invocation (arguments after the binary) producing every work's files."""
+    """One FFmpeg invocation (arguments after the binary) producing every work's files.
+
+    A ladder (``LadderWork``) is one more output: a branch of the shared ``split`` feeds its
+    own ``fps`` + ``split`` + ``scale`` chains and its muxer writes into
+    ``work_dir/ladder{index}.raw``; ``Command.ladders`` keeps what publishing it needs
+    (``reelflow.media.ladder.publish_ladder``)."""
     graph = _Graph(work_dir, font_file)
     video = info.primary_video
     aspect = (video.display_width / video.display_height) if video else 1.0
-    visual = [w for w in works if not (isinstance(w, TranscodeWork) and w.width == 0)]
+    visual = [w for w in works if _needs_frames(w)]
+    interlaced = video is not None and video.interlaced
+    deinterlaced = any(w.deinterlace for w in visual if not isinstance(w, LadderWork))
     branches: dict[int, str] = {}
     if visual:
         base = "[0:v:0]"
-        if any(w.deinterlace for w in visual):
+        if deinterlaced:
             base += "yadif=deint=interlaced,"
         names = [f"b{w.index}" for w in visual]
         graph.chains.append(f"{base}split={len(names)}" + "".join(f"[{n}]" for n in names))
         branches = {w.index: f"b{w.index}" for w in visual}
 
     outputs: dict[int, WorkFiles] = {}
+    ladders: dict[int, LadderCommand] = {}
     out_args: list[str] = []
     for work in works:
+        if isinstance(work, LadderWork):
+            part = ladder_outputs(
+                info,
+                work.ladder,
+                work_dir / f"ladder{work.index}.raw",
+                video_input=f"[{branches[work.index]}]" if work.index in branches else "",
+                deinterlace=interlaced and not deinterlaced,
+                label=f"l{work.index}",
+                video_preset=video_preset,
+            )
+            graph.chains += part.chains
+            ladders[work.index] = part.command
+            outputs[work.index] = WorkFiles()
+            out_args += part.args
+            continue
         if isinstance(work, TranscodeWork):
             files, args = _transcode(
                 graph, work, branches.get(work.index), info, aspect, video_preset
@@ -230,10 +258,19 @@ def build_command(
         args += ["-filter_complex", ";".join(graph.chains)]
     args += out_args
     length = max((_output_length(w, info.duration or 0.0) for w in works), default=0.0)
-    return Command(args=args, outputs=outputs, files=graph.files, duration=length)
+    return Command(args=args, outputs=outputs, files=graph.files, duration=length, ladders=ladders)
 
 
-def _output_length(work: FusedWork, source: float) -> float:
+def _needs_frames(work: CommandWork) -> bool:
+    """Whether ``work`` takes a branch of the decoded video."""
+    if isinstance(work, TranscodeWork):
+        return work.width != 0
+    if isinstance(work, LadderWork):
+        return not work.ladder.audio_only
+    return True
+
+
+def _output_length(work: CommandWork, source: float) -> float:
     """How far one work's output timestamps run, in seconds.
 
     FFmpeg's progress ``out_time`` is the furthest output position, so the longest output

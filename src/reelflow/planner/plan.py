@@ -200,6 +200,7 @@ class WorkBuilder:
             segment_key_pattern=segment,
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
+            quality=spec.quality and template.needs_video,
         )
 
     def _ladder(

@@ -130,6 +130,9 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                     output_bucket=bucket,
                     output_dir=output_dir,
                     node_id=item.id,
+                    quality=request.quality
+                    and isinstance(template, TranscodeTemplate)
+                    and template.needs_video,
                 )
             )
     upstreams = link(nodes)

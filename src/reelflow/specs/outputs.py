@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.packages import RenditionReport
+from reelflow.specs.quality import QualityScore
 
 
 class OutputRecord(BaseModel):
@@ -38,6 +39,7 @@ class TranscodeResult(OutputRecord):
     definition: int
     file: OutputFile
     container: str
+    quality: QualityScore | None = None  # when the task asked for scores (issue 18)
 
 
 class SnapshotImage(OutputRecord):

@@ -29,6 +29,9 @@ class TaskRequest(Spec):
     # The layout of a task made from a schedule's steps (the compatible API's Activities);
     # None for any other task.
     schedule: TaskSchedule | None = None
+    # Score every video rendition against the source (VMAF, PSNR, SSIM; issue 18). Native
+    # only: the compatible API has no such parameter, and its answers never show the scores.
+    quality: bool = False
     # A clip-and-join task (the compatible API's EditMedia); ``source`` is its first input
     # and ``media_process_task`` is empty. None for any other task.
     edit: EditMediaInput | None = None

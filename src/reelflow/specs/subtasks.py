@@ -138,7 +138,7 @@ class SubTaskSpec(Spec):
     location. In the task graph the sub-task is the node ``node_id`` (``None``: unnamed) and
     reads the output of the sub-task ``upstream`` (its index; ``upstream_id`` its node id),
     or the task's source when ``upstream`` is ``None``; ``read`` says that other sub-tasks
-    read its output.
+    read its output; ``quality`` that its rendition is scored against the source.
     """
 
     index: int
@@ -153,6 +153,7 @@ class SubTaskSpec(Spec):
     upstream: int | None = None
     upstream_id: str | None = None
     read: bool = False
+    quality: bool = False  # a video rendition to score against the source (issue 18)
 
     def parsed_input(self) -> TaskInput:
         return INPUT_MODELS[self.kind].model_validate(self.input, context=TRUSTED)

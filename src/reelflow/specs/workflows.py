@@ -121,6 +121,7 @@ class WorkflowSpec(Spec):
     output_dir: Annotated[str, Field(max_length=1024)] = ""
     notify: NotifyTarget | None = None
     priority: Annotated[int, Field(ge=-10, le=10)] = 0
+    quality: bool = False  # the tasks score their video renditions (TaskRequest.quality)
 
 
 def subtask_inputs(mpt: MediaProcessTask) -> Iterator[tuple[str, SubTaskOutput, TemplateKind]]:

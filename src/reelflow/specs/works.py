@@ -50,6 +50,7 @@ class TranscodeWork(WorkBase):
     segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
     deinterlace: bool = False
     read: bool = False  # other sub-tasks of the task read this rendition
+    quality: bool = False  # scored against the source after the encode (media.quality)
 
 
 class SnapshotWork(WorkBase):
@@ -130,11 +131,13 @@ class EditWork(WorkBase):
     key: str
 
 
-FusedWork = TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork
-"""The works ``reelflow.media.command`` puts in one FFmpeg command (a ladder is packaged by
-``reelflow.media.ladder``)."""
+CommandWork = (
+    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork | LadderWork
+)
+"""The works ``reelflow.media.command`` puts in one FFmpeg command (decoding the source once);
+an ``EditWork`` reads several inputs and has its own command (``reelflow.media.edit``)."""
 
-Work = Annotated[FusedWork | LadderWork | EditWork, Field(discriminator="kind")]
+Work = Annotated[CommandWork | EditWork, Field(discriminator="kind")]
 
 
 class WorkList(Spec):

@@ -105,6 +105,8 @@ def test_every_example_of_the_guide_runs(
         assert out.count("succeeded") >= 3, out
         assert "from-url/clip_animatedGraphic_20000.gif" in out
         assert "SnapshotByTimeOffset id=null input=wm720 SUCCESS" in out, out
+        assert re.search(r"^/api/abr/clip_adaptiveDynamicStreaming_\d+\.m3u8$", out, re.M), out
+        assert "check passed: true" in out and "#EXT-X-STREAM-INF:BANDWIDTH=" in out, out
         assert re.search(r"^404$", out, re.M) and re.search(r"^401$", out, re.M), out
         assert '"state": "pending"' in out  # the replayed delivery
         assert (work / "first-100-bytes.bin").stat().st_size == 100

@@ -56,6 +56,7 @@ CROSS_FIELD_RULES = frozenset(
                 "SampleSnapshot",
                 "ImageSprite",
                 "AnimatedGraphics",
+                "AdaptiveDynamicStreaming",  # a stream info's video xor remove_video...
             )
             for method, suffix in (("POST", ""), ("PUT", "/{definition}"))
         ),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import m3u8
 import pytest
 
 from tests.clips import (
@@ -43,6 +44,7 @@ def results_by_type(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "SampleSnapshot": "SampleSnapshotTask",
         "ImageSprites": "ImageSpriteTask",
         "AnimatedGraphics": "AnimatedGraphicTask",
+        "AdaptiveDynamicStreaming": "AdaptiveDynamicStreamingTask",
     }
     out: dict[str, list[dict[str, Any]]] = {}
     for item in result["MediaProcessResultSet"]:
@@ -177,6 +179,30 @@ def test_chained_workflow_file(clips: ClipCache, tmp_path: Path) -> None:
         with av.open(str(out / path.lstrip("/"))) as container:
             ctx = container.streams.video[0].codec_context
             assert (ctx.width, ctx.height) == (640, 360), path
+
+
+def test_workflow_file_with_a_ladder(clips: ClipCache, tmp_path: Path) -> None:
+    """The preset HLS ladder 10 on a 540p source: the 360p and 540p rungs, checked, in OUTDIR
+    under the compatible API's names."""
+    source = clips(duration=3.0, width=960, height=540, fps=25)
+    workflow = tmp_path / "abr.json"
+    workflow.write_text(
+        json.dumps({"AdaptiveDynamicStreamingTaskSet": [{"Definition": 10, "Id": "abr"}]})
+    )
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (ladder,) = results_by_type(json.loads(proc.stdout))["AdaptiveDynamicStreaming"]
+    assert ladder["Status"] == "SUCCESS", ladder
+    output = ladder["Output"]
+    assert output["Path"] == f"/{source.stem}_adaptiveDynamicStreaming_10.m3u8"
+    assert output["StreamCheck"]["Passed"] is True
+    master = m3u8.load(str(out / output["Path"].lstrip("/")))
+    assert sorted(p.stream_info.resolution for p in master.playlists) == [(640, 360), (960, 540)]
+    for variant in master.playlists:
+        media = m3u8.load(str(out / variant.uri))
+        assert all((out / segment.uri).stat().st_size > 0 for segment in media.segments)
+    assert json.loads((out / "result.json").read_text())["Status"] == "FINISH"
 
 
 def test_workflow_file_with_a_bad_edge_names_it(clips: ClipCache, tmp_path: Path) -> None:

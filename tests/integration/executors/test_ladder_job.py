@@ -1,11 +1,13 @@
-"""An adaptive-streaming sub-task in a job, with real FFmpeg: packaged in scratch, checked,
-stored in commit order (segments first, the master playlist last), described with the
+"""An adaptive-streaming sub-task in a job, with real FFmpeg: encoded in the job's one FFmpeg
+command beside the other sub-tasks (one decode), packaged in scratch, checked, stored in
+commit order (segments first, the master playlist last), described with the
 checker's verdict; and a package that breaks a rule fails with the rule's id."""
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -14,9 +16,10 @@ import pytest
 
 from reelflow.executors.base import JobContext
 from reelflow.executors.jobs import JobRuntime
-from reelflow.executors.ladders import check_error, check_package, package_work
+from reelflow.executors.ladders import check_error, check_package
+from reelflow.media.ladder import package_ladder
 from reelflow.media.probe import probe
-from reelflow.media.runner import FFmpegRunner
+from reelflow.media.runner import FFmpegRunner, RunResult
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup
@@ -60,6 +63,18 @@ class RecordingStorage(MemoryStorage):
         return info
 
 
+class CountingRunner(FFmpegRunner):
+    """The real runner, remembering each command it ran."""
+
+    def __init__(self, ffmpeg: Path) -> None:
+        super().__init__(ffmpeg)
+        self.runs: list[list[str]] = []
+
+    def run(self, args: Sequence[str], **kwargs: Any) -> RunResult:
+        self.runs.append(list(args))
+        return super().run(args, **kwargs)
+
+
 def run_task(
     tmp_path: Path, ffmpeg_bin: Path, clip: Path, sets: dict[str, Any], template: LadderTemplate
 ) -> tuple[RecordingStorage, list[Any]]:
@@ -88,7 +103,12 @@ def run_task(
         timeout=120,
     )
     runtime = JobRuntime(ffmpeg_bin, StorageRegistry([bucket]), tmp_path / "scratch")
+    runtime.runner = runner = CountingRunner(ffmpeg_bin)
     result = runtime(job, JobContext(lambda _: None, threading.Event()))
+    # One FFmpeg process for the job, reading the source once: one decode for every
+    # sub-task, the ladder included.
+    [args] = runner.runs
+    assert args.count("-i") == 1
     assert result.ok, result
     for outcome in result.subtasks:
         assert outcome.ok, outcome
@@ -114,7 +134,7 @@ def test_a_ladder_beside_a_transcode_is_stored_segments_first_master_last(
     master = "in/a_adaptiveDynamicStreaming_1000001.m3u8"
     assert (package.path, package.format, package.segment_type) == (master, "HLS", "ts-segment")
     assert package.check.passed and package.check.failed_rules == []
-    assert package.check.manifests == ["a_adaptiveDynamicStreaming_1000001.m3u8"]
+    assert package.check.manifests == [master]
     assert {r.height for r in package.renditions if r.kind == "video"} == {128, 180}
 
     written = [key for key in bucket.order if key != rendition.file.key]
@@ -156,8 +176,15 @@ def test_a_broken_package_fails_its_check_with_the_rule_id(
     [work] = DefaultPlanner().plan(specs, info, "a.mp4").jobs[0].works
     assert isinstance(work, LadderWork)
     out = tmp_path / "package"
-    package = package_work(
-        FFmpegRunner(ffmpeg_bin), str(clip), info, work, out, video_preset="veryfast", timeout=120
+    package = package_ladder(
+        FFmpegRunner(ffmpeg_bin),
+        str(clip),
+        info,
+        work.ladder,
+        out,
+        names=work.names,
+        video_preset="veryfast",
+        timeout=120,
     )
     assert check_error(check_package(package, out)) is None
 

@@ -313,6 +313,34 @@ def test_dash_ladder_tells_the_truth(clips: ClipCache, ffmpeg_bin: Path, tmp_pat
     check_commit_order(package, out)
 
 
+@pytest.mark.parametrize("fmt", ["MPEG-DASH", "CMAF"])
+def test_dash_rungs_rounded_off_the_source_aspect_share_one_adaptation_set(
+    clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path, fmt: str
+) -> None:
+    # 128p of a 320x180 source is 228x128 (even sizes): not exactly 16:9, which the dash
+    # muxer refuses in one adaptation set unless the rungs are displayed alike.
+    infos = [
+        {"video": {"codec": "h264", "height": h, "bitrate": v},
+         "audio": {"codec": "aac", "bitrate": 64, "sample_rate": 48000}}
+        for h, v in ((128, 200), (180, 400))
+    ]  # fmt: skip
+    tmpl = LadderTemplate.model_validate(
+        {"format": fmt, "segment_seconds": SEG, "stream_infos": infos}, context=TRUSTED
+    )
+    out = tmp_path / "pkg"
+    package = make(clips, ffmpeg_bin, out, tmpl)
+    reps = dash_representations(out / package.mpd)
+    sizes = sorted((int(rep.width), int(rep.height)) for _aset, rep in reps if rep.width)
+    assert sizes == [(228, 128), (320, 180)]
+    assert len({id(aset) for aset, rep in reps if rep.width}) == 1  # one set: switchable
+    for _aset, rep in reps:
+        if rep.width:
+            with av.open(str(out / rep.segment_templates[0].initialization)) as container:
+                stream = container.streams.video[0]
+                dar = stream.width * stream.sample_aspect_ratio / stream.height
+                assert abs(float(dar) - 16 / 9) < 0.001
+
+
 def test_cmaf_has_both_manifests_over_the_same_segments(
     clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,51 @@ def test_a_ladder_of_a_watermarked_rendition(
     assert with_mark > 2000 and with_mark > 10 * (without + 1), (with_mark, without)
     with Image.open(tmp_path / "marked.png") as opened:
         assert opened.size == (1280, 720)
+
+    # The task page has a player for each ladder's master playlist, with its rungs and the
+    # check's verdict.
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', browser.get("/console/sign-in").text
+        )
+        assert token is not None
+        signed = browser.post(
+            "/console/sign-in", data={"csrf_token": token[1], "secret_key": server.admin_key}
+        )
+        assert signed.status_code == 303, signed.text
+        page = browser.get(f"/console/tasks/{task_id}/live").text
+    for sub in (marked, plain):
+        name = sub["outputs"]["Path"].rsplit("/", 1)[-1]
+        assert f"HLS · 360p, 720p · check passed · {name}" in page, page
+
+
+def test_a_workflow_packages_each_upload(
+    server: ServerProcess, admin: httpx.Client, clips: ClipCache
+) -> None:
+    definition = create(admin, ladder("CMAF"))
+    made = admin.post(
+        "/v1/workflows",
+        json={
+            "name": "abr on upload",
+            "enabled": True,
+            "trigger": {"bucket": "media", "dir": "abr/wf/in/"},
+            "media_process_task": {
+                "adaptive_dynamic_streaming_task_set": [{"definition": definition}]
+            },
+            "output_dir": "abr/wf/out/",
+        },
+    )
+    assert made.status_code == 201, made.text
+    # The template is in use: it cannot be deleted while the workflow names it.
+    refused = admin.delete(f"/v1/templates/AdaptiveDynamicStreaming/{definition}")
+    assert refused.status_code == 409, refused.text
+
+    uploaded = upload(admin, "abr/wf/in/clip.mp4", clips(duration=5.0, width=320, height=180))
+    [started] = uploaded["tasks"]
+    done = wait_finished(admin, started["task_id"], timeout=120)
+    assert done["phase"] == "succeeded", done
+    out = done["subtasks"][0]["outputs"]
+    stem = f"/abr/wf/out/clip_adaptiveDynamicStreaming_{definition}"
+    assert (out["Path"], out["MpdPath"]) == (f"{stem}.m3u8", f"{stem}.mpd")
+    assert out["StreamCheck"]["Passed"] is True
+    assert out["StreamCheck"]["Manifests"] == [f"{stem}.m3u8", f"{stem}.mpd"]

@@ -134,3 +134,16 @@ def test_secrets_are_not_echoed_in_errors(tmp_path: Path) -> None:
         load_settings(data_dir=tmp_path)
     assert "SK" not in caught.value.message.replace("SKIP", "")
     assert "buckets.archive.region: Field required" in caught.value.message
+
+
+def test_fair_share_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REELFLOW_ACCOUNT_WEIGHTS", '{"7": 3, "9": 0.5}')
+    monkeypatch.setenv("REELFLOW_MAX_RUNNING_PER_ACCOUNT", "8")
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.account_weights == {7: 3.0, 9: 0.5}
+    assert settings.max_running_per_account == 8
+    monkeypatch.setenv("REELFLOW_ACCOUNT_WEIGHTS", '{"7": 0}')
+    with pytest.raises(ConfigError, match=r"account 7: a weight is between 0\.01 and 1000"):
+        load_settings(data_dir=tmp_path)

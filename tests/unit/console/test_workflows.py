@@ -72,6 +72,23 @@ def test_what_the_form_cannot_show_is_edited_as_json() -> None:
     assert form.to_spec() == spec
 
 
+def test_a_workflow_with_a_ladder_is_edited_as_json() -> None:
+    """The form has no ladder controls: it must not drop the ladder."""
+    spec = WorkflowSpec.model_validate(
+        {
+            "name": "abr",
+            "trigger": {"bucket": "media"},
+            "media_process_task": {
+                "transcode_task_set": [{"definition": 100010}],
+                "adaptive_dynamic_streaming_task_set": [{"definition": 10}],
+            },
+        }
+    )
+    form = WorkflowForm.from_spec(spec, enabled=False)
+    assert form.json_mode and "adaptive_dynamic_streaming_task_set" in form.advanced
+    assert form.to_spec() == spec
+
+
 def test_each_message_is_next_to_its_field(console: Console) -> None:
     page = console.post(
         "/console/workflows",

@@ -64,12 +64,12 @@ def test_the_comparison_does_see_a_difference(tmp_path: Path) -> None:
     engine = create_db_engine(url)
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql("DROP INDEX ix_jobs_state_priority_created_at")
+            connection.exec_driver_sql("DROP INDEX ix_jobs_state_lease_expires_at")
     finally:
         engine.dispose()
     changes = diff(url)
     assert len(changes) == 1
-    assert "ix_jobs_state_priority_created_at" in str(changes[0])
+    assert "ix_jobs_state_lease_expires_at" in str(changes[0])
 
 
 def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
         migrate(engine)
         with engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.all() == [("0007",)]
+            assert versions.all() == [("0009",)]
     finally:
         engine.dispose()
 

@@ -14,10 +14,13 @@ from reelflow.db.snapshot import SCHEMA, dump, migrated_dump
 
 
 def master(database: Path) -> list[tuple[object, ...]]:
-    """Every row of ``sqlite_master`` (automatic indexes too), in creation order."""
+    """Every row of ``sqlite_master`` (automatic indexes too), in creation order, without
+    ``rootpage``: where a table's pages start is storage, not schema (a migration that drops
+    an index frees pages that the next objects reuse; a new database has no such gap)."""
     connection = sqlite3.connect(database)
     try:
-        return connection.execute("SELECT * FROM sqlite_master ORDER BY rowid").fetchall()
+        query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid"
+        return connection.execute(query).fetchall()
     finally:
         connection.close()
 

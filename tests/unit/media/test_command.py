@@ -10,7 +10,10 @@ import pytest
 
 from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.encoders import audio_args, video_args
+from reelflow.media.ladder import build_ladder_command
+from reelflow.planner.ladder import select_rungs
 from reelflow.presets.catalog import get_preset
+from reelflow.specs.ladders import LadderTemplate, PackageNames
 from reelflow.specs.media import AudioStreamInfo, MediaInfo, VideoStreamInfo
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.templates import (
@@ -28,6 +31,7 @@ from reelflow.specs.units import AudioCodec, VideoCodec
 from reelflow.specs.works import (
     AnimatedWork,
     ImageSpriteWork,
+    LadderWork,
     SampleSnapshotWork,
     SnapshotWork,
     TranscodeWork,
@@ -503,3 +507,58 @@ class TestPresetFallback:
         video = VideoTemplate(codec=VideoCodec.H264, preset="slow")
         args = video_args(video, fps=25, preset="ultrafast", container="mp4")
         assert args[args.index("-preset") + 1] == "slow"
+
+
+class TestLadderInTheFusedCommand:
+    """A ladder is one more output of the job's command: a branch of the shared split."""
+
+    @staticmethod
+    def ladder_work(index: int) -> LadderWork:
+        template = LadderTemplate.model_validate(
+            {
+                "format": "HLS",
+                "segment_seconds": 2,
+                "stream_infos": [
+                    {"video": {"codec": "h264", "height": h, "bitrate": 300, "fps": 25},
+                     "audio": {"codec": "aac", "bitrate": 64, "sample_rate": 44100}}
+                    for h in (180, 240)
+                ],
+            }
+        )  # fmt: skip
+        info = media_info()
+        return LadderWork(
+            index=index,
+            definition=1_000_001,
+            bucket="media",
+            ladder=select_rungs(template, info, 1_000_001),
+            names=PackageNames.default("in", 1_000_001),
+        )
+
+    def test_the_ladder_reads_a_branch_of_the_one_decode(self) -> None:
+        cmd = command([rendition(0), self.ladder_work(1)])
+
+        assert cmd.args.count("-i") == 1
+        assert chains(cmd)[0] == "[0:v:0]split=2[b0][b1]"
+        assert "[b1]fps=25,split=2[l1b0][l1b1]" in chains(cmd)
+        assert any(c.startswith("[l1b1]scale=320:240") for c in chains(cmd))
+        ladder = cmd.ladders[1]
+        assert ladder.raw_dir == WORK_DIR / "ladder1.raw"
+        assert cmd.args[-1] == str(ladder.raw_dir / "%v.m3u8")  # the ladder's output last
+        assert cmd.args.count("-var_stream_map") == 1
+
+    def test_the_ladder_alone_is_the_standalone_command(self) -> None:
+        work = self.ladder_work(0)
+        fused = command([work])
+        alone = build_ladder_command(SOURCE, media_info(), work.ladder, WORK_DIR / "ladder0.raw")
+        labels = {"[l0b0]": "[b0]", "[l0b1]": "[b1]", "[l0v0]": "[v0]", "[l0v1]": "[v1]"}
+
+        def unlabel(args: list[str]) -> list[str]:
+            out = []
+            for arg in args:
+                text = arg
+                for old, new in labels.items():
+                    text = text.replace(old, new)
+                out.append(text.replace("[0:v:0]split=1[b0];[b0]fps", "[0:v:0]fps"))
+            return out
+
+        assert unlabel(fused.args) == alone.args

@@ -9,7 +9,19 @@ the manifests are rewritten from what was measured in the segments.
 - ``package``: runs the whole thing and returns a ``LadderPackage``.
 """
 
-from reelflow.media.ladder.command import LadderCommand, build_ladder_command
-from reelflow.media.ladder.package import package_ladder
+from reelflow.media.ladder.command import (
+    LadderCommand,
+    LadderOutputs,
+    build_ladder_command,
+    ladder_outputs,
+)
+from reelflow.media.ladder.package import package_ladder, publish_ladder
 
-__all__ = ["LadderCommand", "build_ladder_command", "package_ladder"]
+__all__ = [
+    "LadderCommand",
+    "LadderOutputs",
+    "build_ladder_command",
+    "ladder_outputs",
+    "package_ladder",
+    "publish_ladder",
+]

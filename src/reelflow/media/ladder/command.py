@@ -21,7 +21,7 @@ the files to their published names while rewriting the manifests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reelflow.media.encoders import AUDIO_ENCODERS, VIDEO_ENCODERS
@@ -68,6 +68,19 @@ def _scale(rung: VideoRendition, aspect: float) -> str:
     )
 
 
+def _shape(ladder: ResolvedLadder) -> str:
+    """Square pixels for HLS. A DASH adaptation set (DASH, CMAF) must have one picture
+    aspect ratio, which rungs rounded to even sizes miss by a little (228x128 beside
+    320x180): there every rung is displayed at the top rung's aspect ratio, its pixels
+    made that little bit non-square, instead of the muxer refusing the whole ladder."""
+    if ladder.format is LadderFormat.HLS or not ladder.video:
+        return "setsar=1"
+    top = max(ladder.video, key=lambda rung: rung.width * rung.height)
+    if all(r.width * top.height == top.width * r.height for r in ladder.video):
+        return "setsar=1"  # one aspect ratio already
+    return f"setdar={top.width}/{top.height}"
+
+
 def _video_args(ladder: ResolvedLadder, i: int, rung: VideoRendition, preset: str) -> list[str]:
     codec = rung.codec.value
     s = f":v:{i}"
@@ -92,6 +105,65 @@ def _video_args(ladder: ResolvedLadder, i: int, rung: VideoRendition, preset: st
     return args
 
 
+@dataclass(frozen=True)
+class LadderOutputs:
+    """A ladder as part of an FFmpeg command: ``chains`` for its ``-filter_complex`` (fed by
+    the video input label it was built for) and ``args``, its output file's options (maps,
+    encoders, muxer) ending with the output. ``command`` keeps what packaging needs."""
+
+    chains: list[str]
+    args: list[str]
+    command: LadderCommand
+
+
+def ladder_outputs(
+    info: MediaInfo,
+    ladder: ResolvedLadder,
+    raw_dir: Path,
+    *,
+    video_input: str = "[0:v:0]",
+    deinterlace: bool = False,
+    label: str = "",
+    video_preset: str = "medium",
+) -> LadderOutputs:
+    """The ladder's filter chains and output arguments, to stand alone
+    (:func:`build_ladder_command`) or beside other outputs of one command, decoding once
+    (``reelflow.media.command``). ``video_input`` is the label of the frames it scales (the
+    source's video, or a branch of a shared ``split``); ``label`` prefixes its own labels so
+    that several ladders can share a graph."""
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    chains: list[str] = []
+    maps: list[str] = []
+    codec_args: list[str] = []
+    n = len(ladder.video)
+    if n:
+        base = video_input + ("yadif=deint=interlaced," if deinterlace else "")
+        branches = "".join(f"[{label}b{i}]" for i in range(n))
+        chains.append(f"{base}fps={_num(ladder.fps)},split={n}{branches}")
+        shape = _shape(ladder)
+        for i, rung in enumerate(ladder.video):
+            chains.append(
+                f"[{label}b{i}]{_scale(rung, aspect)},{shape},format=yuv420p[{label}v{i}]"
+            )
+            maps += ["-map", f"[{label}v{i}]"]
+            codec_args += _video_args(ladder, i, rung, video_preset)
+    for j, audio in enumerate(ladder.audio):
+        s = f":a:{j}"
+        maps += ["-map", "0:a:0"]
+        codec_args += [f"-c{s}", AUDIO_ENCODERS[audio.codec.value], f"-b{s}", f"{audio.bitrate}k"]
+        codec_args += [f"-ar{s}", str(audio.sample_rate), f"-ac{s}", str(audio.channels)]
+    if ladder.format is LadderFormat.HLS:
+        muxer, streams, mpd = _hls_muxer(ladder, raw_dir)
+    else:
+        muxer, streams, mpd = _dash_muxer(ladder, raw_dir)
+    args = [*maps, *codec_args, "-map_metadata", "-1", "-sn", "-dn", *muxer]
+    command = LadderCommand(
+        args=args, raw_dir=raw_dir, streams=streams, mpd=mpd, duration=info.duration or 0.0
+    )
+    return LadderOutputs(chains=chains, args=args, command=command)
+
+
 def build_ladder_command(
     source: str,
     info: MediaInfo,
@@ -102,42 +174,17 @@ def build_ladder_command(
 ) -> LadderCommand:
     """One FFmpeg invocation (arguments after the binary) writing the whole ladder."""
     video = info.primary_video
-    aspect = (video.display_width / video.display_height) if video else 1.0
-    chains: list[str] = []
-    maps: list[str] = []
-    codec_args: list[str] = []
-    n = len(ladder.video)
-    if n:
-        base = "[0:v:0]"
-        if video is not None and video.interlaced:
-            base += "yadif=deint=interlaced,"
-        branches = "".join(f"[b{i}]" for i in range(n))
-        chains.append(f"{base}fps={_num(ladder.fps)},split={n}{branches}")
-        for i, rung in enumerate(ladder.video):
-            chains.append(f"[b{i}]{_scale(rung, aspect)},setsar=1,format=yuv420p[v{i}]")
-            maps += ["-map", f"[v{i}]"]
-            codec_args += _video_args(ladder, i, rung, video_preset)
-    for j, audio in enumerate(ladder.audio):
-        s = f":a:{j}"
-        maps += ["-map", "0:a:0"]
-        codec_args += [f"-c{s}", AUDIO_ENCODERS[audio.codec.value], f"-b{s}", f"{audio.bitrate}k"]
-        codec_args += [f"-ar{s}", str(audio.sample_rate), f"-ac{s}", str(audio.channels)]
-
-    args = ["-y", "-i", source]
-    if chains:
-        args += ["-filter_complex", ";".join(chains)]
-    args += [*maps, *codec_args, "-map_metadata", "-1", "-sn", "-dn"]
-    if ladder.format is LadderFormat.HLS:
-        muxer, streams, mpd = _hls_muxer(ladder, raw_dir)
-    else:
-        muxer, streams, mpd = _dash_muxer(ladder, raw_dir)
-    return LadderCommand(
-        args=args + muxer,
-        raw_dir=raw_dir,
-        streams=streams,
-        mpd=mpd,
-        duration=info.duration or 0.0,
+    outputs = ladder_outputs(
+        info,
+        ladder,
+        raw_dir,
+        deinterlace=video is not None and video.interlaced,
+        video_preset=video_preset,
     )
+    args = ["-y", "-i", source]
+    if outputs.chains:
+        args += ["-filter_complex", ";".join(outputs.chains)]
+    return replace(outputs.command, args=args + outputs.args)
 
 
 def _hls_muxer(ladder: ResolvedLadder, raw_dir: Path) -> tuple[list[str], list[RawStream], None]:

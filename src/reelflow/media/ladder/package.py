@@ -92,6 +92,23 @@ def package_ladder(
         shutil.rmtree(raw_dir, ignore_errors=True)
 
 
+def publish_ladder(
+    command: LadderCommand,
+    ladder: ResolvedLadder,
+    out_dir: Path,
+    names: PackageNames | None = None,
+) -> LadderPackage:
+    """The second half of :func:`package_ladder` for a ladder encoded as part of a larger
+    command (``ladder_outputs``): after that command ran, read back what it wrote in
+    ``command.raw_dir``, publish the package in ``out_dir`` (created) and remove the raw
+    folder. Raises as ``package_ladder`` does after its run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _publish(command, ladder, out_dir, names or PackageNames())
+    finally:
+        shutil.rmtree(command.raw_dir, ignore_errors=True)
+
+
 def _measure(command: LadderCommand, fmp4: bool) -> list[_Rendition]:
     renditions = []
     for number, raw in enumerate(command.streams):

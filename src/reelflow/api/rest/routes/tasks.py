@@ -92,6 +92,8 @@ def _request(workflows: Workflows, account: Account, body: TaskCreate) -> TaskRe
         fields["priority"] = body.priority
     if body.notify is not None:
         fields["notify"] = body.notify.to_json()
+    if body.quality is not None:
+        fields["quality"] = body.quality
     try:
         return TaskRequest.model_validate(fields)
     except ValidationError as exc:

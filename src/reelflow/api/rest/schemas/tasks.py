@@ -61,6 +61,11 @@ class TaskCreate(RequestModel):
         default=None,
         description="Where the task's events go (default: the workflow's target, if any).",
     )
+    quality: bool | None = Field(
+        default=None,
+        description="Score each video rendition against the source (VMAF, PSNR, SSIM; "
+        "reported as `quality` on its sub-task); default: the workflow's choice, else false.",
+    )
 
     _integers = json_integers("workflow_id", "priority")
 
@@ -100,6 +105,12 @@ class SubTaskOut(ResponseModel):
     err_code: str
     message: str
     outputs: dict[str, Any] | None
+    quality: dict[str, Any] | None = Field(
+        default=None,
+        description="A scored video rendition (the task asked for `quality`): `Model`, "
+        "`Subsample`, `Vmaf` {`Mean`, `HarmonicMean`, `Min`, `P1`}, `Psnr` {`Mean`}, "
+        "`Ssim` {`Mean`}, and `Series`, VMAF over time (at most 600 points).",
+    )
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
@@ -119,6 +130,7 @@ class SubTaskOut(ResponseModel):
             err_code=sub.err_code,
             message=sub.message,
             outputs=sub.output,
+            quality=None if sub.quality is None else sub.quality.to_json(series=True),
             attempts=sub.attempts,
             started_at=sub.started_at,
             finished_at=sub.finished_at,

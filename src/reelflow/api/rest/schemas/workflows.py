@@ -43,6 +43,9 @@ class WorkflowOut(ResponseModel):
     output_dir: str
     notify: dict[str, Any] | None
     priority: int
+    quality: bool = Field(
+        default=False, description="The tasks score their video renditions (VMAF, PSNR, SSIM)."
+    )
     created_at: datetime
     updated_at: datetime
     last_notify_error: str | None = Field(
@@ -67,6 +70,7 @@ class WorkflowOut(ResponseModel):
             output_dir=spec.output_dir,
             notify=spec.notify.to_json() if spec.notify is not None else None,
             priority=spec.priority,
+            quality=spec.quality,
             created_at=record.created_at,
             updated_at=record.updated_at,
         )

@@ -1,0 +1,332 @@
+"""Score renditions against their source: VMAF, PSNR and SSIM in one FFmpeg process.
+
+Computed the way the VMAF authors prescribe (and the way naive scripts get wrong):
+
+- the source is decoded once and ``split`` into one branch per rendition;
+- the reference branch is cut to the rendition's time range (``trim``), restarted at 0
+  (``setpts``) and resampled to the rendition's frame rate (``fps``), so that a 30 fps
+  source and a 25 fps rendition are compared frame for frame at 25 fps, each rendition
+  frame against the source frame shown at the same moment;
+- the rendition is restarted at 0, put on the same rate, and upscaled (bicubic) to the
+  source's display size (FFmpeg's autorotation turns a rotated source upright first);
+- both sides are converted to the same pixel format (``yuv420p``, or ``yuv420p10le`` for a
+  source of more than 8 bits);
+- each pair goes to ``libvmaf`` (its JSON log has the per-frame scores) and, for the
+  frames libvmaf scores, through ``psnr`` -> ``ssim`` (per-frame stats files);
+  :func:`read_scores` pools them.
+
+Building the command is pure (:func:`build_quality_command`); :func:`score_renditions` runs
+it with an ``FFmpegRunner`` and reads the logs.
+
+Graph shape for two renditions::
+
+    [0:v:0] split=2 [s0][s1]
+    [s0] trim setpts fps select format split [r0v][r0m]            reference at 25 fps
+    [1:v:0] setpts fps select scale(bicubic) format split [d0v][d0m]  rendition upscaled
+    [d0v][r0v] libvmaf [o0]                                        -> null
+    [r0m] select split [r0a][r0b]; [d0m] select [d0s]              the scored frames
+    [d0s][r0a] psnr [p0]; [p0][r0b] ssim, nullsink
+    ... the same for [s1] and [2:v:0]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from reelflow.errors import InvalidMedia
+from reelflow.media.progress import Progress
+from reelflow.media.runner import FFmpegRunner
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.quality import QualityScore, VmafScores, vmaf_model
+
+# The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
+# chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
+# than every AUTO_MAX_SUBSAMPLE-th: the error of a subsampled mean shrinks with the number
+# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md).
+AUTO = 0
+AUTO_SCORED_FRAMES = 50
+AUTO_MAX_SUBSAMPLE = 30
+DEFAULT_THREADS = 2  # libvmaf's threads per rendition (0, its default, is one thread)
+SERIES_POINTS = 600  # values kept for a plot of VMAF over time
+_PSNR_CAP = 100.0  # dB for identical frames (FFmpeg writes "inf"), as libvmaf caps its own
+_HIGH_DEPTH = ("10", "12", "14", "16")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """One encoded output to score: its file, its coded size (which picks the model),
+    its frame rate (0 = the source's) and the source time range it was made from
+    (``end`` 0 = to the end)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float = 0.0
+    start: float = 0.0
+    end: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class QualityOptions:
+    """``subsample``: VMAF every n-th frame (libvmaf's ``n_subsample``; 1 = every frame;
+    ``AUTO`` = chosen per rendition, see :func:`auto_subsample`). ``threads``: libvmaf's
+    ``n_threads`` per rendition."""
+
+    subsample: int = AUTO
+    threads: int = DEFAULT_THREADS
+
+    def __post_init__(self) -> None:
+        if self.subsample < 0 or self.threads < 0:
+            raise ValueError("subsample and threads cannot be negative")
+
+
+def auto_subsample(frames: float) -> int:
+    """Every n-th of ``frames`` frames so that about ``AUTO_SCORED_FRAMES`` are scored."""
+    return max(1, min(AUTO_MAX_SUBSAMPLE, int(frames // AUTO_SCORED_FRAMES)))
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreLogs:
+    """Where one rendition's scorers write: libvmaf's JSON log, psnr's and ssim's stats;
+    with the model and the subsampling used."""
+
+    model: str
+    subsample: int
+    vmaf: Path
+    psnr: Path
+    ssim: Path
+
+
+@dataclass(frozen=True, slots=True)
+class QualityCommand:
+    """Arguments after the binary; ``logs`` in the renditions' order; ``duration`` the
+    longest scored range in seconds (for progress)."""
+
+    args: list[str]
+    logs: list[ScoreLogs]
+    duration: float
+
+
+def _num(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _rate(fps: float, info: MediaInfo) -> str:
+    """The frame rate both sides are put on: the rendition's, or the source's exact one."""
+    if fps > 0:
+        return _num(fps)
+    video = info.primary_video
+    assert video is not None
+    if video.fps_num and video.fps_den:
+        return str(Fraction(video.fps_num, video.fps_den))
+    if video.fps:
+        return _num(video.fps)
+    raise InvalidMedia("the source states no frame rate: give the rendition's rate to score it")
+
+
+def _filter_path(path: Path) -> str:
+    """A file path as a filter option value inside ``-filter_complex`` (both escaping
+    levels of FFmpeg's filtergraph syntax)."""
+    value = str(path)
+    for char in ("\\", "'", ":"):
+        value = value.replace(char, "\\" + char)
+    for char in ("\\", "'", "[", "]", ",", ";"):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def _triplets(subsample: int) -> tuple[list[str], int]:
+    """The frames worth upscaling and comparing when VMAF is wanted on every n-th frame.
+
+    libvmaf's ``n_subsample`` skips the spatial features of the other frames, but its motion
+    feature of frame k compares frame k with k-1 and k+1, so every frame is still decoded,
+    upscaled, converted and handed over. Only the triplet (k-1, k, k+1) around each scored
+    frame k matters: ``select`` keeps those (both sides alike) and libvmaf scores the middle
+    one of each (``n_subsample=3`` on the kept stream: frames 0, n, 2n, ... of the rendition,
+    with the same scores as ``n_subsample=n`` on every frame, measured equal to the third
+    decimal). Below 4 there is nothing to drop.
+    """
+    if subsample <= 3:
+        return [], subsample
+    return [f"select='lt(mod(n+1\\,{subsample})\\,3)'"], 3
+
+
+def pixel_format(info: MediaInfo) -> str:
+    """The format both sides are compared in: 8-bit 4:2:0, or 10-bit for a deeper source."""
+    video = info.primary_video
+    fmt = (video.pix_fmt if video else None) or ""
+    return "yuv420p10le" if any(d in fmt for d in _HIGH_DEPTH) else "yuv420p"
+
+
+def build_quality_command(
+    source: str,
+    info: MediaInfo,
+    renditions: Sequence[Rendition],
+    work_dir: Path,
+    options: QualityOptions | None = None,
+) -> QualityCommand:
+    """One FFmpeg invocation scoring every rendition against ``source`` (see module doc)."""
+    opts = options or QualityOptions()
+    video = info.primary_video
+    if video is None:
+        raise InvalidMedia("the source has no video stream to score against")
+    if not renditions:
+        raise ValueError("no rendition to score")
+    width, height = video.display_width, video.display_height
+    fmt = pixel_format(info)
+    branches = [f"s{i}" for i in range(len(renditions))]
+    chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
+    logs: list[ScoreLogs] = []
+    inputs: list[str] = []
+    maps: list[str] = []
+    length = 0.0
+    for i, rendition in enumerate(renditions):
+        inputs += ["-i", str(rendition.path)]
+        rate = _rate(rendition.fps, info)
+        seconds = max((rendition.end or info.duration or 0.0) - rendition.start, 0.0)
+        length = max(length, seconds)
+        subsample = opts.subsample or auto_subsample(seconds * float(Fraction(rate)))
+        keep, n_subsample = _triplets(subsample)
+        ref = []
+        if rendition.start or rendition.end:
+            end = f":end={_num(rendition.end)}" if rendition.end else ""
+            ref.append(f"trim=start={_num(rendition.start)}{end}")
+        ref += ["setpts=PTS-STARTPTS", f"fps={rate}", *keep, f"format={fmt}", "split=2"]
+        chains.append(f"[s{i}]" + ",".join(ref) + f"[r{i}v][r{i}m]")
+        chains.append(
+            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,fps={rate},{''.join(k + ',' for k in keep)}"
+            f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1,split=2[d{i}v][d{i}m]"
+        )
+        # PSNR and SSIM on the frames VMAF scores (libvmaf's n_subsample picks 0, n, 2n...).
+        scored = [] if n_subsample == 1 else [f"select='not(mod(n\\,{n_subsample}))'"]
+        chains.append(f"[r{i}m]" + ",".join([*scored, "split=2"]) + f"[r{i}a][r{i}b]")
+        chains.append(f"[d{i}m]" + (",".join(scored) or "null") + f"[d{i}s]")
+        model = vmaf_model(rendition.width, rendition.height)
+        log = ScoreLogs(
+            model=model,
+            subsample=subsample,
+            vmaf=work_dir / f"quality{i}.json",
+            psnr=work_dir / f"quality{i}.psnr",
+            ssim=work_dir / f"quality{i}.ssim",
+        )
+        logs.append(log)
+        chains.append(f"[d{i}s][r{i}a]psnr=stats_file={_filter_path(log.psnr)}[p{i}]")
+        chains.append(f"[p{i}][r{i}b]ssim=stats_file={_filter_path(log.ssim)},nullsink")
+        chains.append(
+            f"[d{i}v][r{i}v]libvmaf=model=version={model}:log_fmt=json"
+            f":log_path={_filter_path(log.vmaf)}:n_subsample={n_subsample}"
+            f":n_threads={opts.threads}:shortest=1[o{i}]"
+        )
+        maps += ["-map", f"[o{i}]"]
+    args = ["-y", "-i", source, *inputs, "-filter_complex", ";".join(chains), *maps]
+    args += ["-f", "null", "-"]
+    return QualityCommand(args=args, logs=logs, duration=length)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Linear-interpolated percentile (numpy's default method) of non-empty ``values``."""
+    ordered = sorted(values)
+    pos = fraction * (len(ordered) - 1)
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def series(values: Sequence[float], points: int = SERIES_POINTS) -> list[float]:
+    """At most ``points`` values for a plot: each bucket's minimum, so a dip survives."""
+    if len(values) <= points:
+        return [round(v, 2) for v in values]
+    out = []
+    for k in range(points):
+        lo = k * len(values) // points
+        hi = (k + 1) * len(values) // points
+        out.append(round(min(values[lo:hi]), 2))
+    return out
+
+
+def _stats(path: Path, key: str) -> list[float]:
+    """One ``key:value`` column of a psnr/ssim stats file (``inf`` capped)."""
+    values = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        for item in line.split():
+            name, _, raw = item.partition(":")
+            if name == key:
+                values.append(min(float(raw), _PSNR_CAP))
+    return values
+
+
+def read_scores(command: QualityCommand) -> list[QualityScore]:
+    """Pool the logs of a finished run, one score per rendition.
+
+    Raises:
+        InvalidMedia: a log is missing or holds no frame (nothing was compared: a rendition
+            without frames in its range).
+    """
+    scores = []
+    for logs in command.logs:
+        try:
+            data = json.loads(logs.vmaf.read_text(encoding="utf-8"))
+            psnr = _stats(logs.psnr, "psnr_avg")
+            ssim = _stats(logs.ssim, "All")
+        except (OSError, ValueError) as exc:
+            raise InvalidMedia(f"the quality scorer left no readable log: {exc}") from exc
+        frames = [float(f["metrics"]["vmaf"]) for f in data.get("frames", [])]
+        if not frames or not psnr or not ssim:
+            raise InvalidMedia("no frame of the rendition could be compared with the source")
+        pooled = data.get("pooled_metrics", {}).get("vmaf", {})
+        scores.append(
+            QualityScore(
+                model=logs.model,
+                subsample=logs.subsample,
+                frames=len(frames),
+                vmaf=VmafScores(
+                    mean=round(pooled.get("mean", sum(frames) / len(frames)), 3),
+                    harmonic_mean=round(
+                        pooled.get("harmonic_mean", _harmonic(frames)),
+                        3,
+                    ),
+                    min=round(min(frames), 3),
+                    p1=round(percentile(frames, 0.01), 3),
+                ),
+                psnr_mean=round(sum(psnr) / len(psnr), 3),
+                ssim_mean=round(sum(ssim) / len(ssim), 5),
+                series=series(frames),
+            )
+        )
+    return scores
+
+
+def _harmonic(values: Sequence[float]) -> float:
+    """libvmaf's harmonic mean: shifted by 1 so that a frame scoring 0 stays finite."""
+    return len(values) / sum(1.0 / (v + 1.0) for v in values) - 1.0
+
+
+def score_renditions(
+    runner: FFmpegRunner,
+    source: str,
+    info: MediaInfo,
+    renditions: Sequence[Rendition],
+    work_dir: Path,
+    *,
+    timeout: float,
+    options: QualityOptions | None = None,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[QualityScore]:
+    """Score every rendition against ``source`` in one FFmpeg run (source decoded once).
+
+    Raises:
+        FFmpegFailed, FFmpegTimeout, JobCancelled: from the runner.
+        InvalidMedia: nothing could be compared (see :func:`read_scores`).
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    command = build_quality_command(source, info, renditions, work_dir, options)
+    runner.run(command.args, timeout=timeout, cancel=cancel, on_progress=on_progress)
+    return read_scores(command)

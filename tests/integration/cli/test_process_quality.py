@@ -1,0 +1,55 @@
+"""``reelflow process --quality``: a ``Quality`` object beside each rendition's ``Output``
+in result.json (issue 18)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.clips import ClipCache
+from tests.integration.cli.test_process import results_by_type, run_cli
+
+pytestmark = pytest.mark.integration
+
+WORKFLOW = {
+    # An MP4 and an HLS rendition (scored through its local playlist).
+    "TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100220}],
+    "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["1s"]}],
+}
+
+
+def test_quality_beside_each_rendition_output(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=2.0, width=640, height=360, fps=30)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps(WORKFLOW))
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json", "--quality")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "result.json").read_text())
+    by_type = results_by_type(result)
+    renditions = by_type["Transcode"]
+    assert [r["Output"]["Path"].rsplit(".", 1)[1] for r in renditions] == ["mp4", "m3u8"]
+    for item in renditions:
+        assert item["Output"]["Path"]
+        quality = item["Quality"]
+        assert set(quality) == {"Model", "Subsample", "Vmaf", "Psnr", "Ssim"}
+        assert quality["Model"] == "vmaf_v0.6.1"
+        assert quality["Subsample"] >= 1
+        assert 50 < quality["Vmaf"]["Mean"] <= 100
+        assert quality["Vmaf"]["Min"] <= quality["Vmaf"]["P1"] <= quality["Vmaf"]["Mean"]
+        assert quality["Psnr"]["Mean"] > 20
+        assert 0.8 < quality["Ssim"]["Mean"] <= 1
+    assert "Quality" not in by_type["SnapshotByTimeOffset"][0]
+
+
+def test_no_quality_unless_asked(clips: ClipCache, tmp_path: Path) -> None:
+    source = clips(duration=1.0, width=320, height=240, fps=25)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"TranscodeTaskSet": [{"Definition": 100010}]}))
+    out = tmp_path / "out"
+    proc = run_cli(str(source), "-w", str(workflow), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    [item] = results_by_type(json.loads((out / "result.json").read_text()))["Transcode"]
+    assert "Quality" not in item
