@@ -124,7 +124,11 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
         "ErrCodeExt": sub.err_code if failed else "",
         "ErrCode": (LEGACY_ERROR if failed else 0),
         "Message": "SUCCESS" if ok else sub.message,
-        "Input": sub.spec.parsed_input().to_mps(),
+        "Input": (
+            sub.spec.parsed_edit().to_mps()
+            if sub.kind is SubTaskKind.EDIT
+            else sub.spec.parsed_input().to_mps()
+        ),
         "Output": sub.output if ok else None,
     }
     if sub.kind is SubTaskKind.TRANSCODE:
@@ -135,7 +139,9 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
     result: dict[str, Any] = {"Type": sub.kind.value}
     for member in _ALL_MEMBERS:
         result[member] = None
-    result[RESULT_MEMBERS[sub.kind]] = body
+    # An edit task's sub-task has no member of its own in MediaProcessTaskResult: only the
+    # native API and the CLI show it here (the compatible API renders ``edit_task``).
+    result[RESULT_MEMBERS.get(sub.kind, "EditMediaTask")] = body
     return result
 
 

@@ -149,8 +149,13 @@ def test_fast_joins_same_parameter_inputs_by_stream_copy(
         "FileInfos": [{"InputInfo": cos("/edit/a.mp4")}, {"InputInfo": cos("/edit/b.mp4")}],
         "OutputConfig": {"Container": "mp4", "Type": "fast"},
     }
-    detail = finished(mps, call(mps, "EditMedia", params).TaskId)
+    task_id = call(mps, "EditMedia", params).TaskId
+    detail = finished(mps, task_id)
     output = detail["EditMediaTask"]["Output"]
+    with server.client() as client:  # the native API and the console read it too
+        native = client.get(f"/v1/tasks/{task_id}")
+        assert native.status_code == 200, native.text
+        assert native.json()["subtasks"][0]["kind"] == "EditMedia", native.json()
     assert output["Path"] == "/edit/a_editMedia.mp4"  # beside the first input by default
     with server.client() as client:
         got = measure(download(client, output["Path"], tmp_path))
