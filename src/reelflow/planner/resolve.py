@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from reelflow.errors import SpecError
 from reelflow.planner.naming import check_custom_path, check_relative_name
 from reelflow.presets.lookup import TemplateLookup
-from reelflow.specs.base import spec_error
+from reelflow.specs.base import field_errors, spec_error
 from reelflow.specs.graph import Node, link
 from reelflow.specs.ladders import LadderTemplate
 from reelflow.specs.requests import EditMediaInput, TaskRequest
@@ -104,6 +104,9 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                 template = _lookup(
                     templates, _TEMPLATE_KIND[kind], item.definition, f"{field}.definition"
                 )
+            if isinstance(item, TranscodeTaskInput) and item.override_parameter is not None:
+                assert isinstance(template, TranscodeTemplate)
+                template = _override(template, item, field)
             marks = getattr(item, "watermark_set", [])
             watermarks = [
                 _watermark(templates, wm, f"{field}.watermark_set[{i}].definition")
@@ -149,6 +152,18 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
         else spec
         for spec, up in zip(specs, upstreams, strict=True)
     ]
+
+
+def _override(template: TranscodeTemplate, item: TranscodeTaskInput, field: str) -> Template:
+    """The template with the sub-task's ``override_parameter`` applied (this task only)."""
+    assert item.override_parameter is not None
+    try:
+        return item.override_parameter.apply(template)
+    except ValidationError as exc:
+        [first, *_] = field_errors(exc)
+        where = f"{field}.override_parameter"
+        path = f"{where}.{first['field']}" if first["field"] else where
+        raise SpecError(f"{path}: {first['message']}", field=path) from None
 
 
 def _edit(request: TaskRequest, edit: EditMediaInput, templates: TemplateLookup) -> SubTaskSpec:

@@ -285,8 +285,12 @@ def test_media_process_task(ctx: ActionContext) -> None:
             "MediaProcessTask.TranscodeTaskSet.0.MosaicSet",
         ),
         (
-            {"TranscodeTaskSet": [{"Definition": 10, "OverrideParameter": {"Container": "flv"}}]},
-            "MediaProcessTask.TranscodeTaskSet.0.OverrideParameter",
+            {
+                "TranscodeTaskSet": [
+                    {"Definition": 10, "OverrideParameter": {"TEHDConfig": {"Type": "TEHD-100"}}}
+                ]
+            },
+            "MediaProcessTask.TranscodeTaskSet.0.OverrideParameter.TEHDConfig",
         ),
         (
             {"TranscodeTaskSet": [{"Definition": 10, "HeadTailParameter": {"HeadSet": [1]}}]},

@@ -1,0 +1,87 @@
+"""``OverrideParameter`` of a ``TranscodeTaskSet`` item through the official SDK against a
+real server: the named template's fields replaced for that task only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.mps.v20190612.mps_client import MpsClient
+
+from tests.integration.mps.conftest import REGION
+from tests.integration.mps.sdk import call, wait_finished
+from tests.integration.server.media import download, upload
+from tests.integration.server.process import ServerProcess
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:datetime.datetime.utcfromtimestamp:DeprecationWarning"),
+]
+
+TEMPLATE = {
+    "Container": "mp4",
+    "Name": "override-base",
+    "VideoTemplate": {"Codec": "libx264", "Fps": 25, "Bitrate": 300, "Height": 180},
+    "AudioTemplate": {"Codec": "aac", "Bitrate": 64, "SampleRate": 44100},
+}
+
+
+def process(mps: MpsClient, item: dict[str, Any]) -> dict[str, Any]:
+    params = {
+        "InputInfo": {
+            "Type": "COS",
+            "CosInputInfo": {"Bucket": "media", "Region": REGION, "Object": "/in/ov.mp4"},
+        },
+        "OutputDir": "/ov-out/",
+        "MediaProcessTask": {"TranscodeTaskSet": [item]},
+    }
+    detail = wait_finished(mps, call(mps, "ProcessMedia", params).TaskId)
+    [result] = detail["WorkflowTask"]["MediaProcessResultSet"]
+    task: dict[str, Any] = result["TranscodeTask"]
+    return task
+
+
+def test_override_changes_this_task_only(
+    server: ServerProcess, mps: MpsClient, clip: Path, tmp_path: Path
+) -> None:
+    with server.client() as client:
+        upload(client, "in/ov.mp4", clip)
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    override = {
+        "Container": "mov",
+        "VideoTemplate": {"Height": 144, "Codec": "libx265"},
+        "AudioTemplate": {"SampleRate": 48000},
+    }
+    task = process(mps, {"Definition": definition, "OverrideParameter": override})
+    assert task["Status"] == "SUCCESS", task
+    assert task["Input"]["OverrideParameter"]["VideoTemplate"]["Height"] == 144
+    output = task["Output"]
+    assert output["Path"] == f"/ov-out/ov_transcode_{definition}.mov"
+    with server.client() as client:
+        local = download(client, output["Path"], tmp_path)
+    with av.open(str(local)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.name, video.codec_context.height) == ("hevc", 144)
+        assert audio.codec_context.sample_rate == 48000
+
+    # The template itself is unchanged, and a task without the override uses it as stored.
+    found = call(mps, "DescribeTranscodeTemplates", {"Definitions": [definition]})
+    assert found.TranscodeTemplateSet[0].VideoTemplate.Height == 180
+    plain = process(mps, {"Definition": definition})
+    assert plain["Output"]["Height"] == 180
+    assert plain["Output"]["Path"].endswith(".mp4")
+
+
+def test_an_invalid_override_names_the_field(mps: MpsClient) -> None:
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    with pytest.raises(TencentCloudSDKException) as caught:
+        process(
+            mps, {"Definition": definition, "OverrideParameter": {"VideoTemplate": {"Bitrate": 5}}}
+        )
+    error = caught.value
+    assert error.get_code().startswith("InvalidParameterValue"), error
+    assert "OverrideParameter.VideoTemplate.Bitrate" in error.get_message(), error.get_message()
