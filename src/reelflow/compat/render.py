@@ -127,7 +127,7 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
         "Input": (
             sub.spec.parsed_edit().to_mps()
             if sub.kind is SubTaskKind.EDIT
-            else sub.spec.parsed_input().to_mps()
+            else _with_inputs(sub.spec.parsed_input().to_mps())
         ),
         "Output": sub.output if ok else None,
     }
@@ -143,6 +143,18 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
     # native API and the CLI show it here (the compatible API renders ``edit_task``).
     result[RESULT_MEMBERS.get(sub.kind, "EditMediaTask")] = body
     return result
+
+
+def _with_inputs(document: dict[str, Any]) -> dict[str, Any]:
+    """A task input whose ``HeadTailParameter`` clips are shown as ``MediaInputInfo``."""
+    clips = document.get("HeadTailParameter")
+    if not isinstance(clips, dict):
+        return document
+    shown = {
+        name: [input_info(TaskSource.model_validate(c)) for c in clips.get(name) or []]
+        for name in ("HeadSet", "TailSet")
+    }
+    return {**document, "HeadTailParameter": shown}
 
 
 def workflow_task(task: TaskRecord) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from reelflow.errors import SpecError
 from reelflow.media.edit import (
     EditCommand,
+    JoinTarget,
     Piece,
     build_copy_command,
     build_join_command,
@@ -16,7 +17,46 @@ from reelflow.media.edit import (
     target_of,
 )
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.works import EditWork
+from reelflow.specs.works import EditWork, TranscodeWork
+
+
+def head_tail_command(
+    work: TranscodeWork,
+    rendition: tuple[str, MediaInfo],
+    heads: Sequence[tuple[str, MediaInfo]],
+    tails: Sequence[tuple[str, MediaInfo]],
+    work_dir: Path,
+    *,
+    video_preset: str,
+) -> EditCommand:
+    """The command joining ``heads``, the rendition and ``tails`` (local path and probe of
+    each), re-encoded with the rendition's template to the rendition's size, frame rate and
+    audio. ``SpecError`` for a clip without video."""
+    path, info = rendition
+    clips = [*heads, *tails]
+    for i, (_, clip) in enumerate(clips):
+        if not clip.has_video:
+            raise SpecError(
+                f"HeadTailParameter: clip {i} has no video stream",
+                code="UnsupportedOperation.NoVideoStream",
+                field="HeadTailParameter",
+            )
+    video, audio = info.primary_video, info.primary_audio
+    template = work.template
+    assert video is not None
+    assert template.video_template is not None and template.audio_template is not None
+    target = JoinTarget(
+        width=video.display_width,
+        height=video.display_height,
+        fps=round(video.fps or work.fps or 25.0, 3),
+        sample_rate=audio.sample_rate if audio else (template.audio_template.sample_rate or 44100),
+        channels=min(audio.channels, 2) if audio else 2,
+        video=template.video_template,
+        audio=template.audio_template,
+        container=template.container,
+    )
+    pieces = [Piece(p, i) for p, i in heads] + [Piece(path, info)] + [Piece(p, i) for p, i in tails]
+    return build_join_command(pieces, target, work_dir, video_preset=video_preset)
 
 
 def edit_command(

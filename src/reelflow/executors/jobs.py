@@ -31,7 +31,7 @@ from reelflow.errors import (
 )
 from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
-from reelflow.executors.edits import edit_command
+from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.scratch import Scratch
@@ -46,6 +46,7 @@ from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.outputs import TranscodeResult
 from reelflow.specs.quality import QualityScore
+from reelflow.specs.sources import TaskSource
 from reelflow.specs.works import EditWork, LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
@@ -387,6 +388,11 @@ class JobRuntime:
         for work in works:
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")
+            if isinstance(work, TranscodeWork) and (work.heads or work.tails):
+                joined = self._heads_tails(job, ctx, work, command.outputs[work.index], work_dir)
+                if joined is not None:
+                    outcomes.append(joined)
+                    continue
             try:
                 if isinstance(work, LadderWork):
                     outcome = finish_ladder(
@@ -412,6 +418,47 @@ class JobRuntime:
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
+        return None
+
+    def _heads_tails(
+        self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,
+        work_dir: Path,
+    ) -> SubTaskOutcome | None:  # fmt: skip
+        """Join the work's head and tail clips around its rendition, in place (a second
+        encode of the rendition: its own template, its own size and rates). A failed
+        sub-task's outcome when a clip is unusable or the join fails; else ``None``."""
+        main = files.main
+        assert main is not None
+        folder = work_dir / f"heads-tails{work.index}"
+        folder.mkdir()
+        with ExitStack() as stack:
+
+            def fetched(clip: TaskSource, n: int) -> tuple[str, MediaInfo]:
+                other = job.model_copy(update={"source": clip})
+                into = folder / f"clip{n}"
+                into.mkdir()
+                path = stack.enter_context(self._source(other, into))
+                self._done_with_url(other)
+                return path, probe(path, max_pixels=self.max_input_pixels, label=_named(other))
+
+            try:
+                heads = [fetched(clip, n) for n, clip in enumerate(work.heads)]
+                tails = [fetched(clip, len(heads) + n) for n, clip in enumerate(work.tails)]
+                command = head_tail_command(
+                    work,
+                    (str(main), probe(main)),
+                    heads,
+                    tails,
+                    folder,
+                    video_preset=job.video_preset,
+                )
+                self.runner.run(command.args, timeout=job.timeout, cancel=ctx.cancel)
+            except (SpecError, MediaError) as exc:
+                log.warning("job %s: heads and tails of %s: %s", job.job_id, work.index, exc)
+                return SubTaskOutcome(
+                    index=work.index, ok=False, error_code=exc.code, message=exc.message
+                )
+        os.replace(command.output, main)
         return None
 
     def _score(

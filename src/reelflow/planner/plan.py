@@ -201,6 +201,8 @@ class WorkBuilder:
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
             quality=spec.quality and template.needs_video,
+            heads=item.head_tail_parameter.head_set if item.head_tail_parameter else [],
+            tails=item.head_tail_parameter.tail_set if item.head_tail_parameter else [],
         )
 
     def _ladder(

@@ -107,6 +107,9 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
             if isinstance(item, TranscodeTaskInput) and item.override_parameter is not None:
                 assert isinstance(template, TranscodeTemplate)
                 template = _override(template, item, field)
+            if isinstance(item, TranscodeTaskInput) and item.head_tail_parameter is not None:
+                assert isinstance(template, TranscodeTemplate)
+                _check_head_tail(template, field)
             marks = getattr(item, "watermark_set", [])
             watermarks = [
                 _watermark(templates, wm, f"{field}.watermark_set[{i}].definition")
@@ -164,6 +167,18 @@ def _override(template: TranscodeTemplate, item: TranscodeTaskInput, field: str)
         where = f"{field}.override_parameter"
         path = f"{where}.{first['field']}" if first["field"] else where
         raise SpecError(f"{path}: {first['message']}", field=path) from None
+
+
+def _check_head_tail(template: TranscodeTemplate, field: str) -> None:
+    """Heads and tails are joined to a rendition with video and audio in one file."""
+    if template.container == "hls" or template.remove_video or template.remove_audio:
+        where = f"{field}.head_tail_parameter"
+        raise SpecError(
+            f"{where}: heads and tails are joined to a single-file rendition with video and "
+            "audio (not HLS, not with RemoveVideo or RemoveAudio)",
+            code="UnsupportedOperation",
+            field=where,
+        )
 
 
 def _edit(request: TaskRequest, edit: EditMediaInput, templates: TemplateLookup) -> SubTaskSpec:

@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic.alias_generators import to_pascal
 
 from reelflow.specs.base import Spec
+from reelflow.specs.sources import TaskSource
 from reelflow.specs.templates import Switch, TranscodeTemplate, WatermarkTemplate
 from reelflow.specs.units import (
     INT64_MAX,
@@ -171,6 +172,14 @@ class OverrideTranscodeParameter(Spec):
         return TranscodeTemplate.model_validate(merged)
 
 
+class HeadTailParameter(Spec):
+    """``HeadTailParameter``: clips joined before (``head_set``) and after (``tail_set``) the
+    rendition, in order, each normalised to the rendition's size, frame rate and audio."""
+
+    head_set: Annotated[list[TaskSource], Field(max_length=10)] = []
+    tail_set: Annotated[list[TaskSource], Field(max_length=10)] = []
+
+
 class TranscodeTaskInput(SubTaskOutput):
     """A rendition of the source: template `definition` (0 with `raw_parameter` for an inline
     template), optional watermarks and output path."""
@@ -178,6 +187,7 @@ class TranscodeTaskInput(SubTaskOutput):
     definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: TranscodeTemplate | None = None
     override_parameter: OverrideTranscodeParameter | None = None
+    head_tail_parameter: HeadTailParameter | None = None
     watermark_set: Watermarks = []
     start_time_offset: TimeOffset | None = None
     end_time_offset: EndOffset = None

@@ -50,6 +50,9 @@ class TranscodeWork(WorkBase):
     segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
     deinterlace: bool = False
     read: bool = False  # other sub-tasks of the task read this rendition
+    # Clips joined before and after the rendition (HeadTailParameter), in order.
+    heads: list[TaskSource] = []
+    tails: list[TaskSource] = []
     quality: bool = False  # scored against the source after the encode (media.quality)
 
 

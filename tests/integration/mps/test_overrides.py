@@ -11,6 +11,8 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.mps.v20190612.mps_client import MpsClient
 
+from tests.clips import ClipCache
+from tests.integration.media.http_server import serve
 from tests.integration.mps.conftest import REGION
 from tests.integration.mps.sdk import call, wait_finished
 from tests.integration.server.media import download, upload
@@ -85,3 +87,46 @@ def test_an_invalid_override_names_the_field(mps: MpsClient) -> None:
     error = caught.value
     assert error.get_code().startswith("InvalidParameterValue"), error
     assert "OverrideParameter.VideoTemplate.Bitrate" in error.get_message(), error.get_message()
+
+
+def test_head_and_tail_clips_are_joined_around_the_rendition(
+    server: ServerProcess, mps: MpsClient, clip: Path, clips: ClipCache, tmp_path: Path
+) -> None:
+    head = clips(duration=1.0, width=640, height=360, fps=30, audio=False)
+    tail = clips(duration=1.5, width=320, height=240, sample_rate=44100)
+    with server.client() as client:
+        upload(client, "in/ov.mp4", clip)
+        upload(client, "in/tail.mp4", tail)
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    with serve(head.parent) as base:
+        clips_given = {
+            "HeadSet": [{"Type": "URL", "UrlInputInfo": {"Url": base + head.name}}],
+            "TailSet": [
+                {
+                    "Type": "COS",
+                    "CosInputInfo": {"Bucket": "media", "Region": REGION, "Object": "/in/tail.mp4"},
+                }
+            ],
+        }
+        task = process(mps, {"Definition": definition, "HeadTailParameter": clips_given})
+    assert task["Status"] == "SUCCESS", task
+    echoed = task["Input"]["HeadTailParameter"]
+    assert echoed["HeadSet"][0]["UrlInputInfo"]["Url"] == base + head.name
+    assert echoed["TailSet"][0]["CosInputInfo"]["Object"] == "/in/tail.mp4"
+    with server.client() as client:
+        local = download(client, task["Output"]["Path"], tmp_path)
+    with av.open(str(local)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        times = [f.time for f in container.decode(video) if f.time is not None]
+        container.seek(0)
+        end = max(
+            f.time + f.samples / f.sample_rate
+            for f in container.decode(audio)
+            if f.time is not None
+        )
+        assert (video.codec_context.width, video.codec_context.height) == (240, 180)
+    length = max(times) + 1 / 25
+    assert abs(length - (1.0 + 2.0 + 1.5)) <= 1 / 25, length
+    assert abs(end - length) <= 1 / 25, (end, length)
+    assert task["Output"]["Height"] == 180
+    assert abs(task["Output"]["Duration"] - 4.5) <= 2 / 25

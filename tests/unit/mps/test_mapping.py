@@ -293,8 +293,8 @@ def test_media_process_task(ctx: ActionContext) -> None:
             "MediaProcessTask.TranscodeTaskSet.0.OverrideParameter.TEHDConfig",
         ),
         (
-            {"TranscodeTaskSet": [{"Definition": 10, "HeadTailParameter": {"HeadSet": [1]}}]},
-            "MediaProcessTask.TranscodeTaskSet.0.HeadTailParameter",
+            {"TranscodeTaskSet": [{"Definition": 10, "HeadTailParameter": {"MidSet": [1]}}]},
+            "MediaProcessTask.TranscodeTaskSet.0.HeadTailParameter.MidSet",
         ),
         (
             {

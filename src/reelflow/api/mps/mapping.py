@@ -20,7 +20,7 @@ from pydantic.alias_generators import to_pascal
 
 from reelflow.api.mps.context import ActionContext
 from reelflow.api.mps.envelope import MpsError, from_reelflow
-from reelflow.api.mps.locations import storage_spec
+from reelflow.api.mps.locations import source, storage_spec
 from reelflow.api.mps.params import Params, invalid, is_empty, join, missing, unsupported
 from reelflow.api.mps.required import MEDIA_PROCESS_TASK, check
 from reelflow.api.mps.validation import validate
@@ -43,6 +43,7 @@ TASK_SETS = (
 _DEFINITION_TYPES = ("", "Common", "PureAudio")
 _QUEUE_TYPES = frozenset({"", "TDMQ-CMQ", "CMQ"})
 _NOT_OFFERED_NOTIFY = frozenset({"SCF", "AWS-SQS"})
+_MAX_HEAD_TAIL = 10
 _PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\[\d+\]")
 
 
@@ -73,12 +74,34 @@ def sub_task(ctx: ActionContext, p: Params) -> dict[str, Any]:
     raw = p.obj("RawParameter")
     if raw is not None:
         transcode_streams(raw)
+    head_tail = p.obj("HeadTailParameter")
+    if head_tail is not None:
+        item["HeadTailParameter"] = _head_tail(ctx, head_tail)
     marks = p.raw("WatermarkSet")
     if isinstance(marks, list):
         item["WatermarkSet"] = [
             _watermark(mark, p.where(f"WatermarkSet.{i}")) for i, mark in enumerate(marks)
         ]
     return item
+
+
+def _head_tail(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    """A ``HeadTailParameter``: each ``MediaInputInfo`` as a task source."""
+    p.only(("HeadSet", "TailSet"))
+    found: dict[str, Any] = {}
+    for name in ("HeadSet", "TailSet"):
+        items = p.raw(name)
+        if items is None:
+            continue
+        if not isinstance(items, list) or len(items) > _MAX_HEAD_TAIL:
+            raise invalid(p.where(name), f"must be an array of at most {_MAX_HEAD_TAIL} inputs")
+        sources = []
+        for i, clip in enumerate(items):
+            if not isinstance(clip, dict):
+                raise invalid(p.where(f"{name}.{i}"), "must be a MediaInputInfo object")
+            sources.append(source(ctx, Params(clip, p.where(f"{name}.{i}"))).to_json())
+        found[name] = sources
+    return found
 
 
 def _watermark(mark: Any, path: str) -> Any:
