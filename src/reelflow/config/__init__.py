@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     ffmpeg: str = ""
     workers: int = Field(default=max(1, min(4, (os.cpu_count() or 2) // 2)), ge=1, le=64)
     video_preset: X264Preset = "medium"
+    # Threads of each FFmpeg process (decoder, filters, every encoder; 0 = FFmpeg's own
+    # choice, about one per core). 1 makes N single-threaded workers on one machine stand in
+    # for N machines in tests and benchmarks.
+    ffmpeg_threads: int = Field(default=0, ge=0, le=256)
+    # Chunked encoding (docs/chunking.md): a video output of a source longer than twice this
+    # many seconds is encoded as chunks of about this length, in parallel; 0 turns it off.
+    chunk_seconds: float = Field(default=60.0, ge=0, le=24 * 3600.0)
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)

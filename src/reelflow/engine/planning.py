@@ -139,6 +139,7 @@ class Planning:
             media_info=info,
             works=list(works),
             video_preset=self._settings.video_preset,
+            ffmpeg_threads=self._settings.ffmpeg_threads,
             timeout=self._settings.job_timeout,
         ).to_json()
         return job

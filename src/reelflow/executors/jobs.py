@@ -344,7 +344,13 @@ class JobRuntime:
         assert job.media_info is not None
         works = [w for w in job.works if not isinstance(w, EditWork)]
         command = build_command(
-            src, job.media_info, works, work_dir, video_preset=job.video_preset, font_file=self.font
+            src,
+            job.media_info,
+            works,
+            work_dir,
+            video_preset=job.video_preset,
+            font_file=self.font,
+            threads=job.ffmpeg_threads,
         )
         for path, data in command.files.items():
             path.write_bytes(data)

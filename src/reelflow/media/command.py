@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, hls_seconds, video_args
+from reelflow.media.encoders import (
+    FASTSTART,
+    MUXERS,
+    audio_args,
+    hls_seconds,
+    input_thread_args,
+    output_thread_args,
+    video_args,
+)
 from reelflow.media.ladder.command import LadderCommand, ladder_outputs
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.subtasks import ResolvedWatermark
@@ -200,8 +208,12 @@ def build_command(
     *,
     video_preset: str = "medium",
     font_file: str = "",
+    threads: int = 0,
 ) -> Command:
     """One FFmpeg invocation (arguments after the binary) producing every work's files.
+
+    ``threads`` (``REELFLOW_FFMPEG_THREADS``; 0 = FFmpeg's default) caps the process: the
+    decoder, the filter graph and every output's encoders.
 
     A ladder (``LadderWork``) is one more output: a branch of the shared ``split`` feeds its
     own ``fps`` + ``split`` + ``scale`` chains and its muxer writes into
@@ -235,6 +247,7 @@ def build_command(
                 deinterlace=interlaced and not deinterlaced,
                 label=f"l{work.index}",
                 video_preset=video_preset,
+                threads=threads,
             )
             graph.chains += part.chains
             ladders[work.index] = part.command
@@ -251,9 +264,9 @@ def build_command(
         else:
             files, args = _images(graph, work, branches[work.index], aspect)
         outputs[work.index] = files
-        out_args += args
+        out_args += [*output_thread_args(threads), *args]
 
-    args = ["-y", "-i", source, *graph.inputs]
+    args = ["-y", *input_thread_args(threads), "-i", source, *graph.inputs]
     if graph.chains:
         args += ["-filter_complex", ";".join(graph.chains)]
     args += out_args
@@ -306,18 +319,7 @@ def _transcode(
     clipped = bool(work.start or work.end)
     if branch is not None:
         assert template.video_template is not None
-        filters = []
-        if clipped:
-            end = f":end={_num(work.end)}" if work.end else ""
-            filters.append(f"trim=start={_num(work.start)}{end},setpts=PTS-STARTPTS")
-        if work.fps:
-            filters.append(f"fps={_num(work.fps)}")
-        filters += _fit(work.width, work.height, template.video_template.fill_type, aspect)
-        sar = template.video_template.sar
-        filters += [f"setsar={'2' if sar == '2:1' else '1'}", "format=yuv420p"]
-        label = graph.label("v")
-        graph.chains.append(f"[{branch}]" + ",".join(filters) + f"[{label}]")
-        label = _overlay_marks(graph, label, work.watermarks, work.index, (work.width, work.height))
+        label = _rendition_chain(graph, work, branch, aspect)
         args += ["-map", f"[{label}]"]
         args += video_args(
             template.video_template,
@@ -343,6 +345,55 @@ def _transcode(
         args.append("-an")
     args += ["-map_metadata", "-1", "-sn", "-dn"]
     return WorkFiles(main=main, segments=segments), args
+
+
+def _rendition_chain(graph: _Graph, work: TranscodeWork, branch: str, aspect: float) -> str:
+    """The rendition's video filters (clip, rate, size, watermarks) from the stream labelled
+    ``branch``; returns the label of the frames to encode."""
+    assert work.template.video_template is not None
+    filters = []
+    if work.start or work.end:
+        end = f":end={_num(work.end)}" if work.end else ""
+        filters.append(f"trim=start={_num(work.start)}{end},setpts=PTS-STARTPTS")
+    if work.fps:
+        filters.append(f"fps={_num(work.fps)}")
+    filters += _fit(work.width, work.height, work.template.video_template.fill_type, aspect)
+    sar = work.template.video_template.sar
+    filters += [f"setsar={'2' if sar == '2:1' else '1'}", "format=yuv420p"]
+    label = graph.label("v")
+    graph.chains.append(f"[{branch}]" + ",".join(filters) + f"[{label}]")
+    return _overlay_marks(graph, label, work.watermarks, work.index, (work.width, work.height))
+
+
+@dataclass(frozen=True)
+class VideoGraph:
+    """One rendition's video filter graph on its own (the very chain :func:`build_command`
+    gives it), for commands that encode part of it (``reelflow.media.chunks``): ``chains``
+    read ``[0:v:0]`` and end at ``label``; ``inputs`` are the extra ``-i`` arguments
+    (watermark images) and ``files`` what must be written before the run."""
+
+    chains: list[str]
+    label: str
+    inputs: list[str]
+    files: dict[Path, bytes]
+
+
+def rendition_video_graph(
+    info: MediaInfo, work: TranscodeWork, work_dir: Path, *, font_file: str = ""
+) -> VideoGraph:
+    """The video filter graph of one rendition, as :func:`build_command` builds it."""
+    graph = _Graph(work_dir, font_file)
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    base = "[0:v:0]yadif=deint=interlaced" if work.deinterlace else "[0:v:0]null"
+    graph.chains.append(f"{base}[src]")
+    label = _rendition_chain(graph, work, "src", aspect)
+    return VideoGraph(chains=graph.chains, label=label, inputs=graph.inputs, files=graph.files)
+
+
+def muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
+    """The output format options of a rendition's file (``-f`` and the muxer's own)."""
+    return _muxer_args(work, files)
 
 
 def _muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
@@ -412,4 +463,11 @@ def _animated(graph: _Graph, work: AnimatedWork, branch: str) -> tuple[WorkFiles
     return WorkFiles(main=main), args
 
 
-__all__ = ["Command", "WorkFiles", "build_command"]
+__all__ = [
+    "Command",
+    "VideoGraph",
+    "WorkFiles",
+    "build_command",
+    "muxer_args",
+    "rendition_video_graph",
+]

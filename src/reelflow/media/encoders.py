@@ -128,6 +128,23 @@ def _rate_args(video: VideoTemplate, codec: str, x265_params: list[str]) -> list
     return args
 
 
+def input_thread_args(threads: int) -> list[str]:
+    """Options before the first ``-i`` capping one FFmpeg process at ``threads`` threads
+    (``REELFLOW_FFMPEG_THREADS``; 0 = FFmpeg's own choice): the filter graphs' threads
+    (global options) and the source decoder's (an input option, so it precedes the
+    source's ``-i``). Each output adds :func:`output_thread_args` for its encoders."""
+    if threads <= 0:
+        return []
+    n = str(threads)
+    return ["-filter_threads", n, "-filter_complex_threads", n, "-threads", n]
+
+
+def output_thread_args(threads: int) -> list[str]:
+    """The output option capping the threads of every encoder of one output file (x264's
+    frame threads and lookahead among them); empty for 0 (FFmpeg's default)."""
+    return ["-threads", str(threads)] if threads > 0 else []
+
+
 def audio_args(audio: AudioTemplate) -> list[str]:
     """Encoder options for one audio output (without -map)."""
     codec = audio.codec.value

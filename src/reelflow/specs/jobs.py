@@ -68,6 +68,7 @@ class JobPayload(JobData):
     media_info: ProbeField | None = None
     works: WorksField = []
     video_preset: str = "medium"
+    ffmpeg_threads: int = 0  # REELFLOW_FFMPEG_THREADS: 0 = FFmpeg's default
     timeout: float = 6 * 3600.0
 
     def to_json(self) -> dict[str, Any]:

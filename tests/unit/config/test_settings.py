@@ -147,3 +147,17 @@ def test_fair_share_settings_from_the_environment(
     monkeypatch.setenv("REELFLOW_ACCOUNT_WEIGHTS", '{"7": 0}')
     with pytest.raises(ConfigError, match=r"account 7: a weight is between 0\.01 and 1000"):
         load_settings(data_dir=tmp_path)
+
+
+def test_ffmpeg_threads_and_chunk_seconds_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    assert (settings.ffmpeg_threads, settings.chunk_seconds) == (0, 60.0)
+    monkeypatch.setenv("REELFLOW_FFMPEG_THREADS", "1")
+    monkeypatch.setenv("REELFLOW_CHUNK_SECONDS", "0")
+    settings = load_settings(data_dir=tmp_path)
+    assert (settings.ffmpeg_threads, settings.chunk_seconds) == (1, 0.0)
+    monkeypatch.setenv("REELFLOW_FFMPEG_THREADS", "-1")
+    with pytest.raises(ConfigError, match="ffmpeg_threads"):
+        load_settings(data_dir=tmp_path)

@@ -59,6 +59,7 @@ def settings(tmp_path: Path) -> Settings:
         max_attempts=3,
         video_preset="veryfast",
         job_timeout=120,
+        ffmpeg_threads=1,
     )
 
 

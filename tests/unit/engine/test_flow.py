@@ -58,6 +58,7 @@ def test_happy_path_runs_probe_then_media_and_succeeds(
     assert media.works == [work(0), work(1)]
     assert media.media_info == MEDIA_INFO
     assert (media.video_preset, media.timeout, media.attempt) == ("veryfast", 120.0, 1)
+    assert media.ffmpeg_threads == 1  # REELFLOW_FFMPEG_THREADS reaches the job
     assert [s.state for s in engine.task_view(task_id).subtasks] == [SubTaskState.RUNNING] * 2
 
     clock.advance(2)

@@ -562,3 +562,42 @@ class TestLadderInTheFusedCommand:
             return out
 
         assert unlabel(fused.args) == alone.args
+
+
+class TestThreads:
+    """``REELFLOW_FFMPEG_THREADS`` caps the decoder, the filter graph and every encoder."""
+
+    def test_no_cap_by_default(self) -> None:
+        assert "-threads" not in command([rendition(0), snapshot(1, [1.0])]).args
+
+    def test_the_cap_reaches_decoder_filters_and_each_output(self) -> None:
+        args = command([rendition(0), snapshot(1, [1.0])], threads=1).args
+        source = args.index(SOURCE)
+        assert args[: source + 1] == [
+            "-y", "-filter_threads", "1", "-filter_complex_threads", "1", "-threads", "1",
+            "-i", SOURCE,
+        ]  # fmt: skip
+        # One cap per output file, leading its options.
+        after_graph = args.index("-filter_complex") + 2
+        after_first_output = args.index("/w/w0.mp4") + 1
+        for start in (after_graph, after_first_output):
+            assert args[start : start + 3] == ["-threads", "1", "-map"]
+        assert args.count("-threads") == 3
+
+    def test_a_fused_ladder_gets_the_cap(self) -> None:
+        ladder = TestLadderInTheFusedCommand.ladder_work(1)
+        args = command([rendition(0), ladder], threads=2).args
+        assert args.count("-threads") == 3  # the decoder, the rendition, the ladder
+        muxer = args.index("-var_stream_map")
+        assert args[args.index("-threads", args.index("/w/w0.mp4")) + 1] == "2"
+        assert args.index("-threads", args.index("/w/w0.mp4")) < muxer
+
+    def test_a_standalone_ladder_gets_the_cap(self) -> None:
+        work = TestLadderInTheFusedCommand.ladder_work(0)
+        args = build_ladder_command(
+            SOURCE, media_info(), work.ladder, WORK_DIR / "l.raw", threads=1
+        ).args
+        assert args[:8] == [
+            "-y", "-filter_threads", "1", "-filter_complex_threads", "1", "-threads", "1", "-i",
+        ]  # fmt: skip
+        assert args.count("-threads") == 2

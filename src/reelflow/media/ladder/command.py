@@ -24,7 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reelflow.media.encoders import AUDIO_ENCODERS, VIDEO_ENCODERS
+from reelflow.media.encoders import (
+    AUDIO_ENCODERS,
+    VIDEO_ENCODERS,
+    input_thread_args,
+    output_thread_args,
+)
 from reelflow.specs.ladders import LadderFormat, ResolvedLadder, VideoRendition
 from reelflow.specs.media import MediaInfo
 
@@ -125,12 +130,14 @@ def ladder_outputs(
     deinterlace: bool = False,
     label: str = "",
     video_preset: str = "medium",
+    threads: int = 0,
 ) -> LadderOutputs:
     """The ladder's filter chains and output arguments, to stand alone
     (:func:`build_ladder_command`) or beside other outputs of one command, decoding once
     (``reelflow.media.command``). ``video_input`` is the label of the frames it scales (the
     source's video, or a branch of a shared ``split``); ``label`` prefixes its own labels so
-    that several ladders can share a graph."""
+    that several ladders can share a graph. ``threads`` > 0 caps the threads of the
+    ladder's encoders (``REELFLOW_FFMPEG_THREADS``)."""
     video = info.primary_video
     aspect = (video.display_width / video.display_height) if video else 1.0
     chains: list[str] = []
@@ -157,7 +164,8 @@ def ladder_outputs(
         muxer, streams, mpd = _hls_muxer(ladder, raw_dir)
     else:
         muxer, streams, mpd = _dash_muxer(ladder, raw_dir)
-    args = [*maps, *codec_args, "-map_metadata", "-1", "-sn", "-dn", *muxer]
+    args = [*maps, *codec_args, *output_thread_args(threads), "-map_metadata", "-1", "-sn", "-dn"]
+    args += muxer
     command = LadderCommand(
         args=args, raw_dir=raw_dir, streams=streams, mpd=mpd, duration=info.duration or 0.0
     )
@@ -171,8 +179,10 @@ def build_ladder_command(
     raw_dir: Path,
     *,
     video_preset: str = "medium",
+    threads: int = 0,
 ) -> LadderCommand:
-    """One FFmpeg invocation (arguments after the binary) writing the whole ladder."""
+    """One FFmpeg invocation (arguments after the binary) writing the whole ladder;
+    ``threads`` > 0 caps the whole process (``REELFLOW_FFMPEG_THREADS``)."""
     video = info.primary_video
     outputs = ladder_outputs(
         info,
@@ -180,8 +190,9 @@ def build_ladder_command(
         raw_dir,
         deinterlace=video is not None and video.interlaced,
         video_preset=video_preset,
+        threads=threads,
     )
-    args = ["-y", "-i", source]
+    args = ["-y", *input_thread_args(threads), "-i", source]
     if outputs.chains:
         args += ["-filter_complex", ";".join(outputs.chains)]
     return replace(outputs.command, args=args + outputs.args)

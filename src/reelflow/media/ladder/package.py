@@ -65,6 +65,7 @@ def package_ladder(
     *,
     names: PackageNames | None = None,
     video_preset: str = "medium",
+    threads: int = 0,
     timeout: float = 3600.0,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
@@ -85,7 +86,9 @@ def package_ladder(
     raw_dir.mkdir(parents=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        command = build_ladder_command(source, info, ladder, raw_dir, video_preset=video_preset)
+        command = build_ladder_command(
+            source, info, ladder, raw_dir, video_preset=video_preset, threads=threads
+        )
         runner.run(command.args, timeout=timeout, on_progress=on_progress, cancel=cancel)
         return _publish(command, ladder, out_dir, names)
     finally:

@@ -1,0 +1,168 @@
+"""FFmpeg argv for chunked encoding: one chunk's video, the whole audio, the join. Pure.
+
+Chunk ``k`` of a rendition (``reelflow.specs.chunks.Chunk``)::
+
+    -ss S -i SOURCE                       S: a whole second at least SEEK_MARGIN before the cut
+    [0:v:0] setpts=PTS+S/TB               back on the one-shot's timeline (FFmpeg took S off)
+            <the rendition's own chain>   fps, scale/pad, setsar, format, watermarks
+            trim=start=CUT0:end=CUT1      exact output frames, cut halfway between two frames
+            setpts=PTS-STARTPTS           the chunk file starts at 0
+    -c:v <the rendition's encoder settings> -an  chunkK.mp4
+
+The rendition's chain runs on frames carrying their one-shot timestamps, so ``fps`` picks
+the same source frame for every output slot and a watermark's time window is the same;
+cutting after it keeps exactly the one-shot's frames ``[start, end)``. The margin lets
+``fps`` see the source frames before the cut (a frame-rate change fills a slot from an
+earlier frame). Every chunk is a separate encode, so it starts with an IDR frame and its
+GOPs are closed (x264/x265 open no GOP across a file's start).
+
+Audio is encoded once, whole (``audio_command``); the join (``join_command``) reads the
+chunk files with the concat demuxer, told each chunk's exact duration, and copies them
+with the audio into the rendition's container.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reelflow.media.command import WorkFiles, muxer_args, rendition_video_graph
+from reelflow.media.encoders import (
+    audio_args,
+    input_thread_args,
+    output_thread_args,
+    video_args,
+)
+from reelflow.specs.chunks import Chunk, ChunkPlan
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.works import TranscodeWork
+
+# Seconds decoded before a chunk's cut: enough for ``fps`` to fill the first output slots
+# from the frames the one-shot encode would use.
+SEEK_MARGIN = 1.0
+# Chunk files: MP4 keeps the encoder's exact timestamps (Matroska would round them to ms).
+CHUNK_SUFFIX = ".mp4"
+AUDIO_SUFFIX = ".m4a"
+
+
+@dataclass(frozen=True)
+class ChunkCommand:
+    """``args`` (after the binary); ``files`` to write first (watermark images, text);
+    ``duration``: the seconds of output, which progress ``out_time`` runs to."""
+
+    args: list[str]
+    duration: float
+    files: dict[Path, bytes] = field(default_factory=dict)
+
+
+def chunkable(work: TranscodeWork) -> bool:
+    """Whether a rendition can be encoded in chunks: it has video, is not clipped (its
+    timeline is the source's) and is one file (an HLS rendition's segments would need
+    their own join)."""
+    return bool(work.width) and not (work.start or work.end) and work.template.container != "hls"
+
+
+def _num(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def chunk_command(
+    source: str,
+    info: MediaInfo,
+    work: TranscodeWork,
+    chunk: Chunk,
+    out: Path,
+    *,
+    work_dir: Path,
+    video_preset: str = "medium",
+    threads: int = 0,
+    font_file: str = "",
+) -> ChunkCommand:
+    """Encode the video of one chunk of ``work`` into ``out`` (an MP4, no audio)."""
+    if not chunkable(work):
+        raise ValueError(f"work {work.index} cannot be chunked")
+    template = work.template
+    assert template.video_template is not None
+    graph = rendition_video_graph(info, work, work_dir, font_file=font_file)
+    seek = max(0, math.floor(chunk.cut_start - SEEK_MARGIN)) if chunk.cut_start else 0
+    chains = list(graph.chains)
+    if seek:
+        # FFmpeg takes the seek off the timestamps: put it back first.
+        head = chains[0].removeprefix("[0:v:0]")
+        chains[0] = f"[0:v:0]setpts=PTS+{seek}/TB,{head}"
+    bounds = []
+    if chunk.cut_start:
+        bounds.append(f"start={_num(chunk.cut_start)}")
+    if chunk.cut_end:
+        bounds.append(f"end={_num(chunk.cut_end)}")
+    trim = f"trim={':'.join(bounds)}," if bounds else ""
+    chains.append(f"[{graph.label}]{trim}setpts=PTS-STARTPTS[chunk]")
+    args = ["-y", *input_thread_args(threads)]
+    if seek:
+        args += ["-ss", str(seek)]
+    args += ["-i", source, *graph.inputs, "-filter_complex", ";".join(chains)]
+    args += ["-map", "[chunk]", *output_thread_args(threads)]
+    args += video_args(
+        template.video_template, fps=work.fps, preset=video_preset, container=template.container
+    )
+    args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
+    return ChunkCommand(args=args, duration=chunk.duration, files=graph.files)
+
+
+def audio_command(
+    source: str, info: MediaInfo, work: TranscodeWork, out: Path, *, threads: int = 0
+) -> list[str] | None:
+    """Encode the rendition's audio once, over the whole source, into ``out`` (an MP4
+    audio file); ``None`` when the rendition has none."""
+    template = work.template
+    if template.remove_audio or not info.has_audio:
+        return None
+    assert template.audio_template is not None
+    args = ["-y", *input_thread_args(threads), "-i", source, "-vn", "-map", "0:a:0"]
+    args += [*output_thread_args(threads), *audio_args(template.audio_template)]
+    return [*args, "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
+
+
+def concat_list(plan: ChunkPlan, files: Sequence[Path]) -> str:
+    """The concat demuxer's script: each chunk file with its exact duration (the time from
+    its first frame to the next chunk's), so the joined timestamps are the one-shot's."""
+    if len(files) != len(plan.chunks):
+        raise ValueError(f"{len(files)} chunk files for {len(plan.chunks)} chunks")
+    lines = ["ffconcat version 1.0"]
+    for chunk, path in zip(plan.chunks, files, strict=True):
+        quoted = str(path).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+        lines.append(f"duration {_num(chunk.duration)}")
+    return "\n".join(lines) + "\n"
+
+
+def join_command(
+    work: TranscodeWork, concat: Path, audio: Path | None, out: Path, *, threads: int = 0
+) -> list[str]:
+    """Join the chunk files listed in ``concat`` by stream copy and mux ``audio`` (the
+    whole-source audio, if any) into ``out``, in the rendition's container."""
+    args = ["-y", "-f", "concat", "-safe", "0", "-i", str(concat)]
+    if audio is not None:
+        args += ["-i", str(audio)]
+    args += ["-map", "0:v:0"]
+    if audio is not None:
+        args += ["-map", "1:a:0"]
+    args += ["-c", "copy", *output_thread_args(threads), "-map_metadata", "-1"]
+    args += [*muxer_args(work, WorkFiles(main=out)), str(out)]
+    return args
+
+
+__all__ = [
+    "AUDIO_SUFFIX",
+    "CHUNK_SUFFIX",
+    "SEEK_MARGIN",
+    "ChunkCommand",
+    "audio_command",
+    "chunk_command",
+    "chunkable",
+    "concat_list",
+    "join_command",
+]

@@ -1,0 +1,169 @@
+"""Chunk plans and the chunk/audio/join argv builders: pure, compared as values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from reelflow.media.chunks import (
+    audio_command,
+    chunk_command,
+    chunkable,
+    concat_list,
+    join_command,
+    output_frame_times,
+    plan_chunks,
+    should_chunk,
+)
+from reelflow.specs.chunks import Chunk, ChunkPlan
+from tests.unit.media.test_command import media_info, rendition
+
+GRID = output_frame_times(6.0, 25)
+
+
+def test_chunking_needs_a_setting_and_more_than_two_chunks() -> None:
+    assert not should_chunk(6.0, 0)
+    assert not should_chunk(4.0, 2.0)
+    assert should_chunk(4.04, 2.0)
+    assert plan_chunks(output_frame_times(4.0, 25), 4.0, 2.0) is None
+    assert plan_chunks(GRID, 6.0, 0) is None
+
+
+def test_a_plan_tiles_the_output_with_cuts_between_frames() -> None:
+    plan = plan_chunks(GRID, 6.0, 2.0)
+    assert plan is not None
+    assert plan.chunks == [
+        Chunk(index=0, start=0.0, end=2.0, cut_start=0.0, cut_end=1.98, frames=50,
+              at_keyframe=True),
+        Chunk(index=1, start=2.0, end=4.0, cut_start=1.98, cut_end=3.98, frames=50),
+        Chunk(index=2, start=4.0, end=6.0, cut_start=3.98, cut_end=0.0, frames=50),
+    ]  # fmt: skip
+    assert plan.frames == len(GRID) == 150
+
+
+def test_chunks_are_about_equal_and_the_remainder_is_shared() -> None:
+    plan = plan_chunks(output_frame_times(10.0, 25), 10.0, 3.0)
+    assert plan is not None
+    assert [c.start for c in plan.chunks] == [0.0, 3.32, 6.68]  # targets 3.33 and 6.67
+    assert [c.frames for c in plan.chunks] == [83, 84, 83]
+
+
+def test_a_keyframe_in_the_window_wins_one_outside_does_not() -> None:
+    plan = plan_chunks(GRID, 6.0, 2.0, keyframes=[0.0, 2.4, 5.0])
+    assert plan is not None
+    assert [(c.start, c.at_keyframe) for c in plan.chunks] == [
+        (0.0, True), (2.4, True), (4.0, False),
+    ]  # fmt: skip
+    wide = plan_chunks(GRID, 6.0, 2.0, keyframes=[0.0, 2.4, 5.0], window=1.0)
+    assert wide is not None
+    assert [c.start for c in wide.chunks] == [0.0, 2.4, 5.0]
+
+
+def test_a_keyframe_off_the_output_grid_moves_to_the_frame_showing_it() -> None:
+    # A 30 fps source's keyframe at 2.0333 s is shown by the 25 fps frame at 2.04 s.
+    plan = plan_chunks(GRID, 6.0, 2.0, keyframes=[61 / 30])
+    assert plan is not None
+    assert plan.chunks[1].start == pytest.approx(2.04)
+
+
+def test_variable_frame_times_cut_halfway_between_their_neighbours() -> None:
+    times = [t / 25 for t in range(150) if t % 5 != 2]  # 2.08 s missing, among others
+    plan = plan_chunks(times, 6.0, 2.0, keyframes=[2.12])
+    assert plan is not None
+    starts = [(c.start, c.cut_start) for c in plan.chunks[1:]]
+    assert starts == [(2.12, pytest.approx(2.08)), (4.0, pytest.approx(3.98))]
+    assert plan.frames == len(times) == 120
+
+
+def test_a_plan_with_a_gap_is_refused() -> None:
+    first = Chunk(index=0, start=0.0, end=2.0, cut_start=0.0, cut_end=1.98, frames=50)
+    second = Chunk(index=1, start=2.04, end=6.0, cut_start=2.02, frames=99)
+    with pytest.raises(ValidationError, match="does not start where 0 ends"):
+        ChunkPlan(chunk_seconds=2.0, end=6.0, chunks=[first, second])
+
+
+def test_a_chunk_is_the_rendition_chain_cut_on_its_own_timeline() -> None:
+    plan = plan_chunks(GRID, 6.0, 2.0)
+    assert plan is not None
+    work = rendition(0, 100010, width=320, height=240)
+    middle = chunk_command(
+        "/in.mp4", media_info(), work, plan.chunks[1], Path("/w/c1.mp4"),
+        work_dir=Path("/w"), video_preset="fast", threads=1,
+    )  # fmt: skip
+    assert middle.args == [
+        "-y", "-filter_threads", "1", "-filter_complex_threads", "1", "-threads", "1",
+        "-i", "/in.mp4",  # 1 s before 1.98 s is not a whole second in: no seek
+        "-filter_complex",
+        "[0:v:0]null[src];"
+        "[src]fps=25,scale=320:240:flags=bicubic,setsar=1,format=yuv420p[v1];"
+        "[v1]trim=start=1.98:end=3.98,setpts=PTS-STARTPTS[chunk]",
+        "-map", "[chunk]", "-threads", "1",
+        "-c:v", "libx264", "-preset", "fast", "-profile:v", "high",
+        "-b:v", "400k", "-maxrate", "600k", "-bufsize", "800k",
+        "-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", "/w/c1.mp4",
+    ]  # fmt: skip
+    assert middle.duration == 2.0
+
+
+def test_a_late_chunk_seeks_whole_seconds_early_and_restores_its_timestamps() -> None:
+    grid = output_frame_times(12.0, 25)
+    plan = plan_chunks(grid, 12.0, 4.0)
+    assert plan is not None
+    last = plan.chunks[-1]
+    args = chunk_command(
+        "/in.mp4", media_info(), rendition(0), last, Path("/w/c.mp4"), work_dir=Path("/w")
+    ).args
+    assert args[args.index("-ss") + 1] == "6"  # floor(7.98 - 1)
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,null[src];")
+    assert graph.endswith("[v1]trim=start=7.98,setpts=PTS-STARTPTS[chunk]")
+    assert "-threads" not in args
+
+
+def test_only_whole_file_video_renditions_are_chunked() -> None:
+    assert chunkable(rendition(0))
+    assert not chunkable(rendition(0, 1010))  # audio only
+    assert not chunkable(rendition(0, start=1.0))
+    with pytest.raises(ValueError, match="cannot be chunked"):
+        chunk_command(
+            "/in.mp4", media_info(), rendition(0, start=1.0),
+            Chunk(index=0, start=0, end=2, cut_start=0, frames=50), Path("/w/c.mp4"),
+            work_dir=Path("/w"),
+        )  # fmt: skip
+
+
+def test_audio_is_encoded_once_whole_or_not_at_all() -> None:
+    args = audio_command("/in.mp4", media_info(), rendition(0), Path("/w/a.m4a"))
+    assert args == [
+        "-y", "-i", "/in.mp4", "-vn", "-map", "0:a:0",
+        "-c:a", "aac", "-b:a", "64k", "-ar", "44100", "-ac", "2",
+        "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", "/w/a.m4a",
+    ]  # fmt: skip
+    assert audio_command("/in.mp4", media_info(audio=False), rendition(0), Path("/a")) is None
+
+
+def test_the_concat_script_gives_each_chunk_its_exact_duration() -> None:
+    plan = plan_chunks(output_frame_times(10.0, 25), 10.0, 3.0)
+    assert plan is not None
+    files = [Path("/w/c0.mp4"), Path("/w/it's.mp4"), Path("/w/c2.mp4")]
+    assert concat_list(plan, files) == (
+        "ffconcat version 1.0\n"
+        "file '/w/c0.mp4'\nduration 3.32\n"
+        "file '/w/it'\\''s.mp4'\nduration 3.36\n"
+        "file '/w/c2.mp4'\nduration 3.32\n"
+    )
+    with pytest.raises(ValueError, match="2 chunk files for 3 chunks"):
+        concat_list(plan, files[:2])
+
+
+def test_the_join_copies_the_chunks_and_the_audio_into_the_rendition_container() -> None:
+    work = rendition(0)
+    assert join_command(work, Path("/w/l.txt"), Path("/w/a.m4a"), Path("/w/out.mp4")) == [
+        "-y", "-f", "concat", "-safe", "0", "-i", "/w/l.txt", "-i", "/w/a.m4a",
+        "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-map_metadata", "-1",
+        "-f", "mp4", "-movflags", "+faststart", "/w/out.mp4",
+    ]  # fmt: skip
+    silent = join_command(work, Path("/w/l.txt"), None, Path("/w/out.mp4"))
+    assert "1:a:0" not in silent and silent.count("-i") == 1
