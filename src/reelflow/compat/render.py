@@ -146,15 +146,45 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
 
 
 def _with_inputs(document: dict[str, Any]) -> dict[str, Any]:
-    """A task input whose ``HeadTailParameter`` clips are shown as ``MediaInputInfo``."""
+    """A task input as the compatible API shows it: ``HeadTailParameter`` clips and an
+    inline watermark's image as ``MediaInputInfo``."""
+    shown = dict(document)
     clips = document.get("HeadTailParameter")
-    if not isinstance(clips, dict):
-        return document
-    shown = {
-        name: [input_info(TaskSource.model_validate(c)) for c in clips.get(name) or []]
-        for name in ("HeadSet", "TailSet")
+    if isinstance(clips, dict):
+        shown["HeadTailParameter"] = {
+            name: [input_info(TaskSource.model_validate(c)) for c in clips.get(name) or []]
+            for name in ("HeadSet", "TailSet")
+        }
+    marks = document.get("WatermarkSet")
+    if isinstance(marks, list):
+        shown["WatermarkSet"] = [_raw_watermark(m) if isinstance(m, dict) else m for m in marks]
+    return shown
+
+
+def _raw_watermark(mark: dict[str, Any]) -> dict[str, Any]:
+    """A ``WatermarkInput`` whose ``RawParameter`` has the SDK's ``RawWatermarkParameter``
+    members: the image is the bucket object it was read from (``null`` for an image given
+    inline through the native API), never its bytes."""
+    raw = mark.get("RawParameter")
+    if not isinstance(raw, dict):
+        return mark
+    image = raw.get("ImageTemplate")
+    shown_image = None
+    if isinstance(image, dict):
+        origin = str(image.get("ImageOrigin") or "")
+        bucket, _, key = origin.partition("/")
+        content = input_info(TaskSource(type="bucket", bucket=bucket, key=key)) if key else None
+        shown_image = {
+            "ImageContent": content,
+            "Width": image.get("Width"),
+            "Height": image.get("Height"),
+            "RepeatType": image.get("RepeatType"),
+        }
+    members = ("Type", "CoordinateOrigin", "XPos", "YPos")
+    return {
+        **mark,
+        "RawParameter": {**{k: raw.get(k) for k in members}, "ImageTemplate": shown_image},
     }
-    return {**document, "HeadTailParameter": shown}
 
 
 def workflow_task(task: TaskRecord) -> dict[str, Any]:

@@ -279,6 +279,9 @@ class ImageWatermark(Spec):
     width: Annotated[str, _size_value("width", allow_zero=False)] = "10%"
     height: Annotated[str, _size_value("height")] = "0px"
     repeat_type: Literal["once", "repeat_last_frame", "repeat"] = "repeat"
+    # Where the compatible API's inline watermark (``RawWatermarkParameter``) had its image:
+    # ``bucket/key``, shown back as the ``MediaInputInfo`` it was given as. Empty otherwise.
+    image_origin: str = ""
 
 
 class TextWatermark(Spec):

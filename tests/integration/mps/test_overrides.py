@@ -11,7 +11,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.mps.v20190612.mps_client import MpsClient
 
-from tests.clips import ClipCache
+from tests.clips import ClipCache, run_ffmpeg
 from tests.integration.media.http_server import serve
 from tests.integration.mps.conftest import REGION
 from tests.integration.mps.sdk import call, wait_finished
@@ -130,3 +130,72 @@ def test_head_and_tail_clips_are_joined_around_the_rendition(
     assert abs(end - length) <= 1 / 25, (end, length)
     assert task["Output"]["Height"] == 180
     assert abs(task["Output"]["Duration"] - 4.5) <= 2 / 25
+
+
+def luma(path: Path) -> list[bytes]:
+    """The first frame's luma rows."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        plane = frame.planes[0]
+        data, stride = bytes(plane), plane.line_size
+        return [data[y * stride : y * stride + frame.width] for y in range(frame.height)]
+
+
+def difference(a: list[bytes], b: list[bytes], ys: range, xs: range) -> float:
+    total = sum(abs(a[y][x] - b[y][x]) for y in ys for x in xs)
+    return total / (len(ys) * len(xs))
+
+
+def test_an_inline_watermark_reads_its_image_from_a_bucket(
+    server: ServerProcess, mps: MpsClient, clip: Path, tmp_path: Path
+) -> None:
+    logo = tmp_path / "logo.png"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=white:size=64x64", "-frames:v", "1", str(logo)])
+    with server.client() as client:
+        upload(client, "in/ov.mp4", clip)
+        upload(client, "marks/logo.png", logo)
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    image = {
+        "Type": "COS",
+        "CosInputInfo": {"Bucket": "media", "Region": REGION, "Object": "/marks/logo.png"},
+    }
+    mark = {
+        "Definition": 0,
+        "RawParameter": {
+            "Type": "image",
+            "CoordinateOrigin": "TopLeft",
+            "XPos": "0px",
+            "YPos": "0px",
+            "ImageTemplate": {"ImageContent": image, "Width": "50%", "RepeatType": "repeat"},
+        },
+    }
+    task = process(mps, {"Definition": definition, "WatermarkSet": [mark]})
+    assert task["Status"] == "SUCCESS", task
+    echoed = task["Input"]["WatermarkSet"][0]["RawParameter"]
+    assert echoed["ImageTemplate"]["ImageContent"]["CosInputInfo"]["Object"] == "/marks/logo.png"
+    assert echoed["ImageTemplate"]["Width"] == "50%"
+    with server.client() as client:
+        marked = download(client, task["Output"]["Path"], tmp_path)
+        (tmp_path / "plain").mkdir()
+        plain = download(
+            client, process(mps, {"Definition": definition})["Output"]["Path"], tmp_path / "plain"
+        )
+    # The logo covers the top-left quarter of the picture: those pixels differ from a
+    # rendition without it, the bottom-right ones do not.
+    first, second = luma(marked), luma(plain)
+    h, w = len(first), len(first[0])
+    top_left = difference(first, second, range(h // 4), range(w // 4))
+    bottom_right = difference(first, second, range(h - h // 4, h), range(w - w // 4, w))
+    assert top_left > 5 * max(bottom_right, 1.0), (top_left, bottom_right)
+
+
+def test_an_inline_watermark_from_a_url_is_not_offered(mps: MpsClient) -> None:
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    image = {"Type": "URL", "UrlInputInfo": {"Url": "https://example.com/logo.png"}}
+    mark = {
+        "Definition": 0,
+        "RawParameter": {"Type": "image", "ImageTemplate": {"ImageContent": image}},
+    }
+    with pytest.raises(TencentCloudSDKException) as caught:
+        process(mps, {"Definition": definition, "WatermarkSet": [mark]})
+    assert caught.value.get_code() == "UnsupportedOperation", caught.value

@@ -277,6 +277,9 @@ def test_media_process_task(ctx: ActionContext) -> None:
     assert task.snapshot_by_time_offset_task_set[0].ext_time_offset_set == ["1s"]
 
 
+URL_IMAGE = {"Type": "URL", "UrlInputInfo": {"Url": "https://example.com/logo.png"}}
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -317,11 +320,20 @@ def test_media_process_task(ctx: ActionContext) -> None:
                 "SampleSnapshotTaskSet": [
                     {
                         "Definition": 10,
-                        "WatermarkSet": [{"Definition": 0, "RawParameter": {"Type": "image"}}],
+                        "WatermarkSet": [
+                            {
+                                "Definition": 0,
+                                "RawParameter": {
+                                    "Type": "image",
+                                    "ImageTemplate": {"ImageContent": URL_IMAGE},
+                                },
+                            }
+                        ],
                     }
                 ]
             },
-            "MediaProcessTask.SampleSnapshotTaskSet.0.WatermarkSet.0.RawParameter",
+            "MediaProcessTask.SampleSnapshotTaskSet.0.WatermarkSet.0.RawParameter"
+            ".ImageTemplate.ImageContent.Type URL",
         ),
         (
             {
