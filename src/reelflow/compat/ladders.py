@@ -44,7 +44,7 @@ from reelflow.specs.ladders import (
     LadderTemplate,
     SegmentType,
 )
-from reelflow.specs.templates import AudioTemplate, VideoTemplate
+from reelflow.specs.templates import ADVANCED_VIDEO_FIELDS, AudioTemplate, VideoTemplate
 
 MISSING = "MissingParameter"
 UNSUPPORTED = "UnsupportedOperation"
@@ -67,7 +67,9 @@ _SWITCHES = {
 _STREAM_FIELDS = ("Video", "Audio", "RemoveAudio", "RemoveVideo")
 # VideoTemplateInfo members reelflow reads: its VideoTemplate's fields (reelflow's own
 # Preset/AllowUpscale too) and HlsTime. Every other member is a knob it does not offer.
-_VIDEO_FIELDS = tuple(to_pascal(name) for name in VideoTemplate.model_fields)
+_VIDEO_FIELDS = tuple(
+    to_pascal(name) for name in VideoTemplate.model_fields if name not in ADVANCED_VIDEO_FIELDS
+)
 _AUDIO_FIELDS = tuple(to_pascal(name) for name in AudioTemplate.model_fields)
 _DEFAULT_SECONDS = 6
 
@@ -309,8 +311,9 @@ def ladder_fields(template: LadderTemplate) -> dict[str, Any]:
     for info in template.stream_infos:
         video = None
         if info.video is not None:
+            rung = trim.video_holder({"VideoTemplate": info.video.to_mps()})["VideoTemplate"]
             video = {
-                **trim.video_holder({"VideoTemplate": info.video.to_mps()})["VideoTemplate"],
+                **{k: v for k, v in rung.items() if k in _VIDEO_FIELDS},
                 "HlsTime": template.segment_seconds,
             }
         infos.append(

@@ -13,6 +13,7 @@ from reelflow.compat.media import media_metadata
 from reelflow.specs.outputs import (
     AdaptiveStreamingResult,
     AnimatedResult,
+    EditResult,
     ImageSpriteResult,
     SampleSnapshotResult,
     SnapshotResult,
@@ -42,7 +43,19 @@ def output_item(result: SubTaskResult) -> dict[str, Any]:
         return _sprite(result)
     if isinstance(result, AdaptiveStreamingResult):
         return _adaptive(result)
+    if isinstance(result, EditResult):
+        return _edit(result)
     return _animated(result)
+
+
+def _edit(result: EditResult) -> dict[str, Any]:
+    """``EditMediaTaskOutput``."""
+    file = result.file
+    return {
+        "OutputStorage": storage_info(file.bucket),
+        "Path": mps_path(file.key),
+        "MetaData": media_metadata(file.media) if file.media is not None else None,
+    }
 
 
 def _transcode(result: TranscodeResult) -> dict[str, Any]:

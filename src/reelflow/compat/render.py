@@ -130,7 +130,11 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
         "ErrCodeExt": sub.err_code if failed else "",
         "ErrCode": (LEGACY_ERROR if failed else 0),
         "Message": "SUCCESS" if ok else sub.message,
-        "Input": sub.spec.parsed_input().to_mps(),
+        "Input": (
+            sub.spec.parsed_edit().to_mps()
+            if sub.kind is SubTaskKind.EDIT
+            else _with_inputs(sub.spec.parsed_input().to_mps())
+        ),
         "Output": sub.output if ok else None,
     }
     if sub.kind is SubTaskKind.TRANSCODE:
@@ -141,7 +145,9 @@ def subtask_result(sub: SubTaskRecord) -> dict[str, Any]:
     result: dict[str, Any] = {"Type": sub.kind.value}
     for member in _ALL_MEMBERS:
         result[member] = None
-    result[RESULT_MEMBERS[sub.kind]] = body
+    # An edit task's sub-task has no member of its own in MediaProcessTaskResult: only the
+    # native API and the CLI show it here (the compatible API renders ``edit_task``).
+    result[RESULT_MEMBERS.get(sub.kind, "EditMediaTask")] = body
     return result
 
 
@@ -153,6 +159,48 @@ def _with_regions(task: TaskRecord, document: dict[str, Any]) -> dict[str, Any]:
         return document
     filled: dict[str, Any] = fill_regions(document, lambda bucket: regions.get(bucket, ""))
     return filled
+
+
+def _with_inputs(document: dict[str, Any]) -> dict[str, Any]:
+    """A task input as the compatible API shows it: ``HeadTailParameter`` clips and an
+    inline watermark's image as ``MediaInputInfo``."""
+    shown = dict(document)
+    clips = document.get("HeadTailParameter")
+    if isinstance(clips, dict):
+        shown["HeadTailParameter"] = {
+            name: [input_info(TaskSource.model_validate(c)) for c in clips.get(name) or []]
+            for name in ("HeadSet", "TailSet")
+        }
+    marks = document.get("WatermarkSet")
+    if isinstance(marks, list):
+        shown["WatermarkSet"] = [_raw_watermark(m) if isinstance(m, dict) else m for m in marks]
+    return shown
+
+
+def _raw_watermark(mark: dict[str, Any]) -> dict[str, Any]:
+    """A ``WatermarkInput`` whose ``RawParameter`` has the SDK's ``RawWatermarkParameter``
+    members: the image is the bucket object it was read from (``null`` for an image given
+    inline through the native API), never its bytes."""
+    raw = mark.get("RawParameter")
+    if not isinstance(raw, dict):
+        return mark
+    image = raw.get("ImageTemplate")
+    shown_image = None
+    if isinstance(image, dict):
+        origin = str(image.get("ImageOrigin") or "")
+        bucket, _, key = origin.partition("/")
+        content = input_info(TaskSource(type="bucket", bucket=bucket, key=key)) if key else None
+        shown_image = {
+            "ImageContent": content,
+            "Width": image.get("Width"),
+            "Height": image.get("Height"),
+            "RepeatType": image.get("RepeatType"),
+        }
+    members = ("Type", "CoordinateOrigin", "XPos", "YPos")
+    return {
+        **mark,
+        "RawParameter": {**{k: raw.get(k) for k in members}, "ImageTemplate": shown_image},
+    }
 
 
 def workflow_task(task: TaskRecord) -> dict[str, Any]:
@@ -177,8 +225,42 @@ def workflow_task(task: TaskRecord) -> dict[str, Any]:
 
 
 def task_type(task: TaskRecord) -> str:
-    """``WorkflowTask``, or ``ScheduleTask`` for a task made from a schedule's activities."""
+    """``WorkflowTask``, ``ScheduleTask`` for a task made from a schedule's activities, or
+    ``EditMediaTask`` for a clip-and-join."""
+    if task.request.edit is not None:
+        return "EditMediaTask"
     return "ScheduleTask" if task.request.schedule is not None else "WorkflowTask"
+
+
+def edit_task(task: TaskRecord) -> dict[str, Any]:
+    """The compatible API's ``EditMediaTask`` (also an event's ``EditMediaTaskEvent``): the
+    inputs as given, and the joined file once the task succeeded. The structure has no
+    ``ErrCodeExt``: a failure's code leads its ``Message``."""
+    edit = task.request.edit
+    assert edit is not None
+    sub = task.subtasks[0] if task.subtasks else None
+    code, message = task.err_code, task.message
+    if not code and sub is not None and sub.api_status == "FAIL":
+        code, message = sub.err_code, sub.message
+    ok = sub is not None and sub.api_status == "SUCCESS"
+    return {
+        "TaskId": task.id,
+        "Status": task.api_status,
+        "ErrCode": LEGACY_ERROR if code else 0,
+        "Message": f"{code}: {message}" if code else ("SUCCESS" if ok else ""),
+        "Input": {
+            "FileInfoSet": [
+                {
+                    "InputInfo": input_info(f.source),
+                    "StartTimeOffset": f.start_time_offset,
+                    "EndTimeOffset": f.end_time_offset or 0.0,
+                    "Id": f.id,
+                }
+                for f in edit.file_infos
+            ]
+        },
+        "Output": sub.output if ok and sub is not None else None,
+    }
 
 
 def schedule_task(task: TaskRecord) -> dict[str, Any]:
@@ -213,13 +295,15 @@ def schedule_task(task: TaskRecord) -> dict[str, Any]:
 def task_detail(task: TaskRecord) -> dict[str, Any]:
     """``DescribeTaskDetail``'s response body (without ``RequestId``)."""
     scheduled = task.request.schedule is not None
+    edited = task.request.edit is not None
     return {
         "TaskType": task_type(task),
         "Status": task.api_status,
         "CreateTime": iso(task.created_at),
         "BeginProcessTime": iso(task.started_at),
         "FinishTime": iso(task.finished_at),
-        "WorkflowTask": None if scheduled else workflow_task(task),
+        "EditMediaTask": edit_task(task) if edited else None,
+        "WorkflowTask": None if scheduled or edited else workflow_task(task),
         "ScheduleTask": schedule_task(task) if scheduled else None,
         "TasksPriority": task.priority,
         "SessionId": task.session_id,
@@ -240,13 +324,14 @@ def event_body(
     (``kind``: ``task.started``, ``task.finished``, ``subtask.finished``); see
     ``reelflow.notify`` for what is added when it is sent."""
     scheduled = task.request.schedule is not None
+    edited = task.request.edit is not None
     body: dict[str, Any] = {
         "EventType": task_type(task),
         "EventId": event_id,
         "Sequence": seq,
         "EventKind": str(kind),
-        "WorkflowTaskEvent": None if scheduled else workflow_task(task),
-        "EditMediaTaskEvent": None,
+        "WorkflowTaskEvent": None if scheduled or edited else workflow_task(task),
+        "EditMediaTaskEvent": edit_task(task) if edited else None,
         "ScheduleTaskEvent": schedule_task(task) if scheduled else None,
         "SessionId": task.session_id,
         "SessionContext": task.session_context,

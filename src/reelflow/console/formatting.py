@@ -14,6 +14,7 @@ KIND_LABELS: dict[str, str] = {
     SubTaskKind.IMAGE_SPRITE.value: "Image sprite",
     SubTaskKind.ANIMATED_GRAPHICS.value: "Animated image",
     SubTaskKind.ADAPTIVE.value: "Adaptive streaming",
+    SubTaskKind.EDIT.value: "Clip and join",
     TemplateKind.WATERMARK.value: "Watermark",
     TemplateKind.IMAGE_SPRITE.value: "Image sprite",
     TemplateKind.ANIMATED_GRAPHICS.value: "Animated image",

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 
 from reelflow.backoff import Patience
@@ -24,18 +24,20 @@ from reelflow.errors import (
     ConfigError,
     FFmpegFailed,
     JobCancelled,
+    MediaError,
     ReelflowError,
     SpecError,
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext
 from reelflow.executors.disk import disk_full_as_error, scratch_full
+from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
 from reelflow.executors.quality import score_works, scored, scored_output
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
-from reelflow.media.command import build_command
+from reelflow.media.command import WorkFiles, build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
@@ -43,7 +45,7 @@ from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
-from reelflow.specs.works import LadderWork, TranscodeWork
+from reelflow.specs.works import EditWork, LadderWork, TranscodeWork
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
@@ -278,11 +280,61 @@ class JobRuntime:
         ):
             self._done_with_url(job)  # this job holds its own link to the copy
             outcomes: list[SubTaskOutcome] = []
-            failed = self._fused(job, ctx, src, work_dir, outcomes)
-            if failed is not None:
-                return failed
+            edits = [w for w in job.works if isinstance(w, EditWork)]
+            for edit in edits:  # an edit task's one job holds its one work
+                try:
+                    outcomes.append(self._edit(job, ctx, src, edit, work_dir, 95.0))
+                except StorageUnavailable as exc:
+                    return self._outage(job, exc, outcomes)
+            if len(edits) < len(job.works):
+                failed = self._fused(job, ctx, src, work_dir, outcomes)
+                if failed is not None:
+                    return failed
             ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
+
+    def _edit(
+        self, job: JobPayload, ctx: JobContext, src: str, work: EditWork, work_dir: Path,
+        share: float,
+    ) -> SubTaskOutcome:  # fmt: skip
+        """Fetch and probe the join's other inputs (the first is the job's source), run its
+        command and commit the file. A bad input or cut fails the sub-task; an input that
+        cannot be read fails the job (retried when the error says so)."""
+        assert job.media_info is not None
+        with ExitStack() as stack:
+            inputs = [(src, job.media_info)]
+            for i, piece in enumerate(work.pieces[1:], start=1):
+                other = job.model_copy(update={"source": piece.source})
+                folder = work_dir / f"input{i}"
+                folder.mkdir()
+                path = stack.enter_context(self._source(other, folder))
+                self._done_with_url(other)
+                info = probe(path, max_pixels=self.max_input_pixels, label=_named(other))
+                inputs.append((path, info))
+            try:
+                command = edit_command(work, inputs, work_dir, video_preset=job.video_preset)
+            except SpecError as exc:
+                return SubTaskOutcome(
+                    index=work.index, ok=False, error_code=exc.code, message=exc.message
+                )
+            for path_, data in command.files.items():
+                path_.write_bytes(data)
+
+            def on_progress(p: Progress) -> None:
+                ctx.progress(share * p.fraction_of(command.duration))
+
+            try:
+                self.runner.run(
+                    command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
+                )
+            except FFmpegFailed as exc:
+                log.warning("job %s: join failed: %s", job.job_id, exc.message)
+                return SubTaskOutcome(
+                    index=work.index, ok=False, error_code=exc.code, message=exc.message
+                )
+        return commit_work(
+            work, WorkFiles(main=command.output), self.storages.get, patience=self.outage_patience
+        )
 
     def _outage(
         self, job: JobPayload, exc: StorageUnavailable, outcomes: list[SubTaskOutcome]
@@ -311,7 +363,7 @@ class JobRuntime:
         commit each work's files, adding each outcome to ``outcomes``; a ``JobResult`` when
         the job ends here (FFmpeg failed: every work of the job fails with it; an outage)."""
         assert job.media_info is not None
-        works = job.works
+        works = [w for w in job.works if not isinstance(w, EditWork)]
         command = build_command(
             src,
             job.media_info,
@@ -369,6 +421,11 @@ class JobRuntime:
         for work in works:
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")
+            if isinstance(work, TranscodeWork) and (work.heads or work.tails):
+                joined = self._heads_tails(job, ctx, work, command.outputs[work.index], work_dir)
+                if joined is not None:
+                    outcomes.append(joined)
+                    continue
             try:
                 if isinstance(work, LadderWork):
                     outcome = finish_ladder(
@@ -397,4 +454,45 @@ class JobRuntime:
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
+        return None
+
+    def _heads_tails(
+        self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,
+        work_dir: Path,
+    ) -> SubTaskOutcome | None:  # fmt: skip
+        """Join the work's head and tail clips around its rendition, in place (a second
+        encode of the rendition: its own template, its own size and rates). A failed
+        sub-task's outcome when a clip is unusable or the join fails; else ``None``."""
+        main = files.main
+        assert main is not None
+        folder = work_dir / f"heads-tails{work.index}"
+        folder.mkdir()
+        with ExitStack() as stack:
+
+            def fetched(clip: TaskSource, n: int) -> tuple[str, MediaInfo]:
+                other = job.model_copy(update={"source": clip})
+                into = folder / f"clip{n}"
+                into.mkdir()
+                path = stack.enter_context(self._source(other, into))
+                self._done_with_url(other)
+                return path, probe(path, max_pixels=self.max_input_pixels, label=_named(other))
+
+            try:
+                heads = [fetched(clip, n) for n, clip in enumerate(work.heads)]
+                tails = [fetched(clip, len(heads) + n) for n, clip in enumerate(work.tails)]
+                command = head_tail_command(
+                    work,
+                    (str(main), probe(main)),
+                    heads,
+                    tails,
+                    folder,
+                    video_preset=job.video_preset,
+                )
+                self.runner.run(command.args, timeout=job.timeout, cancel=ctx.cancel)
+            except (SpecError, MediaError) as exc:
+                log.warning("job %s: heads and tails of %s: %s", job.job_id, work.index, exc)
+                return SubTaskOutcome(
+                    index=work.index, ok=False, error_code=exc.code, message=exc.message
+                )
+        os.replace(command.output, main)
         return None

@@ -30,6 +30,7 @@ from reelflow.media.probe import probe
 from reelflow.specs.jobs import SubTaskOutcome
 from reelflow.specs.outputs import (
     AnimatedResult,
+    EditResult,
     ImageSpriteResult,
     OutputFile,
     SampleSnapshotResult,
@@ -40,6 +41,7 @@ from reelflow.specs.outputs import (
 )
 from reelflow.specs.works import (
     AnimatedWork,
+    EditWork,
     ImageSpriteWork,
     SampleSnapshotWork,
     SnapshotWork,
@@ -103,6 +105,18 @@ class Committer:
                 self.storage.delete(key)
             except StorageError as exc:  # the bucket may be gone altogether
                 log.warning("could not remove partial output %s: %s", key, exc)
+
+
+def _edit_item(work: EditWork, files: WorkFiles, commit: Committer) -> EditResult:
+    assert files.main is not None
+    if not files.main.exists() or files.main.stat().st_size == 0:
+        raise FFmpegFailed("FFmpeg wrote no joined file", code="FFmpegFailed.NoOutput")
+    info = probe(files.main)
+    stored = commit.put(work.key, files.main)
+    md5 = content_md5(stored, files.main)
+    return EditResult(
+        file=OutputFile(bucket=work.bucket, key=work.key, size=stored.size, md5=md5, media=info)
+    )
 
 
 def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) -> TranscodeResult:
@@ -267,6 +281,7 @@ _ITEMS: dict[str, Callable[[Any, WorkFiles, Committer], SubTaskResult]] = {
     "SampleSnapshot": _sample_item,
     "ImageSprites": _sprite_item,
     "AnimatedGraphics": _animated_item,
+    "EditMedia": _edit_item,
 }
 
 

@@ -26,6 +26,7 @@ from reelflow.media.encoders import (
     FASTSTART,
     MUXERS,
     audio_args,
+    hls_seconds,
     input_thread_args,
     output_thread_args,
     video_args,
@@ -36,12 +37,12 @@ from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.units import Size
 from reelflow.specs.works import (
     AnimatedWork,
+    CommandWork,
     ImageSpriteWork,
     LadderWork,
     SampleSnapshotWork,
     SnapshotWork,
     TranscodeWork,
-    Work,
 )
 
 IMAGE_CODECS = {
@@ -202,7 +203,7 @@ def _overlay_marks(
 def build_command(
     source: str,
     info: MediaInfo,
-    works: Sequence[Work],
+    works: Sequence[CommandWork],
     work_dir: Path,
     *,
     video_preset: str = "medium",
@@ -273,7 +274,7 @@ def build_command(
     return Command(args=args, outputs=outputs, files=graph.files, duration=length, ladders=ladders)
 
 
-def _needs_frames(work: Work) -> bool:
+def _needs_frames(work: CommandWork) -> bool:
     """Whether ``work`` takes a branch of the decoded video."""
     if isinstance(work, TranscodeWork):
         return work.width != 0
@@ -282,7 +283,7 @@ def _needs_frames(work: Work) -> bool:
     return True
 
 
-def _output_length(work: Work, source: float) -> float:
+def _output_length(work: CommandWork, source: float) -> float:
     """How far one work's output timestamps run, in seconds.
 
     FFmpeg's progress ``out_time`` is the furthest output position, so the longest output
@@ -357,7 +358,8 @@ def _rendition_chain(graph: _Graph, work: TranscodeWork, branch: str, aspect: fl
     if work.fps:
         filters.append(f"fps={_num(work.fps)}")
     filters += _fit(work.width, work.height, work.template.video_template.fill_type, aspect)
-    filters += ["setsar=1", "format=yuv420p"]
+    sar = work.template.video_template.sar
+    filters += [f"setsar={'2' if sar == '2:1' else '1'}", "format=yuv420p"]
     label = graph.label("v")
     graph.chains.append(f"[{branch}]" + ",".join(filters) + f"[{label}]")
     return _overlay_marks(graph, label, work.watermarks, work.index, (work.width, work.height))
@@ -403,7 +405,7 @@ def _muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
         assert files.segments is not None
         args += [
             "-hls_time",
-            "10",
+            str(hls_seconds(work.template.video_template)),
             "-hls_playlist_type",
             "vod",
             "-hls_segment_filename",

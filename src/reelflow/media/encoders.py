@@ -68,27 +68,63 @@ def video_args(video: VideoTemplate, *, fps: float, preset: str, container: str)
     codec = video.codec.value
     args = ["-c:v", VIDEO_ENCODERS[codec]]
     chosen = video.preset or preset
+    x265_params = ["log-level=error"]
+    rate = _rate_args(video, codec, x265_params)
     if codec == "h264":
-        args += ["-preset", chosen, "-profile:v", "high"]
+        profile = video.video_profile if video.video_profile not in ("", "default") else "high"
+        args += ["-preset", chosen, "-profile:v", profile]
+        if video.video_level:
+            args += ["-level:v", video.video_level]
+        if video.bframes is not None:
+            args += ["-bf", str(video.bframes)]
     elif codec == "h265":
-        args += ["-preset", chosen, "-x265-params", "log-level=error"]
+        if video.video_level:
+            x265_params.append(f"level-idc={video.video_level}")
+        if video.bframes is not None:
+            x265_params.append(f"bframes={video.bframes}")
+        args += ["-preset", chosen, "-x265-params", ":".join(x265_params)]
         if container in FASTSTART:
             args += ["-tag:v", "hvc1"]  # the tag Apple players require for HEVC in MP4
     elif codec == "vp9":
         args += ["-deadline", "good", "-cpu-used", str(_VPX_CPU_USED[chosen]), "-row-mt", "1"]
     else:
         args += ["-preset", str(_SVT_PRESET[chosen])]
-    if video.bitrate:
-        kbps = video.bitrate
-        args += ["-b:v", f"{kbps}k", "-maxrate", f"{kbps * 3 // 2}k", "-bufsize", f"{kbps * 2}k"]
-    else:
-        crf = video.vcrf if video.vcrf is not None else _DEFAULT_CRF[codec]
-        args += ["-crf", str(crf)]
-        if codec == "vp9":
-            args += ["-b:v", "0"]  # constant quality mode
+    args += rate
     if video.gop:
         frames = video.gop if video.gop_unit == "frame" else round(video.gop * (fps or 25.0))
         args += ["-g", str(max(1, frames))]
+    if container == "hls":
+        # A keyframe at each segment boundary, so segments last the asked duration.
+        seconds = hls_seconds(video)
+        args += ["-force_key_frames", f"expr:gte(t,n_forced*{seconds})"]
+    return args
+
+
+def hls_seconds(video: VideoTemplate | None) -> int:
+    """The HLS segment duration: the template's ``HlsTime``, else 10 s."""
+    return video.hls_time if video is not None and video.hls_time else 10
+
+
+def _rate_args(video: VideoTemplate, codec: str, x265_params: list[str]) -> list[str]:
+    """Rate control by ``mode``: VBR (target, 1.5x peak), ABR (target only), CBR (the
+    target as floor and ceiling, padded with filler where the encoder can), VCRF (CRF)."""
+    kbps = video.bitrate
+    mode = video.mode or ("VBR" if kbps else "VCRF")
+    if mode == "VCRF" or not kbps:
+        crf = video.vcrf if video.vcrf is not None else _DEFAULT_CRF[codec]
+        args = ["-crf", str(crf)]
+        if codec == "vp9":
+            args += ["-b:v", "0"]  # constant quality mode
+        return args
+    args = ["-b:v", f"{kbps}k"]
+    if mode == "VBR":
+        args += ["-maxrate", f"{kbps * 3 // 2}k", "-bufsize", f"{kbps * 2}k"]
+    elif mode == "CBR":
+        args += ["-minrate", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k"]
+        if codec == "h264":
+            args += ["-x264-params", "nal-hrd=cbr:force-cfr=1"]
+        elif codec == "h265":
+            x265_params.append("strict-cbr=1")
     return args
 
 

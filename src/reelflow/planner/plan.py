@@ -41,6 +41,8 @@ from reelflow.specs.templates import (
 )
 from reelflow.specs.works import (
     AnimatedWork,
+    EditPiece,
+    EditWork,
     ImageSpriteWork,
     LadderWork,
     SampleSnapshotWork,
@@ -48,6 +50,9 @@ from reelflow.specs.works import (
     TranscodeWork,
     Work,
 )
+
+# Where a clip-and-join is written without an OutputObjectPath (beside the first input).
+DEFAULT_EDIT_PATH = "{inputName}_editMedia.{format}"
 
 
 class WorkBuilder:
@@ -113,6 +118,8 @@ class WorkBuilder:
             "bucket": spec.output_bucket,
             "input": spec.input,
         }
+        if spec.kind is SubTaskKind.EDIT:
+            return self._edit(spec, common)
         template = spec.parsed_template()
         item = spec.parsed_input()
         if isinstance(template, TranscodeTemplate):
@@ -197,6 +204,8 @@ class WorkBuilder:
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
             quality=spec.quality and template.needs_video,
+            heads=item.head_tail_parameter.head_set if item.head_tail_parameter else [],
+            tails=item.head_tail_parameter.tail_set if item.head_tail_parameter else [],
         )
 
     def _ladder(
@@ -340,6 +349,42 @@ class WorkBuilder:
             vtt_key=object_key(key_folder(keys[0]), vtt_name.lstrip("/")),
             duration=self.video_duration,
             deinterlace=self.deinterlace,
+        )
+
+    def _edit(self, spec: SubTaskSpec, common: dict[str, Any]) -> EditWork:
+        """A join of the edit's inputs; only the first is probed here (the task's source):
+        the executor probes the others, and FFmpeg's cut ends at an input's end."""
+        edit = spec.parsed_edit()
+        template = spec.parsed_template()
+        assert isinstance(template, TranscodeTemplate)
+        first = edit.file_infos[0]
+        end = first.end_time_offset or 0.0
+        if first.start_time_offset >= (end or self.duration or math.inf):
+            raise SpecError(
+                f"the first input is {self.duration:g}s long: it has nothing after "
+                f"StartTimeOffset {first.start_time_offset:g}s",
+                code="InvalidParameterValue.StartTimeOffset",
+                field="file_infos[0].start_time_offset",
+            )
+        pattern = edit.output_object_path or DEFAULT_EDIT_PATH
+        name = render(
+            pattern,
+            input_name=self.source_name,
+            definition=spec.definition,
+            fmt=template.format,
+            number=0,
+            number_format=NumberFormat(),
+        )
+        pieces = [
+            EditPiece(source=f.source, start=f.start_time_offset, end=f.end_time_offset or 0.0)
+            for f in edit.file_infos
+        ]
+        return EditWork(
+            **common,
+            template=template,
+            pieces=pieces,
+            fast=edit.fast,
+            key=object_key(spec.output_dir, name),
         )
 
     def _animated(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from reelflow.errors import SpecError
 from reelflow.planner.naming import check_custom_path, check_relative_name
 from reelflow.presets.lookup import TemplateLookup
+from reelflow.specs.base import field_errors, spec_error
 from reelflow.specs.graph import Node, link
 from reelflow.specs.ladders import LadderTemplate
-from reelflow.specs.requests import TaskRequest
+from reelflow.specs.requests import EditMediaInput, TaskRequest
 from reelflow.specs.subtasks import ResolvedWatermark, SubTaskKind, SubTaskSpec, TaskInput
 from reelflow.specs.tasks import (
     AdaptiveDynamicStreamingTaskInput,
@@ -15,7 +18,15 @@ from reelflow.specs.tasks import (
     WatermarkInput,
 )
 from reelflow.specs.template_kinds import Template
-from reelflow.specs.templates import TemplateKind, TranscodeTemplate, WatermarkTemplate
+from reelflow.specs.templates import (
+    TRUSTED,
+    AudioTemplate,
+    TemplateKind,
+    TranscodeTemplate,
+    VideoTemplate,
+    WatermarkTemplate,
+)
+from reelflow.specs.units import AudioCodec, VideoCodec
 
 _TEMPLATE_KIND = {
     SubTaskKind.TRANSCODE: TemplateKind.TRANSCODE,
@@ -76,6 +87,8 @@ def _quality(request: TaskRequest, template: Template) -> bool:
 
 def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[SubTaskSpec]:
     """Every sub-task of ``request`` with its template looked up; ``SpecError`` on a bad one."""
+    if request.edit is not None:
+        return [_edit(request, request.edit, templates)]
     mpt = request.media_process_task
     groups: list[tuple[SubTaskKind, list[TaskInput]]] = [
         (SubTaskKind.TRANSCODE, list(mpt.transcode_task_set)),
@@ -99,6 +112,12 @@ def resolve_request(request: TaskRequest, templates: TemplateLookup) -> list[Sub
                 template = _lookup(
                     templates, _TEMPLATE_KIND[kind], item.definition, f"{field}.definition"
                 )
+            if isinstance(item, TranscodeTaskInput) and item.override_parameter is not None:
+                assert isinstance(template, TranscodeTemplate)
+                template = _override(template, item, field)
+            if isinstance(item, TranscodeTaskInput) and item.head_tail_parameter is not None:
+                assert isinstance(template, TranscodeTemplate)
+                _check_head_tail(template, field)
             marks = getattr(item, "watermark_set", [])
             watermarks = [
                 _watermark(templates, wm, f"{field}.watermark_set[{i}].definition")
@@ -156,6 +175,67 @@ def _check_side_names(item: TaskInput, field: str) -> None:
     web_vtt = getattr(item, "web_vtt_object_name", None)
     if web_vtt:
         check_relative_name(web_vtt, (), f"{field}.web_vtt_object_name")
+
+
+def _override(template: TranscodeTemplate, item: TranscodeTaskInput, field: str) -> Template:
+    """The template with the sub-task's ``override_parameter`` applied (this task only)."""
+    assert item.override_parameter is not None
+    try:
+        return item.override_parameter.apply(template)
+    except ValidationError as exc:
+        [first, *_] = field_errors(exc)
+        where = f"{field}.override_parameter"
+        path = f"{where}.{first['field']}" if first["field"] else where
+        raise SpecError(f"{path}: {first['message']}", field=path) from None
+
+
+def _check_head_tail(template: TranscodeTemplate, field: str) -> None:
+    """Heads and tails are joined to a rendition with video and audio in one file."""
+    if template.container == "hls" or template.remove_video or template.remove_audio:
+        where = f"{field}.head_tail_parameter"
+        raise SpecError(
+            f"{where}: heads and tails are joined to a single-file rendition with video and "
+            "audio (not HLS, not with RemoveVideo or RemoveAudio)",
+            code="UnsupportedOperation",
+            field=where,
+        )
+
+
+def _edit(request: TaskRequest, edit: EditMediaInput, templates: TemplateLookup) -> SubTaskSpec:
+    """The one sub-task of a clip-and-join task: its output template is the given transcode
+    template in the edit's container, else H.264/AAC whose sizes and rates (all 0) are the
+    first input's."""
+    if edit.definition:
+        field = "edit.definition"
+        found = _lookup(templates, TemplateKind.TRANSCODE, edit.definition, field)
+        assert isinstance(found, TranscodeTemplate)
+        if found.remove_video or found.remove_audio:
+            raise SpecError(f"{field}: a join keeps both video and audio", field=field)
+        try:
+            template = TranscodeTemplate.model_validate(
+                {**found.to_json(), "container": edit.container}, context=TRUSTED
+            )
+        except ValidationError as exc:
+            raise SpecError(
+                f"{field}: template {edit.definition} cannot be written as "
+                f"{edit.container}: {spec_error(exc, 'template').message}",
+                field=field,
+            ) from None
+    else:
+        template = TranscodeTemplate(
+            container=edit.container,
+            video_template=VideoTemplate(codec=VideoCodec.H264),
+            audio_template=AudioTemplate(codec=AudioCodec.AAC),
+        )
+    return SubTaskSpec(
+        index=0,
+        kind=SubTaskKind.EDIT,
+        definition=edit.definition,
+        input=edit.to_json(),
+        template=template.to_json(),
+        output_bucket=request.resolved_output_bucket(),
+        output_dir=request.resolved_output_dir(),
+    )
 
 
 def _check_package_names(item: AdaptiveDynamicStreamingTaskInput, field: str) -> None:

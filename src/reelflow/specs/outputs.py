@@ -154,8 +154,16 @@ class AdaptiveStreamingResult(OutputRecord):
     quality: list[RungScore] = []  # the video rungs' scores, when the task asked (issue 18)
 
 
+class EditResult(OutputRecord):
+    """A clip-and-join's file."""
+
+    kind: Literal["EditMedia"] = "EditMedia"
+    file: OutputFile
+
+
 SubTaskResult = Annotated[
     TranscodeResult
+    | EditResult
     | SnapshotResult
     | SampleSnapshotResult
     | ImageSpriteResult

@@ -2,60 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
 
-from reelflow.errors import InvalidKey
-from reelflow.object_keys import validate_key
 from reelflow.specs.base import Spec
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.schedules import TaskSchedule
+from reelflow.specs.sources import EditFileInfo, EditMediaInput, TaskSource, valid_key
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.units import INT64_MAX
-
-
-def _valid_key(key: str, what: str) -> str:
-    """An object key (or folder) as the storage layer accepts it; ValueError otherwise."""
-    try:
-        return validate_key(key)
-    except InvalidKey as exc:
-        raise ValueError(f"{what}: {exc.message}") from None
-
-
-class TaskSource(Spec):
-    """Where the source file is: a bucket object, an http(s) URL, or (CLI only) a local file."""
-
-    type: Literal["bucket", "url", "file"]
-    bucket: str = ""
-    key: str = ""
-    url: str = ""
-    path: str = ""
-
-    @model_validator(mode="after")
-    def _check_fields(self) -> TaskSource:
-        if self.type == "bucket" and not (self.bucket and self.key):
-            raise ValueError("a bucket source needs bucket and key")
-        if self.type == "bucket":
-            object.__setattr__(self, "key", _valid_key(self.key, "key"))
-        if self.type == "url" and not self.url.startswith(("http://", "https://")):
-            raise ValueError("a url source needs an http:// or https:// url")
-        if self.type == "file" and not self.path:
-            raise ValueError("a file source needs a path")
-        return self
-
-    @property
-    def name(self) -> str:
-        """The file name the source is known by (its last path segment)."""
-        raw = {"bucket": self.key, "url": self.url.split("?")[0], "file": self.path}[self.type]
-        return raw.rstrip("/").rsplit("/", 1)[-1]
-
-    @property
-    def directory(self) -> str:
-        """The folder of a bucket source (``up/``), else empty (the bucket root)."""
-        if self.type != "bucket" or "/" not in self.key.strip("/"):
-            return ""
-        return self.key.strip("/").rsplit("/", 1)[0] + "/"
 
 
 class TaskRequest(Spec):
@@ -82,13 +38,41 @@ class TaskRequest(Spec):
     # Score every video rendition against the source (VMAF, PSNR, SSIM; issue 18). Native
     # only: the compatible API has no such parameter, and its answers never show the scores.
     quality: bool = False
+    # A clip-and-join task (the compatible API's EditMedia); ``source`` is its first input
+    # and ``media_process_task`` is empty. None for any other task.
+    edit: EditMediaInput | None = None
+
+    @field_validator("media_process_task", mode="wrap")
+    @classmethod
+    def _made_already(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        # An instance is valid already (or is an edit task's empty one: see below).
+        return value if isinstance(value, MediaProcessTask) else handler(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _edit_without_task_sets(cls, data: object) -> object:
+        # An edit task has no MediaProcessTask sub-tasks, which MediaProcessTask refuses
+        # for every other task: an empty one is made here, unvalidated.
+        if not isinstance(data, dict) or data.get("edit", data.get("Edit")) is None:
+            return data
+        given = data.get("media_process_task", data.get("MediaProcessTask"))
+        if isinstance(given, dict) and any(given.values()):
+            return data  # refused by MediaProcessTask or _check_output
+        rest = {
+            k: v for k, v in data.items() if k not in ("media_process_task", "MediaProcessTask")
+        }
+        return {**rest, "media_process_task": MediaProcessTask.model_construct()}
 
     @model_validator(mode="after")
     def _check_output(self) -> TaskRequest:
         if self.source.type != "bucket" and not self.output_bucket:
             raise ValueError("output_bucket is required when the source is not a bucket object")
+        if self.edit is not None and self.edit.file_infos[0].source != self.source:
+            raise ValueError("an edit task's source is its first input")
+        if self.edit is not None and self.media_process_task.count():
+            raise ValueError("an edit task has no media_process_task")
         if self.output_dir and self.output_dir.strip("/"):
-            _valid_key(self.output_dir.strip("/"), "output_dir")
+            valid_key(self.output_dir.strip("/"), "output_dir")
         if self.output_dir and not self.output_dir.endswith("/"):
             object.__setattr__(self, "output_dir", self.output_dir + "/")
         return self
@@ -101,3 +85,6 @@ class TaskRequest(Spec):
         if self.output_dir:
             return self.output_dir.lstrip("/")
         return self.source.directory
+
+
+__all__ = ["EditFileInfo", "EditMediaInput", "TaskRequest", "TaskSource"]

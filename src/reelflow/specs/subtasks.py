@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 
 from reelflow.specs.base import Spec
 from reelflow.specs.ladders import LadderTemplate
+from reelflow.specs.sources import EditMediaInput
 from reelflow.specs.tasks import (
     AdaptiveDynamicStreamingTaskInput,
     AnimatedGraphicTaskInput,
@@ -44,10 +45,11 @@ class SubTaskKind(StrEnum):
     SAMPLE_SNAPSHOT = "SampleSnapshot"
     IMAGE_SPRITE = "ImageSprites"
     ADAPTIVE = "AdaptiveDynamicStreaming"
+    EDIT = "EditMedia"  # the one sub-task of a clip-and-join task (specs.requests)
 
     @property
     def needs_video(self) -> bool:
-        return self is not SubTaskKind.TRANSCODE
+        return self not in (SubTaskKind.TRANSCODE, SubTaskKind.EDIT)
 
 
 TaskInput = (
@@ -74,7 +76,7 @@ INPUT_MODELS: dict[SubTaskKind, type[TaskInput]] = {
     SubTaskKind.SAMPLE_SNAPSHOT: SampleSnapshotTaskInput,
     SubTaskKind.IMAGE_SPRITE: ImageSpriteTaskInput,
     SubTaskKind.ADAPTIVE: AdaptiveDynamicStreamingTaskInput,
-}
+}  # an EditMedia sub-task's input: SubTaskSpec.parsed_edit
 TEMPLATE_MODELS: dict[SubTaskKind, type[SubTaskTemplate]] = {
     SubTaskKind.TRANSCODE: TranscodeTemplate,
     SubTaskKind.ANIMATED_GRAPHICS: AnimatedGraphicsTemplate,
@@ -82,6 +84,7 @@ TEMPLATE_MODELS: dict[SubTaskKind, type[SubTaskTemplate]] = {
     SubTaskKind.SAMPLE_SNAPSHOT: SampleSnapshotTemplate,
     SubTaskKind.IMAGE_SPRITE: ImageSpriteTemplate,
     SubTaskKind.ADAPTIVE: LadderTemplate,
+    SubTaskKind.EDIT: TranscodeTemplate,
 }
 
 
@@ -154,6 +157,10 @@ class SubTaskSpec(Spec):
 
     def parsed_input(self) -> TaskInput:
         return INPUT_MODELS[self.kind].model_validate(self.input, context=TRUSTED)
+
+    def parsed_edit(self) -> EditMediaInput:
+        """The input of an ``EditMedia`` sub-task (which ``parsed_input`` does not read)."""
+        return EditMediaInput.model_validate(self.input, context=TRUSTED)
 
     def parsed_template(self) -> SubTaskTemplate:
         # TRUSTED: the template was accepted at submission, or is a preset (which may sit

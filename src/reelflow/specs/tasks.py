@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -13,9 +13,11 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic.alias_generators import to_pascal
 
 from reelflow.specs.base import Spec
-from reelflow.specs.templates import TranscodeTemplate, WatermarkTemplate
+from reelflow.specs.sources import TaskSource
+from reelflow.specs.templates import Switch, TranscodeTemplate, WatermarkTemplate
 from reelflow.specs.units import (
     INT64_MAX,
     MAX_TIME_OFFSET,
@@ -137,12 +139,55 @@ class SubTaskOutput(Spec):
         return data
 
 
+class OverrideTranscodeParameter(Spec):
+    """``OverrideTranscodeParameter``: fields of the named transcode template replaced for
+    this sub-task only; ``video_template``/``audio_template`` are merged field by field (keys
+    in either case, as the template's). Absent or null: the template's value."""
+
+    container: str | None = None
+    remove_video: Switch | None = None
+    remove_audio: Switch | None = None
+    video_template: dict[str, Any] | None = None
+    audio_template: dict[str, Any] | None = None
+
+    def apply(self, template: TranscodeTemplate) -> TranscodeTemplate:
+        """``template`` with these fields; ``ValidationError`` if the result is invalid."""
+        merged = template.to_mps()
+        for name, value in (
+            ("Container", self.container),
+            ("RemoveVideo", self.remove_video),
+            ("RemoveAudio", self.remove_audio),
+        ):
+            if value is not None:
+                merged[name] = value
+        for name, fields in (("VideoTemplate", self.video_template),
+                             ("AudioTemplate", self.audio_template)):  # fmt: skip
+            if fields:
+                given = {
+                    (to_pascal(k) if k == k.lower() else k): v
+                    for k, v in fields.items()
+                    if v is not None
+                }
+                merged[name] = {**(merged.get(name) or {}), **given}
+        return TranscodeTemplate.model_validate(merged)
+
+
+class HeadTailParameter(Spec):
+    """``HeadTailParameter``: clips joined before (``head_set``) and after (``tail_set``) the
+    rendition, in order, each normalised to the rendition's size, frame rate and audio."""
+
+    head_set: Annotated[list[TaskSource], Field(max_length=10)] = []
+    tail_set: Annotated[list[TaskSource], Field(max_length=10)] = []
+
+
 class TranscodeTaskInput(SubTaskOutput):
     """A rendition of the source: template `definition` (0 with `raw_parameter` for an inline
     template), optional watermarks and output path."""
 
     definition: Annotated[int, Field(ge=0, le=INT64_MAX)]
     raw_parameter: TranscodeTemplate | None = None
+    override_parameter: OverrideTranscodeParameter | None = None
+    head_tail_parameter: HeadTailParameter | None = None
     watermark_set: Watermarks = []
     start_time_offset: TimeOffset | None = None
     end_time_offset: EndOffset = None

@@ -86,6 +86,34 @@ ResolutionAdaptive = Literal["open", "close"]
 FillType = Literal["stretch", "black", "white", "gauss"]
 ImageFormat = Literal["jpg", "png", "webp"]
 
+# ``VideoLevel`` values the compatible API lists per codec ("" = the encoder's choice).
+H264_LEVELS = frozenset(
+    {"1", "1.1", "1.2", "1.3", "2", "2.1", "2.2", "3", "3.1", "3.2", "4", "4.1", "4.2", "5", "5.1"}
+)
+H265_LEVELS = frozenset(
+    {"1", "2", "2.1", "3", "3.1", "4", "4.1", "5", "5.1", "5.2", "6", "6.1", "6.2", "8.5"}
+)
+# The advanced ``VideoTemplateInfo`` members a transcode honours (issue 20); an adaptive
+# ladder's rungs do not (``compat.ladders`` refuses them there).
+ADVANCED_VIDEO_FIELDS = (
+    "hls_time",
+    "segment_type",
+    "video_profile",
+    "video_level",
+    "bframes",
+    "mode",
+    "sar",
+)
+
+
+def _check_segment_type(value: int | None) -> int | None:
+    if value not in (None, 0):
+        raise ValueError(
+            f"segment_type {value} is not offered: only 0 (HLS with TS segments); "
+            "2, 5 and 7 (byte ranges, fMP4) are not"
+        )
+    return value
+
 
 class VideoTemplate(Spec):
     """Video parameters of a transcode (``VideoTemplateInfo``)."""
@@ -105,6 +133,39 @@ class VideoTemplate(Spec):
     preset: X264Preset | None = None
     # reelflow's own: by default a rendition never exceeds the source's resolution.
     allow_upscale: bool = False
+    # The advanced members (None / "" = the encoder's choice, as the vendor's "auto").
+    # HLS only: segment duration in seconds (None: 10 s) and segment type (0: TS segments;
+    # the byte-range and fMP4 types are not offered).
+    hls_time: Annotated[int | None, Field(ge=0, le=10)] = None
+    segment_type: Annotated[int | None, AfterValidator(_check_segment_type)] = None
+    video_profile: Annotated[Literal["", "default", "baseline", "main", "high"], _alias({})] = ""
+    video_level: str = ""
+    bframes: Annotated[int | None, Field(ge=0, le=16)] = None
+    # Rate control: VBR (a target with a 1.5x peak), ABR (a target), CBR (the target held,
+    # padded), VCRF (constant quality); "" = VBR with a bitrate, else VCRF.
+    mode: Annotated[
+        Literal["", "VBR", "ABR", "CBR", "VCRF"],
+        BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    ] = ""
+    sar: Literal["", "default", "1:1", "2:1"] = ""
+
+    @model_validator(mode="after")
+    def _check_advanced(self) -> VideoTemplate:
+        codec = self.codec.value
+        if self.video_profile not in ("", "default") and codec != "h264":
+            raise ValueError(f"video_profile is for h264 only, not {codec}")
+        if self.video_level:
+            levels = {"h264": H264_LEVELS, "h265": H265_LEVELS}.get(codec)
+            if levels is None:
+                raise ValueError(f"video_level is for h264 and h265 only, not {codec}")
+            if self.video_level not in levels:
+                allowed = ", ".join(sorted(levels, key=float))
+                raise ValueError(f"video_level for {codec} must be one of {allowed}")
+        if self.bframes is not None and codec not in ("h264", "h265"):
+            raise ValueError(f"bframes is for h264 and h265 only, not {codec}")
+        if self.mode in ("ABR", "CBR") and not self.bitrate:
+            raise ValueError(f"mode {self.mode} needs a bitrate")
+        return self
 
 
 def _check_sample_rate(value: int) -> int:
@@ -222,6 +283,9 @@ class ImageWatermark(Spec):
     width: Annotated[str, _size_value("width", allow_zero=False)] = "10%"
     height: Annotated[str, _size_value("height")] = "0px"
     repeat_type: Literal["once", "repeat_last_frame", "repeat"] = "repeat"
+    # Where the compatible API's inline watermark (``RawWatermarkParameter``) had its image:
+    # ``bucket/key``, shown back as the ``MediaInputInfo`` it was given as. Empty otherwise.
+    image_origin: str = ""
 
 
 class TextWatermark(Spec):

@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_pascal
 
 from reelflow.specs.base import Spec
 from reelflow.specs.ladders import PackageNames, ResolvedLadder
+from reelflow.specs.sources import TaskSource
 from reelflow.specs.subtasks import ResolvedWatermark
 from reelflow.specs.templates import (
     TRUSTED,
@@ -49,6 +50,9 @@ class TranscodeWork(WorkBase):
     segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
     deinterlace: bool = False
     read: bool = False  # other sub-tasks of the task read this rendition
+    # Clips joined before and after the rendition (HeadTailParameter), in order.
+    heads: list[TaskSource] = []
+    tails: list[TaskSource] = []
     quality: bool = False  # scored against the source after the encode (media.quality)
 
 
@@ -110,10 +114,34 @@ class LadderWork(WorkBase):
     quality: bool = False  # its video rungs scored against the source (media.quality)
 
 
-Work = Annotated[
-    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork | LadderWork,
-    Field(discriminator="kind"),
-]
+class EditPiece(Spec):
+    """One input of a join and the part of it kept (``end`` 0: to its end)."""
+
+    model_config = ConfigDict(alias_generator=to_pascal)
+
+    source: TaskSource
+    start: float = 0.0
+    end: float = 0.0
+
+
+class EditWork(WorkBase):
+    """A clip-and-join: ``pieces`` in order into one file ``key``; ``template`` gives the
+    container and the encoders (its zero sizes and rates: the first input's)."""
+
+    kind: Literal["EditMedia"] = "EditMedia"
+    template: TranscodeTemplate
+    pieces: list[EditPiece]
+    fast: bool = False
+    key: str
+
+
+CommandWork = (
+    TranscodeWork | SnapshotWork | SampleSnapshotWork | ImageSpriteWork | AnimatedWork | LadderWork
+)
+"""The works ``reelflow.media.command`` puts in one FFmpeg command (decoding the source once);
+an ``EditWork`` reads several inputs and has its own command (``reelflow.media.edit``)."""
+
+Work = Annotated[CommandWork | EditWork, Field(discriminator="kind")]
 
 
 class WorkList(Spec):

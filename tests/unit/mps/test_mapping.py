@@ -278,6 +278,9 @@ def test_media_process_task(ctx: ActionContext) -> None:
     assert task.snapshot_by_time_offset_task_set[0].ext_time_offset_set == ["1s"]
 
 
+URL_IMAGE = {"Type": "URL", "UrlInputInfo": {"Url": "https://example.com/logo.png"}}
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -286,12 +289,16 @@ def test_media_process_task(ctx: ActionContext) -> None:
             "MediaProcessTask.TranscodeTaskSet.0.MosaicSet",
         ),
         (
-            {"TranscodeTaskSet": [{"Definition": 10, "OverrideParameter": {"Container": "flv"}}]},
-            "MediaProcessTask.TranscodeTaskSet.0.OverrideParameter",
+            {
+                "TranscodeTaskSet": [
+                    {"Definition": 10, "OverrideParameter": {"TEHDConfig": {"Type": "TEHD-100"}}}
+                ]
+            },
+            "MediaProcessTask.TranscodeTaskSet.0.OverrideParameter.TEHDConfig",
         ),
         (
-            {"TranscodeTaskSet": [{"Definition": 10, "HeadTailParameter": {"HeadSet": [1]}}]},
-            "MediaProcessTask.TranscodeTaskSet.0.HeadTailParameter",
+            {"TranscodeTaskSet": [{"Definition": 10, "HeadTailParameter": {"MidSet": [1]}}]},
+            "MediaProcessTask.TranscodeTaskSet.0.HeadTailParameter.MidSet",
         ),
         (
             {
@@ -314,11 +321,20 @@ def test_media_process_task(ctx: ActionContext) -> None:
                 "SampleSnapshotTaskSet": [
                     {
                         "Definition": 10,
-                        "WatermarkSet": [{"Definition": 0, "RawParameter": {"Type": "image"}}],
+                        "WatermarkSet": [
+                            {
+                                "Definition": 0,
+                                "RawParameter": {
+                                    "Type": "image",
+                                    "ImageTemplate": {"ImageContent": URL_IMAGE},
+                                },
+                            }
+                        ],
                     }
                 ]
             },
-            "MediaProcessTask.SampleSnapshotTaskSet.0.WatermarkSet.0.RawParameter",
+            "MediaProcessTask.SampleSnapshotTaskSet.0.WatermarkSet.0.RawParameter"
+            ".ImageTemplate.ImageContent.Type URL",
         ),
         (
             {

@@ -174,6 +174,7 @@ def test_every_documented_action_is_offered() -> None:
         "DisableWorkflow",
         "DeleteWorkflow",
         "ProcessMedia",
+        "EditMedia",
         "DescribeTaskDetail",
         "DescribeTasks",
         "ParseNotification",

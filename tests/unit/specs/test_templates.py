@@ -300,8 +300,8 @@ INVALID: list[tuple[str, type[Spec], dict[str, Any], str, str]] = [
     (
         "unknown field is refused, not ignored",
         TranscodeTemplate,
-        transcode({"mode": "ABR"}),
-        "video_template.mode",
+        transcode({"no_scenecut": 1}),
+        "video_template.no_scenecut",
         "Extra inputs are not permitted",
     ),
     (

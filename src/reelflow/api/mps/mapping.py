@@ -12,6 +12,7 @@ Action-specific shapes live with their actions.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -20,12 +21,12 @@ from pydantic.alias_generators import to_pascal
 
 from reelflow.api.mps.context import ActionContext
 from reelflow.api.mps.envelope import MpsError, from_reelflow
-from reelflow.api.mps.locations import storage_spec
+from reelflow.api.mps.locations import source, storage_spec
 from reelflow.api.mps.params import Params, invalid, is_empty, join, missing, unsupported
 from reelflow.api.mps.required import MEDIA_PROCESS_TASK, check
 from reelflow.api.mps.validation import validate
 from reelflow.compat.notify import TaskNotifyConfig, from_task_notify_config
-from reelflow.errors import SpecError
+from reelflow.errors import ReelflowError, SpecError
 from reelflow.specs.notify import NotifyTarget
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
@@ -43,6 +44,8 @@ TASK_SETS = (
 _DEFINITION_TYPES = ("", "Common", "PureAudio")
 _QUEUE_TYPES = frozenset({"", "TDMQ-CMQ", "CMQ"})
 _NOT_OFFERED_NOTIFY = frozenset({"SCF", "AWS-SQS"})
+_MAX_HEAD_TAIL = 10
+_MAX_WATERMARK_BYTES = 2 * 1024 * 1024
 _PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\[\d+\]")
 
 
@@ -73,25 +76,89 @@ def sub_task(ctx: ActionContext, p: Params) -> dict[str, Any]:
     raw = p.obj("RawParameter")
     if raw is not None:
         transcode_streams(raw)
+    head_tail = p.obj("HeadTailParameter")
+    if head_tail is not None:
+        item["HeadTailParameter"] = _head_tail(ctx, head_tail)
     marks = p.raw("WatermarkSet")
     if isinstance(marks, list):
         item["WatermarkSet"] = [
-            _watermark(mark, p.where(f"WatermarkSet.{i}")) for i, mark in enumerate(marks)
+            _watermark(ctx, mark, p.where(f"WatermarkSet.{i}")) for i, mark in enumerate(marks)
         ]
     return item
 
 
-def _watermark(mark: Any, path: str) -> Any:
-    """A ``WatermarkInput`` without an empty ``RawParameter``; a real one is refused (its
-    image is a ``MediaInputInfo`` to fetch, where reelflow's templates hold the image)."""
+def _head_tail(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    """A ``HeadTailParameter``: each ``MediaInputInfo`` as a task source."""
+    p.only(("HeadSet", "TailSet"))
+    found: dict[str, Any] = {}
+    for name in ("HeadSet", "TailSet"):
+        items = p.raw(name)
+        if items is None:
+            continue
+        if not isinstance(items, list) or len(items) > _MAX_HEAD_TAIL:
+            raise invalid(p.where(name), f"must be an array of at most {_MAX_HEAD_TAIL} inputs")
+        sources = []
+        for i, clip in enumerate(items):
+            if not isinstance(clip, dict):
+                raise invalid(p.where(f"{name}.{i}"), "must be a MediaInputInfo object")
+            sources.append(source(ctx, Params(clip, p.where(f"{name}.{i}"))).to_json())
+        found[name] = sources
+    return found
+
+
+def _watermark(ctx: ActionContext, mark: Any, path: str) -> Any:
+    """A ``WatermarkInput`` without an empty ``RawParameter``; a real one (an image in a
+    bucket) becomes reelflow's inline watermark, its image read from the bucket now."""
     if not isinstance(mark, dict) or "RawParameter" not in mark:
         return mark
-    if not is_empty(mark["RawParameter"]):
+    if is_empty(mark["RawParameter"]):
+        return {k: v for k, v in mark.items() if k != "RawParameter"}
+    raw = mark["RawParameter"]
+    where = join(path, "RawParameter")
+    if not isinstance(raw, dict):
+        raise invalid(where, "must be an object")
+    return {**mark, "RawParameter": _raw_watermark(ctx, Params(raw, where))}
+
+
+def _raw_watermark(ctx: ActionContext, p: Params) -> dict[str, Any]:
+    """A ``RawWatermarkParameter`` (an image watermark whose ``ImageContent`` is a bucket
+    object) as reelflow's watermark template, the image inline."""
+    p.only(("Type", "CoordinateOrigin", "XPos", "YPos", "ImageTemplate"))
+    kind = p.text("Type", required=True)
+    if kind != "image":
+        raise invalid(p.where("Type"), f"must be image, got {kind!r}")
+    image = p.obj("ImageTemplate", required=True)
+    assert image is not None
+    image.only(("ImageContent", "Width", "Height", "RepeatType"))
+    content = image.obj("ImageContent", required=True)
+    assert content is not None
+    origin = source(ctx, content)
+    if origin.type != "bucket":
         raise unsupported(
-            join(path, "RawParameter"),
-            "create a watermark template (CreateWatermarkTemplate) and use its Definition",
+            content.where("Type") + " URL", "put the image in a bucket (COS or AWS-S3)"
         )
-    return {k: v for k, v in mark.items() if k != "RawParameter"}
+    storage = ctx.services.storages.get(origin.bucket)
+    try:
+        size = storage.stat(origin.key).size
+        if size > _MAX_WATERMARK_BYTES:
+            raise invalid(
+                content.path, f"the image is {size} bytes, at most {_MAX_WATERMARK_BYTES}"
+            )
+        data = storage.read_bytes(origin.key)
+    except ReelflowError as exc:
+        raise MpsError(from_reelflow(exc).code, f"{content.path}: {exc.message}") from None
+    fields = {
+        "ImageContent": base64.b64encode(data).decode(),
+        "ImageOrigin": f"{origin.bucket}/{origin.key}",
+    }
+    for name in ("Width", "Height", "RepeatType"):
+        if image.has(name):
+            fields[name] = image.raw(name)
+    template: dict[str, Any] = {"Type": "image", "ImageTemplate": fields}
+    for name in ("CoordinateOrigin", "XPos", "YPos"):
+        if p.has(name):
+            template[name] = p.raw(name)
+    return template
 
 
 def transcode_streams(p: Params) -> None:

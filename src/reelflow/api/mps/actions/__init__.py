@@ -4,6 +4,7 @@ module per family."""
 from __future__ import annotations
 
 from reelflow.api.mps.actions import (
+    edit,
     manage,
     metadata,
     notification,
@@ -18,6 +19,7 @@ ACTIONS: dict[str, Handler] = {
     **workflows.ACTIONS,
     **schedules.ACTIONS,
     **tasks.ACTIONS,
+    **edit.ACTIONS,
     **templates.ACTIONS,
     **notification.ACTIONS,
     **manage.ACTIONS,

@@ -74,7 +74,7 @@ _STATES = {
 }
 
 
-def _session(p: Params) -> tuple[str, str]:
+def session(p: Params) -> tuple[str, str]:
     session_id = p.text("SessionId")
     if len(session_id) > MAX_SESSION_ID:
         raise MpsError(
@@ -111,7 +111,7 @@ def task_request(ctx: ActionContext, p: Params) -> tuple[TaskRequest, dict[str, 
     if task_type not in ("Online", "Offline"):
         raise invalid("TaskType", f"must be Online or Offline, got {task_type!r}")
     p.integer("SkipMateData", 0, low=0, high=1)  # reelflow always probes the source
-    session_id, context = _session(p)
+    session_id, context = session(p)
     fields: dict[str, Any] = {
         "Source": origin,
         "OutputBucket": target,
