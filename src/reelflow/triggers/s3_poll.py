@@ -18,23 +18,23 @@ Both times are saved in the checkpoint table after each listing.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from reelflow.catalog.triggered import Checkpoint, TriggerLedger
-from reelflow.db.outage import DB_OUTAGES, Outage
-from reelflow.errors import ReelflowError
 from reelflow.storage.base import ObjectInfo, Storage
-from reelflow.triggers.base import ObjectNotice, Origin, Trigger
+from reelflow.triggers.base import ObjectNotice, Origin
 from reelflow.triggers.dispatch import Fired, NoticeDispatcher
+from reelflow.triggers.periodic import PeriodicTrigger
 
 log = logging.getLogger(__name__)
 
 PAGE = 1000
 
 
-class S3Poller(Trigger):
+class S3Poller(PeriodicTrigger):
     """``S3Poller(storage, dispatcher, ledger, interval=60, lookback=900)``."""
+
+    failure = "polling failed"
 
     def __init__(
         self,
@@ -47,42 +47,14 @@ class S3Poller(Trigger):
     ) -> None:
         self.storage = storage
         self.name = f"poll:{storage.name}"
-        self.interval = interval
         self.lookback = timedelta(seconds=lookback)
         self._dispatcher = dispatcher
         self._ledger = ledger
         self._handled: dict[tuple[str, str], datetime] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._outage = Outage(self.name, log, base=1.0, cap=min(interval, 30.0))
+        super().__init__(interval, outage_cap=min(interval, 30.0))
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            wait = self.interval
-            try:
-                self.poll_once()
-            except DB_OUTAGES as exc:
-                # Nothing of this listing was recorded: the next one fires it again.
-                wait = min(wait, self._outage.failed(exc))
-            except ReelflowError as exc:
-                log.warning("%s: polling failed: %s", self.name, exc.message)
-            else:
-                self._outage.succeeded()
-            if self._stop.wait(wait):
-                return
+    def _pass(self) -> list[Fired]:
+        return self.poll_once()
 
     def poll_once(self) -> list[Fired]:
         """One listing; returns what it fired. The first ever call only sets the floor."""
