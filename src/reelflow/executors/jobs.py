@@ -34,6 +34,7 @@ from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
+from reelflow.executors.pertitle import PerTitlePlan, analyse_ladder, annotate, reencode_misses
 from reelflow.executors.quality import score_works, scored, scored_output
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
@@ -362,6 +363,7 @@ class JobRuntime:
         """Run the job's one FFmpeg command (every work, ladders included: one decode) and
         commit each work's files, adding each outcome to ``outcomes``; a ``JobResult`` when
         the job ends here (FFmpeg failed: every work of the job fails with it; an outage)."""
+        job, plans = self._per_title(job, ctx, src, work_dir)
         assert job.media_info is not None
         works = [w for w in job.works if not isinstance(w, EditWork)]
         command = build_command(
@@ -418,9 +420,16 @@ class JobRuntime:
             cancel=ctx.cancel,
             on_progress=lambda done: ctx.progress(encode_share + (share - encode_share) * done),
         )
-        for work in works:
+        for i, work in enumerate(works):
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")
+            plan = plans.get(work.index)
+            if isinstance(work, LadderWork) and plan is not None and work.index in scores:
+                works[i], scores[work.index] = reencode_misses(
+                    self.runner, job, src, command, work, plan, scores[work.index], work_dir,
+                    timeout=job.timeout - ran.elapsed, cancel=ctx.cancel,
+                )  # fmt: skip
+                work = works[i]  # noqa: PLW2901 - the ladder re-encoded, if it was
             if isinstance(work, TranscodeWork) and (work.heads or work.tails):
                 joined = self._heads_tails(job, ctx, work, command.outputs[work.index], work_dir)
                 if joined is not None:
@@ -451,10 +460,34 @@ class JobRuntime:
                     work, outcome.output, found, self.storages.get, patience=self.outage_patience
                 )
                 outcome = outcome.model_copy(update={"output": output})
+            if plan is not None and outcome.ok:
+                outcome = outcome.model_copy(update={"output": annotate(outcome.output, plan)})
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
         return None
+
+    def _per_title(
+        self, job: JobPayload, ctx: JobContext, src: str, work_dir: Path
+    ) -> tuple[JobPayload, dict[int, PerTitlePlan]]:
+        """The job with its per-title ladders' rungs chosen (``reelflow.executors.
+        pertitle``), and each one's analysis by work index; a ladder whose analysis fails
+        keeps its fixed rungs (logged)."""
+        plans: dict[int, PerTitlePlan] = {}
+        works = list(job.works)
+        for i, work in enumerate(works):
+            if not (isinstance(work, LadderWork) and work.target_vmaf > 0 and work.ladder.video):
+                continue
+            try:
+                works[i], plans[work.index] = analyse_ladder(
+                    self.runner, job, src, work, work_dir, timeout=job.timeout, cancel=ctx.cancel
+                )
+            except MediaError as exc:
+                log.warning("job %s: per-title analysis of %s failed, fixed ladder kept: %s",
+                            job.job_id, work.index, exc.message)  # fmt: skip
+        if not plans:
+            return job, plans
+        return job.model_copy(update={"works": works}), plans
 
     def _heads_tails(
         self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,
