@@ -38,6 +38,7 @@ from reelflow.executors.quality import Scored, score_works
 from reelflow.media.command import Command
 from reelflow.media.ladder import build_ladder_command
 from reelflow.media.pertitle import ProbeOptions, measure_points
+from reelflow.media.quality import QualityOptions
 from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.pertitle import choose_rungs, corrected_crf, crf_at, curves, kbps_at_crf
 from reelflow.specs.jobs import JobPayload
@@ -69,15 +70,35 @@ class PerTitlePlan:
     discarded: dict[int, float] = field(default_factory=dict)
 
 
+# The analysis' probes (bench/pertitle_bench.py measured the choice): PROBE_SCENES scenes
+# of PROBE_SCENE_SECONDS, x264 PROBE_PRESET at PROBE_CRFS, each probe scored on every
+# PROBE_SUBSAMPLE-th frame. The rungs are then encoded at the probes' CRF with the job's
+# own preset: x264's CRF keeps about the same quality across presets (a slower one spends
+# fewer bits on it), so a fast probe predicts the score, not the bitrate; the bits are
+# measured on the output.
+PROBE_SCENES = 3
+PROBE_SCENE_SECONDS = 1.0
+PROBE_PRESET = "veryfast"
+PROBE_CRFS = (18, 25, 32, 39)
+PROBE_SUBSAMPLE = 3
+
+
 def probe_options(job: JobPayload, work: LadderWork) -> ProbeOptions:
-    """The probes of a job's analysis: the ladder's preset, keyframe interval (in frames
-    of the source's rate: the sample keeps it) and the job's thread cap."""
+    """The probes of a job's analysis (the constants above), with the ladder's keyframe
+    interval (in frames of the source's rate: the sample keeps it) and the job's thread
+    cap."""
     info = job.media_info
     video = info.primary_video if info is not None else None
     rate = (video.fps if video is not None else 0.0) or work.ladder.fps
     keyint = max(1, round(rate * work.ladder.segment_seconds)) if rate else 0
     return ProbeOptions(
-        preset=job.video_preset or "medium", threads=job.ffmpeg_threads, keyint=keyint
+        scenes=PROBE_SCENES,
+        scene_seconds=PROBE_SCENE_SECONDS,
+        crfs=PROBE_CRFS,
+        preset=PROBE_PRESET,
+        threads=job.ffmpeg_threads,
+        keyint=keyint,
+        quality=QualityOptions(subsample=PROBE_SUBSAMPLE, threads=job.ffmpeg_threads or 2),
     )
 
 

@@ -194,28 +194,17 @@ def corrected_crf(curve: Sequence[RatePoint], crf: float, achieved: float, targe
     """The CRF to re-encode a rung of ``curve``'s size at, after an encode at ``crf``
     scored ``achieved`` on the full title where ``target`` was wanted.
 
-    The secant from that measurement to the nearest probe on the target's side of it
-    (a probe scoring at or below ``target`` when the encode scored above it, and the
-    reverse), both being measurements of this content: linear interpolation between
-    probes misses the curve's bend (a probe grid 6 CRF apart put a predicted 93.0 at 94.8
-    on the easy test clip). Without such a probe, the probes' curve shifted by the error
-    seen at ``crf``, along its end segment. At most ``MAX_CRF_STEP`` from ``crf``, 0..51.
+    The full title's VMAF by CRF is taken as the probes' (linear between them, along the
+    end segments beyond) shifted by the error seen at ``crf``: the sampled scenes are
+    easier or harder than the whole title by about the same amount at every CRF. A miss
+    from a wrong rate (not from the sample) then corrects back along the probes' own bend,
+    which a secant from the measurement to the nearest probe cuts across (measured: a
+    forced miss 6 CRF too high corrected to 94.0 for a target of 93 by the secant, see
+    docs/quality.md). At most ``MAX_CRF_STEP`` from ``crf``, 0..51.
     """
     if not curve:
         raise ValueError("an empty curve")
-    above = achieved > target  # too good: a higher CRF
-    side = [
-        p
-        for p in curve
-        if ((p.crf > crf and p.vmaf <= target) if above else (p.crf < crf and p.vmaf >= target))
-    ]
-    if side and achieved != target:
-        p = min(side, key=lambda q: abs(q.crf - crf))
-        if p.vmaf != achieved:
-            found = _lerp(target, achieved, p.vmaf, crf, float(p.crf))
-        else:
-            found = float(p.crf)
-    elif len(curve) == 1:
+    if len(curve) == 1:
         found = crf - (target - achieved) / 1.5  # about 1.5 VMAF per CRF step: x264's
     else:
         seen = _along(curve, crf, lambda p: float(p.crf), lambda p: p.vmaf)

@@ -114,11 +114,11 @@ def test_easy_clip_gets_a_cheaper_ladder_noisy_clip_a_richer_one_each_rung_on_ta
             tmp_path / kind, ffmpeg_bin, make(kind, folder, ffmpeg_bin), template()
         )
         rungs = sorted(result.quality, key=lambda r: r.stream_info)
+        kept_off = other_off = 0.0
         assert [r.stream_info for r in rungs] == [0, 1]
         for rung in rungs:
             chosen = rung.per_title
             assert chosen is not None
-            print(kind, rung.stream_info, rung.width, rung.bitrate, rung.score.vmaf.mean, chosen)
             off = abs(rung.score.vmaf.mean - chosen.target_vmaf)
             if kind in SMOOTH:
                 # Achieved on the full output (after at most one re-encode) within 1 VMAF
@@ -126,15 +126,20 @@ def test_easy_clip_gets_a_cheaper_ladder_noisy_clip_a_richer_one_each_rung_on_ta
                 assert off <= 1.0, (kind, rung)
             elif off > 1.0:
                 # Near-static content: VMAF jumps by up to 3 between neighbouring CRFs
-                # (docs/quality.md); a miss was re-encoded once and the nearer kept.
+                # (docs/quality.md): a miss was re-encoded once (the whole ladder) and
+                # the encode whose missed rungs land nearer their targets kept.
                 tries = [chosen.first_vmaf, chosen.discarded_vmaf]
-                [other] = [t for t in tries if t is not None]
-                assert off <= abs(other - chosen.target_vmaf), (kind, rung)
+                assert any(t is not None for t in tries), (kind, rung)
+            tried = chosen.first_vmaf if chosen.reencoded else chosen.discarded_vmaf
+            if tried is not None:
+                kept_off += off
+                other_off += abs(tried - chosen.target_vmaf)
             # The fixed ladder's rate reported beside it.
             assert chosen.fixed_bitrate == FIXED_KBPS[rung.stream_info]
             shown = rung.to_json()["PerTitle"]
             assert shown["AchievedVmaf"] == rung.score.vmaf.mean
             assert shown["SavedBitrate"] == chosen.fixed_bitrate - rung.bitrate
+        assert kept_off <= other_off, kind
         top = rungs[-1]
         assert top.per_title is not None
         # The stored package's top rendition is encoded at the chosen rate, not the fixed.

@@ -118,13 +118,15 @@ def test_crf_at_interpolates_between_probes_in_log_bitrate_and_stays_in_range() 
     assert kbps_at_crf(PROBES, 29) == round(2 ** ((math.log2(2000) + math.log2(1000)) / 2))
 
 
-def test_corrected_crf_takes_the_secant_to_the_probe_beyond_the_target() -> None:
-    # Encoded at CRF 29, scored 88 where 93 was wanted: towards the CRF 26 probe (93).
-    assert corrected_crf(PROBES, 29, 88, 93) == 26
-    # Halfway: 90.5 at CRF 27.5.
-    assert corrected_crf(PROBES, 29, 88, 90.5) == pytest.approx(27.5)
-    # Too good (95 at 29, 93 wanted): towards the CRF 32 probe (86), a higher CRF.
-    assert corrected_crf(PROBES, 29, 95, 93) == pytest.approx(29 + 3 * 2 / 9, abs=0.01)
+def test_corrected_crf_follows_the_probes_curve_shifted_by_the_error() -> None:
+    # Encoded at CRF 29 (probes: 89.5 there), scored 88.5 where 93 was wanted: the
+    # curve 1 lower everywhere, so the CRF where the probes score 94: 26 - 6 / 4 = 24.5.
+    assert corrected_crf(PROBES, 29, 88.5, 93) == pytest.approx(24.5)
+    # A wrong rate, the probes right (scored what they say at CRF 32): back to CRF 26.
+    assert corrected_crf(PROBES, 32, 86, 93) == pytest.approx(26)
+    # Too good (91.5 at 29, 89.5 expected): 2 higher everywhere; 91 wanted is where the
+    # probes score 89: a higher CRF, 26 + 6 * 4 / 7.
+    assert corrected_crf(PROBES, 29, 91.5, 91) == pytest.approx(26 + 24 / 7, abs=0.01)
 
 
 def test_corrected_crf_beyond_every_probe_follows_the_shifted_curve_and_is_bounded() -> None:
