@@ -142,22 +142,33 @@ def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) ->
 
 
 def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tuple[int, str, int]:
-    """Segments first, then the playlist rewritten to their final names; returns the stored
-    playlist's size and MD5 (the file at ``Path``) and the total size (playlist +
-    segments)."""
+    """Media first (the segments, or the one byte-range file, and an fMP4 init section),
+    then the playlist rewritten to their final names; returns the stored playlist's size
+    and MD5 (the file at ``Path``) and the total size (playlist + media)."""
     assert files.main is not None and files.segments is not None
     folder, _, pattern = work.segment_key_pattern.rpartition("/")
-    local_prefix = files.segments.name.split("%d")[0]
+    local_prefix = files.segments.name.rpartition("_")[0] + "_"
+    media: list[tuple[Path, str]] = []  # (local file, its key)
+    if work.template.hls_segments.single_file:
+        media.append((files.segments, work.segment_key_pattern))
+    else:
+        for i, segment in enumerate(numbered(WorkFiles(pattern=files.segments))):
+            name = pattern.replace("%d", str(i))
+            media.append((segment, f"{folder}/{name}" if folder else name))
+    init = files.segments.with_name(f"{local_prefix}init.mp4")
+    if work.hls_init_key and init.exists():
+        media.insert(0, (init, work.hls_init_key))
     total = 0
     mapping: dict[str, str] = {}
-    for i, segment in enumerate(numbered(WorkFiles(pattern=files.segments))):
-        name = pattern.replace("%d", str(i))
-        total += segment.stat().st_size
-        commit.put(f"{folder}/{name}" if folder else name, segment)
-        mapping[segment.name] = name
+    for local, key in media:
+        total += local.stat().st_size
+        commit.put(key, local)
+        mapping[local.name] = key.rpartition("/")[2]
     text = files.main.read_text()
     text = re.sub(
-        re.escape(local_prefix) + r"\d+\.ts", lambda m: mapping.get(m.group(0), m.group(0)), text
+        re.escape(local_prefix) + r"(?:\d+|init)\.(?:ts|m4s|mp4)",
+        lambda m: mapping.get(m.group(0), m.group(0)),
+        text,
     )
     playlist = text.encode()
     commit.put_bytes(work.key, playlist)
