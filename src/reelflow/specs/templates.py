@@ -315,7 +315,8 @@ class ImageWatermark(Spec):
     height: Annotated[str, _size_value("height")] = "0px"
     repeat_type: Literal["once", "repeat_last_frame", "repeat"] = "repeat"
     # Where the compatible API's inline watermark (``RawWatermarkParameter``) had its image:
-    # ``bucket/key``, shown back as the ``MediaInputInfo`` it was given as. Empty otherwise.
+    # ``bucket/key`` or the http(s) URL, shown back as the ``MediaInputInfo`` it was given
+    # as. Empty otherwise.
     image_origin: str = ""
 
 
