@@ -389,12 +389,19 @@ class WorkBuilder:
             EditPiece(source=f.source, start=f.start_time_offset, end=f.end_time_offset or 0.0)
             for f in edit.file_infos
         ]
+        key = object_key(spec.output_dir, name)
+        segments = ""
+        if template.container == "hls":  # TS segments beside the playlist: <its name>_N.ts
+            folder, _, playlist = key.rpartition("/")
+            stem = playlist.rsplit(".", 1)[0]
+            segments = f"{folder}/{stem}_%d.ts" if folder else f"{stem}_%d.ts"
         return EditWork(
             **common,
             template=template,
             pieces=pieces,
             fast=edit.fast,
-            key=object_key(spec.output_dir, name),
+            key=key,
+            segment_key_pattern=segments,
         )
 
     def _animated(

@@ -136,6 +136,8 @@ class EditWork(WorkBase):
     pieces: list[EditPiece]
     fast: bool = False
     key: str
+    # HLS: the segments' key with ``%d`` for the number (beside the playlist ``key``).
+    segment_key_pattern: str = ""
 
 
 CommandWork = (
