@@ -194,13 +194,14 @@ def corrected_crf(curve: Sequence[RatePoint], crf: float, achieved: float, targe
     """The CRF to re-encode a rung of ``curve``'s size at, after an encode at ``crf``
     scored ``achieved`` on the full title where ``target`` was wanted.
 
-    The full title's VMAF by CRF is taken as the probes' (linear between them, along the
-    end segments beyond) shifted by the error seen at ``crf``: the sampled scenes are
-    easier or harder than the whole title by about the same amount at every CRF. A miss
-    from a wrong rate (not from the sample) then corrects back along the probes' own bend,
-    which a secant from the measurement to the nearest probe cuts across (measured: a
-    forced miss 6 CRF too high corrected to 94.0 for a target of 93 by the secant, see
-    docs/quality.md). At most ``MAX_CRF_STEP`` from ``crf``, 0..51.
+    The mean of two estimates: (a) the probes' VMAF by CRF (linear between probes, along
+    the end segments beyond) shifted by the error seen at ``crf``, which assumes the
+    sample is off from the title by the same amount at every CRF; (b) the secant from the
+    measurement to the nearest probe on the target's side of it, which trusts both
+    measurements and not the straight line between probes. With probes 7-9 CRF apart each
+    alone landed more than 1 VMAF off on the test clips, in opposite directions (a forced
+    miss 3 CRF high: (a) 91.9 for 93; 6 CRF high: (b) 94.0); without a probe beyond the
+    target, (a) only. At most ``MAX_CRF_STEP`` from ``crf``, 0..51.
     """
     if not curve:
         raise ValueError("an empty curve")
@@ -210,6 +211,20 @@ def corrected_crf(curve: Sequence[RatePoint], crf: float, achieved: float, targe
         seen = _along(curve, crf, lambda p: float(p.crf), lambda p: p.vmaf)
         want = target - (achieved - seen)
         found = _along(curve, want, lambda p: p.vmaf, lambda p: float(p.crf))
+        above = achieved > target  # too good: a higher CRF
+        side = [
+            p
+            for p in curve
+            if ((p.crf > crf and p.vmaf <= target) if above else (p.crf < crf and p.vmaf >= target))
+        ]
+        if side and achieved != target:
+            p = min(side, key=lambda q: abs(q.crf - crf))
+            secant = (
+                float(p.crf)
+                if p.vmaf == achieved
+                else (_lerp(target, achieved, p.vmaf, crf, float(p.crf)))
+            )
+            found = (found + secant) / 2
     found = min(max(found, crf - MAX_CRF_STEP), crf + MAX_CRF_STEP)
     return round(min(max(found, 0.0), MAX_CRF), 2)
 

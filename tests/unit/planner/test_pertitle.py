@@ -118,15 +118,17 @@ def test_crf_at_interpolates_between_probes_in_log_bitrate_and_stays_in_range() 
     assert kbps_at_crf(PROBES, 29) == round(2 ** ((math.log2(2000) + math.log2(1000)) / 2))
 
 
-def test_corrected_crf_follows_the_probes_curve_shifted_by_the_error() -> None:
-    # Encoded at CRF 29 (probes: 89.5 there), scored 88.5 where 93 was wanted: the
-    # curve 1 lower everywhere, so the CRF where the probes score 94: 26 - 6 / 4 = 24.5.
-    assert corrected_crf(PROBES, 29, 88.5, 93) == pytest.approx(24.5)
-    # A wrong rate, the probes right (scored what they say at CRF 32): back to CRF 26.
+def test_corrected_crf_averages_the_shifted_curve_and_the_secant() -> None:
+    # Encoded at CRF 29 (probes: 89.5 there), scored 88.5 where 93 was wanted. (a) the
+    # curve 1 lower everywhere: where the probes score 94, 26 - 6 / 4 = 24.5; (b) the
+    # secant to the CRF 26 probe (93): 26. Their mean:
+    assert corrected_crf(PROBES, 29, 88.5, 93) == pytest.approx((24.5 + 26) / 2)
+    # A wrong CRF, the probes right (scored what they say at CRF 32): both give 26.
     assert corrected_crf(PROBES, 32, 86, 93) == pytest.approx(26)
-    # Too good (91.5 at 29, 89.5 expected): 2 higher everywhere; 91 wanted is where the
-    # probes score 89: a higher CRF, 26 + 6 * 4 / 7.
-    assert corrected_crf(PROBES, 29, 91.5, 91) == pytest.approx(26 + 24 / 7, abs=0.01)
+    # Too good (91.5 at 29, 89.5 expected), 91 wanted: (a) where the probes score 89,
+    # 26 + 6 * 4 / 7; (b) the secant to the CRF 32 probe (86), 29 + 3 * 0.5 / 5.5.
+    both = (26 + 24 / 7 + 29 + 1.5 / 5.5) / 2
+    assert corrected_crf(PROBES, 29, 91.5, 91) == pytest.approx(both, abs=0.01)
 
 
 def test_corrected_crf_beyond_every_probe_follows_the_shifted_curve_and_is_bounded() -> None:
