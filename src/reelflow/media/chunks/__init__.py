@@ -14,6 +14,7 @@ from reelflow.media.chunks.command import (
     chunk_command,
     chunkable,
     concat_list,
+    fused_chunk_command,
     join_command,
 )
 from reelflow.media.chunks.join import join
@@ -27,6 +28,7 @@ __all__ = [
     "chunk_command",
     "chunkable",
     "concat_list",
+    "fused_chunk_command",
     "join",
     "join_command",
     "output_frame_times",
