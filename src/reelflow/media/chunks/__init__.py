@@ -19,7 +19,7 @@ from reelflow.media.chunks.command import (
 )
 from reelflow.media.chunks.join import join
 from reelflow.media.chunks.plan import output_frame_times, plan_chunks, should_chunk
-from reelflow.media.chunks.scan import FrameScan, scan_frames
+from reelflow.media.chunks.scan import FrameScan, scan_frames, scene_command, scene_times
 
 __all__ = [
     "ChunkCommand",
@@ -34,5 +34,7 @@ __all__ = [
     "output_frame_times",
     "plan_chunks",
     "scan_frames",
+    "scene_command",
+    "scene_times",
     "should_chunk",
 ]
