@@ -16,13 +16,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from reelflow.catalog.triggered import record_keys
 from reelflow.db.models import Job, Task
 from reelflow.engine.chunk_parts import siblings, split_id
 from reelflow.engine.chunking import AUDIO_SHARE, VIDEO_SHARE
 from reelflow.engine.planning import Planning
 from reelflow.engine.store import subtasks_of
 from reelflow.engine.transitions import move_job
-from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole
+from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState
 from reelflow.specs.works import TranscodeWork
@@ -69,6 +70,12 @@ class ChunkNodes:
             self._point(task, indices, added)
             return True
         base = part.model_copy(update={"split": job.id})
+        if part.bucket:
+            # Temporary keys of the output bucket: never a new upload for a trigger.
+            names = [part_name(None, w.index) for w in works]
+            names += [part_name(c.index, w.index) for c in plan.chunks for w in works]
+            keys = [(part.bucket, part.prefix + name) for name in names]
+            record_keys(session, task.id, keys, now)
         has_audio = (
             info is not None
             and info.has_audio

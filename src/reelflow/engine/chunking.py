@@ -91,6 +91,7 @@ def split_of(task_id: str, works: Sequence[TranscodeWork], settings: Settings) -
         role=ChunkRole.SPLIT,
         group=group,
         chunk_seconds=settings.chunk_seconds,
+        first_pass=settings.chunk_first_pass,
         bucket=bucket,
         prefix=prefix,
     )

@@ -182,6 +182,7 @@ class ChunkJobs:
             video_preset=job.video_preset,
             threads=job.ffmpeg_threads,
             font_file=self._runtime.font,
+            first_pass=part.first_pass,
         )
         for path, data in command.files.items():
             path.write_bytes(data)

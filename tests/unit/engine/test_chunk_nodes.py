@@ -9,9 +9,12 @@ import dataclasses
 from pathlib import Path
 
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from reelflow.config import Settings
 from reelflow.db.session import session_factory
+from reelflow.db.triggers import OwnOutput
 from reelflow.engine.chunking import chunk_groups
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext
@@ -211,3 +214,19 @@ def test_a_split_that_finds_the_source_short_runs_it_whole(
     drive(engine, runner)
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
     assert runner.roles() == ["probe", "split", "media", "media"]
+
+
+def test_a_clusters_parts_are_known_as_the_tasks_own_keys(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, executor="celery")
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    with Session(db) as session:
+        keys = session.scalars(select(OwnOutput.key).where(OwnOutput.task_id == task_id)).all()
+    parts = sorted(k for k in keys if k.startswith(".reelflow-chunks/"))
+    # Triggers on the output bucket never take a chunk for a new upload.
+    assert len(parts) == 2 * (5 + 1)  # two renditions: five chunks and the audio each
+    assert parts[0] == f".reelflow-chunks/{task_id}/g0/audio-w0.m4a"

@@ -147,6 +147,12 @@ def test_renditions_of_one_chunk_are_fused_from_one_decode() -> None:
     assert encode[-1] == "/w/b.mp4" and "/w/a.mp4" in encode
     assert encode.count("-pass") == 1 and encode[encode.index("-pass") + 1] == "2"
     assert encode[encode.index("-crf") - 1] != "-pass"
+    # REELFLOW_CHUNK_FIRST_PASS=false: one run, no pass options.
+    [single] = fused_chunk_command(
+        "/in.mp4", media_info(), [bitrate, crf], plan.chunks[1],
+        [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"), first_pass=False,
+    ).runs  # fmt: skip
+    assert "-pass" not in single and single[-1] == "/w/b.mp4"
     with pytest.raises(ValueError, match="2 outputs for 1 works"):
         fused_chunk_command(
             "/in.mp4", media_info(), [crf], plan.chunks[0],

@@ -109,6 +109,7 @@ def fused_chunk_command(
     video_preset: str = "medium",
     threads: int = 0,
     font_file: str = "",
+    first_pass: bool = True,
 ) -> ChunkCommand:
     """Encode the video of one chunk of every rendition of ``works`` (sharing one chunk
     plan) from one decode, each into its ``outs`` file (an MP4, no audio).
@@ -116,7 +117,8 @@ def fused_chunk_command(
     A rendition at a bitrate (``two_pass``) gets a first pass over the chunk (its stats in
     ``work_dir``), so that its rate control sees the whole chunk before it spends bits:
     a single pass restarts x264's VBV at each chunk and the seconds after a seam dip
-    (docs/chunking.md). The first run makes only those renditions' stats.
+    (docs/chunking.md). The first run makes only those renditions' stats; ``first_pass``
+    False skips it (one pass for every rendition: less CPU, visible seams).
     """
     if not works or len(works) != len(outs):
         raise ValueError(f"{len(outs)} outputs for {len(works)} works")
@@ -152,7 +154,7 @@ def fused_chunk_command(
     def passlog(work: TranscodeWork) -> list[str]:
         return ["-passlogfile", str(work_dir / f"chunk{chunk.index}-w{work.index}-pass")]
 
-    twice = [n for n, w in enumerate(works) if _two_pass(w)]
+    twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
     runs = []
     if twice:
         # Pass 1 of the bitrate renditions only; the others' chains end in a null sink.
