@@ -174,6 +174,12 @@ def test_a_chunk_failing_for_good_fails_the_output_naming_it(
     assert JobKind.JOIN not in [row.kind for row in job_rows(db, task_id)]
     states = {row.state for row in job_rows(db, task_id)}
     assert JobState.QUEUED not in states and JobState.RUNNING not in states
+    # A retry splits again (a new generation of parts) and joins once every part is done.
+    runner.failing = set()
+    assert engine.retry_failed(task_id) == [0, 1]
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    assert runner.roles().count("split") == 2 and runner.roles().count("join") == 1
 
 
 def test_a_lost_chunk_runs_again_alone(db: DbEngine, tmp_path: Path, clock: FakeClock) -> None:
