@@ -393,7 +393,6 @@ def rendition_video_graph(
     return VideoGraph(chains=graph.chains, label=label, inputs=graph.inputs, files=graph.files)
 
 
-<<<<<<< HEAD
 @dataclass(frozen=True)
 class FusedVideoGraph:
     """Several renditions' video filter graphs from one decode of the source (the chunk
@@ -430,7 +429,8 @@ def fused_video_graph(
             graph.chains.append(f"[{branch}]yadif=deint=interlaced[{frames}]")
         labels.append(_rendition_chain(graph, work, frames, aspect))
     return FusedVideoGraph(graph.chains, labels, graph.inputs, graph.files)
-=======
+
+
 def hls_segment_path(work_dir: Path, work: TranscodeWork) -> Path:
     """Where FFmpeg writes an HLS rendition's media: ``w{i}_%d.{ext}``, or ``w{i}_0.{ext}``
     for the one file of a byte-range type."""
@@ -442,7 +442,6 @@ def hls_segment_path(work_dir: Path, work: TranscodeWork) -> Path:
 def hls_init_name(work: TranscodeWork) -> str:
     """The local name of an fMP4 rendition's init section (segment types 7)."""
     return f"w{work.index}_init.mp4"
->>>>>>> main
 
 
 def muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
