@@ -1,12 +1,16 @@
 """The quality step of a transcode job (issue 18): score the renditions that asked for it,
 draw each one's worst moment, and store those two pictures next to the rendition.
 
-A step of the job, not a stage of the task graph: the source and the renditions are on this
-machine's scratch disk right after the encode, and one FFmpeg process decodes the source
-once for all of them (a stage per rendition would fetch, probe and decode the source once
-per rendition; docs/quality.md has the measurement). A score is an addition to a rendition:
-when FFmpeg cannot compute it, or a picture cannot be drawn or stored, the rendition is
-delivered without it (logged), never failed for it. A cancel stops the job as usual.
+A step of the job, not a stage of the task graph, and inside the job's own FFmpeg process:
+:func:`plan_scoring` adds the scorers to the fused encode command (FFmpeg's loopback
+decoders decode each encoder's output as it comes out; the source's one decode feeds the
+encoders and the scorers alike), so scoring neither reads the source again nor reads the
+renditions back, and it runs while the encoders run. A stage per rendition would fetch,
+probe and decode the source once per rendition (docs/quality.md has the measurements). A
+score is an addition to a rendition: when the command with the scorers fails, the job
+encodes once more without them; when a score or a picture cannot be read, drawn or stored,
+the rendition is delivered without it (logged), never failed for it. A cancel stops the job
+as usual.
 
 The worst moment's pictures are drawn here, not on demand by the console: only here are
 both files at hand in every topology (a console in a cluster would fetch the whole source

@@ -15,8 +15,11 @@ Computed the way the VMAF authors prescribe (and the way naive scripts get wrong
   frames libvmaf scores, through ``psnr`` -> ``ssim`` (per-frame stats files);
   :func:`read_scores` pools them.
 
-Building the command is pure (:func:`build_quality_command`); :func:`score_renditions` runs
-it with an ``FFmpegRunner`` and reads the logs.
+Building the commands is pure: :func:`build_quality_command` scores files already written
+(:func:`score_renditions` runs it with an ``FFmpegRunner`` and reads the logs);
+:func:`loopback_scoring` adds the same scorers to the command that encodes the renditions
+(FFmpeg's loopback decoders ``-dec``: no second decode of the source, no rendition read
+back; the transcode job's way). Both use :func:`scoring_graph`; :func:`read_scores` pools.
 
 Graph shape for two renditions::
 
@@ -27,6 +30,9 @@ Graph shape for two renditions::
     [r0m] select split [r0a][r0b]; [d0m] select [d0s]              the scored frames
     [d0s][r0a] psnr [p0]; [p0][r0b] ssim, nullsink
     ... the same for [s1] and [2:v:0]
+
+In the encode's own command the renditions come from ``[dec:0]``, ``[dec:1]``, ... instead
+of ``[1:v:0]``, ``[2:v:0]``, and every label is prefixed with ``q``.
 """
 
 from __future__ import annotations
