@@ -76,6 +76,10 @@ class Command:
     duration: float = 0.0
     # Each ladder's raw output, by work index (published after the run).
     ladders: dict[int, LadderCommand] = field(default_factory=dict)
+    # Each work's output file, by work index: its rank among the command's outputs (what
+    # FFmpeg's ``-dec FILE:STREAM`` names; a work writes one output file, its video, if
+    # any, first).
+    output_files: dict[int, int] = field(default_factory=dict)
 
 
 def _num(value: float) -> str:
@@ -239,7 +243,9 @@ def build_command(
     outputs: dict[int, WorkFiles] = {}
     ladders: dict[int, LadderCommand] = {}
     out_args: list[str] = []
+    output_files: dict[int, int] = {}
     for work in works:
+        output_files[work.index] = len(output_files)
         if isinstance(work, LadderWork):
             part = ladder_outputs(
                 info,
@@ -273,7 +279,14 @@ def build_command(
         args += ["-filter_complex", ";".join(graph.chains)]
     args += out_args
     length = max((_output_length(w, info.duration or 0.0) for w in works), default=0.0)
-    return Command(args=args, outputs=outputs, files=graph.files, duration=length, ladders=ladders)
+    return Command(
+        args=args,
+        outputs=outputs,
+        files=graph.files,
+        duration=length,
+        ladders=ladders,
+        output_files=output_files,
+    )
 
 
 def _needs_frames(work: CommandWork) -> bool:
