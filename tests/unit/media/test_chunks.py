@@ -222,6 +222,13 @@ def test_the_join_copies_the_chunks_and_the_audio_into_the_rendition_container()
     ]  # fmt: skip
     silent = join_command(work, Path("/w/l.txt"), None, Path("/w/out.mp4"))
     assert "1:a:0" not in silent and silent.count("-i") == 1
+    # Audio that starts after the video: its offset put back before its input.
+    late = join_command(
+        work, Path("/w/l.txt"), Path("/w/a.m4a"), Path("/w/out.mp4"), audio_start=0.5
+    )
+    assert late[late.index("-itsoffset") : late.index("/w/a.m4a") + 1] == [
+        "-itsoffset", "0.5", "-i", "/w/a.m4a",
+    ]  # fmt: skip
 
 
 def test_a_boundary_prefers_a_scene_cut_then_a_keyframe_in_its_window() -> None:
