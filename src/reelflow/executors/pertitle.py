@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelflow.errors import MediaError
-from reelflow.executors.quality import Scored, score_works
+from reelflow.executors.quality import Scored
 from reelflow.media.command import Command
-from reelflow.media.ladder import build_ladder_command
+from reelflow.media.ladder import LadderCommand, build_ladder_command
 from reelflow.media.pertitle import ProbeOptions, measure_points
-from reelflow.media.quality import QualityOptions
+from reelflow.media.quality import QualityOptions, Rendition, extract_frames, score_renditions
 from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.pertitle import choose_rungs, corrected_crf, crf_at, curves, kbps_at_crf
-from reelflow.specs.jobs import JobPayload
+from reelflow.specs.jobs import JobPayload, SubTaskOutcome
 from reelflow.specs.ladders import VideoRendition
 from reelflow.specs.outputs import AdaptiveStreamingResult
 from reelflow.specs.pertitle import RatePoint, RungChoice
@@ -230,16 +230,8 @@ def reencode_misses(
         return work, found
     first = command.ladders[work.index]
     command.ladders[work.index] = raw
-    scores = score_works(
-        runner,
-        job.model_copy(update={"works": [redone]}),
-        src,
-        command,
-        work_dir / f"again{work.index}",
-        timeout=timeout,
-        cancel=cancel,
-        on_progress=lambda _: None,
-    ).get(work.index)
+    scores = rescore(runner, job, src, redone, raw, work_dir / f"again{work.index}",
+                     timeout=timeout, cancel=cancel)  # fmt: skip
     targets = {c.stream_info: c.predicted_vmaf for c in plan.choices}
 
     def off(scores: list[Scored]) -> float:
@@ -265,6 +257,50 @@ def reencode_misses(
     return redone, scores
 
 
+def rescore(
+    runner: FFmpegRunner,
+    job: JobPayload,
+    src: str,
+    work: LadderWork,
+    raw: LadderCommand,
+    folder: Path,
+    *,
+    timeout: float,
+    cancel: threading.Event,
+) -> list[Scored]:
+    """The re-encoded ladder's video rungs scored against the source in one process (the
+    source decoded once), each with its worst moment drawn; empty when FFmpeg cannot
+    score them (logged)."""
+    info = job.media_info
+    assert info is not None
+    items = [
+        (Rendition(s.playlist, rung.width, rung.height, work.ladder.fps), rung)
+        for s in raw.streams
+        if s.kind == "video"
+        for rung in (work.ladder.video[s.index],)
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        scores = score_renditions(runner, src, info, [r for r, _ in items], folder,
+                                  timeout=timeout, cancel=cancel)  # fmt: skip
+    except MediaError as exc:
+        log.warning("job %s: re-encoded ladder not scored: %s", job.job_id, exc.message)
+        return []
+    found = []
+    for i, ((rendition, rung), score) in enumerate(zip(items, scores, strict=True)):
+        pictures = None
+        if score.worst is not None:
+            pair = (folder / f"worst{i}.jpg", folder / f"worst{i}-source.jpg")
+            try:
+                pictures = extract_frames(runner, src, info, rendition, score.worst.time, pair,
+                                          timeout=timeout, cancel=cancel)  # fmt: skip
+            except MediaError as exc:
+                log.warning("job %s: worst moment of rung %s not drawn: %s",
+                            job.job_id, rung.stream_info, exc.message)  # fmt: skip
+        found.append(Scored(score, pictures, rung))
+    return found
+
+
 def annotate(output: object, plan: PerTitlePlan) -> object:
     """A stored per-title ladder's result with, on each scored rung, what was chosen for it
     (``RungScore.per_title``)."""
@@ -288,3 +324,11 @@ def annotate(output: object, plan: PerTitlePlan) -> object:
             rung = rung.model_copy(update={"per_title": chosen})
         rungs.append(rung)
     return output.model_copy(update={"quality": rungs})
+
+
+def per_title_outcome(outcome: SubTaskOutcome, plan: PerTitlePlan | None) -> SubTaskOutcome:
+    """A ladder sub-task's outcome with its per-title choices on its rungs (``annotate``);
+    unchanged for a fixed ladder or a failed sub-task."""
+    if plan is None or not outcome.ok:
+        return outcome
+    return outcome.model_copy(update={"output": annotate(outcome.output, plan)})

@@ -76,6 +76,10 @@ class Command:
     duration: float = 0.0
     # Each ladder's raw output, by work index (published after the run).
     ladders: dict[int, LadderCommand] = field(default_factory=dict)
+    # Each work's output file, by work index: its rank among the command's outputs (what
+    # FFmpeg's ``-dec FILE:STREAM`` names; a work writes one output file, its video, if
+    # any, first).
+    output_files: dict[int, int] = field(default_factory=dict)
 
 
 def _num(value: float) -> str:
@@ -239,7 +243,9 @@ def build_command(
     outputs: dict[int, WorkFiles] = {}
     ladders: dict[int, LadderCommand] = {}
     out_args: list[str] = []
+    output_files: dict[int, int] = {}
     for work in works:
+        output_files[work.index] = len(output_files)
         if isinstance(work, LadderWork):
             part = ladder_outputs(
                 info,
@@ -273,7 +279,14 @@ def build_command(
         args += ["-filter_complex", ";".join(graph.chains)]
     args += out_args
     length = max((_output_length(w, info.duration or 0.0) for w in works), default=0.0)
-    return Command(args=args, outputs=outputs, files=graph.files, duration=length, ladders=ladders)
+    return Command(
+        args=args,
+        outputs=outputs,
+        files=graph.files,
+        duration=length,
+        ladders=ladders,
+        output_files=output_files,
+    )
 
 
 def _needs_frames(work: CommandWork) -> bool:
@@ -391,6 +404,44 @@ def rendition_video_graph(
     graph.chains.append(f"{base}[src]")
     label = _rendition_chain(graph, work, "src", aspect)
     return VideoGraph(chains=graph.chains, label=label, inputs=graph.inputs, files=graph.files)
+
+
+@dataclass(frozen=True)
+class FusedVideoGraph:
+    """Several renditions' video filter graphs from one decode of the source (the chunk
+    jobs of ``reelflow.media.chunks``): ``chains`` read ``[0:v:0]`` once (after ``head``,
+    e.g. a ``setpts``), split it, and end at ``labels`` (one per work, in order)."""
+
+    chains: list[str]
+    labels: list[str]
+    inputs: list[str]
+    files: dict[Path, bytes]
+
+
+def fused_video_graph(
+    info: MediaInfo,
+    works: Sequence[TranscodeWork],
+    work_dir: Path,
+    *,
+    head: str = "",
+    font_file: str = "",
+) -> FusedVideoGraph:
+    """The video filter graphs of ``works`` (each the very chain :func:`build_command`
+    gives it) fed by one decode of ``[0:v:0]`` through ``head`` (a filter, or none)."""
+    graph = _Graph(work_dir, font_file)
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    branches = [f"src{i}" for i in range(len(works))]
+    outs = "".join(f"[{b}]" for b in branches)
+    graph.chains.append(f"[0:v:0]{head or 'null'},split={len(works)}{outs}")
+    labels = []
+    for work, branch in zip(works, branches, strict=True):
+        frames = branch
+        if work.deinterlace:
+            frames = f"{branch}d"
+            graph.chains.append(f"[{branch}]yadif=deint=interlaced[{frames}]")
+        labels.append(_rendition_chain(graph, work, frames, aspect))
+    return FusedVideoGraph(graph.chains, labels, graph.inputs, graph.files)
 
 
 def hls_segment_path(work_dir: Path, work: TranscodeWork) -> Path:
