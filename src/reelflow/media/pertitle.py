@@ -1,6 +1,18 @@
 """Per-title ladder analysis, the FFmpeg half: sampled scenes, probe encodes, VMAF points.
 
-Three FFmpeg runs, whatever the number of sizes and quality levels:
+**Fused** (the default, ``ProbeOptions.fused``): one FFmpeg process, whatever the number
+of sizes and quality levels (:func:`build_fused_command`). The sampled scenes (below) are
+read with input-side seeks and decoded once; their frames feed two filter graphs: the
+probes' (scenes joined, ``split`` per size, scaled, ``split`` per CRF, one x264 encoder
+each) and the scorers' (the same scenes joined again: the reference). Each probe encoder's
+packets are decoded again as they come out (FFmpeg's loopback decoders, ``-dec``) and
+scored with libvmaf against the reference upscaled as ``reelflow.media.quality`` scores
+any rendition. No lossless sample is written and read back, the probes are never read
+from disk (only probed for their bitrate), and the scores equal the three-run way's
+(measured: the same points to the third decimal; ``bench/pertitle_analysis_bench.py``
+has the cost of both).
+
+The **three-run** way (``fused=False``, kept to compare against):
 
 1. **Scenes.** ``scenes`` clips of ``scene_seconds`` spread evenly over the source (centred
    on the k+1/2-th of ``scenes`` equal parts), each read with an input-side seek, joined
@@ -21,13 +33,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reelflow.errors import InvalidMedia
 from reelflow.media.encoders import input_thread_args, output_thread_args
 from reelflow.media.probe import probe
-from reelflow.media.quality import QualityOptions, Rendition, score_renditions
+from reelflow.media.quality import (
+    QualityCommand,
+    QualityOptions,
+    Rendition,
+    loopback_scoring,
+    read_scores,
+    score_renditions,
+)
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.pertitle import RatePoint
@@ -42,7 +61,8 @@ class ProbeOptions:
     ``quality`` the scoring options (subsampling, libvmaf threads); ``keyint`` > 0: a
     keyframe every ``keyint`` frames and none at scene cuts, as the ladder encodes (one
     per segment): on easy content the keyframes are most of the bits, so probes without
-    them predict a rate the ladder's encode cannot meet."""
+    them predict a rate the ladder's encode cannot meet. ``fused``: the whole analysis in
+    one FFmpeg process (module doc); False: the three runs."""
 
     scenes: int = 4
     scene_seconds: float = 2.0
@@ -51,6 +71,7 @@ class ProbeOptions:
     threads: int = 0
     quality: QualityOptions = field(default_factory=QualityOptions)
     keyint: int = 0
+    fused: bool = True
 
     def __post_init__(self) -> None:
         if self.scenes < 1 or self.scene_seconds <= 0 or not self.crfs:
@@ -125,6 +146,47 @@ def build_probe_command(
     return [*args, "-filter_complex", ";".join(chains), *outputs], encodes
 
 
+def build_fused_command(
+    source: str,
+    info: MediaInfo,
+    scenes: Sequence[tuple[float, float]],
+    sizes: Sequence[tuple[int, int]],
+    work_dir: Path,
+    options: ProbeOptions,
+) -> tuple[QualityCommand, list[ProbeEncode]]:
+    """One process for the whole analysis (module doc, "fused"): the scenes read from
+    ``source`` and joined as :func:`build_sample_command` joins them, encoded as
+    :func:`build_probe_command` encodes the sample, and every probe loopback-decoded and
+    scored against the joined scenes (``loopback_scoring``). Each input stream is decoded
+    once and feeds both filter graphs (the encoders' and the scorers'): no sample file."""
+    inputs: list[str] = []
+    for start, length in scenes:
+        inputs += ["-ss", _num(start), "-t", _num(length), "-i", source]
+    n = len(scenes)
+    legs = "".join(f"[{i}:v:0]setpts=PTS-STARTPTS[{{p}}c{i}];" for i in range(n))
+    join = "".join(f"[{{p}}c{i}]" for i in range(n))
+    concat = f"{legs}{join}concat=n={n}:v=1:a=0[{{p}}sample]"
+    encode, encodes = build_probe_command(Path("-"), sizes, work_dir, options)
+    graph_at = encode.index("-filter_complex") + 1
+    probe_graph = concat.format(p="") + ";" + encode[graph_at].replace("[0:v:0]", "[sample]", 1)
+    encode_args = ["-y", *input_thread_args(options.threads), *inputs, "-filter_complex",
+                   probe_graph, *encode[graph_at + 1 :]]  # fmt: skip
+    seconds = sum(length for _, length in scenes)
+    sample_info = replace(info, duration=seconds)
+    renditions = [Rendition(e.path, e.width, e.height) for e in encodes]
+    scoring = loopback_scoring(
+        encode_args, sample_info, renditions, [(k, 0) for k in range(len(encodes))],
+        work_dir, options.quality,
+    )  # fmt: skip
+    # The scorers' reference: the same scenes joined again in the scorers' own graph (the
+    # decoders feed both graphs; a graph cannot read another graph's output).
+    at = len(scoring.args) - 1 - scoring.args[::-1].index("-filter_complex") + 1
+    scoring.args[at] = (
+        concat.format(p="q") + ";" + scoring.args[at].replace("[0:v:0]", "[qsample]", 1)
+    )
+    return scoring, encodes
+
+
 def _kbps(path: Path, seconds: float) -> float:
     video = probe(path).primary_video
     if video is not None and video.bitrate:
@@ -155,8 +217,19 @@ def measure_points(
     if not sizes:
         raise ValueError("no size to probe")
     work_dir.mkdir(parents=True, exist_ok=True)
-    sample = work_dir / "sample.mkv"
     scenes = scene_starts(info.duration, opts.scenes, opts.scene_seconds)
+    if opts.fused:
+        command, encodes = build_fused_command(
+            source, info, scenes, list(dict.fromkeys(sizes)), work_dir, opts
+        )
+        runner.run(command.args, timeout=timeout, cancel=cancel)
+        fused = read_scores(command)
+        seconds = sum(length for _, length in scenes)
+        return [
+            RatePoint(e.width, e.height, e.crf, round(_kbps(e.path, seconds), 2), s.vmaf.mean)
+            for e, s in zip(encodes, fused, strict=True)
+        ]
+    sample = work_dir / "sample.mkv"
     runner.run(
         build_sample_command(source, scenes, sample, opts.threads), timeout=timeout, cancel=cancel
     )

@@ -193,11 +193,14 @@ def scoring_graph(
     options: QualityOptions | None = None,
     *,
     prefix: str = "",
+    source: str = "[0:v:0]",
 ) -> ScoringGraph:
     """The graph comparing each rendition (its decoded frames at the input label of the same
     rank in ``inputs``, e.g. ``[1:v:0]`` or a loopback decoder's ``[dec:0]``) with the
     source (``[0:v:0]``, decoded once, ``split``); see the module doc. ``prefix`` starts
-    every link label (the graph can sit beside another one in the same command)."""
+    every link label (the graph can sit beside another one in the same command);
+    ``source`` the reference's label when it is not the first input's video (a label made
+    earlier in the same graph)."""
     opts = options or QualityOptions()
     video = info.primary_video
     if video is None:
@@ -208,7 +211,7 @@ def scoring_graph(
     fmt = pixel_format(info)
     q = prefix
     branches = [f"{q}s{i}" for i in range(len(renditions))]
-    chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
+    chains = [f"{source}split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
     logs: list[ScoreLogs] = []
     outputs: list[str] = []
     length = 0.0

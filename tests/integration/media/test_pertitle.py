@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -110,3 +111,31 @@ def test_easy_content_gets_a_cheaper_ladder_than_hard_content(
         assert [c.kbps for c in choices] == sorted(c.kbps for c in choices)
         pixels = [c.width * c.height for c in choices]
         assert pixels == sorted(pixels)
+
+
+def test_the_one_process_analysis_measures_what_the_three_runs_measure(
+    tmp_path: Path, ffmpeg_bin: Path
+) -> None:
+    src = make("noise", tmp_path, ffmpeg_bin)
+    runner, info = FFmpegRunner(ffmpeg_bin), probe(src)
+    sizes = [(r.width, r.height) for r in FIXED[1:]]
+    found = {
+        fused: measure_points(
+            runner,
+            str(src),
+            info,
+            sizes,
+            tmp_path / str(fused),
+            timeout=120,
+            options=replace(OPTIONS, crfs=(20, 32), fused=fused),
+        )
+        for fused in (True, False)
+    }
+    assert [(p.size, p.crf) for p in found[True]] == [(p.size, p.crf) for p in found[False]]
+    assert len(found[True]) == 4
+    for one, three in zip(found[True], found[False], strict=True):
+        assert one.kbps == pytest.approx(three.kbps, rel=0.01)
+        assert one.vmaf == pytest.approx(three.vmaf, abs=0.1)
+    # nothing but the probes and the scorers' logs is written: no lossless sample
+    assert not list((tmp_path / "True").glob("*.mkv"))
+    assert list((tmp_path / "False").glob("*.mkv"))
