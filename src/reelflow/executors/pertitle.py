@@ -16,9 +16,11 @@ encode and its scoring re-encode once a ladder whose rungs missed their target.
 3. **Re-encode on a miss**: a rung whose achieved VMAF is more than ``MISS_VMAF`` off its
    target (the prediction at its chosen bitrate: ``target_vmaf`` for a top rung that
    reaches it) gets a corrected CRF (``corrected_crf``: the probes' VMAF-by-CRF shifted
-   by the error seen). The ladder is encoded once more on its own (the HLS and DASH muxers
-   write every rung's playlists together, so one rung cannot be swapped in alone), the
-   other rungs at their unchanged rates, and scored again; no second re-encode. The
+   by the error seen). Only the missed rungs are encoded once more (alone, without the
+   audio) and scored again; their raw playlists and segments stand in for the first
+   encode's in the ladder's ``LadderCommand`` (the packager measures each raw playlist on
+   its own and writes the master playlist and the MPD's figures from its measurements;
+   the rungs keep their sizes and keyframe rule); no second re-encode. The
    encode whose missed rungs land nearer their targets is delivered: on near-static
    content VMAF is not smooth in CRF (the easy test clip scored 94.8 at CRF 29.67 and
    91.5 at 31, 91.7 at 32), so a correction can land further off than the first try.
@@ -30,7 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reelflow.errors import MediaError
@@ -209,29 +211,55 @@ def reencode_misses(
         for r in work.ladder.video
     ]
     redone = work.model_copy(update={"ladder": work.ladder.model_copy(update={"video": video})})
-    raw = build_ladder_command(
+    # Only the missed rungs, alone (no audio): the packager measures every raw playlist on
+    # its own and writes the master playlist and the MPD's figures from what it measures,
+    # so the re-encoded rungs' playlists stand in for the first encode's (same sizes, same
+    # keyframe rule: the same segments' times).
+    missed = [i for i, r in enumerate(video) if r.stream_info in fixes]
+    alone = redone.ladder.model_copy(
+        update={"video": [video[i].model_copy(update={"audio_group": ""}) for i in missed],
+                "audio": []}
+    )  # fmt: skip
+    again = build_ladder_command(
         src,
         info,
-        redone.ladder,
+        alone,
         work_dir / f"ladder{work.index}.again",
         video_preset=job.video_preset,
         threads=job.ffmpeg_threads,
     )
-    raw.raw_dir.mkdir(parents=True, exist_ok=True)
+    again.raw_dir.mkdir(parents=True, exist_ok=True)
+    first = command.ladders[work.index]
+    swapped = {missed[s.index]: s for s in again.streams if s.kind == "video"}
+    raw = replace(
+        first,
+        args=again.args,
+        streams=[
+            replace(swapped[s.index], index=s.index)
+            if s.kind == "video" and s.index in swapped
+            else s
+            for s in first.streams
+        ],
+    )
     log.info(
         "job %s: per-title ladder %s: rungs %s missed their target; re-encoding at %s",
         job.job_id, work.index, sorted(fixes), fixes,
     )  # fmt: skip
     try:
-        runner.run(raw.args, timeout=timeout, cancel=cancel)
+        runner.run(again.args, timeout=timeout, cancel=cancel)
     except MediaError as exc:
         log.warning("job %s: per-title re-encode failed, first encode kept: %s",
                     job.job_id, exc.message)  # fmt: skip
         return work, found
-    first = command.ladders[work.index]
     command.ladders[work.index] = raw
-    scores = rescore(runner, job, src, redone, raw, work_dir / f"again{work.index}",
-                     timeout=timeout, cancel=cancel)  # fmt: skip
+    rescored = rescore(runner, job, src, redone, raw, work_dir / f"again{work.index}",
+                       timeout=timeout, cancel=cancel, only=set(missed))  # fmt: skip
+    new = {f.rung.stream_info: f for f in rescored if f.rung is not None}
+    scores = (
+        [new.get(f.rung.stream_info, f) if f.rung is not None else f for f in found]
+        if rescored
+        else []
+    )
     targets = {c.stream_info: c.predicted_vmaf for c in plan.choices}
 
     def off(scores: list[Scored]) -> float:
@@ -267,16 +295,18 @@ def rescore(
     *,
     timeout: float,
     cancel: threading.Event,
+    only: set[int] | None = None,
 ) -> list[Scored]:
-    """The re-encoded ladder's video rungs scored against the source in one process (the
-    source decoded once), each with its worst moment drawn; empty when FFmpeg cannot
-    score them (logged)."""
+    """The re-encoded ladder's video rungs (``only``: those of these indices in
+    ``work.ladder.video``) scored against the source in one process (the source decoded
+    once), each with its worst moment drawn; empty when FFmpeg cannot score them
+    (logged)."""
     info = job.media_info
     assert info is not None
     items = [
         (Rendition(s.playlist, rung.width, rung.height, work.ladder.fps), rung)
         for s in raw.streams
-        if s.kind == "video"
+        if s.kind == "video" and (only is None or s.index in only)
         for rung in (work.ladder.video[s.index],)
     ]
     folder.mkdir(parents=True, exist_ok=True)

@@ -178,7 +178,16 @@ def test_a_rung_that_misses_its_target_is_re_encoded_once_and_then_meets_it(
     monkeypatch.setattr(pertitle, "choose_rungs", wrong)
     clip = make("moving", folder, ffmpeg_bin)
     result, runner = run_ladder(tmp_path, ffmpeg_bin, clip, template())
-    assert encodes(runner) == 2  # the job's command, then the ladder once more
+    assert encodes(runner) == 2  # the job's command, then the missed rung once more
+    again = [args for args in runner.runs if "hls" in args and "-var_stream_map" in args][-1]
+    # only the rungs that missed, alone: the others keep their first encode and score
+    redone = [
+        r for r in result.quality
+        if r.per_title is not None
+        and (r.per_title.reencoded or r.per_title.discarded_vmaf is not None)
+    ]  # fmt: skip
+    assert again.count("libx264") == len(redone)
+    assert "aac" not in again
     top = max(result.quality, key=lambda r: r.stream_info)
     chosen = top.per_title
     assert chosen is not None and chosen.reencoded
