@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # node_modules/, which reelflow serves at /console/players/ (REELFLOW_PLAYER_DIR elsewhere).
 PLAYERS := node_modules/.installed
 
-.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
+.PHONY: demo test check players bench bench-quality bench-pertitle-cost bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality_bench.py
 	$(BIN)/python bench/pertitle_bench.py
+
+# The per-title analysis' cost, lever by lever, side by side (bench/pertitle_analysis_bench.py).
+bench-pertitle-cost: $(STAMP)
+	$(BIN)/python bench/pertitle_analysis_bench.py
 
 bench-ladder: $(STAMP)
 	$(BIN)/python bench/ladder_bench.py

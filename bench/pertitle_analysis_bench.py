@@ -11,7 +11,8 @@ fixed ladder's 4 sizes, CRF 18/27/36 at the ladder's preset, VMAF every 6th fram
 - ``fused-2crf``: CRF 20/34 only; ``fused-3sizes``: the smallest rung's size not probed
   (its rung then taken from the next size's curve);
 - ``fused-720cap``: no probe above 1280x720 (the 1080p rung's choice from the 720p
-  curve's size: what a cap costs in accuracy shows in the top rung's choice).
+  curve's size: what a cap costs in accuracy shows in the top rung's choice);
+- ``fused-sub12-2crf``: both of ``fused-sub12`` and ``fused-2crf``.
 
 Printed per clip and variant: wall and CPU seconds (medians of ``--runs``), CPU / the top
 rung's encode CPU, and the rungs chosen (size, kbps, predicted VMAF) with each rung's
@@ -44,7 +45,7 @@ from reelflow.presets.ladders import get_ladder_preset
 from reelflow.specs.pertitle import RatePoint, RungChoice
 
 VARIANTS = ("files", "fused", "fused-sub12", "fused-0.6s", "fused-2crf", "fused-3sizes",
-            "fused-720cap")  # fmt: skip
+            "fused-720cap", "fused-sub12-2crf")  # fmt: skip
 
 
 def options(name: str, preset: str, keyint: int) -> ProbeOptions:
@@ -61,6 +62,8 @@ def options(name: str, preset: str, keyint: int) -> ProbeOptions:
         return replace(base, scene_seconds=0.6)
     if name == "fused-2crf":
         return replace(base, crfs=(20, 34))
+    if name == "fused-sub12-2crf":
+        return replace(base, crfs=(20, 34), quality=QualityOptions(subsample=12, threads=2))
     return base
 
 
