@@ -191,11 +191,18 @@ class JobRuntime:
         patience = self.outage_patience
         info = retry_unavailable(lambda: storage.stat(key), Patience(patience))
         suffix = PurePosixPath(key).suffix[:16]
+
+        def fill(entry: Path) -> None:
+            # One line per fetch: a task's jobs on this machine share it (a cluster test
+            # counts them).
+            log.info("source %s/%s: fetching %d bytes", storage.name, key, info.size)
+            storage.fetch_to(key, entry, patience=patience, info=info)
+
         return self.sources.link(
             f"{storage.name}/{key}",
             info.etag,
             work_dir / f"source{suffix}",
-            lambda entry: storage.fetch_to(key, entry, patience=patience, info=info),
+            fill,
             suffix=suffix,
             size=info.size,
         )
@@ -408,6 +415,12 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
+        log.info(
+            "job %s: one FFmpeg process made sub-task(s) %s in %.2f s",
+            job.job_id,
+            ",".join(str(w.index) for w in works),
+            ran.elapsed,
+        )
         scores = score_works(
             self.runner,
             job,
