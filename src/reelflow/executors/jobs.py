@@ -30,6 +30,7 @@ from reelflow.errors import (
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext
+from reelflow.executors.chunks import ChunkJobs
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
@@ -123,11 +124,27 @@ class JobRuntime:
         # Sources fetched to this machine (URL inputs and objects of remote buckets), shared
         # by the jobs of a task and by every process using this scratch folder.
         self.sources = SourceCache(scratch / "source-cache")
+        self._chunk_jobs = ChunkJobs(self)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
             return self._probe(job)
+        if job.kind in (JobKind.CHUNK, JobKind.JOIN):
+            return self._chunked(job, ctx)
         return self._media(job, ctx)
+
+    def _chunked(self, job: JobPayload, ctx: JobContext) -> JobResult:
+        """A part of a chunked group (``reelflow.executors.chunks``); every part but the
+        join reads the source (a URL's copy stays in the source cache until the join)."""
+        with (
+            disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"),
+            self._work_dir(job) as work_dir,
+        ):
+            if job.kind is JobKind.JOIN:
+                self._done_with_url(job)
+                return self._chunk_jobs(job, ctx, "", work_dir)
+            with self._source(job, work_dir) as src:
+                return self._chunk_jobs(job, ctx, src, work_dir)
 
     @contextmanager
     def _source(self, job: JobPayload, work_dir: Path) -> Iterator[str]:
