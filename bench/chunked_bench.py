@@ -410,7 +410,7 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     placed = schedule([*video, audio], 2)
     gap = max(0.0, (t2 - split - join - placed) / (len(video) + 3))
     costs = Costs(args.duration, args.chunk_seconds, t1, video, split, audio, join, gap)
-    part_c(costs)
+    part_c(costs, args.model_chunk_seconds or args.chunk_seconds)
 
 
 def schedule(jobs: Sequence[float], workers: int) -> float:
@@ -421,10 +421,13 @@ def schedule(jobs: Sequence[float], workers: int) -> float:
     return max(free)
 
 
-def predict(costs: Costs, source: float, workers: int) -> tuple[float, float, int]:
-    """(serial seconds, chunked seconds, chunks) for a ``source`` s source on ``workers``."""
+def predict(
+    costs: Costs, source: float, workers: int, chunk_seconds: float
+) -> tuple[float, float, int]:
+    """(serial seconds, chunked seconds, chunks) for a ``source`` s source on ``workers``
+    in chunks of ``chunk_seconds``."""
     scale = source / costs.source
-    chunks = max(1, math.floor(source / costs.chunk_seconds))
+    chunks = max(1, math.floor(source / chunk_seconds))
     per_chunk = sum(costs.video) / costs.source * (source / chunks)  # encode s per chunk
     serial = costs.serial * scale
     jobs = [per_chunk + costs.gap] * chunks + [costs.audio * scale + costs.gap]
@@ -434,19 +437,19 @@ def predict(costs: Costs, source: float, workers: int) -> tuple[float, float, in
     return serial, chunked, chunks
 
 
-def part_c(costs: Costs) -> None:
+def part_c(costs: Costs, chunk_seconds: float) -> None:
     hours = MODEL_SOURCE / 3600
     print(
-        f"(c) model: a {hours:g}-hour source, chunks of {costs.chunk_seconds:g} s, from (b): "
+        f"(c) model: a {hours:g}-hour source, chunks of {chunk_seconds:g} s, from (b): "
         f"{sum(costs.video) / costs.source:.2f} encode-s per source-s in chunks, serial "
         f"{costs.serial / costs.source:.2f} s per source-s, split {costs.split:.1f} s, "
         f"audio {costs.audio:.1f} s, join {costs.join:.1f} s per {costs.source:g} s of "
         f"source (scaled with the length), {costs.gap:.2f} s a job between jobs"
     )
-    check = predict(costs, costs.source, 2)
+    check = predict(costs, costs.source, 2, costs.chunk_seconds)
     print(f"  the model at (b)'s source, 2 workers: {check[0] / check[1]:.2f}x")
     for workers_ in MODEL_WORKERS:
-        serial, chunked, chunks = predict(costs, MODEL_SOURCE, workers_)
+        serial, chunked, chunks = predict(costs, MODEL_SOURCE, workers_, chunk_seconds)
         speedup = serial / chunked
         goal = 0.8 * workers_
         print(
@@ -469,6 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=180.0, help="(b): clip seconds")
     parser.add_argument("--scene-seconds", type=float, default=7.0, help="(b)")
     parser.add_argument("--chunk-seconds", type=float, default=30.0, help="(b)")
+    parser.add_argument(
+        "--model-chunk-seconds",
+        type=float,
+        default=Settings.model_fields["chunk_seconds"].default,
+        help="(c): the chunk length of the model (default: the setting's default)",
+    )
     parser.add_argument(
         "--no-first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=false"
     )
