@@ -394,11 +394,12 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     join = sum(j.seconds for j in best.jobs if j.kind == "join")
     video = sorted(j.seconds for j in best.jobs if j.kind == "video")
     audio = sum(j.seconds for j in best.jobs if j.kind == "audio")
+    print(f"  chunk jobs, s: {', '.join(f'{v:.2f}' for v in video)}")
     speedup = t1 / t2
     overhead = (split + join) / t1
     print(
         f"  jobs of the median chunked run: split {split:.1f} s, {len(video)} chunks "
-        f"{min(video):.1f}-{max(video):.1f} s (sum {sum(video):.1f} s), audio {audio:.1f} s, "
+        f"{min(video):.1f}-{max(video):.1f} s (sum {sum(video):.2f} s), audio {audio:.1f} s, "
         f"join {join:.1f} s"
     )
     print(
