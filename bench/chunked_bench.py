@@ -24,8 +24,9 @@ concurrency 1, the scheduler in this process (``Scheduler`` + ``CeleryExecutor``
     chunking (jobs of kind ``chunk`` with a ``chunked`` part, and ``join``): without it
     the two-worker run has no chunk jobs and (b) says so.
 (c) **A model** for a 2-hour source at 4, 8 and 16 workers, from (b)'s measured chunk
-    times (encode seconds per second of source), split, audio and join costs (scaled with
-    the source's length), the per-job dispatch gap, and the chunk count (``floor(D / C)``):
+    times (encode seconds per second of source), split cost per chunk boundary, audio and
+    join costs (scaled with the source's length), the per-job dispatch gap, and the chunk
+    count (``floor(D / C)``, C = ``--model-chunk-seconds``, the setting's default 60 s):
     the chunks and the audio job are placed on the workers longest first, after the split;
     the join follows the last. Printed next to the goal 0.8 N.
 
@@ -432,9 +433,10 @@ def predict(
     per_chunk = sum(costs.video) / costs.source * (source / chunks)  # encode s per chunk
     serial = costs.serial * scale
     jobs = [per_chunk + costs.gap] * chunks + [costs.audio * scale + costs.gap]
-    chunked = (
-        costs.split * scale + costs.gap + schedule(jobs, workers) + costs.join * scale + costs.gap
-    )
+    # The split looks for a scene cut in a window of its own around each boundary: its cost
+    # follows the boundaries, not the length.
+    split = costs.split / max(1, len(costs.video) - 1) * max(1, chunks - 1)
+    chunked = split + costs.gap + schedule(jobs, workers) + costs.join * scale + costs.gap
     return serial, chunked, chunks
 
 
@@ -443,9 +445,10 @@ def part_c(costs: Costs, chunk_seconds: float) -> None:
     print(
         f"(c) model: a {hours:g}-hour source, chunks of {chunk_seconds:g} s, from (b): "
         f"{sum(costs.video) / costs.source:.2f} encode-s per source-s in chunks, serial "
-        f"{costs.serial / costs.source:.2f} s per source-s, split {costs.split:.1f} s, "
-        f"audio {costs.audio:.1f} s, join {costs.join:.1f} s per {costs.source:g} s of "
-        f"source (scaled with the length), {costs.gap:.2f} s a job between jobs"
+        f"{costs.serial / costs.source:.2f} s per source-s, split "
+        f"{costs.split / max(1, len(costs.video) - 1):.2f} s per boundary, audio "
+        f"{costs.audio:.1f} s and join {costs.join:.1f} s per {costs.source:g} s of source "
+        f"(scaled with the length), {costs.gap:.2f} s a job between jobs"
     )
     check = predict(costs, costs.source, 2, costs.chunk_seconds)
     print(f"  the model at (b)'s source, 2 workers: {check[0] / check[1]:.2f}x")
