@@ -29,7 +29,7 @@ from reelflow.specs.works import Work
 
 _DIGITS = re.compile(r"\d+")
 # Fields of a planned work (``specs.works``) that name objects it writes.
-_KEY_FIELDS = ("key", "vtt_key", "segment_key_pattern")
+_KEY_FIELDS = ("key", "vtt_key", "segment_key_pattern", "hls_init_key")
 _KEYS_FIELDS = ("keys",)
 _BATCH = 500  # bound parameters per query (SQLite allows 999 in old builds)
 

@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SCRATCH_FOLDER = "chunks"
+# Seconds either side of a boundary's target searched for a scene cut (at most; a quarter
+# chunk for short chunks): the split decodes 2 x this per boundary, so for 60 s chunks it
+# reads about 7 % of the source (small pictures), not all of it.
+SCENE_REACH = 2.0
 
 
 class Parts:
@@ -150,13 +154,12 @@ class ChunkJobs:
             return None
         count = int(scan.end // seconds)
         reach = seconds / 4
+        look = min(reach, SCENE_REACH)
         scenes: list[float] = []
         for k in range(1, count):
             target = k * scan.end / count
             printed = work_dir / f"scenes{k}.txt"
-            args = scene_command(
-                src, target - reach, 2 * reach, printed, threads=job.ffmpeg_threads
-            )
+            args = scene_command(src, target - look, 2 * look, printed, threads=job.ffmpeg_threads)
             self._runtime.runner.run(args, timeout=job.timeout, cancel=ctx.cancel)
             if printed.exists():
                 scenes += scene_times(printed.read_text(encoding="utf-8"), scan.offset)

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,7 +36,7 @@ from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
-from reelflow.executors.quality import score_works, scored, scored_output
+from reelflow.executors.quality import plan_scoring, score_works, scored_output
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import WorkFiles, build_command
@@ -401,20 +402,44 @@ class JobRuntime:
             path.write_bytes(data)
         for ladder in command.ladders.values():
             ladder.raw_dir.mkdir(parents=True, exist_ok=True)  # the muxer's folder
-        # 95 % at most until the outputs are stored; scoring (when asked) takes the last
-        # fifth of that.
+        # Scores asked for: the same FFmpeg process scores the renditions as they are
+        # encoded (one decode of the source; executors/quality.py).
+        plan = plan_scoring(job, command, work_dir)
+        # 95 % at most until the outputs are stored; the worst moments' pictures (when
+        # scores are asked for) take the last twentieth of that.
         share = 95.0
-        encode_share = share * 0.8 if any(scored(w) for w in works) else share
+        encode_share = share * 0.95 if plan is not None else share
 
         def on_progress(p: Progress) -> None:
             # command.duration is the longest output, which is what out_time runs to (not
             # the source length).
             ctx.progress(encode_share * p.fraction_of(command.duration))
 
+        started = time.monotonic()
         try:
-            ran = self.runner.run(
-                command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
-            )
+            try:
+                self.runner.run(
+                    plan.command.args if plan is not None else command.args,
+                    timeout=job.timeout,
+                    on_progress=on_progress,
+                    cancel=ctx.cancel,
+                )
+            except FFmpegFailed as with_scores:
+                if plan is None or scratch_full(work_dir, "") is not None:
+                    raise
+                # A score is an addition: the renditions are encoded once more without it.
+                log.warning(
+                    "job %s: encode with quality scoring failed, encoding without scores: %s",
+                    job.job_id,
+                    with_scores.message,
+                )
+                plan = None
+                self.runner.run(
+                    command.args,
+                    timeout=job.timeout - (time.monotonic() - started),
+                    on_progress=on_progress,
+                    cancel=ctx.cancel,
+                )
         except FFmpegFailed as ffmpeg_failed:
             # A full scratch disk is named as such, not as an FFmpeg failure.
             exc: ReelflowError = (
@@ -436,18 +461,21 @@ class JobRuntime:
             "job %s: one FFmpeg process made sub-task(s) %s in %.2f s",
             job.job_id,
             ",".join(str(w.index) for w in works),
-            ran.elapsed,
+            time.monotonic() - started,
         )
-        scores = score_works(
-            self.runner,
-            job,
-            src,
-            command,
-            work_dir,
-            timeout=job.timeout - ran.elapsed,
-            cancel=ctx.cancel,
-            on_progress=lambda done: ctx.progress(encode_share + (share - encode_share) * done),
+        scores = (
+            score_works(
+                self.runner,
+                job,
+                src,
+                plan,
+                timeout=job.timeout - (time.monotonic() - started),
+                cancel=ctx.cancel,
+            )
+            if plan is not None
+            else {}
         )
+        ctx.progress(share)
         for work in works:
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")

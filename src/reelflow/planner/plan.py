@@ -181,17 +181,26 @@ class WorkBuilder:
             )
         start, end = self._clip(item.start_time_offset, item.end_time_offset)
         key = self._keys(spec, item, "Transcode", template.format, 1)[0]
-        segment = ""
+        segment = init = ""
         if template.container == "hls":
+            # Segments numbered from 0; a byte-range type writes one file (number 0); an
+            # fMP4 type's init section is the segment name numbered ``init``, as an mp4.
             pattern = item.segment_object_name or DEFAULT_PATHS["TranscodeSegment"]
-            name = render(
-                pattern,
-                input_name=self.source_name,
-                definition=spec.definition,
-                fmt="ts",
-                number="%d",
-            )
-            segment = object_key(key_folder(key), name)
+            layout = template.hls_segments
+
+            def segment_key(number: str, fmt: str) -> str:
+                name = render(
+                    pattern,
+                    input_name=self.source_name,
+                    definition=spec.definition,
+                    fmt=fmt,
+                    number=number,
+                )
+                return object_key(key_folder(key), name)
+
+            segment = segment_key("0" if layout.single_file else "%d", layout.ext)
+            if layout.fmp4 and not layout.single_file:
+                init = segment_key("init", "mp4")
         return TranscodeWork(
             **common,
             template=template,
@@ -203,6 +212,7 @@ class WorkBuilder:
             watermarks=spec.watermarks,
             key=key,
             segment_key_pattern=segment,
+            hls_init_key=init,
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
             quality=spec.quality and template.needs_video,
@@ -381,12 +391,19 @@ class WorkBuilder:
             EditPiece(source=f.source, start=f.start_time_offset, end=f.end_time_offset or 0.0)
             for f in edit.file_infos
         ]
+        key = object_key(spec.output_dir, name)
+        segments = ""
+        if template.container == "hls":  # TS segments beside the playlist: <its name>_N.ts
+            folder, _, playlist = key.rpartition("/")
+            stem = playlist.rsplit(".", 1)[0]
+            segments = f"{folder}/{stem}_%d.ts" if folder else f"{stem}_%d.ts"
         return EditWork(
             **common,
             template=template,
             pieces=pieces,
             fast=edit.fast,
-            key=object_key(spec.output_dir, name),
+            key=key,
+            segment_key_pattern=segments,
         )
 
     def _animated(

@@ -393,3 +393,31 @@ def test_bitrate_mode_seams(runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Pa
     plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
     assert plan is not None
     encode_both(runner, ffmpeg_bin, source, rendition(crf=None), plan, tmp_path, vmaf=True)
+
+
+def first_audio_pts(path: Path) -> float:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.time_base is not None:
+                return float(packet.pts * packet.time_base)
+    raise AssertionError(f"{path}: no audio packet")
+
+
+def test_audio_that_starts_after_the_video_keeps_its_offset(
+    runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "late.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=6",
+         "-itsoffset", "0.5", "-f", "lavfi", "-i", "sine=frequency=440:duration=5.5",
+         "-map", "0:v", "-map", "1:a",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(source)],
+        ffmpeg_bin,
+    )  # fmt: skip
+    assert first_audio_pts(source) == pytest.approx(0.5, abs=0.05)
+    plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
+    assert plan is not None
+    one, joined = encode_both(runner, ffmpeg_bin, source, rendition(), plan, tmp_path)
+    assert first_audio_pts(one.path) > 0.4  # the one-shot keeps the late start
+    assert first_audio_pts(joined.path) == pytest.approx(first_audio_pts(one.path), abs=1e-3)

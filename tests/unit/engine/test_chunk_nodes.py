@@ -155,6 +155,15 @@ def test_progress_is_the_weighted_sum_of_the_parts(
     subs = engine.task_view(task_id).subtasks
     assert [round(s.progress, 2) for s in subs[:2]] == [32.0, 32.0]
     assert [s.state for s in subs[:2]] == [SubTaskState.RUNNING] * 2
+    # What the console draws along each output's bar: its five chunks, a fifth each.
+    marks = engine.chunk_marks(task_id)
+    assert sorted(marks) == [0, 1]
+    assert [(m.index, m.state, m.progress) for m in marks[0][:3]] == [
+        (0, JobState.RUNNING, 50.0),
+        (1, JobState.RUNNING, 100.0),
+        (2, JobState.RUNNING, 0.0),
+    ]
+    assert [round(m.share, 3) for m in marks[0]] == [0.2] * 5
 
 
 def test_a_chunk_failing_for_good_fails_the_output_naming_it(
@@ -174,6 +183,12 @@ def test_a_chunk_failing_for_good_fails_the_output_naming_it(
     assert JobKind.JOIN not in [row.kind for row in job_rows(db, task_id)]
     states = {row.state for row in job_rows(db, task_id)}
     assert JobState.QUEUED not in states and JobState.RUNNING not in states
+    # A retry splits again (a new generation of parts) and joins once every part is done.
+    runner.failing = set()
+    assert engine.retry_failed(task_id) == [0, 1]
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    assert runner.roles().count("split") == 2 and runner.roles().count("join") == 1
 
 
 def test_a_lost_chunk_runs_again_alone(db: DbEngine, tmp_path: Path, clock: FakeClock) -> None:

@@ -17,6 +17,8 @@ from reelflow.media.chunks import (
     join_command,
     output_frame_times,
     plan_chunks,
+    scene_command,
+    scene_times,
     should_chunk,
 )
 from reelflow.specs.chunks import Chunk, ChunkPlan
@@ -220,3 +222,31 @@ def test_the_join_copies_the_chunks_and_the_audio_into_the_rendition_container()
     ]  # fmt: skip
     silent = join_command(work, Path("/w/l.txt"), None, Path("/w/out.mp4"))
     assert "1:a:0" not in silent and silent.count("-i") == 1
+    # Audio that starts after the video: its offset put back before its input.
+    late = join_command(
+        work, Path("/w/l.txt"), Path("/w/a.m4a"), Path("/w/out.mp4"), audio_start=0.5
+    )
+    assert late[late.index("-itsoffset") : late.index("/w/a.m4a") + 1] == [
+        "-itsoffset", "0.5", "-i", "/w/a.m4a",
+    ]  # fmt: skip
+
+
+def test_a_boundary_prefers_a_scene_cut_then_a_keyframe_in_its_window() -> None:
+    grid = output_frame_times(12.0, 25)
+    # Targets 4 and 8 (window 1 s): a scene cut at 4.6 beats the keyframe at 4.2; at 8 only
+    # a keyframe (7.4) is near; a scene cut 1.5 s away is out of reach.
+    plan = plan_chunks(grid, 12.0, 4.0, keyframes=(0.0, 4.2, 7.4), scenes=(4.6, 9.5))
+    assert plan is not None
+    assert [c.start for c in plan.chunks] == [0.0, 4.6, 7.4]
+    assert [c.at_keyframe for c in plan.chunks] == [True, False, True]
+
+
+def test_scene_cuts_are_read_from_metadata_print() -> None:
+    args = scene_command("/in.mp4", 3.5, 1.0, Path("/w/s.txt"), threads=1)
+    assert args[args.index("-ss") + 1] == "3.500" and args[args.index("-t") + 1] == "1.000"
+    assert "-copyts" in args
+    assert args[args.index("-vf") + 1] == (
+        "scale=160:-2,scdet=threshold=10:sc_pass=1,metadata=print:file=/w/s.txt"
+    )
+    printed = "frame:0    pts:33280   pts_time:2.6\nlavfi.scd.score=29.3\nlavfi.scd.time=2.6\n"
+    assert scene_times(printed, offset=1.4) == [pytest.approx(1.2)]

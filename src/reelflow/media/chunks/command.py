@@ -210,12 +210,24 @@ def concat_list(plan: ChunkPlan, files: Sequence[Path]) -> str:
 
 
 def join_command(
-    work: TranscodeWork, concat: Path, audio: Path | None, out: Path, *, threads: int = 0
+    work: TranscodeWork,
+    concat: Path,
+    audio: Path | None,
+    out: Path,
+    *,
+    threads: int = 0,
+    audio_start: float = 0.0,
 ) -> list[str]:
     """Join the chunk files listed in ``concat`` by stream copy and mux ``audio`` (the
-    whole-source audio, if any) into ``out``, in the rendition's container."""
+    whole-source audio, if any) into ``out``, in the rendition's container.
+
+    ``audio_start``: where the audio file's first sample is on the one-shot's timeline (a
+    source whose audio starts after its video); FFmpeg takes each input's own start off its
+    timestamps, so it is put back with ``-itsoffset``."""
     args = ["-y", "-f", "concat", "-safe", "0", "-i", str(concat)]
     if audio is not None:
+        if audio_start:
+            args += ["-itsoffset", _num(audio_start)]
         args += ["-i", str(audio)]
     args += ["-map", "0:v:0"]
     if audio is not None:
