@@ -186,7 +186,7 @@ class Job(Base):
     kind: Mapped[JobKind] = mapped_column(EnumText(JobKind))
     state: Mapped[JobState] = mapped_column(EnumText(JobState))
     priority: Mapped[int] = mapped_column(default=0)
-    payload: Mapped[dict[str, Any]]  # JobPayload.model_dump(mode="json")
+    payload: Mapped[dict[str, Any]]  # JobPayload.to_json(); job_id, attempt, owner set by a claim
     subtasks: Mapped[list[int]]
     attempt: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int]
