@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))  # the unit tests' fakes: tests/unit/engine/fakes.
 
 from tests.unit.engine.fakes import FakePlanner, NoCancel, ScriptedRunner, make_request  # noqa: E402
 
+from reelflow.api.mps.actions.tasks import TOTAL_COUNT_CAP  # noqa: E402
 from reelflow.config import Settings  # noqa: E402
 from reelflow.db.session import create_db_engine, migrate, session_factory  # noqa: E402
 from reelflow.engine.ports import Reporter  # noqa: E402
@@ -336,8 +337,11 @@ def list_p50(db_kind: str, tasks: int) -> dict[str, float]:
             "DescribeTasks FINISH page (10)": lambda: engine.list_tasks(
                 FINISH, limit=10, created_after=window, account_id=1
             ),
-            "DescribeTasks FINISH TotalCount": lambda: engine.count_tasks(
+            "DescribeTasks FINISH TotalCount (exact)": lambda: engine.count_tasks(
                 FINISH, created_after=window, account_id=1
+            ),
+            "DescribeTasks FINISH TotalCount (capped, as served)": lambda: engine.count_tasks(
+                FINISH, created_after=window, account_id=1, at_most=TOTAL_COUNT_CAP
             ),
             "dashboard: tasks by state": lambda: stats.tasks_by_state(1),
             "/metrics snapshot": stats.snapshot,
