@@ -109,6 +109,8 @@ class Task(Base):
         Index(None, "account_id", "state", "created_at", "id"),
         # Retention finds the oldest finished tasks (reelflow.engine.retention).
         Index(None, "finished_at"),
+        # The dashboard's finished tasks per hour and state, from the index alone.
+        Index(None, "account_id", "finished_at", "state"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
