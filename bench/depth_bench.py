@@ -487,14 +487,15 @@ def fair_wait(db_kind: str, backlog_tasks: int, limit: float) -> tuple[float | N
 
 
 def server_cpu(result: Drain) -> str:
-    """PostgreSQL's CPU per job, and the rate one scheduler could reach if both CPU costs
-    were all it paid (its statements run one after another: a ceiling, not a measure)."""
+    """PostgreSQL's CPU per job, and the rate one core could give if the scheduler's and the
+    backend's CPU were all a job cost (a single scheduler runs its statements one after
+    another, so this is its ceiling on an idle machine: a bound, not a measure)."""
     if not result.server_ms_per_job:
         return ""
     both = result.cpu_ms_per_job + result.server_ms_per_job
     return (
         f", {result.server_ms_per_job:.1f} ms of PostgreSQL backend CPU per job"
-        f" (CPU ceiling of one scheduler: {1000 / both:.0f} jobs/s)"
+        f" (CPU ceiling on one core: {1000 / both:.0f} jobs/s)"
     )
 
 
