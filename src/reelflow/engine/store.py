@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.db.session import transaction
@@ -47,15 +47,21 @@ class Store:
 
 
 def _locked_task(session: Session, where: ColumnElement[bool], *, skip_locked: bool) -> Task | None:
-    """The task matching ``where``, locked (its row only), with its sub-tasks loaded by the
-    same statement (a join: one round trip where a lazy load would take a second)."""
+    """The task matching ``where``, locked, then its sub-tasks (loaded by a second statement
+    once the lock is held).
+
+    Never in one statement with a join: on PostgreSQL a ``FOR UPDATE`` that waited for the
+    task row returns the task's new version but the joined rows of the snapshot taken before
+    the wait (READ COMMITTED re-checks only the locked row), so a result handled right after
+    another result of the same task would see its sibling's sub-tasks still running, and the
+    task would never finish. The second statement takes a fresh snapshot."""
     query = (
         select(Task)
         .where(where)
-        .options(joinedload(Task.subtasks))
-        .with_for_update(of=Task, skip_locked=skip_locked)
+        .options(selectinload(Task.subtasks))
+        .with_for_update(skip_locked=skip_locked)
     )
-    return session.scalars(query).unique().one_or_none()
+    return session.scalars(query).one_or_none()
 
 
 def lock_task(session: Session, task_id: str, *, skip_locked: bool = False) -> Task | None:
@@ -68,8 +74,8 @@ def lock_job(
 ) -> tuple[Task, Job] | None:
     """The job and its task, locked task first; ``None`` if unknown (or busy).
 
-    Two statements whatever happens: the task is found through the job inside its own lock
-    statement (a job never changes task), then the job row is locked."""
+    The task is found through the job inside its own lock statement (a job never changes
+    task), then the job row is locked."""
     of_job = select(Job.task_id).where(Job.id == job_id).scalar_subquery()
     task = _locked_task(session, Task.id == of_job, skip_locked=skip_locked)
     if task is None:
