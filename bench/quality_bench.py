@@ -13,7 +13,12 @@ On a generated clip (testsrc2 + sine, H.264/AAC MP4, made once into ``bench/out/
 (d) the two shapes the scoring could take in a task: one process for all renditions (a
     step of the transcode job: the source decoded once) against one process per rendition
     (a stage of the task graph per rendition: the source decoded once per rendition; the
-    stage's fetch, probe job and scheduling not even counted).
+    stage's fetch, probe job and scheduling not even counted);
+(e) where the scorers run, on the job's own FFmpeg commands (recorded from one
+    ``reelflow process --quality`` run through a wrapper that logs them, then replayed,
+    interleaved): the encode alone; the encode then one scoring process reading the written
+    renditions (before: the source decoded again); the encode with the scorers in its own
+    process (now: loopback decoders, the source's one decode shared). Wall and CPU medians.
 
 Missed targets are reported, never asserted; a failing command stops the bench (exit 1).
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -40,6 +46,7 @@ from reelflow.media.quality import (
     AUTO,
     QualityOptions,
     Rendition,
+    build_quality_command,
     score_renditions,
 )
 from reelflow.media.runner import FFmpegRunner
@@ -189,6 +196,80 @@ def shapes(runner: FFmpegRunner, src: Path, renditions: list[Rendition], work: P
     )
 
 
+def record_commands(ffmpeg: Path, src: Path, work: Path) -> list[list[str]]:
+    """The FFmpeg argument lists of one ``reelflow process --quality`` run, in order, with
+    the job's scratch folder replaced by ``work/job`` (created, outputs kept there)."""
+    work.mkdir(parents=True)
+    log = work / "commands.jsonl"
+    wrapper = work / "ffmpeg-recorder"
+    wrapper.write_text(
+        "#!" + sys.executable + "\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"os.execv({str(ffmpeg)!r}, [{str(ffmpeg)!r}, *sys.argv[1:]])\n"
+    )
+    wrapper.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "REELFLOW_VIDEO_PRESET"}
+    env["REELFLOW_FFMPEG"] = str(wrapper)
+    argv = [sys.executable, "-m", "reelflow.cli.main", "process", str(src), "-o"]
+    subprocess.run([*argv, str(work / "rec"), "--json", "--quality"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    job = work / "job"
+    (job / "quality").mkdir(parents=True)
+    scratch = re.compile(r"(?:/[\w.-]+)*/\.?reelflow-process-[^/]+/scratch/[^/]+/[^/]+")
+    commands = []
+    for line in log.read_text().splitlines():
+        args = json.loads(line)
+        # From -y on: the runner's own options (progress on stdout, log level) left out.
+        commands.append([scratch.sub(str(job), a) for a in args[args.index("-y") :]])
+    return commands
+
+
+def placement(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
+    """(e): the scorers in the encode's process (loopback) or in a process after it."""
+    commands = record_commands(ffmpeg, src, work)
+    fused = next(c for c in commands if "-dec" in c)
+    encode = fused[: fused.index("-dec")]
+    job = work / "job"
+    renditions = []
+    # The renditions the fused command scores: its loopback decoders' output files.
+    outputs = [a for a in encode if re.fullmatch(re.escape(str(job)) + r"/w\d+[._].*", a)]
+    decs = [fused[i + 1] for i, a in enumerate(fused) if a == "-dec"]
+    info = probe(str(src))
+    for dec in decs:
+        path = Path(outputs[int(dec.split(":")[0])])
+        renditions.append(path)
+    times: dict[str, list[tuple[float, float]]] = {"encode": [], "after": [], "inside": []}
+
+    def run(args: list[str]) -> None:
+        subprocess.run([str(ffmpeg), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
+                       check=True)  # fmt: skip
+
+    run(encode)  # the renditions, to size them (untimed)
+    found = [Rendition(p, *_size(p)) for p in renditions]
+    after = build_quality_command(str(src), info, found, job / "quality").args
+    for _ in range(runs):
+        wall, cpu, _ = timed(lambda: run(encode))
+        times["encode"].append((wall, cpu))
+        wall2, cpu2, _ = timed(lambda: run(after))
+        times["after"].append((wall + wall2, cpu + cpu2))
+        times["inside"].append(timed(lambda: run(fused))[:2])
+    med = {k: [statistics.median(v[i] for v in t) for i in (0, 1)] for k, t in times.items()}
+    base = med["encode"]
+    for key, label in (("after", "encode, then scoring"), ("inside", "encode with scoring")):
+        wall, cpu = med[key]
+        print(
+            f"(e) {label}: {wall:.2f} s wall, {cpu:.2f} s CPU = {wall / base[0]:.2f}x wall, "
+            f"{cpu / base[1]:.2f}x CPU of the encode alone ({base[0]:.2f} s / {base[1]:.2f} s)"
+        )
+
+
+def _size(path: Path) -> tuple[int, int]:
+    video = probe(str(path)).primary_video
+    assert video is not None
+    return video.width, video.height
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="720p 4 s clip, 1 run")
@@ -216,6 +297,7 @@ def main() -> int:
         subsamples = [1, AUTO, *sorted(others)]
         subsampling(runner, src, renditions, work, subsamples, plain[1])
         shapes(runner, src, renditions, work)
+        placement(ffmpeg, src, work / "placement", args.runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")

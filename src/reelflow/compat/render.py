@@ -179,7 +179,7 @@ def _with_inputs(document: dict[str, Any]) -> dict[str, Any]:
 
 def _raw_watermark(mark: dict[str, Any]) -> dict[str, Any]:
     """A ``WatermarkInput`` whose ``RawParameter`` has the SDK's ``RawWatermarkParameter``
-    members: the image is the bucket object it was read from (``null`` for an image given
+    members: the image is the bucket object or URL it was read from (``null`` for an image given
     inline through the native API), never its bytes."""
     raw = mark.get("RawParameter")
     if not isinstance(raw, dict):
@@ -189,7 +189,11 @@ def _raw_watermark(mark: dict[str, Any]) -> dict[str, Any]:
     if isinstance(image, dict):
         origin = str(image.get("ImageOrigin") or "")
         bucket, _, key = origin.partition("/")
-        content = input_info(TaskSource(type="bucket", bucket=bucket, key=key)) if key else None
+        content: dict[str, Any] | None
+        if origin.startswith(("http://", "https://")):
+            content = input_info(TaskSource(type="url", url=origin))
+        else:
+            content = input_info(TaskSource(type="bucket", bucket=bucket, key=key)) if key else None
         shown_image = {
             "ImageContent": content,
             "Width": image.get("Width"),

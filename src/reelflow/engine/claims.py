@@ -182,7 +182,7 @@ class Claims:
         )
         if task.state is TaskState.QUEUED:
             move_task(task, TaskState.RUNNING, now)
-        if job.kind is JobKind.MEDIA:
+        if job.kind is not JobKind.PROBE:
             # A probe job's sub-tasks wait (PENDING, shown as PROCESSING) until planned.
             for sub in subtasks_of(task, job.subtasks):
                 if sub.state is SubTaskState.PENDING:

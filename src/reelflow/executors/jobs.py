@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,14 +31,21 @@ from reelflow.errors import (
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext
+from reelflow.executors.chunks import ChunkJobs
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
-from reelflow.executors.quality import score_works, scored, scored_output
+from reelflow.executors.pertitle import (
+    PerTitlePlan,
+    analyse_ladder,
+    per_title_outcome,
+    reencode_misses,
+)
+from reelflow.executors.quality import Scored, plan_scoring, score_works, scored_output
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
-from reelflow.media.command import WorkFiles, build_command
+from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
@@ -45,7 +53,7 @@ from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
-from reelflow.specs.works import EditWork, LadderWork, TranscodeWork
+from reelflow.specs.works import EditWork, LadderWork, TranscodeWork, Work
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
@@ -123,11 +131,27 @@ class JobRuntime:
         # Sources fetched to this machine (URL inputs and objects of remote buckets), shared
         # by the jobs of a task and by every process using this scratch folder.
         self.sources = SourceCache(scratch / "source-cache")
+        self._chunk_jobs = ChunkJobs(self)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
             return self._probe(job)
+        if job.kind in (JobKind.CHUNK, JobKind.JOIN):
+            return self._chunked(job, ctx)
         return self._media(job, ctx)
+
+    def _chunked(self, job: JobPayload, ctx: JobContext) -> JobResult:
+        """A part of a chunked group (``reelflow.executors.chunks``); every part but the
+        join reads the source (a URL's copy stays in the source cache until the join)."""
+        with (
+            disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"),
+            self._work_dir(job) as work_dir,
+        ):
+            if job.kind is JobKind.JOIN:
+                self._done_with_url(job)
+                return self._chunk_jobs(job, ctx, "", work_dir)
+            with self._source(job, work_dir) as src:
+                return self._chunk_jobs(job, ctx, src, work_dir)
 
     @contextmanager
     def _source(self, job: JobPayload, work_dir: Path) -> Iterator[str]:
@@ -362,6 +386,7 @@ class JobRuntime:
         """Run the job's one FFmpeg command (every work, ladders included: one decode) and
         commit each work's files, adding each outcome to ``outcomes``; a ``JobResult`` when
         the job ends here (FFmpeg failed: every work of the job fails with it; an outage)."""
+        job, plans = self._per_title(job, ctx, src, work_dir)
         assert job.media_info is not None
         works = [w for w in job.works if not isinstance(w, EditWork)]
         command = build_command(
@@ -377,20 +402,44 @@ class JobRuntime:
             path.write_bytes(data)
         for ladder in command.ladders.values():
             ladder.raw_dir.mkdir(parents=True, exist_ok=True)  # the muxer's folder
-        # 95 % at most until the outputs are stored; scoring (when asked) takes the last
-        # fifth of that.
+        # Scores asked for: the same FFmpeg process scores the renditions as they are
+        # encoded (one decode of the source; executors/quality.py).
+        plan = plan_scoring(job, command, work_dir)
+        # 95 % at most until the outputs are stored; the worst moments' pictures (when
+        # scores are asked for) take the last twentieth of that.
         share = 95.0
-        encode_share = share * 0.8 if any(scored(w) for w in works) else share
+        encode_share = share * 0.95 if plan is not None else share
 
         def on_progress(p: Progress) -> None:
             # command.duration is the longest output, which is what out_time runs to (not
             # the source length).
             ctx.progress(encode_share * p.fraction_of(command.duration))
 
+        started = time.monotonic()
         try:
-            ran = self.runner.run(
-                command.args, timeout=job.timeout, on_progress=on_progress, cancel=ctx.cancel
-            )
+            try:
+                self.runner.run(
+                    plan.command.args if plan is not None else command.args,
+                    timeout=job.timeout,
+                    on_progress=on_progress,
+                    cancel=ctx.cancel,
+                )
+            except FFmpegFailed as with_scores:
+                if plan is None or scratch_full(work_dir, "") is not None:
+                    raise
+                # A score is an addition: the renditions are encoded once more without it.
+                log.warning(
+                    "job %s: encode with quality scoring failed, encoding without scores: %s",
+                    job.job_id,
+                    with_scores.message,
+                )
+                plan = None
+                self.runner.run(
+                    command.args,
+                    timeout=job.timeout - (time.monotonic() - started),
+                    on_progress=on_progress,
+                    cancel=ctx.cancel,
+                )
         except FFmpegFailed as ffmpeg_failed:
             # A full scratch disk is named as such, not as an FFmpeg failure.
             exc: ReelflowError = (
@@ -408,19 +457,26 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
-        scores = score_works(
-            self.runner,
-            job,
-            src,
-            command,
-            work_dir,
-            timeout=job.timeout - ran.elapsed,
-            cancel=ctx.cancel,
-            on_progress=lambda done: ctx.progress(encode_share + (share - encode_share) * done),
+        scores = (
+            score_works(
+                self.runner,
+                job,
+                src,
+                plan,
+                timeout=job.timeout - (time.monotonic() - started),
+                cancel=ctx.cancel,
+            )
+            if plan is not None
+            else {}
         )
-        for work in works:
+        ctx.progress(share)
+        for planned in works:
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")
+            work = self._retry_misses(
+                job, ctx, src, command, planned, plans.get(planned.index), scores, work_dir,
+                job.timeout - (time.monotonic() - started),
+            )  # fmt: skip
             if isinstance(work, TranscodeWork) and (work.heads or work.tails):
                 joined = self._heads_tails(job, ctx, work, command.outputs[work.index], work_dir)
                 if joined is not None:
@@ -451,10 +507,48 @@ class JobRuntime:
                     work, outcome.output, found, self.storages.get, patience=self.outage_patience
                 )
                 outcome = outcome.model_copy(update={"output": output})
+            outcome = per_title_outcome(outcome, plans.get(work.index))
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
         return None
+
+    def _retry_misses(
+        self, job: JobPayload, ctx: JobContext, src: str, command: Command, work: Work,
+        chosen: PerTitlePlan | None, scores: dict[int, list[Scored]], work_dir: Path,
+        timeout: float,
+    ) -> Work:  # fmt: skip
+        """``work``, or for a per-title ladder whose rungs missed their targets the ladder
+        re-encoded once (``reelflow.executors.pertitle``), its new scores in ``scores``."""
+        if not (isinstance(work, LadderWork) and chosen is not None and work.index in scores):
+            return work
+        redone, scores[work.index] = reencode_misses(
+            self.runner, job, src, command, work, chosen, scores[work.index], work_dir,
+            timeout=timeout, cancel=ctx.cancel,
+        )  # fmt: skip
+        return redone
+
+    def _per_title(
+        self, job: JobPayload, ctx: JobContext, src: str, work_dir: Path
+    ) -> tuple[JobPayload, dict[int, PerTitlePlan]]:
+        """The job with its per-title ladders' rungs chosen (``reelflow.executors.
+        pertitle``), and each one's analysis by work index; a ladder whose analysis fails
+        keeps its fixed rungs (logged)."""
+        plans: dict[int, PerTitlePlan] = {}
+        works = list(job.works)
+        for i, work in enumerate(works):
+            if not (isinstance(work, LadderWork) and work.target_vmaf > 0 and work.ladder.video):
+                continue
+            try:
+                works[i], plans[work.index] = analyse_ladder(
+                    self.runner, job, src, work, work_dir, timeout=job.timeout, cancel=ctx.cancel
+                )
+            except MediaError as exc:
+                log.warning("job %s: per-title analysis of %s failed, fixed ladder kept: %s",
+                            job.job_id, work.index, exc.message)  # fmt: skip
+        if not plans:
+            return job, plans
+        return job.model_copy(update={"works": works}), plans
 
     def _heads_tails(
         self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,

@@ -26,6 +26,7 @@ from reelflow.errors import (
     StorageUnavailable,
 )
 from reelflow.media.command import WorkFiles
+from reelflow.media.edit import HLS_SEGMENTS
 from reelflow.media.probe import probe
 from reelflow.specs.jobs import SubTaskOutcome
 from reelflow.specs.outputs import (
@@ -112,10 +113,16 @@ def _edit_item(work: EditWork, files: WorkFiles, commit: Committer) -> EditResul
     if not files.main.exists() or files.main.stat().st_size == 0:
         raise FFmpegFailed("FFmpeg wrote no joined file", code="FFmpegFailed.NoOutput")
     info = probe(files.main)
-    stored = commit.put(work.key, files.main)
-    md5 = content_md5(stored, files.main)
+    if work.template.container == "hls":  # segments first, then the playlist at ``key``
+        segments = files.main.with_name(HLS_SEGMENTS)
+        size, md5, _ = _store_hls(
+            work.key, work.segment_key_pattern, "", False, files.main, segments, commit
+        )
+    else:
+        stored = commit.put(work.key, files.main)
+        size, md5 = stored.size, content_md5(stored, files.main)
     return EditResult(
-        file=OutputFile(bucket=work.bucket, key=work.key, size=stored.size, md5=md5, media=info)
+        file=OutputFile(bucket=work.bucket, key=work.key, size=size, md5=md5, media=info)
     )
 
 
@@ -142,25 +149,58 @@ def _transcode_item(work: TranscodeWork, files: WorkFiles, commit: Committer) ->
 
 
 def _commit_hls(work: TranscodeWork, files: WorkFiles, commit: Committer) -> tuple[int, str, int]:
-    """Segments first, then the playlist rewritten to their final names; returns the stored
-    playlist's size and MD5 (the file at ``Path``) and the total size (playlist +
-    segments)."""
     assert files.main is not None and files.segments is not None
-    folder, _, pattern = work.segment_key_pattern.rpartition("/")
-    local_prefix = files.segments.name.split("%d")[0]
+    single = work.template.hls_segments.single_file
+    return _store_hls(
+        work.key,
+        work.segment_key_pattern,
+        work.hls_init_key,
+        single,
+        files.main,
+        files.segments,
+        commit,
+    )
+
+
+def _store_hls(
+    key: str,
+    segment_key_pattern: str,
+    init_key: str,
+    single_file: bool,
+    playlist_file: Path,
+    segments: Path,
+    commit: Committer,
+) -> tuple[int, str, int]:
+    """Media first (the segments ``segments`` names, or the one byte-range file, and an
+    fMP4 init section), then the playlist rewritten to their final names at ``key``;
+    returns the stored playlist's size and MD5 (the file at ``Path``) and the total size
+    (playlist + media)."""
+    folder, _, pattern = segment_key_pattern.rpartition("/")
+    local_prefix = segments.name.rpartition("_")[0] + "_"
+    media: list[tuple[Path, str]] = []  # (local file, its key)
+    if single_file:
+        media.append((segments, segment_key_pattern))
+    else:
+        for i, segment in enumerate(numbered(WorkFiles(pattern=segments))):
+            name = pattern.replace("%d", str(i))
+            media.append((segment, f"{folder}/{name}" if folder else name))
+    init = segments.with_name(f"{local_prefix}init.mp4")
+    if init_key and init.exists():
+        media.insert(0, (init, init_key))
     total = 0
     mapping: dict[str, str] = {}
-    for i, segment in enumerate(numbered(WorkFiles(pattern=files.segments))):
-        name = pattern.replace("%d", str(i))
-        total += segment.stat().st_size
-        commit.put(f"{folder}/{name}" if folder else name, segment)
-        mapping[segment.name] = name
-    text = files.main.read_text()
+    for local, media_key in media:
+        total += local.stat().st_size
+        commit.put(media_key, local)
+        mapping[local.name] = media_key.rpartition("/")[2]
+    text = playlist_file.read_text()
     text = re.sub(
-        re.escape(local_prefix) + r"\d+\.ts", lambda m: mapping.get(m.group(0), m.group(0)), text
+        re.escape(local_prefix) + r"(?:\d+|init)\.(?:ts|m4s|mp4)",
+        lambda m: mapping.get(m.group(0), m.group(0)),
+        text,
     )
     playlist = text.encode()
-    commit.put_bytes(work.key, playlist)
+    commit.put_bytes(key, playlist)
     md5 = hashlib.md5(playlist, usedforsecurity=False).hexdigest()
     return len(playlist), md5, total + len(playlist)
 

@@ -1,12 +1,16 @@
 """The quality step of a transcode job (issue 18): score the renditions that asked for it,
 draw each one's worst moment, and store those two pictures next to the rendition.
 
-A step of the job, not a stage of the task graph: the source and the renditions are on this
-machine's scratch disk right after the encode, and one FFmpeg process decodes the source
-once for all of them (a stage per rendition would fetch, probe and decode the source once
-per rendition; docs/quality.md has the measurement). A score is an addition to a rendition:
-when FFmpeg cannot compute it, or a picture cannot be drawn or stored, the rendition is
-delivered without it (logged), never failed for it. A cancel stops the job as usual.
+A step of the job, not a stage of the task graph, and inside the job's own FFmpeg process:
+:func:`plan_scoring` adds the scorers to the fused encode command (FFmpeg's loopback
+decoders decode each encoder's output as it comes out; the source's one decode feeds the
+encoders and the scorers alike), so scoring neither reads the source again nor reads the
+renditions back, and it runs while the encoders run. A stage per rendition would fetch,
+probe and decode the source once per rendition (docs/quality.md has the measurements). A
+score is an addition to a rendition: when the command with the scorers fails, the job
+encodes once more without them; when a score or a picture cannot be read, drawn or stored,
+the rendition is delivered without it (logged), never failed for it. A cancel stops the job
+as usual.
 
 The worst moment's pictures are drawn here, not on demand by the console: only here are
 both files at hand in every topology (a console in a cluster would fetch the whole source
@@ -26,8 +30,13 @@ from pathlib import Path, PurePosixPath
 from reelflow.errors import MediaError, StorageError
 from reelflow.executors.outputs import Committer
 from reelflow.media.command import Command
-from reelflow.media.progress import Progress
-from reelflow.media.quality import Rendition, extract_frames, score_renditions
+from reelflow.media.quality import (
+    QualityCommand,
+    Rendition,
+    extract_frames,
+    loopback_scoring,
+    read_scores,
+)
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.jobs import JobPayload
 from reelflow.specs.ladders import VideoRendition
@@ -60,70 +69,84 @@ class Scored:
     rung: VideoRendition | None = None
 
 
-def _renditions(work: Work, command: Command) -> list[tuple[Rendition, VideoRendition | None]]:
-    """What of ``work`` the scorer compares with the source: a transcode's file, or each
-    video rung's media playlist in the ladder's raw folder (there until ``finish_ladder``
-    publishes it, after the scoring; DASH and CMAF ladders have them too)."""
+def _renditions(work: Work, command: Command) -> list[tuple[Rendition, VideoRendition | None, int]]:
+    """What of ``work`` the scorer compares with the source, with its stream's index in the
+    work's output file: a transcode's file (its video is stream 0), or each video rung's
+    media playlist in the ladder's raw folder (there until ``finish_ladder`` publishes it,
+    after the scoring; DASH and CMAF ladders have them too; rung i is stream i)."""
     if isinstance(work, TranscodeWork):
         path = command.outputs[work.index].main
         if path is None:
             return []
-        return [(Rendition(path, work.width, work.height, work.fps, work.start, work.end), None)]
+        rendition = Rendition(path, work.width, work.height, work.fps, work.start, work.end)
+        return [(rendition, None, 0)]
     assert isinstance(work, LadderWork)
     ladder = work.ladder
     streams = [s for s in command.ladders[work.index].streams if s.kind == "video"]
     return [
-        (Rendition(s.playlist, rung.width, rung.height, ladder.fps), rung)
+        (Rendition(s.playlist, rung.width, rung.height, ladder.fps), rung, s.index)
         for s in streams
         for rung in (ladder.video[s.index],)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPlan:
+    """The job's encode with the scoring of its renditions in the same FFmpeg process
+    (``command.args``: run it instead of the encode alone); ``items`` the scored
+    renditions in the scorers' order: (work index, rendition, ladder rung or ``None``)."""
+
+    command: QualityCommand
+    items: list[tuple[int, Rendition, VideoRendition | None]]
+    folder: Path
+
+
+def plan_scoring(job: JobPayload, command: Command, work_dir: Path) -> ScoringPlan | None:
+    """``command`` with the scoring of the job's renditions that asked for one added to it
+    (loopback decoders: the encoders' output decoded in the same process, the source's one
+    decode shared), or ``None`` when nothing is to be scored."""
+    info = job.media_info
+    if info is None:
+        return None
+    found = [
+        (w.index, r, rung, stream)
+        for w in job.works
+        if scored(w)
+        for r, rung, stream in _renditions(w, command)
+    ]
+    if not found:
+        return None
+    items = [(index, r, rung) for index, r, rung, _ in found]
+    streams = [(command.output_files[index], stream) for index, _, _, stream in found]
+    folder = work_dir / "quality"
+    folder.mkdir(parents=True, exist_ok=True)
+    fused = loopback_scoring(command.args, info, [r for _, r, _ in items], streams, folder)
+    return ScoringPlan(command=fused, items=items, folder=folder)
 
 
 def score_works(
     runner: FFmpegRunner,
     job: JobPayload,
     src: str,
-    command: Command,
-    work_dir: Path,
+    plan: ScoringPlan,
     *,
     timeout: float,
     cancel: threading.Event,
-    on_progress: Callable[[float], None],
 ) -> dict[int, list[Scored]]:
-    """The scores of the job's renditions that asked for one, by work index (a ladder has
-    one per video rung), with their worst moments drawn. ``on_progress`` gets the fraction
-    of the scoring done (0..1)."""
+    """After ``plan``'s command ran: the scores of the job's renditions that asked for one,
+    by work index (a ladder has one per video rung), with their worst moments drawn."""
     info = job.media_info
-    if info is None or timeout <= 0:
-        return {}
-    items = [
-        (w.index, r, rung) for w in job.works if scored(w) for r, rung in _renditions(w, command)
-    ]
-    if not items:
-        return {}
-    out = work_dir / "quality"
-
-    def progress(p: Progress) -> None:
-        on_progress(p.fraction_of(command.duration))
-
+    assert info is not None
     try:
-        scores = score_renditions(
-            runner,
-            src,
-            info,
-            [r for _, r, _ in items],
-            out,
-            timeout=timeout,
-            cancel=cancel,
-            on_progress=progress,
-        )
+        scores = read_scores(plan.command)
     except MediaError as exc:
         log.warning("job %s: renditions left without a quality score: %s", job.job_id, exc.message)
         return {}
+    out = plan.folder
     found: dict[int, list[Scored]] = {}
-    for i, ((index, rendition, rung), score) in enumerate(zip(items, scores, strict=True)):
+    for i, ((index, rendition, rung), score) in enumerate(zip(plan.items, scores, strict=True)):
         pictures = None
-        if score.worst is not None:
+        if score.worst is not None and timeout > 0:
             pair = (out / f"worst{i}.jpg", out / f"worst{i}-source.jpg")
             try:
                 pictures = extract_frames(

@@ -57,7 +57,9 @@ class WorkFiles:
     """Where one work's files land in the work folder.
 
     ``pattern`` is set for numbered outputs (``w3_%d.jpg``, numbered from 0); ``main`` for
-    single-file outputs; ``segments`` for HLS segment files (``w0_%d.ts``).
+    single-file outputs; ``segments`` for HLS segment files (``w0_%d.ts``, ``w0_%d.m4s``
+    with the fMP4 init section ``w0_init.mp4`` beside them, or the one byte-range file
+    ``w0_0.ts`` / ``w0_0.mp4``: ``TranscodeTemplate.hls_segments``).
     """
 
     main: Path | None = None
@@ -74,6 +76,10 @@ class Command:
     duration: float = 0.0
     # Each ladder's raw output, by work index (published after the run).
     ladders: dict[int, LadderCommand] = field(default_factory=dict)
+    # Each work's output file, by work index: its rank among the command's outputs (what
+    # FFmpeg's ``-dec FILE:STREAM`` names; a work writes one output file, its video, if
+    # any, first).
+    output_files: dict[int, int] = field(default_factory=dict)
 
 
 def _num(value: float) -> str:
@@ -237,7 +243,9 @@ def build_command(
     outputs: dict[int, WorkFiles] = {}
     ladders: dict[int, LadderCommand] = {}
     out_args: list[str] = []
+    output_files: dict[int, int] = {}
     for work in works:
+        output_files[work.index] = len(output_files)
         if isinstance(work, LadderWork):
             part = ladder_outputs(
                 info,
@@ -271,7 +279,14 @@ def build_command(
         args += ["-filter_complex", ";".join(graph.chains)]
     args += out_args
     length = max((_output_length(w, info.duration or 0.0) for w in works), default=0.0)
-    return Command(args=args, outputs=outputs, files=graph.files, duration=length, ladders=ladders)
+    return Command(
+        args=args,
+        outputs=outputs,
+        files=graph.files,
+        duration=length,
+        ladders=ladders,
+        output_files=output_files,
+    )
 
 
 def _needs_frames(work: CommandWork) -> bool:
@@ -314,7 +329,7 @@ def _transcode(
     template = work.template
     ext = template.format
     main = graph.work_dir / f"w{work.index}.{ext}"
-    segments = graph.work_dir / f"w{work.index}_%d.ts" if template.container == "hls" else None
+    segments = hls_segment_path(graph.work_dir, work) if template.container == "hls" else None
     args: list[str] = []
     clipped = bool(work.start or work.end)
     if branch is not None:
@@ -391,6 +406,57 @@ def rendition_video_graph(
     return VideoGraph(chains=graph.chains, label=label, inputs=graph.inputs, files=graph.files)
 
 
+@dataclass(frozen=True)
+class FusedVideoGraph:
+    """Several renditions' video filter graphs from one decode of the source (the chunk
+    jobs of ``reelflow.media.chunks``): ``chains`` read ``[0:v:0]`` once (after ``head``,
+    e.g. a ``setpts``), split it, and end at ``labels`` (one per work, in order)."""
+
+    chains: list[str]
+    labels: list[str]
+    inputs: list[str]
+    files: dict[Path, bytes]
+
+
+def fused_video_graph(
+    info: MediaInfo,
+    works: Sequence[TranscodeWork],
+    work_dir: Path,
+    *,
+    head: str = "",
+    font_file: str = "",
+) -> FusedVideoGraph:
+    """The video filter graphs of ``works`` (each the very chain :func:`build_command`
+    gives it) fed by one decode of ``[0:v:0]`` through ``head`` (a filter, or none)."""
+    graph = _Graph(work_dir, font_file)
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    branches = [f"src{i}" for i in range(len(works))]
+    outs = "".join(f"[{b}]" for b in branches)
+    graph.chains.append(f"[0:v:0]{head or 'null'},split={len(works)}{outs}")
+    labels = []
+    for work, branch in zip(works, branches, strict=True):
+        frames = branch
+        if work.deinterlace:
+            frames = f"{branch}d"
+            graph.chains.append(f"[{branch}]yadif=deint=interlaced[{frames}]")
+        labels.append(_rendition_chain(graph, work, frames, aspect))
+    return FusedVideoGraph(graph.chains, labels, graph.inputs, graph.files)
+
+
+def hls_segment_path(work_dir: Path, work: TranscodeWork) -> Path:
+    """Where FFmpeg writes an HLS rendition's media: ``w{i}_%d.{ext}``, or ``w{i}_0.{ext}``
+    for the one file of a byte-range type."""
+    layout = work.template.hls_segments
+    number = "0" if layout.single_file else "%d"
+    return work_dir / f"w{work.index}_{number}.{layout.ext}"
+
+
+def hls_init_name(work: TranscodeWork) -> str:
+    """The local name of an fMP4 rendition's init section (segment types 7)."""
+    return f"w{work.index}_init.mp4"
+
+
 def muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
     """The output format options of a rendition's file (``-f`` and the muxer's own)."""
     return _muxer_args(work, files)
@@ -411,6 +477,13 @@ def _muxer_args(work: TranscodeWork, files: WorkFiles) -> list[str]:
             "-hls_segment_filename",
             str(files.segments),
         ]
+        layout = work.template.hls_segments
+        if layout.fmp4:
+            args += ["-hls_segment_type", "fmp4"]
+            if not layout.single_file:  # beside the playlist; a byte-range file holds it
+                args += ["-hls_fmp4_init_filename", hls_init_name(work)]
+        if layout.single_file:
+            args += ["-hls_flags", "single_file"]
     return args
 
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, video_args
+from reelflow.media.encoders import FASTSTART, MUXERS, audio_args, hls_seconds, video_args
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.templates import AudioTemplate, VideoTemplate
 
@@ -138,22 +138,34 @@ def build_join_command(
             )
         joined += f"[v{i}][a{i}]"
     chains.append(f"{joined}concat=n={len(pieces)}:v=1:a=1[v][a]")
-    output = work_dir / f"edit.{target.container}"
+    output = work_dir / f"edit.{_ext(target.container)}"
     args += ["-filter_complex", ";".join(chains), "-map", "[v]", "-map", "[a]"]
     args += video_args(
         target.video, fps=target.fps, preset=video_preset, container=target.container
     )
     args += audio_args(target.audio)
-    args += ["-map_metadata", "-1", *_muxer(target.container), str(output)]
+    args += ["-map_metadata", "-1", *_muxer(target.container, work_dir, target.video)]
+    args.append(str(output))
     total = sum(piece.length for piece in pieces)
     return EditCommand(args=args, output=output, duration=total, files={})
 
 
-def _muxer(container: str) -> list[str]:
+def _ext(container: str) -> str:
+    return "m3u8" if container == "hls" else container
+
+
+def _muxer(container: str, work_dir: Path, video: VideoTemplate | None = None) -> list[str]:
     args = ["-f", MUXERS[container]]
     if container in FASTSTART:
         args += ["-movflags", "+faststart"]
+    if container == "hls":  # a VOD playlist of TS segments (:data:`HLS_SEGMENTS`)
+        args += ["-hls_time", str(hls_seconds(video)), "-hls_playlist_type", "vod"]
+        args += ["-hls_segment_filename", str(work_dir / HLS_SEGMENTS)]
     return args
+
+
+HLS_SEGMENTS = "edit_%d.ts"
+"""The local names of an HLS join's segments, beside ``edit.m3u8``."""
 
 
 def copy_compatible(pieces: Sequence[Piece]) -> bool:
@@ -188,16 +200,17 @@ def build_copy_command(pieces: Sequence[Piece], work_dir: Path, container: str) 
         if piece.end:
             lines.append(f"outpoint {_num(piece.end)}")
     listing = work_dir / "edit.ffconcat"
-    output = work_dir / f"edit.{container}"
+    output = work_dir / f"edit.{_ext(container)}"
     args = ["-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
     args += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-map_metadata", "-1"]
-    args += [*_muxer(container), str(output)]
+    args += [*_muxer(container, work_dir), str(output)]
     total = sum(piece.length for piece in pieces)
     files = {listing: ("\n".join(lines) + "\n").encode()}
     return EditCommand(args=args, output=output, duration=total, files=files)
 
 
 __all__ = [
+    "HLS_SEGMENTS",
     "EditCommand",
     "JoinTarget",
     "Piece",

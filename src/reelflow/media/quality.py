@@ -15,8 +15,11 @@ Computed the way the VMAF authors prescribe (and the way naive scripts get wrong
   frames libvmaf scores, through ``psnr`` -> ``ssim`` (per-frame stats files);
   :func:`read_scores` pools them.
 
-Building the command is pure (:func:`build_quality_command`); :func:`score_renditions` runs
-it with an ``FFmpegRunner`` and reads the logs.
+Building the commands is pure: :func:`build_quality_command` scores files already written
+(:func:`score_renditions` runs it with an ``FFmpegRunner`` and reads the logs);
+:func:`loopback_scoring` adds the same scorers to the command that encodes the renditions
+(FFmpeg's loopback decoders ``-dec``: no second decode of the source, no rendition read
+back; the transcode job's way). Both use :func:`scoring_graph`; :func:`read_scores` pools.
 
 Graph shape for two renditions::
 
@@ -27,6 +30,9 @@ Graph shape for two renditions::
     [r0m] select split [r0a][r0b]; [d0m] select [d0s]              the scored frames
     [d0s][r0a] psnr [p0]; [p0][r0b] ssim, nullsink
     ... the same for [s1] and [2:v:0]
+
+In the encode's own command the renditions come from ``[dec:0]``, ``[dec:1]``, ... instead
+of ``[1:v:0]``, ``[2:v:0]``, and every label is prefixed with ``q``.
 """
 
 from __future__ import annotations
@@ -166,14 +172,32 @@ def pixel_format(info: MediaInfo) -> str:
     return "yuv420p10le" if any(d in fmt for d in _HIGH_DEPTH) else "yuv420p"
 
 
-def build_quality_command(
-    source: str,
+@dataclass(frozen=True, slots=True)
+class ScoringGraph:
+    """The scorers' filter graph for some renditions: ``chains`` read the source from
+    ``[0:v:0]`` and each rendition from its input label, and end at ``outputs`` (to map to
+    a ``null`` output); ``logs`` in the renditions' order; ``duration`` the longest scored
+    range in seconds."""
+
+    chains: list[str]
+    outputs: list[str]
+    logs: list[ScoreLogs]
+    duration: float
+
+
+def scoring_graph(
     info: MediaInfo,
     renditions: Sequence[Rendition],
+    inputs: Sequence[str],
     work_dir: Path,
     options: QualityOptions | None = None,
-) -> QualityCommand:
-    """One FFmpeg invocation scoring every rendition against ``source`` (see module doc)."""
+    *,
+    prefix: str = "",
+) -> ScoringGraph:
+    """The graph comparing each rendition (its decoded frames at the input label of the same
+    rank in ``inputs``, e.g. ``[1:v:0]`` or a loopback decoder's ``[dec:0]``) with the
+    source (``[0:v:0]``, decoded once, ``split``); see the module doc. ``prefix`` starts
+    every link label (the graph can sit beside another one in the same command)."""
     opts = options or QualityOptions()
     video = info.primary_video
     if video is None:
@@ -182,14 +206,13 @@ def build_quality_command(
         raise ValueError("no rendition to score")
     width, height = video.display_width, video.display_height
     fmt = pixel_format(info)
-    branches = [f"s{i}" for i in range(len(renditions))]
+    q = prefix
+    branches = [f"{q}s{i}" for i in range(len(renditions))]
     chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
     logs: list[ScoreLogs] = []
-    inputs: list[str] = []
-    maps: list[str] = []
+    outputs: list[str] = []
     length = 0.0
-    for i, rendition in enumerate(renditions):
-        inputs += ["-i", str(rendition.path)]
+    for i, (rendition, label) in enumerate(zip(renditions, inputs, strict=True)):
         rate = _rate(rendition.fps, info)
         seconds = max((rendition.end or info.duration or 0.0) - rendition.start, 0.0)
         length = max(length, seconds)
@@ -200,15 +223,16 @@ def build_quality_command(
             end = f":end={_num(rendition.end)}" if rendition.end else ""
             ref.append(f"trim=start={_num(rendition.start)}{end}")
         ref += ["setpts=PTS-STARTPTS", f"fps={rate}", *keep, f"format={fmt}", "split=2"]
-        chains.append(f"[s{i}]" + ",".join(ref) + f"[r{i}v][r{i}m]")
+        chains.append(f"[{q}s{i}]" + ",".join(ref) + f"[{q}r{i}v][{q}r{i}m]")
         chains.append(
-            f"[{i + 1}:v:0]setpts=PTS-STARTPTS,fps={rate},{''.join(k + ',' for k in keep)}"
-            f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1,split=2[d{i}v][d{i}m]"
+            f"{label}setpts=PTS-STARTPTS,fps={rate},{''.join(k + ',' for k in keep)}"
+            f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1,"
+            f"split=2[{q}d{i}v][{q}d{i}m]"
         )
         # PSNR and SSIM on the frames VMAF scores (libvmaf's n_subsample picks 0, n, 2n...).
         scored = [] if n_subsample == 1 else [f"select='not(mod(n\\,{n_subsample}))'"]
-        chains.append(f"[r{i}m]" + ",".join([*scored, "split=2"]) + f"[r{i}a][r{i}b]")
-        chains.append(f"[d{i}m]" + (",".join(scored) or "null") + f"[d{i}s]")
+        chains.append(f"[{q}r{i}m]" + ",".join([*scored, "split=2"]) + f"[{q}r{i}a][{q}r{i}b]")
+        chains.append(f"[{q}d{i}m]" + (",".join(scored) or "null") + f"[{q}d{i}s]")
         model = vmaf_model(rendition.width, rendition.height)
         log = ScoreLogs(
             model=model,
@@ -219,17 +243,60 @@ def build_quality_command(
             rate=rate,
         )
         logs.append(log)
-        chains.append(f"[d{i}s][r{i}a]psnr=stats_file={_filter_path(log.psnr)}[p{i}]")
-        chains.append(f"[p{i}][r{i}b]ssim=stats_file={_filter_path(log.ssim)},nullsink")
+        chains.append(f"[{q}d{i}s][{q}r{i}a]psnr=stats_file={_filter_path(log.psnr)}[{q}p{i}]")
+        chains.append(f"[{q}p{i}][{q}r{i}b]ssim=stats_file={_filter_path(log.ssim)},nullsink")
         chains.append(
-            f"[d{i}v][r{i}v]libvmaf=model=version={model}:log_fmt=json"
+            f"[{q}d{i}v][{q}r{i}v]libvmaf=model=version={model}:log_fmt=json"
             f":log_path={_filter_path(log.vmaf)}:n_subsample={n_subsample}"
-            f":n_threads={opts.threads}:shortest=1[o{i}]"
+            f":n_threads={opts.threads}:shortest=1[{q}o{i}]"
         )
-        maps += ["-map", f"[o{i}]"]
-    args = ["-y", "-i", source, *inputs, "-filter_complex", ";".join(chains), *maps]
-    args += ["-f", "null", "-"]
-    return QualityCommand(args=args, logs=logs, duration=length)
+        outputs.append(f"[{q}o{i}]")
+    return ScoringGraph(chains=chains, outputs=outputs, logs=logs, duration=length)
+
+
+def _null_output(graph: ScoringGraph) -> list[str]:
+    """The filter graph and the ``null`` output its ends go to."""
+    maps = [arg for label in graph.outputs for arg in ("-map", label)]
+    return ["-filter_complex", ";".join(graph.chains), *maps, "-f", "null", "-"]
+
+
+def build_quality_command(
+    source: str,
+    info: MediaInfo,
+    renditions: Sequence[Rendition],
+    work_dir: Path,
+    options: QualityOptions | None = None,
+) -> QualityCommand:
+    """One FFmpeg invocation scoring every rendition against ``source`` (see module doc)."""
+    inputs = [f"[{i + 1}:v:0]" for i in range(len(renditions))]
+    graph = scoring_graph(info, renditions, inputs, work_dir, options)
+    files = [arg for r in renditions for arg in ("-i", str(r.path))]
+    args = ["-y", "-i", source, *files, *_null_output(graph)]
+    return QualityCommand(args=args, logs=graph.logs, duration=graph.duration)
+
+
+def loopback_scoring(
+    encode_args: Sequence[str],
+    info: MediaInfo,
+    renditions: Sequence[Rendition],
+    streams: Sequence[tuple[int, int]],
+    work_dir: Path,
+    options: QualityOptions | None = None,
+) -> QualityCommand:
+    """``encode_args`` (a command encoding the renditions from the source, its input 0)
+    with the scoring of each rendition added to the same process: FFmpeg's loopback
+    decoders (``-dec``, FFmpeg 7 and later) decode each encoder's packets as they come out
+    (``streams``: the rendition's output file and stream index in ``encode_args``) and the
+    scorers take the source's frames from the very decode that feeds the encoders. The
+    source is neither read nor decoded again and the renditions are never read back from
+    disk; the scores are the same as :func:`build_quality_command`'s on the written files.
+    The renditions' ``path`` must be the files ``encode_args`` writes (the worst moment's
+    pictures are drawn from them afterwards)."""
+    inputs = [f"[dec:{k}]" for k in range(len(renditions))]
+    graph = scoring_graph(info, renditions, inputs, work_dir, options, prefix="q")
+    decoders = [arg for out, stream in streams for arg in ("-dec", f"{out}:{stream}")]
+    args = [*encode_args, *decoders, *_null_output(graph)]
+    return QualityCommand(args=args, logs=graph.logs, duration=graph.duration)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -179,17 +179,26 @@ class WorkBuilder:
             )
         start, end = self._clip(item.start_time_offset, item.end_time_offset)
         key = self._keys(spec, item, "Transcode", template.format, 1)[0]
-        segment = ""
+        segment = init = ""
         if template.container == "hls":
+            # Segments numbered from 0; a byte-range type writes one file (number 0); an
+            # fMP4 type's init section is the segment name numbered ``init``, as an mp4.
             pattern = item.segment_object_name or DEFAULT_PATHS["TranscodeSegment"]
-            name = render(
-                pattern,
-                input_name=self.source_name,
-                definition=spec.definition,
-                fmt="ts",
-                number="%d",
-            )
-            segment = object_key(key_folder(key), name)
+            layout = template.hls_segments
+
+            def segment_key(number: str, fmt: str) -> str:
+                name = render(
+                    pattern,
+                    input_name=self.source_name,
+                    definition=spec.definition,
+                    fmt=fmt,
+                    number=number,
+                )
+                return object_key(key_folder(key), name)
+
+            segment = segment_key("0" if layout.single_file else "%d", layout.ext)
+            if layout.fmp4 and not layout.single_file:
+                init = segment_key("init", "mp4")
         return TranscodeWork(
             **common,
             template=template,
@@ -201,6 +210,7 @@ class WorkBuilder:
             watermarks=spec.watermarks,
             key=key,
             segment_key_pattern=segment,
+            hls_init_key=init,
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
             quality=spec.quality and template.needs_video,
@@ -237,8 +247,13 @@ class WorkBuilder:
             )
         except ValidationError as exc:
             raise spec_error(exc, "adaptive-streaming output names") from None
-        quality = spec.quality and bool(ladder.video)
-        return LadderWork(**common, ladder=ladder, names=names, folder=folder, quality=quality)
+        # A per-title ladder is always scored: its achieved VMAF decides the re-encodes.
+        target = template.target_vmaf if template.ladder == "auto" and ladder.video else 0.0
+        quality = (spec.quality or target > 0) and bool(ladder.video)
+        return LadderWork(
+            **common, ladder=ladder, names=names, folder=folder, quality=quality,
+            target_vmaf=target,
+        )  # fmt: skip
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:
         """Resolve start/end offsets (negative = from the end; 0/None = no cut)."""
@@ -379,12 +394,19 @@ class WorkBuilder:
             EditPiece(source=f.source, start=f.start_time_offset, end=f.end_time_offset or 0.0)
             for f in edit.file_infos
         ]
+        key = object_key(spec.output_dir, name)
+        segments = ""
+        if template.container == "hls":  # TS segments beside the playlist: <its name>_N.ts
+            folder, _, playlist = key.rpartition("/")
+            stem = playlist.rsplit(".", 1)[0]
+            segments = f"{folder}/{stem}_%d.ts" if folder else f"{stem}_%d.ts"
         return EditWork(
             **common,
             template=template,
             pieces=pieces,
             fast=edit.fast,
-            key=object_key(spec.output_dir, name),
+            key=key,
+            segment_key_pattern=segments,
         )
 
     def _animated(

@@ -65,7 +65,7 @@ class TaskSource(Spec):
 # join's target); the task has one sub-task of kind ``EditMedia`` whose input is the whole
 # ``EditMediaInput`` (every input with its cut) and whose template is the output's
 # ``TranscodeTemplate`` (a given one, or H.264/AAC at the first input's parameters).
-EDIT_CONTAINERS = ("mp4", "mov", "flv", "mkv")
+EDIT_CONTAINERS = ("mp4", "hls", "mov", "flv", "mkv")
 
 
 class EditFileInfo(Spec):
@@ -91,6 +91,6 @@ class EditMediaInput(Spec):
 
     file_infos: Annotated[list[EditFileInfo], Field(min_length=1, max_length=10)]
     output_object_path: str = ""
-    container: Literal["mp4", "mov", "flv", "mkv"] = "mp4"
+    container: Literal["mp4", "mov", "flv", "mkv", "hls"] = "mp4"
     fast: bool = False
     definition: Annotated[int, Field(ge=0, le=INT64_MAX)] = 0

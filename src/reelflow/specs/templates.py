@@ -7,6 +7,7 @@ or custom templates. ``Definition=0`` in a task input means an inline (raw) temp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Literal
@@ -106,11 +107,34 @@ ADVANCED_VIDEO_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class HlsSegments:
+    """How an HLS rendition's media is cut (``VideoTemplateInfo.SegmentType``): the media
+    files' extension, whether they are fMP4 (an init section, ``EXT-X-MAP``) and whether
+    they are one file addressed by byte ranges (``EXT-X-BYTERANGE``)."""
+
+    ext: str
+    fmp4: bool
+    single_file: bool
+
+
+# The SDK's values (0: TS segments, 2: TS byte range, 7: fMP4 segments, 5: fMP4 byte
+# range), all four written by FFmpeg's HLS muxer.
+HLS_SEGMENT_TYPES: Mapping[int, HlsSegments] = MappingProxyType(
+    {
+        0: HlsSegments("ts", fmp4=False, single_file=False),
+        2: HlsSegments("ts", fmp4=False, single_file=True),
+        7: HlsSegments("m4s", fmp4=True, single_file=False),
+        5: HlsSegments("mp4", fmp4=True, single_file=True),
+    }
+)
+
+
 def _check_segment_type(value: int | None) -> int | None:
-    if value not in (None, 0):
+    if value is not None and value not in HLS_SEGMENT_TYPES:
         raise ValueError(
-            f"segment_type {value} is not offered: only 0 (HLS with TS segments); "
-            "2, 5 and 7 (byte ranges, fMP4) are not"
+            f"segment_type must be 0 (TS segments), 2 (TS byte range), 7 (fMP4 segments) "
+            f"or 5 (fMP4 byte range), got {value}"
         )
     return value
 
@@ -134,8 +158,8 @@ class VideoTemplate(Spec):
     # reelflow's own: by default a rendition never exceeds the source's resolution.
     allow_upscale: bool = False
     # The advanced members (None / "" = the encoder's choice, as the vendor's "auto").
-    # HLS only: segment duration in seconds (None: 10 s) and segment type (0: TS segments;
-    # the byte-range and fMP4 types are not offered).
+    # HLS only: segment duration in seconds (None: 10 s) and segment type (None/0: TS
+    # segments; HLS_SEGMENT_TYPES); other containers ignore both.
     hls_time: Annotated[int | None, Field(ge=0, le=10)] = None
     segment_type: Annotated[int | None, AfterValidator(_check_segment_type)] = None
     video_profile: Annotated[Literal["", "default", "baseline", "main", "high"], _alias({})] = ""
@@ -238,6 +262,13 @@ class TranscodeTemplate(Spec):
         return not self.remove_video
 
     @property
+    def hls_segments(self) -> HlsSegments:
+        """How an HLS rendition's media is cut (the video template's ``segment_type``)."""
+        video = self.video_template
+        kind = video.segment_type if video is not None and video.segment_type else 0
+        return HLS_SEGMENT_TYPES[kind]
+
+    @property
     def format(self) -> str:
         """The output file extension (``{format}``)."""
         return "m3u8" if self.container == "hls" else self.container
@@ -284,7 +315,8 @@ class ImageWatermark(Spec):
     height: Annotated[str, _size_value("height")] = "0px"
     repeat_type: Literal["once", "repeat_last_frame", "repeat"] = "repeat"
     # Where the compatible API's inline watermark (``RawWatermarkParameter``) had its image:
-    # ``bucket/key``, shown back as the ``MediaInputInfo`` it was given as. Empty otherwise.
+    # ``bucket/key`` or the http(s) URL, shown back as the ``MediaInputInfo`` it was given
+    # as. Empty otherwise.
     image_origin: str = ""
 
 

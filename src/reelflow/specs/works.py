@@ -47,7 +47,10 @@ class TranscodeWork(WorkBase):
     end: float = 0.0  # 0 = to the end
     watermarks: list[ResolvedWatermark] = []
     key: str
-    segment_key_pattern: str = ""  # HLS: key with ``%d`` for the segment number
+    # HLS: key with ``%d`` for the segment number (the one file's key for a byte-range
+    # segment type), and the fMP4 init section's key (segment type 7).
+    segment_key_pattern: str = ""
+    hls_init_key: str = ""
     deinterlace: bool = False
     read: bool = False  # other sub-tasks of the task read this rendition
     # Clips joined before and after the rendition (HeadTailParameter), in order.
@@ -112,6 +115,9 @@ class LadderWork(WorkBase):
     names: PackageNames
     folder: str = ""
     quality: bool = False  # its video rungs scored against the source (media.quality)
+    # > 0: a per-title ladder (issue 18) aiming its top rung at this VMAF; the job's
+    # analysis replaces the rungs' sizes and bitrates before the encode.
+    target_vmaf: float = 0.0
 
 
 class EditPiece(Spec):
@@ -133,6 +139,8 @@ class EditWork(WorkBase):
     pieces: list[EditPiece]
     fast: bool = False
     key: str
+    # HLS: the segments' key with ``%d`` for the number (beside the playlist ``key``).
+    segment_key_pattern: str = ""
 
 
 CommandWork = (

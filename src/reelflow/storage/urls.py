@@ -104,11 +104,35 @@ class UrlSources:
         # Not closed: closing the client would close the shared transport's pool.
         return dest
 
+    def read(self, url: str, max_bytes: int) -> bytes:
+        """A small resource (a watermark image) in memory, fetched like a source: through
+        the egress policy (``UrlNotAllowed`` before any connection to a refused address,
+        redirects included), the same status errors; more than ``max_bytes`` is
+        ``LimitExceeded.SourceSize``."""
+        client = httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=True,
+            max_redirects=_MAX_REDIRECTS,
+            transport=self._transport,
+        )
+        data = bytearray()
+        try:
+            with client.stream("GET", url) as answer:
+                self._checked(url, answer, max_bytes)
+                for chunk in answer.iter_bytes(CHUNK_SIZE):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise self._too_large(url, f"more than {len(data)}", max_bytes)
+        except httpx.HTTPError as exc:
+            raise StorageError(f"{redact(url)} could not be read: {exc}") from exc
+        return bytes(data)
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._transport.close()
 
-    def _checked(self, url: str, answer: httpx.Response) -> None:
+    def _checked(self, url: str, answer: httpx.Response, limit: int | None = None) -> None:
+        limit = self.max_bytes if limit is None else limit
         status = answer.status_code
         where = redact(url)
         if status in (404, 410):
@@ -123,13 +147,14 @@ class UrlSources:
             raise error
         if "content-length" in answer.headers and "content-encoding" not in answer.headers:
             size = answer.headers["content-length"]
-            if size.isdigit() and int(size) > self.max_bytes:
-                raise self._too_large(url, size)
+            if size.isdigit() and int(size) > limit:
+                raise self._too_large(url, size, limit)
 
-    def _too_large(self, url: str, size: str) -> LimitExceeded:
+    def _too_large(self, url: str, size: str, limit: int | None = None) -> LimitExceeded:
+        setting = " (setting url_max_bytes)" if limit is None else ""
         return LimitExceeded(
-            f"source {redact(url)} is {size} bytes; the limit is {self.max_bytes} "
-            "(setting url_max_bytes)",
+            f"source {redact(url)} is {size} bytes; the limit is "
+            f"{self.max_bytes if limit is None else limit}{setting}",
             code="LimitExceeded.SourceSize",
         )
 

@@ -37,6 +37,10 @@ T = TypeVar("T")
 SourceProbe = Callable[[TaskSource], MediaInfo]
 """Probes a bucket object or URL now, as a task's probe job would (``JobRuntime.probe_source``)."""
 
+UrlReader = Callable[[str, int], bytes]
+"""Reads a small http(s) resource (at most the given bytes) through the egress policy now
+(``UrlSources.read``): an inline watermark's image given as a URL."""
+
 
 def _service(name: str, _kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """The dependency reading ``app.state.<name>`` (a ``_kind``)."""
@@ -88,3 +92,11 @@ DeliveriesDep = Annotated[DeliveryStore, Depends(get_deliveries)]
 DeliveryLoopDep = Annotated[DeliveryLoop, Depends(get_delivery_loop)]
 TriggersDep = Annotated[TriggerService, Depends(get_triggers)]
 SourceProbeDep = Annotated[SourceProbe, Depends(get_source_probe)]
+
+
+async def get_url_reader(request: Request) -> UrlReader:
+    found: UrlReader = request.app.state.url_reader
+    return found
+
+
+UrlReaderDep = Annotated[UrlReader, Depends(get_url_reader)]

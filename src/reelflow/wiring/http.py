@@ -112,6 +112,7 @@ def _put_services(app: FastAPI, services: ServerServices) -> None:
     state.delivery_loop = services.dispatcher
     state.triggers = services.triggers
     state.source_probe = services.jobs.probe_source  # DescribeMediaMetaData
+    state.url_reader = services.jobs.urls.read  # an inline watermark's image URL
 
 
 def create_app(services: ServerServices, *, limits: BodyLimits | None = None) -> FastAPI:

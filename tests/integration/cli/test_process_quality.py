@@ -4,10 +4,14 @@ in result.json (issue 18)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reelflow.cli.process import run_process
+from reelflow.executors import quality as executor_quality
 from tests.clips import ClipCache
 from tests.integration.cli.test_process import results_by_type, run_cli
 
@@ -72,3 +76,34 @@ def test_a_workflow_file_asks_for_quality(clips: ClipCache, tmp_path: Path) -> N
     for suffix in (".worst.jpg", ".worst-source.jpg"):
         picture = rendition.with_suffix(suffix)
         assert picture.read_bytes()[:3] == b"\xff\xd8\xff", picture
+
+
+def test_renditions_are_delivered_when_their_scoring_fails(
+    clips: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scorers run in the encode's own FFmpeg process; a scorer FFmpeg refuses (here a
+    # VMAF model it does not know) fails that process, and the job encodes once more
+    # without scores: the rendition is delivered, without a Quality object.
+    real = executor_quality.loopback_scoring
+    runs: list[list[str]] = []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        command = real(*args, **kwargs)
+        bad = [a.replace("version=vmaf_v0.6.1", "version=no_such_model") for a in command.args]
+        runs.append(bad)
+        return replace(command, args=bad)
+
+    monkeypatch.setattr(executor_quality, "loopback_scoring", broken)
+    monkeypatch.setenv("REELFLOW_VIDEO_PRESET", "ultrafast")
+    source = clips(duration=1.0, width=320, height=240, fps=25)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"TranscodeTaskSet": [{"Definition": 100010}]}))
+    out = tmp_path / "out"
+    assert run_process(str(source), workflow, out, as_json=True, quality=True) == 0
+    assert runs  # the scorers were in the command
+    result = json.loads((out / "result.json").read_text())
+    assert result["Status"] == "FINISH"
+    [item] = results_by_type(result)["Transcode"]
+    assert item["ErrCode"] == 0
+    assert (out / item["Output"]["Path"].lstrip("/")).stat().st_size > 1000
+    assert "Quality" not in item

@@ -16,6 +16,8 @@ from reelflow.media.quality import (
     QualityOptions,
     Rendition,
     build_quality_command,
+    loopback_scoring,
+    read_scores,
     score_renditions,
 )
 from reelflow.media.runner import FFmpegRunner
@@ -178,3 +180,40 @@ def test_subsampling_scores_every_nth_frame(
     # libvmaf is handed every frame and told to score every 5th:
     direct = direct_vmaf(ffmpeg_bin, low, src, "320:240", tmp_path / "d.json", subsample=5)
     assert sub.vmaf.mean == pytest.approx(direct, abs=0.01)
+
+
+@pytest.mark.parametrize("subsample", [1, 4])
+def test_scoring_inside_the_encode_equals_scoring_the_written_files(
+    clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path, subsample: int
+) -> None:
+    # A 30 fps source, two renditions made by one command (25 fps at half size; a 1-2.5 s
+    # clip at full size), scored in the encode's own process (loopback decoders) and then
+    # from the files it wrote: the same frames, the same scores.
+    src = clips(duration=3.0, width=320, height=240, fps=30, audio=False)
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-threads", "1"]
+    encode_args = [
+        "-y", "-i", str(src), "-filter_complex",
+        "[0:v:0]split[a][b];[a]fps=25,scale=160:120[va];"
+        "[b]trim=start=1:end=2.5,setpts=PTS-STARTPTS[vb]",
+        "-map", "[va]", *x264, "-b:v", "60k", str(a),
+        "-map", "[vb]", *x264, "-crf", "30", str(b),
+    ]  # fmt: skip
+    renditions = [Rendition(a, 160, 120, fps=25), Rendition(b, 320, 240, start=1.0, end=2.5)]
+    opts = QualityOptions(subsample=subsample)
+    info = probe(src)
+    runner = FFmpegRunner(ffmpeg_bin)
+    command = loopback_scoring(encode_args, info, renditions, [(0, 0), (1, 0)], tmp_path / "in",
+                               opts)  # fmt: skip
+    (tmp_path / "in").mkdir()
+    runner.run(command.args, timeout=120)
+    inside = read_scores(command)
+    after = score(ffmpeg_bin, src, renditions, tmp_path / "after", opts)
+    assert [s.frames for s in inside] == [s.frames for s in after]
+    assert inside[0].frames == -(-75 // subsample)  # 3 s at 25 fps
+    assert inside[1].frames == -(-45 // subsample)  # 1.5 s at 30 fps
+    for got, want in zip(inside, after, strict=True):
+        assert got.vmaf == want.vmaf
+        assert got.psnr_mean == want.psnr_mean
+        assert got.ssim_mean == want.ssim_mean
+    assert inside[0].vmaf.mean < inside[1].vmaf.mean - 5  # upscaled from half size

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import m3u8
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.mps.v20190612.mps_client import MpsClient
@@ -186,8 +187,12 @@ def test_a_cut_past_the_end_fails_the_task(
         ({"FileInfos": []}, "InvalidParameterValue.FileInfos"),
         ({}, "MissingParameter"),
         (
-            {"FileInfos": [{"InputInfo": cos("/x.mp4")}], "OutputConfig": {"Container": "hls"}},
+            {"FileInfos": [{"InputInfo": cos("/x.mp4")}], "OutputConfig": {"Container": "avi"}},
             "UnsupportedOperation",
+        ),
+        (
+            {"FileInfos": [{"InputInfo": cos("/x.mp4")}], "OutputConfig": {"Container": "wmv"}},
+            "InvalidParameterValue.Container",
         ),
         (
             {"FileInfos": [{"InputInfo": cos("/x.mp4"), "StartTimeOffset": 2, "EndTimeOffset": 1}]},
@@ -199,3 +204,70 @@ def test_invalid_requests_name_the_field(mps: MpsClient, params: dict[str, Any],
     with pytest.raises(TencentCloudSDKException) as caught:
         call(mps, "EditMedia", params)
     assert caught.value.get_code() == code
+
+
+def measure_stream(path: Path) -> dict[str, float]:
+    """Seconds of video and of audio in a playlist (TS timestamps start at 1.4 s: each
+    stream measured from its first frame), and the gap between their starts."""
+    times: list[float] = []
+    starts: list[float] = []
+    ends: list[float] = []
+    with av.open(str(path)) as container:  # one pass: an HLS input cannot seek back
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        for frame in container.decode(video, audio):
+            if frame.time is None:
+                continue
+            if isinstance(frame, av.AudioFrame):
+                starts.append(frame.time)
+                ends.append(frame.time + frame.samples / frame.sample_rate)
+            else:
+                times.append(frame.time)
+    step = 1 / float(video.average_rate or 25)
+    return {
+        "video": max(times) - min(times) + step,
+        "audio": max(ends) - min(starts),
+        "start_gap": abs(min(times) - min(starts)),
+    }
+
+
+@pytest.mark.parametrize("kind", ["normal", "fast"])
+def test_join_into_hls(
+    server: ServerProcess, mps: MpsClient, clips: ClipCache, tmp_path: Path, kind: str
+) -> None:
+    """OutputConfig.Container hls: a VOD playlist at OutputObjectPath, its TS segments
+    beside it (<playlist name>_N.ts); the whole lasts the sum of the pieces within a frame,
+    audio in step with video. ``fast`` with inputs of one shape is a stream copy."""
+    first = clips(duration=3.0, width=320, height=240, fps=25, sample_rate=44100)
+    second = clips(duration=12.0, width=320, height=240, fps=25, sample_rate=44100)
+    with server.client() as client:
+        upload(client, "edit/h1.mp4", first)
+        upload(client, "edit/h2.mp4", second)
+    params = {
+        "FileInfos": [
+            {"InputInfo": cos("/edit/h1.mp4")},
+            {"InputInfo": cos("/edit/h2.mp4")},
+        ],
+        "OutputObjectPath": f"/edit-hls-{kind}/joined.{{format}}",
+        "OutputConfig": {"Container": "hls", "Type": kind},
+    }
+    detail = finished(mps, call(mps, "EditMedia", params).TaskId)
+    task = detail["EditMediaTask"]
+    assert task["ErrCode"] == 0, task
+    output = task["Output"]
+    assert output["Path"] == f"/edit-hls-{kind}/joined.m3u8"
+    assert abs(output["MetaData"]["Duration"] - 15.0) <= 2 * FRAME, output["MetaData"]
+    with server.client() as client:
+        local = download(client, output["Path"], tmp_path)
+        playlist = m3u8.loads(local.read_text())
+        assert playlist.is_endlist and playlist.playlist_type == "vod"
+        names = [segment.uri for segment in playlist.segments]
+        assert names == [f"joined_{i}.ts" for i in range(len(names))], names
+        assert len(names) >= 2  # 15 s in segments of at most 10 s
+        for name in names:
+            download(client, f"/edit-hls-{kind}/{name}", tmp_path)
+    listed = sum(segment.duration for segment in playlist.segments)
+    got = measure_stream(local)
+    assert abs(got["video"] - 15.0) <= FRAME, got
+    assert abs(listed - 15.0) <= FRAME, listed
+    assert abs(got["audio"] - got["video"]) <= 2 * FRAME, got
+    assert got["start_gap"] <= FRAME, got

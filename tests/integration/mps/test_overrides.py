@@ -189,13 +189,88 @@ def test_an_inline_watermark_reads_its_image_from_a_bucket(
     assert top_left > 5 * max(bottom_right, 1.0), (top_left, bottom_right)
 
 
-def test_an_inline_watermark_from_a_url_is_not_offered(mps: MpsClient) -> None:
+def test_an_inline_watermark_reads_its_image_from_a_url(
+    server: ServerProcess, mps: MpsClient, clip: Path, tmp_path: Path
+) -> None:
+    """The image URL is fetched through the egress policy (opened for 127.0.0.1 only in
+    these tests) when the request arrives; the task then needs no network."""
+    logo = tmp_path / "served" / "logo.png"
+    logo.parent.mkdir()
+    run_ffmpeg(["-f", "lavfi", "-i", "color=white:size=64x64", "-frames:v", "1", str(logo)])
+    with server.client() as client:
+        upload(client, "in/ov.mp4", clip)
     definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
-    image = {"Type": "URL", "UrlInputInfo": {"Url": "https://example.com/logo.png"}}
+    with serve(logo.parent) as base:
+        image = {"Type": "URL", "UrlInputInfo": {"Url": base + "logo.png"}}
+        mark = {
+            "Definition": 0,
+            "RawParameter": {
+                "Type": "image",
+                "ImageTemplate": {"ImageContent": image, "Width": "50%"},
+            },
+        }
+        params = {
+            "InputInfo": {
+                "Type": "COS",
+                "CosInputInfo": {"Bucket": "media", "Region": REGION, "Object": "/in/ov.mp4"},
+            },
+            "OutputDir": "/ov-url/",
+            "MediaProcessTask": {
+                "TranscodeTaskSet": [{"Definition": definition, "WatermarkSet": [mark]}]
+            },
+        }
+        task_id = call(mps, "ProcessMedia", params).TaskId
+    detail = wait_finished(mps, task_id)  # the image server is gone by now
+    task = detail["WorkflowTask"]["MediaProcessResultSet"][0]["TranscodeTask"]
+    assert task["Status"] == "SUCCESS", task
+    echoed = task["Input"]["WatermarkSet"][0]["RawParameter"]["ImageTemplate"]
+    assert echoed["ImageContent"]["UrlInputInfo"] == image["UrlInputInfo"]
+    with server.client() as client:
+        marked = download(client, task["Output"]["Path"], tmp_path)
+        (tmp_path / "plain").mkdir()
+        plain = download(
+            client, process(mps, {"Definition": definition})["Output"]["Path"], tmp_path / "plain"
+        )
+    first, second = luma(marked), luma(plain)
+    h, w = len(first), len(first[0])
+    top_left = difference(first, second, range(h // 4), range(w // 4))
+    bottom_right = difference(first, second, range(h - h // 4, h), range(w - w // 4, w))
+    assert top_left > 5 * max(bottom_right, 1.0), (top_left, bottom_right)
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        # Refused by the egress policy (only 127.0.0.1 is opened): nothing is connected to.
+        ("http://10.20.30.40/logo.png", "InvalidParameter.InvalidUrl"),
+        ("http://169.254.169.254/latest/logo.png", "InvalidParameter.InvalidUrl"),
+        ("ftp://example.com/logo.png", "InvalidParameter.InvalidUrl"),
+    ],
+)
+def test_an_inline_watermark_url_the_policy_refuses(mps: MpsClient, url: str, code: str) -> None:
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    image = {"Type": "URL", "UrlInputInfo": {"Url": url}}
     mark = {
         "Definition": 0,
         "RawParameter": {"Type": "image", "ImageTemplate": {"ImageContent": image}},
     }
     with pytest.raises(TencentCloudSDKException) as caught:
         process(mps, {"Definition": definition, "WatermarkSet": [mark]})
-    assert caught.value.get_code() == "UnsupportedOperation", caught.value
+    assert caught.value.get_code() == code, caught.value
+    assert "WatermarkSet.0.RawParameter.ImageTemplate.ImageContent" in caught.value.get_message()
+
+
+def test_an_inline_watermark_url_that_is_not_an_image(mps: MpsClient, tmp_path: Path) -> None:
+    (tmp_path / "page.png").write_text("<html>not an image</html>")
+    definition = call(mps, "CreateTranscodeTemplate", TEMPLATE).Definition
+    with serve(tmp_path) as base:
+        for name, code in (("page.png", "InvalidParameterValue.ImageContent"),
+                           ("missing.png", "ResourceNotFound.ObjectNotFound")):  # fmt: skip
+            image = {"Type": "URL", "UrlInputInfo": {"Url": base + name}}
+            mark = {
+                "Definition": 0,
+                "RawParameter": {"Type": "image", "ImageTemplate": {"ImageContent": image}},
+            }
+            with pytest.raises(TencentCloudSDKException) as caught:
+                process(mps, {"Definition": definition, "WatermarkSet": [mark]})
+            assert caught.value.get_code() == code, caught.value

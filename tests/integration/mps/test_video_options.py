@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import m3u8
 import pytest
 from av.video.frame import PictureType
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -127,7 +128,8 @@ def test_template_echoes_the_advanced_fields(mps: MpsClient) -> None:
         ({"Codec": "libx264", "VideoLevel": "3.3"}, "VideoTemplate"),
         ({"Codec": "libx264", "Mode": "CBR", "Bitrate": 0}, "VideoTemplate"),
         ({"Codec": "libx264", "Bframes": 17}, "Bframes"),
-        ({"Codec": "libx264", "SegmentType": 7}, "SegmentType"),
+        ({"Codec": "libx264", "SegmentType": 1}, "SegmentType"),
+        ({"Codec": "libx264", "SegmentType": 3}, "SegmentType"),
         ({"Codec": "libx264", "Sar": "4:3"}, "Sar"),
     ],
 )
@@ -181,3 +183,55 @@ def test_hls_segment_duration(
     assert "#EXT-X-TARGETDURATION:1" in lines
     assert all(line.endswith(".ts") for line in lines if line and not line.startswith("#"))
     assert output["Path"].endswith(".m3u8")
+
+
+@pytest.mark.parametrize(
+    ("segment_type", "ext", "byterange", "init"),
+    [(0, ".ts", False, False), (2, ".ts", True, False), (7, ".m4s", False, True),
+     (5, ".mp4", True, True)],
+)  # fmt: skip
+def test_hls_segment_types(
+    server: ServerProcess, mps: MpsClient, source: str, tmp_path: Path,
+    segment_type: int, ext: str, byterange: bool, init: bool,
+) -> None:  # fmt: skip
+    """0: TS segments, 2: one TS file in byte ranges, 7: fMP4 segments with an init section
+    (EXT-X-MAP), 5: one fMP4 file in byte ranges (its init section a range too); the
+    playlist, read with m3u8, names files that exist in the bucket beside it, and the whole
+    plays back (PyAV) for the source's 4 s."""
+    video = {"Codec": "libx264", "Fps": 25, "Bitrate": 300, "HlsTime": 1}
+    video["SegmentType"] = segment_type
+    output, local = transcode(server, mps, source, video, tmp_path, container="hls")
+    playlist = m3u8.loads(local.read_text())
+    assert len(playlist.segments) == 4, local.read_text()
+    assert playlist.target_duration == 1
+    uris = {segment.uri for segment in playlist.segments}
+    assert all(uri.endswith(ext) and "/" not in uri for uri in uris), uris
+    assert len(uris) == (1 if byterange else 4)
+    assert all(bool(segment.byterange) == byterange for segment in playlist.segments)
+    maps = playlist.segment_map
+    if init:
+        [section] = maps
+        if byterange:  # the init section is the start of the one file
+            assert section.uri in uris and section.byterange.endswith("@0")
+        else:
+            assert section.uri.endswith("_init.mp4") and not section.byterange
+    else:
+        assert not maps
+    folder = output["Path"].rpartition("/")[0]
+    with server.client() as client:
+        for name in uris | {m.uri for m in maps}:
+            download(client, f"{folder}/{name}", tmp_path)
+    if byterange:  # the ranges follow each other to the end of the file
+        [name] = uris
+        end = int(maps[0].byterange.partition("@")[0]) if init else 0
+        for segment in playlist.segments:
+            length, _, start = segment.byterange.partition("@")
+            assert int(start) == end, playlist.dumps()
+            end += int(length)
+        assert end == (tmp_path / name).stat().st_size
+    assert output["Size"] == local.stat().st_size
+    with av.open(str(local)) as container:  # TS timestamps start at 1.4 s: count frames
+        stream = container.streams.video[0]
+        assert stream.codec_context.height == 240
+        frames = sum(1 for _ in container.decode(stream))
+    assert frames == 100, frames  # 4 s at 25 fps

@@ -172,8 +172,14 @@ class TestSplit:
             snapshot(3, [1.0]),
             animated(4),
         ]
-        first = chains(command(works))[0]
-        assert first == "[0:v:0]split=4[b0][b1][b3][b4]"
+        cmd = command(works)
+        assert chains(cmd)[0] == "[0:v:0]split=4[b0][b1][b3][b4]"
+        # One output file per work, in order (what a loopback decoder's -dec names).
+        assert cmd.output_files == {0: 0, 1: 1, 2: 2, 3: 3, 4: 4}
+        outputs = [a for a in cmd.args if a.startswith("/w/w")]
+        assert [Path(o).name.split("_")[0].split(".")[0] for o in outputs] == [
+            "w0", "w1", "w2", "w3", "w4"
+        ]  # fmt: skip
 
     def test_audio_only_works_need_no_filter_graph(self) -> None:
         cmd = command([rendition(0, 1010), rendition(1, 1110)], media_info(video=False))

@@ -13,6 +13,7 @@ from reelflow.media.quality import (
     build_frames_command,
     build_quality_command,
     frame_size,
+    loopback_scoring,
     percentile,
     pixel_format,
     series,
@@ -64,6 +65,30 @@ def test_one_decode_split_into_one_scorer_chain_per_rendition() -> None:
     assert [log.model for log in cmd.logs] == ["vmaf_v0.6.1", "vmaf_4k_v0.6.1"]
     assert cmd.args[-7:] == ["-map", "[o0]", "-map", "[o1]", "-f", "null", "-"]
     assert [log.subsample for log in cmd.logs] == [4, 4]
+
+
+def test_scoring_inside_the_encode_reads_the_encoders_through_loopback_decoders() -> None:
+    renditions = [
+        Rendition(Path("/w/w0.mp4"), 640, 360),
+        Rendition(Path("/w/l2/v1.m3u8"), 1280, 720),
+    ]
+    encode = ["-y", "-i", "/in.mp4", "-filter_complex", "[0:v:0]split[b0][b1]", "...", "/w/w0.mp4"]
+    cmd = loopback_scoring(encode, source(), renditions, [(0, 0), (2, 1)], Path("/w/q"))
+    # The encode's arguments untouched, then one loopback decoder per rendition (output
+    # file, stream), then the scorers' own graph and its null output.
+    assert cmd.args[: len(encode)] == encode
+    rest = cmd.args[len(encode) :]
+    assert rest[:4] == ["-dec", "0:0", "-dec", "2:1"]
+    chains = graph(rest)
+    assert chains[0] == "[0:v:0]split=2[qs0][qs1]"  # the source's one decode, shared
+    assert chains[2].startswith("[dec:0]setpts=PTS-STARTPTS,")
+    assert any(c.startswith("[dec:1]setpts=PTS-STARTPTS,") for c in chains)
+    assert all("[s0]" not in c and "[o0]" not in c for c in chains)  # own labels only
+    assert rest[-7:] == ["-map", "[qo0]", "-map", "[qo1]", "-f", "null", "-"]
+    assert [log.vmaf for log in cmd.logs] == [
+        Path("/w/q/quality0.json"),
+        Path("/w/q/quality1.json"),
+    ]
 
 
 def test_default_subsampling_scores_about_fifty_frames_per_rendition() -> None:

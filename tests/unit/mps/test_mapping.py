@@ -35,6 +35,7 @@ def action_services(runtime: ServerServices) -> ActionServices:
         schedules=runtime.schedules,
         engine=runtime.engine,
         probe=runtime.jobs.probe_source,
+        read_url=runtime.jobs.urls.read,
     )
 
 
@@ -278,9 +279,6 @@ def test_media_process_task(ctx: ActionContext) -> None:
     assert task.snapshot_by_time_offset_task_set[0].ext_time_offset_set == ["1s"]
 
 
-URL_IMAGE = {"Type": "URL", "UrlInputInfo": {"Url": "https://example.com/logo.png"}}
-
-
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -316,26 +314,6 @@ URL_IMAGE = {"Type": "URL", "UrlInputInfo": {"Url": "https://example.com/logo.pn
             },
             None,
         ),  # empty: dropped, then the missing raw parameter is the error
-        (
-            {
-                "SampleSnapshotTaskSet": [
-                    {
-                        "Definition": 10,
-                        "WatermarkSet": [
-                            {
-                                "Definition": 0,
-                                "RawParameter": {
-                                    "Type": "image",
-                                    "ImageTemplate": {"ImageContent": URL_IMAGE},
-                                },
-                            }
-                        ],
-                    }
-                ]
-            },
-            "MediaProcessTask.SampleSnapshotTaskSet.0.WatermarkSet.0.RawParameter"
-            ".ImageTemplate.ImageContent.Type URL",
-        ),
         (
             {
                 "TranscodeTaskSet": [
@@ -485,3 +463,28 @@ def test_integer_bounds() -> None:
 def test_is_empty() -> None:
     assert all(is_empty(v) for v in (None, "", [], {}, {"A": "", "B": {"C": None}}))
     assert not any(is_empty(v) for v in (0, False, "x", [0], {"A": 1}))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/logo.png", "http://10.1.2.3/logo.png", "http://localhost/logo.png"],
+)
+def test_an_inline_watermark_image_url_goes_through_the_egress_policy(
+    ctx: ActionContext, url: str
+) -> None:
+    """The image is fetched when the request arrives, through the egress policy: a refused
+    address is InvalidParameter.InvalidUrl naming the field, and nothing is connected to."""
+    mark = {
+        "Definition": 0,
+        "RawParameter": {
+            "Type": "image",
+            "ImageTemplate": {"ImageContent": {"Type": "URL", "UrlInputInfo": {"Url": url}}},
+        },
+    }
+    with pytest.raises(MpsError) as caught:
+        mpt(ctx, {"SampleSnapshotTaskSet": [{"Definition": 10, "WatermarkSet": [mark]}]})
+    assert caught.value.code == "InvalidParameter.InvalidUrl"
+    assert caught.value.message.startswith(
+        "MediaProcessTask.SampleSnapshotTaskSet.0.WatermarkSet.0.RawParameter.ImageTemplate"
+        ".ImageContent.UrlInputInfo.Url: "
+    ), caught.value.message

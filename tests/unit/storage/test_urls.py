@@ -121,3 +121,15 @@ def test_media_naming_a_manifest_after_its_first_nul_is_fetched(tmp_path: Path) 
 
 def test_redact_drops_the_query() -> None:
     assert redact(URL) == "https://media.example/clip.mp4"
+
+
+def test_read_keeps_a_small_resource_in_memory_with_its_own_limit() -> None:
+    """``read`` (an inline watermark's image): its own limit, not ``url_max_bytes``."""
+    body = b"\x89PNG" + b"x" * 996
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    assert sources(transport, max_bytes=10).read(URL, 1000) == body
+    with pytest.raises(LimitExceeded) as caught:
+        sources(transport, max_bytes=10_000).read(URL, 999)
+    assert "999" in caught.value.message and "secret" not in caught.value.message
+    with pytest.raises(ObjectNotFound):
+        sources(httpx.MockTransport(lambda r: httpx.Response(404))).read(URL, 1000)

@@ -15,7 +15,7 @@ from reelflow.catalog.templates import Templates
 from reelflow.catalog.workflows import Workflows
 from reelflow.engine.service import Engine
 from reelflow.storage.registry import StorageRegistry
-from reelflow.web.services import SourceProbe
+from reelflow.web.services import SourceProbe, UrlReader
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +31,8 @@ class ActionServices:
     engine: Engine
     #: Probes a source now (``DescribeMediaMetaData``), as a task's probe job would.
     probe: SourceProbe
+    #: Reads a small URL through the egress policy (an inline watermark's image).
+    read_url: UrlReader
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ from pydantic.alias_generators import to_pascal
 
 from reelflow.api.mps.context import ActionContext
 from reelflow.api.mps.envelope import MpsError, from_reelflow
-from reelflow.api.mps.locations import source, storage_spec
+from reelflow.api.mps.locations import INVALID_URL, source, storage_spec
 from reelflow.api.mps.params import Params, invalid, is_empty, join, missing, unsupported
 from reelflow.api.mps.required import MEDIA_PROCESS_TASK, check
 from reelflow.api.mps.validation import validate
 from reelflow.compat.notify import TaskNotifyConfig, from_task_notify_config
-from reelflow.errors import ReelflowError, SpecError
+from reelflow.errors import LimitExceeded, ReelflowError, SpecError, UrlNotAllowed
 from reelflow.specs.notify import NotifyTarget
+from reelflow.specs.sources import TaskSource
 from reelflow.specs.tasks import MediaProcessTask
 from reelflow.specs.units import AUDIO_ONLY_CONTAINERS
 
@@ -133,23 +134,10 @@ def _raw_watermark(ctx: ActionContext, p: Params) -> dict[str, Any]:
     content = image.obj("ImageContent", required=True)
     assert content is not None
     origin = source(ctx, content)
-    if origin.type != "bucket":
-        raise unsupported(
-            content.where("Type") + " URL", "put the image in a bucket (COS or AWS-S3)"
-        )
-    storage = ctx.services.storages.get(origin.bucket)
-    try:
-        size = storage.stat(origin.key).size
-        if size > _MAX_WATERMARK_BYTES:
-            raise invalid(
-                content.path, f"the image is {size} bytes, at most {_MAX_WATERMARK_BYTES}"
-            )
-        data = storage.read_bytes(origin.key)
-    except ReelflowError as exc:
-        raise MpsError(from_reelflow(exc).code, f"{content.path}: {exc.message}") from None
+    data = _image_bytes(ctx, origin, content.path)
     fields = {
         "ImageContent": base64.b64encode(data).decode(),
-        "ImageOrigin": f"{origin.bucket}/{origin.key}",
+        "ImageOrigin": origin.url if origin.type == "url" else f"{origin.bucket}/{origin.key}",
     }
     for name in ("Width", "Height", "RepeatType"):
         if image.has(name):
@@ -159,6 +147,27 @@ def _raw_watermark(ctx: ActionContext, p: Params) -> dict[str, Any]:
         if p.has(name):
             template[name] = p.raw(name)
     return template
+
+
+def _image_bytes(ctx: ActionContext, origin: TaskSource, path: str) -> bytes:
+    """An inline watermark's image, read now: a bucket object, or a URL fetched through the
+    egress policy (a refused address: ``InvalidParameter.InvalidUrl``, nothing connected
+    to); at most 2 MiB."""
+    too_large = f"the image is larger than {_MAX_WATERMARK_BYTES} bytes"
+    try:
+        if origin.type == "url":
+            return ctx.services.read_url(origin.url, _MAX_WATERMARK_BYTES)
+        storage = ctx.services.storages.get(origin.bucket)
+        size = storage.stat(origin.key).size
+        if size > _MAX_WATERMARK_BYTES:
+            raise invalid(path, f"{too_large}: {size} bytes")
+        return storage.read_bytes(origin.key)
+    except UrlNotAllowed as exc:
+        raise MpsError(INVALID_URL, f"{path}.UrlInputInfo.Url: {exc.message}") from None
+    except LimitExceeded:
+        raise invalid(path, too_large) from None
+    except ReelflowError as exc:
+        raise MpsError(from_reelflow(exc).code, f"{path}: {exc.message}") from None
 
 
 def transcode_streams(p: Params) -> None:

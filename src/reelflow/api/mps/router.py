@@ -49,6 +49,7 @@ from reelflow.web.services import (
     SourceProbeDep,
     StoragesDep,
     TemplatesDep,
+    UrlReaderDep,
     WorkflowsDep,
 )
 
@@ -71,6 +72,7 @@ async def action_endpoint(
     schedules: SchedulesDep,
     engine: EngineDep,
     probe: SourceProbeDep,
+    read_url: UrlReaderDep,
 ) -> Response:
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
@@ -83,6 +85,7 @@ async def action_endpoint(
         schedules=schedules,
         engine=engine,
         probe=probe,
+        read_url=read_url,
     )
     call = functools.partial(handle, services, headers, body, now=time.time())
     return await anyio.to_thread.run_sync(call)

@@ -33,7 +33,7 @@ _FIELDS = (
     "SessionId",
     "SessionContext",
 )
-_CONTAINERS = ("mp4", "mov", "flv", "mkv")
+_CONTAINERS = ("mp4", "hls", "mov", "flv", "mkv")
 _MAX_INPUTS = 10
 _RENAMES = {
     "edit.file_infos": "FileInfos",
@@ -92,10 +92,10 @@ def edit_request(ctx: ActionContext, p: Params) -> TaskRequest:
     config = p.obj("OutputConfig") or Params({}, "OutputConfig")
     config.only(("Container", "Type"))
     container = config.text("Container", "mp4").strip().lower() or "mp4"
-    if container in ("hls", "avi"):
-        raise unsupported(f"OutputConfig.Container {container}", "use mp4, mov or flv")
+    if container == "avi":
+        raise unsupported(f"OutputConfig.Container {container}", "use mp4, hls, mov or flv")
     if container not in _CONTAINERS:
-        raise invalid("OutputConfig.Container", f"must be mp4, mov or flv, got {container!r}")
+        raise invalid("OutputConfig.Container", f"must be mp4, hls, mov or flv, got {container!r}")
     kind = config.text("Type", "normal").strip().lower() or "normal"
     if kind not in ("normal", "fast"):
         raise invalid("OutputConfig.Type", f"must be normal or fast, got {kind!r}")
