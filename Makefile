@@ -42,9 +42,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/chain_bench.py
 	$(BIN)/python bench/ladder_bench.py
 
-# Quality scoring: overhead on the default workflow, subsampled vs full VMAF (issue 18).
+# Quality scoring: overhead on the default workflow, subsampled vs full VMAF (issue 18);
+# part (2): per-title vs the fixed 4-rung ladder (bench/pertitle_bench.py).
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality_bench.py
+	$(BIN)/python bench/pertitle_bench.py
 
 bench-ladder: $(STAMP)
 	$(BIN)/python bench/ladder_bench.py

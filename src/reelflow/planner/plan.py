@@ -249,8 +249,13 @@ class WorkBuilder:
             )
         except ValidationError as exc:
             raise spec_error(exc, "adaptive-streaming output names") from None
-        quality = spec.quality and bool(ladder.video)
-        return LadderWork(**common, ladder=ladder, names=names, folder=folder, quality=quality)
+        # A per-title ladder is always scored: its achieved VMAF decides the re-encodes.
+        target = template.target_vmaf if template.ladder == "auto" and ladder.video else 0.0
+        quality = (spec.quality or target > 0) and bool(ladder.video)
+        return LadderWork(
+            **common, ladder=ladder, names=names, folder=folder, quality=quality,
+            target_vmaf=target,
+        )  # fmt: skip
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:
         """Resolve start/end offsets (negative = from the end; 0/None = no cut)."""
