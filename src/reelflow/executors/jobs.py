@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -42,7 +42,13 @@ from reelflow.executors.pertitle import (
     per_title_outcome,
     reencode_misses,
 )
-from reelflow.executors.quality import Scored, plan_scoring, score_works, scored_output
+from reelflow.executors.quality import (
+    Scored,
+    ScoringPlan,
+    plan_scoring,
+    score_works,
+    scored_output,
+)
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import Command, WorkFiles, build_command
@@ -215,11 +221,18 @@ class JobRuntime:
         patience = self.outage_patience
         info = retry_unavailable(lambda: storage.stat(key), Patience(patience))
         suffix = PurePosixPath(key).suffix[:16]
+
+        def fill(entry: Path) -> None:
+            # One line per fetch: a task's jobs on this machine share it (a cluster test
+            # counts them).
+            log.info("source %s/%s: fetching %d bytes", storage.name, key, info.size)
+            storage.fetch_to(key, entry, patience=patience, info=info)
+
         return self.sources.link(
             f"{storage.name}/{key}",
             info.etag,
             work_dir / f"source{suffix}",
-            lambda entry: storage.fetch_to(key, entry, patience=patience, info=info),
+            fill,
             suffix=suffix,
             size=info.size,
         )
@@ -457,18 +470,7 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
-        scores = (
-            score_works(
-                self.runner,
-                job,
-                src,
-                plan,
-                timeout=job.timeout - (time.monotonic() - started),
-                cancel=ctx.cancel,
-            )
-            if plan is not None
-            else {}
-        )
+        scores = self._scores(job, ctx, src, works, plan, started)
         ctx.progress(share)
         for planned in works:
             if ctx.cancel.is_set():
@@ -549,6 +551,23 @@ class JobRuntime:
         if not plans:
             return job, plans
         return job.model_copy(update={"works": works}), plans
+
+    def _scores(
+        self, job: JobPayload, ctx: JobContext, src: str, works: Sequence[Work],
+        plan: ScoringPlan | None, started: float,
+    ) -> dict[int, list[Scored]]:  # fmt: skip
+        """After the job's FFmpeg run (logged: which sub-tasks one process made; a cluster
+        test counts them), the scores of the renditions that asked for one."""
+        log.info(
+            "job %s: one FFmpeg process made sub-task(s) %s in %.2f s",
+            job.job_id,
+            ",".join(str(w.index) for w in works),
+            time.monotonic() - started,
+        )
+        if plan is None:
+            return {}
+        timeout = job.timeout - (time.monotonic() - started)
+        return score_works(self.runner, job, src, plan, timeout=timeout, cancel=ctx.cancel)
 
     def _heads_tails(
         self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,
