@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # node_modules/, which reelflow serves at /console/players/ (REELFLOW_PLAYER_DIR elsewhere).
 PLAYERS := node_modules/.installed
 
-.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
+.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth bench-chunked chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/chain_bench.py
 	$(BIN)/python bench/ladder_bench.py
 
-# Quality scoring: overhead on the default workflow, subsampled vs full VMAF (issue 18).
+# Quality scoring: overhead on the default workflow, subsampled vs full VMAF (issue 18);
+# part (2): per-title vs the fixed 4-rung ladder (bench/pertitle_bench.py).
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality_bench.py
+	$(BIN)/python bench/pertitle_bench.py
 
 bench-ladder: $(STAMP)
 	$(BIN)/python bench/ladder_bench.py
@@ -73,6 +75,12 @@ bench-bounds: $(STAMP)
 # The scheduler at depth (issue 21): SQLite and PostgreSQL at 127.0.0.1:5432; --quick for a shared machine.
 bench-depth: $(STAMP)
 	$(BIN)/python bench/depth_bench.py
+
+# Issue 19: CPU per task, cluster (fused jobs) vs embedded; one long source chunked on 2
+# workers vs 1; a model for 4-16 workers. PostgreSQL at 127.0.0.1:5432 and Redis; long
+# (bench/README.md gives shorter runs).
+bench-chunked: $(STAMP)
+	$(BIN)/python bench/chunked_bench.py
 
 # Dependency outages against a real cluster (PostgreSQL, Redis, RabbitMQ, moto); ~10 minutes.
 chaos: $(STAMP)

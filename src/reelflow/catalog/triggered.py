@@ -120,7 +120,15 @@ def record_trigger(session: Session, key: TriggerKey, task_id: str, now: datetim
 
 def record_outputs(session: Session, task_id: str, works: Sequence[Work], now: datetime) -> None:
     """Remember every key ``works`` will write (once per key: re-planning adds nothing)."""
-    wanted = {_key_hash(b, k): (b, k) for b, k in planned_keys(works) if b}
+    record_keys(session, task_id, planned_keys(works), now)
+
+
+def record_keys(
+    session: Session, task_id: str, keys: Iterable[tuple[str, str]], now: datetime
+) -> None:
+    """Remember the ``(bucket, key)`` pairs a task will write (once per key), so that
+    triggers never take them for new uploads: outputs, and temporary keys (chunk parts)."""
+    wanted = {_key_hash(b, k): (b, k) for b, k in keys if b}
     digests = list(wanted)
     known: set[str] = set()
     for start in range(0, len(digests), _BATCH):  # a long sampled task names thousands

@@ -22,6 +22,10 @@ Where the vendor's structure and reelflow's ladder differ:
   an audio-only stream info (``RemoveVideo`` 1) is refused: video rungs share their audio
   as a rendition group instead.
 - Codecs: video ``h264``/``h265`` (one per ladder), audio ``aac``.
+- ``ContentAdaptStream`` 1 on any rung's ``Video`` asks for a per-title ladder (native
+  ``ladder: "auto"``, target VMAF 93; issue 18) for the whole template. The SDK has the
+  member on ``VideoTemplateInfoForUpdate`` only, not on ``VideoTemplateInfo``: it is read
+  in requests, never written in a ``Describe`` answer.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ _VIDEO_FIELDS = tuple(
 )
 _AUDIO_FIELDS = tuple(to_pascal(name) for name in AudioTemplate.model_fields)
 _DEFAULT_SECONDS = 6
+ADAPT = "ContentAdaptStream"  # VideoTemplateInfo(ForUpdate): 1 = a per-title ladder
 
 
 def _join(path: str, name: str | int) -> str:
@@ -145,6 +150,12 @@ def ladder_template(data: Mapping[str, Any], path: str = "") -> LadderTemplate:
         raise invalid(infos_path, f"must be a list of 1..{MAX_STREAM_INFOS} AdaptiveStreamTemplate")
     streams = [_stream_info(item, pure_audio, _join(infos_path, i)) for i, item in enumerate(infos)]
     _one_codec(streams, infos_path)
+    adapt = any(
+        isinstance(item, dict)
+        and isinstance(item.get("Video"), dict)
+        and _switch(item["Video"], ADAPT, _join(infos_path, f"{i}.Video"))
+        for i, item in enumerate(infos)
+    )
     native: dict[str, Any] = {
         "format": fmt,
         "segment_type": segment_type,
@@ -153,6 +164,7 @@ def ladder_template(data: Mapping[str, Any], path: str = "") -> LadderTemplate:
         "name": _text(data, "Name", path),
         "comment": _text(data, "Comment", path),
         **{native: _switch(data, name, path) for name, native in _SWITCHES.items()},
+        "ladder": "auto" if adapt else "fixed",
     }
     try:
         return LadderTemplate.model_validate(native)
@@ -224,7 +236,7 @@ def _video(value: Any, path: str) -> tuple[VideoTemplate, int]:
     if value is None:
         raise _missing(path)
     data = _object(value, path)
-    _known(data, (*_VIDEO_FIELDS, "HlsTime"), path, "an advanced video option")
+    _known(data, (*_VIDEO_FIELDS, "HlsTime", ADAPT), path, "an advanced video option")
     _required(data, ("Codec", "Fps", "Bitrate"), path)
     seconds = data.get("HlsTime")
     if seconds is None or seconds in (0, "0"):
@@ -304,9 +316,11 @@ def _from_validation(exc: ValidationError, path: str) -> SpecError:
     return invalid(where, message)
 
 
-def ladder_fields(template: LadderTemplate) -> dict[str, Any]:
+def ladder_fields(template: LadderTemplate, *, adapt: bool = False) -> dict[str, Any]:
     """A ladder as the request fields of ``CreateAdaptiveDynamicStreamingTemplate``: what
-    :func:`ladder_template` reads back to the same ladder (``Modify`` merges into it)."""
+    :func:`ladder_template` reads back to the same ladder (``Modify`` merges into it, with
+    ``adapt``: a per-title ladder's rungs then carry ``ContentAdaptStream`` 1, a member
+    that the SDK's ``VideoTemplateInfo`` of a ``Describe`` answer does not have)."""
     infos = []
     for info in template.stream_infos:
         video = None
@@ -316,6 +330,8 @@ def ladder_fields(template: LadderTemplate) -> dict[str, Any]:
                 **{k: v for k, v in rung.items() if k in _VIDEO_FIELDS},
                 "HlsTime": template.segment_seconds,
             }
+            if adapt and template.ladder == "auto":
+                video[ADAPT] = 1
         infos.append(
             {
                 "Video": video,
@@ -360,7 +376,7 @@ def modified_ladder(template: LadderTemplate, changes: Mapping[str, Any]) -> Lad
     (``null`` changes nothing); ``StreamInfos``, when given, replaces every stream info (the
     vendor's rule: omitted members revert to their defaults). A new ``Format`` without a
     ``SegmentType`` takes the new format's default if the old one had its format's default."""
-    base = ladder_fields(template)
+    base = ladder_fields(template, adapt=True)
     given = {k: v for k, v in changes.items() if v is not None}
     if "Format" in given and "SegmentType" not in given:
         default = LadderTemplate(format=template.format, stream_infos=template.stream_infos)

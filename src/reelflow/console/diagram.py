@@ -24,11 +24,12 @@ This module computes the geometry only; ``templates/_diagram.html`` draws it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reelflow.console.formatting import kind_label
-from reelflow.engine.views import SubTaskView, TaskView
-from reelflow.specs.states import SubTaskState, TaskState
+from reelflow.engine.views import ChunkMark, SubTaskView, TaskView
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 
 BOX_HEIGHT = 50
 ROW = 64  # vertical distance between sub-task boxes
@@ -39,6 +40,8 @@ BAR_INSET = 14
 CHAIN_GAP = 40  # wide: between a sub-task's box and its dependent's, room for the arrow
 MIN_BOX_WIDTH = 180  # wide: narrower boxes widen the drawing instead
 INDENT = 26  # tall: a dependent's indent under its upstream
+MIN_SEGMENT = 6  # narrower chunk segments are collapsed into the plain bar
+SEGMENT_GAP = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,16 @@ class Mark:
     label_x: float
     label_y: float
     anchor: str  # SVG text-anchor of the label
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One chunk of a chunked output, drawn as a piece of its box's bar."""
+
+    x: float
+    width: float
+    fill: float  # the width done
+    state: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,9 @@ class Box:
     width: float
     height: float
     max_title: int  # characters that fit
+    # A chunked output: its chunks forked and joined along the bar, one segment each
+    # (empty when it is not chunked, or when there are too many to tell apart).
+    segments: tuple[Segment, ...] = ()
 
     @property
     def bar_track(self) -> float:
@@ -150,7 +166,8 @@ def _line(*points: tuple[float, float]) -> str:
 class _Graph:
     """Which sub-task reads which: upstreams, children, depth (stage) and drawing order."""
 
-    def __init__(self, task: TaskView) -> None:
+    def __init__(self, task: TaskView, chunks: Mapping[int, Sequence[ChunkMark]]) -> None:
+        self.chunks = chunks
         self.subs = sorted(task.subtasks, key=lambda s: s.index)
         known = {sub.index for sub in self.subs}
         self.upstream: dict[int, int | None] = {}
@@ -211,20 +228,42 @@ class _Graph:
         return rows
 
 
+def _segments(marks: Sequence[ChunkMark], x: float, track: float) -> tuple[Segment, ...]:
+    """The chunks along a bar ``track`` wide from ``x``; none when they would be thinner
+    than ``MIN_SEGMENT`` (collapsed: the subtitle counts them)."""
+    if not marks or track / len(marks) < MIN_SEGMENT:
+        return ()
+    segments, at = [], x
+    for mark in marks:
+        width = max(1.0, track * mark.share - SEGMENT_GAP)
+        done = 100.0 if mark.state is JobState.SUCCEEDED else mark.progress
+        fill = round(width * max(0.0, min(100.0, done)) / 100, 1)
+        segments.append(Segment(round(at, 1), round(width, 1), fill, mark.state.value))
+        at += track * mark.share
+    return tuple(segments)
+
+
+def _chunk_note(marks: Sequence[ChunkMark]) -> str:
+    done = sum(1 for m in marks if m.state is JobState.SUCCEEDED)
+    return f" · chunks {done}/{len(marks)}" if marks else ""
+
+
 def _box(graph: _Graph, sub: SubTaskView, x: float, y: float, width: float, max_title: int) -> Box:
+    marks = graph.chunks.get(sub.index, ()) if sub.state is SubTaskState.RUNNING else ()
     return Box(
         index=sub.index,
         upstream=graph.upstream[sub.index],
         state=sub.state,
         kind=sub.kind.value,
         title=_title(sub),
-        subtitle=_subtitle(sub),
+        subtitle=_subtitle(sub) + _chunk_note(marks),
         progress=_progress(sub),
         x=x,
         y=y,
         width=width,
         height=BOX_HEIGHT,
         max_title=max_title,
+        segments=_segments(marks, x + BAR_INSET, width - 2 * BAR_INSET),
     )
 
 
@@ -233,10 +272,10 @@ def _title_fit(width: int, chars: int, full: int) -> int:
     return width * chars // full
 
 
-def wide(task: TaskView) -> Diagram:
+def wide(task: TaskView, chunks: Mapping[int, Sequence[ChunkMark]] | None = None) -> Diagram:
     """Left to right, as the seed draws it; a chain's stages side by side."""
     pad, start_x, fork_x, box_x = 22, 40, 128, 214
-    graph = _Graph(task)
+    graph = _Graph(task, chunks or {})
     columns = 1 + max(graph.depth.values(), default=0)
     area = max(440, columns * MIN_BOX_WIDTH + (columns - 1) * CHAIN_GAP)
     box_w = (area - (columns - 1) * CHAIN_GAP) // columns
@@ -289,14 +328,14 @@ def wide(task: TaskView) -> Diagram:
     )
 
 
-def tall(task: TaskView) -> Diagram:
+def tall(task: TaskView, chunks: Mapping[int, Sequence[ChunkMark]] | None = None) -> Diagram:
     """Top to bottom for narrow screens: a rail from the fork down the left side to each
     sub-task that reads the source, another down the right side from the last stage of each
     chain to the join. A chain's next stage sits on the row below, indented, with an arrow
     down from its upstream."""
     left, right, box_x, box_w = 24, 336, 46, 268
     start_y, fork_y, top = 22, 70, 104
-    graph = _Graph(task)
+    graph = _Graph(task, chunks or {})
     row_of = {index: row for row, index in enumerate(graph.preorder())}
     boxes = []
     for sub in graph.subs:

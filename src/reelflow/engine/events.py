@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from reelflow.compat.outputs import output_item
 from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.chunk_nodes import ChunkNodes
+from reelflow.engine.chunk_parts import group_progress, part_of
 from reelflow.engine.jobs import parse_job_id
 from reelflow.engine.nodes import reads_source
 from reelflow.engine.observers import Hooks, subtask_states
@@ -43,6 +45,7 @@ class JobEvents:
         self._outcomes = outcomes
         self._hooks = hooks
         self._stages = Stages(planning)
+        self._chunks = ChunkNodes(planning)
         self._progress = ProgressThrottle()
 
     def handle(
@@ -86,7 +89,12 @@ class JobEvents:
             if job is None or not self._is_current(job, attempt, owner):
                 return False
             job.progress = value
-            if job.kind is JobKind.MEDIA:
+            part = part_of(job)
+            if part is not None:
+                # A chunked output's progress: its parts' progress, each by its weight.
+                session.flush()
+                value = group_progress(session, job, part)
+            if job.kind is not JobKind.PROBE:
                 session.execute(
                     update(SubTask)
                     .where(
@@ -143,11 +151,14 @@ class JobEvents:
             )
         before = subtask_states(task)
         made: dict[int, Rendition] = {}
+        chunked = False
         if job.kind is JobKind.PROBE:
             self._probe_finished(session, task, job, result, now)
+        elif job.kind is JobKind.CHUNK:
+            chunked = self._chunk_finished(session, task, job, result, now)
         else:
             made = self._media_finished(task, job, result, now)
-        added = self._stages.advance(session, task, now, made)
+        added = self._stages.advance(session, task, now, made) or chunked
         self._hooks.subtasks_finished(session, task, before)
         self._outcomes.finish_task_if_done(session, task, now)
         return True, added
@@ -185,6 +196,23 @@ class JobEvents:
             retryable=result.retryable,
             now=now,
         )
+
+    def _chunk_finished(
+        self, session: Session, task: Task, job: Job, result: JobResult, now: datetime
+    ) -> bool:
+        """A part of a chunked group ended: plan what its success unblocks (the chunks, the
+        join), or retry or fail it (failing for good fails the group, naming the chunk)."""
+        if result.ok:
+            return self._chunks.succeeded(session, task, job, result, now)
+        self._outcomes.job_failed(
+            task,
+            job,
+            code=result.error_code,
+            message=result.message,
+            retryable=result.retryable,
+            now=now,
+        )
+        return False
 
     def _media_finished(
         self, task: Task, job: Job, result: JobResult, now: datetime

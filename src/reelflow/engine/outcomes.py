@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.chunk_parts import CHUNKED_KINDS, part_failure
 from reelflow.engine.nodes import fail_dependents, reads_source
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outages import decide as decide_outage
@@ -54,6 +55,8 @@ def requeue(
     """Put a RUNNING job back in the queue; its running sub-tasks wait again."""
     move_job(job, JobState.QUEUED, now, code=code, message=message)
     job.not_before = now + delay
+    if job.kind is JobKind.CHUNK:
+        return  # a part of a chunked group: its sub-tasks run on in the other parts
     for sub in subtasks_of(task, job.subtasks):
         if sub.state is SubTaskState.RUNNING:
             move_subtask(sub, SubTaskState.PENDING, now)
@@ -100,6 +103,10 @@ class Outcomes:
             if retryable and unfinished and job.attempt < job.max_attempts:
                 requeue(task, job, now, delay=retry_delay(job.attempt), code=code, message=message)
                 return
+        session = object_session(job)
+        if session is not None and job.kind in CHUNKED_KINDS:
+            # A chunk (or the split, audio, join) failed for good: its group fails, named.
+            code, message = part_failure(session, job, code, message, now)
         move_job(job, JobState.FAILED, now, code=code, message=message)
         fail_subtasks(unfinished, code, message, now)
         fail_dependents({sub.index: sub for sub in task.subtasks}, now)

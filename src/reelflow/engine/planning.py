@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from reelflow.catalog.triggered import record_outputs
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.chunking import Groups, chunk_groups, split_of
 from reelflow.engine.outcomes import INTERNAL_ERROR, fail_subtasks
 from reelflow.engine.transitions import move_subtask
 from reelflow.errors import ReelflowError
 from reelflow.planner.base import Plan, Planner
+from reelflow.specs.chunks import ChunkedJob
 from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
@@ -46,7 +48,7 @@ class Planning:
     ) -> Job:
         """Queue the PROBE job of ``task``'s sub-tasks ``indices``: of the task's source, or
         of ``source`` (an upstream sub-task's output that they read)."""
-        return self._add_job(session, task, JobKind.PROBE, indices, now, None, (), source)
+        return self.add_job(session, task, JobKind.PROBE, indices, now, None, (), source)
 
     def plan_media(
         self,
@@ -96,13 +98,30 @@ class Planning:
         # Before any job can run: triggers must know these keys as reelflow's own.
         record_outputs(session, task.id, [w for p in plan.jobs for w in p.works], now)
         for planned in plan.jobs:
-            job = self._add_job(
-                session, task, JobKind.MEDIA, planned.subtasks, now, info, planned.works, source
-            )
-            for index in planned.subtasks:
-                by_index[index].job_id = job.id
+            # A long source's renditions are chunked (reelflow.engine.chunking) when they
+            # read the task's source; the rest of the job runs as one MEDIA job.
+            split = chunk_groups(planned.works, info, self._settings)
+            if source is not None or not split.groups:
+                split = Groups([], list(planned.works))
+            chunked: set[int] = set()
+            for group in split.groups:
+                indices = [work.index for work in group]
+                part = split_of(task.id, group, self._settings)
+                job = self.add_job(
+                    session, task, JobKind.CHUNK, indices, now, info, group, chunked=part
+                )
+                for index in indices:
+                    by_index[index].job_id = job.id
+                chunked.update(indices)
+            rest = [index for index in planned.subtasks if index not in chunked]
+            if rest:
+                job = self.add_job(
+                    session, task, JobKind.MEDIA, rest, now, info, split.rest, source
+                )
+                for index in rest:
+                    by_index[index].job_id = job.id
 
-    def _add_job(
+    def add_job(
         self,
         session: Session,
         task: Task,
@@ -112,14 +131,33 @@ class Planning:
         info: MediaInfo | None,
         works: Sequence[Work],
         source: TaskSource | None = None,
+        *,
+        chunked: ChunkedJob | None = None,
     ) -> Job:
+        """Queue a job of ``kind`` for sub-tasks ``indices`` (``chunked``: its part of a
+        chunked group)."""
+        # The payload is written with the row (one INSERT, no UPDATE after it): its
+        # ``job_id`` is left empty here and filled in by each claim from the row's id, as
+        # ``attempt`` and ``owner`` are (``reelflow.engine.claims``).
+        payload = JobPayload(
+            job_id="",
+            task_id=task.id,
+            kind=kind,
+            source=source or TaskSource.model_validate(task.source),
+            media_info=info,
+            works=list(works),
+            video_preset=self._settings.video_preset,
+            ffmpeg_threads=self._settings.ffmpeg_threads,
+            timeout=self._settings.job_timeout,
+            chunked=chunked,
+        )
         job = Job(
             task_id=task.id,
             account_id=task.account_id or 0,
             kind=kind,
             state=JobState.QUEUED,
             priority=task.priority,
-            payload={},
+            payload=payload.to_json(),
             subtasks=sorted(indices),
             attempt=0,
             max_attempts=self._settings.max_attempts,
@@ -130,18 +168,7 @@ class Planning:
             created_at=now,
         )
         session.add(job)
-        session.flush()  # the payload names the job: it needs the id
-        job.payload = JobPayload(
-            job_id=str(job.id),
-            task_id=task.id,
-            kind=kind,
-            source=source or TaskSource.model_validate(task.source),
-            media_info=info,
-            works=list(works),
-            video_preset=self._settings.video_preset,
-            ffmpeg_threads=self._settings.ffmpeg_threads,
-            timeout=self._settings.job_timeout,
-        ).to_json()
+        session.flush()  # the callers name the job in its sub-tasks: they need the id
         return job
 
 

@@ -10,10 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from reelflow.db.models import SubTask, Task
+from reelflow.db.models import Job, SubTask, Task
+from reelflow.engine.chunk_parts import part_of
 from reelflow.engine.store import Store
-from reelflow.engine.views import TaskView, decode_cursor, encode_cursor
+from reelflow.engine.views import ChunkMark, TaskView, decode_cursor, encode_cursor
 from reelflow.errors import SpecError, TaskNotFound
+from reelflow.specs.chunks import ChunkRole
+from reelflow.specs.jobs import JobKind
 from reelflow.specs.states import SubTaskState, TaskState
 
 # How long a SessionId deduplicates (the compatible API's documents say 3 or 7 days; the
@@ -35,6 +38,33 @@ class TaskQueries:
             return None
         with self._store.read() as session:
             return session_task_in(session, session_id, account_id, self._store.now())
+
+    def chunk_marks(self, task_id: str) -> dict[int, tuple[ChunkMark, ...]]:
+        """The chunks of each chunked sub-task of ``task_id`` (its latest split's), by
+        sub-task index; empty for a task without any."""
+        query = (
+            select(Job).where(Job.task_id == task_id, Job.kind == JobKind.CHUNK).order_by(Job.id)
+        )
+        latest: dict[int, dict[int, ChunkMark]] = {}  # sub-task -> split id -> ...
+        marks: dict[tuple[int, int], list[ChunkMark]] = {}
+        with self._store.read() as session:
+            for job in session.scalars(query):
+                part = part_of(job)
+                if part is None or part.role is not ChunkRole.VIDEO or part.chunk is None:
+                    continue
+                chunk = part.chunk
+                mark = ChunkMark(chunk.index, part.weight, job.state, job.progress)
+                for index in job.subtasks:
+                    latest.setdefault(index, {})[part.split] = mark
+                    marks.setdefault((index, part.split), []).append(mark)
+        found: dict[int, tuple[ChunkMark, ...]] = {}
+        for index, splits in latest.items():
+            chunks = sorted(marks[(index, max(splits))], key=lambda m: m.index)
+            total = sum(m.share for m in chunks) or 1.0
+            found[index] = tuple(
+                ChunkMark(m.index, m.share / total, m.state, m.progress) for m in chunks
+            )
+        return found
 
     def task_view(self, task_id: str, *, account_id: int | None = None) -> TaskView:
         """The task and its sub-tasks; ``TaskNotFound`` for an unknown id or another
@@ -95,12 +125,20 @@ class TaskQueries:
         *,
         account_id: int | None = None,
         subtask_failed: bool | None = None,
+        at_most: int | None = None,
     ) -> int:
-        """How many tasks ``list_tasks`` with the same filters would page through."""
+        """How many tasks ``list_tasks`` with the same filters would page through; with
+        ``at_most``, counted no further than that (the answer is then ``min(count,
+        at_most)``, and its cost is bounded whatever the table holds)."""
         filters = _task_filters(
             state, workflow_id, created_after, created_before, account_id, subtask_failed
         )
-        query = select(func.count()).select_from(Task).where(*filters)
+        if at_most is None:
+            query = select(func.count()).select_from(Task).where(*filters)
+        else:
+            # Read no further than ``at_most`` index entries of the list's own range.
+            head = select(Task.id).where(*filters).limit(at_most).subquery()
+            query = select(func.count()).select_from(head)
         with self._store.read() as session:
             return session.scalar(query) or 0
 

@@ -42,7 +42,7 @@ from reelflow.engine.queries import TaskQueries
 from reelflow.engine.retention import Retention
 from reelflow.engine.store import Clock, Store, utcnow
 from reelflow.engine.tasks import Submitted, Tasks
-from reelflow.engine.views import TaskView
+from reelflow.engine.views import ChunkMark, TaskView
 from reelflow.net.egress import EgressPolicy
 from reelflow.planner.base import Planner
 from reelflow.specs.jobs import JobEvent, JobPayload
@@ -142,6 +142,10 @@ class Engine:
     def task_view(self, task_id: str, *, account_id: int | None = None) -> TaskView:
         return self.queries.task_view(task_id, account_id=account_id)
 
+    def chunk_marks(self, task_id: str) -> dict[int, tuple[ChunkMark, ...]]:
+        """The chunks of each chunked output of ``task_id`` (see ``TaskQueries``)."""
+        return self.queries.chunk_marks(task_id)
+
     def list_tasks(
         self,
         state: TaskState | Iterable[TaskState] | None = None,
@@ -174,6 +178,7 @@ class Engine:
         *,
         account_id: int | None = None,
         subtask_failed: bool | None = None,
+        at_most: int | None = None,
     ) -> int:
         return self.queries.count_tasks(
             state,
@@ -182,6 +187,7 @@ class Engine:
             created_before,
             account_id=account_id,
             subtask_failed=subtask_failed,
+            at_most=at_most,
         )
 
     def cancel(self, task_id: str, *, account_id: int | None = None) -> None:

@@ -15,11 +15,22 @@ from reelflow.errors import SpecError
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.quality import QualityScore, RungScore, quality_json
 from reelflow.specs.requests import TaskRequest, TaskSource
-from reelflow.specs.states import SubTaskState, TaskState
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.templates import TRUSTED
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChunkMark:
+    """One chunk of a chunked output as the console draws it: its share of the output's
+    timeline (0..1), its job's state and progress."""
+
+    index: int
+    share: float
+    state: JobState
+    progress: float
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -31,14 +31,27 @@ from reelflow.errors import (
     StorageUnavailable,
 )
 from reelflow.executors.base import JobContext
+from reelflow.executors.chunks import ChunkJobs
 from reelflow.executors.disk import disk_full_as_error, scratch_full
 from reelflow.executors.edits import edit_command, head_tail_command
 from reelflow.executors.ladders import finish_ladder
 from reelflow.executors.outputs import commit_work
-from reelflow.executors.quality import plan_scoring, score_works, scored_output
+from reelflow.executors.pertitle import (
+    PerTitlePlan,
+    analyse_ladder,
+    per_title_outcome,
+    reencode_misses,
+)
+from reelflow.executors.quality import (
+    Scored,
+    ScoringPlan,
+    plan_scoring,
+    score_works,
+    scored_output,
+)
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
-from reelflow.media.command import WorkFiles, build_command
+from reelflow.media.command import Command, WorkFiles, build_command
 from reelflow.media.probe import MAX_INPUT_PIXELS, probe
 from reelflow.media.progress import Progress
 from reelflow.media.runner import FFmpegRunner
@@ -46,7 +59,7 @@ from reelflow.net.egress import EgressPolicy
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
-from reelflow.specs.works import EditWork, LadderWork, TranscodeWork
+from reelflow.specs.works import EditWork, LadderWork, TranscodeWork, Work
 from reelflow.storage.base import Storage, retry_unavailable
 from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
@@ -124,11 +137,27 @@ class JobRuntime:
         # Sources fetched to this machine (URL inputs and objects of remote buckets), shared
         # by the jobs of a task and by every process using this scratch folder.
         self.sources = SourceCache(scratch / "source-cache")
+        self._chunk_jobs = ChunkJobs(self)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         if job.kind is JobKind.PROBE:
             return self._probe(job)
+        if job.kind in (JobKind.CHUNK, JobKind.JOIN):
+            return self._chunked(job, ctx)
         return self._media(job, ctx)
+
+    def _chunked(self, job: JobPayload, ctx: JobContext) -> JobResult:
+        """A part of a chunked group (``reelflow.executors.chunks``); every part but the
+        join reads the source (a URL's copy stays in the source cache until the join)."""
+        with (
+            disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"),
+            self._work_dir(job) as work_dir,
+        ):
+            if job.kind is JobKind.JOIN:
+                self._done_with_url(job)
+                return self._chunk_jobs(job, ctx, "", work_dir)
+            with self._source(job, work_dir) as src:
+                return self._chunk_jobs(job, ctx, src, work_dir)
 
     @contextmanager
     def _source(self, job: JobPayload, work_dir: Path) -> Iterator[str]:
@@ -192,11 +221,18 @@ class JobRuntime:
         patience = self.outage_patience
         info = retry_unavailable(lambda: storage.stat(key), Patience(patience))
         suffix = PurePosixPath(key).suffix[:16]
+
+        def fill(entry: Path) -> None:
+            # One line per fetch: a task's jobs on this machine share it (a cluster test
+            # counts them).
+            log.info("source %s/%s: fetching %d bytes", storage.name, key, info.size)
+            storage.fetch_to(key, entry, patience=patience, info=info)
+
         return self.sources.link(
             f"{storage.name}/{key}",
             info.etag,
             work_dir / f"source{suffix}",
-            lambda entry: storage.fetch_to(key, entry, patience=patience, info=info),
+            fill,
             suffix=suffix,
             size=info.size,
         )
@@ -363,6 +399,7 @@ class JobRuntime:
         """Run the job's one FFmpeg command (every work, ladders included: one decode) and
         commit each work's files, adding each outcome to ``outcomes``; a ``JobResult`` when
         the job ends here (FFmpeg failed: every work of the job fails with it; an outage)."""
+        job, plans = self._per_title(job, ctx, src, work_dir)
         assert job.media_info is not None
         works = [w for w in job.works if not isinstance(w, EditWork)]
         command = build_command(
@@ -433,22 +470,15 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
-        scores = (
-            score_works(
-                self.runner,
-                job,
-                src,
-                plan,
-                timeout=job.timeout - (time.monotonic() - started),
-                cancel=ctx.cancel,
-            )
-            if plan is not None
-            else {}
-        )
+        scores = self._scores(job, ctx, src, works, plan, started)
         ctx.progress(share)
-        for work in works:
+        for planned in works:
             if ctx.cancel.is_set():
                 raise JobCancelled("the job was cancelled")
+            work = self._retry_misses(
+                job, ctx, src, command, planned, plans.get(planned.index), scores, work_dir,
+                job.timeout - (time.monotonic() - started),
+            )  # fmt: skip
             if isinstance(work, TranscodeWork) and (work.heads or work.tails):
                 joined = self._heads_tails(job, ctx, work, command.outputs[work.index], work_dir)
                 if joined is not None:
@@ -479,10 +509,65 @@ class JobRuntime:
                     work, outcome.output, found, self.storages.get, patience=self.outage_patience
                 )
                 outcome = outcome.model_copy(update={"output": output})
+            outcome = per_title_outcome(outcome, plans.get(work.index))
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
         return None
+
+    def _retry_misses(
+        self, job: JobPayload, ctx: JobContext, src: str, command: Command, work: Work,
+        chosen: PerTitlePlan | None, scores: dict[int, list[Scored]], work_dir: Path,
+        timeout: float,
+    ) -> Work:  # fmt: skip
+        """``work``, or for a per-title ladder whose rungs missed their targets the ladder
+        re-encoded once (``reelflow.executors.pertitle``), its new scores in ``scores``."""
+        if not (isinstance(work, LadderWork) and chosen is not None and work.index in scores):
+            return work
+        redone, scores[work.index] = reencode_misses(
+            self.runner, job, src, command, work, chosen, scores[work.index], work_dir,
+            timeout=timeout, cancel=ctx.cancel,
+        )  # fmt: skip
+        return redone
+
+    def _per_title(
+        self, job: JobPayload, ctx: JobContext, src: str, work_dir: Path
+    ) -> tuple[JobPayload, dict[int, PerTitlePlan]]:
+        """The job with its per-title ladders' rungs chosen (``reelflow.executors.
+        pertitle``), and each one's analysis by work index; a ladder whose analysis fails
+        keeps its fixed rungs (logged)."""
+        plans: dict[int, PerTitlePlan] = {}
+        works = list(job.works)
+        for i, work in enumerate(works):
+            if not (isinstance(work, LadderWork) and work.target_vmaf > 0 and work.ladder.video):
+                continue
+            try:
+                works[i], plans[work.index] = analyse_ladder(
+                    self.runner, job, src, work, work_dir, timeout=job.timeout, cancel=ctx.cancel
+                )
+            except MediaError as exc:
+                log.warning("job %s: per-title analysis of %s failed, fixed ladder kept: %s",
+                            job.job_id, work.index, exc.message)  # fmt: skip
+        if not plans:
+            return job, plans
+        return job.model_copy(update={"works": works}), plans
+
+    def _scores(
+        self, job: JobPayload, ctx: JobContext, src: str, works: Sequence[Work],
+        plan: ScoringPlan | None, started: float,
+    ) -> dict[int, list[Scored]]:  # fmt: skip
+        """After the job's FFmpeg run (logged: which sub-tasks one process made; a cluster
+        test counts them), the scores of the renditions that asked for one."""
+        log.info(
+            "job %s: one FFmpeg process made sub-task(s) %s in %.2f s",
+            job.job_id,
+            ",".join(str(w.index) for w in works),
+            time.monotonic() - started,
+        )
+        if plan is None:
+            return {}
+        timeout = job.timeout - (time.monotonic() - started)
+        return score_works(self.runner, job, src, plan, timeout=timeout, cancel=ctx.cancel)
 
     def _heads_tails(
         self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,

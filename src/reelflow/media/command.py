@@ -406,6 +406,44 @@ def rendition_video_graph(
     return VideoGraph(chains=graph.chains, label=label, inputs=graph.inputs, files=graph.files)
 
 
+@dataclass(frozen=True)
+class FusedVideoGraph:
+    """Several renditions' video filter graphs from one decode of the source (the chunk
+    jobs of ``reelflow.media.chunks``): ``chains`` read ``[0:v:0]`` once (after ``head``,
+    e.g. a ``setpts``), split it, and end at ``labels`` (one per work, in order)."""
+
+    chains: list[str]
+    labels: list[str]
+    inputs: list[str]
+    files: dict[Path, bytes]
+
+
+def fused_video_graph(
+    info: MediaInfo,
+    works: Sequence[TranscodeWork],
+    work_dir: Path,
+    *,
+    head: str = "",
+    font_file: str = "",
+) -> FusedVideoGraph:
+    """The video filter graphs of ``works`` (each the very chain :func:`build_command`
+    gives it) fed by one decode of ``[0:v:0]`` through ``head`` (a filter, or none)."""
+    graph = _Graph(work_dir, font_file)
+    video = info.primary_video
+    aspect = (video.display_width / video.display_height) if video else 1.0
+    branches = [f"src{i}" for i in range(len(works))]
+    outs = "".join(f"[{b}]" for b in branches)
+    graph.chains.append(f"[0:v:0]{head or 'null'},split={len(works)}{outs}")
+    labels = []
+    for work, branch in zip(works, branches, strict=True):
+        frames = branch
+        if work.deinterlace:
+            frames = f"{branch}d"
+            graph.chains.append(f"[{branch}]yadif=deint=interlaced[{frames}]")
+        labels.append(_rendition_chain(graph, work, frames, aspect))
+    return FusedVideoGraph(graph.chains, labels, graph.inputs, graph.files)
+
+
 def hls_segment_path(work_dir: Path, work: TranscodeWork) -> Path:
     """Where FFmpeg writes an HLS rendition's media: ``w{i}_%d.{ext}``, or ``w{i}_0.{ext}``
     for the one file of a byte-range type."""

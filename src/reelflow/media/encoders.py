@@ -100,6 +100,15 @@ def video_args(video: VideoTemplate, *, fps: float, preset: str, container: str)
     return args
 
 
+def two_pass(video: VideoTemplate) -> bool:
+    """Whether an encode of part of the timeline (a chunk) takes two passes: H.264 at a
+    bitrate (VBV), whose rate control a single pass restarts at every chunk with a visible
+    dip (docs/chunking.md); CRF and the other encoders take one."""
+    kbps = video.bitrate
+    mode = video.mode or ("VBR" if kbps else "VCRF")
+    return video.codec.value == "h264" and bool(kbps) and mode != "VCRF"
+
+
 def hls_seconds(video: VideoTemplate | None) -> int:
     """The HLS segment duration: the template's ``HlsTime``, else 10 s."""
     return video.hls_time if video is not None and video.hls_time else 10

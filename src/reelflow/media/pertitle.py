@@ -39,7 +39,10 @@ DEFAULT_CRFS = (20, 26, 32, 38)  # x264: spans VMAF ~98 to ~70 on most content a
 class ProbeOptions:
     """How a title is sampled and probed: ``scenes`` clips of ``scene_seconds``; x264 at
     each of ``crfs`` with ``preset`` (the ladder's) and ``threads`` (0 = FFmpeg's choice);
-    ``quality`` the scoring options (subsampling, libvmaf threads)."""
+    ``quality`` the scoring options (subsampling, libvmaf threads); ``keyint`` > 0: a
+    keyframe every ``keyint`` frames and none at scene cuts, as the ladder encodes (one
+    per segment): on easy content the keyframes are most of the bits, so probes without
+    them predict a rate the ladder's encode cannot meet."""
 
     scenes: int = 4
     scene_seconds: float = 2.0
@@ -47,6 +50,7 @@ class ProbeOptions:
     preset: str = "medium"
     threads: int = 0
     quality: QualityOptions = field(default_factory=QualityOptions)
+    keyint: int = 0
 
     def __post_init__(self) -> None:
         if self.scenes < 1 or self.scene_seconds <= 0 or not self.crfs:
@@ -109,6 +113,9 @@ def build_probe_command(
         for k, crf in enumerate(crfs):
             path = work_dir / f"probe_{width}x{height}_crf{crf}.mp4"
             encodes.append(ProbeEncode(width, height, crf, path))
+            if options.keyint > 0:
+                outputs += ["-g", str(options.keyint), "-keyint_min", str(options.keyint)]
+                outputs += ["-sc_threshold", "0"]
             outputs += [
                 "-map", f"[e{i}_{k}]", "-c:v", "libx264", "-preset", options.preset,
                 "-profile:v", "high", "-crf", str(crf), *output_thread_args(options.threads),

@@ -1,8 +1,10 @@
 """Sub-task specs + a probed source -> works -> physical jobs.
 
-On one machine every work of a task goes into one job, so FFmpeg decodes the source once and
-feeds every rendition, screenshot, sprite and animation from it (``fuse=True``). In a
-cluster each work is its own job so different workers run them at once (``fuse=False``).
+Every work of a task that reads the same input goes into one job, so FFmpeg decodes the
+source once and feeds every rendition, screenshot, sprite and animation from it
+(``fuse=True``), on one machine and in a cluster alike. ``fuse=False`` makes each work its
+own job, so different workers start them at once (a cluster's ``cluster_fanout``: each job
+decodes the source again).
 """
 
 from __future__ import annotations
@@ -247,8 +249,13 @@ class WorkBuilder:
             )
         except ValidationError as exc:
             raise spec_error(exc, "adaptive-streaming output names") from None
-        quality = spec.quality and bool(ladder.video)
-        return LadderWork(**common, ladder=ladder, names=names, folder=folder, quality=quality)
+        # A per-title ladder is always scored: its achieved VMAF decides the re-encodes.
+        target = template.target_vmaf if template.ladder == "auto" and ladder.video else 0.0
+        quality = (spec.quality or target > 0) and bool(ladder.video)
+        return LadderWork(
+            **common, ladder=ladder, names=names, folder=folder, quality=quality,
+            target_vmaf=target,
+        )  # fmt: skip
 
     def _clip(self, start: float | None, end: float | None) -> tuple[float, float]:
         """Resolve start/end offsets (negative = from the end; 0/None = no cut)."""

@@ -10,6 +10,8 @@ fence; ``cut_end`` is 0 for the last chunk (it runs to the end of the source).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
@@ -50,4 +52,40 @@ class ChunkPlan(ChunkData):
         return sum(chunk.frames for chunk in self.chunks)
 
 
-__all__ = ["Chunk", "ChunkPlan"]
+class ChunkRole(StrEnum):
+    """The nodes of a chunked group in the task graph (``reelflow.engine.chunking``)."""
+
+    SPLIT = "split"  # scan the source, plan the chunks
+    VIDEO = "video"  # encode one chunk of every rendition of the group (one decode)
+    AUDIO = "audio"  # encode the group's audio once, over the whole source
+    JOIN = "join"  # join the chunks by stream copy, mux the audio, commit the outputs
+
+
+class ChunkedJob(ChunkData):
+    """What a job of a chunked group does (``JobPayload.chunked``). The group is the
+    renditions of one job of the plan sharing one output frame rate, named by the first
+    sub-task index among them (``group``).
+
+    The group's parts (chunk files, audio) live under ``prefix``: a folder of the scratch
+    folder when ``bucket`` is empty (one machine: every worker shares it), else temporary
+    keys in ``bucket`` (a cluster); the join deletes them."""
+
+    role: ChunkRole
+    group: int
+    split: int = 0  # the SPLIT job that planned this part (0: it is that job)
+    chunk_seconds: float
+    bucket: str = ""
+    prefix: str
+    chunk: Chunk | None = None  # VIDEO: the chunk it encodes
+    plan: ChunkPlan | None = None  # JOIN: every chunk, in order
+    weight: float = 0.0  # its share of the group's progress (0..1)
+    first_pass: bool = True  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
+
+
+def part_name(chunk: int | None, index: int) -> str:
+    """The name of a part of a group: chunk ``chunk`` of work ``index``'s video, or (with
+    ``chunk`` None) that work's audio."""
+    return f"audio-w{index}.m4a" if chunk is None else f"chunk{chunk}-w{index}.mp4"
+
+
+__all__ = ["Chunk", "ChunkPlan", "ChunkRole", "ChunkedJob", "part_name"]

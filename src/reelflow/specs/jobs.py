@@ -13,6 +13,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
+from reelflow.specs.chunks import ChunkedJob, ChunkPlan
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.outputs import SubTaskResult
 from reelflow.specs.requests import TaskSource
@@ -43,6 +44,8 @@ WorksField = Annotated[
 class JobKind(StrEnum):
     PROBE = "probe"  # fetch/probe the source: the DAG's prepare step
     MEDIA = "media"  # one FFmpeg process serving one or more sub-tasks
+    CHUNK = "chunk"  # a part of a chunked group: split, one chunk's video, the audio
+    JOIN = "join"  # the end of a chunked group: join its parts, commit its outputs
 
 
 class JobData(BaseModel):
@@ -70,6 +73,7 @@ class JobPayload(JobData):
     video_preset: str = "medium"
     ffmpeg_threads: int = 0  # REELFLOW_FFMPEG_THREADS: 0 = FFmpeg's default
     timeout: float = 6 * 3600.0
+    chunked: ChunkedJob | None = None  # CHUNK and JOIN jobs: their part of the group
 
     def to_json(self) -> dict[str, Any]:
         """The job as JSON: a Celery message's argument, a job row's ``payload``."""
@@ -104,6 +108,7 @@ class JobResult(JobData):
     retryable: bool = False
     media_info: MediaInfo | None = None
     subtasks: list[SubTaskOutcome] = []
+    chunk_plan: ChunkPlan | None = None  # a SPLIT job's plan (None: too short to chunk)
 
 
 class JobEventType(StrEnum):

@@ -13,11 +13,12 @@ video rungs. The media layer encodes and packages a ``ResolvedLadder`` in one FF
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from reelflow.specs.base import Spec
+from reelflow.specs.pertitle import DEFAULT_TARGET_VMAF
 from reelflow.specs.templates import AudioTemplate, Switch, VideoTemplate
 from reelflow.specs.units import AudioCodec, VideoCodec
 
@@ -110,6 +111,12 @@ class LadderTemplate(Spec):
     CMAF (which carry fMP4 only). ``segment_seconds`` is the target segment duration (the
     API's ``HlsTime``, 1..10 s). ``disable_higher_video_*`` cap rungs above the source at the
     source's bitrate / size instead of dropping them (``reelflow.planner.ladder``).
+
+    ``ladder`` ``"auto"`` (issue 18; the compatible API's ``ContentAdaptStream: 1``) asks
+    for a per-title ladder: the job analyses the source and replaces each video rung's
+    size and bitrate so that the top rung reaches ``target_vmaf`` (default 93) at the
+    lowest bitrate, the rungs below spaced in quality (``reelflow.planner.pertitle``);
+    the template's rungs are then the fixed ladder it is compared with.
     """
 
     format: LadderFormat
@@ -121,9 +128,13 @@ class LadderTemplate(Spec):
     disable_higher_video_bitrate: Switch = False
     disable_higher_video_resolution: Switch = False
     pure_audio: Switch = False
+    ladder: Literal["fixed", "auto"] = "fixed"
+    target_vmaf: Annotated[float, Field(ge=30, le=100)] = DEFAULT_TARGET_VMAF
 
     @model_validator(mode="after")
     def _check(self) -> LadderTemplate:
+        if self.ladder == "auto" and self.pure_audio:
+            raise ValueError("ladder auto needs video rungs; a pure_audio template has none")
         if self.segment_type is None:
             object.__setattr__(self, "segment_type", _DEFAULT_SEGMENT[self.format])
         elif self.format is not LadderFormat.HLS and self.segment_type.is_ts:
@@ -182,6 +193,9 @@ class VideoRendition(Spec):
     preset: str | None = None
     audio_group: str = ""
     fill_type: str = "black"
+    # A per-title rung (issue 18): x264/x265 at this CRF, its rate capped by a VBV of
+    # twice ``bitrate`` (kbps) over two seconds, instead of an average ``bitrate``.
+    capped_crf: float | None = None
 
 
 class ResolvedLadder(Spec):

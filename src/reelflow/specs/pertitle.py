@@ -31,7 +31,8 @@ class RatePoint:
 class RungChoice:
     """What the analysis picks for one rung of the template (``stream_info``, as in
     ``VideoRendition``): its size and bitrate, the VMAF the probe encodes predict there, and
-    the fixed ladder's bitrate of the same rung (0 when that rung is constant-quality)."""
+    the fixed ladder's bitrate of the same rung (0 when that rung is constant-quality), and
+    the CRF its size's probes reach that bitrate at (what a per-title rung is encoded at)."""
 
     stream_info: int
     width: int
@@ -39,6 +40,7 @@ class RungChoice:
     kbps: int
     predicted_vmaf: float
     fixed_kbps: int
+    crf: float = 0.0  # the probes' x264 CRF at the chosen bitrate (0: not computed)
 
     @property
     def saved_kbps(self) -> int:

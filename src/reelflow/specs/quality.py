@@ -104,26 +104,61 @@ class QualityScore(_Record):
         return shape
 
 
+class PerTitleRung(_Record):
+    """What a per-title ladder (issue 18) chose for one rung, beside its score: the VMAF
+    it aimed at (``target_vmaf``), the probes' prediction at the chosen bitrate, the fixed
+    ladder's bitrate for the same rung (kbps), and whether the rung was re-encoded because
+    its first encode scored more than 1 VMAF off its target (``first_vmaf``: that score),
+    or a re-encode was made and not kept because it scored further off
+    (``discarded_vmaf``: its score)."""
+
+    target_vmaf: float
+    predicted_vmaf: float
+    fixed_bitrate: int
+    reencoded: bool = False
+    first_vmaf: float | None = None
+    discarded_vmaf: float | None = None
+
+
 class RungScore(_Record):
     """One video rung of an adaptive-streaming ladder and its score: ``stream_info`` is its
-    position in the template, ``bitrate`` its target in kbps (0: constant quality)."""
+    position in the template, ``bitrate`` its target in kbps (0: constant quality);
+    ``per_title`` when the ladder was chosen per title."""
 
     stream_info: int
     width: int
     height: int
     bitrate: int
     score: QualityScore
+    per_title: PerTitleRung | None = None
 
     def to_json(self, *, series: bool = False) -> dict[str, Any]:
         """The rung's ``Quality`` item: its ``StreamInfo``, size and ``Bitrate`` beside
-        :meth:`QualityScore.to_json`."""
-        return {
+        :meth:`QualityScore.to_json`, and for a per-title rung ``PerTitle``:
+        ``{"TargetVmaf", "PredictedVmaf", "AchievedVmaf", "FixedBitrate", "SavedBitrate",
+        "Reencoded", "FirstVmaf", "DiscardedVmaf"}`` (bitrates in kbps; ``SavedBitrate``
+        negative for a rung richer than the fixed one; ``FirstVmaf`` null unless
+        re-encoded; ``DiscardedVmaf`` the score of a re-encode not kept, else null)."""
+        shape = {
             "StreamInfo": self.stream_info,
             "Width": self.width,
             "Height": self.height,
             "Bitrate": self.bitrate,
             **self.score.to_json(series=series),
         }
+        chosen = self.per_title
+        if chosen is not None:
+            shape["PerTitle"] = {
+                "TargetVmaf": chosen.target_vmaf,
+                "PredictedVmaf": chosen.predicted_vmaf,
+                "AchievedVmaf": self.score.vmaf.mean,
+                "FixedBitrate": chosen.fixed_bitrate,
+                "SavedBitrate": chosen.fixed_bitrate - self.bitrate if chosen.fixed_bitrate else 0,
+                "Reencoded": chosen.reencoded,
+                "FirstVmaf": chosen.first_vmaf,
+                "DiscardedVmaf": chosen.discarded_vmaf,
+            }
+        return shape
 
 
 def quality_json(

@@ -115,6 +115,9 @@ class LadderWork(WorkBase):
     names: PackageNames
     folder: str = ""
     quality: bool = False  # its video rungs scored against the source (media.quality)
+    # > 0: a per-title ladder (issue 18) aiming its top rung at this VMAF; the job's
+    # analysis replaces the rungs' sizes and bitrates before the encode.
+    target_vmaf: float = 0.0
 
 
 class EditPiece(Spec):

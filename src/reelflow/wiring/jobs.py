@@ -15,6 +15,7 @@ from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.net.egress import EgressPolicy
+from reelflow.planner.plan import DefaultPlanner
 from reelflow.storage.registry import StorageRegistry
 
 
@@ -36,6 +37,15 @@ def build_job_runtime(
         max_input_pixels=settings.max_input_pixels,
         outage_patience=outage_patience(settings.outage_budget_seconds),
     )
+
+
+def build_planner(settings: Settings, *, cluster: bool | None = None) -> DefaultPlanner:
+    """The planner of a server, a ``reelflow process`` or a worker (``cluster``: whether its
+    jobs run in a cluster; by default, whether the executor is Celery). Sub-tasks reading
+    the same input are fused into one job everywhere, a cluster included, unless the
+    cluster fans out one job per sub-task (``cluster_fanout``)."""
+    in_cluster = settings.executor != "local" if cluster is None else cluster
+    return DefaultPlanner(fuse=not (in_cluster and settings.cluster_fanout))
 
 
 def build_scheduler(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tencentcloud.mps.v20190612 import models
 
-from reelflow.compat.ladders import ladder_detail, ladder_fields, ladder_template
+from reelflow.compat.ladders import ladder_detail, ladder_fields, ladder_template, modified_ladder
 from reelflow.errors import SpecError
 from reelflow.presets.ladders import list_ladder_presets
 from reelflow.specs.ladders import LadderFormat, SegmentType
@@ -186,3 +186,28 @@ def test_refusals_name_the_field(change: dict[str, Any], code: str, field: str) 
 def test_empty_unknown_members_are_ignored() -> None:
     rung = {**RUNG, "AudioList": [], "Video": {**VIDEO, "VideoProfile": "", "SegmentType": 0}}
     assert ladder_template({**TEMPLATE, "StreamInfos": [rung]}).stream_infos[0].video is not None
+
+
+def test_content_adapt_stream_asks_for_a_per_title_ladder_never_shown_in_answers() -> None:
+    data = {**TEMPLATE, "StreamInfos": [{**RUNG, "Video": {**VIDEO, "ContentAdaptStream": 1}}]}
+    template = ladder_template(data)
+    assert template.ladder == "auto" and template.target_vmaf == 93
+    assert ladder_template(TEMPLATE).ladder == "fixed"
+    # A Modify that leaves the stream infos keeps it (the request-side fields carry it).
+    assert modified_ladder(template, {"Name": "renamed"}).ladder == "auto"
+    assert modified_ladder(template, {"StreamInfos": [RUNG]}).ladder == "fixed"
+    # The SDK's VideoTemplateInfo has no ContentAdaptStream: a Describe answer leaves it out.
+    detail = ladder_detail(template, definition=1_000_001, origin="Custom", created=None,
+                           updated=None)  # fmt: skip
+    assert all("ContentAdaptStream" not in s["Video"] for s in detail["StreamInfos"])
+    model = models.AdaptiveDynamicStreamingTemplate()
+    model._deserialize(detail)
+    err = refused(
+        {**TEMPLATE, "StreamInfos": [{**RUNG, "Video": {**VIDEO, "ContentAdaptStream": 2}}]}
+    )
+    assert (err.code, err.field) == (
+        "InvalidParameterValue.ContentAdaptStream",
+        "StreamInfos.0.Video.ContentAdaptStream",
+    )
+    pure = {**TEMPLATE, "PureAudio": 1, "StreamInfos": [{"Audio": AUDIO}]}
+    assert ladder_template(pure).ladder == "fixed"

@@ -3,12 +3,13 @@ task's stages left to right (wide) or indented under their upstream (tall)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from reelflow.console.diagram import CHAIN_GAP, INDENT, tall, wide
-from reelflow.engine.views import SubTaskView, TaskView
+from reelflow.engine.views import ChunkMark, SubTaskView, TaskView
 from reelflow.specs.requests import TaskRequest, TaskSource
-from reelflow.specs.states import SubTaskState, TaskState
+from reelflow.specs.states import JobState, SubTaskState, TaskState
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -147,3 +148,28 @@ def test_tall_a_chain_is_indented_under_its_upstream() -> None:
     # box 0 has a dependent: it does not lead to the join's rail
     top_mid = boxes[0].y + boxes[0].height / 2
     assert not any(e.d.startswith(f"M{boxes[0].x + boxes[0].width},{top_mid} ") for e in t.edges)
+
+
+def test_a_chunked_output_draws_its_chunks_along_its_bar() -> None:
+    running = dataclasses.replace(sub(0, TRANSCODE), state=SubTaskState.RUNNING, progress=40.0)
+    marks = (
+        ChunkMark(0, 0.25, JobState.SUCCEEDED, 100.0),
+        ChunkMark(1, 0.25, JobState.RUNNING, 50.0),
+        ChunkMark(2, 0.5, JobState.QUEUED, 0.0),
+    )
+    [box] = wide(task(running), {0: marks}).boxes
+    assert box.subtitle == "running · 40% · chunks 1/3"
+    track = box.bar_track  # 412 px: 103, 103, 206 minus a 2 px gap each
+    assert [(s.width, s.fill, s.state) for s in box.segments] == [
+        (track / 4 - 2, track / 4 - 2, "succeeded"),
+        (track / 4 - 2, (track / 4 - 2) / 2, "running"),
+        (track / 2 - 2, 0.0, "queued"),
+    ]
+    assert box.segments[0].x == box.x + 14 and box.segments[1].x == box.x + 14 + track / 4
+    # Too many to tell apart (thinner than 6 px): the plain bar, the subtitle counts them.
+    many = tuple(ChunkMark(i, 1 / 120, JobState.QUEUED, 0.0) for i in range(120))
+    [box] = wide(task(running), {0: many}).boxes
+    assert box.segments == () and box.subtitle.endswith("chunks 0/120")
+    # A finished output is drawn plain.
+    [box] = wide(task(sub(0, TRANSCODE)), {0: marks}).boxes
+    assert box.segments == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,12 @@ from reelflow.media.chunks import (
     chunk_command,
     chunkable,
     concat_list,
+    fused_chunk_command,
     join_command,
     output_frame_times,
     plan_chunks,
+    scene_command,
+    scene_times,
     should_chunk,
 )
 from reelflow.specs.chunks import Chunk, ChunkPlan
@@ -92,19 +96,70 @@ def test_a_chunk_is_the_rendition_chain_cut_on_its_own_timeline() -> None:
         "/in.mp4", media_info(), work, plan.chunks[1], Path("/w/c1.mp4"),
         work_dir=Path("/w"), video_preset="fast", threads=1,
     )  # fmt: skip
-    assert middle.args == [
+    graph = (
+        "[0:v:0]null,split=1[src0];"
+        "[src0]fps=25,scale=320:240:flags=bicubic,setsar=1,format=yuv420p[v1];"
+        "[v1]trim=start=1.98:end=3.98,setpts=PTS-STARTPTS[chunk0]"
+    )
+    head = [
         "-y", "-filter_threads", "1", "-filter_complex_threads", "1", "-threads", "1",
         "-i", "/in.mp4",  # 1 s before 1.98 s is not a whole second in: no seek
-        "-filter_complex",
-        "[0:v:0]null[src];"
-        "[src]fps=25,scale=320:240:flags=bicubic,setsar=1,format=yuv420p[v1];"
-        "[v1]trim=start=1.98:end=3.98,setpts=PTS-STARTPTS[chunk]",
-        "-map", "[chunk]", "-threads", "1",
+        "-filter_complex", graph,
+        "-map", "[chunk0]", "-threads", "1",
         "-c:v", "libx264", "-preset", "fast", "-profile:v", "high",
         "-b:v", "400k", "-maxrate", "600k", "-bufsize", "800k",
-        "-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", "/w/c1.mp4",
+    ]  # fmt: skip
+    # H.264 at a bitrate: a first pass over the chunk, then the encode reading its stats.
+    log = ["-passlogfile", "/w/chunk1-w0-pass"]
+    assert middle.runs == [
+        [*head, "-pass", "1", *log, "-an", "-sn", "-dn", "-f", "null", os.devnull],
+        [*head, "-pass", "2", *log,
+         "-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", "/w/c1.mp4"],
     ]  # fmt: skip
     assert middle.duration == 2.0
+
+
+def test_renditions_of_one_chunk_are_fused_from_one_decode() -> None:
+    plan = plan_chunks(GRID, 6.0, 2.0)
+    assert plan is not None
+    bitrate = rendition(0, 100010, width=320, height=240)  # 400 kbit/s VBV: two passes
+    video = bitrate.template.video_template
+    assert video is not None
+    crf = rendition(
+        1,
+        width=160,
+        height=120,
+        template=bitrate.template.model_copy(
+            update={"video_template": video.model_copy(update={"bitrate": 0, "vcrf": 23})}
+        ),
+    )
+    command = fused_chunk_command(
+        "/in.mp4", media_info(), [bitrate, crf], plan.chunks[1],
+        [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"),
+    )  # fmt: skip
+    first, encode = command.runs
+    # One input, one split: both renditions from one decode.
+    for args in command.runs:
+        assert args.count("-i") == 1
+        assert args[args.index("-filter_complex") + 1].startswith("[0:v:0]null,split=2[src0][src1]")
+    # The first pass encodes the bitrate rendition only; the CRF one ends in a null sink.
+    assert first.count("-pass") == 1
+    assert "[chunk1]nullsink" in first[first.index("-filter_complex") + 1]
+    assert "/w/a.mp4" not in first and "/w/b.mp4" not in first
+    assert encode[-1] == "/w/b.mp4" and "/w/a.mp4" in encode
+    assert encode.count("-pass") == 1 and encode[encode.index("-pass") + 1] == "2"
+    assert encode[encode.index("-crf") - 1] != "-pass"
+    # REELFLOW_CHUNK_FIRST_PASS=false: one run, no pass options.
+    [single] = fused_chunk_command(
+        "/in.mp4", media_info(), [bitrate, crf], plan.chunks[1],
+        [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"), first_pass=False,
+    ).runs  # fmt: skip
+    assert "-pass" not in single and single[-1] == "/w/b.mp4"
+    with pytest.raises(ValueError, match="2 outputs for 1 works"):
+        fused_chunk_command(
+            "/in.mp4", media_info(), [crf], plan.chunks[0],
+            [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"),
+        )  # fmt: skip
 
 
 def test_a_late_chunk_seeks_whole_seconds_early_and_restores_its_timestamps() -> None:
@@ -114,11 +169,11 @@ def test_a_late_chunk_seeks_whole_seconds_early_and_restores_its_timestamps() ->
     last = plan.chunks[-1]
     args = chunk_command(
         "/in.mp4", media_info(), rendition(0), last, Path("/w/c.mp4"), work_dir=Path("/w")
-    ).args
+    ).runs[-1]
     assert args[args.index("-ss") + 1] == "6"  # floor(7.98 - 1)
     graph = args[args.index("-filter_complex") + 1]
-    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,null[src];")
-    assert graph.endswith("[v1]trim=start=7.98,setpts=PTS-STARTPTS[chunk]")
+    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,split=1[src0];")
+    assert graph.endswith("[v1]trim=start=7.98,setpts=PTS-STARTPTS[chunk0]")
     assert "-threads" not in args
 
 
@@ -167,3 +222,31 @@ def test_the_join_copies_the_chunks_and_the_audio_into_the_rendition_container()
     ]  # fmt: skip
     silent = join_command(work, Path("/w/l.txt"), None, Path("/w/out.mp4"))
     assert "1:a:0" not in silent and silent.count("-i") == 1
+    # Audio that starts after the video: its offset put back before its input.
+    late = join_command(
+        work, Path("/w/l.txt"), Path("/w/a.m4a"), Path("/w/out.mp4"), audio_start=0.5
+    )
+    assert late[late.index("-itsoffset") : late.index("/w/a.m4a") + 1] == [
+        "-itsoffset", "0.5", "-i", "/w/a.m4a",
+    ]  # fmt: skip
+
+
+def test_a_boundary_prefers_a_scene_cut_then_a_keyframe_in_its_window() -> None:
+    grid = output_frame_times(12.0, 25)
+    # Targets 4 and 8 (window 1 s): a scene cut at 4.6 beats the keyframe at 4.2; at 8 only
+    # a keyframe (7.4) is near; a scene cut 1.5 s away is out of reach.
+    plan = plan_chunks(grid, 12.0, 4.0, keyframes=(0.0, 4.2, 7.4), scenes=(4.6, 9.5))
+    assert plan is not None
+    assert [c.start for c in plan.chunks] == [0.0, 4.6, 7.4]
+    assert [c.at_keyframe for c in plan.chunks] == [True, False, True]
+
+
+def test_scene_cuts_are_read_from_metadata_print() -> None:
+    args = scene_command("/in.mp4", 3.5, 1.0, Path("/w/s.txt"), threads=1)
+    assert args[args.index("-ss") + 1] == "3.500" and args[args.index("-t") + 1] == "1.000"
+    assert "-copyts" in args
+    assert args[args.index("-vf") + 1] == (
+        "scale=160:-2,scdet=threshold=10:sc_pass=1,metadata=print:file=/w/s.txt"
+    )
+    printed = "frame:0    pts:33280   pts_time:2.6\nlavfi.scd.score=29.3\nlavfi.scd.time=2.6\n"
+    assert scene_times(printed, offset=1.4) == [pytest.approx(1.2)]

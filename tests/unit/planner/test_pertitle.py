@@ -8,10 +8,14 @@ from itertools import pairwise
 import pytest
 
 from reelflow.planner.pertitle import (
+    MAX_CRF_STEP,
     MAX_STEP_RATIO,
     STEP_VMAF,
     choose_rungs,
+    corrected_crf,
+    crf_at,
     curves,
+    kbps_at_crf,
     rate_for,
     upper_hull,
     vmaf_at,
@@ -100,3 +104,42 @@ def test_no_rung_or_no_point_is_refused() -> None:
         choose_rungs(POINTS, [])
     with pytest.raises(ValueError, match="no probe"):
         choose_rungs([], FIXED)
+
+
+# One size's probes: CRF 20/26/32/38 -> kbps, VMAF.
+PROBES = [pt(BIG, 4000, 97, 20), pt(BIG, 2000, 93, 26), pt(BIG, 1000, 86, 32), pt(BIG, 500, 76, 38)]
+
+
+def test_crf_at_interpolates_between_probes_in_log_bitrate_and_stays_in_range() -> None:
+    assert crf_at(PROBES, 2000) == 26
+    assert crf_at(PROBES, 2 ** ((math.log2(2000) + math.log2(1000)) / 2)) == pytest.approx(29)
+    assert crf_at(PROBES, 250) == 44  # beyond the cheapest probe: along the end segment
+    assert crf_at(PROBES, 1) == 51
+    assert kbps_at_crf(PROBES, 29) == round(2 ** ((math.log2(2000) + math.log2(1000)) / 2))
+
+
+def test_corrected_crf_averages_the_shifted_curve_and_the_secant() -> None:
+    # Encoded at CRF 29 (probes: 89.5 there), scored 88.5 where 93 was wanted. (a) the
+    # curve 1 lower everywhere: where the probes score 94, 26 - 6 / 4 = 24.5; (b) the
+    # secant to the CRF 26 probe (93): 26. Their mean:
+    assert corrected_crf(PROBES, 29, 88.5, 93) == pytest.approx((24.5 + 26) / 2)
+    # A wrong CRF, the probes right (scored what they say at CRF 32): both give 26.
+    assert corrected_crf(PROBES, 32, 86, 93) == pytest.approx(26)
+    # Too good (91.5 at 29, 89.5 expected), 91 wanted: (a) where the probes score 89,
+    # 26 + 6 * 4 / 7; (b) the secant to the CRF 32 probe (86), 29 + 3 * 0.5 / 5.5.
+    both = (26 + 24 / 7 + 29 + 1.5 / 5.5) / 2
+    assert corrected_crf(PROBES, 29, 91.5, 91) == pytest.approx(both, abs=0.01)
+
+
+def test_corrected_crf_beyond_every_probe_follows_the_shifted_curve_and_is_bounded() -> None:
+    # 99 wanted, no probe reaches it: the curve shifted by the error, its end segment.
+    found = corrected_crf(PROBES, 20, 96, 99)
+    assert found < 20
+    assert corrected_crf(PROBES, 38, 20, 99) == 38 - MAX_CRF_STEP
+    with pytest.raises(ValueError):
+        corrected_crf([], 20, 90, 93)
+
+
+def test_choose_rungs_gives_each_rung_the_crf_of_its_chosen_rate() -> None:
+    [choice] = choose_rungs(PROBES, [rung(0, BIG, 3000)], target_vmaf=93)
+    assert (choice.kbps, choice.crf, choice.predicted_vmaf) == (2000, 26, 93)

@@ -94,3 +94,21 @@ def test_package_names() -> None:
         with pytest.raises(ValidationError) as err:
             PackageNames.model_validate(bad)
         assert words in str(err.value)
+
+
+def test_per_title_is_asked_with_ladder_auto_and_a_target() -> None:
+    template = LadderTemplate.model_validate({"format": "HLS", "stream_infos": [RUNG]})
+    assert (template.ladder, template.target_vmaf) == ("fixed", 93)
+    auto = LadderTemplate.model_validate(
+        {"format": "HLS", "stream_infos": [RUNG], "ladder": "auto", "target_vmaf": 95}
+    )
+    assert (auto.ladder, auto.target_vmaf) == ("auto", 95)
+    assert LadderTemplate.model_validate(auto.to_json()) == auto
+    for bad, field in (({"ladder": "best"}, "ladder"), ({"target_vmaf": 101}, "target_vmaf")):
+        found = errors({"format": "HLS", "stream_infos": [RUNG], **bad})
+        assert [e["field"] for e in found] == [field]
+    audio_only = {"remove_video": 1, "audio": {"codec": "aac"}}
+    found = errors(
+        {"format": "HLS", "stream_infos": [audio_only], "pure_audio": 1, "ladder": "auto"}
+    )
+    assert "ladder auto needs video rungs" in found[0]["message"]

@@ -108,6 +108,7 @@ def _task_context(
     engine: Engine, workflows: Workflows, user: SignedIn, task_id: str
 ) -> dict[str, Any]:
     task = engine.task_view(task_id, account_id=user.account.id)
+    chunks = engine.chunk_marks(task.id) if not task.state.is_terminal else {}
     workflow = None
     if task.workflow_id is not None:
         found, _ = workflows.list(user.account.id, ids=[task.workflow_id], limit=1)
@@ -115,7 +116,7 @@ def _task_context(
     return {
         "task": task,
         "workflow": workflow,
-        "diagrams": (wide(task), tall(task)),
+        "diagrams": (wide(task, chunks), tall(task, chunks)),
         "previews": {sub.index: previews(sub) for sub in task.subtasks},
         "qualities": {
             sub.index: quality_panels(sub.quality, sub.rung_quality) for sub in task.subtasks

@@ -14,11 +14,12 @@ from reelflow.media.chunks.command import (
     chunk_command,
     chunkable,
     concat_list,
+    fused_chunk_command,
     join_command,
 )
 from reelflow.media.chunks.join import join
 from reelflow.media.chunks.plan import output_frame_times, plan_chunks, should_chunk
-from reelflow.media.chunks.scan import FrameScan, scan_frames
+from reelflow.media.chunks.scan import FrameScan, scan_frames, scene_command, scene_times
 
 __all__ = [
     "ChunkCommand",
@@ -27,10 +28,13 @@ __all__ = [
     "chunk_command",
     "chunkable",
     "concat_list",
+    "fused_chunk_command",
     "join",
     "join_command",
     "output_frame_times",
     "plan_chunks",
     "scan_frames",
+    "scene_command",
+    "scene_times",
     "should_chunk",
 ]

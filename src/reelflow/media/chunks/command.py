@@ -24,15 +24,17 @@ with the audio into the rendition's container.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelflow.media.command import WorkFiles, muxer_args, rendition_video_graph
+from reelflow.media.command import WorkFiles, fused_video_graph, muxer_args
 from reelflow.media.encoders import (
     audio_args,
     input_thread_args,
     output_thread_args,
+    two_pass,
     video_args,
 )
 from reelflow.specs.chunks import Chunk, ChunkPlan
@@ -49,10 +51,11 @@ AUDIO_SUFFIX = ".m4a"
 
 @dataclass(frozen=True)
 class ChunkCommand:
-    """``args`` (after the binary); ``files`` to write first (watermark images, text);
-    ``duration``: the seconds of output, which progress ``out_time`` runs to."""
+    """``runs``: the argv (after the binary) of each FFmpeg run, in order (a first pass,
+    then the encode); ``files`` to write first (watermark images, text); ``duration``: the
+    seconds of output, which progress ``out_time`` runs to in each run."""
 
-    args: list[str]
+    runs: list[list[str]]
     duration: float
     files: dict[Path, bytes] = field(default_factory=dict)
 
@@ -82,34 +85,101 @@ def chunk_command(
     font_file: str = "",
 ) -> ChunkCommand:
     """Encode the video of one chunk of ``work`` into ``out`` (an MP4, no audio)."""
-    if not chunkable(work):
-        raise ValueError(f"work {work.index} cannot be chunked")
-    template = work.template
-    assert template.video_template is not None
-    graph = rendition_video_graph(info, work, work_dir, font_file=font_file)
+    return fused_chunk_command(
+        source,
+        info,
+        [work],
+        chunk,
+        [out],
+        work_dir=work_dir,
+        video_preset=video_preset,
+        threads=threads,
+        font_file=font_file,
+    )
+
+
+def fused_chunk_command(
+    source: str,
+    info: MediaInfo,
+    works: Sequence[TranscodeWork],
+    chunk: Chunk,
+    outs: Sequence[Path],
+    *,
+    work_dir: Path,
+    video_preset: str = "medium",
+    threads: int = 0,
+    font_file: str = "",
+    first_pass: bool = True,
+) -> ChunkCommand:
+    """Encode the video of one chunk of every rendition of ``works`` (sharing one chunk
+    plan) from one decode, each into its ``outs`` file (an MP4, no audio).
+
+    A rendition at a bitrate (``two_pass``) gets a first pass over the chunk (its stats in
+    ``work_dir``), so that its rate control sees the whole chunk before it spends bits:
+    a single pass restarts x264's VBV at each chunk and the seconds after a seam dip
+    (docs/chunking.md). The first run makes only those renditions' stats; ``first_pass``
+    False skips it (one pass for every rendition: less CPU, visible seams).
+    """
+    if not works or len(works) != len(outs):
+        raise ValueError(f"{len(outs)} outputs for {len(works)} works")
+    for work in works:
+        if not chunkable(work):
+            raise ValueError(f"work {work.index} cannot be chunked")
     seek = max(0, math.floor(chunk.cut_start - SEEK_MARGIN)) if chunk.cut_start else 0
-    chains = list(graph.chains)
-    if seek:
-        # FFmpeg takes the seek off the timestamps: put it back first.
-        head = chains[0].removeprefix("[0:v:0]")
-        chains[0] = f"[0:v:0]setpts=PTS+{seek}/TB,{head}"
+    # FFmpeg takes the seek off the timestamps: put it back first.
+    head = f"setpts=PTS+{seek}/TB" if seek else ""
+    graph = fused_video_graph(info, works, work_dir, head=head, font_file=font_file)
     bounds = []
     if chunk.cut_start:
         bounds.append(f"start={_num(chunk.cut_start)}")
     if chunk.cut_end:
         bounds.append(f"end={_num(chunk.cut_end)}")
     trim = f"trim={':'.join(bounds)}," if bounds else ""
-    chains.append(f"[{graph.label}]{trim}setpts=PTS-STARTPTS[chunk]")
-    args = ["-y", *input_thread_args(threads)]
+    chains = list(graph.chains)
+    for n, label in enumerate(graph.labels):
+        chains.append(f"[{label}]{trim}setpts=PTS-STARTPTS[chunk{n}]")
+    inputs = ["-y", *input_thread_args(threads)]
     if seek:
-        args += ["-ss", str(seek)]
-    args += ["-i", source, *graph.inputs, "-filter_complex", ";".join(chains)]
-    args += ["-map", "[chunk]", *output_thread_args(threads)]
-    args += video_args(
-        template.video_template, fps=work.fps, preset=video_preset, container=template.container
-    )
-    args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
-    return ChunkCommand(args=args, duration=chunk.duration, files=graph.files)
+        inputs += ["-ss", str(seek)]
+    inputs += ["-i", source, *graph.inputs]
+
+    def encode(n: int, work: TranscodeWork) -> list[str]:
+        template = work.template
+        assert template.video_template is not None
+        args = ["-map", f"[chunk{n}]", *output_thread_args(threads)]
+        return args + video_args(
+            template.video_template, fps=work.fps, preset=video_preset, container=template.container
+        )
+
+    def passlog(work: TranscodeWork) -> list[str]:
+        return ["-passlogfile", str(work_dir / f"chunk{chunk.index}-w{work.index}-pass")]
+
+    twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
+    runs = []
+    if twice:
+        # Pass 1 of the bitrate renditions only; the others' chains end in a null sink.
+        first = list(chains)
+        args: list[str] = []
+        for n, work in enumerate(works):
+            if n in twice:
+                args += [*encode(n, work), "-pass", "1", *passlog(work)]
+                args += ["-an", "-sn", "-dn", "-f", "null", os.devnull]
+            else:
+                first.append(f"[chunk{n}]nullsink")
+        runs.append([*inputs, "-filter_complex", ";".join(first), *args])
+    args = []
+    for n, (work, out) in enumerate(zip(works, outs, strict=True)):
+        args += encode(n, work)
+        if n in twice:
+            args += ["-pass", "2", *passlog(work)]
+        args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
+    runs.append([*inputs, "-filter_complex", ";".join(chains), *args])
+    return ChunkCommand(runs=runs, duration=chunk.duration, files=graph.files)
+
+
+def _two_pass(work: TranscodeWork) -> bool:
+    video = work.template.video_template
+    return video is not None and two_pass(video)
 
 
 def audio_command(
@@ -140,12 +210,24 @@ def concat_list(plan: ChunkPlan, files: Sequence[Path]) -> str:
 
 
 def join_command(
-    work: TranscodeWork, concat: Path, audio: Path | None, out: Path, *, threads: int = 0
+    work: TranscodeWork,
+    concat: Path,
+    audio: Path | None,
+    out: Path,
+    *,
+    threads: int = 0,
+    audio_start: float = 0.0,
 ) -> list[str]:
     """Join the chunk files listed in ``concat`` by stream copy and mux ``audio`` (the
-    whole-source audio, if any) into ``out``, in the rendition's container."""
+    whole-source audio, if any) into ``out``, in the rendition's container.
+
+    ``audio_start``: where the audio file's first sample is on the one-shot's timeline (a
+    source whose audio starts after its video); FFmpeg takes each input's own start off its
+    timestamps, so it is put back with ``-itsoffset``."""
     args = ["-y", "-f", "concat", "-safe", "0", "-i", str(concat)]
     if audio is not None:
+        if audio_start:
+            args += ["-itsoffset", _num(audio_start)]
         args += ["-i", str(audio)]
     args += ["-map", "0:v:0"]
     if audio is not None:
@@ -164,5 +246,6 @@ __all__ = [
     "chunk_command",
     "chunkable",
     "concat_list",
+    "fused_chunk_command",
     "join_command",
 ]

@@ -37,6 +37,7 @@ def plan_chunks(
     chunk_seconds: float,
     *,
     keyframes: Sequence[float] = (),
+    scenes: Sequence[float] = (),
     window: float | None = None,
 ) -> ChunkPlan | None:
     """Chunks of about ``chunk_seconds`` over an output whose frames start at the sorted
@@ -44,8 +45,10 @@ def plan_chunks(
     (:func:`should_chunk`).
 
     The output is cut into ``floor(end / chunk_seconds)`` chunks aimed at equal lengths;
-    each boundary moves to the source keyframe nearest its target within ``window``
-    seconds (default a quarter chunk), else to the frame nearest the target.
+    each boundary moves to the scene cut (``scenes``: times of the first frame of a new
+    shot) nearest its target within ``window`` seconds (default a quarter chunk), where a
+    viewer cannot see a seam; else to the source keyframe nearest it in that window; else to
+    the frame nearest the target.
     """
     if not should_chunk(end, chunk_seconds) or len(frame_times) < 2:
         return None
@@ -55,7 +58,7 @@ def plan_chunks(
     keyed = [True]
     for k in range(1, count):
         target = k * end / count
-        index, on_key = _boundary(frame_times, keyframes, target, reach)
+        index, on_key = _boundary(frame_times, keyframes, scenes, target, reach)
         if index > firsts[-1] and index < len(frame_times):
             firsts.append(index)
             keyed.append(on_key)
@@ -78,16 +81,23 @@ def plan_chunks(
 
 
 def _boundary(
-    frame_times: Sequence[float], keyframes: Sequence[float], target: float, reach: float
+    frame_times: Sequence[float],
+    keyframes: Sequence[float],
+    scenes: Sequence[float],
+    target: float,
+    reach: float,
 ) -> tuple[int, bool]:
     """The index of the frame a chunk boundary aimed at ``target`` falls on, and whether
     it is (the output frame showing) a source keyframe."""
-    near = [key for key in keyframes if abs(key - target) <= reach and key > 0]
-    if near:
-        key = min(near, key=lambda t: abs(t - target))
-        # The first output frame at or after the keyframe (half a frame of slack for a
-        # keyframe time that is not exactly on the output's grid).
-        return bisect.bisect_left(frame_times, key - _slack(frame_times)), True
+    slack = _slack(frame_times)
+    for wanted in (scenes, keyframes):
+        near = [t for t in wanted if abs(t - target) <= reach and t > 0]
+        if near:
+            at = min(near, key=lambda t: abs(t - target))
+            # The first output frame at or after it (half a frame of slack for a time that
+            # is not exactly on the output's grid).
+            index = bisect.bisect_left(frame_times, at - slack)
+            return index, any(abs(key - at) <= slack for key in keyframes)
     i = bisect.bisect_left(frame_times, target)
     if i > 0 and (i == len(frame_times) or target - frame_times[i - 1] < frame_times[i] - target):
         i -= 1

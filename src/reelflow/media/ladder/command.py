@@ -90,7 +90,11 @@ def _video_args(ladder: ResolvedLadder, i: int, rung: VideoRendition, preset: st
     codec = rung.codec.value
     s = f":v:{i}"
     args = [f"-c{s}", VIDEO_ENCODERS[codec], f"-preset{s}", rung.preset or preset]
-    if rung.bitrate:
+    if rung.bitrate and rung.capped_crf is not None:
+        kbps = rung.bitrate  # a per-title rung: the probes' CRF, a cap well above its rate
+        args += [f"-crf{s}", _num(rung.capped_crf), f"-maxrate{s}", f"{kbps * 2}k"]
+        args += [f"-bufsize{s}", f"{kbps * 4}k"]
+    elif rung.bitrate:
         kbps = rung.bitrate
         args += [f"-b{s}", f"{kbps}k", f"-maxrate{s}", f"{kbps * 3 // 2}k"]
         args += [f"-bufsize{s}", f"{kbps * 2}k"]

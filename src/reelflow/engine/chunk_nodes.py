@@ -1,0 +1,141 @@
+"""The nodes of a chunked group in the task graph: SPLIT -> VIDEO chunks + AUDIO -> JOIN.
+
+Each node is a job row with its own lease, heartbeat, attempts and progress (so a killed
+worker re-runs only its chunk: its lease expires and that job alone is requeued). The
+engine plans the next nodes in the transaction that records a node's success, as
+``reelflow.engine.stages`` does for stages: the chunks when the split succeeded, the join
+when the last chunk (and the audio) did. Nothing waits in a broker for a callback. A part
+failing for good fails the group's sub-tasks and cancels its other parts
+(``reelflow.engine.chunk_parts.part_failure``); cancelling the task cancels every job, so
+the join is never planned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from reelflow.catalog.triggered import record_keys
+from reelflow.db.models import Job, Task
+from reelflow.engine.chunk_parts import siblings, split_id
+from reelflow.engine.chunking import AUDIO_SHARE, VIDEO_SHARE
+from reelflow.engine.planning import Planning
+from reelflow.engine.store import subtasks_of
+from reelflow.engine.transitions import move_job
+from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult
+from reelflow.specs.states import JobState
+from reelflow.specs.works import TranscodeWork
+
+JOIN_SHARE = 1.0 - VIDEO_SHARE - AUDIO_SHARE
+
+
+class ChunkNodes:
+    """``ChunkNodes(planning)``: moves chunked groups on, in the caller's transaction."""
+
+    def __init__(self, planning: Planning) -> None:
+        self._planning = planning
+
+    def succeeded(
+        self, session: Session, task: Task, job: Job, result: JobResult, now: datetime
+    ) -> bool:
+        """Record a CHUNK job's success and plan what it unblocks; returns whether jobs
+        were added."""
+        move_job(job, JobState.SUCCEEDED, now)
+        payload = JobPayload.from_json(job.payload)
+        part = payload.chunked
+        if part is None:
+            return False
+        if part.role is ChunkRole.SPLIT:
+            return self._split(session, task, job, payload, part, result.chunk_plan, now)
+        return self._maybe_join(session, task, job, payload, part, now)
+
+    def _split(
+        self,
+        session: Session,
+        task: Task,
+        job: Job,
+        payload: JobPayload,
+        part: ChunkedJob,
+        plan: ChunkPlan | None,
+        now: datetime,
+    ) -> bool:
+        indices = list(job.subtasks)
+        info = payload.media_info
+        works = payload.works
+        if plan is None or len(plan.chunks) < 2:
+            # Shorter than it looked from the probe: one MEDIA job, as without chunking.
+            added = self._planning.add_job(session, task, JobKind.MEDIA, indices, now, info, works)
+            self._point(task, indices, added)
+            return True
+        base = part.model_copy(update={"split": job.id})
+        if part.bucket:
+            # Temporary keys of the output bucket: never a new upload for a trigger.
+            names = [part_name(None, w.index) for w in works]
+            names += [part_name(c.index, w.index) for c in plan.chunks for w in works]
+            keys = [(part.bucket, part.prefix + name) for name in names]
+            record_keys(session, task.id, keys, now)
+        has_audio = (
+            info is not None
+            and info.has_audio
+            and any(isinstance(w, TranscodeWork) and not w.template.remove_audio for w in works)
+        )
+        if has_audio:
+            audio = base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE})
+            self._planning.add_job(
+                session, task, JobKind.CHUNK, indices, now, info, works, chunked=audio
+            )
+        video_share = VIDEO_SHARE + (0.0 if has_audio else AUDIO_SHARE)
+        for chunk in plan.chunks:
+            weight = video_share * chunk.duration / plan.end
+            video = base.model_copy(
+                update={"role": ChunkRole.VIDEO, "chunk": chunk, "weight": weight}
+            )
+            self._planning.add_job(
+                session, task, JobKind.CHUNK, indices, now, info, works, chunked=video
+            )
+        return True
+
+    def _maybe_join(
+        self,
+        session: Session,
+        task: Task,
+        job: Job,
+        payload: JobPayload,
+        part: ChunkedJob,
+        now: datetime,
+    ) -> bool:
+        parts = [
+            (other, p)
+            for other, p in siblings(session, job, part)
+            if p.role in (ChunkRole.VIDEO, ChunkRole.AUDIO)
+        ]
+        if any(other.state is not JobState.SUCCEEDED for other, _ in parts):
+            return False
+        chunks = sorted((p.chunk for _, p in parts if p.chunk is not None), key=lambda c: c.index)
+        plan = ChunkPlan(chunk_seconds=part.chunk_seconds, end=chunks[-1].end, chunks=chunks)
+        join = part.model_copy(
+            update={
+                "role": ChunkRole.JOIN,
+                "split": split_id(job, part),
+                "chunk": None,
+                "plan": plan,
+                "weight": JOIN_SHARE,
+            }
+        )
+        indices = list(job.subtasks)
+        added = self._planning.add_job(
+            session, task, JobKind.JOIN, indices, now, payload.media_info, payload.works,
+            chunked=join,
+        )  # fmt: skip
+        self._point(task, indices, added)
+        return True
+
+    @staticmethod
+    def _point(task: Task, indices: list[int], job: Job) -> None:
+        for sub in subtasks_of(task, indices):
+            sub.job_id = job.id
+
+
+__all__ = ["ChunkNodes"]

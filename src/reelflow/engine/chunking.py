@@ -1,0 +1,119 @@
+"""Which renditions are encoded in chunks, and the shape of a chunked group (pure).
+
+A planned job's renditions that can be chunked (``chunkable``: video, whole timeline, one
+file; not scored, no head or tail clips) and are longer than two chunks form groups, one
+per output frame rate (one chunk plan serves a group: its chunk jobs fuse the group's
+renditions from one decode). The group's nodes are jobs of the task graph
+(``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk + one AUDIO job -> JOIN.
+Chunking needs more than one slot to gain anything: a local executor with at least two
+workers, or a cluster.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reelflow.config import Settings
+from reelflow.media.chunks.command import chunkable
+from reelflow.media.chunks.plan import should_chunk
+from reelflow.specs.chunks import ChunkedJob, ChunkRole
+from reelflow.specs.media import MediaInfo
+from reelflow.specs.works import TranscodeWork, Work
+
+CHUNK_FAILED = "FailedOperation.ChunkFailed"
+# Shares of a group's progress: the chunks' video (by duration), the audio, the join.
+VIDEO_SHARE = 0.9
+AUDIO_SHARE = 0.05
+PARTS_FOLDER = ".reelflow-chunks"  # temporary keys of a cluster's parts, in the output bucket
+
+
+@dataclass(frozen=True)
+class Groups:
+    """A planned job's works: the chunked groups, and the rest (one MEDIA job, as before)."""
+
+    groups: list[list[TranscodeWork]]
+    rest: list[Work]
+
+
+def can_chunk(settings: Settings) -> bool:
+    """Whether this service chunks at all: a chunk length, and more than one slot."""
+    slots = settings.executor == "celery" or settings.workers >= 2
+    return settings.chunk_seconds > 0 and slots
+
+
+def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
+    return (
+        isinstance(work, TranscodeWork)
+        and chunkable(work)
+        and not work.quality
+        and not (work.heads or work.tails)
+        and info.primary_video is not None
+        and should_chunk(info.duration or 0.0, chunk_seconds)
+    )
+
+
+def chunk_groups(works: Sequence[Work], info: MediaInfo, settings: Settings) -> Groups:
+    """Split ``works`` (one planned job's) into chunked groups and the rest."""
+    if not can_chunk(settings):
+        return Groups([], list(works))
+    by_rate: dict[float, list[TranscodeWork]] = {}
+    rest: list[Work] = []
+    # A sub-task is chunked whole or not at all: one with several works stays in one job.
+    counts = Counter(work.index for work in works)
+    for work in works:
+        alone = counts[work.index] == 1
+        if (
+            alone
+            and isinstance(work, TranscodeWork)
+            and _chunked(work, info, settings.chunk_seconds)
+        ):
+            by_rate.setdefault(work.fps, []).append(work)
+        else:
+            rest.append(work)
+    return Groups(list(by_rate.values()), rest)
+
+
+def parts_place(
+    task_id: str, group: int, works: Sequence[TranscodeWork], settings: Settings
+) -> tuple[str, str]:
+    """Where a group's parts live: (bucket, prefix); bucket "" = this machine's scratch."""
+    if settings.executor == "local":
+        return "", f"{task_id}-g{group}"
+    return works[0].bucket, f"{PARTS_FOLDER}/{task_id}/g{group}/"
+
+
+def split_of(task_id: str, works: Sequence[TranscodeWork], settings: Settings) -> ChunkedJob:
+    group = min(work.index for work in works)
+    bucket, prefix = parts_place(task_id, group, works, settings)
+    return ChunkedJob(
+        role=ChunkRole.SPLIT,
+        group=group,
+        chunk_seconds=settings.chunk_seconds,
+        first_pass=settings.chunk_first_pass,
+        bucket=bucket,
+        prefix=prefix,
+    )
+
+
+def describe_part(part: ChunkedJob, count: int | None = None) -> str:
+    """A part as a person reads it in an error: "chunk 2 of 3 (4.00-6.00 s)"."""
+    if part.role is ChunkRole.VIDEO and part.chunk is not None:
+        chunk = part.chunk
+        of = f" of {count}" if count else ""
+        return f"chunk {chunk.index}{of} ({chunk.start:.2f}-{chunk.end:.2f} s)"
+    return f"the {part.role.value} step"
+
+
+__all__ = [
+    "AUDIO_SHARE",
+    "CHUNK_FAILED",
+    "VIDEO_SHARE",
+    "Groups",
+    "can_chunk",
+    "chunk_groups",
+    "describe_part",
+    "parts_place",
+    "split_of",
+]

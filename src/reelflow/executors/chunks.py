@@ -1,0 +1,271 @@
+"""Running the jobs of a chunked group (``JobKind.CHUNK`` and ``JOIN``; docs/chunking.md).
+
+- SPLIT: scan the source's packets (frame and keyframe times), look for scene cuts in a
+  window around each boundary's target (``scdet`` on a small picture), plan the chunks;
+- VIDEO: encode one chunk of every rendition of the group from one decode (two passes for
+  H.264 at a bitrate), check it made exactly its planned frames, store it as a part;
+- AUDIO: encode each rendition's audio once, over the whole source, store it as a part;
+- JOIN: fetch the parts, join each rendition by stream copy with its audio, commit it like
+  any rendition, then delete the parts.
+
+Parts live in this machine's scratch folder (``<scratch>/chunks/<prefix>``: every local
+worker shares it) or, in a cluster, under temporary keys of the output bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import av
+import av.error
+
+from reelflow.errors import FFmpegFailed, ReelflowError, StorageUnavailable
+from reelflow.executors.base import JobContext
+from reelflow.executors.outputs import commit_work
+from reelflow.media.chunks import (
+    audio_command,
+    fused_chunk_command,
+    join,
+    output_frame_times,
+    plan_chunks,
+    scan_frames,
+    scene_command,
+    scene_times,
+    should_chunk,
+)
+from reelflow.media.command import WorkFiles
+from reelflow.media.progress import Progress
+from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
+from reelflow.specs.jobs import JobPayload, JobResult, SubTaskOutcome
+from reelflow.specs.works import TranscodeWork
+
+if TYPE_CHECKING:
+    from reelflow.executors.jobs import JobRuntime
+
+log = logging.getLogger(__name__)
+SCRATCH_FOLDER = "chunks"
+# Seconds either side of a boundary's target searched for a scene cut (at most; a quarter
+# chunk for short chunks): the split decodes 2 x this per boundary, so for 60 s chunks it
+# reads about 7 % of the source (small pictures), not all of it.
+SCENE_REACH = 2.0
+
+
+class Parts:
+    """Where a group's parts are kept: a scratch folder, or temporary keys of a bucket."""
+
+    def __init__(self, runtime: JobRuntime, part: ChunkedJob) -> None:
+        self._runtime = runtime
+        self._part = part
+        # In the shared scratch root, not this process's folder: a part outlives its
+        # process (a restarted server joins the chunks the dead one made).
+        self._folder = runtime.scratch.root / SCRATCH_FOLDER / part.prefix
+
+    def put(self, path: Path) -> None:
+        """Keep ``path`` (a file of the job's work folder) as the part of its name."""
+        if not self._part.bucket:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            os.replace(path, self._folder / path.name)
+            return
+        storage = self._runtime.storages.get(self._part.bucket)
+        storage.put_file(self._part.prefix + path.name, path)
+
+    def get(self, name: str, work_dir: Path) -> Path:
+        """A local file of the part ``name`` (fetched into ``work_dir`` from a bucket)."""
+        if not self._part.bucket:
+            path = self._folder / name
+            if not path.exists():
+                raise FFmpegFailed(f"the part {name} of this chunked output is missing")
+            return path
+        storage = self._runtime.storages.get(self._part.bucket)
+        key = self._part.prefix + name
+        local = storage.local_path(key)
+        if local is not None:
+            return local
+        return storage.fetch_to(key, work_dir / name, patience=self._runtime.outage_patience)
+
+    def delete(self, names: list[str]) -> None:
+        """Remove the parts (after the join); a part that cannot be removed is logged."""
+        if not self._part.bucket:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            return
+        storage = self._runtime.storages.get(self._part.bucket)
+        for name in names:
+            try:
+                storage.delete(self._part.prefix + name)
+            except ReelflowError as exc:
+                log.warning("part %s%s not deleted: %s", self._part.prefix, name, exc)
+
+
+def _progress(
+    ctx: JobContext, done: float, share: float, duration: float
+) -> Callable[[Progress], None]:
+    def report(p: Progress) -> None:
+        ctx.progress(95.0 * (done + share * p.fraction_of(duration)))
+
+    return report
+
+
+def _frames(path: Path) -> int:
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return sum(1 for packet in container.demux(stream) if packet.pts is not None)
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise FFmpegFailed(f"the chunk file {path.name} is not readable: {exc}") from exc
+
+
+class ChunkJobs:
+    """``ChunkJobs(runtime)(job, ctx, src)``: runs one part of a chunked group."""
+
+    def __init__(self, runtime: JobRuntime) -> None:
+        self._runtime = runtime
+
+    def __call__(self, job: JobPayload, ctx: JobContext, src: str, work_dir: Path) -> JobResult:
+        part = job.chunked
+        if part is None:
+            raise FFmpegFailed("a chunk job without its part of the group")
+        works = [w for w in job.works if isinstance(w, TranscodeWork)]
+        if part.role is ChunkRole.SPLIT:
+            plan = self._split(job, ctx, src, works, part, work_dir)
+            return JobResult(job_id=job.job_id, ok=True, chunk_plan=plan)
+        if part.role is ChunkRole.VIDEO:
+            self._video(job, ctx, src, works, part, work_dir)
+        elif part.role is ChunkRole.AUDIO:
+            self._audio(job, ctx, src, works, part, work_dir)
+        else:
+            return self._join(job, ctx, works, part, work_dir)
+        ctx.progress(100.0)
+        return JobResult(job_id=job.job_id, ok=True)
+
+    def _split(
+        self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
+        part: ChunkedJob, work_dir: Path,
+    ) -> ChunkPlan | None:  # fmt: skip
+        scan = scan_frames(src)
+        fps = works[0].fps
+        frames = output_frame_times(scan.end, fps) if fps else list(scan.times)
+        seconds = part.chunk_seconds
+        if not should_chunk(scan.end, seconds):
+            return None
+        count = int(scan.end // seconds)
+        reach = seconds / 4
+        look = min(reach, SCENE_REACH)
+        scenes: list[float] = []
+        for k in range(1, count):
+            target = k * scan.end / count
+            printed = work_dir / f"scenes{k}.txt"
+            args = scene_command(src, target - look, 2 * look, printed, threads=job.ffmpeg_threads)
+            self._runtime.runner.run(args, timeout=job.timeout, cancel=ctx.cancel)
+            if printed.exists():
+                scenes += scene_times(printed.read_text(encoding="utf-8"), scan.offset)
+            ctx.progress(95.0 * k / count)
+        return plan_chunks(
+            frames, scan.end, seconds, keyframes=scan.keyframes, scenes=scenes, window=reach
+        )
+
+    def _video(
+        self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
+        part: ChunkedJob, work_dir: Path,
+    ) -> None:  # fmt: skip
+        chunk = part.chunk
+        assert chunk is not None and job.media_info is not None
+        outs = [work_dir / part_name(chunk.index, work.index) for work in works]
+        command = fused_chunk_command(
+            src,
+            job.media_info,
+            works,
+            chunk,
+            outs,
+            work_dir=work_dir,
+            video_preset=job.video_preset,
+            threads=job.ffmpeg_threads,
+            font_file=self._runtime.font,
+            first_pass=part.first_pass,
+        )
+        for path, data in command.files.items():
+            path.write_bytes(data)
+        share = 1.0 / len(command.runs)
+        for n, args in enumerate(command.runs):
+            report = _progress(ctx, n * share, share, command.duration)
+            self._runtime.runner.run(
+                args, timeout=job.timeout, on_progress=report, cancel=ctx.cancel
+            )
+        parts = Parts(self._runtime, part)
+        for out in outs:
+            # Exactly the planned frames, or the join would lose or double some.
+            made = _frames(out)
+            if made != chunk.frames:
+                raise FFmpegFailed(
+                    f"chunk {chunk.index} of rendition {out.name} made {made} frames, "
+                    f"planned {chunk.frames}"
+                )
+            parts.put(out)
+
+    def _audio(
+        self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
+        part: ChunkedJob, work_dir: Path,
+    ) -> None:  # fmt: skip
+        assert job.media_info is not None
+        parts = Parts(self._runtime, part)
+        for n, work in enumerate(works):
+            out = work_dir / part_name(None, work.index)
+            args = audio_command(src, job.media_info, work, out, threads=job.ffmpeg_threads)
+            if args is None:
+                continue
+            self._runtime.runner.run(args, timeout=job.timeout, cancel=ctx.cancel)
+            parts.put(out)
+            ctx.progress(95.0 * (n + 1) / len(works))
+
+    def _join(
+        self, job: JobPayload, ctx: JobContext, works: list[TranscodeWork], part: ChunkedJob,
+        work_dir: Path,
+    ) -> JobResult:  # fmt: skip
+        plan = part.plan
+        assert plan is not None and job.media_info is not None
+        parts = Parts(self._runtime, part)
+        names: list[str] = []
+        outcomes: list[SubTaskOutcome] = []
+        for n, work in enumerate(works):
+            chunk_names = [part_name(chunk.index, work.index) for chunk in plan.chunks]
+            files = [parts.get(name, work_dir) for name in chunk_names]
+            names += chunk_names
+            has_audio = audio_command("", job.media_info, work, work_dir / "-") is not None
+            audio = None
+            if has_audio:
+                names.append(part_name(None, work.index))
+                audio = parts.get(names[-1], work_dir)
+            out = work_dir / f"w{work.index}.{work.template.format}"
+            share = 1.0 / len(works)
+            join(
+                self._runtime.runner,
+                work,
+                plan,
+                files,
+                audio,
+                out,
+                timeout=job.timeout,
+                on_progress=_progress(ctx, n * share, share, plan.end),
+                cancel=ctx.cancel,
+            )
+            try:
+                outcome = commit_work(
+                    work, WorkFiles(main=out), self._runtime.storages.get,
+                    patience=self._runtime.outage_patience,
+                )  # fmt: skip
+            except StorageUnavailable as exc:
+                return JobResult(
+                    job_id=job.job_id, ok=False, error_code=exc.code, message=exc.message,
+                    retryable=True, subtasks=outcomes,
+                )  # fmt: skip
+            outcomes.append(outcome)
+        parts.delete(names)
+        ctx.progress(100.0)
+        return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
+
+
+__all__ = ["ChunkJobs", "Parts"]

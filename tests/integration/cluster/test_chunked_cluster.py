@@ -1,0 +1,77 @@
+"""Chunked encoding on a cluster: Celery on Redis with two workers, the parts under
+temporary keys of the output bucket (S3 on moto). A worker SIGKILLed during a chunk: the
+task finishes, that chunk ran twice, no other chunk did; the temporary keys are gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.cluster.conftest import MakeCluster
+from tests.integration.server.media import download, submit, upload
+from tests.integration.server.process import ffmpeg_processes, wait_finished, wait_for
+from tests.integration.server.test_chunked import BITRATE, FPS, read, scene_clip
+from tests.s3server import MotoServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_sigkill_a_worker_mid_chunk_reruns_that_chunk_only(
+    make_cluster: MakeCluster,
+    redis_broker: str,
+    moto: MotoServer,
+    ffmpeg_bin: Path,
+    tmp_path: Path,
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=16.0, size="640x360")
+    cluster = make_cluster(redis_broker, lease_seconds="3", chunk_seconds="2", ffmpeg_threads="1")
+    server = cluster.serve()
+    workers = [cluster.worker(), cluster.worker()]
+
+    def chunks(task_id: str) -> list[Any]:
+        rows = cluster.rows(
+            "SELECT id, state, attempt, progress, lease_owner, payload FROM jobs "
+            "WHERE task_id = :t AND kind = 'chunk' ORDER BY id",
+            t=task_id,
+        )
+        return [row for row in rows if row.payload["chunked"]["role"] == "video"]
+
+    with server.client() as client:
+        upload(client, "in/long.mp4", clip)
+        body = {
+            "input": {"bucket": "media", "key": "in/long.mp4"},
+            "media_process_task": {"transcode_task_set": [BITRATE]},
+        }
+        task_id = submit(client, body)
+
+        def running_chunk() -> Any:
+            for row in chunks(task_id):
+                owner = row.lease_owner or ""
+                if row.state == "running" and row.progress > 0 and owner.startswith("worker:"):
+                    return row
+            return None
+
+        job = wait_for(running_chunk, 120, "a chunk to encode on a worker")
+        [victim] = [w for w in workers if f":{w.pid}:" in job.lease_owner]
+        assert victim.kill() == -9
+        marker = str(victim.data_dir.resolve())
+        wait_for(lambda: not ffmpeg_processes(marker) or None, 5.0, "FFmpeg to die")
+        [row] = [r for r in chunks(task_id) if r.id == job.id]
+        assert (row.state, row.attempt) == ("running", 1)  # killed mid-chunk, for sure
+
+        doc = wait_finished(client, task_id, timeout=240)
+        assert doc["phase"] == "succeeded", (doc, cluster.logs())
+        [out] = [download(client, s["outputs"]["Path"], tmp_path) for s in doc["subtasks"]]
+    rows = chunks(task_id)
+    assert len(rows) == 8
+    assert [r.id for r in rows if r.attempt > 1] == [job.id]  # that chunk only, once more
+    assert all(r.state == "succeeded" for r in rows)
+    pts, video_end, audio_end = read(out)
+    assert len(pts) == 16 * FPS
+    assert abs(audio_end - video_end) <= 1 / FPS
+    # The parts were temporary keys of the output bucket: the join deleted them.
+    bucket = cluster.s3_buckets["media"]
+    listed = moto.client().list_objects_v2(Bucket=bucket, Prefix=".reelflow-chunks/")
+    assert listed.get("KeyCount", 0) == 0

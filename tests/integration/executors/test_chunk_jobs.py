@@ -1,0 +1,85 @@
+"""The jobs of a chunked group as a cluster worker runs them: every part goes through the
+output bucket (temporary keys under ``.reelflow-chunks/``), as no two jobs share a disk;
+the join fetches them, commits the output and deletes them. Real FFmpeg; the bucket is the
+in-memory backend, which like S3 has no local paths."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import av
+import pytest
+
+from reelflow.config import Settings
+from reelflow.engine.chunking import chunk_groups, split_of
+from reelflow.executors.base import JobContext
+from reelflow.executors.jobs import JobRuntime
+from reelflow.media.probe import probe
+from reelflow.planner.plan import DefaultPlanner
+from reelflow.planner.resolve import resolve_request
+from reelflow.presets.lookup import PresetLookup
+from reelflow.specs.chunks import ChunkRole
+from reelflow.specs.jobs import JobKind, JobPayload, JobResult
+from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.storage.memory import MemoryStorage
+from reelflow.storage.registry import StorageRegistry
+from tests.clips import ClipCache
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_cluster_keeps_the_parts_in_the_output_bucket_until_the_join(
+    tmp_path: Path, clips: ClipCache, ffmpeg_bin: Path
+) -> None:
+    clip = clips(duration=6.0, width=320, height=180)
+    bucket = MemoryStorage("fin")
+    bucket.put_bytes("in/a.mp4", clip.read_bytes())
+    runtime = JobRuntime(ffmpeg_bin, StorageRegistry([bucket]), tmp_path / "scratch")
+    settings = Settings(executor="celery", chunk_seconds=2.0, ffmpeg_threads=1)
+    request = TaskRequest.model_validate(
+        {
+            "source": {"type": "bucket", "bucket": "fin", "key": "in/a.mp4"},
+            "media_process_task": {"transcode_task_set": [{"definition": 100010}]},
+        }
+    )
+    info = probe(clip)
+    [planned] = DefaultPlanner().plan(resolve_request(request, PresetLookup()), info, "a").jobs
+    [group] = chunk_groups(planned.works, info, settings).groups
+    split = split_of("t-1", group, settings)
+    assert (split.bucket, split.prefix) == ("fin", ".reelflow-chunks/t-1/g0/")
+
+    def run(kind: JobKind, **part: object) -> JobResult:
+        job = JobPayload(
+            job_id=f"j-{part.get('role')}-{part.get('chunk', '')}",
+            task_id="t-1",
+            kind=kind,
+            source=TaskSource(type="bucket", bucket="fin", key="in/a.mp4"),
+            media_info=info,
+            works=group,
+            video_preset="veryfast",
+            ffmpeg_threads=1,
+            chunked=split.model_copy(update=part),
+        )
+        result = runtime(job, JobContext(lambda _: None, threading.Event()))
+        assert result.ok, result
+        return result
+
+    plan = run(JobKind.CHUNK).chunk_plan
+    assert plan is not None and len(plan.chunks) == 3
+    [work] = group
+    for chunk in plan.chunks:
+        run(JobKind.CHUNK, role=ChunkRole.VIDEO, chunk=chunk, split=1)
+    run(JobKind.CHUNK, role=ChunkRole.AUDIO, split=1)
+    parts = sorted(o.key for o in bucket.list(".reelflow-chunks/"))
+    assert parts == [f".reelflow-chunks/t-1/g0/audio-w{work.index}.m4a"] + [
+        f".reelflow-chunks/t-1/g0/chunk{c.index}-w{work.index}.mp4" for c in plan.chunks
+    ]
+    run(JobKind.JOIN, role=ChunkRole.JOIN, plan=plan, split=1)
+    assert bucket.list(".reelflow-chunks/") == []  # the join deleted every part
+    out = tmp_path / "out.mp4"
+    out.write_bytes(bucket.read_bytes(work.key))
+    with av.open(str(out)) as container:
+        frames = sum(1 for p in container.demux(container.streams.video[0]) if p.pts is not None)
+        assert container.streams.audio
+    assert frames == 150

@@ -1,0 +1,283 @@
+"""Chunked encoding through the real engine: a ``reelflow serve`` with two local workers
+cuts a long source into chunks (split -> chunk jobs + audio -> join, each a job row with
+its own lease), and the output has exactly the frames of a one-shot encode.
+
+Real FFmpeg on a generated clip with scene cuts (three lavfi sources concatenated) and a
+sine tone; ``chunk_seconds`` 2 and single-threaded FFmpeg, as the issue's bench runs.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from tests.clips import run_ffmpeg
+from tests.integration.server.media import download, submit, upload
+from tests.integration.server.process import (
+    ServerProcess,
+    Servers,
+    ffmpeg_processes,
+    query,
+    wait_finished,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHUNKED = {"workers": "2", "chunk_seconds": "2", "ffmpeg_threads": "1"}
+# Scene cuts at 2.2 s and 5.8 s: within a quarter chunk of the targets 2 s and 6 s.
+CUTS = (2.2, 5.8)
+DURATION = 8.0
+FPS = 25
+# H.264 at a bitrate (two passes per chunk) and at a constant quality (one), 180p: one
+# group, both renditions of a chunk from one decode.
+BITRATE: dict[str, Any] = {
+    "definition": 0,
+    "raw_parameter": {
+        "container": "mp4",
+        "video_template": {"codec": "libx264", "height": 180, "bitrate": 300, "fps": FPS},
+        "audio_template": {"codec": "aac", "bitrate": 64, "sample_rate": 44100},
+    },
+    "output_object_path": "{inputName}_vbv.{format}",
+}
+CRF: dict[str, Any] = {
+    "definition": 0,
+    "raw_parameter": {
+        "container": "mp4",
+        "video_template": {"codec": "libx264", "height": 180, "vcrf": 26, "fps": FPS},
+        "audio_template": {"codec": "aac", "bitrate": 64, "sample_rate": 44100},
+    },
+    "output_object_path": "{inputName}_crf.{format}",
+}
+
+
+def scene_clip(path: Path, ffmpeg: Path, duration: float = DURATION, size: str = "320x180") -> Path:
+    """Three shots (``CUTS``) of different lavfi sources, a sine tone, one keyframe."""
+    a, b = CUTS[0], round(CUTS[1] - CUTS[0], 3)
+    c = round(duration - CUTS[1], 3)
+    sources = [f"testsrc2=s={size}:r={FPS}:d={a}", f"smptebars=s={size}:r={FPS}:d={b}",
+               f"testsrc=s={size}:r={FPS}:d={c}"]  # fmt: skip
+    args: list[str] = []
+    for source in sources:
+        args += ["-f", "lavfi", "-i", source]
+    args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}"]
+    graph = f"[0:v][1:v][2:v]concat=n=3:v=1:a=0,trim=duration={duration},format=yuv420p[v]"
+    args += ["-filter_complex", graph, "-map", "[v]", "-map", "3:a"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "1000", "-sc_threshold", "0"]
+    args += ["-c:a", "aac", "-t", str(duration), str(path)]
+    run_ffmpeg(args, ffmpeg)
+    return path
+
+
+def read(path: Path) -> tuple[list[float], float, float]:
+    """(video pts sorted, video end, audio end) of a file."""
+    frames: list[tuple[float, float]] = []
+    audio_end = 0.0
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        for packet in container.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            start = float(packet.pts * packet.time_base)
+            end = start + float((packet.duration or 0) * packet.time_base)
+            if packet.stream is video:
+                frames.append((start, end))
+            else:
+                audio_end = max(audio_end, end)
+    frames.sort()
+    return [t for t, _ in frames], frames[-1][1], audio_end
+
+
+def vmaf(ffmpeg: Path, encoded: Path, source: Path, tmp: Path) -> list[float]:
+    log = tmp / f"{encoded.stem}-{encoded.parent.name}.json"
+    graph = (
+        f"[1:v]fps={FPS},scale=320:180,format=yuv420p[ref];"
+        f"[0:v][ref]libvmaf=log_fmt=json:log_path={log}:n_threads=1"
+    )
+    run_ffmpeg(["-i", str(encoded), "-i", str(source), "-lavfi", graph, "-f", "null", "-"], ffmpeg)
+    return [float(f["metrics"]["vmaf"]) for f in json.loads(log.read_text())["frames"]]
+
+
+def run_task(server: ServerProcess, clip: Path, into: Path) -> tuple[dict[str, Any], list[Path]]:
+    with server.client() as client:
+        upload(client, "in/long.mp4", clip)
+        body = {
+            "input": {"bucket": "media", "key": "in/long.mp4"},
+            "media_process_task": {"transcode_task_set": [BITRATE, CRF]},
+        }
+        doc = wait_finished(client, submit(client, body), timeout=180)
+        into.mkdir()
+        files = [
+            download(client, sub["outputs"]["Path"], into)
+            for sub in doc["subtasks"]
+            if sub["status"] == "SUCCESS"
+        ]
+    return doc, files
+
+
+def chunk_jobs(data_dir: Path) -> list[dict[str, Any]]:
+    rows = query(data_dir, "SELECT * FROM jobs WHERE kind IN ('chunk', 'join') ORDER BY id")
+    jobs = []
+    for row in rows:
+        payload = json.loads(row["payload"])
+        jobs.append(dict(row) | {"part": payload["chunked"]})
+    return jobs
+
+
+def video_parts(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [job for job in jobs if job["part"]["role"] == "video"]
+
+
+def test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin)
+    chunked = servers.start(tmp_path / "chunked", **CHUNKED)
+    doc, joined = run_task(chunked, clip, tmp_path / "out-chunked")
+    assert doc["phase"] == "succeeded", doc
+    one_shot = servers.start(tmp_path / "one", workers="2", chunk_seconds="0", ffmpeg_threads="1")
+    doc_one, single = run_task(one_shot, clip, tmp_path / "out-one")
+    assert doc_one["phase"] == "succeeded", doc_one
+
+    # The engine's graph: one split, one audio job, four chunks, one join; each ran once.
+    jobs = chunk_jobs(chunked.data_dir)
+    roles = [job["part"]["role"] for job in jobs]
+    assert roles == ["split", "audio", "video", "video", "video", "video", "join"]
+    assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 7
+    assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
+    # Borders on the scene cuts where one is near the target (2.2, 5.8), else exact (4.0).
+    starts = [job["part"]["chunk"]["start"] for job in video_parts(jobs)]
+    assert starts == pytest.approx([0.0, 2.2, 4.0, 5.8], abs=1e-6)
+    # The chunk files were deleted after the join.
+    assert not list((chunked.data_dir / "scratch" / "chunks").rglob("*.mp4"))
+
+    scores = {}
+    for mine, theirs in zip(joined, single, strict=True):
+        assert mine.name == theirs.name
+        pts, video_end, audio_end = read(mine)
+        pts_one, video_end_one, audio_end_one = read(theirs)
+        # Exactly the one-shot's frames at the one-shot's times; A/V within one frame.
+        assert len(pts) == len(pts_one) == DURATION * FPS
+        assert max(abs(a - b) for a, b in zip(pts, pts_one, strict=True)) < 1e-3
+        assert video_end == pytest.approx(video_end_one, abs=1e-3)
+        assert abs(audio_end - video_end) <= 1 / FPS
+        assert audio_end == pytest.approx(audio_end_one, abs=1e-3)
+        # Seam quality (libvmaf against the source): within 0.3 overall, 1.0 around seams.
+        ref = vmaf(ffmpeg_bin, mine, clip, tmp_path)
+        ref_one = vmaf(ffmpeg_bin, theirs, clip, tmp_path)
+        overall = statistics.mean(ref) - statistics.mean(ref_one)
+        seams = []
+        for start in starts[1:]:
+            seam = round(start * FPS)
+            around = slice(seam - 12, seam + 12)
+            seams.append(statistics.mean(ref[around]) - statistics.mean(ref_one[around]))
+        scores[mine.name] = (round(overall, 2), round(min(seams), 2))
+        assert overall > -0.3, scores
+        assert min(seams) > -1.0, scores
+    print("VMAF chunked - one-shot (overall, worst seam):", scores)
+
+
+def wait_chunk_running(data_dir: Path, timeout: float = 60.0) -> None:
+    def running() -> bool | None:
+        jobs = video_parts(chunk_jobs(data_dir))
+        return any(job["state"] == "running" and job["progress"] > 0 for job in jobs) or None
+
+    wait_for(running, timeout, "a chunk to encode")
+
+
+def start_long(server: ServerProcess, clip: Path, client: httpx.Client) -> str:
+    upload(client, "in/long.mp4", clip)
+    body = {
+        "input": {"bucket": "media", "key": "in/long.mp4"},
+        "media_process_task": {"transcode_task_set": [BITRATE]},
+    }
+    return submit(client, body)
+
+
+def test_a_chunk_that_fails_fails_the_output_naming_the_chunk(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=12.0, size="640x360")
+    short = scene_clip(tmp_path / "short.mp4", ffmpeg_bin, duration=DURATION)
+    server = servers.start(tmp_path / "data", **CHUNKED)
+    with server.client() as client:
+        task_id = start_long(server, clip, client)
+        wait_chunk_running(server.data_dir)
+        # The source is replaced by a shorter one after the split: the chunks past its
+        # end cannot make their planned frames.
+        upload(client, "in/long.mp4", short)
+        doc = wait_finished(client, task_id, timeout=120)
+    [sub] = doc["subtasks"]
+    assert doc["phase"] == "failed"
+    assert sub["err_code"] == "FailedOperation.ChunkFailed", sub
+    assert "chunk " in sub["message"] and " of 6 (" in sub["message"], sub["message"]
+    jobs = chunk_jobs(server.data_dir)
+    assert "join" not in [job["part"]["role"] for job in jobs]
+    assert not [job for job in jobs if job["state"] in ("queued", "running")]
+    [failed] = [job for job in jobs if job["state"] == "failed"]
+    chunk = failed["part"]["chunk"]
+    assert f"chunk {chunk['index']} of 6" in sub["message"]
+    assert chunk["end"] > DURATION  # a chunk past the new source's end
+
+
+def test_cancel_stops_every_chunk_and_never_joins(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=16.0, size="640x360")
+    server = servers.start(tmp_path / "data", **CHUNKED)
+    with server.client() as client:
+        task_id = start_long(server, clip, client)
+        wait_chunk_running(server.data_dir)
+        response = client.post(f"/v1/tasks/{task_id}:cancel")
+        assert response.status_code in (200, 202, 204), response.text
+        doc = wait_finished(client, task_id, timeout=30)
+    assert doc["phase"] == "cancelled", doc
+    marker = str(server.data_dir.resolve())
+    wait_for(lambda: not ffmpeg_processes(marker) or None, 10.0, "every chunk's FFmpeg to stop")
+    jobs = chunk_jobs(server.data_dir)
+    assert "join" not in [job["part"]["role"] for job in jobs]
+    assert {job["state"] for job in video_parts(jobs)} <= {"cancelled", "succeeded"}
+    assert "cancelled" in {job["state"] for job in video_parts(jobs)}
+    time.sleep(1.0)
+    assert not query(server.data_dir, "SELECT id FROM jobs WHERE state IN ('queued', 'running')")
+
+
+def test_a_killed_server_reruns_only_the_chunks_it_was_encoding(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=16.0, size="640x360")
+    data_dir = tmp_path / "data"
+    first = servers.start(data_dir, lease_seconds="3", **CHUNKED)
+    with first.client() as client:
+        task_id = start_long(first, clip, client)
+
+    def some_done_some_running() -> list[dict[str, Any]] | None:
+        parts = video_parts(chunk_jobs(data_dir))
+        states = [job["state"] for job in parts]
+        done = "succeeded" in states and "running" in states and "queued" in states
+        return parts if done else None
+
+    wait_for(some_done_some_running, 120, "a chunk done and others running")
+    assert first.kill() == -9
+    before = {job["id"]: job["state"] for job in video_parts(chunk_jobs(data_dir))}
+    killed = {job_id for job_id, state in before.items() if state == "running"}
+    assert killed
+
+    second = servers.start(data_dir, lease_seconds="3", **CHUNKED)
+    with second.client() as client:
+        doc = wait_finished(client, task_id, timeout=180)
+        [out] = [download(client, s["outputs"]["Path"], tmp_path) for s in doc["subtasks"]]
+    assert doc["phase"] == "succeeded", doc
+    after = {job["id"]: job["attempt"] for job in video_parts(chunk_jobs(data_dir))}
+    # Only the chunks the killed server was encoding ran again.
+    assert {job_id for job_id, attempt in after.items() if attempt > 1} == killed
+    pts, video_end, audio_end = read(out)
+    assert len(pts) == 16 * FPS
+    assert abs(audio_end - video_end) <= 1 / FPS

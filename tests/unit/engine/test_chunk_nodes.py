@@ -1,0 +1,247 @@
+"""Chunked groups through the engine (real planner, scripted runner): which outputs are
+chunked, split -> chunks + audio -> join as job rows, the output's progress as the weighted
+sum of its parts, a chunk failing for good, and a lost chunk re-run alone. The source is
+``MEDIA_INFO`` with an audio stream: 10 s, so 2 s chunks make five."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reelflow.config import Settings
+from reelflow.db.session import session_factory
+from reelflow.db.triggers import OwnOutput
+from reelflow.engine.chunking import chunk_groups
+from reelflow.engine.service import Engine
+from reelflow.executors.base import JobContext
+from reelflow.media.chunks import output_frame_times, plan_chunks
+from reelflow.planner.plan import DefaultPlanner
+from reelflow.planner.resolve import resolve_request
+from reelflow.presets.lookup import PresetLookup
+from reelflow.specs.chunks import ChunkRole
+from reelflow.specs.jobs import (
+    JobEvent,
+    JobEventType,
+    JobKind,
+    JobPayload,
+    JobResult,
+    SubTaskOutcome,
+)
+from reelflow.specs.media import AudioStreamInfo
+from reelflow.specs.requests import TaskRequest
+from reelflow.specs.states import JobState, SubTaskState, TaskState
+from tests.unit.engine.fakes import MEDIA_INFO, FakeClock, NoCancel, drive, finished, job_rows
+from tests.unit.engine.test_stages import result
+
+WITH_AUDIO = dataclasses.replace(
+    MEDIA_INFO,
+    audio=(
+        AudioStreamInfo(
+            index=1, codec="aac", sample_rate=44100, channels=2, bitrate=128000, duration=10.0
+        ),
+    ),
+)
+
+
+class ChunkRunner:
+    """Probes answer ``MEDIA_INFO`` (10 s); a split plans 2 s chunks; parts succeed unless
+    their chunk index is in ``failing``; a join commits every work."""
+
+    def __init__(self) -> None:
+        self.calls: list[JobPayload] = []
+        self.failing: set[int] = set()
+
+    def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
+        self.calls.append(job)
+        if job.kind is JobKind.PROBE:
+            return JobResult(job_id=job.job_id, ok=True, media_info=WITH_AUDIO)
+        part = job.chunked
+        if job.kind is JobKind.MEDIA or part is None or part.role is ChunkRole.JOIN:
+            outcomes = [SubTaskOutcome(index=w.index, ok=True, output=result(w)) for w in job.works]
+            return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
+        if part.role is ChunkRole.SPLIT:
+            plan = plan_chunks(output_frame_times(10.0, 25), 10.0, part.chunk_seconds)
+            return JobResult(job_id=job.job_id, ok=True, chunk_plan=plan)
+        if part.chunk is not None and part.chunk.index in self.failing:
+            return JobResult(job_id=job.job_id, ok=False, error_code="FFmpegFailed", message="x")
+        return JobResult(job_id=job.job_id, ok=True)
+
+    def roles(self) -> list[str]:
+        return [job.chunked.role.value if job.chunked else job.kind.value for job in self.calls]
+
+
+def request() -> TaskRequest:
+    return TaskRequest.model_validate(
+        {
+            "source": {"type": "bucket", "bucket": "in", "key": "up/clip.mp4"},
+            "media_process_task": {
+                "transcode_task_set": [{"definition": 100010}, {"definition": 100020}],
+                "snapshot_by_time_offset_task_set": [
+                    {"definition": 10, "ext_time_offset_set": ["50%"]}
+                ],
+            },
+        }
+    )
+
+
+def make_engine(db: DbEngine, tmp_path: Path, clock: FakeClock, **values: object) -> Engine:
+    settings = Settings(data_dir=tmp_path, max_attempts=2, chunk_seconds=2.0, **values)  # type: ignore[arg-type]
+    return Engine(session_factory(db), DefaultPlanner(), settings, clock=clock)
+
+
+def test_one_worker_or_no_chunk_length_means_no_chunks(tmp_path: Path) -> None:
+    planner = DefaultPlanner()
+    [planned] = planner.plan(resolve_request(request(), PresetLookup()), MEDIA_INFO, "a").jobs
+    for settings, groups in [
+        (Settings(data_dir=tmp_path, workers=1, chunk_seconds=2.0), 0),
+        (Settings(data_dir=tmp_path, workers=2, chunk_seconds=0.0), 0),
+        (Settings(data_dir=tmp_path, workers=2, chunk_seconds=5.0), 0),  # 10 s: not > 2 x 5
+        (Settings(data_dir=tmp_path, workers=2, chunk_seconds=2.0), 1),
+        (Settings(data_dir=tmp_path, executor="celery", chunk_seconds=2.0), 1),
+    ]:
+        split = chunk_groups(planned.works, MEDIA_INFO, settings)
+        assert len(split.groups) == groups, settings
+        assert len(split.rest) == len(planned.works) - (2 if groups else 0)
+
+
+def test_split_then_chunks_and_audio_then_join(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2)
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    view = engine.task_view(task_id)
+    assert view.state is TaskState.SUCCEEDED
+    # The two renditions (same rate) are one group; the snapshot runs as a MEDIA job.
+    roles = runner.roles()
+    assert roles[:3] == ["probe", "split", "media"]
+    assert roles[3:] == ["audio"] + ["video"] * 5 + ["join"]
+    [split] = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.SPLIT]
+    assert sorted(w.index for w in split.works) == [0, 1]
+    videos = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.VIDEO]
+    assert all(sorted(w.index for w in job.works) == [0, 1] for job in videos)  # fused
+    [join] = [job for job in runner.calls if job.kind is JobKind.JOIN]
+    assert join.chunked is not None and join.chunked.plan is not None
+    assert [c.start for c in join.chunked.plan.chunks] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert all(row.state is JobState.SUCCEEDED for row in job_rows(db, task_id))
+
+
+def test_progress_is_the_weighted_sum_of_the_parts(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2)
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    [probe] = engine.claim("w1", 1)
+    engine.handle(finished(probe, runner(probe, JobContext(print, NoCancel()))), owner="w1")
+    for job in engine.claim("w1", 10):  # the snapshot's MEDIA job and the split
+        engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
+    parts = engine.claim("w1", 10)
+    assert [p.chunked.role for p in parts if p.chunked] == [ChunkRole.AUDIO] + [ChunkRole.VIDEO] * 5
+    audio, first, second = parts[0], parts[1], parts[2]
+    engine.handle(finished(audio, runner(audio, JobContext(print, NoCancel()))), owner="w1")
+    engine.handle(
+        JobEvent(job_id=first.job_id, type=JobEventType.PROGRESS, progress=50.0), owner="w1"
+    )
+    engine.handle(
+        JobEvent(job_id=second.job_id, type=JobEventType.PROGRESS, progress=100.0), owner="w1"
+    )
+    # The audio's 5 % + half of chunk 0's 18 % + all of chunk 1's 18 % = 32 %.
+    subs = engine.task_view(task_id).subtasks
+    assert [round(s.progress, 2) for s in subs[:2]] == [32.0, 32.0]
+    assert [s.state for s in subs[:2]] == [SubTaskState.RUNNING] * 2
+    # What the console draws along each output's bar: its five chunks, a fifth each.
+    marks = engine.chunk_marks(task_id)
+    assert sorted(marks) == [0, 1]
+    assert [(m.index, m.state, m.progress) for m in marks[0][:3]] == [
+        (0, JobState.RUNNING, 50.0),
+        (1, JobState.RUNNING, 100.0),
+        (2, JobState.RUNNING, 0.0),
+    ]
+    assert [round(m.share, 3) for m in marks[0]] == [0.2] * 5
+
+
+def test_a_chunk_failing_for_good_fails_the_output_naming_it(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2)
+    runner = ChunkRunner()
+    runner.failing = {2}
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    view = engine.task_view(task_id)
+    assert view.state is TaskState.FAILED
+    rendition = view.subtasks[0]
+    assert rendition.err_code == "FailedOperation.ChunkFailed"
+    assert rendition.message.startswith("chunk 2 of 5 (4.00-6.00 s) failed after 1 attempt(s)")
+    assert view.subtasks[2].state is SubTaskState.SUCCEEDED  # the snapshot, not chunked
+    assert JobKind.JOIN not in [row.kind for row in job_rows(db, task_id)]
+    states = {row.state for row in job_rows(db, task_id)}
+    assert JobState.QUEUED not in states and JobState.RUNNING not in states
+    # A retry splits again (a new generation of parts) and joins once every part is done.
+    runner.failing = set()
+    assert engine.retry_failed(task_id) == [0, 1]
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    assert runner.roles().count("split") == 2 and runner.roles().count("join") == 1
+
+
+def test_a_lost_chunk_runs_again_alone(db: DbEngine, tmp_path: Path, clock: FakeClock) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2, lease_seconds=30.0)
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    for _ in range(2):  # the probe, then the snapshot and the split
+        for job in engine.claim("w1", 10):
+            engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
+    parts = engine.claim("dead", 10)
+    lost = parts[3]
+    for job in parts:
+        if job is not lost:
+            engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="dead")
+    clock.advance(31)
+    assert engine.requeue_expired() == 1
+    clock.advance(10)  # its retry delay
+    assert drive(engine, runner, owner="w2") == 2  # the lost chunk, then the join
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    attempts = {row.id: row.attempt for row in job_rows(db, task_id) if row.kind is JobKind.CHUNK}
+    assert [job_id for job_id, n in attempts.items() if n > 1] == [int(lost.job_id)]
+
+
+def test_a_split_that_finds_the_source_short_runs_it_whole(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2)
+
+    class Short(ChunkRunner):
+        def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
+            if job.chunked is not None and job.chunked.role is ChunkRole.SPLIT:
+                self.calls.append(job)
+                return JobResult(job_id=job.job_id, ok=True, chunk_plan=None)
+            return super().__call__(job, ctx)
+
+    runner = Short()
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    assert runner.roles() == ["probe", "split", "media", "media"]
+
+
+def test_a_clusters_parts_are_known_as_the_tasks_own_keys(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, executor="celery")
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    with Session(db) as session:
+        keys = session.scalars(select(OwnOutput.key).where(OwnOutput.task_id == task_id)).all()
+    parts = sorted(k for k in keys if k.startswith(".reelflow-chunks/"))
+    # Triggers on the output bucket never take a chunk for a new upload.
+    assert len(parts) == 2 * (5 + 1)  # two renditions: five chunks and the audio each
+    assert parts[0] == f".reelflow-chunks/{task_id}/g0/audio-w0.m4a"
