@@ -54,7 +54,8 @@ from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame, vmaf_mo
 # The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
 # chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
 # than every AUTO_MAX_SUBSAMPLE-th: the error of a subsampled mean shrinks with the number
-# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md).
+# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md):
+# fewer than 50 broke the 0.5 VMAF bound on moving and scene-cut clips (--clips).
 AUTO = 0
 AUTO_SCORED_FRAMES = 50
 AUTO_MAX_SUBSAMPLE = 30
