@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from reelflow.config import Settings
 from reelflow.media.chunks.command import chunkable
 from reelflow.media.chunks.plan import should_chunk
+from reelflow.media.ladder.chunked import ladder_chunkable
 from reelflow.specs.chunks import ChunkedJob, ChunkRole
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.works import TranscodeWork, Work
+from reelflow.specs.works import LadderWork, TranscodeWork, Work
 
 CHUNK_FAILED = "FailedOperation.ChunkFailed"
 # Shares of a group's progress: the chunks' video (by duration), the audio, the join.
@@ -33,7 +34,7 @@ PARTS_FOLDER = ".reelflow-chunks"  # temporary keys of a cluster's parts, in the
 class Groups:
     """A planned job's works: the chunked groups, and the rest (one MEDIA job, as before)."""
 
-    groups: list[list[TranscodeWork]]
+    groups: list[list[TranscodeWork] | list[LadderWork]]
     rest: list[Work]
 
 
@@ -54,11 +55,25 @@ def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
     )
 
 
+def _chunked_ladder(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
+    """An HLS ladder of separate segment files, not scored, not per-title (its rungs are
+    chosen by an analysis of the whole source), longer than two chunks."""
+    return (
+        isinstance(work, LadderWork)
+        and ladder_chunkable(work.ladder)
+        and not work.quality
+        and not work.target_vmaf
+        and info.primary_video is not None
+        and should_chunk(info.duration or 0.0, chunk_seconds)
+    )
+
+
 def chunk_groups(works: Sequence[Work], info: MediaInfo, settings: Settings) -> Groups:
     """Split ``works`` (one planned job's) into chunked groups and the rest."""
     if not can_chunk(settings):
         return Groups([], list(works))
     by_rate: dict[float, list[TranscodeWork]] = {}
+    ladders: list[list[LadderWork]] = []
     rest: list[Work] = []
     # A sub-task is chunked whole or not at all: one with several works stays in one job.
     counts = Counter(work.index for work in works)
@@ -70,13 +85,19 @@ def chunk_groups(works: Sequence[Work], info: MediaInfo, settings: Settings) -> 
             and _chunked(work, info, settings.chunk_seconds)
         ):
             by_rate.setdefault(work.fps, []).append(work)
+        elif (
+            alone
+            and isinstance(work, LadderWork)
+            and _chunked_ladder(work, info, settings.chunk_seconds)
+        ):
+            ladders.append([work])  # a ladder is its own group: its chunks fuse its rungs
         else:
             rest.append(work)
-    return Groups(list(by_rate.values()), rest)
+    return Groups([*by_rate.values(), *ladders], rest)
 
 
 def parts_place(
-    task_id: str, group: int, works: Sequence[TranscodeWork], settings: Settings
+    task_id: str, group: int, works: Sequence[TranscodeWork | LadderWork], settings: Settings
 ) -> tuple[str, str]:
     """Where a group's parts live: (bucket, prefix); bucket "" = this machine's scratch."""
     if settings.executor == "local":
@@ -84,7 +105,9 @@ def parts_place(
     return works[0].bucket, f"{PARTS_FOLDER}/{task_id}/g{group}/"
 
 
-def split_of(task_id: str, works: Sequence[TranscodeWork], settings: Settings) -> ChunkedJob:
+def split_of(
+    task_id: str, works: Sequence[TranscodeWork | LadderWork], settings: Settings
+) -> ChunkedJob:
     group = min(work.index for work in works)
     bucket, prefix = parts_place(task_id, group, works, settings)
     return ChunkedJob(

@@ -26,6 +26,7 @@ import av.error
 
 from reelflow.errors import FFmpegFailed, ReelflowError, StorageUnavailable
 from reelflow.executors.base import JobContext
+from reelflow.executors.ladder_chunks import LadderChunks
 from reelflow.executors.outputs import commit_work
 from reelflow.media.chunks import (
     audio_command,
@@ -42,7 +43,7 @@ from reelflow.media.command import WorkFiles
 from reelflow.media.progress import Progress
 from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
 from reelflow.specs.jobs import JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.works import TranscodeWork
+from reelflow.specs.works import LadderWork, TranscodeWork
 
 if TYPE_CHECKING:
     from reelflow.executors.jobs import JobRuntime
@@ -129,6 +130,9 @@ class ChunkJobs:
         part = job.chunked
         if part is None:
             raise FFmpegFailed("a chunk job without its part of the group")
+        ladders = [w for w in job.works if isinstance(w, LadderWork)]
+        if ladders:
+            return LadderChunks(self._runtime)(job, ctx, src, ladders[0], part, work_dir)
         works = [w for w in job.works if isinstance(w, TranscodeWork)]
         if part.role is ChunkRole.SPLIT:
             plan = self._split(job, ctx, src, works, part, work_dir)
