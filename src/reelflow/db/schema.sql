@@ -255,5 +255,6 @@ CREATE TABLE deferred_triggers (
 	CONSTRAINT uq_deferred_triggers_workflow_id_object_hash UNIQUE (workflow_id, object_hash)
 );
 CREATE INDEX ix_deferred_triggers_account_id_id ON deferred_triggers (account_id, id);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0010');
+CREATE INDEX ix_tasks_account_id_finished_at_state ON tasks (account_id, finished_at, state);
+INSERT INTO "alembic_version" ("version_num") VALUES ('0011');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);
