@@ -17,7 +17,10 @@ import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reelflow.errors import MediaError, SpecError, StorageUnavailable
+import av
+import av.error
+
+from reelflow.errors import FFmpegFailed, MediaError, SpecError, StorageUnavailable
 from reelflow.executors.base import JobContext
 from reelflow.executors.ladders import check_error, check_package, commit_package
 from reelflow.media.ladder.chunked import (
@@ -27,6 +30,7 @@ from reelflow.media.ladder.chunked import (
     publish_chunked_ladder,
 )
 from reelflow.media.ladder.command import LadderCommand
+from reelflow.media.ladder.hls import read_segments
 from reelflow.media.progress import Progress
 from reelflow.specs.chunks import Chunk, ChunkedJob, ChunkRole, ladder_part_name
 from reelflow.specs.jobs import JobPayload, JobResult, SubTaskOutcome
@@ -49,6 +53,26 @@ def _unpack(archive: Path, folder: Path) -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")
     return folder
+
+
+def _check_frames(command: LadderCommand, chunk: Chunk) -> None:
+    """Every rung's segments of the chunk hold exactly its planned frames (else a frame
+    would be lost or doubled at a border). The last chunk runs to the source's end, as the
+    one-shot ladder does: its count is the source's, not the probe's rounding."""
+    for stream in command.streams:
+        made = 0
+        for ref in read_segments(stream.playlist):
+            try:
+                with av.open(str(ref.media.path)) as container:
+                    video = container.streams.video[0]
+                    made += sum(1 for p in container.demux(video) if p.pts is not None)
+            except (av.error.FFmpegError, IndexError) as exc:
+                raise FFmpegFailed(f"segment {ref.media.path.name} is not readable: {exc}") from exc
+        if made != chunk.frames and (chunk.cut_end or not made):
+            raise FFmpegFailed(
+                f"chunk {chunk.index} of video rung {stream.index} made {made} frames, "
+                f"planned {chunk.frames}"
+            )
 
 
 class LadderChunks:
@@ -96,6 +120,8 @@ class LadderChunks:
             self._runtime.runner.run(
                 command.args, timeout=job.timeout, on_progress=report, cancel=ctx.cancel
             )
+            if part.chunk is not None:
+                _check_frames(command, part.chunk)
             self._parts(part).put(_pack(command.raw_dir, work_dir / name))
         ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True)

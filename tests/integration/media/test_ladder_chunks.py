@@ -15,6 +15,8 @@ from typing import Any
 import m3u8
 import pytest
 
+from reelflow.errors import FFmpegFailed
+from reelflow.executors.ladder_chunks import _check_frames
 from reelflow.media.ladder import package_ladder
 from reelflow.media.ladder.chunked import (
     ladder_audio_command,
@@ -170,3 +172,20 @@ def test_chunked_ladder_equals_the_one_shot_ladder(
     for r in parts.renditions:
         if r.kind == "video":
             assert abs(r.duration - audio.duration) <= frame + 1e-6
+
+
+def test_a_chunk_job_checks_its_frames(clips: ClipCache, ffmpeg_bin: Path, tmp_path: Path) -> None:
+    """The VIDEO node's check (``executors.ladder_chunks``): a middle chunk's segments hold
+    exactly its planned frames; one frame more or less in the plan fails the chunk."""
+    source = clips(duration=DURATION, width=320, height=180)
+    info = probe(source)
+    ladder = select_rungs(template("ts-segment"), info, definition=1001)
+    chunk = plan_ladder_chunks(DURATION, ladder, CHUNK).chunks[1]
+    command = ladder_chunk_command(
+        str(source), info, ladder, chunk, tmp_path, video_preset="veryfast", threads=1
+    )
+    FFmpegRunner(ffmpeg_bin).run(command.args, timeout=300)
+    _check_frames(command, chunk)  # 150 frames, 6.0-12.0 s
+    for frames in (chunk.frames - 1, chunk.frames + 1):
+        with pytest.raises(FFmpegFailed, match="made 150 frames"):
+            _check_frames(command, chunk.model_copy(update={"frames": frames}))
