@@ -97,6 +97,15 @@ def split_of(task_id: str, works: Sequence[TranscodeWork], settings: Settings) -
     )
 
 
+def generation_prefix(part: ChunkedJob, split: int) -> str:
+    """The prefix of the parts planned by the split job ``split``: each generation of a
+    group (a retried task splits again) has its own, so removing a failed one's parts
+    (``reelflow.engine.leftovers``) never touches another's."""
+    if part.bucket:
+        return f"{part.prefix}s{split}/"
+    return f"{part.prefix}-s{split}"
+
+
 def describe_part(part: ChunkedJob, count: int | None = None) -> str:
     """A part as a person reads it in an error: "chunk 2 of 3 (4.00-6.00 s)"."""
     if part.role is ChunkRole.VIDEO and part.chunk is not None:
@@ -114,6 +123,7 @@ __all__ = [
     "can_chunk",
     "chunk_groups",
     "describe_part",
+    "generation_prefix",
     "parts_place",
     "split_of",
 ]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import av
 import av.error
 
+from reelflow.engine.chunking import PARTS_FOLDER
 from reelflow.errors import FFmpegFailed, ReelflowError, StorageUnavailable
 from reelflow.executors.base import JobContext
 from reelflow.executors.outputs import commit_work
@@ -99,6 +100,26 @@ class Parts:
                 storage.delete(self._part.prefix + name)
             except ReelflowError as exc:
                 log.warning("part %s%s not deleted: %s", self._part.prefix, name, exc)
+
+
+def remove_parts(runtime: JobRuntime, bucket: str, prefix: str) -> None:
+    """Remove every part under ``prefix`` (a group generation's: its scratch folder, or its
+    temporary keys in ``bucket``); idempotent. The scheduler's pass over the leftovers of
+    failed and cancelled groups calls it (``reelflow.engine.leftovers``)."""
+    if not prefix or ".." in prefix or (not bucket and "/" in prefix):
+        raise ValueError(f"not a chunk parts prefix: {prefix!r}")
+    if not bucket:
+        shutil.rmtree(runtime.scratch.root / SCRATCH_FOLDER / prefix, ignore_errors=True)
+        return
+    if not prefix.startswith(PARTS_FOLDER + "/") or not prefix.endswith("/"):
+        raise ValueError(f"not a chunk parts prefix: {prefix!r}")
+    storage = runtime.storages.get(bucket)
+    while True:
+        found = storage.list(prefix, limit=1000)
+        for info in found:
+            storage.delete(info.key)
+        if len(found) < 1000:
+            return
 
 
 def _progress(
@@ -268,4 +289,4 @@ class ChunkJobs:
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
 
 
-__all__ = ["ChunkJobs", "Parts"]
+__all__ = ["ChunkJobs", "Parts", "remove_parts"]

@@ -10,6 +10,7 @@ from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobRunner
+from reelflow.executors.chunks import remove_parts
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
@@ -45,6 +46,9 @@ def build_scheduler(
     ``stack`` stops it (running jobs are requeued for the next start)."""
     executor = build_executor(settings, jobs)
     scheduler = Scheduler(engine, executor, settings)
+    if isinstance(jobs, JobRuntime):
+        runtime = jobs
+        scheduler.remove_parts = lambda bucket, prefix: remove_parts(runtime, bucket, prefix)
     engine.on_jobs_added = scheduler.wake
     stack.callback(scheduler.stop)
     return executor, scheduler
