@@ -1,10 +1,11 @@
 """Which renditions are encoded in chunks, and the shape of a chunked group (pure).
 
 A planned job's renditions that can be chunked (``chunkable``: video, whole timeline, one
-file; not scored, no head or tail clips) and are longer than two chunks form groups, one
-per output frame rate (one chunk plan serves a group: its chunk jobs fuse the group's
-renditions from one decode). The group's nodes are jobs of the task graph
-(``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk + one AUDIO job -> JOIN.
+file; no head or tail clips; a scored one is scored by its join, on the joined output) and
+are longer than two chunks form groups, one per output frame rate (one chunk plan serves a
+group: its chunk jobs fuse the group's renditions from one decode). The group's nodes are
+jobs of the task graph (``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk
++ one AUDIO job -> JOIN.
 Chunking needs more than one slot to gain anything: a local executor with at least two
 workers, or a cluster.
 """
@@ -47,7 +48,6 @@ def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
     return (
         isinstance(work, TranscodeWork)
         and chunkable(work)
-        and not work.quality
         and not (work.heads or work.tails)
         and info.primary_video is not None
         and should_chunk(info.duration or 0.0, chunk_seconds)

@@ -301,3 +301,51 @@ def test_a_killed_server_reruns_only_the_chunks_it_was_encoding(
     pts, video_end, audio_end = read(out)
     assert len(pts) == 16 * FPS
     assert abs(audio_end - video_end) <= 1 / FPS
+
+
+def scored_task(server: ServerProcess, clip: Path) -> dict[str, Any]:
+    """The BITRATE rendition of ``clip`` with quality scores asked for: its sub-task."""
+    with server.client() as client:
+        upload(client, "in/long.mp4", clip)
+        body = {
+            "input": {"bucket": "media", "key": "in/long.mp4"},
+            "media_process_task": {"transcode_task_set": [BITRATE]},
+            "quality": True,
+        }
+        doc = wait_finished(client, submit(client, body), timeout=180)
+        assert doc["phase"] == "succeeded", doc
+        [sub] = doc["subtasks"]
+        worst = sub["quality"]["Worst"]
+        for path in (worst["Frame"], worst["SourceFrame"]):
+            got = client.get(f"/v1/buckets/media/objects{path}")
+            assert got.status_code == 200, path
+            assert got.content[:3] == b"\xff\xd8\xff"  # a JPEG
+    return dict(sub)
+
+
+def test_a_scored_output_is_chunked_and_scored_on_the_joined_output(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin)
+    chunked = servers.start(tmp_path / "chunked", **CHUNKED)
+    sub = scored_task(chunked, clip)
+    one_shot = servers.start(tmp_path / "one", workers="2", chunk_seconds="0", ffmpeg_threads="1")
+    sub_one = scored_task(one_shot, clip)
+
+    # Chunked (split, audio, chunks, join), not one MEDIA job: the join scored it.
+    roles = [job["part"]["role"] for job in chunk_jobs(chunked.data_dir)]
+    assert roles == ["split", "audio", "video", "video", "video", "video", "join"]
+    assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
+    quality, quality_one = sub["quality"], sub_one["quality"]
+    # The same report as an unchunked output's, its scores close to the one-shot's.
+    assert set(quality) == set(quality_one)
+    assert quality["Model"] == quality_one["Model"] == "vmaf_v0.6.1"
+    assert quality["Subsample"] == quality_one["Subsample"]
+    assert len(quality["Series"]) == len(quality_one["Series"])
+    mean, mean_one = quality["Vmaf"]["Mean"], quality_one["Vmaf"]["Mean"]
+    for name in ("Vmaf", "Psnr", "Ssim"):
+        print(name, "chunked", quality[name], "one-shot", quality_one[name])
+    assert abs(mean - mean_one) <= 0.5, (mean, mean_one)
+    assert 0 <= quality["Worst"]["Time"] < DURATION
+    assert sub["outputs"]["Path"].rsplit(".", 1)[0] + ".worst.jpg" == quality["Worst"]["Frame"]
+    print("VMAF mean chunked / one-shot:", mean, mean_one)
