@@ -17,8 +17,9 @@ seconds to set up. Each measurement gets a fresh SQLite file or a fresh PostgreS
 
 4. lists: p50 of the reads behind the task lists and the figures with 100,000 tasks of one
    account in the database (90% finished): the REST list's first and third page, the
-   compatible ``DescribeTasks`` (its page and its ``TotalCount``), the dashboard's counts by
-   state and the ``/metrics`` snapshot.
+   compatible ``DescribeTasks`` (its page and its ``TotalCount``, exact and capped as served),
+   the dashboard's counts by state and its finished tasks per hour (the 90,000 finished
+   tasks all finished within the hour: the worst case) and the ``/metrics`` snapshot.
 
 ``--quick``: 100 and 10,000 queued, 100,000 finished, 8 s drains (a shared machine).
 """
@@ -48,7 +49,9 @@ sys.path.insert(0, str(ROOT))  # the unit tests' fakes: tests/unit/engine/fakes.
 
 from tests.unit.engine.fakes import FakePlanner, NoCancel, ScriptedRunner, make_request  # noqa: E402
 
+from reelflow.api.mps.actions.tasks import TOTAL_COUNT_CAP  # noqa: E402
 from reelflow.config import Settings  # noqa: E402
+from reelflow.console.stats import throughput  # noqa: E402
 from reelflow.db.session import create_db_engine, migrate, session_factory  # noqa: E402
 from reelflow.engine.ports import Reporter  # noqa: E402
 from reelflow.engine.scheduler import Scheduler  # noqa: E402
@@ -112,7 +115,13 @@ class Backlog:
         )
 
     def add(
-        self, count: int, *, account: int = 1, finished: bool = False, per_task: int = 1
+        self,
+        count: int,
+        *,
+        account: int = 1,
+        finished: bool = False,
+        per_task: int = 1,
+        analyze: bool = True,
     ) -> None:
         """``count`` queued tasks of ``account`` (each with its queued probe job), or with
         ``finished`` ``count`` succeeded jobs (``per_task`` of them to a succeeded task)."""
@@ -132,7 +141,7 @@ class Backlog:
                     " created_at, started_at, finished_at, updated_at)"
                     f" SELECT :prefix {concat} CAST(x.n AS TEXT), :account, :state, t.priority,"
                     " t.workflow_id, '', '', t.request, t.source, t.media_info, '', '',"
-                    " t.created_at, NULL, NULL, t.updated_at"
+                    f" t.created_at, NULL, {'t.created_at' if finished else 'NULL'}, t.updated_at"
                     f" FROM tasks t, ({self._numbers(tasks)}) x WHERE t.id = :template"
                 ),
                 {"prefix": prefix, "account": account, "state": state, "template": self.template},
@@ -193,7 +202,7 @@ class Backlog:
                 c.execute(
                     text("SELECT setval(pg_get_serial_sequence('jobs', 'id'), MAX(id)) FROM jobs")
                 )
-        if self.pg:
+        if self.pg and analyze:
             with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.execute(text("ANALYZE"))
 
@@ -336,10 +345,14 @@ def list_p50(db_kind: str, tasks: int) -> dict[str, float]:
             "DescribeTasks FINISH page (10)": lambda: engine.list_tasks(
                 FINISH, limit=10, created_after=window, account_id=1
             ),
-            "DescribeTasks FINISH TotalCount": lambda: engine.count_tasks(
+            "DescribeTasks FINISH TotalCount (exact)": lambda: engine.count_tasks(
                 FINISH, created_after=window, account_id=1
             ),
+            "DescribeTasks FINISH TotalCount (capped, as served)": lambda: engine.count_tasks(
+                FINISH, created_after=window, account_id=1, at_most=TOTAL_COUNT_CAP
+            ),
             "dashboard: tasks by state": lambda: stats.tasks_by_state(1),
+            "dashboard: finished per hour (all in the last hour)": lambda: throughput(stats, 1),
             "/metrics snapshot": stats.snapshot,
         }
         for name, read in reads.items():
@@ -360,6 +373,34 @@ class Drain:
     claims: int
     empty: int
     cpu_ms_per_job: float  # the scheduler processes' own CPU (not the database server's)
+    server_ms_per_job: float  # PostgreSQL: the CPU of the schedulers' backends (0: SQLite)
+
+
+class Backends:
+    """The CPU seconds of the PostgreSQL backends serving one pool (``/proc``: the server
+    runs on this machine), so that a drain's cost can be told from the machine's load."""
+
+    def __init__(self, db: DbEngine) -> None:
+        self.pids: set[int] = set()
+        if db.dialect.name == "postgresql":
+            event.listen(db, "connect", self._connected)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.pids.add(int(cursor.fetchone()[0]))
+        dbapi_connection.commit()
+
+    def cpu(self) -> float:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
 
 
 def run_scheduler(url: str, number: int, seconds: float, results: Any) -> None:
@@ -367,6 +408,7 @@ def run_scheduler(url: str, number: int, seconds: float, results: Any) -> None:
     db = create_db_engine(url)
     statements = Statements()
     statements.watch(db)
+    backends = Backends(db)
     engine = CountingEngine(session_factory(db), FakePlanner(), settings())
     executor = InstantExecutor()
     scheduler = Scheduler(engine, executor, settings(), owner=f"bench-{number}")
@@ -374,13 +416,13 @@ def run_scheduler(url: str, number: int, seconds: float, results: Any) -> None:
     scheduler.start(poll=0.05)
     time.sleep(1.0)
     before = (executor.done, statements.count, engine.claim_calls, engine.empty_claims)
-    cpu = time.process_time()
+    cpu, server = time.process_time(), backends.cpu()
     time.sleep(seconds)
     after = (executor.done, statements.count, engine.claim_calls, engine.empty_claims)
-    cpu = time.process_time() - cpu
+    cpu, server = time.process_time() - cpu, backends.cpu() - server
     scheduler.stop()
     db.dispose()
-    results.put((*(b - a for a, b in zip(before, after, strict=True)), cpu))
+    results.put((*(b - a for a, b in zip(before, after, strict=True)), cpu, server))
 
 
 def drain(db_kind: str, backlog_tasks: int, seconds: float, schedulers: int = 1) -> Drain:
@@ -402,8 +444,11 @@ def drain(db_kind: str, backlog_tasks: int, seconds: float, schedulers: int = 1)
         counts = [results.get(timeout=seconds + 120) for _ in processes]
         for process in processes:
             process.join()
-    done, count, claims, empty, cpu = (sum(column) for column in zip(*counts, strict=True))
-    return Drain(done / seconds, count / max(done, 1), claims, empty, 1000 * cpu / max(done, 1))
+    done, count, claims, empty, cpu, server = (sum(c) for c in zip(*counts, strict=True))
+    per_job = 1000 / max(done, 1)
+    return Drain(
+        done / seconds, count * per_job / 1000, claims, empty, cpu * per_job, server * per_job
+    )
 
 
 def fair_wait(db_kind: str, backlog_tasks: int, limit: float) -> tuple[float | None, int]:
@@ -421,9 +466,10 @@ def fair_wait(db_kind: str, backlog_tasks: int, limit: float) -> tuple[float | N
         scheduler.start(poll=0.05)
         time.sleep(1.0)
         prefix = f"rf-b{backlog.batches + 1}-"
+        backlog.add(1, account=2, analyze=False)
+        # From the commit that queued it: a scheduler cannot see the task any earlier.
         started_at = time.perf_counter()
         before = executor.done
-        backlog.add(1, account=2)
         waited: float | None = None
         while time.perf_counter() - started_at < limit:
             with db.connect() as c:
@@ -438,6 +484,19 @@ def fair_wait(db_kind: str, backlog_tasks: int, limit: float) -> tuple[float | N
         scheduler.stop()
         db.dispose()
     return waited, ran
+
+
+def server_cpu(result: Drain) -> str:
+    """PostgreSQL's CPU per job, and the rate one core could give if the scheduler's and the
+    backend's CPU were all a job cost (a single scheduler runs its statements one after
+    another, so this is its ceiling on an idle machine: a bound, not a measure)."""
+    if not result.server_ms_per_job:
+        return ""
+    both = result.cpu_ms_per_job + result.server_ms_per_job
+    return (
+        f", {result.server_ms_per_job:.1f} ms of PostgreSQL backend CPU per job"
+        f" (CPU ceiling on one core: {1000 / both:.0f} jobs/s)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -478,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"{kind}, 1 scheduler: {result.jobs_per_s:.0f} jobs/s,"
                 f" {result.statements_per_job:.1f} SQL statements per job,"
-                f" {result.cpu_ms_per_job:.1f} ms of scheduler CPU per job",
+                f" {result.cpu_ms_per_job:.1f} ms of scheduler CPU per job" + server_cpu(result),
                 flush=True,
             )
         if "postgresql" in kinds:
@@ -487,8 +546,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"postgresql, 4 schedulers: {result.jobs_per_s:.0f} jobs/s,"
                 f" {result.statements_per_job:.1f} SQL statements per job,"
-                f" {result.cpu_ms_per_job:.1f} ms of scheduler CPU per job,"
-                f" empty claims {result.empty}/{result.claims} ({share:.1f}%)",
+                f" {result.cpu_ms_per_job:.1f} ms of scheduler CPU per job"
+                + server_cpu(result)
+                + f", empty claims {result.empty}/{result.claims} ({share:.1f}%)",
                 flush=True,
             )
     if "wait" in parts:

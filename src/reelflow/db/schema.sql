@@ -255,6 +255,7 @@ CREATE TABLE deferred_triggers (
 	CONSTRAINT uq_deferred_triggers_workflow_id_object_hash UNIQUE (workflow_id, object_hash)
 );
 CREATE INDEX ix_deferred_triggers_account_id_id ON deferred_triggers (account_id, id);
+CREATE INDEX ix_tasks_account_id_finished_at_state ON tasks (account_id, finished_at, state);
 CREATE TABLE chunk_leftovers (
 	id INTEGER NOT NULL, 
 	task_id VARCHAR(64) NOT NULL, 
@@ -267,5 +268,5 @@ CREATE TABLE chunk_leftovers (
 	CONSTRAINT uq_chunk_leftovers_bucket_prefix UNIQUE (bucket, prefix)
 );
 CREATE INDEX ix_chunk_leftovers_not_before ON chunk_leftovers (not_before);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0011');
+INSERT INTO "alembic_version" ("version_num") VALUES ('0012');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

@@ -90,8 +90,8 @@ class Claims:
 
         Each claimed job is RUNNING under a lease of ``lease_seconds`` (default
         ``settings.lease_seconds``) and its ``attempt`` is one higher; the returned payloads
-        carry the claim (``attempt`` and ``owner``). Its task becomes RUNNING on its first
-        claim and a MEDIA job's waiting sub-tasks become RUNNING.
+        carry the claim (``job_id``, ``attempt`` and ``owner``). Its task becomes RUNNING on
+        its first claim and a MEDIA job's waiting sub-tasks become RUNNING.
         """
         if limit <= 0:
             return []
@@ -167,7 +167,7 @@ class Claims:
             if starting:
                 self._hooks.task_started(session, task)
             payload = JobPayload.from_json(job.payload)
-            claimed = {"attempt": job.attempt, "owner": owner}
+            claimed = {"job_id": str(job.id), "attempt": job.attempt, "owner": owner}
             payloads.append(payload.model_copy(update=claimed))
         return payloads
 

@@ -27,6 +27,12 @@ LEASE_EXPIRED = "InternalError.LeaseExpired"
 SWEEP_BATCH = 200
 
 
+def expired(now: datetime) -> Select[int]:
+    """RUNNING jobs whose lease ended before ``now``: one range of the index
+    ``(state, lease_expires_at)``, whatever the number of other jobs."""
+    return select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_expires_at < now)
+
+
 def parse_job_id(job_id: str) -> int | None:
     """The row id behind a ``JobPayload.job_id``; ``None`` if it cannot be one of ours."""
     return int(job_id) if job_id.isascii() and job_id.isdigit() else None
@@ -143,10 +149,6 @@ class Jobs:
         ``InternalError.LeaseExpired`` together with its unfinished sub-tasks (for a probe
         job: the whole task).
         """
-
-        def expired(now: datetime) -> Select[int]:
-            return select(Job.id).where(Job.state == JobState.RUNNING, Job.lease_expires_at < now)
-
         with self._store.read() as session:
             if session.execute(expired(self._store.now()).limit(1)).first() is None:
                 return 0

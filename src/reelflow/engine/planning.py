@@ -136,13 +136,28 @@ class Planning:
     ) -> Job:
         """Queue a job of ``kind`` for sub-tasks ``indices`` (``chunked``: its part of a
         chunked group)."""
+        # The payload is written with the row (one INSERT, no UPDATE after it): its
+        # ``job_id`` is left empty here and filled in by each claim from the row's id, as
+        # ``attempt`` and ``owner`` are (``reelflow.engine.claims``).
+        payload = JobPayload(
+            job_id="",
+            task_id=task.id,
+            kind=kind,
+            source=source or TaskSource.model_validate(task.source),
+            media_info=info,
+            works=list(works),
+            video_preset=self._settings.video_preset,
+            ffmpeg_threads=self._settings.ffmpeg_threads,
+            timeout=self._settings.job_timeout,
+            chunked=chunked,
+        )
         job = Job(
             task_id=task.id,
             account_id=task.account_id or 0,
             kind=kind,
             state=JobState.QUEUED,
             priority=task.priority,
-            payload={},
+            payload=payload.to_json(),
             subtasks=sorted(indices),
             attempt=0,
             max_attempts=self._settings.max_attempts,
@@ -153,19 +168,7 @@ class Planning:
             created_at=now,
         )
         session.add(job)
-        session.flush()  # the payload names the job: it needs the id
-        job.payload = JobPayload(
-            job_id=str(job.id),
-            task_id=task.id,
-            kind=kind,
-            source=source or TaskSource.model_validate(task.source),
-            media_info=info,
-            works=list(works),
-            video_preset=self._settings.video_preset,
-            ffmpeg_threads=self._settings.ffmpeg_threads,
-            timeout=self._settings.job_timeout,
-            chunked=chunked,
-        ).to_json()
+        session.flush()  # the callers name the job in its sub-tasks: they need the id
         return job
 
 

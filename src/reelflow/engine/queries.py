@@ -125,12 +125,20 @@ class TaskQueries:
         *,
         account_id: int | None = None,
         subtask_failed: bool | None = None,
+        at_most: int | None = None,
     ) -> int:
-        """How many tasks ``list_tasks`` with the same filters would page through."""
+        """How many tasks ``list_tasks`` with the same filters would page through; with
+        ``at_most``, counted no further than that (the answer is then ``min(count,
+        at_most)``, and its cost is bounded whatever the table holds)."""
         filters = _task_filters(
             state, workflow_id, created_after, created_before, account_id, subtask_failed
         )
-        query = select(func.count()).select_from(Task).where(*filters)
+        if at_most is None:
+            query = select(func.count()).select_from(Task).where(*filters)
+        else:
+            # Read no further than ``at_most`` index entries of the list's own range.
+            head = select(Task.id).where(*filters).limit(at_most).subquery()
+            query = select(func.count()).select_from(head)
         with self._store.read() as session:
             return session.scalar(query) or 0
 

@@ -180,6 +180,7 @@ class Engine:
         *,
         account_id: int | None = None,
         subtask_failed: bool | None = None,
+        at_most: int | None = None,
     ) -> int:
         return self.queries.count_tasks(
             state,
@@ -188,6 +189,7 @@ class Engine:
             created_before,
             account_id=account_id,
             subtask_failed=subtask_failed,
+            at_most=at_most,
         )
 
     def cancel(self, task_id: str, *, account_id: int | None = None) -> None:

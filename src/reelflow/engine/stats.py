@@ -5,9 +5,10 @@ engine's commands."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reelflow.db.models import Job, Task
@@ -45,19 +46,39 @@ class TaskStats:
         with transaction(self._sessions, write=False) as session:
             return _tasks_by_state(session, None), _live_jobs(session)
 
-    def finished_since(self, account_id: int, since: datetime) -> list[tuple[datetime, TaskState]]:
-        """When (UTC) and in which state each of an account's tasks finished at or after
-        ``since``."""
-        query = select(Task.finished_at, Task.state).where(
-            Task.account_id == account_id, Task.finished_at >= since
-        )
+    def finished_by_hour(
+        self, account_id: int, first: datetime, hours: int
+    ) -> list[tuple[int, TaskState, int]]:
+        """(hour, state, how many) of an account's tasks that finished in each of the
+        ``hours`` clock hours from ``first`` (a whole UTC hour; hour 0 starts there), counted
+        by the database: at most ``hours`` x states rows however many tasks finished."""
+        end = first + timedelta(hours=hours)
         with transaction(self._sessions, write=False) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                utc = func.timezone("UTC", Task.finished_at)
+                hour: ColumnElement[Any] = func.date_trunc("hour", utc)
+            else:  # SQLite keeps UTC text, "YYYY-MM-DD HH:MM:SS...": its first 13 characters
+                hour = func.substr(Task.finished_at, 1, 13)
+            finished = (
+                select(hour.label("hour"), Task.state.label("state"))
+                .where(
+                    Task.account_id == account_id,
+                    Task.finished_at >= first,
+                    Task.finished_at < end,
+                )
+                .subquery()
+            )
+            query = select(finished.c.hour, finished.c.state, func.count()).group_by(
+                finished.c.hour, finished.c.state
+            )
             rows = list(session.execute(query))
-        return [
-            (finished if finished.tzinfo else finished.replace(tzinfo=UTC), TaskState(state))
-            for finished, state in rows
-            if finished is not None
-        ]
+        counts: list[tuple[int, TaskState, int]] = []
+        for hour_of, state, count in rows:
+            at = datetime.strptime(hour_of, "%Y-%m-%d %H") if isinstance(hour_of, str) else hour_of
+            slot = int((at.replace(tzinfo=UTC) - first).total_seconds() // 3600)
+            if 0 <= slot < hours:
+                counts.append((slot, TaskState(state), int(count)))
+        return counts
 
 
 def _tasks_by_state(session: Session, account_id: int | None) -> dict[TaskState, int]:

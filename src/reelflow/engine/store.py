@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.db.session import transaction
@@ -46,20 +46,38 @@ class Store:
         return self._clock()
 
 
+def _locked_task(session: Session, where: ColumnElement[bool], *, skip_locked: bool) -> Task | None:
+    """The task matching ``where``, locked, then its sub-tasks (loaded by a second statement
+    once the lock is held).
+
+    Never in one statement with a join: on PostgreSQL a ``FOR UPDATE`` that waited for the
+    task row returns the task's new version but the joined rows of the snapshot taken before
+    the wait (READ COMMITTED re-checks only the locked row), so a result handled right after
+    another result of the same task would see its sibling's sub-tasks still running, and the
+    task would never finish. The second statement takes a fresh snapshot."""
+    query = (
+        select(Task)
+        .where(where)
+        .options(selectinload(Task.subtasks))
+        .with_for_update(skip_locked=skip_locked)
+    )
+    return session.scalars(query).one_or_none()
+
+
 def lock_task(session: Session, task_id: str, *, skip_locked: bool = False) -> Task | None:
     """The task row, locked; ``None`` if unknown (or, with ``skip_locked``, busy)."""
-    query = select(Task).where(Task.id == task_id)
-    return session.scalars(query.with_for_update(skip_locked=skip_locked)).one_or_none()
+    return _locked_task(session, Task.id == task_id, skip_locked=skip_locked)
 
 
 def lock_job(
     session: Session, job_id: int, *, skip_locked: bool = False
 ) -> tuple[Task, Job] | None:
-    """The job and its task, locked task first; ``None`` if unknown (or busy)."""
-    task_id = session.scalar(select(Job.task_id).where(Job.id == job_id))
-    if task_id is None:
-        return None
-    task = lock_task(session, task_id, skip_locked=skip_locked)
+    """The job and its task, locked task first; ``None`` if unknown (or busy).
+
+    The task is found through the job inside its own lock statement (a job never changes
+    task), then the job row is locked."""
+    of_job = select(Job.task_id).where(Job.id == job_id).scalar_subquery()
+    task = _locked_task(session, Task.id == of_job, skip_locked=skip_locked)
     if task is None:
         return None
     query = select(Job).where(Job.id == job_id).with_for_update(skip_locked=skip_locked)

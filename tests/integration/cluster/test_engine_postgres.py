@@ -297,3 +297,50 @@ def test_a_heartbeat_skips_rows_locked_by_a_cancel_instead_of_waiting(
     assert sorted(other.heartbeat("w", [first.job_id, second.job_id])) == sorted(
         [first.job_id, second.job_id]
     )
+
+
+def test_a_result_that_waited_for_its_task_sees_what_was_committed_meanwhile(
+    pg_url: str, pg: DbEngine, settings: Settings
+) -> None:
+    """Two media jobs of one task end at once (two cluster workers): the second result waits
+    for the task row, and must then see the first's sub-task as it was committed, else the
+    task is never finished (a lock statement that joined the sub-tasks would return them
+    from its snapshot taken before the wait)."""
+    planner = FakePlanner()
+    planner.split = True  # one media job per sub-task
+    pool = create_db_engine(pg_url)
+    try:
+        engine = Engine(session_factory(pool), planner, settings)
+        task_id = engine.submit(make_request(2))
+        runner = ScriptedRunner()
+        [probe] = engine.claim("w1", 1)
+        assert run(engine, runner, probe)
+        first, second = engine.claim("w1", 2)
+        waited = threading.Event()
+        outcome: list[bool] = []
+
+        def second_result() -> None:
+            outcome.append(run(engine, runner, second))
+            waited.set()
+
+        with Session(pg) as other, other.begin():
+            # The first job's result, being applied by another process: task row locked.
+            other.execute(select(Task).where(Task.id == task_id).with_for_update())
+            thread = threading.Thread(target=second_result)
+            thread.start()
+            assert not waited.wait(1.0)  # the second result waits for the task row
+            index = first.works[0].index
+            other.execute(
+                text(
+                    "UPDATE subtasks SET state = 'succeeded' WHERE task_id = :t AND \"index\" = :i"
+                ),
+                {"t": task_id, "i": index},
+            )
+            other.execute(
+                text("UPDATE jobs SET state = 'succeeded' WHERE id = :j"), {"j": int(first.job_id)}
+            )
+        thread.join(30)
+        assert outcome == [True]
+        assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    finally:
+        pool.dispose()

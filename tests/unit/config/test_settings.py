@@ -149,6 +149,20 @@ def test_fair_share_settings_from_the_environment(
         load_settings(data_dir=tmp_path)
 
 
+def test_admission_and_retention_settings_default_and_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = load_settings(data_dir=tmp_path)
+    assert (defaults.max_queued_tasks, defaults.task_retention_days) == (100_000, 30)
+    monkeypatch.setenv("REELFLOW_MAX_QUEUED_TASKS", "250")
+    monkeypatch.setenv("REELFLOW_TASK_RETENTION_DAYS", "0")
+    settings = load_settings(data_dir=tmp_path)
+    assert (settings.max_queued_tasks, settings.task_retention_days) == (250, 0)
+    monkeypatch.setenv("REELFLOW_MAX_QUEUED_TASKS", "0")
+    with pytest.raises(ConfigError, match="max_queued_tasks"):
+        load_settings(data_dir=tmp_path)
+
+
 def test_ffmpeg_threads_and_chunk_seconds_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

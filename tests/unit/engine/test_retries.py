@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine as DbEngine
 
+from reelflow.engine import jobs
 from reelflow.engine.outcomes import retry_delay
 from reelflow.errors import FFmpegFailed, StorageError
 from reelflow.specs.jobs import JobKind, JobResult
@@ -111,6 +113,19 @@ def test_partial_success_then_retry_keeps_finished_subtasks(
     done = engine.task_view(task_id)
     assert done.state is TaskState.SUCCEEDED
     assert [s.attempts for s in done.subtasks] == [1, 2]  # sub-task 0 was not run again
+
+
+def test_the_lease_sweep_takes_back_one_batch_at_a_time(
+    engine: RecordingEngine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mass expiry (a dead worker pool) is taken back in batches of ``SWEEP_BATCH``, one
+    short transaction each, so claims never wait long for the write lock."""
+    monkeypatch.setattr(jobs, "SWEEP_BATCH", 2)
+    for _ in range(5):
+        engine.submit(make_request(1))
+    assert len(engine.claim("crashed", 5)) == 5
+    clock.advance(30.5)
+    assert [engine.requeue_expired() for _ in range(4)] == [2, 2, 1, 0]
 
 
 def test_expired_lease_is_requeued_and_the_late_result_ignored(

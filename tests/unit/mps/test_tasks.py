@@ -345,3 +345,22 @@ def test_a_schedule_with_an_adaptive_activity(call: Call) -> None:
     [result] = detail["ScheduleTask"]["ActivityResultSet"]
     assert result["ActivityType"] == "AdaptiveDynamicStreaming"
     assert result["ActivityResItem"]["AdaptiveDynamicStreamingTask"]["Input"]["Definition"] == 20
+
+
+def test_describe_tasks_total_count_stops_at_the_cap(
+    call: Call, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TotalCount counts no further than the cap (a page's cost does not grow with the
+    account's tasks); the scroll still reaches every task."""
+    from reelflow.api.mps.actions import tasks as actions
+
+    monkeypatch.setattr(actions, "TOTAL_COUNT_CAP", 2)
+    ids = [submit(call) for _ in range(3)]
+    first = call("DescribeTasks", {"Status": "WAITING", "Limit": "2"})
+    assert first["TotalCount"] == 2
+    rest = call("DescribeTasks", {"Status": "WAITING", "ScrollToken": first["ScrollToken"]})
+    assert (rest["TotalCount"], rest["ScrollToken"]) == (2, "")
+    seen = [t["TaskId"] for t in first["TaskSet"] + rest["TaskSet"]]
+    assert seen == ids[::-1]
+    monkeypatch.setattr(actions, "TOTAL_COUNT_CAP", 3)
+    assert call("DescribeTasks", {"Status": "WAITING"})["TotalCount"] == 3

@@ -40,6 +40,9 @@ from reelflow.specs.states import TaskState
 MAX_SESSION_ID = 50
 MAX_SESSION_CONTEXT = 1000
 QUERY_WINDOW = timedelta(days=7)
+# DescribeTasks' TotalCount is counted on every page, but no further than this many tasks, so
+# that a page costs the same whatever the account holds (docs/mps-compat.md, differences).
+TOTAL_COUNT_CAP = 10_000
 _FIELDS = (
     "InputInfo",
     "OutputStorage",
@@ -229,7 +232,7 @@ def describe_tasks(ctx: ActionContext, p: Params) -> dict[str, Any]:
             cursor=p.text("ScrollToken") or None,
             **filters,
         )
-        total = engine.count_tasks(_STATES[status], **filters)
+        total = engine.count_tasks(_STATES[status], at_most=TOTAL_COUNT_CAP, **filters)
     except SpecError as exc:
         raise from_spec_error(exc, _RENAMES) from None
     return {
