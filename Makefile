@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # node_modules/, which reelflow serves at /console/players/ (REELFLOW_PLAYER_DIR elsewhere).
 PLAYERS := node_modules/.installed
 
-.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth chaos clean
+.PHONY: demo test check players bench bench-ladder bench-chain bench-overhead bench-api bench-notify bench-upload bench-cluster bench-bounds bench-depth bench-chunked chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench-bounds: $(STAMP)
 # The scheduler at depth (issue 21): SQLite and PostgreSQL at 127.0.0.1:5432; --quick for a shared machine.
 bench-depth: $(STAMP)
 	$(BIN)/python bench/depth_bench.py
+
+# Issue 19: CPU per task, cluster (fused jobs) vs embedded; one long source chunked on 2
+# workers vs 1; a model for 4-16 workers. PostgreSQL at 127.0.0.1:5432 and Redis; long
+# (bench/README.md gives shorter runs).
+bench-chunked: $(STAMP)
+	$(BIN)/python bench/chunked_bench.py
 
 # Dependency outages against a real cluster (PostgreSQL, Redis, RabbitMQ, moto); ~10 minutes.
 chaos: $(STAMP)

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     broker_url: str = ""
     celery_queue: str = Field(default="reelflow", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     cluster_slots: int = Field(default=16, ge=1, le=10_000)
+    # A cluster runs the same jobs as one machine: every sub-task that reads the same input
+    # is fused into one FFmpeg process (one fetch and one decode of the source per task).
+    # True: each sub-task is its own job instead, so several workers start one short task
+    # at once (the lowest latency on an idle cluster) at about 1.26x the CPU of every task
+    # (each job decodes the source again; docs/deploy.md). Ignored by the local executor,
+    # which always fuses.
+    cluster_fanout: bool = False
     dispatch_timeout: float = Field(default=300.0, gt=1)
     # Jobs sent but adopted by no worker for this long, while no worker runs one of this
     # server's jobs: nobody reads the queue. The server takes them back and only probes it

@@ -1,10 +1,11 @@
 """Which renditions are encoded in chunks, and the shape of a chunked group (pure).
 
 A planned job's renditions that can be chunked (``chunkable``: video, whole timeline, one
-file; not scored, no head or tail clips) and are longer than two chunks form groups, one
-per output frame rate (one chunk plan serves a group: its chunk jobs fuse the group's
-renditions from one decode). The group's nodes are jobs of the task graph
-(``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk + one AUDIO job -> JOIN.
+file; no head or tail clips; a scored one is scored by its join, on the joined output) and
+are longer than two chunks form groups, one per output frame rate (one chunk plan serves a
+group: its chunk jobs fuse the group's renditions from one decode). The group's nodes are
+jobs of the task graph (``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk
++ one AUDIO job -> JOIN.
 Chunking needs more than one slot to gain anything: a local executor with at least two
 workers, or a cluster.
 """
@@ -48,7 +49,6 @@ def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
     return (
         isinstance(work, TranscodeWork)
         and chunkable(work)
-        and not work.quality
         and not (work.heads or work.tails)
         and info.primary_video is not None
         and should_chunk(info.duration or 0.0, chunk_seconds)
@@ -120,6 +120,15 @@ def split_of(
     )
 
 
+def generation_prefix(part: ChunkedJob, split: int) -> str:
+    """The prefix of the parts planned by the split job ``split``: each generation of a
+    group (a retried task splits again) has its own, so removing a failed one's parts
+    (``reelflow.engine.leftovers``) never touches another's."""
+    if part.bucket:
+        return f"{part.prefix}s{split}/"
+    return f"{part.prefix}-s{split}"
+
+
 def describe_part(part: ChunkedJob, count: int | None = None) -> str:
     """A part as a person reads it in an error: "chunk 2 of 3 (4.00-6.00 s)"."""
     if part.role is ChunkRole.VIDEO and part.chunk is not None:
@@ -137,6 +146,7 @@ __all__ = [
     "can_chunk",
     "chunk_groups",
     "describe_part",
+    "generation_prefix",
     "parts_place",
     "split_of",
 ]

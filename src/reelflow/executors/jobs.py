@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -42,7 +42,14 @@ from reelflow.executors.pertitle import (
     per_title_outcome,
     reencode_misses,
 )
-from reelflow.executors.quality import Scored, plan_scoring, score_works, scored_output
+from reelflow.executors.quality import (
+    Scored,
+    ScoringPlan,
+    plan_scoring,
+    score_works,
+    scored,
+    scored_output,
+)
 from reelflow.executors.scratch import Scratch
 from reelflow.executors.source_cache import SourceCache
 from reelflow.media.command import Command, WorkFiles, build_command
@@ -142,14 +149,21 @@ class JobRuntime:
 
     def _chunked(self, job: JobPayload, ctx: JobContext) -> JobResult:
         """A part of a chunked group (``reelflow.executors.chunks``); every part but the
-        join reads the source (a URL's copy stays in the source cache until the join)."""
+        join reads the source (a URL's copy stays in the source cache until the join), and
+        the join too when its outputs are scored."""
         with (
             disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"),
             self._work_dir(job) as work_dir,
         ):
-            if job.kind is JobKind.JOIN:
+            if job.kind is JobKind.JOIN and not any(scored(w) for w in job.works):
                 self._done_with_url(job)
                 return self._chunk_jobs(job, ctx, "", work_dir)
+            if job.kind is JobKind.JOIN:
+                # Scores asked for: the joined outputs are scored against the source.
+                with self._source(job, work_dir) as src:
+                    result = self._chunk_jobs(job, ctx, src, work_dir)
+                self._done_with_url(job)
+                return result
             with self._source(job, work_dir) as src:
                 return self._chunk_jobs(job, ctx, src, work_dir)
 
@@ -215,11 +229,18 @@ class JobRuntime:
         patience = self.outage_patience
         info = retry_unavailable(lambda: storage.stat(key), Patience(patience))
         suffix = PurePosixPath(key).suffix[:16]
+
+        def fill(entry: Path) -> None:
+            # One line per fetch: a task's jobs on this machine share it (a cluster test
+            # counts them).
+            log.info("source %s/%s: fetching %d bytes", storage.name, key, info.size)
+            storage.fetch_to(key, entry, patience=patience, info=info)
+
         return self.sources.link(
             f"{storage.name}/{key}",
             info.etag,
             work_dir / f"source{suffix}",
-            lambda entry: storage.fetch_to(key, entry, patience=patience, info=info),
+            fill,
             suffix=suffix,
             size=info.size,
         )
@@ -457,18 +478,7 @@ class JobRuntime:
                 message=exc.message,
                 subtasks=failed,
             )
-        scores = (
-            score_works(
-                self.runner,
-                job,
-                src,
-                plan,
-                timeout=job.timeout - (time.monotonic() - started),
-                cancel=ctx.cancel,
-            )
-            if plan is not None
-            else {}
-        )
+        scores = self._scores(job, ctx, src, works, plan, started)
         ctx.progress(share)
         for planned in works:
             if ctx.cancel.is_set():
@@ -549,6 +559,23 @@ class JobRuntime:
         if not plans:
             return job, plans
         return job.model_copy(update={"works": works}), plans
+
+    def _scores(
+        self, job: JobPayload, ctx: JobContext, src: str, works: Sequence[Work],
+        plan: ScoringPlan | None, started: float,
+    ) -> dict[int, list[Scored]]:  # fmt: skip
+        """After the job's FFmpeg run (logged: which sub-tasks one process made; a cluster
+        test counts them), the scores of the renditions that asked for one."""
+        log.info(
+            "job %s: one FFmpeg process made sub-task(s) %s in %.2f s",
+            job.job_id,
+            ",".join(str(w.index) for w in works),
+            time.monotonic() - started,
+        )
+        if plan is None:
+            return {}
+        timeout = job.timeout - (time.monotonic() - started)
+        return score_works(self.runner, job, src, plan, timeout=timeout, cancel=ctx.cancel)
 
     def _heads_tails(
         self, job: JobPayload, ctx: JobContext, work: TranscodeWork, files: WorkFiles,

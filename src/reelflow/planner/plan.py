@@ -1,8 +1,10 @@
 """Sub-task specs + a probed source -> works -> physical jobs.
 
-On one machine every work of a task goes into one job, so FFmpeg decodes the source once and
-feeds every rendition, screenshot, sprite and animation from it (``fuse=True``). In a
-cluster each work is its own job so different workers run them at once (``fuse=False``).
+Every work of a task that reads the same input goes into one job, so FFmpeg decodes the
+source once and feeds every rendition, screenshot, sprite and animation from it
+(``fuse=True``), on one machine and in a cluster alike. ``fuse=False`` makes each work its
+own job, so different workers start them at once (a cluster's ``cluster_fanout``: each job
+decodes the source again).
 """
 
 from __future__ import annotations

@@ -20,13 +20,12 @@ from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext, JobRunner
 from reelflow.net.egress import EgressPolicy
-from reelflow.planner.plan import DefaultPlanner
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.media import MediaInfo
 from reelflow.storage.registry import StorageRegistry, bucket_configs
 from reelflow.wiring.catalog import build_catalog, own_buckets
 from reelflow.wiring.database import open_database
-from reelflow.wiring.jobs import build_job_runtime, build_scheduler
+from reelflow.wiring.jobs import build_job_runtime, build_planner, build_scheduler
 from reelflow.wiring.lifecycle import Owned, build_owned
 
 log = logging.getLogger(__name__)
@@ -108,7 +107,7 @@ def _build(
     own_buckets(catalog, storages, bucket_configs(settings))
     engine = Engine(
         database.sessions,
-        DefaultPlanner(fuse=settings.executor == "local"),
+        build_planner(settings),
         settings,
         templates=catalog.templates,
         buckets=catalog.buckets,
@@ -116,7 +115,7 @@ def _build(
     )
     jobs = build_job_runtime(settings, storages, egress)
     runner: JobRunner = jobs if known is None else ProbedOnce(jobs, known)
-    _, scheduler = build_scheduler(settings, engine, runner, stack)
+    _, scheduler = build_scheduler(settings, engine, runner, stack, runtime=jobs)
     job_ended = threading.Event()
     scheduler.on_job_finished = lambda *_: job_ended.set()
     return ProcessServices(

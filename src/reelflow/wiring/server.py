@@ -35,13 +35,12 @@ from reelflow.notify.deliveries import DeliveryStore
 from reelflow.notify.delivery_loop import DeliveryLoop
 from reelflow.notify.queues import MessageQueues
 from reelflow.notify.records import OutboxRecords
-from reelflow.planner.plan import DefaultPlanner
 from reelflow.presets.default_workflow import default_workflow_spec
 from reelflow.storage.registry import StorageRegistry, bucket_configs, build_storages
 from reelflow.triggers.service import TriggerService
 from reelflow.wiring.catalog import build_catalog, own_buckets
 from reelflow.wiring.database import open_database
-from reelflow.wiring.jobs import build_job_runtime, build_scheduler
+from reelflow.wiring.jobs import build_job_runtime, build_planner, build_scheduler
 from reelflow.wiring.lifecycle import Owned, build_owned
 from reelflow.wiring.notifications import build_notifications
 
@@ -100,7 +99,7 @@ def _build(
     own_buckets(catalog, registry, configs)
     engine = Engine(
         database.sessions,
-        DefaultPlanner(fuse=settings.executor == "local"),
+        build_planner(settings),
         settings,
         templates=catalog.templates,
         buckets=catalog.buckets,

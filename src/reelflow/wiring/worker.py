@@ -1,9 +1,10 @@
 """``build_worker(settings)``: what a Celery worker (``reelflow worker``) runs jobs with.
 
 A worker shares the servers' database and buckets and keeps nothing of its own but scratch
-space under its data dir. Its engine plans without fusion (cluster mode fans sub-tasks out:
-a worker finishing a probe plans the media jobs), and tasks finished here write their event
-in the same transaction; the servers' dispatchers deliver it.
+space under its data dir. Its engine plans as the servers' do (a worker finishing a probe
+plans the media jobs): fused, one job per input, unless ``cluster_fanout`` fans the
+sub-tasks out; tasks finished here write their event in the same transaction; the servers'
+dispatchers deliver it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from reelflow.engine.service import Engine
 from reelflow.executors.celery.worker import JobWorker
 from reelflow.net.egress import EgressPolicy
 from reelflow.notify.outbox import OutboxWriter
-from reelflow.planner.plan import DefaultPlanner
 from reelflow.storage.registry import StorageRegistry, build_storages
 from reelflow.wiring.database import open_database
-from reelflow.wiring.jobs import build_job_runtime
+from reelflow.wiring.jobs import build_job_runtime, build_planner
 from reelflow.wiring.lifecycle import Owned, build_owned
 
 log = logging.getLogger("reelflow.worker")
@@ -44,7 +44,7 @@ def build_worker(settings: Settings) -> WorkerServices:
 
 def _build(settings: Settings, stack: ExitStack) -> WorkerServices:
     database = open_database(settings, stack, log, "worker start-up")
-    engine = Engine(database.sessions, DefaultPlanner(fuse=False), settings)
+    engine = Engine(database.sessions, build_planner(settings, cluster=True), settings)
     engine.observer = OutboxWriter(database.sessions, settings.notify_max_retry_seconds)
     storages = build_storages(settings)
     _warn_local_folders(storages)

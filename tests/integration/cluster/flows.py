@@ -104,3 +104,29 @@ def overlapping(runs: list[JobRun]) -> bool:
         for w1, start1, end1 in spans
         for w2, start2, end2 in spans
     )
+
+
+_FFMPEG = re.compile(r" reelflow\.executors\.jobs: job (?P<job>\d+): one FFmpeg process made "
+                     r"sub-task\(s\) (?P<subtasks>[\d,]+) in ")  # fmt: skip
+
+
+def ffmpeg_runs(workers: list[WorkerProcess]) -> list[tuple[int, str, tuple[int, ...]]]:
+    """Every media job's FFmpeg process the workers ran: (worker, job id, its sub-tasks)."""
+    found = []
+    for number, worker in enumerate(workers):
+        for line in worker.log_path.read_text(errors="replace").splitlines():
+            if match := _FFMPEG.search(line):
+                subtasks = tuple(int(i) for i in match["subtasks"].split(","))
+                found.append((number, match["job"], subtasks))
+    return found
+
+
+def source_fetches(workers: list[WorkerProcess], bucket: str, key: str) -> list[int]:
+    """The workers (by number, once per fetch) that fetched ``bucket``/``key`` from its store."""
+    line = f" reelflow.executors.jobs: source {bucket}/{key}: fetching "
+    return [
+        number
+        for number, worker in enumerate(workers)
+        for text in [worker.log_path.read_text(errors="replace")]
+        for _ in range(text.count(line))
+    ]

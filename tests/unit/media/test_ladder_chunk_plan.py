@@ -66,5 +66,25 @@ def test_chunk_argv_places_segments_and_timestamps() -> None:
     assert args[args.index("-ss") + 1] == "118"
     assert args[args.index("-start_number") + 1] == "20"
     assert float(args[args.index("-output_ts_offset") + 1]) == LEAD + 120
+    assert args[args.index("-hls_time") + 1] == "6"
     assert "movflags=+frag_discont" in args
-    assert "trim=start=119.98:end=179.98" in args[args.index("-filter_complex") + 1]
+    assert (
+        "trim=start=119.98:end=179.98,setpts=PTS-STARTPTS"
+        in args[args.index("-filter_complex") + 1]
+    )
+
+
+def test_a_chunk_off_the_frame_grid_keeps_the_border_as_its_origin() -> None:
+    fps = 29.97
+    lad = ladder(fps=fps, seg=2)
+    video = VideoStreamInfo(
+        0, "h264", 320, 180, 0, fps, 30000, 1001, "yuv420p", None, 40.0, False, 1
+    )
+    info = MediaInfo("mov,mp4", 40.0, 1, None, (video,), ())
+    chunk = plan_ladder_chunks(40.0, lad, 8).chunks[4]  # 32 s: frame 960 at 32.0320 s
+    delta = chunk.start - 32
+    assert 0 < delta < 1 / fps
+    args = ladder_chunk_command("in.mp4", info, lad, chunk, Path("/raw")).args
+    assert float(args[args.index("-output_ts_offset") + 1]) == pytest.approx(LEAD + chunk.start)
+    assert f"expr:gte(t+{delta:.6f},n_forced*2)" in args
+    assert float(args[args.index("-hls_time") + 1]) == pytest.approx(2 - delta, abs=1e-6)

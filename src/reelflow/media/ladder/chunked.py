@@ -14,7 +14,7 @@ timestamps: the packaged segments need no join at all. Chunk ``k`` (``Chunk``)::
             -> the ladder's own rungs (split, scale, encoders, keyframe grid)
     -start_number K -output_ts_offset LEAD+START     ... and is muxed at START (plus the
                                                 lead), its first segment numbered
-                                                K = START / SEG
+                                                K = START / SEG (rounded down)
 
 Audio is encoded once over the whole source (the ladder's audio renditions alone, the
 same command as the one-shot's audio part). :func:`publish_chunked_ladder` then lists
@@ -150,6 +150,11 @@ def ladder_chunk_command(
     if chunk.cut_end:
         bounds.append(f"end={_num(chunk.cut_end)}")
     trim = f"trim={':'.join(bounds)}," if bounds else ""
+    # A chunk's first frame is ``delta`` after its segment border when the frame grid misses
+    # the border (29.97 fps); the ladder's keyframe grid counts from the border, as the
+    # one-shot ladder's does from 0, so its IDRs land on the same frames.
+    base = first_segment(chunk, ladder) * ladder.segment_seconds
+    delta = max(0.0, chunk.start - base)
     pre = f"{head}fps={_num(ladder.fps)},{trim}setpts=PTS-STARTPTS[cv]"
     outputs = ladder_outputs(
         info,
@@ -168,6 +173,18 @@ def ladder_chunk_command(
         "-start_number", str(first_segment(chunk, ladder)),
         "-output_ts_offset", _num(LEAD + chunk.start),
     ]  # fmt: skip
+    if delta > 1e-6:
+        seg = _num(ladder.segment_seconds)
+        grid = f"expr:gte(t,n_forced*{seg})"
+        out_args = [
+            f"expr:gte(t+{_num(delta)},n_forced*{seg})" if a == grid else a for a in out_args
+        ]
+        # The hls muxer cuts at the first keyframe at least n x hls_time after the chunk's
+        # first packet, which is ``delta`` after the border: shorten its step by ``delta``
+        # so that the n-th threshold (border + n x SEG - (n - 1) x delta) is never after
+        # the n-th border's IDR nor before the previous one (delta < one frame).
+        at = out_args.index("-hls_time") + 1
+        out_args[at] = _num(ladder.segment_seconds - delta)
     if not ladder.segment_type.is_ts:
         # fMP4: the mov muxer counts a fragment's tfdt from the track's first sample and puts
         # the offset in the init segment's edit list, which only the first chunk's init (the

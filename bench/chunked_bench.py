@@ -1,0 +1,524 @@
+"""The cluster's unit of work (issue 19): fused jobs, and chunks of one long source.
+
+Everything runs on this machine against the real services, as ``bench/cluster_bench.py``
+does: PostgreSQL (a fresh schema of the database ``test`` per run, dropped afterwards),
+Redis as the broker (a queue of the run's own), ``reelflow worker`` subprocesses with
+concurrency 1, the scheduler in this process (``Scheduler`` + ``CeleryExecutor``, as in
+``reelflow serve``). Sources sit in a local bucket folder every process is configured with.
+
+(a) **CPU per task, cluster vs embedded**, the default workflow (``presets/default_workflow``:
+    every rendition, screenshots, sampled screenshots, sprite, GIF) on a generated clip
+    (default 1080p 10 s): the same tasks run by the local executor in this process (one
+    slot: one machine, "embedded"), by one Celery worker as a cluster plans them now (one
+    fused job per input), and by one Celery worker with ``cluster_fanout`` (one job per
+    sub-task, how a cluster planned before). Interleaved runs; CPU seconds per task of the
+    FFmpeg processes (the reaped children of this process, or of the workers) and of
+    everything (this process and the workers with their children; PostgreSQL and Redis not
+    counted). Goal: cluster / embedded <= 1.05 (it was 1.33 with one job per sub-task).
+(b) **One long source, chunked**: a generated 720p clip with a scene change every
+    ``--scene-seconds`` (different lavfi sources one after the other, a tone), the default
+    renditions (the default workflow's transcodes), ``REELFLOW_FFMPEG_THREADS=1``: one
+    worker unchunked (``chunk_seconds`` 0) vs two workers chunked (``--chunk-seconds``).
+    Wall time from submission to the task's end, medians of ``--runs`` interleaved runs.
+    Goals: speed-up >= 1.8x; split + join <= 5 % of the serial time. Needs the engine's
+    chunking (jobs of kind ``chunk`` with a ``chunked`` part, and ``join``): without it
+    the two-worker run has no chunk jobs and (b) says so.
+(c) **A model** for a 2-hour source at 4, 8 and 16 workers, from (b)'s measured chunk
+    times (encode seconds per second of source), split cost per chunk boundary, audio and
+    join costs (scaled with the source's length), the per-job dispatch gap, and the chunk
+    count (``floor(D / C)``, C = ``--model-chunk-seconds``, the setting's default 60 s):
+    the chunks and the audio job are placed on the workers longest first, after the split;
+    the join follows the last. Printed next to the goal 0.8 N.
+
+Missed goals are reported, never asserted; a task that does not succeed stops the bench
+with exit code 1. The machine is shared: the load average is printed before and after.
+
+    .venv/bin/python bench/chunked_bench.py                    # (a), (b), (c)
+    .venv/bin/python bench/chunked_bench.py --only a --quick   # (a) on a 720p 4 s clip
+    .venv/bin/python bench/chunked_bench.py --only b --duration 60 --preset veryfast
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import math
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cluster_bench import cpu_seconds, drop_queue, fresh_schema, own_cpu, workers
+from sqlalchemy import select
+
+from reelflow.config import Settings
+from reelflow.db.models import Job
+from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.ports import Executor
+from reelflow.engine.scheduler import Scheduler
+from reelflow.engine.service import Engine
+from reelflow.executors.celery.app import make_app
+from reelflow.executors.celery.executor import CeleryExecutor
+from reelflow.executors.jobs import JobRuntime
+from reelflow.executors.local import LocalExecutor
+from reelflow.media.ffmpeg import find_ffmpeg
+from reelflow.media.probe import probe
+from reelflow.presets.default_workflow import default_media_process_task
+from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.states import TaskState
+from reelflow.specs.tasks import MediaProcessTask
+from reelflow.storage.registry import build_storages
+from reelflow.wiring.jobs import build_planner
+
+REDIS_URL = os.environ.get("REELFLOW_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+GOAL_CPU_RATIO = 1.05
+GOAL_SPEEDUP = 1.8
+GOAL_OVERHEAD = 0.05
+MODEL_SOURCE = 2 * 3600.0
+MODEL_WORKERS = (4, 8, 16)
+RUN_TIMEOUT = 3 * 3600.0
+POLL = 0.5
+# Scene after scene: sources that look nothing alike (a cut between two is a scene change).
+SCENES = (
+    "testsrc2=size={w}x{h}:rate=25",
+    "gradients=size={w}x{h}:rate=25:speed=0.02",
+    "smptehdbars=size={w}x{h}:rate=25",
+    "life=size={w}x{h}:rate=25:mold=10:ratio=0.5:death_color=#c83232",
+    "cellauto=size={w}x{h}:rate=25:rule=110",
+    "rgbtestsrc=size={w}x{h}:rate=25",
+)
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def make_clip(ffmpeg: Path, path: Path, width: int, height: int, duration: float) -> None:
+    """testsrc2 and a tone, H.264/AAC in MP4 (the default workflow's source)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    args = [str(ffmpeg), "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25:duration={duration}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}",
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-shortest", str(path)]  # fmt: skip
+    subprocess.run(args, check=True)
+
+
+def make_scenes(ffmpeg: Path, path: Path, duration: float, scene: float) -> None:
+    """A 1280x720 25 fps clip whose content changes every ``scene`` seconds (the lavfi
+    sources of ``SCENES`` in turn, each with a moving overlay so no scene is static), and
+    a tone; H.264 (a keyframe every 10 s, scene-cut keyframes as x264 places them)/AAC."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = max(1, math.ceil(duration / scene))
+    inputs: list[str] = []
+    chains: list[str] = []
+    for n in range(count):
+        length = min(scene, duration - n * scene)
+        source = SCENES[n % len(SCENES)].format(w=1280, h=720)
+        inputs += ["-f", "lavfi", "-t", f"{length:.3f}", "-i", source]
+        # A moving box: every scene has motion for the encoder, whatever its source.
+        chains.append(
+            f"[{n}:v]format=yuv420p,drawbox=x='mod(t*200,1180)':y='mod(t*90,620)':w=100:"
+            f"h=100:color=white@0.8:t=fill,setpts=PTS-STARTPTS[v{n}]"
+        )
+    joined = "".join(f"[v{n}]" for n in range(count))
+    graph = ";".join(chains) + f";{joined}concat=n={count}:v=1:a=0[v]"
+    args = [str(ffmpeg), "-hide_banner", "-loglevel", "error", "-y", *inputs,
+            "-f", "lavfi", "-i", f"sine=frequency=330:duration={duration}",
+            "-filter_complex", graph, "-map", "[v]", "-map", f"{count}:a",
+            "-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "128k", "-t", str(duration), str(path)]  # fmt: skip
+    subprocess.run(args, check=True)
+
+
+# -- running tasks -------------------------------------------------------------------------
+
+
+@dataclass
+class JobTime:
+    kind: str  # probe, media, or the chunked part's role (split, video, audio, join)
+    started: float  # seconds since the first submission
+    seconds: float  # claimed -> result applied
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    tasks: int
+    jobs: list[JobTime] = field(default_factory=list)
+    ffmpeg_cpu: float = 0.0  # the FFmpeg processes' CPU seconds
+    total_cpu: float = 0.0  # this process, the workers and their children
+
+
+def run_tasks(
+    settings: Settings, executor: Executor | None, requests: list[TaskRequest], label: str
+) -> Run:
+    """Submit ``requests`` at once; drive them to the end with a scheduler here."""
+    db = create_db_engine(settings.resolved_database_url())
+    migrate(db)
+    sessions = session_factory(db)
+    engine = Engine(sessions, build_planner(settings), settings)
+    if executor is None:
+        executor = CeleryExecutor(
+            make_app(settings), queue=settings.celery_queue, slots=settings.cluster_slots
+        )
+    scheduler = Scheduler(engine, executor, settings)
+    engine.on_jobs_added = scheduler.wake
+    try:
+        started = time.monotonic()
+        ids = [engine.submit(request) for request in requests]
+        scheduler.start(poll=POLL)
+        live = [TaskState.QUEUED, TaskState.RUNNING]
+        while engine.count_tasks(state=live) > 0:
+            if time.monotonic() - started > RUN_TIMEOUT:
+                raise SystemExit(f"{label}: tasks still running after {RUN_TIMEOUT} s")
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        for task_id in ids:
+            view = engine.task_view(task_id)
+            if view.state is not TaskState.SUCCEEDED:
+                raise SystemExit(f"{label}: task {task_id} did not succeed: {view.subtasks}")
+        with sessions() as session:
+            rows = session.scalars(select(Job)).all()
+        first = min(row.started_at for row in rows if row.started_at is not None)
+        jobs = [
+            JobTime(
+                _role(row),
+                (row.started_at - first).total_seconds(),
+                (row.finished_at - row.started_at).total_seconds(),
+            )
+            for row in rows
+            if row.started_at is not None and row.finished_at is not None
+        ]
+        return Run(label, seconds, len(ids), jobs)
+    finally:
+        scheduler.stop()
+        db.dispose()
+
+
+def _role(row: Job) -> str:
+    chunked = (row.payload or {}).get("chunked")
+    if isinstance(chunked, dict) and chunked.get("role"):
+        return str(chunked["role"])
+    return str(row.kind.value)
+
+
+def children_cpu() -> float:
+    """CPU of this process's reaped children (the local executor's FFmpegs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def reaped_cpu(pid: int) -> float:
+    """CPU of a live process's reaped children (a worker's FFmpegs), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[13:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def celery_run(base: Settings, env: dict[str, str], root: Path, count: int,
+               requests: list[TaskRequest], label: str, **changes: object) -> Run:  # fmt: skip
+    with fresh_schema() as url:
+        queue = f"bench-{uuid.uuid4().hex[:8]}"
+        settings = base.model_copy(
+            update={"database_url": url, "celery_queue": queue, "executor": "celery", **changes}
+        )
+        run_env = {
+            **env,
+            "REELFLOW_DATABASE_URL": url,
+            "REELFLOW_CELERY_QUEUE": queue,
+            **{f"REELFLOW_{k.upper()}": _env(v) for k, v in changes.items()},
+        }
+        migrate(url)  # before the workers start, so that they do not race the bench for it
+        try:
+            with workers(count, run_env, root) as pids:
+                ffmpeg0 = sum(reaped_cpu(pid) for pid in pids)
+                total0 = own_cpu() + sum(cpu_seconds(pid) for pid in pids)
+                run = run_tasks(settings, None, requests, label)
+                run.ffmpeg_cpu = sum(reaped_cpu(pid) for pid in pids) - ffmpeg0
+                run.total_cpu = own_cpu() + sum(cpu_seconds(pid) for pid in pids) - total0
+                return run
+        finally:
+            drop_queue(queue)
+
+
+def local_run(base: Settings, requests: list[TaskRequest], label: str) -> Run:
+    with fresh_schema() as url:
+        settings = base.model_copy(update={"database_url": url, "executor": "local"})
+        runtime = JobRuntime(
+            find_ffmpeg(settings.ffmpeg), build_storages(settings), settings.data_dir / "scratch"
+        )
+        ffmpeg0, total0 = children_cpu(), own_cpu()
+        run = run_tasks(settings, LocalExecutor(runtime, slots=1), requests, label)
+        run.ffmpeg_cpu = children_cpu() - ffmpeg0
+        run.total_cpu = own_cpu() - total0
+        return run
+
+
+def _env(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# -- (a) CPU per task ----------------------------------------------------------------------
+
+
+def part_a(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, str]) -> None:
+    ffmpeg = find_ffmpeg(base.ffmpeg)
+    width, height, duration = (1280, 720, 4.0) if args.quick else (1920, 1080, args.a_duration)
+    clip = root / "bucket" / "in" / "a.mp4"
+    make_clip(ffmpeg, clip, width, height, duration)
+    task = default_media_process_task(probe(clip))
+    requests = [
+        TaskRequest(
+            source=TaskSource(type="bucket", bucket="media", key="in/a.mp4"),
+            media_process_task=task,
+            output_dir=f"out/{n}/",
+        )
+        for n in range(args.tasks)
+    ]
+    kinds = ("embedded", "cluster, fused", "cluster, fan-out")
+    runs: dict[str, list[Run]] = {kind: [] for kind in kinds}
+    for _ in range(args.runs):  # interleaved: a slow moment of the machine hits every mode
+        runs["embedded"].append(local_run(base, requests, "embedded"))
+        runs["cluster, fused"].append(
+            celery_run(base, env, root, 1, requests, "cluster, fused", cluster_fanout=False)
+        )
+        runs["cluster, fan-out"].append(
+            celery_run(base, env, root, 1, requests, "cluster, fan-out", cluster_fanout=True)
+        )
+    subtasks = len(task.transcode_task_set) + 4
+    print(
+        f"(a) CPU seconds per task, default workflow ({subtasks} sub-tasks) on a "
+        f"{width}x{height} {duration:g} s clip, x264 {base.video_preset}, {args.tasks} task(s) "
+        f"a run, {args.runs} interleaved runs, medians (1 worker, concurrency 1)"
+    )
+    per_task = {
+        kind: (
+            statistics.median(r.ffmpeg_cpu / r.tasks for r in measured),
+            statistics.median(r.total_cpu / r.tasks for r in measured),
+            statistics.median(sum(j.kind == "media" for j in r.jobs) / r.tasks for r in measured),
+        )
+        for kind, measured in runs.items()
+    }
+    for kind, (ffmpeg_cpu, total_cpu, media_jobs) in per_task.items():
+        spread = ", ".join(f"{r.ffmpeg_cpu / r.tasks:.1f}" for r in runs[kind])
+        print(
+            f"  {kind:<17} FFmpeg {ffmpeg_cpu:6.2f} CPU-s  (runs: {spread})   all processes "
+            f"{total_cpu:6.2f} CPU-s   media jobs a task {media_jobs:.0f}"
+        )
+    fused = per_task["cluster, fused"][0] / per_task["embedded"][0]
+    fused_all = per_task["cluster, fused"][1] / per_task["embedded"][1]
+    fanout = per_task["cluster, fan-out"][0] / per_task["embedded"][0]
+    verdict = "met" if fused <= GOAL_CPU_RATIO else "MISSED"
+    print(
+        f"  cluster / embedded: fused {fused:.2f}x FFmpeg ({fused_all:.2f}x all processes; "
+        f"goal <= {GOAL_CPU_RATIO}: {verdict}); fan-out {fanout:.2f}x FFmpeg"
+    )
+
+
+# -- (b) chunks and (c) the model ----------------------------------------------------------
+
+
+@dataclass
+class Costs:
+    """What (b) measured, per second of source: what the model scales."""
+
+    source: float  # seconds of source
+    chunk_seconds: float
+    serial: float  # the unchunked run, wall
+    video: list[float]  # each chunk job's seconds
+    split: float
+    audio: float
+    join: float
+    gap: float  # per job: wall time of the chunked run not spent in its jobs' critical path
+
+
+def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, str]) -> None:
+    ffmpeg = find_ffmpeg(base.ffmpeg)
+    clip = root / "bucket" / "in" / "long.mp4"
+    make_scenes(ffmpeg, clip, args.duration, args.scene_seconds)
+    full = default_media_process_task(probe(clip))
+    renditions = MediaProcessTask(transcode_task_set=full.transcode_task_set)
+    request = TaskRequest(
+        source=TaskSource(type="bucket", bucket="media", key="in/long.mp4"),
+        media_process_task=renditions,
+        output_dir="out/long/",
+    )
+    serial: list[Run] = []
+    chunked: list[Run] = []
+    # One job in flight per worker: a job's claimed -> applied time is its run (plus the
+    # dispatch), not a wait in the broker.
+    threads = {"ffmpeg_threads": 1, "cluster_slots": 1}
+    for _ in range(args.runs):
+        serial.append(
+            celery_run(base, env, root, 1, [request], "1 worker", chunk_seconds=0, **threads)
+        )
+        chunking = {
+            "chunk_seconds": args.chunk_seconds,
+            "chunk_first_pass": not args.no_first_pass,
+            **threads,
+        }
+        chunking["cluster_slots"] = 2
+        chunked.append(celery_run(base, env, root, 2, [request], "2 workers, chunked", **chunking))
+    definitions = [t.definition for t in renditions.transcode_task_set]
+    print(
+        f"(b) one 1280x720 {args.duration:g} s source, a scene every {args.scene_seconds:g} s, "
+        f"renditions {definitions}, x264 {base.video_preset}, REELFLOW_FFMPEG_THREADS=1, "
+        f"chunks of {args.chunk_seconds:g} s, first pass per chunk "
+        f"{'off' if args.no_first_pass else 'on'}; {args.runs} interleaved runs, medians"
+    )
+    t1 = statistics.median(r.seconds for r in serial)
+    t2 = statistics.median(r.seconds for r in chunked)
+    for label, wall, measured in (
+        ("1 worker, unchunked", t1, serial),
+        ("2 workers, chunked", t2, chunked),
+    ):
+        spread = ", ".join(f"{r.seconds:.1f}" for r in measured)
+        print(f"  {label:<20} {wall:7.1f} s  (runs: {spread})")
+    best = min(chunked, key=lambda r: abs(r.seconds - t2))  # the median run's jobs
+    roles = [j.kind for j in best.jobs]
+    if "video" not in roles:
+        print(
+            "  no chunk jobs ran (jobs: "
+            f"{', '.join(sorted(set(roles)))}): this build does not chunk yet; (b)'s speed-up "
+            "and (c) need the engine's chunking"
+        )
+        return
+    split = sum(j.seconds for j in best.jobs if j.kind == "split")
+    join = sum(j.seconds for j in best.jobs if j.kind == "join")
+    video = sorted(j.seconds for j in best.jobs if j.kind == "video")
+    audio = sum(j.seconds for j in best.jobs if j.kind == "audio")
+    print(f"  chunk jobs, s: {', '.join(f'{v:.2f}' for v in video)}")
+    speedup = t1 / t2
+    overhead = (split + join) / t1
+    print(
+        f"  jobs of the median chunked run: split {split:.1f} s, {len(video)} chunks "
+        f"{min(video):.1f}-{max(video):.1f} s (sum {sum(video):.2f} s), audio {audio:.1f} s, "
+        f"join {join:.1f} s"
+    )
+    print(
+        f"  speed-up {speedup:.2f}x (goal >= {GOAL_SPEEDUP}: "
+        f"{'met' if speedup >= GOAL_SPEEDUP else 'MISSED'}); split + join {overhead:.1%} of "
+        f"the serial time (goal <= {GOAL_OVERHEAD:.0%}: "
+        f"{'met' if overhead <= GOAL_OVERHEAD else 'MISSED'})"
+    )
+    placed = schedule([*video, audio], 2)
+    gap = max(0.0, (t2 - split - join - placed) / (len(video) + 3))
+    costs = Costs(args.duration, args.chunk_seconds, t1, video, split, audio, join, gap)
+    part_c(costs, args.model_chunk_seconds or args.chunk_seconds)
+
+
+def schedule(jobs: Sequence[float], workers: int) -> float:
+    """The end of the last of ``jobs`` placed longest first, each on the worker free first."""
+    free = [0.0] * workers
+    for seconds in sorted(jobs, reverse=True):
+        heapq.heapreplace(free, free[0] + seconds)
+    return max(free)
+
+
+def predict(
+    costs: Costs, source: float, workers: int, chunk_seconds: float
+) -> tuple[float, float, int]:
+    """(serial seconds, chunked seconds, chunks) for a ``source`` s source on ``workers``
+    in chunks of ``chunk_seconds``."""
+    scale = source / costs.source
+    chunks = max(1, math.floor(source / chunk_seconds))
+    per_chunk = sum(costs.video) / costs.source * (source / chunks)  # encode s per chunk
+    serial = costs.serial * scale
+    jobs = [per_chunk + costs.gap] * chunks + [costs.audio * scale + costs.gap]
+    # The split looks for a scene cut in a window of its own around each boundary: its cost
+    # follows the boundaries, not the length.
+    split = costs.split / max(1, len(costs.video) - 1) * max(1, chunks - 1)
+    chunked = split + costs.gap + schedule(jobs, workers) + costs.join * scale + costs.gap
+    return serial, chunked, chunks
+
+
+def part_c(costs: Costs, chunk_seconds: float) -> None:
+    hours = MODEL_SOURCE / 3600
+    print(
+        f"(c) model: a {hours:g}-hour source, chunks of {chunk_seconds:g} s, from (b): "
+        f"{sum(costs.video) / costs.source:.2f} encode-s per source-s in chunks, serial "
+        f"{costs.serial / costs.source:.2f} s per source-s, split "
+        f"{costs.split / max(1, len(costs.video) - 1):.2f} s per boundary, audio "
+        f"{costs.audio:.1f} s and join {costs.join:.1f} s per {costs.source:g} s of source "
+        f"(scaled with the length), {costs.gap:.2f} s a job between jobs"
+    )
+    check = predict(costs, costs.source, 2, costs.chunk_seconds)
+    print(f"  the model at (b)'s source, 2 workers: {check[0] / check[1]:.2f}x")
+    for workers_ in MODEL_WORKERS:
+        serial, chunked, chunks = predict(costs, MODEL_SOURCE, workers_, chunk_seconds)
+        speedup = serial / chunked
+        goal = 0.8 * workers_
+        print(
+            f"  {workers_:>2} workers: {chunks} chunks, {chunked / 60:6.1f} min vs "
+            f"{serial / 60:6.1f} min serial: {speedup:5.2f}x   (goal >= {goal:.1f}: "
+            f"{'met' if speedup >= goal else 'MISSED'})"
+        )
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["a", "b"], help="run only (a), or only (b)+(c)")
+    parser.add_argument("--runs", type=int, default=2, help="interleaved runs (medians)")
+    parser.add_argument("--tasks", type=int, default=2, help="(a): tasks a run")
+    parser.add_argument("--a-duration", type=float, default=10.0, help="(a): clip seconds")
+    parser.add_argument("--quick", action="store_true", help="(a): a 720p 4 s clip")
+    parser.add_argument("--duration", type=float, default=180.0, help="(b): clip seconds")
+    parser.add_argument("--scene-seconds", type=float, default=7.0, help="(b)")
+    parser.add_argument("--chunk-seconds", type=float, default=30.0, help="(b)")
+    parser.add_argument(
+        "--model-chunk-seconds",
+        type=float,
+        default=Settings.model_fields["chunk_seconds"].default,
+        help="(c): the chunk length of the model (default: the setting's default)",
+    )
+    parser.add_argument(
+        "--no-first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=false"
+    )
+    parser.add_argument("--preset", default="", help="x264 preset (default: the setting's)")
+    args = parser.parse_args(argv)
+
+    root = Path(tempfile.mkdtemp(prefix="reelflow-chunked-bench-"))
+    try:
+        bucket = root / "bucket"
+        bucket.mkdir()
+        config = root / "reelflow.toml"
+        config.write_text(f'[buckets.media]\nbackend = "local"\npath = "{bucket}"\n')
+        preset = args.preset or Settings().video_preset
+        env = {
+            **os.environ,
+            "REELFLOW_EXECUTOR": "celery",
+            "REELFLOW_BROKER_URL": REDIS_URL,
+            "REELFLOW_CONFIG": str(config),
+            "REELFLOW_VIDEO_PRESET": preset,
+        }
+        base = Settings(
+            data_dir=root / "bench",
+            config=config,
+            executor="celery",
+            broker_url=REDIS_URL,
+            video_preset=preset,  # type: ignore[arg-type]
+        )
+        load = os.getloadavg()[0]
+        if args.only in (None, "a"):
+            part_a(args, root, base, env)
+        if args.only in (None, "b"):
+            part_b(args, root, base, env)
+        print(f"load average (1 min) before {load:.2f}, after {os.getloadavg()[0]:.2f}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
