@@ -20,6 +20,20 @@ On a generated clip (testsrc2 + sine, H.264/AAC MP4, made once into ``bench/out/
     renditions (before: the source decoded again); the encode with the scorers in its own
     process (now: loopback decoders, the source's one decode shared). Wall and CPU medians.
 
+``--clips testsrc2,static,noise,cuts`` (with ``--durations`` and ``--scored-frames``) runs
+instead, per generated clip of that kind and duration:
+
+(f) the default workflow's renditions (``reelflow process``, once) scored with every frame;
+    for each count k of ``--scored-frames``, the subsampled mean the auto rule would give
+    with ``AUTO_SCORED_FRAMES = k`` (every n-th frame, n = frames // k capped at
+    ``AUTO_MAX_SUBSAMPLE``: frames 0, n, 2n... of the full per-frame scores, which are the
+    frames and scores a subsampled run gives; checked against a real subsampled run at the
+    smallest k) and its largest |mean - full mean| over the renditions;
+(g) with ``--overhead``, the job's own FFmpeg commands (as in (e)) replayed interleaved:
+    the encode alone, and the encode with its scorers at each count k: wall and CPU
+    medians, the ratios to the encode alone, and the estimated whole-run CPU ratio
+    1 + (extra CPU) / (CPU of ``reelflow process`` without scoring).
+
 Missed targets are reported, never asserted; a failing command stops the bench (exit 1).
 """
 
@@ -44,6 +58,7 @@ from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.media.probe import probe
 from reelflow.media.quality import (
     AUTO,
+    AUTO_MAX_SUBSAMPLE,
     QualityOptions,
     Rendition,
     build_quality_command,
@@ -81,6 +96,60 @@ def make_clip(ffmpeg: Path, width: int, height: int, duration: float) -> Path:
              "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={FPS}:duration={duration}",
              "-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}",
              "-c:v", "libx264", "-preset", "fast", "-crf", "18", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", str(part)],
+            check=True,
+        )  # fmt: skip
+        part.replace(path)
+    return path
+
+
+def _video_graph(kind: str, width: int, height: int, duration: float) -> str:
+    """A generated clip's video as a filter graph ending at ``[v]``: ``testsrc2`` (moving
+    test pattern), ``static`` (shapes and text, one small box moving), ``noise`` (testsrc2
+    under strong temporal noise), ``cuts`` (four sources in turn: three hard scene cuts)."""
+    size = f"size={width}x{height}:rate={FPS}"
+    end = ",format=yuv420p,setsar=1"
+    if kind == "testsrc2":
+        return f"testsrc2={size}:duration={duration}{end}[v]"
+    if kind == "noise":
+        return f"testsrc2={size}:duration={duration},noise=alls=30:allf=t+u{end}[v]"
+    if kind == "static":
+        text = f"fontcolor=white:fontsize={height // 12}"
+        return (
+            f"color=c=0x1e2a38:{size}:duration={duration},"
+            f"drawbox=x={width // 8}:y={height // 6}:w={width // 3}:h={height // 3}"
+            ":color=0xd08040:t=fill,"
+            f"drawbox=x={width // 2}:y={height // 2}:w={width // 4}:h={height // 4}"
+            ":color=white:t=8,"
+            f"drawbox=x='mod(t*40\\,{width // 2})':y={height * 7 // 8}:w=40:h=40"
+            ":color=yellow:t=fill,"
+            f"drawtext=text='Quarterly results':{text}:x={width // 10}:y={height * 3 // 4},"
+            f"drawtext=text='reelflow':{text}:x={width * 6 // 10}:y={height // 10}{end}[v]"
+        )
+    if kind == "cuts":
+        part = duration / 4
+        sources = [
+            f"testsrc2={size}:duration={part}",
+            f"mandelbrot={size}:maxiter=256,trim=duration={part}",
+            f"smptehdbars={size}:duration={part}",
+            f"cellauto={size}:rule=30,trim=duration={part}",
+        ]
+        chains = [f"{src}{end}[p{i}]" for i, src in enumerate(sources)]
+        return ";".join(chains) + ";[p0][p1][p2][p3]concat=n=4:v=1:a=0[v]"
+    raise SystemExit(f"unknown clip kind {kind!r}: testsrc2, static, noise or cuts")
+
+
+def make_kind_clip(ffmpeg: Path, kind: str, width: int, height: int, duration: float) -> Path:
+    OUT_DIR.mkdir(exist_ok=True)
+    path = OUT_DIR / f"quality_{kind}_{width}x{height}_{duration:g}s.mp4"
+    if not path.exists():
+        part = path.with_name("partial-" + path.name)
+        subprocess.run(
+            [str(ffmpeg), "-hide_banner", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", f"sine=frequency=440:duration={duration}",
+             "-filter_complex", _video_graph(kind, width, height, duration),
+             "-map", "[v]", "-map", "0:a",
+             "-c:v", "libx264", "-preset", "fast", "-crf", "18",
              "-c:a", "aac", str(part)],
             check=True,
         )  # fmt: skip
@@ -264,6 +333,150 @@ def placement(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
         )
 
 
+def _count_subsample(frames: int, count: int) -> int:
+    """The auto rule (``auto_subsample``) with ``AUTO_SCORED_FRAMES = count``."""
+    return max(1, min(AUTO_MAX_SUBSAMPLE, frames // count))
+
+
+def frame_counts(
+    runner: FFmpegRunner,
+    src: Path,
+    renditions: list[Rendition],
+    work: Path,
+    counts: list[int],
+) -> dict[int, float]:
+    """(f): the largest |subsampled - full| VMAF mean over the renditions, per count."""
+    info = probe(str(src))
+    wall, cpu, full = timed(
+        lambda: score_renditions(
+            runner, str(src), info, renditions, work / "full", timeout=7200,
+            options=QualityOptions(subsample=1),
+        )
+    )  # fmt: skip
+    per_frame = []
+    for i in range(len(renditions)):
+        data = json.loads((work / "full" / f"quality{i}.json").read_text())
+        per_frame.append([float(f["metrics"]["vmaf"]) for f in data["frames"]])
+    (OUT_DIR / f"vmaf-frames-{src.stem}.json").write_text(json.dumps(per_frame))
+    print(
+        f"(f) full: {wall:.1f} s wall, {cpu:.1f} s CPU; frames "
+        + ", ".join(str(len(f)) for f in per_frame)
+        + "; means "
+        + ", ".join(f"{s.vmaf.mean:.2f}" for s in full)
+    )
+    deltas: dict[int, float] = {}
+    for count in sorted(counts):
+        subs = [_count_subsample(len(f), count) for f in per_frame]
+        means = [statistics.fmean(f[::n]) for f, n in zip(per_frame, subs, strict=True)]
+        delta = max(abs(m - s.vmaf.mean) for m, s in zip(means, full, strict=True))
+        deltas[count] = delta
+        scored = sorted({len(f[::n]) for f, n in zip(per_frame, subs, strict=True)})
+        check = ""
+        if count == min(counts):  # the same frames and scores as a subsampled run?
+            real = [
+                score_renditions(
+                    runner, str(src), info, [r], work / f"n{n}-{i}", timeout=3600,
+                    options=QualityOptions(subsample=n),
+                )[0].vmaf.mean
+                for i, (r, n) in enumerate(zip(renditions, subs, strict=True))
+            ]  # fmt: skip
+            gap = max(abs(a - b) for a, b in zip(real, means, strict=True))
+            check = f"; a real subsampled run: means within {gap:.3f} of these"
+        # The same n started at every other frame of the first n: how much of the error is
+        # the luck of where the scored frames fall (the content's phase).
+        phases = max(
+            abs(statistics.fmean(f[o::n]) - s.vmaf.mean)
+            for f, n, s in zip(per_frame, subs, full, strict=True)
+            for o in range(n)
+        )
+        verdict = "ok" if delta <= TARGET_DELTA else "MISSED"
+        print(
+            f"(f) {count:>3} frames (n = {sorted(set(subs))}, {scored} scored): max |delta| "
+            f"{delta:.2f} ({verdict} for <= {TARGET_DELTA}); over every phase of n "
+            f"{phases:.2f}{check}"
+        )
+    return deltas
+
+
+def count_overhead(
+    ffmpeg: Path, src: Path, work: Path, runs: int, counts: list[int], process_cpu: float
+) -> dict[int, tuple[float, float, float]]:
+    """(g): the encode alone and with its scorers at each count, the job's own commands
+    replayed interleaved. Per count: (wall ratio, CPU ratio, whole-run CPU ratio)."""
+    commands = record_commands(ffmpeg, src, work)
+    fused = next(c for c in commands if "-dec" in c)
+    encode = fused[: fused.index("-dec")]
+    graph_at = fused.index("-filter_complex", fused.index("-dec"))
+    frames = round(probe(str(src)).duration * FPS)
+    triplet = re.compile(r"mod\(n\+1\\,\d+\)")
+    variants: dict[int, list[str]] = {}
+    for count in counts:
+        n = _count_subsample(frames, count)
+        if n <= 3:
+            print(f"(g) {count} frames: n = {n}, left to libvmaf: not replayed")
+            continue
+        args = list(fused)
+        args[graph_at + 1], found = triplet.subn(f"mod(n+1\\\\,{n})", args[graph_at + 1])
+        assert found, "no triplet selection in the recorded scoring graph"
+        variants[count] = args
+
+    def run(args: list[str]) -> None:
+        subprocess.run([str(ffmpeg), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
+                       check=True)  # fmt: skip
+
+    times: dict[int, list[tuple[float, float]]] = {0: [], **{k: [] for k in variants}}
+    for r in range(runs):
+        times[0].append(timed(lambda: run(encode))[:2])
+        for count, args in variants.items():
+            times[count].append(timed(lambda a=args: run(a))[:2])
+        print(f"  (g) run {r}: encode {times[0][-1][0]:.1f} s wall / {times[0][-1][1]:.1f} s CPU; "
+              + ", ".join(f"{k}: {t[-1][0]:.1f} / {t[-1][1]:.1f}" for k, t in times.items() if k)
+              + f"; load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    med = {k: [statistics.median(v[i] for v in t) for i in (0, 1)] for k, t in times.items()}
+    base = med.pop(0)
+    found = {}
+    for count, (wall, cpu) in med.items():
+        whole = 1 + (cpu - base[1]) / process_cpu
+        found[count] = (wall / base[0], cpu / base[1], whole)
+        print(
+            f"(g) {count:>3} frames: encode with scoring {wall:.1f} s wall, {cpu:.1f} s CPU = "
+            f"{wall / base[0]:.2f}x wall, {cpu / base[1]:.2f}x CPU of the encode alone "
+            f"({base[0]:.1f} s / {base[1]:.1f} s); whole run ~{whole:.2f}x CPU"
+        )
+    return found
+
+
+def clips(ffmpeg: Path, args: argparse.Namespace, work: Path) -> None:
+    """(f) and (g) over ``--clips`` x ``--durations``, then one summary table."""
+    runner = FFmpegRunner(ffmpeg)
+    counts = sorted({int(c) for c in args.scored_frames.split(",")})
+    rows = []
+    for kind in args.clips.split(","):
+        for duration in (float(d) for d in args.durations.split(",")):
+            src = make_kind_clip(ffmpeg, kind, args.width, args.height, duration)
+            here = work / f"{kind}-{duration:g}"
+            print(f"== {src.name}; load {os.getloadavg()[0]:.1f}")
+            wall, cpu, result = timed(lambda s=src, h=here: run_process(s, h / "out", False))
+            print(f"(a) process {wall:.1f} s wall, {cpu:.1f} s CPU")
+            renditions = renditions_of(result, here / "out")
+            deltas = {} if args.no_errors else frame_counts(runner, src, renditions, here, counts)
+            cost = {}
+            if args.overhead:
+                cost = count_overhead(ffmpeg, src, here / "g", args.runs, counts, cpu)
+            rows.append((f"{kind} {duration:g} s", deltas, cost))
+            shutil.rmtree(here, ignore_errors=True)
+    print("| clip | " + " | ".join(f"{k} frames" for k in counts) + " |")
+    print("| --- |" + " --- |" * len(counts))
+    for name, deltas, cost in rows:
+        cells = []
+        for k in counts:
+            cell = f"{deltas[k]:.2f}" if k in deltas else "-"
+            if k in cost:
+                cell += " ({:.2f}x wall, {:.2f}x CPU; run ~{:.2f}x)".format(*cost[k])
+            cells.append(cell)
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def _size(path: Path) -> tuple[int, int]:
     video = probe(str(path)).primary_video
     assert video is not None
@@ -280,7 +493,23 @@ def main() -> int:
     parser.add_argument(
         "--subsample", default="4,8,12,16", help="to compare; 1 (full) and 0 (auto) always run"
     )
+    parser.add_argument("--clips", default="", help="e.g. testsrc2,static,noise,cuts: (f)/(g)")
+    parser.add_argument("--durations", default="10,20", help="with --clips, seconds")
+    parser.add_argument("--scored-frames", default="20,25,30,40,50", help="with --clips")
+    parser.add_argument("--overhead", action="store_true", help="with --clips: (g) too")
+    parser.add_argument("--no-errors", action="store_true", help="with --clips: no (f)")
     args = parser.parse_args()
+    if args.clips:
+        ffmpeg = find_ffmpeg(os.environ.get("REELFLOW_FFMPEG", ""))
+        load = os.getloadavg()
+        OUT_DIR.mkdir(exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="quality-bench-", dir=OUT_DIR))
+        try:
+            clips(ffmpeg, args, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"load averages {load} before, {os.getloadavg()} after")
+        return 0
     if args.quick:
         args.runs, args.width, args.height, args.duration = 1, 1280, 720, 4.0
     ffmpeg = find_ffmpeg(os.environ.get("REELFLOW_FFMPEG", ""))

@@ -312,6 +312,25 @@ class Schedule(Base):
     updated_at: Mapped[datetime]
 
 
+class ChunkLeftover(Base):
+    """A chunked group's parts to remove (its group failed or was cancelled: no join will
+    delete them). Written in the transaction that ends the group, deleted once the parts
+    are gone (``reelflow.engine.leftovers``); ``bucket`` "" = the scratch root. No foreign
+    key: the row outlives its task's retention until its parts are removed.
+    """
+
+    __tablename__ = "chunk_leftovers"
+    __table_args__ = (Unique("bucket", "prefix"), Index(None, "not_before"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    bucket: Mapped[str] = mapped_column(String(255))
+    prefix: Mapped[str] = mapped_column(String(1024))
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
 # The notification tables live in their own module; imported here so that ``Base.metadata``
 # is complete whoever imports the models.
 from reelflow.db import notify as _notify  # noqa: E402, F401

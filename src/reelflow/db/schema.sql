@@ -256,5 +256,17 @@ CREATE TABLE deferred_triggers (
 );
 CREATE INDEX ix_deferred_triggers_account_id_id ON deferred_triggers (account_id, id);
 CREATE INDEX ix_tasks_account_id_finished_at_state ON tasks (account_id, finished_at, state);
-INSERT INTO "alembic_version" ("version_num") VALUES ('0011');
+CREATE TABLE chunk_leftovers (
+	id INTEGER NOT NULL, 
+	task_id VARCHAR(64) NOT NULL, 
+	bucket VARCHAR(255) NOT NULL, 
+	prefix VARCHAR(1024) NOT NULL, 
+	attempts INTEGER NOT NULL, 
+	not_before DATETIME NOT NULL, 
+	created_at DATETIME NOT NULL, 
+	CONSTRAINT pk_chunk_leftovers PRIMARY KEY (id), 
+	CONSTRAINT uq_chunk_leftovers_bucket_prefix UNIQUE (bucket, prefix)
+);
+CREATE INDEX ix_chunk_leftovers_not_before ON chunk_leftovers (not_before);
+INSERT INTO "alembic_version" ("version_num") VALUES ('0012');
 INSERT INTO "sqlite_sequence" ("name", "seq") VALUES ('templates', 999999);

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 from reelflow.catalog.triggered import record_keys
 from reelflow.db.models import Job, Task
 from reelflow.engine.chunk_parts import siblings, split_id
-from reelflow.engine.chunking import AUDIO_SHARE, VIDEO_SHARE
+from reelflow.engine.chunking import AUDIO_SHARE, VIDEO_SHARE, generation_prefix
 from reelflow.engine.planning import Planning
 from reelflow.engine.store import subtasks_of
 from reelflow.engine.transitions import move_job
-from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
+from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, ladder_part_name, part_name
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState
-from reelflow.specs.works import TranscodeWork
+from reelflow.specs.works import LadderWork, TranscodeWork
 
 JOIN_SHARE = 1.0 - VIDEO_SHARE - AUDIO_SHARE
 
@@ -69,17 +69,23 @@ class ChunkNodes:
             added = self._planning.add_job(session, task, JobKind.MEDIA, indices, now, info, works)
             self._point(task, indices, added)
             return True
-        base = part.model_copy(update={"split": job.id})
+        prefix = generation_prefix(part, job.id)
+        base = part.model_copy(update={"split": job.id, "prefix": prefix})
         if part.bucket:
             # Temporary keys of the output bucket: never a new upload for a trigger.
-            names = [part_name(None, w.index) for w in works]
-            names += [part_name(c.index, w.index) for c in plan.chunks for w in works]
-            keys = [(part.bucket, part.prefix + name) for name in names]
+            name = ladder_part_name if isinstance(works[0], LadderWork) else part_name
+            names = [name(None, w.index) for w in works]
+            names += [name(c.index, w.index) for c in plan.chunks for w in works]
+            keys = [(part.bucket, prefix + name) for name in names]
             record_keys(session, task.id, keys, now)
         has_audio = (
             info is not None
             and info.has_audio
-            and any(isinstance(w, TranscodeWork) and not w.template.remove_audio for w in works)
+            and any(
+                (isinstance(w, TranscodeWork) and not w.template.remove_audio)
+                or (isinstance(w, LadderWork) and bool(w.ladder.audio))
+                for w in works
+            )
         )
         if has_audio:
             audio = base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE})

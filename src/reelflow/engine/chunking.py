@@ -1,10 +1,11 @@
 """Which renditions are encoded in chunks, and the shape of a chunked group (pure).
 
 A planned job's renditions that can be chunked (``chunkable``: video, whole timeline, one
-file; not scored, no head or tail clips) and are longer than two chunks form groups, one
-per output frame rate (one chunk plan serves a group: its chunk jobs fuse the group's
-renditions from one decode). The group's nodes are jobs of the task graph
-(``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk + one AUDIO job -> JOIN.
+file; no head or tail clips; a scored one is scored by its join, on the joined output) and
+are longer than two chunks form groups, one per output frame rate (one chunk plan serves a
+group: its chunk jobs fuse the group's renditions from one decode). The group's nodes are
+jobs of the task graph (``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk
++ one AUDIO job -> JOIN.
 Chunking needs more than one slot to gain anything: a local executor with at least two
 workers, or a cluster.
 """
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from reelflow.config import Settings
 from reelflow.media.chunks.command import chunkable
 from reelflow.media.chunks.plan import should_chunk
+from reelflow.media.ladder.chunked import ladder_chunkable
 from reelflow.specs.chunks import ChunkedJob, ChunkRole
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.works import TranscodeWork, Work
+from reelflow.specs.works import LadderWork, TranscodeWork, Work
 
 CHUNK_FAILED = "FailedOperation.ChunkFailed"
 # Shares of a group's progress: the chunks' video (by duration), the audio, the join.
@@ -33,7 +35,7 @@ PARTS_FOLDER = ".reelflow-chunks"  # temporary keys of a cluster's parts, in the
 class Groups:
     """A planned job's works: the chunked groups, and the rest (one MEDIA job, as before)."""
 
-    groups: list[list[TranscodeWork]]
+    groups: list[list[TranscodeWork] | list[LadderWork]]
     rest: list[Work]
 
 
@@ -47,8 +49,20 @@ def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
     return (
         isinstance(work, TranscodeWork)
         and chunkable(work)
-        and not work.quality
         and not (work.heads or work.tails)
+        and info.primary_video is not None
+        and should_chunk(info.duration or 0.0, chunk_seconds)
+    )
+
+
+def _chunked_ladder(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
+    """An HLS ladder of separate segment files, not scored, not per-title (its rungs are
+    chosen by an analysis of the whole source), longer than two chunks."""
+    return (
+        isinstance(work, LadderWork)
+        and ladder_chunkable(work.ladder)
+        and not work.quality
+        and not work.target_vmaf
         and info.primary_video is not None
         and should_chunk(info.duration or 0.0, chunk_seconds)
     )
@@ -59,6 +73,7 @@ def chunk_groups(works: Sequence[Work], info: MediaInfo, settings: Settings) -> 
     if not can_chunk(settings):
         return Groups([], list(works))
     by_rate: dict[float, list[TranscodeWork]] = {}
+    ladders: list[list[LadderWork]] = []
     rest: list[Work] = []
     # A sub-task is chunked whole or not at all: one with several works stays in one job.
     counts = Counter(work.index for work in works)
@@ -70,13 +85,19 @@ def chunk_groups(works: Sequence[Work], info: MediaInfo, settings: Settings) -> 
             and _chunked(work, info, settings.chunk_seconds)
         ):
             by_rate.setdefault(work.fps, []).append(work)
+        elif (
+            alone
+            and isinstance(work, LadderWork)
+            and _chunked_ladder(work, info, settings.chunk_seconds)
+        ):
+            ladders.append([work])  # a ladder is its own group: its chunks fuse its rungs
         else:
             rest.append(work)
-    return Groups(list(by_rate.values()), rest)
+    return Groups([*by_rate.values(), *ladders], rest)
 
 
 def parts_place(
-    task_id: str, group: int, works: Sequence[TranscodeWork], settings: Settings
+    task_id: str, group: int, works: Sequence[TranscodeWork | LadderWork], settings: Settings
 ) -> tuple[str, str]:
     """Where a group's parts live: (bucket, prefix); bucket "" = this machine's scratch."""
     if settings.executor == "local":
@@ -84,7 +105,9 @@ def parts_place(
     return works[0].bucket, f"{PARTS_FOLDER}/{task_id}/g{group}/"
 
 
-def split_of(task_id: str, works: Sequence[TranscodeWork], settings: Settings) -> ChunkedJob:
+def split_of(
+    task_id: str, works: Sequence[TranscodeWork | LadderWork], settings: Settings
+) -> ChunkedJob:
     group = min(work.index for work in works)
     bucket, prefix = parts_place(task_id, group, works, settings)
     return ChunkedJob(
@@ -95,6 +118,15 @@ def split_of(task_id: str, works: Sequence[TranscodeWork], settings: Settings) -
         bucket=bucket,
         prefix=prefix,
     )
+
+
+def generation_prefix(part: ChunkedJob, split: int) -> str:
+    """The prefix of the parts planned by the split job ``split``: each generation of a
+    group (a retried task splits again) has its own, so removing a failed one's parts
+    (``reelflow.engine.leftovers``) never touches another's."""
+    if part.bucket:
+        return f"{part.prefix}s{split}/"
+    return f"{part.prefix}-s{split}"
 
 
 def describe_part(part: ChunkedJob, count: int | None = None) -> str:
@@ -114,6 +146,7 @@ __all__ = [
     "can_chunk",
     "chunk_groups",
     "describe_part",
+    "generation_prefix",
     "parts_place",
     "split_of",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.chunk_parts import CHUNKED_KINDS, part_failure
+from reelflow.engine.leftovers import record_leftover
 from reelflow.engine.nodes import fail_dependents, reads_source
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outages import decide as decide_outage
@@ -69,6 +70,8 @@ class Outcomes:
     def __init__(self, settings: Settings, hooks: Hooks) -> None:
         self._settings = settings
         self._hooks = hooks
+        # A cancelled part's worker learns it within a lease: its part lands before then.
+        self.leftover_grace = timedelta(seconds=settings.lease_seconds)
 
     def job_failed(
         self,
@@ -107,6 +110,9 @@ class Outcomes:
         if session is not None and job.kind in CHUNKED_KINDS:
             # A chunk (or the split, audio, join) failed for good: its group fails, named.
             code, message = part_failure(session, job, code, message, now)
+            # No join will delete the group's parts: recorded here, removed by the
+            # scheduler's pass (reelflow.engine.leftovers).
+            record_leftover(session, job, now, self.leftover_grace)
         move_job(job, JobState.FAILED, now, code=code, message=message)
         fail_subtasks(unfinished, code, message, now)
         fail_dependents({sub.index: sub for sub in task.subtasks}, now)

@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from reelflow.config import Settings
 from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.dispatch import DispatchWatch
+from reelflow.engine.leftovers import Remover
 from reelflow.engine.outages import SendOutage
 from reelflow.engine.ports import Executor
 from reelflow.engine.service import Engine
@@ -116,6 +117,9 @@ class Scheduler:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._started: dict[str, tuple[str, float]] = {}  # job id -> (kind, monotonic start)
+        # Removes a chunked group's leftover parts (bucket, prefix): set by the wiring,
+        # which knows the scratch root and the buckets (reelflow.engine.leftovers).
+        self.remove_parts: Remover | None = None
         # Called with (seconds, job kind, ok) when one of this scheduler's jobs ends.
         self.on_job_finished: Callable[[float, str, bool], None] | None = None
 
@@ -128,6 +132,8 @@ class Scheduler:
         if now >= self._next_sweep and not self._outage.down:
             self._next_sweep = now + self._sweep_every
             self.engine.requeue_expired()
+            if self.remove_parts is not None:
+                self.engine.remove_leftovers(self.remove_parts)
         if now >= self._next_purge and not self._outage.down:
             # Retention: one small batch per pass, the next pass soon if more are waiting.
             full = self.engine.purge_finished() >= self.engine.retention.batch

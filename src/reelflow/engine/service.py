@@ -35,6 +35,7 @@ from reelflow.engine.admission import room
 from reelflow.engine.claims import Claims
 from reelflow.engine.events import JobEvents
 from reelflow.engine.jobs import Jobs
+from reelflow.engine.leftovers import Leftovers, Remover
 from reelflow.engine.observers import Hooks, TaskObserver
 from reelflow.engine.outcomes import Outcomes
 from reelflow.engine.planning import Planning
@@ -87,6 +88,7 @@ class Engine:
         self.queries = TaskQueries(self.store)
         self._max_queued = settings.max_queued_tasks
         self.retention = Retention(self.store, settings.task_retention_days)
+        self.leftovers = Leftovers(self.store)
         self.jobs = Jobs(self.store, outcomes, self.hooks, settings)
         self.claims = Claims(self.store, self.hooks, settings)
         self.events = JobEvents(self.store, planning, outcomes, self.hooks)
@@ -219,6 +221,11 @@ class Engine:
         """Delete one small batch of finished tasks past ``task_retention_days``; returns
         how many (see ``reelflow.engine.retention``)."""
         return self.retention.purge()
+
+    def remove_leftovers(self, remove: Remover) -> int:
+        """Remove the parts of chunked groups that ended without a join (a small batch);
+        returns how many were removed (see ``reelflow.engine.leftovers``)."""
+        return self.leftovers.sweep(remove)
 
     def requeue_expired(self) -> int:
         return self.jobs.requeue_expired()

@@ -15,6 +15,7 @@ from reelflow.catalog.templates import Templates
 from reelflow.catalog.triggered import TriggerKey, record_trigger, triggered_task
 from reelflow.db.models import Job, SubTask, Task
 from reelflow.engine.admission import admit
+from reelflow.engine.leftovers import record_leftover
 from reelflow.engine.nodes import upstream_of
 from reelflow.engine.observers import Hooks
 from reelflow.engine.outcomes import Outcomes
@@ -265,6 +266,8 @@ class Tasks:
             )
             for job in session.scalars(live.with_for_update()):
                 move_job(job, JobState.CANCELLED, now, code=code, message=message)
+                # A chunked group never joined: its parts are removed later, durably.
+                record_leftover(session, job, now, self._outcomes.leftover_grace)
             for sub in task.subtasks:
                 if not sub.state.is_terminal:
                     move_subtask(sub, SubTaskState.CANCELLED, now, code=code, message=message)

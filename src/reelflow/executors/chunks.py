@@ -5,8 +5,9 @@
 - VIDEO: encode one chunk of every rendition of the group from one decode (two passes for
   H.264 at a bitrate), check it made exactly its planned frames, store it as a part;
 - AUDIO: encode each rendition's audio once, over the whole source, store it as a part;
-- JOIN: fetch the parts, join each rendition by stream copy with its audio, commit it like
-  any rendition, then delete the parts.
+- JOIN: fetch the parts, join each rendition by stream copy with its audio, score the
+  joined renditions that asked for it against the source (one separate FFmpeg run), commit
+  each like any rendition (its scores reported as an unchunked one's), delete the parts.
 
 Parts live in this machine's scratch folder (``<scratch>/chunks/<prefix>``: every local
 worker shares it) or, in a cluster, under temporary keys of the output bucket.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,9 +26,12 @@ from typing import TYPE_CHECKING
 import av
 import av.error
 
+from reelflow.engine.chunking import PARTS_FOLDER
 from reelflow.errors import FFmpegFailed, ReelflowError, StorageUnavailable
 from reelflow.executors.base import JobContext
+from reelflow.executors.ladder_chunks import LadderChunks
 from reelflow.executors.outputs import commit_work
+from reelflow.executors.quality import Scored, ScoringPlan, score_works, scored, scored_output
 from reelflow.media.chunks import (
     audio_command,
     fused_chunk_command,
@@ -40,9 +45,11 @@ from reelflow.media.chunks import (
 )
 from reelflow.media.command import WorkFiles
 from reelflow.media.progress import Progress
+from reelflow.media.quality import Rendition, build_quality_command
 from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
 from reelflow.specs.jobs import JobPayload, JobResult, SubTaskOutcome
-from reelflow.specs.works import TranscodeWork
+from reelflow.specs.ladders import VideoRendition
+from reelflow.specs.works import LadderWork, TranscodeWork
 
 if TYPE_CHECKING:
     from reelflow.executors.jobs import JobRuntime
@@ -101,6 +108,26 @@ class Parts:
                 log.warning("part %s%s not deleted: %s", self._part.prefix, name, exc)
 
 
+def remove_parts(runtime: JobRuntime, bucket: str, prefix: str) -> None:
+    """Remove every part under ``prefix`` (a group generation's: its scratch folder, or its
+    temporary keys in ``bucket``); idempotent. The scheduler's pass over the leftovers of
+    failed and cancelled groups calls it (``reelflow.engine.leftovers``)."""
+    if not prefix or ".." in prefix or (not bucket and "/" in prefix):
+        raise ValueError(f"not a chunk parts prefix: {prefix!r}")
+    if not bucket:
+        shutil.rmtree(runtime.scratch.root / SCRATCH_FOLDER / prefix, ignore_errors=True)
+        return
+    if not prefix.startswith(PARTS_FOLDER + "/") or not prefix.endswith("/"):
+        raise ValueError(f"not a chunk parts prefix: {prefix!r}")
+    storage = runtime.storages.get(bucket)
+    while True:
+        found = storage.list(prefix, limit=1000)
+        for info in found:
+            storage.delete(info.key)
+        if len(found) < 1000:
+            return
+
+
 def _progress(
     ctx: JobContext, done: float, share: float, duration: float
 ) -> Callable[[Progress], None]:
@@ -129,6 +156,9 @@ class ChunkJobs:
         part = job.chunked
         if part is None:
             raise FFmpegFailed("a chunk job without its part of the group")
+        ladders = [w for w in job.works if isinstance(w, LadderWork)]
+        if ladders:
+            return LadderChunks(self._runtime)(job, ctx, src, ladders[0], part, work_dir)
         works = [w for w in job.works if isinstance(w, TranscodeWork)]
         if part.role is ChunkRole.SPLIT:
             plan = self._split(job, ctx, src, works, part, work_dir)
@@ -138,7 +168,7 @@ class ChunkJobs:
         elif part.role is ChunkRole.AUDIO:
             self._audio(job, ctx, src, works, part, work_dir)
         else:
-            return self._join(job, ctx, works, part, work_dir)
+            return self._join(job, ctx, works, part, work_dir, src)
         ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True)
 
@@ -223,13 +253,16 @@ class ChunkJobs:
 
     def _join(
         self, job: JobPayload, ctx: JobContext, works: list[TranscodeWork], part: ChunkedJob,
-        work_dir: Path,
+        work_dir: Path, src: str,
     ) -> JobResult:  # fmt: skip
         plan = part.plan
         assert plan is not None and job.media_info is not None
         parts = Parts(self._runtime, part)
         names: list[str] = []
-        outcomes: list[SubTaskOutcome] = []
+        outs: list[Path] = []
+        # The joins (stream copy) are quick; scoring the joined outputs is not.
+        to_score = [w for w in works if scored(w)] if src else []
+        join_share = 0.2 if to_score else 1.0
         for n, work in enumerate(works):
             chunk_names = [part_name(chunk.index, work.index) for chunk in plan.chunks]
             files = [parts.get(name, work_dir) for name in chunk_names]
@@ -240,7 +273,7 @@ class ChunkJobs:
                 names.append(part_name(None, work.index))
                 audio = parts.get(names[-1], work_dir)
             out = work_dir / f"w{work.index}.{work.template.format}"
-            share = 1.0 / len(works)
+            share = join_share / len(works)
             join(
                 self._runtime.runner,
                 work,
@@ -252,20 +285,62 @@ class ChunkJobs:
                 on_progress=_progress(ctx, n * share, share, plan.end),
                 cancel=ctx.cancel,
             )
+            outs.append(out)
+        by_index = {w.index: out for w, out in zip(works, outs, strict=True)}
+        scores = self._score(job, ctx, src, to_score, by_index, work_dir)
+        outcomes: list[SubTaskOutcome] = []
+        for work, out in zip(works, outs, strict=True):
+            storage_for = self._runtime.storages.get
+            patience = self._runtime.outage_patience
             try:
-                outcome = commit_work(
-                    work, WorkFiles(main=out), self._runtime.storages.get,
-                    patience=self._runtime.outage_patience,
-                )  # fmt: skip
+                outcome = commit_work(work, WorkFiles(main=out), storage_for, patience=patience)
             except StorageUnavailable as exc:
                 return JobResult(
                     job_id=job.job_id, ok=False, error_code=exc.code, message=exc.message,
                     retryable=True, subtasks=outcomes,
                 )  # fmt: skip
+            found = scores.get(work.index)
+            if found and outcome.ok:
+                # Reported as for an unchunked rendition: its pictures stored next to it.
+                output = scored_output(work, outcome.output, found, storage_for, patience=patience)
+                outcome = outcome.model_copy(update={"output": output})
             outcomes.append(outcome)
         parts.delete(names)
         ctx.progress(100.0)
         return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
 
+    def _score(
+        self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
+        outs: dict[int, Path], work_dir: Path,
+    ) -> dict[int, list[Scored]]:  # fmt: skip
+        """The joined outputs that asked for scores, scored against the source in one
+        separate FFmpeg run (``build_quality_command``: the source decoded once for all of
+        them), their worst moments drawn. A score is an addition: when scoring fails the
+        outputs are delivered without it (logged), as an unchunked rendition's are."""
+        if not works or job.media_info is None:
+            return {}
+        folder = work_dir / "quality"
+        folder.mkdir(parents=True, exist_ok=True)
+        items: list[tuple[int, Rendition, VideoRendition | None]] = [
+            (w.index, Rendition(outs[w.index], w.width, w.height, w.fps, w.start, w.end), None)
+            for w in works
+        ]
+        command = build_quality_command(src, job.media_info, [r for _, r, _ in items], folder)
+        started = time.monotonic()
+        try:
+            self._runtime.runner.run(
+                command.args,
+                timeout=job.timeout,
+                on_progress=_progress(ctx, 0.2, 0.8, command.duration),
+                cancel=ctx.cancel,
+            )
+        except FFmpegFailed as exc:
+            log.warning("job %s: joined outputs left without a quality score: %s",
+                        job.job_id, exc.message)  # fmt: skip
+            return {}
+        plan = ScoringPlan(command=command, items=items, folder=folder)
+        left = job.timeout - (time.monotonic() - started)
+        return score_works(self._runtime.runner, job, src, plan, timeout=left, cancel=ctx.cancel)
 
-__all__ = ["ChunkJobs", "Parts"]
+
+__all__ = ["ChunkJobs", "Parts", "remove_parts"]

@@ -47,6 +47,7 @@ from reelflow.executors.quality import (
     ScoringPlan,
     plan_scoring,
     score_works,
+    scored,
     scored_output,
 )
 from reelflow.executors.scratch import Scratch
@@ -148,14 +149,21 @@ class JobRuntime:
 
     def _chunked(self, job: JobPayload, ctx: JobContext) -> JobResult:
         """A part of a chunked group (``reelflow.executors.chunks``); every part but the
-        join reads the source (a URL's copy stays in the source cache until the join)."""
+        join reads the source (a URL's copy stays in the source cache until the join), and
+        the join too when its outputs are scored."""
         with (
             disk_full_as_error(f"job {job.job_id}: writing to the scratch folder"),
             self._work_dir(job) as work_dir,
         ):
-            if job.kind is JobKind.JOIN:
+            if job.kind is JobKind.JOIN and not any(scored(w) for w in job.works):
                 self._done_with_url(job)
                 return self._chunk_jobs(job, ctx, "", work_dir)
+            if job.kind is JobKind.JOIN:
+                # Scores asked for: the joined outputs are scored against the source.
+                with self._source(job, work_dir) as src:
+                    result = self._chunk_jobs(job, ctx, src, work_dir)
+                self._done_with_url(job)
+                return result
             with self._source(job, work_dir) as src:
                 return self._chunk_jobs(job, ctx, src, work_dir)
 

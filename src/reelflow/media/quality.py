@@ -54,7 +54,8 @@ from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame, vmaf_mo
 # The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
 # chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
 # than every AUTO_MAX_SUBSAMPLE-th: the error of a subsampled mean shrinks with the number
-# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md).
+# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md):
+# fewer than 50 broke the 0.5 VMAF bound on moving and scene-cut clips (--clips).
 AUTO = 0
 AUTO_SCORED_FRAMES = 50
 AUTO_MAX_SUBSAMPLE = 30
@@ -193,14 +194,11 @@ def scoring_graph(
     options: QualityOptions | None = None,
     *,
     prefix: str = "",
-    source: str = "[0:v:0]",
 ) -> ScoringGraph:
     """The graph comparing each rendition (its decoded frames at the input label of the same
     rank in ``inputs``, e.g. ``[1:v:0]`` or a loopback decoder's ``[dec:0]``) with the
     source (``[0:v:0]``, decoded once, ``split``); see the module doc. ``prefix`` starts
-    every link label (the graph can sit beside another one in the same command);
-    ``source`` the reference's label when it is not the first input's video (a label made
-    earlier in the same graph)."""
+    every link label (the graph can sit beside another one in the same command)."""
     opts = options or QualityOptions()
     video = info.primary_video
     if video is None:
@@ -211,7 +209,7 @@ def scoring_graph(
     fmt = pixel_format(info)
     q = prefix
     branches = [f"{q}s{i}" for i in range(len(renditions))]
-    chains = [f"{source}split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
+    chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
     logs: list[ScoreLogs] = []
     outputs: list[str] = []
     length = 0.0

@@ -88,4 +88,10 @@ def part_name(chunk: int | None, index: int) -> str:
     return f"audio-w{index}.m4a" if chunk is None else f"chunk{chunk}-w{index}.mp4"
 
 
-__all__ = ["Chunk", "ChunkPlan", "ChunkRole", "ChunkedJob", "part_name"]
+def ladder_part_name(chunk: int | None, index: int) -> str:
+    """The name of a part of a chunked ladder (work ``index``): one archive per chunk of
+    its video rungs' segments and playlists, or (``chunk`` None) of its audio renditions'."""
+    return f"ladder-audio-w{index}.tar" if chunk is None else f"ladder{chunk}-w{index}.tar"
+
+
+__all__ = ["Chunk", "ChunkPlan", "ChunkRole", "ChunkedJob", "ladder_part_name", "part_name"]

@@ -10,6 +10,7 @@ from reelflow.engine.ports import Executor
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobRunner
+from reelflow.executors.chunks import remove_parts
 from reelflow.executors.jobs import JobRuntime, outage_patience
 from reelflow.executors.registry import build_executor
 from reelflow.executors.scratch import sweep as sweep_scratch
@@ -49,12 +50,23 @@ def build_planner(settings: Settings, *, cluster: bool | None = None) -> Default
 
 
 def build_scheduler(
-    settings: Settings, engine: Engine, jobs: JobRunner, stack: ExitStack
+    settings: Settings,
+    engine: Engine,
+    jobs: JobRunner,
+    stack: ExitStack,
+    *,
+    runtime: JobRuntime | None = None,
 ) -> tuple[Executor, Scheduler]:
     """The configured executor and the scheduler feeding it, woken by each task submitted;
-    ``stack`` stops it (running jobs are requeued for the next start)."""
+    ``stack`` stops it (running jobs are requeued for the next start). The scheduler
+    removes failed and cancelled chunk groups' parts through ``runtime`` (default: ``jobs``
+    when it is a ``JobRuntime``; its scratch root and buckets)."""
     executor = build_executor(settings, jobs)
     scheduler = Scheduler(engine, executor, settings)
+    parts = runtime if runtime is not None else jobs if isinstance(jobs, JobRuntime) else None
+    if parts is not None:
+        place = parts
+        scheduler.remove_parts = lambda bucket, prefix: remove_parts(place, bucket, prefix)
     engine.on_jobs_added = scheduler.wake
     stack.callback(scheduler.stop)
     return executor, scheduler

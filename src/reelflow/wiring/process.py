@@ -115,7 +115,7 @@ def _build(
     )
     jobs = build_job_runtime(settings, storages, egress)
     runner: JobRunner = jobs if known is None else ProbedOnce(jobs, known)
-    _, scheduler = build_scheduler(settings, engine, runner, stack)
+    _, scheduler = build_scheduler(settings, engine, runner, stack, runtime=jobs)
     job_ended = threading.Event()
     scheduler.on_job_finished = lambda *_: job_ended.set()
     return ProcessServices(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from reelflow.cli.process import run_process
+from reelflow.executors import chunks as executor_chunks
 from reelflow.executors import quality as executor_quality
 from tests.clips import ClipCache
 from tests.integration.cli.test_process import results_by_type, run_cli
@@ -107,3 +108,35 @@ def test_renditions_are_delivered_when_their_scoring_fails(
     assert item["ErrCode"] == 0
     assert (out / item["Output"]["Path"].lstrip("/")).stat().st_size > 1000
     assert "Quality" not in item
+
+
+def test_a_chunked_rendition_has_its_quality_in_result_json(
+    clips: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two workers and 1 s chunks: the 4 s rendition is chunked, and its join scores the
+    # joined output against the source in a separate FFmpeg run (the spy sees it).
+    real = executor_chunks.build_quality_command
+    scored_files: list[Path] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        command = real(*args, **kwargs)
+        scored_files.extend(r.path for r in args[2])
+        return command
+
+    monkeypatch.setattr(executor_chunks, "build_quality_command", spy)
+    for name, value in {"WORKERS": "2", "CHUNK_SECONDS": "1", "FFMPEG_THREADS": "1"}.items():
+        monkeypatch.setenv(f"REELFLOW_{name}", value)
+    monkeypatch.setenv("REELFLOW_VIDEO_PRESET", "ultrafast")
+    source = clips(duration=4.0, width=320, height=240, fps=25)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"TranscodeTaskSet": [{"Definition": 100010}]}))
+    out = tmp_path / "out"
+    assert run_process(str(source), workflow, out, as_json=True, quality=True) == 0
+    assert len(scored_files) == 1  # the joined output, once
+    [item] = results_by_type(json.loads((out / "result.json").read_text()))["Transcode"]
+    quality = item["Quality"]
+    assert set(quality) == {"Model", "Subsample", "Vmaf", "Psnr", "Ssim"}
+    assert 50 < quality["Vmaf"]["Mean"] <= 100
+    rendition = out / item["Output"]["Path"].lstrip("/")
+    for suffix in (".worst.jpg", ".worst-source.jpg"):
+        assert rendition.with_suffix(suffix).read_bytes()[:3] == b"\xff\xd8\xff"

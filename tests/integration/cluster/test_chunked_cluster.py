@@ -75,3 +75,43 @@ def test_sigkill_a_worker_mid_chunk_reruns_that_chunk_only(
     bucket = cluster.s3_buckets["media"]
     listed = moto.client().list_objects_v2(Bucket=bucket, Prefix=".reelflow-chunks/")
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_a_cancelled_groups_keys_are_removed_from_the_bucket(
+    make_cluster: MakeCluster,
+    redis_broker: str,
+    moto: MotoServer,
+    ffmpeg_bin: Path,
+    tmp_path: Path,
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=16.0, size="640x360")
+    cluster = make_cluster(redis_broker, lease_seconds="3", chunk_seconds="2", ffmpeg_threads="1")
+    server = cluster.serve()
+    cluster.worker()
+    cluster.worker()
+    bucket = cluster.s3_buckets["media"]
+
+    def parts() -> list[str]:
+        listed = moto.client().list_objects_v2(Bucket=bucket, Prefix=".reelflow-chunks/")
+        return [item["Key"] for item in listed.get("Contents", [])]
+
+    with server.client() as client:
+        upload(client, "in/long.mp4", clip)
+        body = {
+            "input": {"bucket": "media", "key": "in/long.mp4"},
+            "media_process_task": {"transcode_task_set": [BITRATE]},
+        }
+        task_id = submit(client, body)
+        stored = wait_for(lambda: parts() or None, 120, "a part in the bucket")
+        response = client.post(f"/v1/tasks/{task_id}:cancel")
+        assert response.status_code in (200, 202, 204), response.text
+        doc = wait_finished(client, task_id, timeout=30)
+    assert doc["phase"] == "cancelled", doc
+    # The generation's keys (".reelflow-chunks/<task>/g0/s<split>/...") go, then the row.
+    assert all(key.startswith(f".reelflow-chunks/{task_id}/g0/s") for key in stored), stored
+
+    def removed() -> bool | None:
+        left = cluster.rows("SELECT id FROM chunk_leftovers WHERE task_id = :t", t=task_id)
+        return (not parts() and not left) or None
+
+    wait_for(removed, 60, "the cancelled group's keys to be removed")

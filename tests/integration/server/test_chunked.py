@@ -192,6 +192,22 @@ def wait_chunk_running(data_dir: Path, timeout: float = 60.0) -> None:
     wait_for(running, timeout, "a chunk to encode")
 
 
+def part_files(data_dir: Path) -> list[Path]:
+    """The chunk parts in the server's shared scratch root (every group generation)."""
+    return [path for path in (data_dir / "scratch" / "chunks").rglob("*") if path.is_file()]
+
+
+def wait_parts_removed(data_dir: Path) -> None:
+    """A group that ended without a join: the scheduler's pass removes its parts (after a
+    lease of grace) and the leftover row that asked for it."""
+
+    def gone() -> bool | None:
+        left = query(data_dir, "SELECT id FROM chunk_leftovers")
+        return (not part_files(data_dir) and not left) or None
+
+    wait_for(gone, 30.0, "the parts of the ended group to be removed")
+
+
 def start_long(server: ServerProcess, clip: Path, client: httpx.Client) -> str:
     upload(client, "in/long.mp4", clip)
     body = {
@@ -206,10 +222,11 @@ def test_a_chunk_that_fails_fails_the_output_naming_the_chunk(
 ) -> None:
     clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=12.0, size="640x360")
     short = scene_clip(tmp_path / "short.mp4", ffmpeg_bin, duration=DURATION)
-    server = servers.start(tmp_path / "data", **CHUNKED)
+    server = servers.start(tmp_path / "data", lease_seconds="3", **CHUNKED)
     with server.client() as client:
         task_id = start_long(server, clip, client)
         wait_chunk_running(server.data_dir)
+        wait_for(lambda: part_files(server.data_dir) or None, 60.0, "a part to be stored")
         # The source is replaced by a shorter one after the split: the chunks past its
         # end cannot make their planned frames.
         upload(client, "in/long.mp4", short)
@@ -225,16 +242,18 @@ def test_a_chunk_that_fails_fails_the_output_naming_the_chunk(
     chunk = failed["part"]["chunk"]
     assert f"chunk {chunk['index']} of 6" in sub["message"]
     assert chunk["end"] > DURATION  # a chunk past the new source's end
+    wait_parts_removed(server.data_dir)
 
 
 def test_cancel_stops_every_chunk_and_never_joins(
     servers: Servers, ffmpeg_bin: Path, tmp_path: Path
 ) -> None:
     clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=16.0, size="640x360")
-    server = servers.start(tmp_path / "data", **CHUNKED)
+    server = servers.start(tmp_path / "data", lease_seconds="3", **CHUNKED)
     with server.client() as client:
         task_id = start_long(server, clip, client)
         wait_chunk_running(server.data_dir)
+        wait_for(lambda: part_files(server.data_dir) or None, 60.0, "a part to be stored")
         response = client.post(f"/v1/tasks/{task_id}:cancel")
         assert response.status_code in (200, 202, 204), response.text
         doc = wait_finished(client, task_id, timeout=30)
@@ -247,6 +266,7 @@ def test_cancel_stops_every_chunk_and_never_joins(
     assert "cancelled" in {job["state"] for job in video_parts(jobs)}
     time.sleep(1.0)
     assert not query(server.data_dir, "SELECT id FROM jobs WHERE state IN ('queued', 'running')")
+    wait_parts_removed(server.data_dir)
 
 
 def test_a_killed_server_reruns_only_the_chunks_it_was_encoding(
@@ -281,3 +301,51 @@ def test_a_killed_server_reruns_only_the_chunks_it_was_encoding(
     pts, video_end, audio_end = read(out)
     assert len(pts) == 16 * FPS
     assert abs(audio_end - video_end) <= 1 / FPS
+
+
+def scored_task(server: ServerProcess, clip: Path) -> dict[str, Any]:
+    """The BITRATE rendition of ``clip`` with quality scores asked for: its sub-task."""
+    with server.client() as client:
+        upload(client, "in/long.mp4", clip)
+        body = {
+            "input": {"bucket": "media", "key": "in/long.mp4"},
+            "media_process_task": {"transcode_task_set": [BITRATE]},
+            "quality": True,
+        }
+        doc = wait_finished(client, submit(client, body), timeout=180)
+        assert doc["phase"] == "succeeded", doc
+        [sub] = doc["subtasks"]
+        worst = sub["quality"]["Worst"]
+        for path in (worst["Frame"], worst["SourceFrame"]):
+            got = client.get(f"/v1/buckets/media/objects{path}")
+            assert got.status_code == 200, path
+            assert got.content[:3] == b"\xff\xd8\xff"  # a JPEG
+    return dict(sub)
+
+
+def test_a_scored_output_is_chunked_and_scored_on_the_joined_output(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin)
+    chunked = servers.start(tmp_path / "chunked", **CHUNKED)
+    sub = scored_task(chunked, clip)
+    one_shot = servers.start(tmp_path / "one", workers="2", chunk_seconds="0", ffmpeg_threads="1")
+    sub_one = scored_task(one_shot, clip)
+
+    # Chunked (split, audio, chunks, join), not one MEDIA job: the join scored it.
+    roles = [job["part"]["role"] for job in chunk_jobs(chunked.data_dir)]
+    assert roles == ["split", "audio", "video", "video", "video", "video", "join"]
+    assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
+    quality, quality_one = sub["quality"], sub_one["quality"]
+    # The same report as an unchunked output's, its scores close to the one-shot's.
+    assert set(quality) == set(quality_one)
+    assert quality["Model"] == quality_one["Model"] == "vmaf_v0.6.1"
+    assert quality["Subsample"] == quality_one["Subsample"]
+    assert len(quality["Series"]) == len(quality_one["Series"])
+    mean, mean_one = quality["Vmaf"]["Mean"], quality_one["Vmaf"]["Mean"]
+    for name in ("Vmaf", "Psnr", "Ssim"):
+        print(name, "chunked", quality[name], "one-shot", quality_one[name])
+    assert abs(mean - mean_one) <= 0.5, (mean, mean_one)
+    assert 0 <= quality["Worst"]["Time"] < DURATION
+    assert sub["outputs"]["Path"].rsplit(".", 1)[0] + ".worst.jpg" == quality["Worst"]["Frame"]
+    print("VMAF mean chunked / one-shot:", mean, mean_one)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reelflow.config import Settings
+from reelflow.db.models import ChunkLeftover
 from reelflow.db.session import session_factory
 from reelflow.db.triggers import OwnOutput
 from reelflow.engine.chunking import chunk_groups
@@ -244,4 +245,101 @@ def test_a_clusters_parts_are_known_as_the_tasks_own_keys(
     parts = sorted(k for k in keys if k.startswith(".reelflow-chunks/"))
     # Triggers on the output bucket never take a chunk for a new upload.
     assert len(parts) == 2 * (5 + 1)  # two renditions: five chunks and the audio each
-    assert parts[0] == f".reelflow-chunks/{task_id}/g0/audio-w0.m4a"
+    [split] = [row for row in job_rows(db, task_id) if row.kind is JobKind.CHUNK][:1]
+    # Under the group's generation: the split job's id.
+    assert parts[0] == f".reelflow-chunks/{task_id}/g0/s{split.id}/audio-w0.m4a"
+    assert len({k.rsplit("/", 1)[0] for k in parts}) == 1
+
+
+class Remover:
+    """Records the leftovers it is asked to remove; fails while ``down``."""
+
+    def __init__(self) -> None:
+        self.removed: list[tuple[str, str]] = []
+        self.down = False
+
+    def __call__(self, bucket: str, prefix: str) -> None:
+        if self.down:
+            raise OSError("the bucket is away")
+        self.removed.append((bucket, prefix))
+
+
+def leftover_rows(db: DbEngine) -> list[ChunkLeftover]:
+    with Session(db, expire_on_commit=False) as session:
+        return list(session.scalars(select(ChunkLeftover).order_by(ChunkLeftover.id)))
+
+
+def prefixes(db: DbEngine, task_id: str) -> list[str]:
+    """The part prefix of each split generation of the task, in order."""
+    found = []
+    for row in job_rows(db, task_id):
+        raw = row.payload.get("chunked") or {}
+        if row.kind is JobKind.CHUNK and raw.get("role") == "audio":
+            found.append(raw["prefix"])
+    return found
+
+
+def test_a_failed_groups_parts_are_removed_later_and_a_retry_keeps_its_own(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2, lease_seconds=30.0)
+    runner = ChunkRunner()
+    runner.failing = {2}
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.FAILED
+    # Recorded with the failure: this generation's prefix (the scratch root: bucket "").
+    [first] = prefixes(db, task_id)
+    assert first.startswith(f"{task_id}-g0-s")
+    [row] = leftover_rows(db)
+    assert (row.task_id, row.bucket, row.prefix) == (task_id, "", first)
+    remover = Remover()
+    # Not before a lease has passed (a cancelled part's worker may still store its file).
+    assert engine.remove_leftovers(remover) == 0 and remover.removed == []
+    clock.advance(31)
+    remover.down = True  # a failed removal is kept and tried again later
+    assert engine.remove_leftovers(remover) == 0
+    assert len(leftover_rows(db)) == 1
+    remover.down = False
+    assert engine.remove_leftovers(remover) == 0  # backing off
+    clock.advance(31)
+    assert engine.remove_leftovers(remover) == 1
+    assert remover.removed == [("", first)] and leftover_rows(db) == []
+    # The retry splits again under its own prefix and joins: nothing left to remove.
+    runner.failing = set()
+    engine.retry_failed(task_id)
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    first_again, second = prefixes(db, task_id)
+    assert first_again == first and second != first
+    assert leftover_rows(db) == []
+
+
+def test_a_cancelled_groups_parts_are_recorded_once(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, executor="celery")
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    for _ in range(2):  # the probe, then the snapshot and the split: the parts are queued
+        for job in engine.claim("w1", 10):
+            engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
+    engine.claim("w1", 3)  # some running, some queued
+    engine.cancel(task_id)
+    [prefix] = prefixes(db, task_id)
+    [row] = leftover_rows(db)
+    assert row.bucket == "in"  # the output bucket (the source's, none named)
+    assert (row.prefix, row.task_id) == (prefix, task_id)
+    assert prefix.startswith(f".reelflow-chunks/{task_id}/g0/s") and prefix.endswith("/")
+
+
+def test_a_cancel_before_the_split_planned_leaves_nothing_to_remove(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2)
+    runner = ChunkRunner()
+    task_id = engine.submit(request())
+    for job in engine.claim("w1", 10):  # the probe
+        engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
+    engine.cancel(task_id)  # the split still queued: no part was ever stored
+    assert leftover_rows(db) == []
