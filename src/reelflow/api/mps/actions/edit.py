@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelflow.api.mps.actions.tasks import session
+from reelflow.api.mps.actions.tasks import session, submit
 from reelflow.api.mps.context import ActionContext, Handler
-from reelflow.api.mps.envelope import MpsError
 from reelflow.api.mps.locations import output_bucket, source
 from reelflow.api.mps.mapping import from_spec_error, notify_target
 from reelflow.api.mps.params import Params, invalid, missing, unsupported
 from reelflow.api.mps.validation import validate
-from reelflow.engine.queries import SESSION_WINDOW
-from reelflow.errors import SpecError
 from reelflow.specs.requests import TaskRequest
 
 _FIELDS = (
@@ -120,18 +117,7 @@ def edit_request(ctx: ActionContext, p: Params) -> TaskRequest:
 
 
 def edit_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
-    request = edit_request(ctx, p)
-    try:
-        submitted = ctx.services.engine.submit_task(request, account_id=ctx.account.id)
-    except SpecError as exc:
-        raise from_spec_error(exc, _RENAMES) from None
-    if not submitted.created:  # only a repeated SessionId returns an earlier task here
-        raise MpsError(
-            "InvalidParameterValue.SessionId",
-            f"SessionId {request.session_id!r} was already used by task {submitted.task_id} "
-            f"in the last {SESSION_WINDOW.days} days",
-        )
-    return {"TaskId": submitted.task_id}
+    return submit(ctx, edit_request(ctx, p), lambda exc: from_spec_error(exc, _RENAMES))
 
 
 ACTIONS: dict[str, Handler] = {"EditMedia": edit_media}

@@ -14,6 +14,7 @@ create the task, so of two identical requests racing each other exactly one gets
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -159,10 +160,18 @@ def task_request(ctx: ActionContext, p: Params) -> tuple[TaskRequest, dict[str, 
 
 def process_media(ctx: ActionContext, p: Params) -> dict[str, Any]:
     request, renames = task_request(ctx, p)
+    return submit(ctx, request, lambda exc: activity_error(exc, renames))
+
+
+def submit(
+    ctx: ActionContext, request: TaskRequest, spec_error: Callable[[SpecError], MpsError]
+) -> dict[str, Any]:
+    """Start one task (ProcessMedia, EditMedia): its TaskId, or the action's error; a SessionId
+    used in the last days is refused rather than answered with the earlier task."""
     try:
         submitted = ctx.services.engine.submit_task(request, account_id=ctx.account.id)
     except SpecError as exc:
-        raise activity_error(exc, renames) from None
+        raise spec_error(exc) from None
     if not submitted.created:  # only a repeated SessionId returns an earlier task here
         raise MpsError(
             "InvalidParameterValue.SessionId",
