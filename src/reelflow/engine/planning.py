@@ -29,6 +29,9 @@ from reelflow.specs.works import Work
 
 logger = logging.getLogger(__name__)
 
+# A new job row, returned as the session's object (one statement, compiled once).
+_INSERT_JOB = insert(Job).returning(Job)
+
 
 class Planning:
     """``Planning(planner, settings)``: adds jobs to a task in the caller's transaction;
@@ -175,7 +178,7 @@ class Planning:
         if inspect(task).pending:
             session.flush()
         with session.no_autoflush:
-            job = session.scalars(insert(Job).values(values).returning(Job)).one()
+            job = session.scalars(_INSERT_JOB, [values]).one()
         return job
 
 
