@@ -13,6 +13,12 @@ most ``free_slots`` jobs in flight, and learns from the engine when a claim is o
 their dispatch lease ends: the scheduler hands them back and only probes until a worker is
 back.
 
+Results are recorded several to a transaction (``reelflow.engine.recording``): an executor
+thread's report returns once its result is committed, together with the others that arrived
+meanwhile; results reported from inside ``tick`` (an inline executor's ``submit``) are
+recorded together at the end of the tick (on an outage they wait, their claims kept, for the
+next one).
+
 A job that cannot be sent (``ExecutorUnavailable``: the broker is away) goes back to the
 queue without using an attempt, until sends have been failing for longer than
 ``settings.outage_budget_seconds``: then the jobs that cannot be sent fail with the
