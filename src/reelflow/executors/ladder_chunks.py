@@ -110,8 +110,9 @@ class LadderChunks:
             name = ladder_part_name(part.chunk.index, work.index)
         else:
             command = ladder_audio_command(
-                src, info, work.ladder, work_dir / "ladder-audio", threads=job.ffmpeg_threads
-            )
+                src, info, work.ladder, work_dir / "ladder-audio",
+                video_preset=job.video_preset, threads=job.ffmpeg_threads,
+            )  # fmt: skip
             name = ladder_part_name(None, work.index)
         if command is not None:
             command.raw_dir.mkdir(parents=True, exist_ok=True)

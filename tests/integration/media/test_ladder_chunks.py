@@ -95,7 +95,9 @@ def chunked(
         commands.append(command)
     audio_dir = out.parent / "audio"
     audio_dir.mkdir()
-    audio = ladder_audio_command(str(source), info, ladder, audio_dir, threads=1)
+    audio = ladder_audio_command(
+        str(source), info, ladder, audio_dir, video_preset="veryfast", threads=1
+    )
     assert audio is not None
     runner.run(audio.args, timeout=300)
     package = publish_chunked_ladder(

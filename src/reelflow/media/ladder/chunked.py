@@ -231,6 +231,7 @@ def ladder_audio_command(
     ladder: ResolvedLadder,
     raw_dir: Path,
     *,
+    video_preset: str = "medium",
     threads: int = 0,
 ) -> LadderCommand | None:
     """The ladder's audio renditions, once over the whole source (``a{j}_{n}``); ``None``
@@ -258,6 +259,7 @@ def ladder_audio_command(
         ladder.model_copy(update={"video": shadows}),
         raw_dir,
         video_input="[1:v:0]",
+        video_preset=video_preset,  # the chunks' B-frames: the same decode times
         threads=threads,
     )
     black = f"color=c=black:s={SHADOW[0]}x{SHADOW[1]}:r={_num(fps)}:d={_num(end)}"
