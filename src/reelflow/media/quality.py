@@ -43,6 +43,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 from reelflow.errors import InvalidMedia
@@ -321,6 +322,24 @@ def series(values: Sequence[float], points: int = SERIES_POINTS) -> list[float]:
     return out
 
 
+def standard_error(scored: Sequence[float], subsample: int) -> float:
+    """The standard error of the mean of ``scored`` (every ``subsample``-th frame's VMAF,
+    in order) as an estimate of the mean over every frame.
+
+    The frames are a systematic sample, not a random one: the textbook s / sqrt(k) counts
+    every difference between scenes as noise (on a title with scene cuts it is several
+    times the real error). The successive-difference estimator counts only the changes
+    between neighbouring scored frames (Wolter, *Introduction to Variance Estimation*,
+    v2): Var = (1 - 1/n) * sum((y[j] - y[j-1])^2) / (2 k (k - 1)), with n the subsampling
+    (1 - 1/n: the share of frames not scored; 0 when every frame was) and k the frames.
+    """
+    k = len(scored)
+    if subsample <= 1 or k < 2:
+        return 0.0
+    diffs = sum((b - a) ** 2 for a, b in pairwise(scored))
+    return math.sqrt((1 - 1 / subsample) * diffs / (2 * k * (k - 1)))
+
+
 def _stats(path: Path, key: str) -> list[float]:
     """One ``key:value`` column of a psnr/ssim stats file (``inf`` capped)."""
     values = []
@@ -367,6 +386,7 @@ def read_scores(command: QualityCommand) -> list[QualityScore]:
                     ),
                     min=round(min(frames), 3),
                     p1=round(percentile(frames, 0.01), 3),
+                    std_err=round(standard_error(frames, logs.subsample), 3),
                 ),
                 psnr_mean=round(sum(psnr) / len(psnr), 3),
                 ssim_mean=round(sum(ssim) / len(ssim), 5),

@@ -17,6 +17,7 @@ from reelflow.media.quality import (
     percentile,
     pixel_format,
     series,
+    standard_error,
 )
 from reelflow.specs.media import MediaInfo, VideoStreamInfo
 from reelflow.specs.quality import QualityScore, VmafScores, vmaf_model
@@ -152,15 +153,34 @@ def test_percentile_and_series_keep_dips() -> None:
     assert len(plot) == 100 and min(plot) == 12.0
 
 
+def test_standard_error_counts_the_changes_between_neighbouring_scored_frames() -> None:
+    # Every frame scored: the mean is the full mean, no sampling error.
+    assert standard_error([80.0, 90.0, 70.0], 1) == 0.0
+    # A steady title: nothing moves between scored frames.
+    assert standard_error([93.0] * 50, 10) == 0.0
+    # Noise of standard deviation 1 around a level: about 1 / sqrt(k) (times sqrt(1 - 1/n)).
+    wobble = [90.0 + (1.0 if j % 2 else -1.0) for j in range(50)]
+    assert standard_error(wobble, 10) == pytest.approx(2 * (0.9 / (2 * 50)) ** 0.5, rel=0.02)
+    # One scene cut of 40 VMAF halfway: far less than s / sqrt(k) (the cut is not noise).
+    cut = [50.0] * 25 + [90.0] * 25
+    naive = 20.0 / 50**0.5  # the spread of the two scenes over sqrt(k)
+    assert 0 < standard_error(cut, 10) < naive / 4
+    # A stored score from before it was recorded shows null.
+    old = VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0)
+    assert old.std_err is None
+
+
 def test_result_json_shape() -> None:
     score = QualityScore(
         model="vmaf_v0.6.1", subsample=4, frames=10, psnr_mean=40.0, ssim_mean=0.98,
-        vmaf=VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0), series=[95.0],
+        vmaf=VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0, std_err=0.12),
+        series=[95.0],
     )  # fmt: skip
     assert score.to_json() == {
         "Model": "vmaf_v0.6.1",
         "Subsample": 4,
-        "Vmaf": {"Mean": 95.0, "HarmonicMean": 94.9, "Min": 80.0, "P1": 81.0},
+        "Frames": 10,
+        "Vmaf": {"Mean": 95.0, "HarmonicMean": 94.9, "Min": 80.0, "P1": 81.0, "StdErr": 0.12},
         "Psnr": {"Mean": 40.0},
         "Ssim": {"Mean": 0.98},
     }
