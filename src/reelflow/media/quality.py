@@ -61,6 +61,10 @@ AUTO = 0
 AUTO_SCORED_FRAMES = 50
 AUTO_MAX_SUBSAMPLE = 30
 DEFAULT_THREADS = 2  # libvmaf's threads per rendition (0, its default, is one thread)
+# A subsampled mean is trusted when the full mean lies within HALF_WIDTH VMAF of it 19 times
+# in 20 (CONFIDENCE_Z standard errors); a score wider than that is refined (see refine_subsample).
+HALF_WIDTH = 0.5
+CONFIDENCE_Z = 1.96
 SERIES_POINTS = 600  # values kept for a plot of VMAF over time
 _PSNR_CAP = 100.0  # dB for identical frames (FFmpeg writes "inf"), as libvmaf caps its own
 _HIGH_DEPTH = ("10", "12", "14", "16")
@@ -338,6 +342,23 @@ def standard_error(scored: Sequence[float], subsample: int) -> float:
         return 0.0
     diffs = sum((b - a) ** 2 for a, b in pairwise(scored))
     return math.sqrt((1 - 1 / subsample) * diffs / (2 * k * (k - 1)))
+
+
+def refine_subsample(score: QualityScore) -> int | None:
+    """A denser subsampling for a score whose 95 % interval (``CONFIDENCE_Z`` standard
+    errors) is wider than ``HALF_WIDTH`` VMAF, ``None`` when it is narrow enough (or every
+    frame was scored, or the error is unknown).
+
+    The standard error falls at least as 1 / sqrt(frames scored) (noise-like content; as
+    1 / frames where it comes from a few scene cuts), so scoring (width / HALF_WIDTH)^2
+    times as many frames brings the interval within ``HALF_WIDTH``: every n-th frame becomes
+    every n / (width / HALF_WIDTH)^2-th (1: all of them, the usual answer on a title with
+    scene cuts, whose scenes differ by tens of VMAF).
+    """
+    width = CONFIDENCE_Z * (score.vmaf.std_err or 0.0)
+    if score.subsample <= 1 or width <= HALF_WIDTH:
+        return None
+    return max(1, int(score.subsample / (width / HALF_WIDTH) ** 2))
 
 
 def _stats(path: Path, key: str) -> list[float]:

@@ -16,6 +16,7 @@ from reelflow.media.quality import (
     loopback_scoring,
     percentile,
     pixel_format,
+    refine_subsample,
     series,
     standard_error,
 )
@@ -168,6 +169,22 @@ def test_standard_error_counts_the_changes_between_neighbouring_scored_frames() 
     # A stored score from before it was recorded shows null.
     old = VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0)
     assert old.std_err is None
+
+
+def _scored(subsample: int, std_err: float | None) -> QualityScore:
+    vmaf = VmafScores(mean=90.0, harmonic_mean=89.0, min=60.0, p1=61.0, std_err=std_err)
+    return QualityScore(model="vmaf_v0.6.1", subsample=subsample, frames=50, vmaf=vmaf,
+                        psnr_mean=40.0, ssim_mean=0.98)  # fmt: skip
+
+
+def test_a_score_whose_interval_is_wider_than_half_a_vmaf_is_refined() -> None:
+    assert refine_subsample(_scored(10, 0.2)) is None  # +/- 0.39: trusted
+    assert refine_subsample(_scored(10, None)) is None  # unknown (an old score)
+    assert refine_subsample(_scored(1, 3.0)) is None  # every frame already
+    # +/- 0.59: (0.59 / 0.5)^2 = 1.38 times the frames, every 14th instead of every 20th.
+    assert refine_subsample(_scored(20, 0.3)) == 14
+    # A title with scene cuts, +/- 1.96: every frame.
+    assert refine_subsample(_scored(10, 1.0)) == 1
 
 
 def test_result_json_shape() -> None:
