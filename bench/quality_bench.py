@@ -26,12 +26,13 @@ instead, per generated clip of that kind and duration:
 (f) the default workflow's renditions (``reelflow process``, once) scored with every frame;
     for each count k of ``--scored-frames``, the subsampled mean the auto rule would give
     with ``AUTO_SCORED_FRAMES = k`` (every n-th frame, n = frames // k capped at
-    ``AUTO_MAX_SUBSAMPLE``: frames 0, n, 2n... of the full per-frame scores, which are the
-    frames and scores a subsampled run gives; checked against a real subsampled run at the
-    smallest k) and its largest |mean - full mean| over the renditions; then the product's
-    rule on top: each rendition's 95 % interval (1.96 standard errors of the subsampled
-    mean), the denser subsampling ``refine_subsample`` scores it again at when that is
-    wider than 0.5 VMAF, the largest |mean - full mean| after, and the frames it adds;
+    ``AUTO_MAX_SUBSAMPLE``, made odd: frames 0, n, 2n... of the full per-frame scores,
+    which are the frames and scores a subsampled run gives; checked against a real
+    subsampled run at the smallest k) and its largest |mean - full mean| over the
+    renditions; then the product's rule on top: each rendition's 95 % interval (1.96
+    standard errors of the subsampled mean), the denser subsampling ``refine_subsample``
+    scores it again at when that is wider than 0.5 VMAF, the largest |mean - full mean|
+    after, and the frames it adds;
 (g) with ``--overhead``, the job's own FFmpeg commands (as in (e)) replayed interleaved:
     the encode alone, and the encode with its scorers at each count k: wall and CPU
     medians, the ratios to the encode alone, and the estimated whole-run CPU ratio
@@ -341,8 +342,11 @@ def placement(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
 
 
 def _count_subsample(frames: int, count: int) -> int:
-    """The auto rule (``auto_subsample``) with ``AUTO_SCORED_FRAMES = count``."""
-    return max(1, min(AUTO_MAX_SUBSAMPLE, frames // count))
+    """The auto rule (``auto_subsample``: n odd) with ``AUTO_SCORED_FRAMES = count``."""
+    n = max(1, min(AUTO_MAX_SUBSAMPLE, frames // count))
+    if n % 2 == 0:
+        n += 1 if n < AUTO_MAX_SUBSAMPLE else -1
+    return n
 
 
 def frame_counts(

@@ -55,14 +55,18 @@ from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame, vmaf_mo
 # The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
 # chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
 # than every AUTO_MAX_SUBSAMPLE-th: the error of a subsampled mean shrinks with the number
-# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md):
-# fewer than 50 broke the 0.5 VMAF bound on moving and scene-cut clips (--clips).
+# of frames scored, the cost with n (VMAF's per-frame features are nearly all of it). A
+# score whose 95 % interval is still wider than HALF_WIDTH is scored again, denser (see
+# refine_subsample). Measured in bench/quality_bench.py (docs/quality.md, "Subsampling"):
+# 40 (n odd: every 13th of the bench's 1080p 20 s clip, 39 frames) is the fewest that
+# leaves the default workflow's renditions of that clip within HALF_WIDTH without a second
+# scoring. The cap is odd in effect (29, see auto_subsample).
 AUTO = 0
-AUTO_SCORED_FRAMES = 50
+AUTO_SCORED_FRAMES = 40
 AUTO_MAX_SUBSAMPLE = 30
 DEFAULT_THREADS = 2  # libvmaf's threads per rendition (0, its default, is one thread)
 # A subsampled mean is trusted when the full mean lies within HALF_WIDTH VMAF of it 19 times
-# in 20 (CONFIDENCE_Z standard errors); a score wider than that is refined (see refine_subsample).
+# in 20 (CONFIDENCE_Z standard errors); a wider score is refined (see refine_subsample).
 HALF_WIDTH = 0.5
 CONFIDENCE_Z = 1.96
 SERIES_POINTS = 600  # values kept for a plot of VMAF over time
@@ -99,8 +103,18 @@ class QualityOptions:
 
 
 def auto_subsample(frames: float) -> int:
-    """Every n-th of ``frames`` frames so that about ``AUTO_SCORED_FRAMES`` are scored."""
-    return max(1, min(AUTO_MAX_SUBSAMPLE, int(frames // AUTO_SCORED_FRAMES)))
+    """Every n-th of ``frames`` frames so that about ``AUTO_SCORED_FRAMES`` are scored, n
+    odd (the next odd number, or the one below the cap).
+
+    An even n scores frames of one parity only, and an encoder's frame types repeat with an
+    even period (x264's B-frames: the bench's 720p rendition scored 0.28 VMAF higher on its
+    even frames than on its odd ones): every even n then carries that bias, and the
+    standard error cannot see it (the scored frames all agree). An odd n alternates.
+    """
+    n = max(1, min(AUTO_MAX_SUBSAMPLE, int(frames // AUTO_SCORED_FRAMES)))
+    if n % 2 == 0:
+        n += 1 if n < AUTO_MAX_SUBSAMPLE else -1
+    return n
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,15 +93,17 @@ def test_scoring_inside_the_encode_reads_the_encoders_through_loopback_decoders(
     ]
 
 
-def test_default_subsampling_scores_about_fifty_frames_per_rendition() -> None:
+def test_default_subsampling_scores_about_forty_frames_per_rendition() -> None:
     renditions = [
-        Rendition(Path("/w/a.mp4"), 640, 360),  # 10 s at 29.97 fps: every 5th of 300
-        Rendition(Path("/w/b.mp4"), 640, 360, fps=25, start=2, end=5.5),  # 87 frames: all
-        Rendition(Path("/w/c.mp4"), 640, 360, fps=25, end=600),  # capped at every 30th
+        Rendition(Path("/w/a.mp4"), 640, 360),  # 10 s at 29.97 fps: every 7th of 300
+        Rendition(Path("/w/b.mp4"), 640, 360, fps=25, start=2, end=5.5),  # 87: every 3rd
+        Rendition(Path("/w/c.mp4"), 640, 360, fps=25, end=600),  # capped: every 29th
     ]
     cmd = build_quality_command("/in.mp4", source(), renditions, Path("/w"))
-    assert [log.subsample for log in cmd.logs] == [5, 1, 30]
-    assert auto_subsample(49) == 1
+    # Always odd: an even n would score frames of one parity only (frame-type patterns).
+    assert [log.subsample for log in cmd.logs] == [7, 3, 29]
+    assert auto_subsample(79) == 1
+    assert auto_subsample(500) == 13  # the bench's 1080p 20 s clip: 39 frames scored
 
 
 def test_small_subsampling_is_left_to_libvmaf() -> None:
