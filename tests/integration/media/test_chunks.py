@@ -294,6 +294,9 @@ def test_boundaries_move_to_source_keyframes(
     assert plan is not None
     assert [c.start for c in plan.chunks] == pytest.approx([0.0, 2.4, 3.6])
     assert all(c.at_keyframe for c in plan.chunks)
+    # Each later chunk decodes from its own keyframe (whole seconds the demuxer lands on it
+    # from), not from the keyframe before a margin.
+    assert [c.keyframe_seek for c in plan.chunks] == [None, 3, 4]
     encode_both(runner, ffmpeg_bin, source, rendition(), plan, tmp_path)
 
 

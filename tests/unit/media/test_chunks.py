@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -172,9 +173,47 @@ def test_a_late_chunk_seeks_whole_seconds_early_and_restores_its_timestamps() ->
     ).runs[-1]
     assert args[args.index("-ss") + 1] == "6"  # floor(7.98 - 1)
     graph = args[args.index("-filter_complex") + 1]
-    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,split=1[src0];")
+    assert "-noaccurate_seek" not in args  # FFmpeg drops the frames before 6 s
+    # The frames before the 1 s margin are dropped before the rendition's filters.
+    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,trim=start=6.98,split=1[src0];")
     assert graph.endswith("[v1]trim=start=7.98,setpts=PTS-STARTPTS[chunk0]")
     assert "-threads" not in args
+
+
+def test_a_chunk_at_a_keyframe_seeks_where_the_demuxer_lands_on_it() -> None:
+    grid = output_frame_times(30.0, 25)
+    # The boundary at 10 s falls on a keyframe; the one at 20 s does not, and the seek that
+    # would land on the keyframe before it (19.5 s: 20 s) is too close to the next (20.3 s).
+    plan = plan_chunks(grid, 30.0, 10.0, keyframes=[0.0, 10.0, 19.5, 20.3], window=0.1)
+    assert plan is not None
+    assert [c.keyframe_seek for c in plan.chunks] == [None, 11, None]
+    clear = plan_chunks(grid, 30.0, 10.0, keyframes=[0.0, 10.0, 16.7, 17.1], window=0.1)
+    assert clear is not None
+    assert [c.keyframe_seek for c in clear.chunks] == [None, 11, 18]  # lands on 17.1 s
+    second = chunk_command(
+        "/in.mp4", media_info(), rendition(0), plan.chunks[1], Path("/w/c.mp4"),
+        work_dir=Path("/w"),
+    ).runs[-1]  # fmt: skip
+    # Decoding starts at the keyframe at 10 s (FFmpeg looks 0.13 s before 11 s for a
+    # keyframe), FFmpeg drops nothing itself; the timestamps are put back.
+    assert second[second.index("-ss") - 1 : second.index("-ss") + 2] == [
+        "-noaccurate_seek", "-ss", "11",
+    ]  # fmt: skip
+    graph = second[second.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v:0]setpts=PTS+11/TB,trim=start=8.98,split=1[src0];")
+    assert graph.endswith("[v1]trim=start=9.98:end=19.98,setpts=PTS-STARTPTS[chunk0]")
+    third = chunk_command(
+        "/in.mp4", media_info(), rendition(0), plan.chunks[2], Path("/w/c.mp4"),
+        work_dir=Path("/w"),
+    ).runs[-1]  # fmt: skip
+    assert third[third.index("-ss") - 1 : third.index("-ss") + 2] == ["-y", "-ss", "18"]
+    # An MPEG-TS demuxer seeks by timestamps, not on an index: that chunk seeks by time.
+    ts = chunk_command(
+        "/in.ts", replace(media_info(), container="mpegts"), rendition(0), plan.chunks[1],
+        Path("/w/c.mp4"), work_dir=Path("/w"),
+    ).runs[-1]  # fmt: skip
+    assert "-noaccurate_seek" not in ts
+    assert ts[ts.index("-ss") + 1] == "8"  # floor(9.98 - 1)
 
 
 def test_only_whole_file_video_renditions_are_chunked() -> None:

@@ -44,6 +44,10 @@ from reelflow.specs.works import TranscodeWork
 # Seconds decoded before a chunk's cut: enough for ``fps`` to fill the first output slots
 # from the frames the one-shot encode would use.
 SEEK_MARGIN = 1.0
+# Containers whose demuxer seeks on its index of keyframes, so that a keyframe seek lands
+# on the planned keyframe (an MPEG-TS seek searches by timestamps and lands elsewhere:
+# frames went missing, measured in docs/chunking.md).
+KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
 # Chunk files: MP4 keeps the encoder's exact timestamps (Matroska would round them to ms).
 CHUNK_SUFFIX = ".mp4"
 AUDIO_SUFFIX = ".m4a"
@@ -125,9 +129,14 @@ def fused_chunk_command(
     for work in works:
         if not chunkable(work):
             raise ValueError(f"work {work.index} cannot be chunked")
-    seek = max(0, math.floor(chunk.cut_start - SEEK_MARGIN)) if chunk.cut_start else 0
-    # FFmpeg takes the seek off the timestamps: put it back first.
-    head = f"setpts=PTS+{seek}/TB" if seek else ""
+    seek, exact = _seek(chunk, info)
+    head = ""
+    if seek:
+        # FFmpeg takes the seek off the timestamps: put them back first; then drop, before
+        # the renditions' filters, the frames decoded before the margin.
+        head = f"setpts=PTS+{seek}/TB"
+        if chunk.cut_start > SEEK_MARGIN:
+            head += f",trim=start={_num(chunk.cut_start - SEEK_MARGIN)}"
     graph = fused_video_graph(info, works, work_dir, head=head, font_file=font_file)
     bounds = []
     if chunk.cut_start:
@@ -140,7 +149,7 @@ def fused_chunk_command(
         chains.append(f"[{label}]{trim}setpts=PTS-STARTPTS[chunk{n}]")
     inputs = ["-y", *input_thread_args(threads)]
     if seek:
-        inputs += ["-ss", str(seek)]
+        inputs += ["-ss", str(seek)] if exact else ["-noaccurate_seek", "-ss", str(seek)]
     inputs += ["-i", source, *graph.inputs]
 
     def encode(n: int, work: TranscodeWork) -> list[str]:
@@ -175,6 +184,21 @@ def fused_chunk_command(
         args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
     runs.append([*inputs, "-filter_complex", ";".join(chains), *args])
     return ChunkCommand(runs=runs, duration=chunk.duration, files=graph.files)
+
+
+def _seek(chunk: Chunk, info: MediaInfo) -> tuple[int, bool]:
+    """Where a chunk's decode starts: ``(seconds, exact)``. The plan's keyframe seek, from
+    which the demuxer lands on the keyframe the chunk's first frame needs (FFmpeg's own
+    accurate seek off: the head of the graph drops the frames before the margin), in a
+    container whose demuxer seeks by its index (``KEYFRAME_SEEK_CONTAINERS``); else a
+    whole second at least ``SEEK_MARGIN`` before the cut, with FFmpeg's accurate seek
+    (it decodes from the keyframe before it and drops the frames before it)."""
+    if not chunk.cut_start:
+        return 0, True
+    indexed = set(info.container.split(",")) & set(KEYFRAME_SEEK_CONTAINERS)
+    if chunk.keyframe_seek is not None and indexed:
+        return chunk.keyframe_seek, False
+    return max(0, math.floor(chunk.cut_start - SEEK_MARGIN)), True
 
 
 def _two_pass(work: TranscodeWork) -> bool:
@@ -240,6 +264,7 @@ def join_command(
 __all__ = [
     "AUDIO_SUFFIX",
     "CHUNK_SUFFIX",
+    "KEYFRAME_SEEK_CONTAINERS",
     "SEEK_MARGIN",
     "ChunkCommand",
     "audio_command",
