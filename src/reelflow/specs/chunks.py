@@ -83,7 +83,7 @@ class ChunkedJob(ChunkData):
     chunk: Chunk | None = None  # VIDEO: the chunk it encodes
     plan: ChunkPlan | None = None  # JOIN: every chunk, in order
     weight: float = 0.0  # its share of the group's progress (0..1)
-    first_pass: bool = True  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
+    first_pass: bool = False  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
 
 
 def part_name(chunk: int | None, index: int) -> str:
