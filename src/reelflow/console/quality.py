@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reelflow.console.pages import object_url
-from reelflow.specs.quality import QualityScore, RungScore
+from reelflow.specs.quality import PerTitleRung, QualityScore, RungScore
 
 WIDTH = 600
 HEIGHT = 140
@@ -44,6 +44,19 @@ class VmafPlot:
 
 
 @dataclass(frozen=True)
+class PerTitleView:
+    """What a per-title rung's panel says of its choice (the task's ``PerTitle`` item)."""
+
+    target: float  # the VMAF the rung aimed at
+    predicted: float  # the probes' prediction at the chosen bitrate
+    achieved: float  # the full output's VMAF mean
+    verdict: str  # "on target" (within 1 VMAF) / "1.4 under target" / "2.0 over target"
+    fixed_kbps: int  # the fixed ladder's bitrate for the rung (0: none)
+    saved: str  # "saved 420 kbps (17 %)" / "spent 300 kbps more (+12 %)" / ""
+    history: str  # "re-encoded: first encode 88.7" / "a re-encode at 90.1 was not kept" / ""
+
+
+@dataclass(frozen=True)
 class QualityPanel:
     label: str  # "" for a rendition; a ladder's rung: "720p · 3000 kbps"
     score: QualityScore
@@ -51,6 +64,7 @@ class QualityPanel:
     worst_text: str  # "VMAF 81.7 at 0.8 s"
     frame_url: str  # "" when the pictures were not stored
     source_frame_url: str
+    per_title: PerTitleView | None = None
 
 
 def moment(seconds: float) -> str:
@@ -107,6 +121,7 @@ def quality_panels(score: QualityScore | None, rungs: Sequence[RungScore]) -> li
         quality_panel(
             rung.score,
             f"{rung.height}p · " + (f"{rung.bitrate} kbps" if rung.bitrate else "constant quality"),
+            per_title_view(rung),
         )
         for rung in rungs
     ]
@@ -114,7 +129,39 @@ def quality_panels(score: QualityScore | None, rungs: Sequence[RungScore]) -> li
     return [p for p in (*panels, single) if p is not None]
 
 
-def quality_panel(score: QualityScore | None, label: str = "") -> QualityPanel | None:
+def per_title_view(rung: RungScore) -> PerTitleView | None:
+    """The panel's lines for a rung chosen per title; ``None`` for a fixed rung. The
+    verdict uses the job's own rule: a rung more than 1 VMAF off its target misses it."""
+    chosen: PerTitleRung | None = rung.per_title
+    if chosen is None:
+        return None
+    achieved = rung.score.vmaf.mean
+    off = achieved - chosen.target_vmaf
+    side = "over" if off > 0 else "under"
+    verdict = "on target" if abs(off) <= 1.0 else f"{abs(off):.1f} {side} target"
+    saved = ""
+    fixed = chosen.fixed_bitrate
+    if fixed and rung.bitrate:
+        delta = fixed - rung.bitrate
+        share = round(100 * delta / fixed)
+        saved = (
+            f"saved {delta} kbps ({share} %)"
+            if delta >= 0
+            else f"spent {-delta} kbps more (+{-share} %)"
+        )
+    history = ""
+    if chosen.reencoded and chosen.first_vmaf is not None:
+        history = f"re-encoded: the first encode scored {chosen.first_vmaf:.1f}"
+    elif chosen.discarded_vmaf is not None:
+        history = f"a re-encode scored {chosen.discarded_vmaf:.1f} and was not kept"
+    return PerTitleView(
+        chosen.target_vmaf, chosen.predicted_vmaf, achieved, verdict, fixed, saved, history
+    )
+
+
+def quality_panel(
+    score: QualityScore | None, label: str = "", per_title: PerTitleView | None = None
+) -> QualityPanel | None:
     """What the task page shows of a rendition's score; ``None``: not scored."""
     if score is None:
         return None
@@ -125,4 +172,4 @@ def quality_panel(score: QualityScore | None, label: str = "") -> QualityPanel |
         if worst.frame_key and worst.source_key:
             frame = object_url(worst.bucket, worst.frame_key)
             source = object_url(worst.bucket, worst.source_key)
-    return QualityPanel(label, score, vmaf_plot(score), text, frame, source)
+    return QualityPanel(label, score, vmaf_plot(score), text, frame, source, per_title)

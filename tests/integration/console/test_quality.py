@@ -102,3 +102,41 @@ def test_a_scored_ladder_shows_one_plot_per_rung(
                 "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
             )
     page.screenshot(path=str(screenshot_path("41-task-ladder-quality")), full_page=True)
+
+
+def test_a_per_title_ladder_shows_each_rungs_target_and_saving(
+    admin_page: Page, server: ServerProcess, clips: ClipCache
+) -> None:
+    source = clips(duration=4.0, width=320, height=180, fps=25)
+    with server.client() as api:
+        made = api.post("/v1/templates/AdaptiveDynamicStreaming", json=ladder("HLS", ladder="auto"))
+        assert made.status_code == 201, made.text
+        api.put("/v1/buckets/media/objects/in/auto.mp4", content=source.read_bytes())
+        body = {
+            "input": {"bucket": "media", "key": "in/auto.mp4"},
+            "media_process_task": {
+                "adaptive_dynamic_streaming_task_set": [{"definition": made.json()["definition"]}]
+            },
+        }
+        created = api.post("/v1/tasks", json=body)
+        assert created.status_code == 201, created.text
+        task_id = created.json()["task_id"]
+        doc = wait_finished(api, task_id, timeout=240)
+    assert doc["phase"] == "succeeded", doc
+    rungs = doc["subtasks"][0]["quality"]["Rungs"]
+    page = admin_page
+    page.goto(f"/console/tasks/{task_id}")
+    panels = page.locator("#subtask-0 [data-quality]")
+    assert panels.count() == len(rungs) == 2
+    for i, rung in enumerate(rungs):
+        chosen = rung["PerTitle"]
+        shown = panels.nth(i).locator("[data-per-title-panel]")
+        assert shown.is_visible()
+        target = shown.locator("[data-per-title=target]").inner_text()
+        assert target == f"VMAF {chosen['TargetVmaf']:.1f}"
+        achieved = shown.locator("[data-per-title=achieved]").inner_text()
+        assert achieved.startswith(f"{chosen['AchievedVmaf']:.1f} (")
+        fixed = shown.locator("[data-per-title=fixed]").inner_text()
+        assert fixed.startswith(f"{chosen['FixedBitrate']} kbps: ")
+        assert str(abs(chosen["SavedBitrate"])) in fixed
+    page.screenshot(path=str(screenshot_path("42-task-per-title")), full_page=True)

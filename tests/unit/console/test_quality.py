@@ -13,7 +13,7 @@ from reelflow.console.quality import (
     quality_panel,
     quality_panels,
 )
-from reelflow.specs.quality import QualityScore, RungScore, VmafScores, WorstFrame
+from reelflow.specs.quality import PerTitleRung, QualityScore, RungScore, VmafScores, WorstFrame
 
 
 def score(series: list[float], worst: WorstFrame | None = None) -> QualityScore:
@@ -63,3 +63,36 @@ def test_a_ladder_gets_one_panel_per_rung() -> None:
     assert [p.label for p in panels] == ["144p · 294 kbps", "720p · constant quality"]
     assert quality_panels(None, []) == []
     assert [p.label for p in quality_panels(score([90.0, 80.0]), [])] == [""]
+
+
+def test_a_per_title_rung_says_what_it_aimed_at_and_what_it_saved() -> None:
+    def rung(bitrate: int, chosen: PerTitleRung | None) -> RungScore:
+        return RungScore(stream_info=0, width=1280, height=720, bitrate=bitrate,
+                         score=score([90.0, 80.0]), per_title=chosen)  # fmt: skip
+
+    # The score's mean is 90.0 (see score()).
+    cheaper = PerTitleRung(target_vmaf=89.5, predicted_vmaf=89.2, fixed_bitrate=2000)
+    [panel] = quality_panels(None, [rung(1600, cheaper)])
+    view = panel.per_title
+    assert view is not None
+    assert (view.target, view.predicted, view.achieved) == (89.5, 89.2, 90.0)
+    assert view.verdict == "on target"
+    assert view.saved == "saved 400 kbps (20 %)"
+    assert view.history == ""
+    richer = PerTitleRung(target_vmaf=93.0, predicted_vmaf=93.1, fixed_bitrate=2000,
+                          reencoded=True, first_vmaf=88.7)  # fmt: skip
+    [panel] = quality_panels(None, [rung(2600, richer)])
+    view = panel.per_title
+    assert view is not None
+    assert view.verdict == "3.0 under target"
+    assert view.saved == "spent 600 kbps more (+30 %)"
+    assert view.history == "re-encoded: the first encode scored 88.7"
+    kept = PerTitleRung(target_vmaf=88.0, predicted_vmaf=88.0, fixed_bitrate=0,
+                        discarded_vmaf=86.2)  # fmt: skip
+    [panel] = quality_panels(None, [rung(900, kept)])
+    view = panel.per_title
+    assert view is not None
+    assert (view.verdict, view.saved) == ("2.0 over target", "")
+    assert view.history == "a re-encode scored 86.2 and was not kept"
+    [fixed] = quality_panels(None, [rung(900, None)])
+    assert fixed.per_title is None
