@@ -56,8 +56,9 @@ def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
 
 
 def _chunked_ladder(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
-    """An HLS ladder of separate segment files, not scored, not per-title (its rungs are
-    chosen by an analysis of the whole source), longer than two chunks."""
+    """A ladder of separate segment files (HLS; DASH/CMAF of whole-frame segments:
+    ``ladder_chunkable``), not scored, not per-title (its rungs are chosen by an analysis of
+    the whole source), longer than two chunks."""
     return (
         isinstance(work, LadderWork)
         and ladder_chunkable(work.ladder)

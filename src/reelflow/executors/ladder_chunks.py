@@ -1,4 +1,4 @@
-"""Running the jobs of a chunked HLS ladder (docs/chunking.md, "Ladders"): the same
+"""Running the jobs of a chunked ladder (HLS, DASH, CMAF) (docs/chunking.md, "Ladders"): the same
 SPLIT -> VIDEO chunks + AUDIO -> JOIN nodes as a chunked rendition, other commands.
 
 - SPLIT: ``plan_ladder_chunks`` (borders on segment borders: no scan, no scene cuts);
@@ -13,6 +13,7 @@ SPLIT -> VIDEO chunks + AUDIO -> JOIN nodes as a chunked rendition, other comman
 
 from __future__ import annotations
 
+import io
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,8 +63,10 @@ def _check_frames(command: LadderCommand, chunk: Chunk) -> None:
     for stream in command.streams:
         made = 0
         for ref in read_segments(stream.playlist):
+            # an fMP4 segment (HLS fMP4, DASH) is read behind its init segment
+            data = (ref.init.read() if ref.init is not None else b"") + ref.media.read()
             try:
-                with av.open(str(ref.media.path)) as container:
+                with av.open(io.BytesIO(data), mode="r") as container:
                     video = container.streams.video[0]
                     made += sum(1 for p in container.demux(video) if p.pts is not None)
             except (av.error.FFmpegError, IndexError) as exc:
@@ -107,8 +110,9 @@ class LadderChunks:
             name = ladder_part_name(part.chunk.index, work.index)
         else:
             command = ladder_audio_command(
-                src, info, work.ladder, work_dir / "ladder-audio", threads=job.ffmpeg_threads
-            )
+                src, info, work.ladder, work_dir / "ladder-audio",
+                video_preset=job.video_preset, threads=job.ffmpeg_threads,
+            )  # fmt: skip
             name = ladder_part_name(None, work.index)
         if command is not None:
             command.raw_dir.mkdir(parents=True, exist_ok=True)

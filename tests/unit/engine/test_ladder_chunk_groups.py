@@ -1,5 +1,6 @@
-"""Which ladders are chunked (``chunk_groups``): an HLS ladder of segment files, each its
-own group; DASH, CMAF, single-file, scored and per-title ladders are not."""
+"""Which ladders are chunked (``chunk_groups``): a ladder of segment files (HLS; DASH and
+CMAF whose segments are whole frames), each its own group; single-file, scored and
+per-title ladders are not, nor DASH/CMAF with segment borders between frames."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from tests.unit.engine.fakes import MEDIA_INFO  # 10 s
 
 def work(index: int, fmt: LadderFormat = LadderFormat.HLS, **extra: object) -> LadderWork:
     kind = extra.pop("segment_type", SegmentType.TS)
+    fps = float(extra.pop("fps", 25.0))  # type: ignore[arg-type]
     rung = VideoRendition(stream_info=0, codec="h264", width=320, height=180, bitrate=400)
     ladder = ResolvedLadder(
-        format=fmt, segment_type=kind, segment_seconds=2, fps=25.0, keyint=50, video=[rung]
+        format=fmt, segment_type=kind, segment_seconds=2, fps=fps, keyint=50, video=[rung]
     )
     return LadderWork(
         index=index, definition=1001, bucket="media", ladder=ladder, names=PackageNames(), **extra
@@ -37,8 +39,10 @@ def work(index: int, fmt: LadderFormat = LadderFormat.HLS, **extra: object) -> L
         (work(0), True),
         (work(0, segment_type=SegmentType.MP4), True),
         (work(0, segment_type=SegmentType.TS_BYTERANGE), False),
-        (work(0, LadderFormat.DASH, segment_type=SegmentType.MP4), False),
-        (work(0, LadderFormat.CMAF, segment_type=SegmentType.MP4), False),
+        (work(0, LadderFormat.DASH, segment_type=SegmentType.MP4), True),
+        (work(0, LadderFormat.CMAF, segment_type=SegmentType.MP4), True),
+        (work(0, LadderFormat.DASH, segment_type=SegmentType.MP4_BYTERANGE), False),
+        (work(0, LadderFormat.DASH, segment_type=SegmentType.MP4, fps=30000 / 1001), False),
         (work(0, quality=True), False),
         (work(0, target_vmaf=93.0), False),
     ],

@@ -1,4 +1,4 @@
-"""A long HLS ladder encoded in chunks whose borders are segment borders. Pure but for
+"""A long ladder (HLS, DASH, CMAF) encoded in chunks whose borders are segment borders. Pure but for
 :func:`publish_chunked_ladder`, which only reads playlists, moves files and writes text.
 
 A ladder forces an IDR at every multiple of its segment duration, and FFmpeg's hls muxer
@@ -22,9 +22,22 @@ every chunk's segments of a rendition in order, one after the other, and hands t
 the one-shot ladder's publishing (``package._publish``): segments measured, moved to their
 published names, media, I-frame and master playlists written from what was measured.
 
-Only HLS with separate segment files (MPEG-TS or fMP4 segments) is chunked: a single-file
-rendition (byte ranges into one file) would need its files joined, and DASH's MPD is
-written by the dash muxer over the whole timeline.
+DASH and CMAF (the dash muxer): each chunk's run writes its own MPD; the published MPD is
+the audio run's with the first chunk's video adaptation set, every Representation's
+``SegmentTimeline`` the chunks' entries one after the other (``dash.merge_mpd``), then
+corrected from measurements as the one-shot's is. Three differences from HLS:
+
+- no lead: the dash muxer keeps negative timestamps (the one-shot's video starts decoding
+  at minus x264's delay), so a chunk muxed at its start is at the one-shot's very times;
+- the dash muxer cuts the audio where the first video rung cuts, not every SEG seconds of
+  audio: the audio run carries stand-in video rungs (every rung's encoder and keyframe
+  grid over tiny black frames, not published) so that it cuts the audio where the
+  one-shot does;
+- the dash muxer counts a segment's length from the previous cut, so a segment duration
+  that is not a whole number of frames would move its cuts: such a ladder is not chunked.
+
+Only ladders with separate segment files are chunked: a single-file rendition (byte
+ranges into one file) would need its files joined.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ from reelflow.media.ladder.command import (
     build_ladder_command,
     ladder_outputs,
 )
+from reelflow.media.ladder.dash import merge_mpd
 from reelflow.media.ladder.package import _publish
 from reelflow.specs.chunks import Chunk, ChunkPlan
 from reelflow.specs.ladders import LadderFormat, PackageNames, ResolvedLadder
@@ -59,6 +73,15 @@ SEEK_MARGIN = 1.0
 # lead instead, larger than any encoder delay: then no run is shifted, and video and audio
 # stand in the one-shot's relation (frame 0 at LEAD, the audio's priming just before it).
 LEAD = 1.0
+# The frame size of the DASH audio run's stand-in video rungs (``ladder_audio_command``).
+SHADOW = (64, 36)
+
+
+def lead(ladder: ResolvedLadder) -> float:
+    """The offset of every run of ``ladder``: :data:`LEAD` for HLS; none for DASH/CMAF, whose
+    muxer keeps negative timestamps (it shifts nothing, the one-shot's video starts decoding
+    at minus x264's delay), so a chunk muxed at its start is at the one-shot's times."""
+    return LEAD if ladder.format is LadderFormat.HLS else 0.0
 
 
 def _num(value: float) -> str:
@@ -67,12 +90,15 @@ def _num(value: float) -> str:
 
 
 def ladder_chunkable(ladder: ResolvedLadder) -> bool:
-    """An HLS ladder with video and one file per segment."""
-    return (
-        ladder.format is LadderFormat.HLS
-        and bool(ladder.video)
-        and not ladder.segment_type.single_file
-    )
+    """A ladder with video and one file per segment: HLS, or DASH/CMAF whose segment
+    duration is a whole number of frames (the dash muxer counts each segment's length from
+    the previous cut, so a border between two frames would move its cuts: not chunked)."""
+    if not ladder.video or ladder.segment_type.single_file:
+        return False
+    if ladder.format is LadderFormat.HLS:
+        return True
+    frames = ladder.segment_seconds * ladder.fps
+    return abs(frames - round(frames)) < 1e-6
 
 
 def plan_ladder_chunks(duration: float, ladder: ResolvedLadder, chunk_seconds: float) -> ChunkPlan:
@@ -136,7 +162,7 @@ def ladder_chunk_command(
     (``v{i}_{n}.ts|m4s``, ``n`` the segment's number in the whole ladder), from one decode.
     The ``streams`` are the video rungs only, their playlists list that chunk's segments."""
     if not ladder_chunkable(ladder):
-        raise ValueError("only an HLS ladder with video and one file per segment is chunked")
+        raise ValueError("this ladder is not chunked (ladder_chunkable)")
     seek = max(0, math.floor(chunk.cut_start - SEEK_MARGIN)) if chunk.cut_start else 0
     video = info.primary_video
     head = "[0:v:0]"
@@ -169,10 +195,14 @@ def ladder_chunk_command(
         args += ["-ss", str(seek)]
     args += ["-i", source, "-filter_complex", ";".join([pre, *outputs.chains])]
     out_args = list(outputs.args)
-    out_args[-1:-1] = [
-        "-start_number", str(first_segment(chunk, ladder)),
-        "-output_ts_offset", _num(LEAD + chunk.start),
-    ]  # fmt: skip
+    hls = ladder.format is LadderFormat.HLS
+    if hls:
+        out_args[-1:-1] = ["-start_number", str(first_segment(chunk, ladder))]
+    else:
+        # dash: no segment numbers to set (each chunk numbers its own files from 1, renamed
+        # when published); absolute tfdt, as for HLS fMP4 below
+        out_args[-1:-1] = ["-format_options", "movflags=+frag_discont"]
+    out_args[-1:-1] = ["-output_ts_offset", _num(lead(ladder) + chunk.start)]
     if delta > 1e-6:
         seg = _num(ladder.segment_seconds)
         grid = f"expr:gte(t,n_forced*{seg})"
@@ -183,9 +213,10 @@ def ladder_chunk_command(
         # first packet, which is ``delta`` after the border: shorten its step by ``delta``
         # so that the n-th threshold (border + n x SEG - (n - 1) x delta) is never after
         # the n-th border's IDR nor before the previous one (delta < one frame).
-        at = out_args.index("-hls_time") + 1
-        out_args[at] = _num(ladder.segment_seconds - delta)
-    if not ladder.segment_type.is_ts:
+        if hls:  # (a DASH ladder is chunked only when its borders fall on frames)
+            at = out_args.index("-hls_time") + 1
+            out_args[at] = _num(ladder.segment_seconds - delta)
+    if hls and not ladder.segment_type.is_ts:
         # fMP4: the mov muxer counts a fragment's tfdt from the track's first sample and puts
         # the offset in the init segment's edit list, which only the first chunk's init (the
         # one published) would carry; frag_discont writes the absolute decode time instead,
@@ -200,16 +231,42 @@ def ladder_audio_command(
     ladder: ResolvedLadder,
     raw_dir: Path,
     *,
+    video_preset: str = "medium",
     threads: int = 0,
 ) -> LadderCommand | None:
     """The ladder's audio renditions, once over the whole source (``a{j}_{n}``); ``None``
     for a ladder without audio."""
     if not ladder.audio:
         return None
-    command = build_ladder_command(source, info, _audio_only(ladder), raw_dir, threads=threads)
-    args = list(command.args)
-    args[-1:-1] = ["-output_ts_offset", _num(LEAD)]
-    return replace(command, args=args)
+    if ladder.format is LadderFormat.HLS or not ladder.video:
+        command = build_ladder_command(source, info, _audio_only(ladder), raw_dir, threads=threads)
+        args = list(command.args)
+        args[-1:-1] = ["-output_ts_offset", _num(LEAD)]
+        return replace(command, args=args)
+    # DASH: the dash muxer cuts the audio where the first video rung cuts (at its IDR's
+    # place in the interleaved packets, i.e. its decode time), not every SEG seconds of
+    # audio. So the audio run carries stand-in rungs: every rung's encoder and keyframe grid
+    # (the same B-frame delay, the same decode times) over tiny black frames for the whole
+    # timeline, whose representations are not published.
+    fps = ladder.fps
+    end = max(1, round((info.duration or 0.0) * fps)) / fps
+    shadows = [
+        r.model_copy(update={"width": SHADOW[0], "height": SHADOW[1], "fill_type": "stretch"})
+        for r in ladder.video
+    ]
+    outputs = ladder_outputs(
+        info,
+        ladder.model_copy(update={"video": shadows}),
+        raw_dir,
+        video_input="[1:v:0]",
+        video_preset=video_preset,  # the chunks' B-frames: the same decode times
+        threads=threads,
+    )
+    black = f"color=c=black:s={SHADOW[0]}x{SHADOW[1]}:r={_num(fps)}:d={_num(end)}"
+    args = ["-y", *input_thread_args(threads), "-i", source, "-f", "lavfi", "-i", black]
+    args += ["-filter_complex", ";".join(outputs.chains), *outputs.args]
+    audio = [s for s in outputs.command.streams if s.kind == "audio"]
+    return replace(outputs.command, args=args, streams=audio)
 
 
 def _merged_playlist(playlists: Sequence[Path], out: Path) -> None:
@@ -257,11 +314,16 @@ def publish_chunked_ladder(
         streams.append(RawStream("video", i, merged))
     if audio is not None:
         streams += [s for s in audio.streams if s.kind == "audio"]
+    mpd = None
+    if ladder.format is not LadderFormat.HLS:
+        mpd = merge_dir / "manifest.mpd"
+        chunk_mpds = [c.mpd for c in chunks if c.mpd is not None]
+        merge_mpd(chunk_mpds, audio.mpd if audio is not None else None, mpd)
     command = LadderCommand(
         args=[],
         raw_dir=merge_dir,
         streams=streams,
-        mpd=None,
+        mpd=mpd,
         duration=sum(c.duration for c in chunks),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
