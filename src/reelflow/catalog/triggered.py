@@ -131,11 +131,15 @@ def record_keys(
     wanted = {_key_hash(b, k): (b, k) for b, k in keys if b}
     digests = list(wanted)
     known: set[str] = set()
-    for start in range(0, len(digests), _BATCH):  # a long sampled task names thousands
-        batch = digests[start : start + _BATCH]
-        known.update(
-            session.scalars(select(OwnOutput.key_hash).where(OwnOutput.key_hash.in_(batch)))
-        )
+    # Those recorded in this transaction and not flushed yet are among the session's new
+    # objects: no flush of the whole transaction for this read.
+    known.update(obj.key_hash for obj in session.new if isinstance(obj, OwnOutput))
+    with session.no_autoflush:
+        for start in range(0, len(digests), _BATCH):  # a long sampled task names thousands
+            batch = digests[start : start + _BATCH]
+            known.update(
+                session.scalars(select(OwnOutput.key_hash).where(OwnOutput.key_hash.in_(batch)))
+            )
     for digest, (bucket, key) in wanted.items():
         if digest not in known:
             session.add(

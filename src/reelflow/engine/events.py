@@ -9,6 +9,8 @@ applied twice and a task never finishes twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -24,7 +26,7 @@ from reelflow.engine.observers import Hooks, subtask_states
 from reelflow.engine.outcomes import INTERNAL_ERROR, Outcomes, fail_subtasks
 from reelflow.engine.planning import Planning
 from reelflow.engine.stages import Rendition, Stages
-from reelflow.engine.store import Store, lock_job, subtasks_of
+from reelflow.engine.store import Store, lock_job, lock_jobs, subtasks_of
 from reelflow.engine.throttle import ProgressThrottle
 from reelflow.engine.transitions import move_job, move_subtask
 from reelflow.specs.jobs import JobEvent, JobEventType, JobKind, JobPayload, JobResult
@@ -33,6 +35,16 @@ from reelflow.specs.requests import TaskSource
 from reelflow.specs.states import JobState, SubTaskState
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A FINISHED ``event`` with the claim it comes from (``attempt`` and lease ``owner``,
+    ``None`` when unknown: see ``JobEvents.handle``)."""
+
+    event: JobEvent
+    attempt: int | None = None
+    owner: str | None = None
 
 
 class JobEvents:
@@ -112,7 +124,50 @@ class JobEvents:
         self, job_id: int, result: JobResult | None, attempt: int | None, owner: str | None
     ) -> bool:
         with self._store.write() as session:
-            changed, added = self._finish(session, job_id, result, attempt, owner)
+            now = self._store.now()
+            locked = lock_job(session, job_id)
+            changed, added = self._finish(session, job_id, locked, result, attempt, owner, now)
+        if added:
+            self._hooks.jobs_added()
+        return changed
+
+    def finish_many(self, reports: Sequence[Report]) -> list[bool]:
+        """Apply several FINISHED events in one transaction; returns, for each, whether it
+        changed anything (as ``handle``).
+
+        All or nothing: the jobs and their tasks are locked in three statements
+        (``lock_jobs``), each result is applied as ``handle`` would, and one commit records
+        them all. If the transaction fails (or the process dies before the commit), none is
+        recorded and every job is still RUNNING under its lease, to be reported again or
+        run again once the lease ends. Results of one task are applied in their order.
+        """
+        ids = [parse_job_id(report.event.job_id) for report in reports]
+        known = [job_id for job_id in ids if job_id is not None]
+        changed: list[bool] = []
+        added = False
+        try:
+            with self._store.write() as session:
+                now = self._store.now()
+                locked = lock_jobs(session, known)
+                for report, job_id in zip(reports, ids, strict=True):
+                    if job_id is None:
+                        logger.warning("event for unknown job id %r ignored", report.event.job_id)
+                        changed.append(False)
+                        continue
+                    one, more = self._finish(
+                        session,
+                        job_id,
+                        locked.get(job_id),
+                        report.event.result,
+                        report.attempt,
+                        report.owner,
+                        now,
+                    )
+                    changed.append(one)
+                    added = added or more
+        finally:
+            for job_id in known:
+                self._progress.forget(job_id)
         if added:
             self._hooks.jobs_added()
         return changed
@@ -121,14 +176,15 @@ class JobEvents:
         self,
         session: Session,
         job_id: int,
+        locked: tuple[Task, Job] | None,
         result: JobResult | None,
         attempt: int | None,
         owner: str | None,
+        now: datetime,
     ) -> tuple[bool, bool]:
-        """Apply a final result in ``session``: (whether anything changed, whether the next
-        stage of the task graph got jobs)."""
-        now = self._store.now()
-        locked = lock_job(session, job_id)
+        """Apply a final result in ``session`` to the job ``locked`` (with its task; ``None``:
+        unknown): (whether anything changed, whether the next stage of the task graph got
+        jobs)."""
         if locked is None:
             logger.warning("result for unknown job %s ignored", job_id)
             return False, False

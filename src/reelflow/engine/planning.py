@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from reelflow.catalog.triggered import record_outputs
@@ -27,6 +28,9 @@ from reelflow.specs.templates import TRUSTED
 from reelflow.specs.works import Work
 
 logger = logging.getLogger(__name__)
+
+# A new job row, returned as the session's object (one statement, compiled once).
+_INSERT_JOB = insert(Job).returning(Job)
 
 
 class Planning:
@@ -151,24 +155,30 @@ class Planning:
             timeout=self._settings.job_timeout,
             chunked=chunked,
         )
-        job = Job(
-            task_id=task.id,
-            account_id=task.account_id or 0,
-            kind=kind,
-            state=JobState.QUEUED,
-            priority=task.priority,
-            payload=payload.to_json(),
-            subtasks=sorted(indices),
-            attempt=0,
-            max_attempts=self._settings.max_attempts,
-            not_before=now,
-            progress=0.0,
-            err_code="",
-            message="",
-            created_at=now,
-        )
-        session.add(job)
-        session.flush()  # the callers name the job in its sub-tasks: they need the id
+        values = {
+            "task_id": task.id,
+            "account_id": task.account_id or 0,
+            "kind": kind,
+            "state": JobState.QUEUED,
+            "priority": task.priority,
+            "payload": payload.to_json(),
+            "subtasks": sorted(indices),
+            "attempt": 0,
+            "max_attempts": self._settings.max_attempts,
+            "not_before": now,
+            "progress": 0.0,
+            "err_code": "",
+            "message": "",
+            "created_at": now,
+        }
+        # One INSERT ... RETURNING, without flushing the rest of the transaction first: the
+        # other changes (the finished job, its task, sub-tasks) are written together at the
+        # commit, several results' in one statement each (``JobEvents.finish_many``).
+        # (A task being submitted is not in the database yet: it is flushed first.)
+        if inspect(task).pending:
+            session.flush()
+        with session.no_autoflush:
+            job = session.scalars(_INSERT_JOB, [values]).one()
         return job
 
 

@@ -13,6 +13,12 @@ most ``free_slots`` jobs in flight, and learns from the engine when a claim is o
 their dispatch lease ends: the scheduler hands them back and only probes until a worker is
 back.
 
+Results are recorded several to a transaction (``reelflow.engine.recording``): an executor
+thread's report returns once its result is committed, together with the others that arrived
+meanwhile; results reported from inside ``tick`` (an inline executor's ``submit``) are
+recorded together at the end of the tick (on an outage they wait, their claims kept, for the
+next one).
+
 A job that cannot be sent (``ExecutorUnavailable``: the broker is away) goes back to the
 queue without using an attempt, until sends have been failing for longer than
 ``settings.outage_budget_seconds``: then the jobs that cannot be sent fail with the
@@ -42,9 +48,11 @@ from collections.abc import Callable, Sequence
 from reelflow.config import Settings
 from reelflow.db.outage import DB_OUTAGES, Outage
 from reelflow.engine.dispatch import DispatchWatch
+from reelflow.engine.events import Report
 from reelflow.engine.leftovers import Remover
 from reelflow.engine.outages import SendOutage
 from reelflow.engine.ports import Executor
+from reelflow.engine.recording import Results
 from reelflow.engine.service import Engine
 from reelflow.errors import ExecutorUnavailable
 from reelflow.specs.jobs import JobEvent, JobEventType, JobPayload, JobResult
@@ -108,6 +116,12 @@ class Scheduler:
         # (job id, attempt) of the results being recorded now: their claims end with the
         # record, so a heartbeat that finds them gone has not lost them.
         self._recording: set[tuple[str, int]] = set()
+        # Results are recorded several to a transaction (reelflow.engine.recording); those
+        # an executor reports from inside this loop's own tick (``submit`` of an inline
+        # executor) wait in ``_deferred`` for the end of the tick, to be recorded together.
+        self._results = Results(engine.finish_many)
+        self._deferred: list[Report] = []
+        self._ticking: int | None = None  # the thread running ``tick`` now
         self._accepting = False
         self._opened = False
         self._next_heartbeat = 0.0
@@ -126,7 +140,18 @@ class Scheduler:
     # -- the loop -------------------------------------------------------------------------
 
     def tick(self) -> int:
-        """One round of the loop; returns how many jobs it submitted."""
+        """One round of the loop; returns how many jobs it submitted. Results reported
+        during the round from inside it are recorded at its end, in one transaction."""
+        self._record_deferred()
+        self._ticking = threading.get_ident()
+        try:
+            submitted = self._tick()
+        finally:
+            self._ticking = None
+        self._record_deferred()
+        return submitted
+
+    def _tick(self) -> int:
         self._open()
         now = time.monotonic()
         if now >= self._next_sweep and not self._outage.down:
@@ -263,6 +288,10 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        try:
+            self._record_deferred()  # results already in hand are worth their record
+        except DB_OUTAGES as exc:
+            logger.warning("finished job(s) not recorded (%s); their leases expire", exc)
         with self._lock:
             # Events of the jobs being killed now are stale: the engine decides from its
             # own records instead.
@@ -355,27 +384,69 @@ class Scheduler:
         if event.type is not JobEventType.FINISHED:
             self.engine.handle(event, attempt=attempt, owner=self.owner)
             return
-        claim = (event.job_id, attempt)
+        report = Report(event, attempt, self.owner)
+        if self._ticking == threading.get_ident():
+            self._deferred.append(report)  # recorded at the end of this tick, with the others
+            return
+        # Another thread (a job's): it returns once the result is committed, or raises
+        # (an outage: the executor keeps the result and reports it again).
+        error = self._record([report])[0]
+        if error is not None:
+            raise error
+
+    def _record_deferred(self) -> None:
+        """Record the results reported from inside a tick; on an outage they wait for the
+        next tick (the claims stay ours and their leases are renewed meanwhile)."""
+        if not self._deferred:
+            return
         with self._lock:
-            self._recording.add(claim)
-        ended = True
+            # A claim lost meanwhile (its lease taken back): its result is stale.
+            reports = [r for r in self._deferred if self._running.get(r.event.job_id) == r.attempt]
+        self._deferred = []
+        if not reports:
+            return
+        errors = self._record(reports)
+        outage: BaseException | None = None
+        for report, error in zip(reports, errors, strict=True):
+            if isinstance(error, DB_OUTAGES):
+                self._deferred.append(report)
+                outage = outage or error
+            elif error is not None:
+                logger.error(
+                    "recording the result of job %s failed; its lease decides",
+                    report.event.job_id,
+                    exc_info=error,
+                )
+        if outage is not None:
+            raise outage
+
+    def _record(self, reports: list[Report]) -> list[BaseException | None]:
+        """Record finished jobs' results (``Results``: with others waiting, in one
+        transaction) and end their claims here; returns each one's error (``None``: done).
+        A claim stays ours only when its record met an outage."""
+        claims = [(r.event.job_id, r.attempt or 0) for r in reports]
+        with self._lock:
+            self._recording.update(claims)
+        errors: list[BaseException | None] = [None] * len(reports)
         try:
-            self.engine.handle(event, attempt=attempt, owner=self.owner)
-        except DB_OUTAGES:
-            ended = False  # the claim stays ours: the executor reports again when it is back
-            raise
+            errors = self._results.record(reports)
         finally:
+            ended: list[tuple[JobEvent, tuple[str, float] | None]] = []
             with self._lock:
-                # In one step with the claim's end: a heartbeat sees the one or the other.
-                self._recording.discard(claim)
-                started = None
-                if ended:
-                    if self._running.get(event.job_id) == attempt:
-                        del self._running[event.job_id]
-                    started = self._started.pop(event.job_id, None)
+                for report, claim, error in zip(reports, claims, errors, strict=True):
+                    # In one step with the claim's end: a heartbeat sees the one or the other.
+                    self._recording.discard(claim)
+                    if isinstance(error, DB_OUTAGES):
+                        continue  # the claim stays ours: the result is reported again
+                    job_id, attempt = claim
+                    if self._running.get(job_id) == attempt:
+                        del self._running[job_id]
+                    ended.append((report.event, self._started.pop(job_id, None)))
             if ended:
-                self._wake.set()  # a slot is free, and the job may have queued others
+                self._wake.set()  # slots are free, and the jobs may have queued others
+            for event, started in ended:
                 self._observe(event, started)
+        return errors
 
     def _observe(self, event: JobEvent, started: tuple[str, float] | None) -> None:
         if self.on_job_finished is None or started is None:

@@ -22,7 +22,7 @@ several processes sharing the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +33,7 @@ from reelflow.catalog.triggered import TriggerKey
 from reelflow.config import Settings
 from reelflow.engine.admission import room
 from reelflow.engine.claims import Claims
-from reelflow.engine.events import JobEvents
+from reelflow.engine.events import JobEvents, Report
 from reelflow.engine.jobs import Jobs
 from reelflow.engine.leftovers import Leftovers, Remover
 from reelflow.engine.observers import Hooks, TaskObserver
@@ -239,3 +239,8 @@ class Engine:
         self, event: JobEvent, *, attempt: int | None = None, owner: str | None = None
     ) -> bool:
         return self.events.handle(event, attempt=attempt, owner=owner)
+
+    def finish_many(self, reports: Sequence[Report]) -> list[bool]:
+        """Record several FINISHED events in one transaction, all or none (see
+        ``JobEvents.finish_many``)."""
+        return self.events.finish_many(reports)

@@ -85,6 +85,33 @@ def lock_job(
     return None if job is None else (task, job)
 
 
+def lock_jobs(session: Session, job_ids: Iterable[int]) -> dict[int, tuple[Task, Job]]:
+    """Several jobs and their tasks, locked in three statements whatever their number: the
+    tasks (in id order), their sub-tasks (a fresh snapshot once the locks are held, as in
+    ``lock_task``), then the jobs (in id order). Unknown ids are left out.
+
+    Every batch takes its task locks in one order, and each task before its jobs, so two
+    batches (or a batch and any single-task transaction) never close a deadlock cycle."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    of_jobs = select(Job.task_id).where(Job.id.in_(ids))
+    tasks_query = (
+        select(Task)
+        .where(Task.id.in_(of_jobs))
+        .order_by(Task.id)
+        .options(selectinload(Task.subtasks))
+        .with_for_update()
+    )
+    tasks = {task.id: task for task in session.scalars(tasks_query)}
+    jobs_query = select(Job).where(Job.id.in_(ids)).order_by(Job.id).with_for_update()
+    return {
+        job.id: (tasks[job.task_id], job)
+        for job in session.scalars(jobs_query)
+        if job.task_id in tasks
+    }
+
+
 def subtasks_of(task: Task, indices: Iterable[int]) -> list[SubTask]:
     """The sub-tasks of ``task`` among ``indices`` (a job's ``subtasks``), in task order."""
     wanted = set(indices)

@@ -25,13 +25,16 @@ from sqlalchemy.orm import Session
 from reelflow.config import Settings
 from reelflow.db.models import Base, Job, Task
 from reelflow.db.session import create_db_engine, migrate, session_factory
+from reelflow.engine.events import Report
 from reelflow.engine.service import Engine
+from reelflow.executors.base import JobContext
 from reelflow.specs.jobs import JobPayload, JobResult
 from reelflow.specs.states import JobState, TaskState
 from tests.unit.engine.fakes import (
     MEDIA_INFO,
     FakeClock,
     FakePlanner,
+    NoCancel,
     ScriptedRunner,
     finished,
     make_request,
@@ -343,4 +346,46 @@ def test_a_result_that_waited_for_its_task_sees_what_was_committed_meanwhile(
         assert outcome == [True]
         assert engine.task_view(task_id).state is TaskState.SUCCEEDED
     finally:
+        pool.dispose()
+
+
+def test_batches_of_results_crossing_the_same_tasks_never_deadlock(
+    pg_url: str, pg: DbEngine, settings: Settings
+) -> None:
+    """Two engines record, at once and many times, batches holding results of the same
+    tasks in opposite orders: each batch locks its tasks in one order, so neither waits
+    for the other for ever (PostgreSQL would abort one with a deadlock error)."""
+    pools = [create_db_engine(pg_url) for _ in range(2)]
+    planners = [FakePlanner(), FakePlanner()]
+    for planner in planners:
+        planner.split = True  # one media job per sub-task: two per task
+    pair = [Engine(session_factory(p), pl, settings) for p, pl in zip(pools, planners, strict=True)]
+    runner = ScriptedRunner()
+    tasks = [pair[0].submit(make_request(2)) for _ in range(12)]
+    for probe in pair[0].claim("w0", 100):
+        run(pair[0], runner, probe, "w0")
+    media = [pair[i % 2].claim(f"w{i % 2}", 1)[0] for i in range(24)]
+    batches: list[list[Report]] = [[], []]
+    for i, job in enumerate(media):
+        result = runner(job, JobContext(progress=lambda _: None, cancel=NoCancel()))
+        batches[i % 2].append(Report(finished(job, result), job.attempt, f"w{i % 2}"))
+    batches[1].reverse()  # the same tasks, the other way round
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def record(engine: Engine, batch: list[Report]) -> None:
+        start.wait()
+        try:
+            assert engine.finish_many(batch) == [True] * len(batch)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(pair[i], batches[i])) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert {pair[0].task_view(t).state for t in tasks} == {TaskState.SUCCEEDED}
+    for pool in pools:
         pool.dispose()

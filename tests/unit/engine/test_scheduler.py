@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import Engine as DbEngine
 
 from reelflow.config import Settings
 from reelflow.db.session import session_factory
+from reelflow.engine.events import Report
 from reelflow.engine.ports import Reporter
 from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
@@ -194,13 +195,13 @@ class HeldExecutor:
 
 
 class RecordingThen(Engine):
-    """Calls ``then`` once, after the next result is recorded and before ``handle``
+    """Calls ``then`` once, after the next results are recorded and before ``finish_many``
     returns to the executor thread: where the loop's heartbeat may come in."""
 
     then: Callable[[], None] | None = None
 
-    def handle(self, event: JobEvent, **claim: Any) -> bool:
-        changed = super().handle(event, **claim)
+    def finish_many(self, reports: Sequence[Report]) -> list[bool]:
+        changed = super().finish_many(reports)
         then, self.then = self.then, None
         if then is not None:
             then()
