@@ -1,9 +1,13 @@
 """The per-title analysis' cost, lever by lever (issue 18): each variant of the probes run
 side by side on the same clips, interleaved, against the top fixed rung encoded alone.
 
-Variants (all on the product's probes unless the name says otherwise: 3 x 1 s scenes, the
-fixed ladder's 4 sizes, CRF 18/27/36 at the ladder's preset, VMAF every 6th frame):
+Variants (all on the probes the product used before the levers below were made its
+defaults, unless the name says otherwise: 3 x 1 s scenes, the fixed ladder's 4 sizes, CRF
+18/27/36 at the ladder's preset, VMAF every 6th frame):
 
+- ``product``: the product's analysis as it is now (``executors.pertitle.probe_title``:
+  its constants: VMAF every 12th frame, the smallest size not probed, the extension CRFs
+  when a size's cheapest probe still reaches the target);
 - ``files``: the three FFmpeg runs (lossless sample written, probes encoded from it,
   probes read back and scored): the analysis before the fused one;
 - ``fused``: one process, the scenes decoded once, probes loopback-decoded and scored;
@@ -44,7 +48,7 @@ from reelflow.planner.pertitle import choose_rungs, curves, vmaf_at
 from reelflow.presets.ladders import get_ladder_preset
 from reelflow.specs.pertitle import RatePoint, RungChoice
 
-VARIANTS = ("files", "fused", "fused-sub12", "fused-0.6s", "fused-2crf", "fused-3sizes",
+VARIANTS = ("product", "files", "fused", "fused-sub12", "fused-0.6s", "fused-2crf", "fused-3sizes",
             "fused-720cap", "fused-sub12-2crf")  # fmt: skip
 
 
@@ -52,8 +56,10 @@ def options(name: str, preset: str, keyint: int) -> ProbeOptions:
     base = ProbeOptions(
         scenes=pertitle.PROBE_SCENES, scene_seconds=pertitle.PROBE_SCENE_SECONDS,
         crfs=pertitle.PROBE_CRFS, preset=preset, keyint=keyint,
-        quality=QualityOptions(subsample=pertitle.PROBE_SUBSAMPLE, threads=2),
+        quality=QualityOptions(subsample=6, threads=2),
     )  # fmt: skip
+    if name == "product":
+        return replace(base, quality=QualityOptions(subsample=pertitle.PROBE_SUBSAMPLE, threads=2))
     if name == "files":
         return replace(base, fused=False)
     if name == "fused-sub12":
@@ -84,7 +90,13 @@ def main() -> int:
     parser.add_argument("--clips", default="easy,moving,noise")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--extend-crfs",
+        default=",".join(map(str, pertitle.PROBE_EXTEND_CRFS)),
+        help="the product variant's extension CRFs ('' = none)",
+    )
     args = parser.parse_args()
+    pertitle.PROBE_EXTEND_CRFS = tuple(int(c) for c in args.extend_crfs.split(",") if c)
     ffmpeg = find_ffmpeg()
     runner = FFmpegRunner(ffmpeg)
     fixed = get_ladder_preset(PRESET_LADDER)
@@ -109,10 +121,14 @@ def main() -> int:
                     work = Path(tmp) / f"{name}{run}"
                     opts = options(name, args.preset, keyint)
                     probes = sizes_of(name, sizes)
-                    wall, cpu, pts = timed(
-                        partial(measure_points, runner, str(src), info, probes, work,
-                                timeout=3600, options=opts)
+                    measure = (
+                        partial(pertitle.probe_title, runner, str(src), info, rungs, work,
+                                opts, 93.0, timeout=3600)
+                        if name == "product"
+                        else partial(measure_points, runner, str(src), info, probes, work,
+                                     timeout=3600, options=opts)
                     )  # fmt: skip
+                    wall, cpu, pts = timed(measure)
                     times[name].append((wall, cpu))
                     points[name] = pts
                 tops.append(top_rung_alone(runner, src, fixed, args.preset, Path(tmp)))
@@ -132,8 +148,10 @@ def main() -> int:
                 else f"{c.width}x{c.height} {c.kbps}k {c.predicted_vmaf:.1f}"
                 for c in chosen
             )
-            print(f"  {name:13} {wall:6.1f} s wall {cpu:6.1f} s CPU {cpu / top_cpu:5.2f}x"
-                  f" | {text}")  # fmt: skip
+            print(
+                f"  {name:13} {wall:6.1f} s wall {cpu:6.1f} s CPU {cpu / top_cpu:5.2f}x at "
+                f"{args.duration:g} s of title ({len(points[name])} probes) | {text}"
+            )
     return 0
 
 

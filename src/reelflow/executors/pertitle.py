@@ -2,15 +2,17 @@
 replace each video rung's size and bitrate with the analysis' choice, and after the
 encode and its scoring re-encode once a ladder whose rungs missed their target.
 
-1. **Analysis** (before the job's one FFmpeg command): sampled scenes of the source, probe
-   encodes at the fixed ladder's rung sizes and a few CRFs, each scored with VMAF
-   (``reelflow.media.pertitle``); the rungs chosen on the hull (``reelflow.planner.
-   pertitle.choose_rungs``) replace ``VideoRendition.width/height/bitrate`` of the work's
-   ladder, each rung encoded at the probes' CRF for its bitrate, capped (VBV) at twice
-   it: an average-bitrate encode at the same mean rate scored far below the CRF probe on
-   easy content (docs/quality.md). The source is read once more, only its sampled
-   scenes. If the analysis fails, the ladder keeps its fixed rungs (logged), as a score
-   never fails a rendition.
+1. **Analysis** (before the job's one FFmpeg command): sampled scenes of the source,
+   probe encodes at the fixed ladder's rung sizes (not the smallest of four or more) and
+   a few CRFs, each scored with VMAF (``reelflow.media.pertitle``), and, if
+   ``PROBE_EXTEND_CRFS`` names any (none by default), more CRFs past the last for the
+   sizes whose cheapest probe still reaches the target (``probe_title``); the rungs
+   chosen on the hull (``reelflow.planner.pertitle.choose_rungs``) replace
+   ``VideoRendition.width/height/bitrate`` of the work's ladder, each rung encoded at the
+   probes' CRF for its bitrate, capped (VBV) at twice it: an average-bitrate encode at
+   the same mean rate scored far below the CRF probe on easy content (docs/quality.md).
+   The source is read once more, only its sampled scenes. If the analysis fails, the
+   ladder keeps its fixed rungs (logged), as a score never fails a rendition.
 2. **Achieved VMAF**: a per-title ladder is always scored (``LadderWork.quality``), with
    the job's other renditions, on the full output.
 3. **Re-encode on a miss**: a rung whose achieved VMAF is more than ``MISS_VMAF`` off its
@@ -45,6 +47,7 @@ from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.pertitle import choose_rungs, corrected_crf, crf_at, curves, kbps_at_crf
 from reelflow.specs.jobs import JobPayload, SubTaskOutcome
 from reelflow.specs.ladders import VideoRendition
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.outputs import AdaptiveStreamingResult, TranscodeResult
 from reelflow.specs.pertitle import RatePoint, RungChoice
 from reelflow.specs.quality import PerTitleRung
@@ -77,11 +80,22 @@ class PerTitlePlan:
 # the rungs are encoded with), each probe scored on every PROBE_SUBSAMPLE-th frame. A
 # faster probe preset is cheaper but shifts the level: at the same CRF `medium` scored
 # 2-3.5 VMAF above `veryfast` on the 1080p moving clip, so every rung over-shot its target.
+# PROBE_SKIP_SMALLEST: the smallest rung size is not probed when at least
+# PROBE_SKIP_MIN_SIZES other sizes are (its rung is put at the next size: on the bench
+# clips the hull never used it). PROBE_EXTEND_CRFS: when the cheapest probe of some size
+# still reaches the target, those sizes are probed again at the next of these CRFs (one
+# more process each time), so that an easy title's top rung is not held at CRF
+# max(PROBE_CRFS)'s rate, above its target. Off: on the easy 1080p bench clip (45, 51)
+# took 26 % more analysis CPU for a top rung 4 % cheaper (its keyframes are most of its
+# bits at any CRF), which then missed its target (docs/quality.md).
 PROBE_SCENES = 3
 PROBE_SCENE_SECONDS = 1.0
 PROBE_PRESET = ""
 PROBE_CRFS = (18, 27, 36)
-PROBE_SUBSAMPLE = 6
+PROBE_SUBSAMPLE = 12
+PROBE_SKIP_SMALLEST = True
+PROBE_SKIP_MIN_SIZES = 3
+PROBE_EXTEND_CRFS: tuple[int, ...] = ()
 
 
 def probe_options(job: JobPayload, work: LadderWork) -> ProbeOptions:
@@ -101,6 +115,55 @@ def probe_options(job: JobPayload, work: LadderWork) -> ProbeOptions:
         keyint=keyint,
         quality=QualityOptions(subsample=PROBE_SUBSAMPLE, threads=job.ffmpeg_threads or 2),
     )
+
+
+def probe_sizes(rungs: list[VideoRendition]) -> list[tuple[int, int]]:
+    """The sizes the analysis probes: the rungs' distinct sizes, without the smallest when
+    ``PROBE_SKIP_SMALLEST`` and at least ``PROBE_SKIP_MIN_SIZES`` others remain."""
+    sizes = list(dict.fromkeys((r.width, r.height) for r in rungs))
+    if PROBE_SKIP_SMALLEST and len(sizes) > PROBE_SKIP_MIN_SIZES:
+        sizes.remove(min(sizes, key=lambda s: s[0] * s[1]))
+    return sizes
+
+
+def extend_sizes(points: list[RatePoint], target: float, crf: int) -> list[tuple[int, int]]:
+    """The sizes to probe at ``crf`` as well: those whose cheapest probe (highest CRF, below
+    ``crf``) still scores ``target`` or more."""
+    top: dict[tuple[int, int], RatePoint] = {}
+    for p in points:
+        if p.crf < crf and (p.size not in top or p.crf > top[p.size].crf):
+            top[p.size] = p
+    return [s for s, p in top.items() if p.vmaf >= target]
+
+
+def probe_title(
+    runner: FFmpegRunner,
+    src: str,
+    info: MediaInfo,
+    rungs: list[VideoRendition],
+    where: Path,
+    options: ProbeOptions,
+    target_vmaf: float,
+    *,
+    timeout: float,
+    cancel: threading.Event | None = None,
+) -> list[RatePoint]:
+    """The analysis' points: ``rungs``' sizes (``probe_sizes``) at ``options.crfs``, then
+    at each of ``PROBE_EXTEND_CRFS`` in turn the sizes whose cheapest probe still reaches
+    ``target_vmaf`` (``extend_sizes``), until none does."""
+    points = measure_points(
+        runner, src, info, probe_sizes(rungs), where, timeout=timeout, options=options,
+        cancel=cancel,
+    )  # fmt: skip
+    for crf in PROBE_EXTEND_CRFS:
+        sizes = extend_sizes(points, target_vmaf, crf)
+        if not sizes:
+            break
+        points += measure_points(
+            runner, src, info, sizes, where / f"crf{crf}", timeout=timeout,
+            options=replace(options, crfs=(crf,)), cancel=cancel,
+        )  # fmt: skip
+    return points
 
 
 def analyse_ladder(
@@ -124,16 +187,10 @@ def analyse_ladder(
     assert info is not None
     rungs = list(work.ladder.video)
     began = time.monotonic()
-    points = measure_points(
-        runner,
-        src,
-        info,
-        [(r.width, r.height) for r in rungs],
-        work_dir / f"pertitle{work.index}",
-        timeout=timeout,
-        options=probe_options(job, work),
-        cancel=cancel,
-    )
+    points = probe_title(
+        runner, src, info, rungs, work_dir / f"pertitle{work.index}", probe_options(job, work),
+        work.target_vmaf, timeout=timeout, cancel=cancel,
+    )  # fmt: skip
     choices = (choose or choose_rungs)(points, rungs, work.target_vmaf)
     by_size = curves(points)
     chosen = [
@@ -366,7 +423,7 @@ def per_title_outcome(outcome: SubTaskOutcome, plan: PerTitlePlan | None) -> Sub
 
 # A set of per-title transcodes (issue 18: ``VideoTemplate.content_adapt_stream``): the
 # transcodes of one job (one input) asking for it are a ladder whose fixed rungs are their
-# templates' sizes and bitrates. One analysis (the ladder's: ``measure_points`` then
+# templates' sizes and bitrates. One analysis (the ladder's: ``probe_title`` then
 # ``choose_rungs``) picks each one's size and bitrate, the top one (the most pixels, then
 # the highest bitrate) aiming at its ``target_vmaf``; each is encoded at the probes' CRF
 # for its bitrate, capped at twice it (``TranscodeWork.capped_crf``), in the job's one
@@ -459,10 +516,9 @@ def analyse_set(
     by_index = {w.index: w for w in works}
     top = by_index[rungs[-1].stream_info]
     began = time.monotonic()
-    sizes = sorted({(r.width, r.height) for r in rungs}, key=lambda s: s[0] * s[1])
-    points = measure_points(
-        runner, src, info, sizes, work_dir / "pertitle-set", timeout=timeout,
-        options=set_probe_options(job, top), cancel=cancel,
+    points = probe_title(
+        runner, src, info, rungs, work_dir / "pertitle-set", set_probe_options(job, top),
+        top.target_vmaf, timeout=timeout, cancel=cancel,
     )  # fmt: skip
     choices = (choose or choose_rungs)(points, rungs, top.target_vmaf)
     by_size = curves(points)

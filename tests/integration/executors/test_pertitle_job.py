@@ -16,17 +16,20 @@ import pytest
 from reelflow.executors import pertitle
 from reelflow.executors.base import JobContext
 from reelflow.executors.jobs import JobRuntime
+from reelflow.media.pertitle import ProbeOptions
 from reelflow.media.probe import probe
+from reelflow.media.quality import QualityOptions
 from reelflow.media.runner import FFmpegRunner, RunResult
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup
 from reelflow.specs.jobs import JobKind, JobPayload
-from reelflow.specs.ladders import LadderTemplate
+from reelflow.specs.ladders import LadderTemplate, VideoRendition
 from reelflow.specs.outputs import AdaptiveStreamingResult
 from reelflow.specs.pertitle import RatePoint, RungChoice
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.templates import TemplateKind
+from reelflow.specs.units import VideoCodec
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry
 from tests.integration.media.test_pertitle import make
@@ -204,3 +207,35 @@ def test_a_fixed_ladder_is_not_analysed(tmp_path: Path, ffmpeg_bin: Path, folder
     clip = make("easy", folder, ffmpeg_bin)
     result, runner = run_ladder(tmp_path, ffmpeg_bin, clip, template(ladder="fixed"))
     assert len(runner.runs) == 1 and result.quality == []
+
+
+def test_sizes_that_reach_the_target_at_the_last_crf_are_probed_further(
+    tmp_path: Path, ffmpeg_bin: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pertitle, "PROBE_EXTEND_CRFS", (45, 51))
+    clip = make("easy", folder, ffmpeg_bin)
+    info = probe(clip)
+    rungs = [
+        VideoRendition(stream_info=0, codec=VideoCodec.H264, width=w, height=h, bitrate=k)
+        for w, h, k in ((240, 136, 200), (320, 180, 400))
+    ]
+    options = ProbeOptions(
+        scenes=2, scene_seconds=1.0, crfs=(18, 27, 36), preset="veryfast", threads=1,
+        quality=QualityOptions(subsample=2, threads=1),
+    )  # fmt: skip
+    points = pertitle.probe_title(
+        FFmpegRunner(ffmpeg_bin), str(clip), info, rungs, tmp_path, options, 75.0, timeout=120
+    )
+    first = [p for p in points if p.crf <= 36]
+    assert {(p.size, p.crf) for p in first} == {
+        (s, c) for s in ((240, 136), (320, 180)) for c in (18, 27, 36)
+    }
+    further = [p for p in points if p.crf > 36]
+    # The near-static clip scores over 75 at CRF 36 (about 78-81 at these sizes): probed at
+    # 45, cheaper and lower; only the sizes whose probe before still reached 75.
+    assert any(p.crf == 45 for p in further)
+    for p in further:
+        before = max((q for q in points if q.size == p.size and q.crf < p.crf),
+                     key=lambda q: q.crf)  # fmt: skip
+        assert before.vmaf >= 75.0
+        assert p.kbps < before.kbps and p.vmaf < before.vmaf
