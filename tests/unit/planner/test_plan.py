@@ -504,3 +504,13 @@ def test_a_per_title_transcode_aims_at_its_target_is_scored_and_never_chunked(
     settings = Settings(data_dir=tmp_path, workers=2, chunk_seconds=2.0)
     split = chunk_groups(works, info, settings)
     assert [[w.index for w in g] for g in split.groups] == [[works[2].index]]
+
+
+def test_an_override_can_ask_a_preset_for_per_title() -> None:
+    override = {"video_template": {"content_adapt_stream": 1, "target_vmaf": 95}}
+    task = {"transcode_task_set": [{"definition": 100010, "override_parameter": override}]}
+    work = only_work(task)
+    assert isinstance(work, TranscodeWork)
+    assert (work.target_vmaf, work.quality) == (95.0, True)
+    plain = only_work({"transcode_task_set": [{"definition": 100010}]})
+    assert isinstance(plain, TranscodeWork) and plain.target_vmaf == 0.0
