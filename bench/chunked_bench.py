@@ -29,6 +29,14 @@ concurrency 1, the scheduler in this process (``Scheduler`` + ``CeleryExecutor``
     count (``floor(D / C)``, C = ``--model-chunk-seconds``, the setting's default 60 s):
     the chunks and the audio job are placed on the workers longest first, after the split;
     the join follows the last. Printed next to the goal 0.8 N.
+(d) **Per-chunk CPU against the one-shot encode**, without Celery or a database: (b)'s clip
+    and renditions, the jobs' own commands (the split's scans and ``plan_chunks``,
+    ``build_command`` for the one-shot, ``fused_chunk_command`` per chunk in one pass, warmed
+    up, and with a first pass, ``audio_command``), one FFmpeg thread, run one after the
+    other in this process; each FFmpeg process's CPU (user + sys) and decoded frames. Prints
+    each chunk's CPU per source second over the one-shot's (its CPU less the audio's), the
+    chunks' total ratio, and the split's CPU. CPU seconds hold on a loaded machine where
+    wall times do not. ``--seek-by-time`` plans no keyframe seek (as before it).
 
 Missed goals are reported, never asserted; a task that does not succeed stops the bench
 with exit code 1. The machine is shared: the load average is printed before and after.
@@ -36,6 +44,7 @@ with exit code 1. The machine is shared: the load average is printed before and 
     .venv/bin/python bench/chunked_bench.py                    # (a), (b), (c)
     .venv/bin/python bench/chunked_bench.py --only a --quick   # (a) on a 720p 4 s clip
     .venv/bin/python bench/chunked_bench.py --only b --duration 60 --preset veryfast
+    .venv/bin/python bench/chunked_bench.py --only d --duration 60 --chunk-seconds 10
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ import argparse
 import heapq
 import math
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -67,14 +77,31 @@ from reelflow.engine.scheduler import Scheduler
 from reelflow.engine.service import Engine
 from reelflow.executors.celery.app import make_app
 from reelflow.executors.celery.executor import CeleryExecutor
+from reelflow.executors.chunks import SCENE_REACH
 from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.local import LocalExecutor
+from reelflow.media.chunks import (
+    FrameScan,
+    audio_command,
+    fused_chunk_command,
+    output_frame_times,
+    plan_chunks,
+    scan_frames,
+    scene_command,
+    scene_times,
+)
+from reelflow.media.command import build_command
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.media.probe import probe
+from reelflow.planner.plan import DefaultPlanner
+from reelflow.planner.resolve import resolve_request
+from reelflow.presets import PresetLookup
 from reelflow.presets.default_workflow import default_media_process_task
+from reelflow.specs.chunks import ChunkPlan
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import MediaProcessTask
+from reelflow.specs.works import TranscodeWork
 from reelflow.storage.registry import build_storages
 from reelflow.wiring.jobs import build_planner
 
@@ -86,13 +113,14 @@ MODEL_SOURCE = 2 * 3600.0
 MODEL_WORKERS = (4, 8, 16)
 RUN_TIMEOUT = 3 * 3600.0
 POLL = 0.5
-# Scene after scene: sources that look nothing alike (a cut between two is a scene change).
+# Scene after scene: sources that look nothing alike (a cut between two is a scene change);
+# the random ones seeded, so every run (and part) encodes the same clip.
 SCENES = (
     "testsrc2=size={w}x{h}:rate=25",
     "gradients=size={w}x{h}:rate=25:speed=0.02",
     "smptehdbars=size={w}x{h}:rate=25",
-    "life=size={w}x{h}:rate=25:mold=10:ratio=0.5:death_color=#c83232",
-    "cellauto=size={w}x{h}:rate=25:rule=110",
+    "life=size={w}x{h}:rate=25:mold=10:ratio=0.5:death_color=#c83232:seed=19",
+    "cellauto=size={w}x{h}:rate=25:rule=110:seed=19",
     "rgbtestsrc=size={w}x{h}:rate=25",
 )
 
@@ -362,7 +390,7 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         )
         chunking = {
             "chunk_seconds": args.chunk_seconds,
-            "chunk_first_pass": not args.no_first_pass,
+            "chunk_first_pass": args.first_pass,
             **threads,
         }
         chunking["cluster_slots"] = 2
@@ -372,7 +400,7 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         f"(b) one 1280x720 {args.duration:g} s source, a scene every {args.scene_seconds:g} s, "
         f"renditions {definitions}, x264 {base.video_preset}, REELFLOW_FFMPEG_THREADS=1, "
         f"chunks of {args.chunk_seconds:g} s, first pass per chunk "
-        f"{'off' if args.no_first_pass else 'on'}; {args.runs} interleaved runs, medians"
+        f"{'on' if args.first_pass else 'off (warmed up)'}; {args.runs} interleaved runs, medians"
     )
     t1 = statistics.median(r.seconds for r in serial)
     t2 = statistics.median(r.seconds for r in chunked)
@@ -413,6 +441,146 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     gap = max(0.0, (t2 - split - join - placed) / (len(video) + 3))
     costs = Costs(args.duration, args.chunk_seconds, t1, video, split, audio, join, gap)
     part_c(costs, args.model_chunk_seconds or args.chunk_seconds)
+
+
+# -- (d) chunk CPU against the one-shot encode, media layer only ------------------------------
+
+
+@dataclass
+class FFmpegRun:
+    cpu: float  # user + sys of the FFmpeg process
+    decoded: int  # video frames the decoder made
+
+
+def ffmpeg_cpu(ffmpeg: Path, args: Sequence[str]) -> FFmpegRun:
+    """Run FFmpeg (``-v verbose`` for its per-stream counts); its CPU and decoded frames."""
+    before = children_cpu()
+    done = subprocess.run(
+        [str(ffmpeg), "-hide_banner", "-nostdin", "-v", "verbose", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        sys.exit(f"ffmpeg failed: {done.stderr[-2000:]}")
+    found = re.search(r"\(video\): \d+ packets read[^;]*; (\d+) frames decoded", done.stderr)
+    return FFmpegRun(children_cpu() - before, int(found.group(1)) if found else 0)
+
+
+def split_clip(
+    ffmpeg: Path, clip: Path, fps: float, seconds: float, work_dir: Path
+) -> tuple[ChunkPlan | None, FrameScan, FFmpegRun]:
+    """The split, as the split job makes it (executors/chunks.py): the packets, then scdet
+    in a window around each boundary's target; the plan, the scan and the scdet runs' cost."""
+    src = str(clip)
+    scan = scan_frames(clip)
+    count = int(scan.end // seconds)
+    look = min(seconds / 4, SCENE_REACH)
+    split = FFmpegRun(0.0, 0)
+    scenes: list[float] = []
+    for k in range(1, count):
+        printed = work_dir / f"scenes{k}.txt"
+        target = k * scan.end / count
+        run = ffmpeg_cpu(ffmpeg, scene_command(src, target - look, 2 * look, printed, threads=1))
+        split = FFmpegRun(split.cpu + run.cpu, split.decoded + run.decoded)
+        if printed.exists():
+            scenes += scene_times(printed.read_text(encoding="utf-8"), scan.offset)
+    frames = output_frame_times(scan.end, fps)
+    plan = plan_chunks(
+        frames, scan.end, seconds, keyframes=scan.keyframes, scenes=scenes, window=seconds / 4
+    )
+    return plan, scan, split
+
+
+def part_d(args: argparse.Namespace, root: Path, base: Settings) -> None:
+    """Per-chunk FFmpeg CPU against the one-shot encode of the same renditions, with the
+    commands the jobs run (no Celery, no database): robust on a loaded machine."""
+    ffmpeg = find_ffmpeg(base.ffmpeg)
+    clip = root / "d" / "long.mp4"
+    make_scenes(ffmpeg, clip, args.duration, args.scene_seconds)
+    info = probe(clip)
+    full = default_media_process_task(info)
+    request = TaskRequest(
+        source=TaskSource(type="bucket", bucket="media", key="in/long.mp4"),
+        media_process_task=MediaProcessTask(transcode_task_set=full.transcode_task_set),
+    )
+    [planned] = DefaultPlanner().plan(resolve_request(request, PresetLookup()), info, "l").jobs
+    works = [w for w in planned.works if isinstance(w, TranscodeWork)]
+    work_dir = root / "d" / "work"
+    work_dir.mkdir()
+    preset, src, seconds = base.video_preset, str(clip), args.chunk_seconds
+    plan, scan, split = split_clip(ffmpeg, clip, works[0].fps, args.chunk_seconds, work_dir)
+    assert plan is not None, "the clip is too short to chunk"
+    if args.seek_by_time:  # as before the keyframe seek: each chunk seeks by time
+        chunks = [c.model_copy(update={"keyframe_seek": None}) for c in plan.chunks]
+        plan = plan.model_copy(update={"chunks": chunks})
+    audio = sum(
+        ffmpeg_cpu(ffmpeg, a).cpu
+        for a in (
+            audio_command(src, info, w, work_dir / f"a{w.index}.m4a", threads=1) for w in works
+        )
+        if a is not None
+    )
+    definitions = [w.definition for w in works]
+    print(
+        f"(d) per-chunk CPU: one 1280x720 {scan.end:g} s source ({len(scan.keyframes)} "
+        f"keyframes), renditions {definitions}, x264 {preset}, one FFmpeg thread, chunks of "
+        f"{seconds:g} s at {', '.join(f'{c.start:g}' for c in plan.chunks)} s; "
+        f"{args.runs} run(s), medians"
+    )
+    one_runs, modes = [], {True: [], False: []}  # type: ignore[var-annotated]
+    per_chunk: dict[tuple[bool, int], list[FFmpegRun]] = {}
+    for _ in range(args.runs):
+        command = build_command(src, info, works, work_dir, video_preset=preset, threads=1)
+        one_runs.append(ffmpeg_cpu(ffmpeg, command.args))
+        for first_pass in (False, True):
+            total = 0.0
+            for chunk in plan.chunks:
+                outs = [work_dir / f"c{chunk.index}-{w.index}.mp4" for w in works]
+                chunked = fused_chunk_command(
+                    src, info, works, chunk, outs, work_dir=work_dir, video_preset=preset,
+                    threads=1, first_pass=first_pass,
+                )  # fmt: skip
+                for path, data in chunked.files.items():
+                    path.write_bytes(data)
+                runs = [ffmpeg_cpu(ffmpeg, a) for a in chunked.runs]
+                cpu = sum(r.cpu for r in runs)
+                per_chunk.setdefault((first_pass, chunk.index), []).append(
+                    FFmpegRun(cpu, runs[0].decoded)  # the first run decodes; copies do not
+                )
+                total += cpu
+            modes[first_pass].append(total)
+    one = statistics.median(r.cpu for r in one_runs)
+    video = one - audio  # the one-shot's video: its CPU less the audio job's
+    rate = video / scan.end
+    print(
+        f"  one-shot (video and audio, one process): {one:.2f} CPU-s; audio alone "
+        f"{audio:.2f}; video {rate:.3f} CPU-s per source-s; decoded {one_runs[0].decoded}"
+    )
+    print("  chunk  start-end (s)  decoded  CPU-s 1 pass  /s   ratio | with first pass  /s  ratio")
+    for chunk in plan.chunks:
+        single = per_chunk[(False, chunk.index)]
+        double = per_chunk[(True, chunk.index)]
+        c1 = statistics.median(r.cpu for r in single)
+        c2 = statistics.median(r.cpu for r in double)
+        d = chunk.duration
+        print(
+            f"  {chunk.index:5d}  {chunk.start:6.2f}-{chunk.end:6.2f}  {single[0].decoded:7d}  "
+            f"{c1:12.2f}  {c1 / d:.3f}  {c1 / d / rate:.2f} | {c2:15.2f}  {c2 / d:.3f}  "
+            f"{c2 / d / rate:.2f}"
+        )
+    for first_pass in (False, True):
+        total = statistics.median(modes[first_pass])
+        label = "with a first pass" if first_pass else "one pass (warmed up)"
+        print(
+            f"  chunks, {label}: {total:.2f} CPU-s, {total / scan.end:.3f} per source-s: "
+            f"chunk / one-shot video CPU {total / video:.2f}x; the whole chunked encode "
+            f"(split + chunks + audio) / one-shot {(split.cpu + total + audio) / one:.2f}x"
+        )
+    print(
+        f"  split: {split.cpu:.2f} CPU-s ({split.decoded} frames decoded of "
+        f"{len(scan.times)}), {split.cpu / one:.1%} of the one-shot encode"
+    )
 
 
 def schedule(jobs: Sequence[float], workers: int) -> float:
@@ -468,7 +636,9 @@ def part_c(costs: Costs, chunk_seconds: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["a", "b"], help="run only (a), or only (b)+(c)")
+    parser.add_argument(
+        "--only", choices=["a", "b", "d"], help="run only (a), only (b)+(c), or only (d)"
+    )
     parser.add_argument("--runs", type=int, default=2, help="interleaved runs (medians)")
     parser.add_argument("--tasks", type=int, default=2, help="(a): tasks a run")
     parser.add_argument("--a-duration", type=float, default=10.0, help="(a): clip seconds")
@@ -483,7 +653,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="(c): the chunk length of the model (default: the setting's default)",
     )
     parser.add_argument(
+        "--first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=true"
+    )
+    parser.add_argument(  # the default since the warm-up; kept for the commands in docs
         "--no-first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=false"
+    )
+    parser.add_argument(
+        "--seek-by-time", action="store_true", help="(d): no keyframe seek (as before)"
     )
     parser.add_argument("--preset", default="", help="x264 preset (default: the setting's)")
     args = parser.parse_args(argv)
@@ -514,6 +690,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             part_a(args, root, base, env)
         if args.only in (None, "b"):
             part_b(args, root, base, env)
+        if args.only in (None, "d"):
+            part_d(args, root, base)
         print(f"load average (1 min) before {load:.2f}, after {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -26,9 +26,13 @@ instead, per generated clip of that kind and duration:
 (f) the default workflow's renditions (``reelflow process``, once) scored with every frame;
     for each count k of ``--scored-frames``, the subsampled mean the auto rule would give
     with ``AUTO_SCORED_FRAMES = k`` (every n-th frame, n = frames // k capped at
-    ``AUTO_MAX_SUBSAMPLE``: frames 0, n, 2n... of the full per-frame scores, which are the
-    frames and scores a subsampled run gives; checked against a real subsampled run at the
-    smallest k) and its largest |mean - full mean| over the renditions;
+    ``AUTO_MAX_SUBSAMPLE``, made odd: frames 0, n, 2n... of the full per-frame scores,
+    which are the frames and scores a subsampled run gives; checked against a real
+    subsampled run at the smallest k) and its largest |mean - full mean| over the
+    renditions; then the product's rule on top: each rendition's 95 % interval (1.96
+    standard errors of the subsampled mean), the denser subsampling ``refine_subsample``
+    scores it again at when that is wider than 0.5 VMAF, the largest |mean - full mean|
+    after, and the frames it adds;
 (g) with ``--overhead``, the job's own FFmpeg commands (as in (e)) replayed interleaved:
     the encode alone, and the encode with its scorers at each count k: wall and CPU
     medians, the ratios to the encode alone, and the estimated whole-run CPU ratio
@@ -59,13 +63,17 @@ from reelflow.media.probe import probe
 from reelflow.media.quality import (
     AUTO,
     AUTO_MAX_SUBSAMPLE,
+    CONFIDENCE_Z,
+    HALF_WIDTH,
     QualityOptions,
     Rendition,
     build_quality_command,
+    refine_subsample,
     score_renditions,
+    standard_error,
 )
 from reelflow.media.runner import FFmpegRunner
-from reelflow.specs.quality import QualityScore
+from reelflow.specs.quality import QualityScore, VmafScores
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
@@ -334,8 +342,11 @@ def placement(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
 
 
 def _count_subsample(frames: int, count: int) -> int:
-    """The auto rule (``auto_subsample``) with ``AUTO_SCORED_FRAMES = count``."""
-    return max(1, min(AUTO_MAX_SUBSAMPLE, frames // count))
+    """The auto rule (``auto_subsample``: n odd) with ``AUTO_SCORED_FRAMES = count``."""
+    n = max(1, min(AUTO_MAX_SUBSAMPLE, frames // count))
+    if n % 2 == 0:
+        n += 1 if n < AUTO_MAX_SUBSAMPLE else -1
+    return n
 
 
 def frame_counts(
@@ -395,6 +406,30 @@ def frame_counts(
             f"{delta:.2f} ({verdict} for <= {TARGET_DELTA}); over every phase of n "
             f"{phases:.2f}{check}"
         )
+        # The product's rule: a score whose 95 % interval is wider than HALF_WIDTH is
+        # scored again, denser (refine_subsample); its mean then replaces the first.
+        widths, final, extra = [], [], 0
+        for f, n, s in zip(per_frame, subs, full, strict=True):
+            err = standard_error(f[::n], n)
+            widths.append(CONFIDENCE_Z * err)
+            first = QualityScore(
+                model="", subsample=n, frames=len(f[::n]), psnr_mean=0, ssim_mean=0,
+                vmaf=VmafScores(mean=0, harmonic_mean=0, min=0, p1=0, std_err=err),
+            )  # fmt: skip
+            dense = refine_subsample(first) or n
+            extra += len(f[::dense]) if dense != n else 0
+            final.append((dense, abs(statistics.fmean(f[::dense]) - s.vmaf.mean)))
+        worst = max(e for _, e in final)
+        print(
+            f"(f) {count:>3} frames, then refined where the 95 % interval is over "
+            f"{HALF_WIDTH}: intervals +/- "
+            + ", ".join(f"{w:.2f}" for w in widths)
+            + "; every n-th after: "
+            + ", ".join(str(d) for d, _ in final)
+            + f"; max |delta| {worst:.2f} ({'ok' if worst <= TARGET_DELTA else 'MISSED'}); "
+            f"{extra} more frames scored ({extra / sum(len(f) for f in per_frame):.2f} of all)"
+        )
+        deltas[-count] = worst
     return deltas
 
 
@@ -471,6 +506,8 @@ def clips(ffmpeg: Path, args: argparse.Namespace, work: Path) -> None:
         cells = []
         for k in counts:
             cell = f"{deltas[k]:.2f}" if k in deltas else "-"
+            if -k in deltas:
+                cell += f" (refined: {deltas[-k]:.2f})"
             if k in cost:
                 cell += " ({:.2f}x wall, {:.2f}x CPU; run ~{:.2f}x)".format(*cost[k])
             cells.append(cell)

@@ -104,9 +104,10 @@ class Settings(BaseSettings):
     # Chunked encoding (docs/chunking.md): a video output of a source longer than twice this
     # many seconds is encoded as chunks of about this length, in parallel; 0 turns it off.
     chunk_seconds: float = Field(default=60.0, ge=0, le=24 * 3600.0)
-    # A first pass per chunk for H.264 at a bitrate: keeps the seams within the quality bar
-    # (docs/chunking.md) for about 1.8x the CPU of those renditions' chunks; off = one pass.
-    chunk_first_pass: bool = True
+    # A first pass per chunk for H.264 at a bitrate (on), or one pass warmed up on the
+    # chunk's own first 2 s (off, the default): both keep the seams within the quality bar
+    # (docs/chunking.md); the first pass costs about 1.5x the CPU of the chunks.
+    chunk_first_pass: bool = False
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,11 +32,15 @@ from reelflow.errors import MediaError, StorageError
 from reelflow.executors.outputs import Committer
 from reelflow.media.command import Command
 from reelflow.media.quality import (
+    CONFIDENCE_Z,
     QualityCommand,
+    QualityOptions,
     Rendition,
     extract_frames,
     loopback_scoring,
     read_scores,
+    refine_subsample,
+    score_renditions,
 )
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.jobs import JobPayload
@@ -142,6 +147,9 @@ def score_works(
     except MediaError as exc:
         log.warning("job %s: renditions left without a quality score: %s", job.job_id, exc.message)
         return {}
+    started = time.monotonic()
+    scores = refine_scores(runner, job, src, plan, scores, timeout=timeout, cancel=cancel)
+    timeout -= time.monotonic() - started
     out = plan.folder
     found: dict[int, list[Scored]] = {}
     for i, ((index, rendition, rung), score) in enumerate(zip(plan.items, scores, strict=True)):
@@ -158,6 +166,56 @@ def score_works(
                             job.job_id, index, exc.message)  # fmt: skip
         found.setdefault(index, []).append(Scored(score, pictures, rung))
     return found
+
+
+def refine_scores(
+    runner: FFmpegRunner,
+    job: JobPayload,
+    src: str,
+    plan: ScoringPlan,
+    scores: list[QualityScore],
+    *,
+    timeout: float,
+    cancel: threading.Event,
+) -> list[QualityScore]:
+    """``scores`` with each one whose subsampled mean is not trusted (its 95 % interval
+    wider than ``HALF_WIDTH`` VMAF: a title with scene cuts, typically) replaced by a
+    denser scoring of the written rendition (``refine_subsample``), in one more FFmpeg
+    process per subsampling (the source decoded once for the renditions refined alike).
+    A refinement that fails leaves the first score (logged)."""
+    info = job.media_info
+    assert info is not None
+    dense: dict[int, list[int]] = {}
+    for i, score in enumerate(scores):
+        n = refine_subsample(score)
+        if n is not None:
+            dense.setdefault(n, []).append(i)
+    refined = list(scores)
+    for n, picked in sorted(dense.items()):
+        left = timeout
+        if left <= 0:
+            break
+        renditions = [plan.items[i][1] for i in picked]
+        started = time.monotonic()
+        try:
+            again = score_renditions(
+                runner, src, info, renditions, plan.folder / f"refine{n}", timeout=left,
+                options=QualityOptions(subsample=n), cancel=cancel,
+            )  # fmt: skip
+        except MediaError as exc:
+            log.warning("job %s: quality scores of %s not refined: %s", job.job_id,
+                        [plan.items[i][0] for i in picked], exc.message)  # fmt: skip
+            continue
+        finally:
+            timeout -= time.monotonic() - started
+        for i, score in zip(picked, again, strict=True):
+            first = scores[i]
+            width = CONFIDENCE_Z * (first.vmaf.std_err or 0.0)
+            log.info("job %s: VMAF mean of rendition %s refined from every %d-th frame "
+                     "(%.2f +/- %.2f) to every %d-th (%.2f)", job.job_id, plan.items[i][0],
+                     first.subsample, first.vmaf.mean, width, n, score.vmaf.mean)  # fmt: skip
+            refined[i] = score
+    return refined
 
 
 def picture_keys(key: str, rung: VideoRendition | None = None) -> tuple[str, str]:

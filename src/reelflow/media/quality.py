@@ -43,6 +43,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 from reelflow.errors import InvalidMedia
@@ -54,12 +55,20 @@ from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame, vmaf_mo
 # The default subsampling (``QualityOptions.subsample`` 0) scores every n-th frame with n
 # chosen per rendition so that about AUTO_SCORED_FRAMES frames are scored, never sparser
 # than every AUTO_MAX_SUBSAMPLE-th: the error of a subsampled mean shrinks with the number
-# of frames scored, the cost with n. Measured in bench/quality_bench.py (docs/quality.md):
-# fewer than 50 broke the 0.5 VMAF bound on moving and scene-cut clips (--clips).
+# of frames scored, the cost with n (VMAF's per-frame features are nearly all of it). A
+# score whose 95 % interval is still wider than HALF_WIDTH is scored again, denser (see
+# refine_subsample). Measured in bench/quality_bench.py (docs/quality.md, "Subsampling"):
+# 40 (n odd: every 13th of the bench's 1080p 20 s clip, 39 frames) is the fewest that
+# leaves the default workflow's renditions of that clip within HALF_WIDTH without a second
+# scoring. The cap is odd in effect (29, see auto_subsample).
 AUTO = 0
-AUTO_SCORED_FRAMES = 50
+AUTO_SCORED_FRAMES = 40
 AUTO_MAX_SUBSAMPLE = 30
 DEFAULT_THREADS = 2  # libvmaf's threads per rendition (0, its default, is one thread)
+# A subsampled mean is trusted when the full mean lies within HALF_WIDTH VMAF of it 19 times
+# in 20 (CONFIDENCE_Z standard errors); a wider score is refined (see refine_subsample).
+HALF_WIDTH = 0.5
+CONFIDENCE_Z = 1.96
 SERIES_POINTS = 600  # values kept for a plot of VMAF over time
 _PSNR_CAP = 100.0  # dB for identical frames (FFmpeg writes "inf"), as libvmaf caps its own
 _HIGH_DEPTH = ("10", "12", "14", "16")
@@ -94,8 +103,18 @@ class QualityOptions:
 
 
 def auto_subsample(frames: float) -> int:
-    """Every n-th of ``frames`` frames so that about ``AUTO_SCORED_FRAMES`` are scored."""
-    return max(1, min(AUTO_MAX_SUBSAMPLE, int(frames // AUTO_SCORED_FRAMES)))
+    """Every n-th of ``frames`` frames so that about ``AUTO_SCORED_FRAMES`` are scored, n
+    odd (the next odd number, or the one below the cap).
+
+    An even n scores frames of one parity only, and an encoder's frame types repeat with an
+    even period (x264's B-frames: the bench's 720p rendition scored 0.28 VMAF higher on its
+    even frames than on its odd ones): every even n then carries that bias, and the
+    standard error cannot see it (the scored frames all agree). An odd n alternates.
+    """
+    n = max(1, min(AUTO_MAX_SUBSAMPLE, int(frames // AUTO_SCORED_FRAMES)))
+    if n % 2 == 0:
+        n += 1 if n < AUTO_MAX_SUBSAMPLE else -1
+    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +340,41 @@ def series(values: Sequence[float], points: int = SERIES_POINTS) -> list[float]:
     return out
 
 
+def standard_error(scored: Sequence[float], subsample: int) -> float:
+    """The standard error of the mean of ``scored`` (every ``subsample``-th frame's VMAF,
+    in order) as an estimate of the mean over every frame.
+
+    The frames are a systematic sample, not a random one: the textbook s / sqrt(k) counts
+    every difference between scenes as noise (on a title with scene cuts it is several
+    times the real error). The successive-difference estimator counts only the changes
+    between neighbouring scored frames (Wolter, *Introduction to Variance Estimation*,
+    v2): Var = (1 - 1/n) * sum((y[j] - y[j-1])^2) / (2 k (k - 1)), with n the subsampling
+    (1 - 1/n: the share of frames not scored; 0 when every frame was) and k the frames.
+    """
+    k = len(scored)
+    if subsample <= 1 or k < 2:
+        return 0.0
+    diffs = sum((b - a) ** 2 for a, b in pairwise(scored))
+    return math.sqrt((1 - 1 / subsample) * diffs / (2 * k * (k - 1)))
+
+
+def refine_subsample(score: QualityScore) -> int | None:
+    """A denser subsampling for a score whose 95 % interval (``CONFIDENCE_Z`` standard
+    errors) is wider than ``HALF_WIDTH`` VMAF, ``None`` when it is narrow enough (or every
+    frame was scored, or the error is unknown).
+
+    The standard error falls at least as 1 / sqrt(frames scored) (noise-like content; as
+    1 / frames where it comes from a few scene cuts), so scoring (width / HALF_WIDTH)^2
+    times as many frames brings the interval within ``HALF_WIDTH``: every n-th frame becomes
+    every n / (width / HALF_WIDTH)^2-th (1: all of them, the usual answer on a title with
+    scene cuts, whose scenes differ by tens of VMAF).
+    """
+    width = CONFIDENCE_Z * (score.vmaf.std_err or 0.0)
+    if score.subsample <= 1 or width <= HALF_WIDTH:
+        return None
+    return max(1, int(score.subsample / (width / HALF_WIDTH) ** 2))
+
+
 def _stats(path: Path, key: str) -> list[float]:
     """One ``key:value`` column of a psnr/ssim stats file (``inf`` capped)."""
     values = []
@@ -367,6 +421,7 @@ def read_scores(command: QualityCommand) -> list[QualityScore]:
                     ),
                     min=round(min(frames), 3),
                     p1=round(percentile(frames, 0.01), 3),
+                    std_err=round(standard_error(frames, logs.subsample), 3),
                 ),
                 psnr_mean=round(sum(psnr) / len(psnr), 3),
                 ssim_mean=round(sum(ssim) / len(ssim), 5),

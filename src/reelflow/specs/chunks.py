@@ -27,6 +27,10 @@ class Chunk(ChunkData):
     cut_end: float = 0.0  # 0: to the end
     frames: int  # planned frames (exact for a constant output rate; from the scan else)
     at_keyframe: bool = False  # starts on a source keyframe (a cheaper seek)
+    # A whole second to seek to from which FFmpeg's demuxer lands on the last source
+    # keyframe at or before the chunk's first frame (``plan_chunks``); None: seek by time,
+    # a whole second at least a margin before the cut (decoding from the keyframe before).
+    keyframe_seek: int | None = None
 
     @property
     def duration(self) -> float:
@@ -79,7 +83,7 @@ class ChunkedJob(ChunkData):
     chunk: Chunk | None = None  # VIDEO: the chunk it encodes
     plan: ChunkPlan | None = None  # JOIN: every chunk, in order
     weight: float = 0.0  # its share of the group's progress (0..1)
-    first_pass: bool = True  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
+    first_pass: bool = False  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
 
 
 def part_name(chunk: int | None, index: int) -> str:

@@ -30,12 +30,16 @@ class _Record(BaseModel):
 
 class VmafScores(_Record):
     """VMAF pooled over the scored frames: arithmetic and harmonic mean, minimum, and the
-    1st percentile (the score 99 % of the scored frames reach or beat)."""
+    1st percentile (the score 99 % of the scored frames reach or beat). ``std_err``: the
+    standard error of ``mean`` as an estimate of the mean over every frame (0 when every
+    frame was scored; ``None``: a score stored before it was recorded); the full mean lies
+    within 1.96 x ``std_err`` of ``mean`` 19 times in 20."""
 
     mean: float
     harmonic_mean: float
     min: float
     p1: float
+    std_err: float | None = None
 
 
 class WorstFrame(_Record):
@@ -106,18 +110,21 @@ class QualityScore(_Record):
     per_title: PerTitleRung | None = None
 
     def to_json(self, *, series: bool = False) -> dict[str, Any]:
-        """The ``Quality`` object of ``result.json`` and of events; ``series`` (native task
+        """The ``Quality`` object of ``result.json`` and of events (``Frames``: how many
+        frames were scored; ``Vmaf.StdErr``: see :class:`VmafScores`); ``series`` (native task
         results) adds ``Series`` (VMAF over time, for a plot), ``Interval`` (its seconds
         between scored frames) and ``Worst`` (``{"Time", "Vmaf", "Frame", "SourceFrame"}``,
         the frames as ``/key`` paths in the rendition's bucket, ``""`` when not stored)."""
         shape: dict[str, Any] = {
             "Model": self.model,
             "Subsample": self.subsample,
+            "Frames": self.frames,
             "Vmaf": {
                 "Mean": self.vmaf.mean,
                 "HarmonicMean": self.vmaf.harmonic_mean,
                 "Min": self.vmaf.min,
                 "P1": self.vmaf.p1,
+                "StdErr": self.vmaf.std_err,
             },
             "Psnr": {"Mean": self.psnr_mean},
             "Ssim": {"Mean": self.ssim_mean},

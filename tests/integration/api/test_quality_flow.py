@@ -102,7 +102,8 @@ def test_native_task_with_quality(runtime: ServerServices, clips: ClipCache) -> 
         for sub in (low, high):
             quality = sub["quality"]
             assert set(quality) == {
-                *("Model", "Subsample", "Vmaf", "Psnr", "Ssim", "Series", "Interval", "Worst")
+                *("Model", "Subsample", "Frames", "Vmaf", "Psnr", "Ssim"),
+                *("Series", "Interval", "Worst"),
             }
             assert quality["Interval"] > 0
             # The worst moment: its time and score, and two pictures next to the rendition.
@@ -117,7 +118,9 @@ def test_native_task_with_quality(runtime: ServerServices, clips: ClipCache) -> 
                 assert got.status_code == 200
                 assert got.content[:3] == b"\xff\xd8\xff"  # a JPEG
             assert quality["Model"] == "vmaf_v0.6.1"
-            assert set(quality["Vmaf"]) == {"Mean", "HarmonicMean", "Min", "P1"}
+            assert set(quality["Vmaf"]) == {"Mean", "HarmonicMean", "Min", "P1", "StdErr"}
+            assert quality["Frames"] == len(quality["Series"])  # short: every point kept
+            assert 0 <= quality["Vmaf"]["StdErr"] < 5
             assert 0 < quality["Vmaf"]["Min"] <= quality["Vmaf"]["Mean"] <= 100
             assert quality["Series"]
         assert high["quality"]["Vmaf"]["Mean"] > low["quality"]["Vmaf"]["Mean"]

@@ -39,9 +39,16 @@ def test_quality_beside_each_rendition_output(clips: ClipCache, tmp_path: Path) 
     for item in renditions:
         assert item["Output"]["Path"]
         quality = item["Quality"]
-        assert set(quality) == {"Model", "Subsample", "Vmaf", "Psnr", "Ssim"}
+        assert set(quality) == {"Model", "Subsample", "Frames", "Vmaf", "Psnr", "Ssim"}
         assert quality["Model"] == "vmaf_v0.6.1"
         assert quality["Subsample"] >= 1
+        # 2 s at the templates' 25 fps: every Subsample-th of the 50 frames was scored.
+        assert quality["Frames"] == -(-50 // quality["Subsample"])
+        std_err = quality["Vmaf"]["StdErr"]
+        if quality["Subsample"] == 1:
+            assert std_err == 0  # every frame scored: the full mean itself
+        else:
+            assert 0 < std_err < 2
         assert 50 < quality["Vmaf"]["Mean"] <= 100
         assert quality["Vmaf"]["Min"] <= quality["Vmaf"]["P1"] <= quality["Vmaf"]["Mean"]
         assert quality["Psnr"]["Mean"] > 20
@@ -135,7 +142,7 @@ def test_a_chunked_rendition_has_its_quality_in_result_json(
     assert len(scored_files) == 1  # the joined output, once
     [item] = results_by_type(json.loads((out / "result.json").read_text()))["Transcode"]
     quality = item["Quality"]
-    assert set(quality) == {"Model", "Subsample", "Vmaf", "Psnr", "Ssim"}
+    assert set(quality) == {"Model", "Subsample", "Frames", "Vmaf", "Psnr", "Ssim"}
     assert 50 < quality["Vmaf"]["Mean"] <= 100
     rendition = out / item["Output"]["Path"].lstrip("/")
     for suffix in (".worst.jpg", ".worst-source.jpg"):

@@ -172,9 +172,9 @@ def test_ffmpeg_threads_and_chunk_seconds_from_the_environment(
     monkeypatch.setenv("REELFLOW_CHUNK_SECONDS", "0")
     settings = load_settings(data_dir=tmp_path)
     assert (settings.ffmpeg_threads, settings.chunk_seconds) == (1, 0.0)
-    assert settings.chunk_first_pass
-    monkeypatch.setenv("REELFLOW_CHUNK_FIRST_PASS", "false")
-    assert not load_settings(data_dir=tmp_path).chunk_first_pass
+    assert not settings.chunk_first_pass  # one pass, warmed up
+    monkeypatch.setenv("REELFLOW_CHUNK_FIRST_PASS", "true")
+    assert load_settings(data_dir=tmp_path).chunk_first_pass
     monkeypatch.setenv("REELFLOW_FFMPEG_THREADS", "-1")
     with pytest.raises(ConfigError, match="ffmpeg_threads"):
         load_settings(data_dir=tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -149,12 +150,31 @@ def test_renditions_of_one_chunk_are_fused_from_one_decode() -> None:
     assert encode[-1] == "/w/b.mp4" and "/w/a.mp4" in encode
     assert encode.count("-pass") == 1 and encode[encode.index("-pass") + 1] == "2"
     assert encode[encode.index("-crf") - 1] != "-pass"
-    # REELFLOW_CHUNK_FIRST_PASS=false: one run, no pass options.
-    [single] = fused_chunk_command(
+    # REELFLOW_CHUNK_FIRST_PASS=false: one encode, no pass options; the bitrate rendition
+    # is warmed up on the chunk's first 2 s (50 frames), encoded into a side file with an
+    # IDR forced at frame 50, then copied from that IDR into its chunk file.
+    single, strip = fused_chunk_command(
         "/in.mp4", media_info(), [bitrate, crf], plan.chunks[1],
         [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"), first_pass=False,
     ).runs  # fmt: skip
     assert "-pass" not in single and single[-1] == "/w/b.mp4"
+    graph = single[single.index("-filter_complex") + 1]
+    assert "setpts=PTS-STARTPTS,split[wa0][wb0];[wa0]trim=end=2[ww0];" in graph
+    assert "[ww0][wb0]concat=n=2:v=1:a=0[chunk0]" in graph
+    assert graph.endswith("trim=start=1.98:end=3.98,setpts=PTS-STARTPTS[chunk1]")  # CRF: as is
+    assert single.count("-force_key_frames") == 1
+    assert single[single.index("-force_key_frames") + 1] == "expr:eq(n,50)"
+    assert "/w/a-warm.mp4" in single and "/w/a.mp4" not in single
+    assert strip == [
+        "-y", "-ss", "2.2", "-i", "/w/a-warm.mp4", "-map", "0:v:0", "-c", "copy",
+        "-output_ts_offset", "0.2", "-map_metadata", "-1", "-f", "mp4", "/w/a.mp4",
+    ]  # fmt: skip
+    # The first chunk needs no warm-up: it starts where the one-shot encode starts.
+    [whole] = fused_chunk_command(
+        "/in.mp4", media_info(), [bitrate], plan.chunks[0], [Path("/w/a.mp4")],
+        work_dir=Path("/w"), first_pass=False,
+    ).runs  # fmt: skip
+    assert "-force_key_frames" not in whole
     with pytest.raises(ValueError, match="2 outputs for 1 works"):
         fused_chunk_command(
             "/in.mp4", media_info(), [crf], plan.chunks[0],
@@ -172,9 +192,47 @@ def test_a_late_chunk_seeks_whole_seconds_early_and_restores_its_timestamps() ->
     ).runs[-1]
     assert args[args.index("-ss") + 1] == "6"  # floor(7.98 - 1)
     graph = args[args.index("-filter_complex") + 1]
-    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,split=1[src0];")
+    assert "-noaccurate_seek" not in args  # FFmpeg drops the frames before 6 s
+    # The frames before the 1 s margin are dropped before the rendition's filters.
+    assert graph.startswith("[0:v:0]setpts=PTS+6/TB,trim=start=6.98,split=1[src0];")
     assert graph.endswith("[v1]trim=start=7.98,setpts=PTS-STARTPTS[chunk0]")
     assert "-threads" not in args
+
+
+def test_a_chunk_at_a_keyframe_seeks_where_the_demuxer_lands_on_it() -> None:
+    grid = output_frame_times(30.0, 25)
+    # The boundary at 10 s falls on a keyframe; the one at 20 s does not, and the seek that
+    # would land on the keyframe before it (19.5 s: 20 s) is too close to the next (20.3 s).
+    plan = plan_chunks(grid, 30.0, 10.0, keyframes=[0.0, 10.0, 19.5, 20.3], window=0.1)
+    assert plan is not None
+    assert [c.keyframe_seek for c in plan.chunks] == [None, 11, None]
+    clear = plan_chunks(grid, 30.0, 10.0, keyframes=[0.0, 10.0, 16.7, 17.1], window=0.1)
+    assert clear is not None
+    assert [c.keyframe_seek for c in clear.chunks] == [None, 11, 18]  # lands on 17.1 s
+    second = chunk_command(
+        "/in.mp4", media_info(), rendition(0), plan.chunks[1], Path("/w/c.mp4"),
+        work_dir=Path("/w"),
+    ).runs[-1]  # fmt: skip
+    # Decoding starts at the keyframe at 10 s (FFmpeg looks 0.13 s before 11 s for a
+    # keyframe), FFmpeg drops nothing itself; the timestamps are put back.
+    assert second[second.index("-ss") - 1 : second.index("-ss") + 2] == [
+        "-noaccurate_seek", "-ss", "11",
+    ]  # fmt: skip
+    graph = second[second.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v:0]setpts=PTS+11/TB,trim=start=8.98,split=1[src0];")
+    assert graph.endswith("[v1]trim=start=9.98:end=19.98,setpts=PTS-STARTPTS[chunk0]")
+    third = chunk_command(
+        "/in.mp4", media_info(), rendition(0), plan.chunks[2], Path("/w/c.mp4"),
+        work_dir=Path("/w"),
+    ).runs[-1]  # fmt: skip
+    assert third[third.index("-ss") - 1 : third.index("-ss") + 2] == ["-y", "-ss", "18"]
+    # An MPEG-TS demuxer seeks by timestamps, not on an index: that chunk seeks by time.
+    ts = chunk_command(
+        "/in.ts", replace(media_info(), container="mpegts"), rendition(0), plan.chunks[1],
+        Path("/w/c.mp4"), work_dir=Path("/w"),
+    ).runs[-1]  # fmt: skip
+    assert "-noaccurate_seek" not in ts
+    assert ts[ts.index("-ss") + 1] == "8"  # floor(9.98 - 1)
 
 
 def test_only_whole_file_video_renditions_are_chunked() -> None:

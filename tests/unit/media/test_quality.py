@@ -16,7 +16,9 @@ from reelflow.media.quality import (
     loopback_scoring,
     percentile,
     pixel_format,
+    refine_subsample,
     series,
+    standard_error,
 )
 from reelflow.specs.media import MediaInfo, VideoStreamInfo
 from reelflow.specs.quality import QualityScore, VmafScores, vmaf_model
@@ -91,15 +93,17 @@ def test_scoring_inside_the_encode_reads_the_encoders_through_loopback_decoders(
     ]
 
 
-def test_default_subsampling_scores_about_fifty_frames_per_rendition() -> None:
+def test_default_subsampling_scores_about_forty_frames_per_rendition() -> None:
     renditions = [
-        Rendition(Path("/w/a.mp4"), 640, 360),  # 10 s at 29.97 fps: every 5th of 300
-        Rendition(Path("/w/b.mp4"), 640, 360, fps=25, start=2, end=5.5),  # 87 frames: all
-        Rendition(Path("/w/c.mp4"), 640, 360, fps=25, end=600),  # capped at every 30th
+        Rendition(Path("/w/a.mp4"), 640, 360),  # 10 s at 29.97 fps: every 7th of 300
+        Rendition(Path("/w/b.mp4"), 640, 360, fps=25, start=2, end=5.5),  # 87: every 3rd
+        Rendition(Path("/w/c.mp4"), 640, 360, fps=25, end=600),  # capped: every 29th
     ]
     cmd = build_quality_command("/in.mp4", source(), renditions, Path("/w"))
-    assert [log.subsample for log in cmd.logs] == [5, 1, 30]
-    assert auto_subsample(49) == 1
+    # Always odd: an even n would score frames of one parity only (frame-type patterns).
+    assert [log.subsample for log in cmd.logs] == [7, 3, 29]
+    assert auto_subsample(79) == 1
+    assert auto_subsample(500) == 13  # the bench's 1080p 20 s clip: 39 frames scored
 
 
 def test_small_subsampling_is_left_to_libvmaf() -> None:
@@ -152,15 +156,50 @@ def test_percentile_and_series_keep_dips() -> None:
     assert len(plot) == 100 and min(plot) == 12.0
 
 
+def test_standard_error_counts_the_changes_between_neighbouring_scored_frames() -> None:
+    # Every frame scored: the mean is the full mean, no sampling error.
+    assert standard_error([80.0, 90.0, 70.0], 1) == 0.0
+    # A steady title: nothing moves between scored frames.
+    assert standard_error([93.0] * 50, 10) == 0.0
+    # Noise of standard deviation 1 around a level: about 1 / sqrt(k) (times sqrt(1 - 1/n)).
+    wobble = [90.0 + (1.0 if j % 2 else -1.0) for j in range(50)]
+    assert standard_error(wobble, 10) == pytest.approx(2 * (0.9 / (2 * 50)) ** 0.5, rel=0.02)
+    # One scene cut of 40 VMAF halfway: far less than s / sqrt(k) (the cut is not noise).
+    cut = [50.0] * 25 + [90.0] * 25
+    naive = 20.0 / 50**0.5  # the spread of the two scenes over sqrt(k)
+    assert 0 < standard_error(cut, 10) < naive / 4
+    # A stored score from before it was recorded shows null.
+    old = VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0)
+    assert old.std_err is None
+
+
+def _scored(subsample: int, std_err: float | None) -> QualityScore:
+    vmaf = VmafScores(mean=90.0, harmonic_mean=89.0, min=60.0, p1=61.0, std_err=std_err)
+    return QualityScore(model="vmaf_v0.6.1", subsample=subsample, frames=50, vmaf=vmaf,
+                        psnr_mean=40.0, ssim_mean=0.98)  # fmt: skip
+
+
+def test_a_score_whose_interval_is_wider_than_half_a_vmaf_is_refined() -> None:
+    assert refine_subsample(_scored(10, 0.2)) is None  # +/- 0.39: trusted
+    assert refine_subsample(_scored(10, None)) is None  # unknown (an old score)
+    assert refine_subsample(_scored(1, 3.0)) is None  # every frame already
+    # +/- 0.59: (0.59 / 0.5)^2 = 1.38 times the frames, every 14th instead of every 20th.
+    assert refine_subsample(_scored(20, 0.3)) == 14
+    # A title with scene cuts, +/- 1.96: every frame.
+    assert refine_subsample(_scored(10, 1.0)) == 1
+
+
 def test_result_json_shape() -> None:
     score = QualityScore(
         model="vmaf_v0.6.1", subsample=4, frames=10, psnr_mean=40.0, ssim_mean=0.98,
-        vmaf=VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0), series=[95.0],
+        vmaf=VmafScores(mean=95.0, harmonic_mean=94.9, min=80.0, p1=81.0, std_err=0.12),
+        series=[95.0],
     )  # fmt: skip
     assert score.to_json() == {
         "Model": "vmaf_v0.6.1",
         "Subsample": 4,
-        "Vmaf": {"Mean": 95.0, "HarmonicMean": 94.9, "Min": 80.0, "P1": 81.0},
+        "Frames": 10,
+        "Vmaf": {"Mean": 95.0, "HarmonicMean": 94.9, "Min": 80.0, "P1": 81.0, "StdErr": 0.12},
         "Psnr": {"Mean": 40.0},
         "Ssim": {"Mean": 0.98},
     }

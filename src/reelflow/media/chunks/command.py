@@ -44,6 +44,15 @@ from reelflow.specs.works import TranscodeWork
 # Seconds decoded before a chunk's cut: enough for ``fps`` to fill the first output slots
 # from the frames the one-shot encode would use.
 SEEK_MARGIN = 1.0
+# Containers whose demuxer seeks on its index of keyframes, so that a keyframe seek lands
+# on the planned keyframe (an MPEG-TS seek searches by timestamps and lands elsewhere:
+# frames went missing, measured in docs/chunking.md).
+KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
+# A one-pass chunk at a bitrate is encoded after this much of its own start (``fps``
+# frames), which is then left out: x264's one-pass rate control starts low and takes
+# about that long to reach the bitrate (measured in docs/chunking.md).
+WARMUP_SECONDS = 2.0
+WARMUP_SEEK_PAST = 0.2
 # Chunk files: MP4 keeps the encoder's exact timestamps (Matroska would round them to ms).
 CHUNK_SUFFIX = ".mp4"
 AUDIO_SUFFIX = ".m4a"
@@ -83,6 +92,7 @@ def chunk_command(
     video_preset: str = "medium",
     threads: int = 0,
     font_file: str = "",
+    first_pass: bool = True,
 ) -> ChunkCommand:
     """Encode the video of one chunk of ``work`` into ``out`` (an MP4, no audio)."""
     return fused_chunk_command(
@@ -95,6 +105,7 @@ def chunk_command(
         video_preset=video_preset,
         threads=threads,
         font_file=font_file,
+        first_pass=first_pass,
     )
 
 
@@ -125,22 +136,21 @@ def fused_chunk_command(
     for work in works:
         if not chunkable(work):
             raise ValueError(f"work {work.index} cannot be chunked")
-    seek = max(0, math.floor(chunk.cut_start - SEEK_MARGIN)) if chunk.cut_start else 0
-    # FFmpeg takes the seek off the timestamps: put it back first.
-    head = f"setpts=PTS+{seek}/TB" if seek else ""
+    seek, exact = _seek(chunk, info)
+    head = _head(chunk, seek)
     graph = fused_video_graph(info, works, work_dir, head=head, font_file=font_file)
-    bounds = []
-    if chunk.cut_start:
-        bounds.append(f"start={_num(chunk.cut_start)}")
-    if chunk.cut_end:
-        bounds.append(f"end={_num(chunk.cut_end)}")
+    bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
+    bounds += [f"end={_num(chunk.cut_end)}"] if chunk.cut_end else []
     trim = f"trim={':'.join(bounds)}," if bounds else ""
-    chains = list(graph.chains)
-    for n, label in enumerate(graph.labels):
-        chains.append(f"[{label}]{trim}setpts=PTS-STARTPTS[chunk{n}]")
+    twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
+    warm = {}
+    if not first_pass and chunk.cut_start:
+        warm = {n: _warmup_frames(w, chunk) for n, w in enumerate(works) if _two_pass(w)}
+        warm = {n: frames for n, frames in warm.items() if frames}
+    chains = [*graph.chains, *_cuts(graph.labels, trim, works, warm)]
     inputs = ["-y", *input_thread_args(threads)]
     if seek:
-        inputs += ["-ss", str(seek)]
+        inputs += ["-ss", str(seek)] if exact else ["-noaccurate_seek", "-ss", str(seek)]
     inputs += ["-i", source, *graph.inputs]
 
     def encode(n: int, work: TranscodeWork) -> list[str]:
@@ -154,7 +164,6 @@ def fused_chunk_command(
     def passlog(work: TranscodeWork) -> list[str]:
         return ["-passlogfile", str(work_dir / f"chunk{chunk.index}-w{work.index}-pass")]
 
-    twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
     runs = []
     if twice:
         # Pass 1 of the bitrate renditions only; the others' chains end in a null sink.
@@ -168,13 +177,81 @@ def fused_chunk_command(
                 first.append(f"[chunk{n}]nullsink")
         runs.append([*inputs, "-filter_complex", ";".join(first), *args])
     args = []
+    strips = []
     for n, (work, out) in enumerate(zip(works, outs, strict=True)):
         args += encode(n, work)
+        target = out
         if n in twice:
             args += ["-pass", "2", *passlog(work)]
-        args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
+        if n in warm:
+            target = out.with_name(f"{out.stem}-warm{CHUNK_SUFFIX}")
+            args += ["-force_key_frames", f"expr:eq(n,{warm[n]})"]
+            strips.append(_strip_warmup(target, warm[n] / work.fps, out))
+        args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(target)]
     runs.append([*inputs, "-filter_complex", ";".join(chains), *args])
+    runs += strips
     return ChunkCommand(runs=runs, duration=chunk.duration, files=graph.files)
+
+
+def _seek(chunk: Chunk, info: MediaInfo) -> tuple[int, bool]:
+    """Where a chunk's decode starts: ``(seconds, exact)``. The plan's keyframe seek, from
+    which the demuxer lands on the keyframe the chunk's first frame needs (FFmpeg's own
+    accurate seek off: the head of the graph drops the frames before the margin), in a
+    container whose demuxer seeks by its index (``KEYFRAME_SEEK_CONTAINERS``); else a
+    whole second at least ``SEEK_MARGIN`` before the cut, with FFmpeg's accurate seek
+    (it decodes from the keyframe before it and drops the frames before it)."""
+    if not chunk.cut_start:
+        return 0, True
+    indexed = set(info.container.split(",")) & set(KEYFRAME_SEEK_CONTAINERS)
+    if chunk.keyframe_seek is not None and indexed:
+        return chunk.keyframe_seek, False
+    return max(0, math.floor(chunk.cut_start - SEEK_MARGIN)), True
+
+
+def _head(chunk: Chunk, seek: int) -> str:
+    """The filters on the decoded frames: FFmpeg takes the seek off the timestamps, put
+    them back first; then drop, before the renditions' filters, the frames decoded before
+    the margin."""
+    if not seek:
+        return ""
+    head = f"setpts=PTS+{seek}/TB"
+    if chunk.cut_start > SEEK_MARGIN:
+        head += f",trim=start={_num(chunk.cut_start - SEEK_MARGIN)}"
+    return head
+
+
+def _cuts(
+    labels: Sequence[str], trim: str, works: Sequence[TranscodeWork], warm: dict[int, int]
+) -> list[str]:
+    """Each rendition's chain cut to the chunk (``[chunkN]``); for a rendition in ``warm``
+    its first ``warm[n]`` frames, then the whole chunk: x264's rate control warms up on
+    them; the encode forces an IDR where the chunk starts, a copy keeps what follows."""
+    chains = []
+    for n, label in enumerate(labels):
+        cut = f"[{label}]{trim}setpts=PTS-STARTPTS"
+        if n in warm:
+            length = _num(warm[n] / works[n].fps)
+            cut += f",split[wa{n}][wb{n}];[wa{n}]trim=end={length}[ww{n}];"
+            cut += f"[ww{n}][wb{n}]concat=n=2:v=1:a=0"
+        chains.append(f"{cut}[chunk{n}]")
+    return chains
+
+
+def _warmup_frames(work: TranscodeWork, chunk: Chunk) -> int:
+    """The frames a one-pass chunk of ``work`` is warmed up on: ``WARMUP_SECONDS`` of a
+    constant output rate (the whole chunk if shorter); 0 for a rendition that keeps the
+    source's timestamps."""
+    return min(round(WARMUP_SECONDS * work.fps), chunk.frames) if work.fps else 0
+
+
+def _strip_warmup(warm: Path, seconds: float, out: Path) -> list[str]:
+    """Copy ``warm`` into ``out`` from its IDR at ``seconds`` (its warm-up left out), the
+    IDR at 0. The seek asks a little past the IDR (FFmpeg looks 0.13 s before the asked
+    time when the video has B-frames) and the offset puts the IDR back at 0."""
+    past = WARMUP_SEEK_PAST
+    args = ["-y", "-ss", _num(seconds + past), "-i", str(warm), "-map", "0:v:0", "-c", "copy"]
+    args += ["-output_ts_offset", _num(past), "-map_metadata", "-1", "-f", "mp4", str(out)]
+    return args
 
 
 def _two_pass(work: TranscodeWork) -> bool:
@@ -240,7 +317,9 @@ def join_command(
 __all__ = [
     "AUDIO_SUFFIX",
     "CHUNK_SUFFIX",
+    "KEYFRAME_SEEK_CONTAINERS",
     "SEEK_MARGIN",
+    "WARMUP_SECONDS",
     "ChunkCommand",
     "audio_command",
     "chunk_command",

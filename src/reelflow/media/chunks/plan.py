@@ -12,9 +12,18 @@ Measured in docs/chunking.md: both give the one-shot encode's frames and timesta
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 
 from reelflow.specs.chunks import Chunk, ChunkPlan
+
+# A keyframe seek asks for a whole second at least this far past the keyframe: FFmpeg
+# seeks 3/23 s (0.13 s) before the asked time when the video has B-frames.
+KEYFRAME_SEEK_AFTER = 0.2
+# ... and the next keyframe must be at least this far past the asked time, so that the
+# demuxer (which looks up decode timestamps, a B-frame delay before the presentation
+# times) does not land on it.
+KEYFRAME_SEEK_CLEAR = 0.5
 
 
 def output_frame_times(end: float, fps: float) -> list[float]:
@@ -75,6 +84,7 @@ def plan_chunks(
                 cut_end=0.0 if last else _between(frame_times, after),
                 frames=after - first,
                 at_keyframe=keyed[n],
+                keyframe_seek=None if first == 0 else _keyframe_seek(keyframes, frame_times[first]),
             )
         )
     return ChunkPlan(chunk_seconds=chunk_seconds, end=end, chunks=chunks)
@@ -102,6 +112,20 @@ def _boundary(
     if i > 0 and (i == len(frame_times) or target - frame_times[i - 1] < frame_times[i] - target):
         i -= 1
     return i, False
+
+
+def _keyframe_seek(keyframes: Sequence[float], first: float) -> int | None:
+    """The whole second to seek to so that decoding starts at the last keyframe at or
+    before ``first`` (the time of the chunk's first frame); None when no such second is
+    clear of the next keyframe (then the chunk seeks by time, from an earlier keyframe)."""
+    keys = sorted(keyframes)
+    i = bisect.bisect_right(keys, first + 1e-6)
+    if i == 0:
+        return None
+    seek = math.ceil(keys[i - 1] + KEYFRAME_SEEK_AFTER)
+    if i < len(keys) and keys[i] < seek + KEYFRAME_SEEK_CLEAR:
+        return None
+    return seek
 
 
 def _slack(frame_times: Sequence[float]) -> float:
