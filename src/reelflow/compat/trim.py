@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-_VIDEO_EXTRAS = ("Preset", "AllowUpscale")
+# ContentAdaptStream: the SDK has it on VideoTemplateInfoForUpdate only (read in requests,
+# never written in an answer); TargetVmaf is reelflow's own.
+_VIDEO_EXTRAS = ("Preset", "AllowUpscale", "ContentAdaptStream", "TargetVmaf")
 _RAW_TRANSCODE_EXTRAS = ("Name", "Comment", "Quality")
 _TRANSCODE_TEMPLATE_EXTRAS = ("Quality",)
 _TRANSCODE_INPUT_EXTRAS = ("ExtInfo",)

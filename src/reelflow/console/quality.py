@@ -125,7 +125,13 @@ def quality_panels(score: QualityScore | None, rungs: Sequence[RungScore]) -> li
         )
         for rung in rungs
     ]
-    single = quality_panel(score)
+    chosen = score.per_title if score is not None else None
+    single = quality_panel(
+        score,
+        per_title=per_title_lines(chosen, score.vmaf.mean, chosen.bitrate)
+        if score is not None and chosen is not None
+        else None,
+    )
     return [p for p in (*panels, single) if p is not None]
 
 
@@ -135,14 +141,19 @@ def per_title_view(rung: RungScore) -> PerTitleView | None:
     chosen: PerTitleRung | None = rung.per_title
     if chosen is None:
         return None
-    achieved = rung.score.vmaf.mean
+    return per_title_lines(chosen, rung.score.vmaf.mean, rung.bitrate)
+
+
+def per_title_lines(chosen: PerTitleRung, achieved: float, bitrate: int) -> PerTitleView:
+    """The panel's lines for a rendition chosen per title (a ladder's rung, a transcode of
+    a per-title set) that scored ``achieved`` at ``bitrate`` kbps."""
     off = achieved - chosen.target_vmaf
     side = "over" if off > 0 else "under"
     verdict = "on target" if abs(off) <= 1.0 else f"{abs(off):.1f} {side} target"
     saved = ""
     fixed = chosen.fixed_bitrate
-    if fixed and rung.bitrate:
-        delta = fixed - rung.bitrate
+    if fixed and bitrate:
+        delta = fixed - bitrate
         share = round(100 * delta / fixed)
         saved = (
             f"saved {delta} kbps ({share} %)"

@@ -49,6 +49,7 @@ def _chunked(work: Work, info: MediaInfo, chunk_seconds: float) -> bool:
     return (
         isinstance(work, TranscodeWork)
         and chunkable(work)
+        and not work.target_vmaf  # per-title: chosen by an analysis of the whole source
         and not (work.heads or work.tails)
         and info.primary_video is not None
         and should_chunk(info.duration or 0.0, chunk_seconds)

@@ -39,8 +39,12 @@ from reelflow.executors.outputs import commit_work
 from reelflow.executors.pertitle import (
     PerTitlePlan,
     analyse_ladder,
+    analyse_set,
+    annotate_transcode,
     per_title_outcome,
+    per_title_set,
     reencode_misses,
+    reencode_set_miss,
 )
 from reelflow.executors.quality import (
     Scored,
@@ -66,6 +70,18 @@ from reelflow.storage.registry import StorageRegistry
 from reelflow.storage.urls import UrlSources, read_head, redact, refuse_manifest
 
 log = logging.getLogger(__name__)
+
+
+def _per_title_figures(
+    work: Work, outcome: SubTaskOutcome, plan: PerTitlePlan | None
+) -> SubTaskOutcome:
+    """A stored sub-task's outcome with its per-title choices (a ladder's rungs, a
+    transcode of a per-title set)."""
+    if isinstance(work, TranscodeWork):
+        return annotate_transcode(outcome, plan, work)
+    return per_title_outcome(outcome, plan)
+
+
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 # How long a job waits inside its attempt for a store that is away (reading the source,
@@ -517,7 +533,7 @@ class JobRuntime:
                     work, outcome.output, found, self.storages.get, patience=self.outage_patience
                 )
                 outcome = outcome.model_copy(update={"output": output})
-            outcome = per_title_outcome(outcome, plans.get(work.index))
+            outcome = _per_title_figures(work, outcome, plans.get(work.index))
             outcomes.append(outcome)
             if outcome.ok and isinstance(work, TranscodeWork) and work.read:
                 self._keep_for_readers(work, command.outputs[work.index].main)
@@ -529,7 +545,14 @@ class JobRuntime:
         timeout: float,
     ) -> Work:  # fmt: skip
         """``work``, or for a per-title ladder whose rungs missed their targets the ladder
-        re-encoded once (``reelflow.executors.pertitle``), its new scores in ``scores``."""
+        re-encoded once (``reelflow.executors.pertitle``), its new scores in ``scores``;
+        the same for a per-title transcode that missed its target."""
+        if isinstance(work, TranscodeWork) and chosen is not None and work.index in scores:
+            again, scores[work.index] = reencode_set_miss(
+                self.runner, job, src, command, work, chosen, scores[work.index], work_dir,
+                font_file=self.font, timeout=timeout, cancel=ctx.cancel,
+            )  # fmt: skip
+            return again
         if not (isinstance(work, LadderWork) and chosen is not None and work.index in scores):
             return work
         redone, scores[work.index] = reencode_misses(
@@ -541,9 +564,10 @@ class JobRuntime:
     def _per_title(
         self, job: JobPayload, ctx: JobContext, src: str, work_dir: Path
     ) -> tuple[JobPayload, dict[int, PerTitlePlan]]:
-        """The job with its per-title ladders' rungs chosen (``reelflow.executors.
-        pertitle``), and each one's analysis by work index; a ladder whose analysis fails
-        keeps its fixed rungs (logged)."""
+        """The job with its per-title ladders' rungs and its per-title transcodes' sizes
+        and bitrates chosen (``reelflow.executors.pertitle``: the transcodes are one set,
+        one analysis), and each one's analysis by work index; a ladder or set whose
+        analysis fails keeps its fixed rungs (logged)."""
         plans: dict[int, PerTitlePlan] = {}
         works = list(job.works)
         for i, work in enumerate(works):
@@ -556,6 +580,22 @@ class JobRuntime:
             except MediaError as exc:
                 log.warning("job %s: per-title analysis of %s failed, fixed ladder kept: %s",
                             job.job_id, work.index, exc.message)  # fmt: skip
+        members = per_title_set(works)
+        if members:
+            try:
+                chosen, plan = analyse_set(
+                    self.runner, job, src, members, work_dir, timeout=job.timeout,
+                    cancel=ctx.cancel,
+                )  # fmt: skip
+            except MediaError as exc:
+                log.warning("job %s: per-title analysis of transcodes %s failed, templates' "
+                            "rates kept: %s", job.job_id, [w.index for w in members],
+                            exc.message)  # fmt: skip
+            else:
+                position = {id(w): i for i, w in enumerate(works)}
+                for old, new in zip(members, chosen, strict=True):
+                    works[position[id(old)]] = new
+                    plans[new.index] = plan
         if not plans:
             return job, plans
         return job.model_copy(update={"works": works}), plans

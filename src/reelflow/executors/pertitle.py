@@ -33,13 +33,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reelflow.errors import MediaError
 from reelflow.executors.quality import Scored
-from reelflow.media.command import Command
+from reelflow.media.command import Command, build_command
 from reelflow.media.ladder import LadderCommand, build_ladder_command
 from reelflow.media.pertitle import ProbeOptions, measure_points
 from reelflow.media.quality import QualityOptions, Rendition, extract_frames, score_renditions
@@ -48,10 +48,10 @@ from reelflow.planner.pertitle import choose_rungs, corrected_crf, crf_at, curve
 from reelflow.specs.jobs import JobPayload, SubTaskOutcome
 from reelflow.specs.ladders import VideoRendition
 from reelflow.specs.media import MediaInfo
-from reelflow.specs.outputs import AdaptiveStreamingResult
+from reelflow.specs.outputs import AdaptiveStreamingResult, TranscodeResult
 from reelflow.specs.pertitle import RatePoint, RungChoice
 from reelflow.specs.quality import PerTitleRung
-from reelflow.specs.works import LadderWork
+from reelflow.specs.works import LadderWork, TranscodeWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -419,3 +419,240 @@ def per_title_outcome(outcome: SubTaskOutcome, plan: PerTitlePlan | None) -> Sub
     if plan is None or not outcome.ok:
         return outcome
     return outcome.model_copy(update={"output": annotate(outcome.output, plan)})
+
+
+# A set of per-title transcodes (issue 18: ``VideoTemplate.content_adapt_stream``): the
+# transcodes of one job (one input) asking for it are a ladder whose fixed rungs are their
+# templates' sizes and bitrates. One analysis (the ladder's: ``probe_title`` then
+# ``choose_rungs``) picks each one's size and bitrate, the top one (the most pixels, then
+# the highest bitrate) aiming at its ``target_vmaf``; each is encoded at the probes' CRF
+# for its bitrate, capped at twice it (``TranscodeWork.capped_crf``), in the job's one
+# FFmpeg command, scored, and re-encoded once, alone, when it missed its target by more
+# than ``MISS_VMAF`` (the better of the two encodes delivered, as a ladder's rung).
+
+
+def per_title_set(works: Sequence[Work]) -> list[TranscodeWork]:
+    """The works of a job forming its per-title set: video transcodes asking for it."""
+    return [
+        w
+        for w in works
+        if isinstance(w, TranscodeWork)
+        and w.target_vmaf > 0
+        and w.template.video_template is not None
+        and w.width > 0
+        and w.height > 0
+    ]
+
+
+def _set_rungs(works: Sequence[TranscodeWork]) -> list[VideoRendition]:
+    """The set as a fixed ladder, smallest first; ``stream_info`` is each work's index."""
+    rungs = []
+    for w in works:
+        video = w.template.video_template
+        assert video is not None
+        rungs.append(VideoRendition(stream_info=w.index, codec=video.codec, width=w.width,
+                                    height=w.height, bitrate=video.bitrate))  # fmt: skip
+    return sorted(rungs, key=lambda r: (r.width * r.height, r.bitrate, r.stream_info))
+
+
+def set_probe_options(job: JobPayload, top: TranscodeWork) -> ProbeOptions:
+    """The probes of a set's analysis (the ladder's constants), with the top template's
+    keyframe interval when it gives one (frames of the source's rate)."""
+    info = job.media_info
+    video = info.primary_video if info is not None else None
+    rate = top.fps or ((video.fps or 0.0) if video is not None else 0.0)
+    template = top.template.video_template
+    keyint = 0
+    if template is not None and template.gop:
+        keyint = template.gop if template.gop_unit == "frame" else round(rate * template.gop)
+    return ProbeOptions(
+        scenes=PROBE_SCENES,
+        scene_seconds=PROBE_SCENE_SECONDS,
+        crfs=PROBE_CRFS,
+        preset=PROBE_PRESET or job.video_preset or "medium",
+        threads=job.ffmpeg_threads,
+        keyint=max(0, keyint),
+        quality=QualityOptions(subsample=PROBE_SUBSAMPLE, threads=job.ffmpeg_threads or 2),
+    )
+
+
+def _chosen(work: TranscodeWork, kbps: int, width: int, height: int, crf: float) -> TranscodeWork:
+    template = work.template
+    video = template.video_template
+    assert video is not None
+    video = video.model_copy(update={"bitrate": kbps})
+    return work.model_copy(
+        update={
+            "template": template.model_copy(update={"video_template": video}),
+            "width": width,
+            "height": height,
+            "capped_crf": crf,
+            "quality": True,
+        }
+    )
+
+
+def analyse_set(
+    runner: FFmpegRunner,
+    job: JobPayload,
+    src: str,
+    works: Sequence[TranscodeWork],
+    work_dir: Path,
+    *,
+    timeout: float,
+    cancel: threading.Event,
+    choose: Chooser | None = None,
+) -> tuple[list[TranscodeWork], PerTitlePlan]:
+    """``works`` (a per-title set) with their sizes and bitrates chosen, in their order,
+    and the analysis (its choices' ``stream_info`` are the works' indices).
+
+    Raises:
+        MediaError: the analysis could not be made (the caller keeps the templates').
+        JobCancelled, FFmpegTimeout: from the runner.
+    """
+    info = job.media_info
+    assert info is not None
+    rungs = _set_rungs(works)
+    by_index = {w.index: w for w in works}
+    top = by_index[rungs[-1].stream_info]
+    began = time.monotonic()
+    points = probe_title(
+        runner, src, info, rungs, work_dir / "pertitle-set", set_probe_options(job, top),
+        top.target_vmaf, timeout=timeout, cancel=cancel,
+    )  # fmt: skip
+    choices = (choose or choose_rungs)(points, rungs, top.target_vmaf)
+    by_size = curves(points)
+    picked = {
+        c.stream_info: _chosen(
+            by_index[c.stream_info],
+            c.kbps,
+            c.width,
+            c.height,
+            c.crf or crf_at(by_size[(c.width, c.height)], c.kbps),
+        )
+        for c in choices
+    }
+    plan = PerTitlePlan(points, list(choices), time.monotonic() - began)
+    log.info(
+        "job %s: per-title transcodes %s: %s (fixed %s) in %.1f s",
+        job.job_id,
+        ",".join(str(c.stream_info) for c in choices),
+        ", ".join(f"{c.width}x{c.height} {c.kbps}k ({c.predicted_vmaf})" for c in choices),
+        ", ".join(f"{r.bitrate}k" for r in rungs),
+        plan.seconds,
+    )
+    return [picked[w.index] for w in works], plan
+
+
+def _score_alone(
+    runner: FFmpegRunner, job: JobPayload, src: str, work: TranscodeWork, path: Path,
+    folder: Path, *, timeout: float, cancel: threading.Event,
+) -> Scored | None:  # fmt: skip
+    """``path`` (``work`` encoded again) scored against the source, its worst moment
+    drawn; None when FFmpeg cannot score it (logged)."""
+    info = job.media_info
+    assert info is not None
+    rendition = Rendition(path, work.width, work.height, work.fps, work.start, work.end)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        [score] = score_renditions(runner, src, info, [rendition], folder,
+                                   timeout=timeout, cancel=cancel)  # fmt: skip
+    except MediaError as exc:
+        log.warning("job %s: re-encoded %s not scored: %s", job.job_id, work.index, exc.message)
+        return None
+    pictures = None
+    if score.worst is not None:
+        pair = (folder / "worst.jpg", folder / "worst-source.jpg")
+        try:
+            pictures = extract_frames(runner, src, info, rendition, score.worst.time, pair,
+                                      timeout=timeout, cancel=cancel)  # fmt: skip
+        except MediaError as exc:
+            log.warning("job %s: worst moment of %s not drawn: %s",
+                        job.job_id, work.index, exc.message)  # fmt: skip
+    return Scored(score, pictures)
+
+
+def reencode_set_miss(
+    runner: FFmpegRunner,
+    job: JobPayload,
+    src: str,
+    command: Command,
+    work: TranscodeWork,
+    plan: PerTitlePlan,
+    found: list[Scored],
+    work_dir: Path,
+    *,
+    font_file: str = "",
+    timeout: float,
+    cancel: threading.Event,
+) -> tuple[TranscodeWork, list[Scored]]:
+    """A per-title transcode re-encoded once, alone, at a corrected CRF when its achieved
+    VMAF is more than ``MISS_VMAF`` off its target, and its new score; ``command.outputs``
+    then holds the new files. Unchanged when it did not miss, when the re-encode failed
+    or when it scored further off (then ``plan.discarded`` has that score)."""
+    choice = next((c for c in plan.choices if c.stream_info == work.index), None)
+    if choice is None or work.capped_crf is None or len(found) != 1:
+        return work, found
+    achieved, target = found[0].score.vmaf.mean, choice.predicted_vmaf
+    curve = curves(plan.points).get((work.width, work.height))
+    if abs(achieved - target) <= MISS_VMAF or not curve:
+        return work, found
+    info = job.media_info
+    assert info is not None
+    crf = corrected_crf(curve, work.capped_crf, achieved, target)
+    redone = _chosen(work, kbps_at_crf(curve, crf), work.width, work.height, crf)
+    folder = work_dir / f"again{work.index}"
+    folder.mkdir(parents=True, exist_ok=True)
+    again = build_command(src, info, [redone], folder, video_preset=job.video_preset,
+                          font_file=font_file, threads=job.ffmpeg_threads)  # fmt: skip
+    for path, data in again.files.items():
+        path.write_bytes(data)
+    log.info("job %s: per-title transcode %s scored %.2f for %.2f; re-encoding at CRF %s",
+             job.job_id, work.index, achieved, target, crf)  # fmt: skip
+    try:
+        runner.run(again.args, timeout=timeout, cancel=cancel)
+    except MediaError as exc:
+        log.warning("job %s: per-title re-encode failed, first encode kept: %s",
+                    job.job_id, exc.message)  # fmt: skip
+        return work, found
+    files = again.outputs[work.index]
+    if files.main is None:
+        return work, found
+    scored = _score_alone(runner, job, src, redone, files.main, folder / "score",
+                          timeout=timeout, cancel=cancel)  # fmt: skip
+    if scored is None or abs(scored.score.vmaf.mean - target) > abs(achieved - target):
+        if scored is not None:
+            plan.discarded[work.index] = scored.score.vmaf.mean
+        log.info("job %s: per-title re-encode of %s scored further off; first kept",
+                 job.job_id, work.index)  # fmt: skip
+        return work, found
+    command.outputs[work.index] = files
+    plan.first_vmaf[work.index] = achieved
+    return redone, [scored]
+
+
+def annotate_transcode(
+    outcome: SubTaskOutcome, plan: PerTitlePlan | None, work: TranscodeWork
+) -> SubTaskOutcome:
+    """A per-title transcode's outcome with what was chosen for it (``work``: as delivered,
+    re-encoded or not) on its score (``QualityScore.per_title``); unchanged otherwise."""
+    if plan is None or not outcome.ok or not isinstance(outcome.output, TranscodeResult):
+        return outcome
+    score = outcome.output.quality
+    choice = next((c for c in plan.choices if c.stream_info == outcome.index), None)
+    if score is None or choice is None:
+        return outcome
+    first = plan.first_vmaf.get(choice.stream_info)
+    chosen = PerTitleRung(
+        target_vmaf=choice.predicted_vmaf,
+        predicted_vmaf=choice.predicted_vmaf,
+        fixed_bitrate=choice.fixed_kbps,
+        reencoded=first is not None,
+        first_vmaf=first,
+        discarded_vmaf=plan.discarded.get(choice.stream_info),
+        bitrate=work.template.video_template.bitrate if work.template.video_template else 0,
+    )
+    output = outcome.output.model_copy(
+        update={"quality": score.model_copy(update={"per_title": chosen})}
+    )
+    return outcome.model_copy(update={"output": output})

@@ -341,6 +341,7 @@ def _transcode(
             fps=work.fps,
             preset=video_preset,
             container=template.container,
+            capped_crf=work.capped_crf,
         )
     else:
         args.append("-vn")

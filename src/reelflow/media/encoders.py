@@ -59,17 +59,30 @@ _SVT_PRESET = {
 _DEFAULT_CRF = {"h264": 23, "h265": 28, "vp9": 33, "av1": 35}
 
 
-def video_args(video: VideoTemplate, *, fps: float, preset: str, container: str) -> list[str]:
+def video_args(
+    video: VideoTemplate,
+    *,
+    fps: float,
+    preset: str,
+    container: str,
+    capped_crf: float | None = None,
+) -> list[str]:
     """Encoder options for one video output (without -map).
 
     ``preset`` is the global x264-style preset, used when the template names none: this is
-    the only place that fallback is applied.
+    the only place that fallback is applied. ``capped_crf`` (a per-title transcode, issue
+    18): that CRF with a VBV cap of twice ``video.bitrate`` over four seconds of it, as a
+    per-title ladder's rungs (``reelflow.media.ladder``), whatever the template's mode.
     """
     codec = video.codec.value
     args = ["-c:v", VIDEO_ENCODERS[codec]]
     chosen = video.preset or preset
     x265_params = ["log-level=error"]
-    rate = _rate_args(video, codec, x265_params)
+    if capped_crf is not None and video.bitrate:
+        kbps = video.bitrate
+        rate = ["-crf", f"{capped_crf:g}", "-maxrate", f"{kbps * 2}k", "-bufsize", f"{kbps * 4}k"]
+    else:
+        rate = _rate_args(video, codec, x265_params)
     if codec == "h264":
         profile = video.video_profile if video.video_profile not in ("", "default") else "high"
         args += ["-preset", chosen, "-profile:v", profile]

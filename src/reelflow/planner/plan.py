@@ -24,6 +24,7 @@ from reelflow.presets.lookup import TemplateLookup
 from reelflow.specs.base import spec_error
 from reelflow.specs.ladders import LadderTemplate, PackageNames
 from reelflow.specs.media import MediaInfo
+from reelflow.specs.pertitle import DEFAULT_TARGET_VMAF
 from reelflow.specs.requests import TaskRequest
 from reelflow.specs.subtasks import SubTaskKind, SubTaskSpec
 from reelflow.specs.tasks import (
@@ -201,6 +202,11 @@ class WorkBuilder:
             segment = segment_key("0" if layout.single_file else "%d", layout.ext)
             if layout.fmp4 and not layout.single_file:
                 init = segment_key("init", "mp4")
+        # A per-title transcode is always scored: its achieved VMAF decides a re-encode.
+        video = template.video_template
+        target = 0.0
+        if template.needs_video and video is not None and video.content_adapt_stream:
+            target = video.target_vmaf or DEFAULT_TARGET_VMAF
         return TranscodeWork(
             **common,
             template=template,
@@ -215,7 +221,8 @@ class WorkBuilder:
             hls_init_key=init,
             deinterlace=self.deinterlace and template.needs_video,
             read=spec.read,
-            quality=spec.quality and template.needs_video,
+            quality=(spec.quality or target > 0) and template.needs_video,
+            target_vmaf=target,
             heads=item.head_tail_parameter.head_set if item.head_tail_parameter else [],
             tails=item.head_tail_parameter.tail_set if item.head_tail_parameter else [],
         )

@@ -79,6 +79,11 @@ class StreamInfo(Spec):
                     f"video.codec {self.video.codec.value} cannot go in an adaptive ladder; "
                     "use h264 or h265"
                 )
+            if self.video.content_adapt_stream:
+                raise ValueError(
+                    "video.content_adapt_stream is for transcode templates; a ladder asks "
+                    'for a per-title ladder with "ladder": "auto"'
+                )
         if not self.remove_audio:
             if self.audio is None:
                 raise ValueError("audio is required unless remove_audio is set")

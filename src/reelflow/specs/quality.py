@@ -56,6 +56,37 @@ class WorstFrame(_Record):
     source_key: str = ""
 
 
+class PerTitleRung(_Record):
+    """What a per-title ladder (issue 18) chose for one rung, beside its score: the VMAF
+    it aimed at (``target_vmaf``), the probes' prediction at the chosen bitrate, the fixed
+    ladder's bitrate for the same rung (kbps), and whether the rung was re-encoded because
+    its first encode scored more than 1 VMAF off its target (``first_vmaf``: that score),
+    or a re-encode was made and not kept because it scored further off
+    (``discarded_vmaf``: its score). ``bitrate``: the chosen bitrate (kbps) of a per-title
+    transcode (its score carries this record; a rung carries its own bitrate)."""
+
+    target_vmaf: float
+    predicted_vmaf: float
+    fixed_bitrate: int
+    reencoded: bool = False
+    first_vmaf: float | None = None
+    discarded_vmaf: float | None = None
+    bitrate: int = 0
+
+    def to_json(self, achieved: float, bitrate: int) -> dict[str, Any]:
+        """The ``PerTitle`` object of a rendition scored ``achieved`` at ``bitrate`` kbps."""
+        return {
+            "TargetVmaf": self.target_vmaf,
+            "PredictedVmaf": self.predicted_vmaf,
+            "AchievedVmaf": achieved,
+            "FixedBitrate": self.fixed_bitrate,
+            "SavedBitrate": self.fixed_bitrate - bitrate if self.fixed_bitrate else 0,
+            "Reencoded": self.reencoded,
+            "FirstVmaf": self.first_vmaf,
+            "DiscardedVmaf": self.discarded_vmaf,
+        }
+
+
 class QualityScore(_Record):
     """One rendition's scores against its source.
 
@@ -75,6 +106,8 @@ class QualityScore(_Record):
     series: list[float] = []
     interval: float = 0.0
     worst: WorstFrame | None = None
+    # A per-title transcode's choice (issue 18); a ladder's is on its ``RungScore``.
+    per_title: PerTitleRung | None = None
 
     def to_json(self, *, series: bool = False) -> dict[str, Any]:
         """The ``Quality`` object of ``result.json`` and of events (``Frames``: how many
@@ -108,23 +141,9 @@ class QualityScore(_Record):
                     "Frame": "/" + worst.frame_key if worst.frame_key else "",
                     "SourceFrame": "/" + worst.source_key if worst.source_key else "",
                 }
+        if self.per_title is not None:
+            shape["PerTitle"] = self.per_title.to_json(self.vmaf.mean, self.per_title.bitrate)
         return shape
-
-
-class PerTitleRung(_Record):
-    """What a per-title ladder (issue 18) chose for one rung, beside its score: the VMAF
-    it aimed at (``target_vmaf``), the probes' prediction at the chosen bitrate, the fixed
-    ladder's bitrate for the same rung (kbps), and whether the rung was re-encoded because
-    its first encode scored more than 1 VMAF off its target (``first_vmaf``: that score),
-    or a re-encode was made and not kept because it scored further off
-    (``discarded_vmaf``: its score)."""
-
-    target_vmaf: float
-    predicted_vmaf: float
-    fixed_bitrate: int
-    reencoded: bool = False
-    first_vmaf: float | None = None
-    discarded_vmaf: float | None = None
 
 
 class RungScore(_Record):
@@ -155,16 +174,7 @@ class RungScore(_Record):
         }
         chosen = self.per_title
         if chosen is not None:
-            shape["PerTitle"] = {
-                "TargetVmaf": chosen.target_vmaf,
-                "PredictedVmaf": chosen.predicted_vmaf,
-                "AchievedVmaf": self.score.vmaf.mean,
-                "FixedBitrate": chosen.fixed_bitrate,
-                "SavedBitrate": chosen.fixed_bitrate - self.bitrate if chosen.fixed_bitrate else 0,
-                "Reencoded": chosen.reencoded,
-                "FirstVmaf": chosen.first_vmaf,
-                "DiscardedVmaf": chosen.discarded_vmaf,
-            }
+            shape["PerTitle"] = chosen.to_json(self.score.vmaf.mean, self.bitrate)
         return shape
 
 

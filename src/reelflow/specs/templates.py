@@ -94,6 +94,9 @@ H264_LEVELS = frozenset(
 H265_LEVELS = frozenset(
     {"1", "2", "2.1", "3", "3.1", "4", "4.1", "5", "5.1", "5.2", "6", "6.1", "6.2", "8.5"}
 )
+# A transcode's per-title members (issue 18): a ladder asks for one on the template
+# (``LadderTemplate.ladder``), so its rungs refuse them.
+PER_TITLE_VIDEO_FIELDS = ("content_adapt_stream", "target_vmaf")
 # The advanced ``VideoTemplateInfo`` members a transcode honours (issue 20); an adaptive
 # ladder's rungs do not (``compat.ladders`` refuses them there).
 ADVANCED_VIDEO_FIELDS = (
@@ -104,6 +107,7 @@ ADVANCED_VIDEO_FIELDS = (
     "bframes",
     "mode",
     "sar",
+    *PER_TITLE_VIDEO_FIELDS,
 )
 
 
@@ -172,10 +176,20 @@ class VideoTemplate(Spec):
         BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
     ] = ""
     sar: Literal["", "default", "1:1", "2:1"] = ""
+    # Per-title (issue 18; the compatible API's ``ContentAdaptStream`` 1): the transcodes
+    # of one task asking for it form a set whose sizes and bitrates an analysis of the
+    # source chooses, the top one reaching ``target_vmaf`` (None: 93); the templates' own
+    # are the fixed ladder it is compared with (``reelflow.executors.pertitle``).
+    content_adapt_stream: Switch = False
+    target_vmaf: Annotated[float | None, Field(ge=30, le=100)] = None
 
     @model_validator(mode="after")
     def _check_advanced(self) -> VideoTemplate:
         codec = self.codec.value
+        if self.target_vmaf is not None and not self.content_adapt_stream:
+            raise ValueError("target_vmaf needs content_adapt_stream")
+        if self.content_adapt_stream and codec not in ("h264", "h265"):
+            raise ValueError(f"content_adapt_stream is for h264 and h265 only, not {codec}")
         if self.video_profile not in ("", "default") and codec != "h264":
             raise ValueError(f"video_profile is for h264 only, not {codec}")
         if self.video_level:

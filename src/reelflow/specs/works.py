@@ -57,6 +57,12 @@ class TranscodeWork(WorkBase):
     heads: list[TaskSource] = []
     tails: list[TaskSource] = []
     quality: bool = False  # scored against the source after the encode (media.quality)
+    # > 0: per-title (issue 18): its size and bitrate chosen by the job's analysis with the
+    # task's other such transcodes (one set), the set's top one aiming at this VMAF; the
+    # analysis sets ``capped_crf`` (x264/x265 at this CRF, VBV-capped at twice the
+    # bitrate, as a per-title ladder's rungs).
+    target_vmaf: float = 0.0
+    capped_crf: float | None = None
 
 
 class SnapshotWork(WorkBase):

@@ -145,3 +145,18 @@ def test_another_accounts_template_is_404(client: TestClient, admin: Key, bob: K
     custom = client.get("/v1/templates?type=Custom", headers=bob.headers).json()
     assert custom["templates"] == []
     assert client.get(url, headers=admin.headers).json()["name"] == "720p"
+
+
+def test_a_per_title_transcode_template(client: TestClient, admin: Key) -> None:
+    video = {**TRANSCODE["video_template"], "content_adapt_stream": True, "target_vmaf": 95}
+    created = create(client, admin, body={**TRANSCODE, "video_template": video})
+    shown = created["template"]["video_template"]
+    assert (shown["content_adapt_stream"], shown["target_vmaf"]) == (True, 95.0)
+    for bad, field in (
+        ({"content_adapt_stream": True, "target_vmaf": 120}, "video_template.target_vmaf"),
+        ({"target_vmaf": 90}, "video_template"),
+    ):
+        body = {**TRANSCODE, "video_template": {**TRANSCODE["video_template"], **bad}}
+        response = client.post("/v1/templates/Transcode", json=body, headers=admin.headers)
+        assert response.status_code == 400, response.text
+        assert fields_of(response) == [field], response.text

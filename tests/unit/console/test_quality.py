@@ -96,3 +96,17 @@ def test_a_per_title_rung_says_what_it_aimed_at_and_what_it_saved() -> None:
     assert view.history == "a re-encode scored 86.2 and was not kept"
     [fixed] = quality_panels(None, [rung(900, None)])
     assert fixed.per_title is None
+
+
+def test_a_per_title_transcode_says_what_it_aimed_at_and_what_it_saved() -> None:
+    chosen = PerTitleRung(target_vmaf=91.5, predicted_vmaf=91.4, fixed_bitrate=400, bitrate=300)
+    scored = score([90.0, 80.0]).model_copy(update={"per_title": chosen})
+    [panel] = quality_panels(scored, [])
+    view = panel.per_title
+    assert view is not None
+    assert (view.target, view.achieved, view.verdict) == (91.5, 90.0, "1.5 under target")
+    assert view.saved == "saved 100 kbps (25 %)"
+    shown = scored.to_json()["PerTitle"]
+    assert (shown["FixedBitrate"], shown["SavedBitrate"], shown["AchievedVmaf"]) == (400, 100, 90.0)
+    [plain] = quality_panels(score([90.0, 80.0]), [])
+    assert plain.per_title is None and "PerTitle" not in score([90.0]).to_json()

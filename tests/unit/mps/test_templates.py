@@ -3,10 +3,14 @@ not-found codes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from tencentcloud.mps.v20190612 import models
 
+from reelflow.specs.templates import TemplateKind, TranscodeTemplate, VideoTemplate
+from reelflow.wiring.server import ServerServices
 from tests.clips import TINY_PNG_B64
 from tests.unit.mps.conftest import Call, error_code
 
@@ -302,3 +306,57 @@ def test_ladder_modify_describe_and_filter(call: Call) -> None:
     assert [t["Definition"] for t in found["AdaptiveDynamicStreamingTemplateSet"]] == [definition]
     presets = call("DescribeAdaptiveDynamicStreamingTemplates", {"Type": "Preset"})
     assert [t["Definition"] for t in presets["AdaptiveDynamicStreamingTemplateSet"]] == [10, 20]
+
+
+def test_transcode_content_adapt_stream(call: Call, runtime: ServerServices) -> None:
+    """``ContentAdaptStream`` 1 (issue 18): created through Create, turned on by Modify as
+    the SDK's ``VideoTemplateInfoForUpdate`` sends it; a Describe answer leaves it out (the
+    SDK's ``VideoTemplateInfo`` has no such member) and the stored template keeps it."""
+
+    def stored(definition: int) -> VideoTemplate:
+        record = runtime.templates.get(runtime.admin_account.id, TemplateKind.TRANSCODE, definition)
+        assert isinstance(record.template, TranscodeTemplate)
+        video = record.template.video_template
+        assert video is not None
+        return video
+
+    adapt = {**TRANSCODE["VideoTemplate"], "ContentAdaptStream": 1, "TargetVmaf": 90}
+    created = call("CreateTranscodeTemplate", {**TRANSCODE, "VideoTemplate": adapt})
+    assert (stored(created["Definition"]).content_adapt_stream,
+            stored(created["Definition"]).target_vmaf) == (True, 90.0)  # fmt: skip
+    plain = call("CreateTranscodeTemplate", TRANSCODE)["Definition"]
+    assert not stored(plain).content_adapt_stream
+    update = models.ModifyTranscodeTemplateRequest()
+    update.from_json_string(
+        json.dumps({"Definition": plain, "VideoTemplate": {"ContentAdaptStream": 1}})
+    )
+    assert "Error" not in call("ModifyTranscodeTemplate", json.loads(update.to_json_string()))
+    assert stored(plain).content_adapt_stream and stored(plain).target_vmaf is None
+    detail = describe_one(call, "Transcode", plain)
+    assert "ContentAdaptStream" not in detail["VideoTemplate"]
+    assert "TargetVmaf" not in detail["VideoTemplate"]
+    # Modify keeps it across an unrelated change.
+    call("ModifyTranscodeTemplate", {"Definition": plain, "VideoTemplate": {"Bitrate": 500}})
+    assert stored(plain).content_adapt_stream
+
+
+@pytest.mark.parametrize(
+    ("video", "code", "field"),
+    [
+        ({"ContentAdaptStream": 1, "TargetVmaf": 20}, "InvalidParameterValue.TargetVmaf",
+         "VideoTemplate.TargetVmaf"),
+        ({"ContentAdaptStream": 1, "TargetVmaf": 101}, "InvalidParameterValue.TargetVmaf",
+         "VideoTemplate.TargetVmaf"),
+        ({"TargetVmaf": 90}, "InvalidParameterValue.VideoTemplate", "VideoTemplate"),
+        ({"ContentAdaptStream": 1, "Codec": "vp9"}, "InvalidParameterValue.VideoTemplate",
+         "VideoTemplate"),
+    ],
+)  # fmt: skip
+def test_transcode_content_adapt_stream_errors(
+    call: Call, video: dict[str, Any], code: str, field: str
+) -> None:
+    params = {**TRANSCODE, "Container": "mkv",
+              "VideoTemplate": {**TRANSCODE["VideoTemplate"], **video}}  # fmt: skip
+    answer = call("CreateTranscodeTemplate", params)
+    assert error_code(answer) == code, answer
+    assert answer["Error"]["Message"].startswith(field), answer

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reelflow.config import Settings
+from reelflow.engine.chunking import chunk_groups
 from reelflow.errors import SpecError
 from reelflow.planner.base import Plan, PlannedJob
 from reelflow.planner.plan import DefaultPlanner, build_plan
@@ -469,3 +472,45 @@ class TestDefaultWorkflow:
         task = default_media_process_task(media_info()).to_json()
         definitions = [t["definition"] for t in task["transcode_task_set"]]
         assert definitions == [100010, 100020, 100030, 100040]
+
+
+def test_a_per_title_transcode_aims_at_its_target_is_scored_and_never_chunked(
+    tmp_path: Path,
+) -> None:
+    def raw(**video: Any) -> dict[str, Any]:
+        return {
+            "definition": 0,
+            "raw_parameter": {
+                "container": "mp4",
+                "video_template": {"codec": "h264", "height": 360, "bitrate": 800, **video},
+                "remove_audio": True,
+            },
+        }
+
+    task = {
+        "transcode_task_set": [
+            raw(content_adapt_stream=1),
+            raw(content_adapt_stream=1, target_vmaf=90),
+            raw(),
+        ]
+    }
+    info = media_info(duration=60.0)
+    works = [w for w in works_of(plan(task, info)) if isinstance(w, TranscodeWork)]
+    assert [(w.target_vmaf, w.quality, w.capped_crf) for w in works] == [
+        (93.0, True, None),
+        (90.0, True, None),
+        (0.0, False, None),
+    ]
+    settings = Settings(data_dir=tmp_path, workers=2, chunk_seconds=2.0)
+    split = chunk_groups(works, info, settings)
+    assert [[w.index for w in g] for g in split.groups] == [[works[2].index]]
+
+
+def test_an_override_can_ask_a_preset_for_per_title() -> None:
+    override = {"video_template": {"content_adapt_stream": 1, "target_vmaf": 95}}
+    task = {"transcode_task_set": [{"definition": 100010, "override_parameter": override}]}
+    work = only_work(task)
+    assert isinstance(work, TranscodeWork)
+    assert (work.target_vmaf, work.quality) == (95.0, True)
+    plain = only_work({"transcode_task_set": [{"definition": 100010}]})
+    assert isinstance(plain, TranscodeWork) and plain.target_vmaf == 0.0

@@ -112,3 +112,11 @@ def test_per_title_is_asked_with_ladder_auto_and_a_target() -> None:
         {"format": "HLS", "stream_infos": [audio_only], "pure_audio": 1, "ladder": "auto"}
     )
     assert "ladder auto needs video rungs" in found[0]["message"]
+
+
+def test_a_rung_refuses_content_adapt_stream() -> None:
+    """A ladder asks for per-title on the template (``ladder: auto``), not on a rung."""
+    rung = {**RUNG, "video": {**RUNG["video"], "content_adapt_stream": 1}}
+    found = errors({"format": "HLS", "stream_infos": [rung]})
+    assert [e["field"] for e in found] == ["stream_infos.0"]
+    assert '"ladder": "auto"' in found[0]["message"]

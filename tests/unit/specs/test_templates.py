@@ -17,6 +17,7 @@ from reelflow.specs.templates import (
     SampleSnapshotTemplate,
     SnapshotTemplate,
     TranscodeTemplate,
+    VideoTemplate,
     WatermarkTemplate,
 )
 from reelflow.specs.units import AudioCodec, VideoCodec
@@ -456,3 +457,27 @@ class TestTrustedContext:
     def test_only_relaxes_ranges(self) -> None:
         with pytest.raises(ValidationError, match="at most 100 cells"):
             ImageSpriteTemplate.model_validate(sprite(row_count=20), context=TRUSTED)
+
+
+def test_content_adapt_stream_asks_for_a_per_title_transcode() -> None:
+    video = {"codec": "h264", "height": 360, "bitrate": 400}
+    plain = VideoTemplate.model_validate(video)
+    assert (plain.content_adapt_stream, plain.target_vmaf) == (False, None)
+    adapt = VideoTemplate.model_validate({**video, "content_adapt_stream": 1})
+    assert (adapt.content_adapt_stream, adapt.target_vmaf) == (True, None)
+    aimed = VideoTemplate.model_validate(
+        {**video, "ContentAdaptStream": 1, "TargetVmaf": 90}  # the compatible spelling
+    )
+    assert (aimed.content_adapt_stream, aimed.target_vmaf) == (True, 90.0)
+    assert VideoTemplate.model_validate(aimed.to_json()) == aimed
+    for bad, field, words in (
+        ({"content_adapt_stream": 1, "target_vmaf": 29}, "target_vmaf", "greater than"),
+        ({"content_adapt_stream": 1, "target_vmaf": 100.5}, "target_vmaf", "less than"),
+        ({"target_vmaf": 90}, "", "target_vmaf needs content_adapt_stream"),
+        ({"content_adapt_stream": 1, "codec": "vp9"}, "", "h264 and h265 only"),
+    ):
+        with pytest.raises(ValidationError) as err:
+            VideoTemplate.model_validate({**video, **bad})
+        [found] = err.value.errors(include_url=False)
+        assert ".".join(str(p) for p in found["loc"]) == field
+        assert words in found["msg"]
