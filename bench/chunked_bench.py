@@ -366,6 +366,30 @@ class Costs:
     audio: float
     join: float
     gap: float  # per job: wall time of the chunked run not spent in its jobs' critical path
+    # How much slower an encoder runs beside another on this machine than alone (the
+    # two-encoder check): the chunk jobs of (b) ran two at a time, the serial run alone.
+    contention: float = 1.0
+
+
+def encoder_ceiling(ffmpeg: Path, clip: Path, preset: str, runs: int = 3) -> tuple[float, float]:
+    """(seconds of one single-threaded x264 encode of the clip's first 10 s alone, seconds
+    of two of them at once), medians of ``runs`` interleaved: what two workers on this
+    machine can gain at best, whatever the engine does."""
+    args = [str(ffmpeg), "-v", "error", "-nostdin", "-y", "-threads", "1", "-t", "10"]
+    args += ["-i", str(clip), "-an", "-c:v", "libx264", "-preset", preset, "-threads", "1"]
+    args += ["-b:v", "2500k", "-f", "null", os.devnull]
+    alone: list[float] = []
+    pair: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(args, check=True)
+        alone.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        both = [subprocess.Popen(args) for _ in range(2)]
+        if any(p.wait() != 0 for p in both):
+            raise RuntimeError("the two-encoder check failed")
+        pair.append(time.perf_counter() - start)
+    return statistics.median(alone), statistics.median(pair)
 
 
 def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, str]) -> None:
@@ -379,6 +403,8 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         media_process_task=renditions,
         output_dir="out/long/",
     )
+    one, two = encoder_ceiling(ffmpeg, clip, base.video_preset)
+    ceiling = 2 * one / two
     serial: list[Run] = []
     chunked: list[Run] = []
     # One job in flight per worker: a job's claimed -> applied time is its run (plus the
@@ -409,7 +435,15 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         ("2 workers, chunked", t2, chunked),
     ):
         spread = ", ".join(f"{r.seconds:.1f}" for r in measured)
-        print(f"  {label:<20} {wall:7.1f} s  (runs: {spread})")
+        cpu = statistics.median(r.ffmpeg_cpu for r in measured)
+        print(f"  {label:<20} {wall:7.1f} s  (runs: {spread}); FFmpeg CPU {cpu:.1f} s")
+    cpu1 = statistics.median(r.ffmpeg_cpu for r in serial)
+    cpu2 = statistics.median(r.ffmpeg_cpu for r in chunked)
+    print(f"  FFmpeg CPU, chunked / unchunked: {cpu2 / cpu1:.2f}x" if cpu1 else "")
+    print(
+        f"  this machine: one single-threaded x264 encode of 10 s alone {one:.2f} s, two at once "
+        f"{two:.2f} s: two workers here reach at most {ceiling:.2f}x the throughput of one"
+    )
     best = min(chunked, key=lambda r: abs(r.seconds - t2))  # the median run's jobs
     roles = [j.kind for j in best.jobs]
     if "video" not in roles:
@@ -439,7 +473,8 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     )
     placed = schedule([*video, audio], 2)
     gap = max(0.0, (t2 - split - join - placed) / (len(video) + 3))
-    costs = Costs(args.duration, args.chunk_seconds, t1, video, split, audio, join, gap)
+    contention = max(1.0, 2 / ceiling)
+    costs = Costs(args.duration, args.chunk_seconds, t1, video, split, audio, join, gap, contention)
     part_c(costs, args.model_chunk_seconds or args.chunk_seconds)
 
 
@@ -592,13 +627,17 @@ def schedule(jobs: Sequence[float], workers: int) -> float:
 
 
 def predict(
-    costs: Costs, source: float, workers: int, chunk_seconds: float
+    costs: Costs, source: float, workers: int, chunk_seconds: float, *, apart: bool = False
 ) -> tuple[float, float, int]:
     """(serial seconds, chunked seconds, chunks) for a ``source`` s source on ``workers``
-    in chunks of ``chunk_seconds``."""
+    in chunks of ``chunk_seconds``; ``apart``: each worker on a machine of its own (the
+    chunk times of (b), measured two at a time on this machine, divided by the two-encoder
+    check's slowdown)."""
     scale = source / costs.source
     chunks = max(1, math.floor(source / chunk_seconds))
     per_chunk = sum(costs.video) / costs.source * (source / chunks)  # encode s per chunk
+    if apart:
+        per_chunk /= costs.contention
     serial = costs.serial * scale
     jobs = [per_chunk + costs.gap] * chunks + [costs.audio * scale + costs.gap]
     # The split looks for a scene cut in a window of its own around each boundary: its cost
@@ -620,15 +659,24 @@ def part_c(costs: Costs, chunk_seconds: float) -> None:
     )
     check = predict(costs, costs.source, 2, costs.chunk_seconds)
     print(f"  the model at (b)'s source, 2 workers: {check[0] / check[1]:.2f}x")
-    for workers_ in MODEL_WORKERS:
-        serial, chunked, chunks = predict(costs, MODEL_SOURCE, workers_, chunk_seconds)
-        speedup = serial / chunked
-        goal = 0.8 * workers_
+    for apart in (False, True):
         print(
-            f"  {workers_:>2} workers: {chunks} chunks, {chunked / 60:6.1f} min vs "
-            f"{serial / 60:6.1f} min serial: {speedup:5.2f}x   (goal >= {goal:.1f}: "
-            f"{'met' if speedup >= goal else 'MISSED'})"
+            f"  workers on machines of their own: chunk times / {costs.contention:.2f} "
+            "(the two-encoder check's slowdown)"
+            if apart
+            else "  workers as slow as two sharing this machine (chunk times as measured)"
         )
+        for workers_ in MODEL_WORKERS:
+            serial, chunked, chunks = predict(
+                costs, MODEL_SOURCE, workers_, chunk_seconds, apart=apart
+            )
+            speedup = serial / chunked
+            goal = 0.8 * workers_
+            print(
+                f"  {workers_:>2} workers: {chunks} chunks, {chunked / 60:6.1f} min vs "
+                f"{serial / 60:6.1f} min serial: {speedup:5.2f}x   (goal >= {goal:.1f}: "
+                f"{'met' if speedup >= goal else 'MISSED'})"
+            )
 
 
 # -- main ----------------------------------------------------------------------------------
