@@ -388,6 +388,21 @@ def rescore(
     return found
 
 
+def chosen_rung(plan: PerTitlePlan, choice: RungChoice, *, bitrate: int = 0) -> PerTitleRung:
+    """What was chosen for one rung or transcode of ``plan`` (its ``PerTitle`` figures):
+    aimed at its prediction, re-encoded or not, a discarded re-encode's score."""
+    first = plan.first_vmaf.get(choice.stream_info)
+    return PerTitleRung(
+        target_vmaf=choice.predicted_vmaf,
+        predicted_vmaf=choice.predicted_vmaf,
+        fixed_bitrate=choice.fixed_kbps,
+        reencoded=first is not None,
+        first_vmaf=first,
+        discarded_vmaf=plan.discarded.get(choice.stream_info),
+        bitrate=bitrate,
+    )
+
+
 def annotate(output: object, plan: PerTitlePlan) -> object:
     """A stored per-title ladder's result with, on each scored rung, what was chosen for it
     (``RungScore.per_title``)."""
@@ -399,16 +414,7 @@ def annotate(output: object, plan: PerTitlePlan) -> object:
         rung = scored
         choice = by_rung.get(rung.stream_info)
         if choice is not None:
-            first = plan.first_vmaf.get(rung.stream_info)
-            chosen = PerTitleRung(
-                target_vmaf=choice.predicted_vmaf,
-                predicted_vmaf=choice.predicted_vmaf,
-                fixed_bitrate=choice.fixed_kbps,
-                reencoded=first is not None,
-                first_vmaf=first,
-                discarded_vmaf=plan.discarded.get(rung.stream_info),
-            )
-            rung = rung.model_copy(update={"per_title": chosen})
+            rung = rung.model_copy(update={"per_title": chosen_rung(plan, choice)})
         rungs.append(rung)
     return output.model_copy(update={"quality": rungs})
 
@@ -642,16 +648,8 @@ def annotate_transcode(
     choice = next((c for c in plan.choices if c.stream_info == outcome.index), None)
     if score is None or choice is None:
         return outcome
-    first = plan.first_vmaf.get(choice.stream_info)
-    chosen = PerTitleRung(
-        target_vmaf=choice.predicted_vmaf,
-        predicted_vmaf=choice.predicted_vmaf,
-        fixed_bitrate=choice.fixed_kbps,
-        reencoded=first is not None,
-        first_vmaf=first,
-        discarded_vmaf=plan.discarded.get(choice.stream_info),
-        bitrate=work.template.video_template.bitrate if work.template.video_template else 0,
-    )
+    video = work.template.video_template
+    chosen = chosen_rung(plan, choice, bitrate=video.bitrate if video else 0)
     output = outcome.output.model_copy(
         update={"quality": score.model_copy(update={"per_title": chosen})}
     )
