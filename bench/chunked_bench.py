@@ -66,7 +66,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster_bench import cpu_seconds, drop_queue, fresh_schema, own_cpu, workers
+from cluster_bench import bound, cpu_seconds, drop_queue, fresh_schema, own_cpu, workers
 from sqlalchemy import select
 
 from reelflow.config import Settings
@@ -252,7 +252,8 @@ def reaped_cpu(pid: int) -> float:
 
 
 def celery_run(base: Settings, env: dict[str, str], root: Path, count: int,
-               requests: list[TaskRequest], label: str, **changes: object) -> Run:  # fmt: skip
+               requests: list[TaskRequest], label: str, *, cpus: Sequence[int] = (),
+               **changes: object) -> Run:  # fmt: skip
     with fresh_schema() as url:
         queue = f"bench-{uuid.uuid4().hex[:8]}"
         settings = base.model_copy(
@@ -266,7 +267,7 @@ def celery_run(base: Settings, env: dict[str, str], root: Path, count: int,
         }
         migrate(url)  # before the workers start, so that they do not race the bench for it
         try:
-            with workers(count, run_env, root) as pids:
+            with workers(count, run_env, root, cpus=cpus) as pids:
                 ffmpeg0 = sum(reaped_cpu(pid) for pid in pids)
                 total0 = own_cpu() + sum(cpu_seconds(pid) for pid in pids)
                 run = run_tasks(settings, None, requests, label)
@@ -371,10 +372,13 @@ class Costs:
     contention: float = 1.0
 
 
-def encoder_ceiling(ffmpeg: Path, clip: Path, preset: str, runs: int = 3) -> tuple[float, float]:
+def encoder_ceiling(
+    ffmpeg: Path, clip: Path, preset: str, runs: int = 3, *, cpus: Sequence[int] = ()
+) -> tuple[float, float]:
     """(seconds of one single-threaded x264 encode of the clip's first 10 s alone, seconds
     of two of them at once), medians of ``runs`` interleaved: what two workers on this
-    machine can gain at best, whatever the engine does."""
+    machine can gain at best, whatever the engine does. ``cpus``: the encode alone bound to
+    ``cpus[0]``, the two to ``cpus[0]`` and ``cpus[1]``, as the workers are."""
     args = [str(ffmpeg), "-v", "error", "-nostdin", "-y", "-threads", "1", "-t", "10"]
     args += ["-i", str(clip), "-an", "-c:v", "libx264", "-preset", preset, "-threads", "1"]
     args += ["-b:v", "2500k", "-f", "null", os.devnull]
@@ -382,14 +386,27 @@ def encoder_ceiling(ffmpeg: Path, clip: Path, preset: str, runs: int = 3) -> tup
     pair: list[float] = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(args, check=True)
+        subprocess.run(bound(args, _cpu(cpus, 0)), check=True)
         alone.append(time.perf_counter() - start)
         start = time.perf_counter()
-        both = [subprocess.Popen(args) for _ in range(2)]
+        both = [subprocess.Popen(bound(args, _cpu(cpus, i))) for i in range(2)]
         if any(p.wait() != 0 for p in both):
             raise RuntimeError("the two-encoder check failed")
         pair.append(time.perf_counter() - start)
     return statistics.median(alone), statistics.median(pair)
+
+
+def _cpu(cpus: Sequence[int], index: int) -> int | None:
+    return cpus[index % len(cpus)] if cpus else None
+
+
+def worker_cpus(pin: bool) -> tuple[int, ...]:
+    """The CPUs (b) binds its workers to, one each (``--no-pin``: none). FFmpeg's command
+    line runs each encoder, decoder and filter graph in a thread of its own, so one worker
+    whose job encodes three renditions with ``REELFLOW_FFMPEG_THREADS=1`` still keeps 1.7
+    cores busy (measured): bound to one CPU each, N workers on one machine stand in for N
+    machines of one core, as the issue's setting intends."""
+    return tuple(sorted(os.sched_getaffinity(0)))[:2] if pin else ()
 
 
 def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, str]) -> None:
@@ -403,7 +420,8 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         media_process_task=renditions,
         output_dir="out/long/",
     )
-    one, two = encoder_ceiling(ffmpeg, clip, base.video_preset)
+    cpus = worker_cpus(args.pin)
+    one, two = encoder_ceiling(ffmpeg, clip, base.video_preset, cpus=cpus)
     ceiling = 2 * one / two
     serial: list[Run] = []
     chunked: list[Run] = []
@@ -412,7 +430,17 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     threads = {"ffmpeg_threads": 1, "cluster_slots": 1}
     for _ in range(args.runs):
         serial.append(
-            celery_run(base, env, root, 1, [request], "1 worker", chunk_seconds=0, **threads)
+            celery_run(
+                base,
+                env,
+                root,
+                1,
+                [request],
+                "1 worker",
+                cpus=cpus[:1],
+                chunk_seconds=0,
+                **threads,
+            )
         )
         chunking = {
             "chunk_seconds": args.chunk_seconds,
@@ -420,13 +448,20 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
             **threads,
         }
         chunking["cluster_slots"] = 2
-        chunked.append(celery_run(base, env, root, 2, [request], "2 workers, chunked", **chunking))
+        chunked.append(
+            celery_run(base, env, root, 2, [request], "2 workers, chunked", cpus=cpus, **chunking)
+        )
     definitions = [t.definition for t in renditions.transcode_task_set]
     print(
         f"(b) one 1280x720 {args.duration:g} s source, a scene every {args.scene_seconds:g} s, "
         f"renditions {definitions}, x264 {base.video_preset}, REELFLOW_FFMPEG_THREADS=1, "
         f"chunks of {args.chunk_seconds:g} s, first pass per chunk "
-        f"{'on' if args.first_pass else 'off (warmed up)'}; {args.runs} interleaved runs, medians"
+        f"{'on' if args.first_pass else 'off (warmed up)'}; {args.runs} interleaved runs, medians; "
+        + (
+            f"each worker bound to one CPU ({', '.join(map(str, cpus))})"
+            if cpus
+            else "workers not bound to CPUs (--no-pin)"
+        )
     )
     t1 = statistics.median(r.seconds for r in serial)
     t2 = statistics.median(r.seconds for r in chunked)
@@ -710,6 +745,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seek-by-time", action="store_true", help="(d): no keyframe seek (as before)"
     )
     parser.add_argument("--preset", default="", help="x264 preset (default: the setting's)")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false",
+        help="(b): do not bind each worker to a CPU of its own",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="reelflow-chunked-bench-"))

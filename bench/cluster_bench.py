@@ -153,10 +153,19 @@ def own_cpu() -> float:
     return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
+def bound(argv: list[str], cpu: int | None) -> list[str]:
+    """``argv`` run bound to ``cpu`` (``taskset`` execs it: same pid); the CPU affinity is
+    inherited by every process and thread it starts (its FFmpegs). ``None``: unbound."""
+    return argv if cpu is None else ["taskset", "-c", str(cpu), *argv]
+
+
 @contextmanager
-def workers(count: int, env: dict[str, str], root: Path) -> Iterator[list[int]]:
+def workers(
+    count: int, env: dict[str, str], root: Path, *, cpus: Sequence[int] = ()
+) -> Iterator[list[int]]:
     """``count`` ``reelflow worker`` subprocesses (concurrency 1), ready; yields their pids;
-    stopped after."""
+    stopped after. ``cpus``: worker ``i`` (and every process it starts) is bound to CPU
+    ``cpus[i % len(cpus)]``, a machine of one core."""
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     try:
         for number in range(count):
@@ -166,7 +175,10 @@ def workers(count: int, env: dict[str, str], root: Path) -> Iterator[list[int]]:
             argv = [sys.executable, "-m", "reelflow.cli.main", "worker", "--concurrency", "1",
                     "--data-dir", str(data_dir)]  # fmt: skip
             with log.open("wb") as out:
-                proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+                cpu = cpus[number % len(cpus)] if cpus else None
+                proc = subprocess.Popen(
+                    bound(argv, cpu), stdout=out, stderr=subprocess.STDOUT, env=env
+                )
             procs.append((proc, log))
         for proc, log in procs:
             deadline = time.monotonic() + WORKER_START_TIMEOUT
