@@ -19,11 +19,12 @@ On a generated clip (testsrc2 + sine, H.264/AAC MP4, made once into ``bench/out/
     interleaved): the encode alone; the encode then one scoring process reading the written
     renditions (before: the source decoded again); the encode with the scorers in its own
     process (now: loopback decoders, the source's one decode shared). Wall and CPU medians.
-(h) the worst moment's pictures, on the job's own encode (recorded as in (e)), interleaved:
-    the encode with its scorers and no pictures; the same with the scored frames captured
-    as JPEGs (now); the seek-based drawing of each rendition's worst moment (one FFmpeg run
-    per rendition, the way every picture was drawn before, and still the fallback). CPU
-    medians: what the pictures cost captured against drawn by seeking.
+(h) the worst moment's pictures on the default workflow's renditions, interleaved: the
+    scorers (one process on the written renditions) without pictures; the same with the
+    scored frames captured as JPEGs (now: the same branches as inside the encode); the
+    seek-based drawing of each rendition's worst moment (one FFmpeg run per rendition, the
+    way every picture was drawn before, and still the fallback). CPU medians: what the
+    pictures cost captured against drawn by seeking.
 
 ``--parts`` picks the parts (default ``abcde``; (c) and (d) run (a)/(b) first, (h) only
 when asked); ``--baseline DIR`` adds to (a)/(b) a third run per round, (b) with the
@@ -78,7 +79,6 @@ from reelflow.media.quality import (
     QualityOptions,
     Rendition,
     build_quality_command,
-    loopback_scoring,
     read_scores,
     refine_subsample,
     score_renditions,
@@ -363,34 +363,13 @@ def placement(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
         )
 
 
-def _recorded_encode(
-    ffmpeg: Path, src: Path, work: Path
-) -> tuple[list[str], list[Rendition], list[tuple[int, int]]]:
-    """The encode of one ``reelflow process --quality`` run (recorded, the scorers left
-    out, run once so that its renditions exist), its scored renditions and their streams
-    (output file, stream) for loopback decoders."""
-    commands = record_commands(ffmpeg, src, work)
-    fused = next(c for c in commands if "-dec" in c)
-    encode = fused[: fused.index("-dec")]
-    job = work / "job"
-    outputs = [a for a in encode if re.fullmatch(re.escape(str(job)) + r"/w\d+[._].*", a)]
-    streams = [
-        (int(out), int(stream))
-        for i, a in enumerate(fused)
-        if a == "-dec"
-        for out, stream in [fused[i + 1].split(":")]
-    ]
-    subprocess.run([str(ffmpeg), "-hide_banner", "-loglevel", "error", "-nostdin", *encode],
-                   check=True)  # fmt: skip
-    renditions = [Rendition(Path(outputs[out]), *_size(Path(outputs[out]))) for out, _ in streams]
-    return encode, renditions, streams
+def pictures(ffmpeg: Path, src: Path, renditions: list[Rendition], work: Path, runs: int) -> None:
+    """(h): the worst moment's pictures captured by the scoring run, or drawn by seeking.
 
-
-def pictures(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
-    """(h): the worst moment's pictures captured by the scoring run, or drawn by seeking."""
-    encode, renditions, streams = _recorded_encode(ffmpeg, src, work)
+    The scorers run on the written renditions (``build_quality_command``, a process of its
+    own: a third of the encode's CPU, so the captures' share is read with less noise); the
+    captures are the same branches, on the same frames, as inside the encode's process."""
     info = probe(str(src))
-    job = work / "job"
 
     def run(args: list[str]) -> None:
         subprocess.run([str(ffmpeg), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
@@ -398,23 +377,22 @@ def pictures(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
 
     times: dict[str, list[float]] = {"bare": [], "captured": [], "seek": []}
     captured = 0
-    worst: list[float] = []
     for n in range(runs):
-        folder = job / f"h{n}"
+        folder = work / f"h{n}"
         frames = folder / "frames"
         frames.mkdir(parents=True)
-        bare = loopback_scoring(encode, info, renditions, streams, folder / "bare")
         (folder / "bare").mkdir()
+        bare = build_quality_command(str(src), info, renditions, folder / "bare")
         times["bare"].append(timed(lambda b=bare: run(b.args))[1])
-        inside = loopback_scoring(encode, info, renditions, streams, folder, capture=frames)
-        times["captured"].append(timed(lambda c=inside: run(c.args))[1])
-        scores = read_scores(inside)
+        scoring = build_quality_command(str(src), info, renditions, folder, capture=frames)
+        times["captured"].append(timed(lambda c=scoring: run(c.args))[1])
+        scores = read_scores(scoring)
         worst = [s.worst.time for s in scores if s.worst is not None]
         count = sum(1 for _ in frames.iterdir())
         size = sum(p.stat().st_size for p in frames.iterdir())
         seek = 0.0
         captured = 0
-        found = zip(renditions, scores, inside.logs, strict=True)
+        found = zip(renditions, scores, scoring.logs, strict=True)
         for i, (rendition, score, logs) in enumerate(found):
             assert score.worst is not None
             out = (folder / f"seek{i}.jpg", folder / f"seek{i}-source.jpg")
@@ -423,13 +401,13 @@ def pictures(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
             pair = (folder / f"worst{i}.jpg", folder / f"worst{i}-source.jpg")
             captured += captured_frames(logs.capture, logs.rate, score.worst.time, pair) is not None
         times["seek"].append(seek)
-        print(f"  (h) run {n}: encode+scorers {times['bare'][-1]:.2f} s CPU, with captures "
+        print(f"  (h) run {n}: scorers {times['bare'][-1]:.2f} s CPU, with captures "
               f"{times['captured'][-1]:.2f} s ({count} JPEGs, {size / 1e6:.1f} MB), seeks "
               f"{seek:.2f} s (worst at {worst} s; load {os.getloadavg()[0]:.1f})")  # fmt: skip
         shutil.rmtree(folder)
     med = {k: statistics.median(v) for k, v in times.items()}
     extra = med["captured"] - med["bare"]
-    ratio = f"encode+scorers {med['bare']:.2f} -> {med['captured']:.2f} s"
+    ratio = f"scorers {med['bare']:.2f} -> {med['captured']:.2f} s"
     print(
         f"(h) pictures of {len(renditions)} renditions: captured {extra:.2f} s CPU ({ratio}), "
         f"drawn by seeking {med['seek']:.2f} s CPU; worst frames captured: {captured} of "
@@ -619,10 +597,10 @@ def _size(path: Path) -> tuple[int, int]:
 def part_one(args: argparse.Namespace, ffmpeg: Path, src: Path, work: Path) -> None:
     """The parts of ``--parts`` on the default workflow's clip ``src``."""
     parts = set(args.parts)
+    renditions: list[Rendition] = []
     if parts & set("abcd"):
         plain, kept = overhead(src, work, args.runs, args.baseline)
-        result = json.loads((kept / "result.json").read_text())
-        renditions = renditions_of(result, kept)
+        renditions = renditions_of(json.loads((kept / "result.json").read_text()), kept)
         runner = FFmpegRunner(ffmpeg)
         others = {int(s) for s in args.subsample.split(",")} - {1, AUTO}
         if "c" in parts:
@@ -633,7 +611,10 @@ def part_one(args: argparse.Namespace, ffmpeg: Path, src: Path, work: Path) -> N
     if "e" in parts:
         placement(ffmpeg, src, work / "placement", args.runs)
     if "h" in parts:
-        pictures(ffmpeg, src, work / "pictures", args.runs)
+        if not renditions:  # the default workflow's renditions, written once
+            result = run_process(src, work / "plain", quality=False)
+            renditions = renditions_of(result, work / "plain")
+        pictures(ffmpeg, src, renditions, work / "pictures", args.runs)
 
 
 def main() -> int:
