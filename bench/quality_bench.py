@@ -19,6 +19,17 @@ On a generated clip (testsrc2 + sine, H.264/AAC MP4, made once into ``bench/out/
     interleaved): the encode alone; the encode then one scoring process reading the written
     renditions (before: the source decoded again); the encode with the scorers in its own
     process (now: loopback decoders, the source's one decode shared). Wall and CPU medians.
+(h) the worst moment's pictures on the default workflow's renditions, interleaved: the
+    scorers (one process on the written renditions) without pictures; the same with the
+    scored frames captured as JPEGs (now: the same branches as inside the encode); the
+    seek-based drawing of each rendition's worst moment (one FFmpeg run per rendition, the
+    way every picture was drawn before, and still the fallback). CPU medians: what the
+    pictures cost captured against drawn by seeking.
+
+``--parts`` picks the parts (default ``abcde``; (c) and (d) run (a)/(b) first, (h) only
+when asked); ``--baseline DIR`` adds to (a)/(b) a third run per round, (b) with the
+``src`` folder of another checkout (``PYTHONPATH=DIR``), so that before and after are
+measured side by side, interleaved.
 
 ``--clips testsrc2,static,noise,cuts`` (with ``--durations`` and ``--scored-frames``) runs
 instead, per generated clip of that kind and duration:
@@ -68,10 +79,12 @@ from reelflow.media.quality import (
     QualityOptions,
     Rendition,
     build_quality_command,
+    read_scores,
     refine_subsample,
     score_renditions,
     standard_error,
 )
+from reelflow.media.quality_pictures import build_frames_command, captured_frames
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.quality import QualityScore, VmafScores
 
@@ -165,8 +178,11 @@ def make_kind_clip(ffmpeg: Path, kind: str, width: int, height: int, duration: f
     return path
 
 
-def run_process(src: Path, out: Path, quality: bool) -> dict[str, Any]:
+def run_process(src: Path, out: Path, quality: bool, code: str = "") -> dict[str, Any]:
+    """``reelflow process`` (``code``: another ``src`` folder to run it from)."""
     env = {k: v for k, v in os.environ.items() if k != "REELFLOW_VIDEO_PRESET"}
+    if code:
+        env["PYTHONPATH"] = code
     argv = [sys.executable, "-m", "reelflow.cli.main", "process", str(src), "-o", str(out)]
     argv += ["--json", *(["--quality"] if quality else [])]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
@@ -189,29 +205,35 @@ def renditions_of(result: dict[str, Any], out: Path) -> list[Rendition]:
     return found
 
 
-def overhead(src: Path, work: Path, runs: int) -> tuple[list[float], Path]:
-    """(a) and (b), interleaved: medians of (a) [wall, CPU]; the outputs of (a)'s first run."""
-    times: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+def overhead(src: Path, work: Path, runs: int, baseline: str = "") -> tuple[list[float], Path]:
+    """(a) and (b), interleaved (and (b) with ``baseline``'s code): medians of (a) [wall,
+    CPU]; the outputs of (a)'s first run."""
+    kinds = [("a", False, ""), *([("b'", True, baseline)] if baseline else []), ("b", True, "")]
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k, _, _ in kinds}
     kept: Path | None = None
     for run in range(runs):
-        for quality in (False, True):
-            out = work / f"{run}-{int(quality)}"
-            wall, cpu, _ = timed(lambda o=out, q=quality: run_process(src, o, q))
-            times[quality].append((wall, cpu))
-            print(f"  (a{'+q' if quality else ''}) run {run}: {wall:.2f} s wall, {cpu:.2f} s CPU")
-            if not quality and kept is None:
+        for kind, quality, code in kinds:
+            out = work / f"{run}-{kind}"
+            wall, cpu, _ = timed(lambda o=out, q=quality, c=code: run_process(src, o, q, c))
+            times[kind].append((wall, cpu))
+            load = os.getloadavg()[0]
+            print(f"  ({kind}) run {run}: {wall:.2f} s wall, {cpu:.2f} s CPU (load {load:.1f})")
+            if kind == "a" and kept is None:
                 kept = out
             else:
                 shutil.rmtree(out)
-    plain = [statistics.median(v[i] for v in times[False]) for i in (0, 1)]
-    scored = [statistics.median(v[i] for v in times[True]) for i in (0, 1)]
-    ratio = scored[0] / plain[0]
-    verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
-    print(
-        f"(a) process {plain[0]:.2f} s wall / {plain[1]:.2f} s CPU; (b) --quality "
-        f"{scored[0]:.2f} s / {scored[1]:.2f} s: {ratio:.2f}x wall, "
-        f"{scored[1] / plain[1]:.2f}x CPU (target <= {TARGET_RATIO}x wall: {verdict})"
-    )
+    med = {k: [statistics.median(v[i] for v in t) for i in (0, 1)] for k, t in times.items()}
+    plain = med["a"]
+    print(f"(a) process {plain[0]:.2f} s wall / {plain[1]:.2f} s CPU")
+    for kind, _, code in kinds[1:]:
+        scored = med[kind]
+        ratio = scored[0] / plain[0]
+        verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
+        print(
+            f"({kind}) --quality{' with ' + code if code else ''} {scored[0]:.2f} s / "
+            f"{scored[1]:.2f} s: {ratio:.2f}x wall, {scored[1] / plain[1]:.2f}x CPU "
+            f"(target <= {TARGET_RATIO}x wall: {verdict})"
+        )
     assert kept is not None
     return plain, kept
 
@@ -339,6 +361,58 @@ def placement(ffmpeg: Path, src: Path, work: Path, runs: int) -> None:
             f"(e) {label}: {wall:.2f} s wall, {cpu:.2f} s CPU = {wall / base[0]:.2f}x wall, "
             f"{cpu / base[1]:.2f}x CPU of the encode alone ({base[0]:.2f} s / {base[1]:.2f} s)"
         )
+
+
+def pictures(ffmpeg: Path, src: Path, renditions: list[Rendition], work: Path, runs: int) -> None:
+    """(h): the worst moment's pictures captured by the scoring run, or drawn by seeking.
+
+    The scorers run on the written renditions (``build_quality_command``, a process of its
+    own: a third of the encode's CPU, so the captures' share is read with less noise); the
+    captures are the same branches, on the same frames, as inside the encode's process."""
+    info = probe(str(src))
+
+    def run(args: list[str]) -> None:
+        subprocess.run([str(ffmpeg), "-hide_banner", "-loglevel", "error", "-nostdin", *args],
+                       check=True)  # fmt: skip
+
+    times: dict[str, list[float]] = {"bare": [], "captured": [], "seek": []}
+    captured = 0
+    for n in range(runs):
+        folder = work / f"h{n}"
+        frames = folder / "frames"
+        frames.mkdir(parents=True)
+        (folder / "bare").mkdir()
+        bare = build_quality_command(str(src), info, renditions, folder / "bare")
+        times["bare"].append(timed(lambda b=bare: run(b.args))[1])
+        scoring = build_quality_command(str(src), info, renditions, folder, capture=frames)
+        times["captured"].append(timed(lambda c=scoring: run(c.args))[1])
+        scores = read_scores(scoring)
+        worst = [s.worst.time for s in scores if s.worst is not None]
+        count = sum(1 for _ in frames.iterdir())
+        size = sum(p.stat().st_size for p in frames.iterdir())
+        seek = 0.0
+        captured = 0
+        found = zip(renditions, scores, scoring.logs, strict=True)
+        for i, (rendition, score, logs) in enumerate(found):
+            assert score.worst is not None
+            out = (folder / f"seek{i}.jpg", folder / f"seek{i}-source.jpg")
+            args = build_frames_command(str(src), info, rendition, score.worst.time, out)
+            seek += timed(lambda a=args: run(a))[1]
+            pair = (folder / f"worst{i}.jpg", folder / f"worst{i}-source.jpg")
+            captured += captured_frames(logs.capture, logs.rate, score.worst.time, pair) is not None
+        times["seek"].append(seek)
+        print(f"  (h) run {n}: scorers {times['bare'][-1]:.2f} s CPU, with captures "
+              f"{times['captured'][-1]:.2f} s ({count} JPEGs, {size / 1e6:.1f} MB), seeks "
+              f"{seek:.2f} s (worst at {worst} s; load {os.getloadavg()[0]:.1f})")  # fmt: skip
+        shutil.rmtree(folder)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    extra = med["captured"] - med["bare"]
+    ratio = f"scorers {med['bare']:.2f} -> {med['captured']:.2f} s"
+    print(
+        f"(h) pictures of {len(renditions)} renditions: captured {extra:.2f} s CPU ({ratio}), "
+        f"drawn by seeking {med['seek']:.2f} s CPU; worst frames captured: {captured} of "
+        f"{len(renditions)}"
+    )
 
 
 def _count_subsample(frames: int, count: int) -> int:
@@ -520,6 +594,29 @@ def _size(path: Path) -> tuple[int, int]:
     return video.width, video.height
 
 
+def part_one(args: argparse.Namespace, ffmpeg: Path, src: Path, work: Path) -> None:
+    """The parts of ``--parts`` on the default workflow's clip ``src``."""
+    parts = set(args.parts)
+    renditions: list[Rendition] = []
+    if parts & set("abcd"):
+        plain, kept = overhead(src, work, args.runs, args.baseline)
+        renditions = renditions_of(json.loads((kept / "result.json").read_text()), kept)
+        runner = FFmpegRunner(ffmpeg)
+        others = {int(s) for s in args.subsample.split(",")} - {1, AUTO}
+        if "c" in parts:
+            subsamples = [1, AUTO, *sorted(others)]
+            subsampling(runner, src, renditions, work, subsamples, plain[1])
+        if "d" in parts:
+            shapes(runner, src, renditions, work)
+    if "e" in parts:
+        placement(ffmpeg, src, work / "placement", args.runs)
+    if "h" in parts:
+        if not renditions:  # the default workflow's renditions, written once
+            result = run_process(src, work / "plain", quality=False)
+            renditions = renditions_of(result, work / "plain")
+        pictures(ffmpeg, src, renditions, work / "pictures", args.runs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="720p 4 s clip, 1 run")
@@ -535,6 +632,8 @@ def main() -> int:
     parser.add_argument("--scored-frames", default="20,25,30,40,50", help="with --clips")
     parser.add_argument("--overhead", action="store_true", help="with --clips: (g) too")
     parser.add_argument("--no-errors", action="store_true", help="with --clips: no (f)")
+    parser.add_argument("--parts", default="abcde", help="of a, b, c, d, e, h: which to run")
+    parser.add_argument("--baseline", default="", help="(b) also with this src folder's code")
     args = parser.parse_args()
     if args.clips:
         ffmpeg = find_ffmpeg(os.environ.get("REELFLOW_FFMPEG", ""))
@@ -555,15 +654,7 @@ def main() -> int:
     print(f"source {src.name}; {args.runs} run(s); load {load_before:.1f}")
     work = Path(tempfile.mkdtemp(prefix="quality-bench-", dir=OUT_DIR))
     try:
-        plain, kept = overhead(src, work, args.runs)
-        result = json.loads((kept / "result.json").read_text())
-        renditions = renditions_of(result, kept)
-        runner = FFmpegRunner(ffmpeg)
-        others = {int(s) for s in args.subsample.split(",")} - {1, AUTO}
-        subsamples = [1, AUTO, *sorted(others)]
-        subsampling(runner, src, renditions, work, subsamples, plain[1])
-        shapes(runner, src, renditions, work)
-        placement(ffmpeg, src, work / "placement", args.runs)
+        part_one(args, ffmpeg, src, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")

@@ -320,12 +320,14 @@ class ChunkJobs:
         if not works or job.media_info is None:
             return {}
         folder = work_dir / "quality"
-        folder.mkdir(parents=True, exist_ok=True)
+        frames = folder / "frames"  # the scored frames captured (executors/quality.py)
+        frames.mkdir(parents=True, exist_ok=True)
         items: list[tuple[int, Rendition, VideoRendition | None]] = [
             (w.index, Rendition(outs[w.index], w.width, w.height, w.fps, w.start, w.end), None)
             for w in works
         ]
-        command = build_quality_command(src, job.media_info, [r for _, r, _ in items], folder)
+        command = build_quality_command(src, job.media_info, [r for _, r, _ in items], folder,
+                                        capture=frames)  # fmt: skip
         started = time.monotonic()
         try:
             self._runtime.runner.run(

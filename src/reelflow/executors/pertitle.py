@@ -43,7 +43,8 @@ from reelflow.executors.quality import Scored
 from reelflow.media.command import Command, build_command
 from reelflow.media.ladder import LadderCommand, build_ladder_command
 from reelflow.media.pertitle import ProbeOptions, measure_points
-from reelflow.media.quality import QualityOptions, Rendition, extract_frames, score_renditions
+from reelflow.media.quality import QualityOptions, Rendition, score_renditions
+from reelflow.media.quality_pictures import extract_frames
 from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.pertitle import choose_rungs, corrected_crf, crf_at, curves, kbps_at_crf
 from reelflow.specs.jobs import JobPayload, SubTaskOutcome

@@ -14,9 +14,12 @@ as usual.
 
 The worst moment's pictures are drawn here, not on demand by the console: only here are
 both files at hand in every topology (a console in a cluster would fetch the whole source
-from the store, and a URL source again through the egress policy), the pictures show the
-source as it was scored even if it is replaced or deleted later, and drawing them costs two
-seeks and two decoded frames per rendition.
+from the store, and a URL source again through the egress policy), and the pictures show
+the source as it was scored even if it is replaced or deleted later. The scoring run
+captures every scored frame of both sides as a small JPEG (``media.quality_pictures``);
+the worst one's pair is kept, the rest deleted. Only a worst frame that was not captured
+(found by a denser refinement, or a rendition with more scored frames than the captures'
+bound) costs one more FFmpeg run that seeks to it on both sides.
 """
 
 from __future__ import annotations
@@ -36,12 +39,12 @@ from reelflow.media.quality import (
     QualityCommand,
     QualityOptions,
     Rendition,
-    extract_frames,
     loopback_scoring,
     read_scores,
     refine_subsample,
     score_renditions,
 )
+from reelflow.media.quality_pictures import captured_frames, discard_captures, extract_frames
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.jobs import JobPayload
 from reelflow.specs.ladders import VideoRendition
@@ -124,8 +127,10 @@ def plan_scoring(job: JobPayload, command: Command, work_dir: Path) -> ScoringPl
     items = [(index, r, rung) for index, r, rung, _ in found]
     streams = [(command.output_files[index], stream) for index, _, _, stream in found]
     folder = work_dir / "quality"
-    folder.mkdir(parents=True, exist_ok=True)
-    fused = loopback_scoring(command.args, info, [r for _, r, _ in items], streams, folder)
+    frames = folder / "frames"  # the scored frames captured, for the worst moment's pictures
+    frames.mkdir(parents=True, exist_ok=True)
+    fused = loopback_scoring(command.args, info, [r for _, r, _ in items], streams, folder,
+                             capture=frames)  # fmt: skip
     return ScoringPlan(command=fused, items=items, folder=folder)
 
 
@@ -139,23 +144,30 @@ def score_works(
     cancel: threading.Event,
 ) -> dict[int, list[Scored]]:
     """After ``plan``'s command ran: the scores of the job's renditions that asked for one,
-    by work index (a ladder has one per video rung), with their worst moments drawn."""
+    by work index (a ladder has one per video rung), with their worst moments' pictures:
+    the pair the scoring run captured for the worst frame, else drawn by seeking to it;
+    the other captured frames are deleted."""
     info = job.media_info
     assert info is not None
+    captures = [logs.capture for logs in plan.command.logs]
     try:
         scores = read_scores(plan.command)
     except MediaError as exc:
         log.warning("job %s: renditions left without a quality score: %s", job.job_id, exc.message)
+        discard_captures(captures)
         return {}
     started = time.monotonic()
     scores = refine_scores(runner, job, src, plan, scores, timeout=timeout, cancel=cancel)
     timeout -= time.monotonic() - started
     out = plan.folder
     found: dict[int, list[Scored]] = {}
-    for i, ((index, rendition, rung), score) in enumerate(zip(plan.items, scores, strict=True)):
+    items = zip(plan.items, scores, plan.command.logs, strict=True)
+    for i, ((index, rendition, rung), score, logs) in enumerate(items):
         pictures = None
-        if score.worst is not None and timeout > 0:
-            pair = (out / f"worst{i}.jpg", out / f"worst{i}-source.jpg")
+        pair = (out / f"worst{i}.jpg", out / f"worst{i}-source.jpg")
+        if score.worst is not None:
+            pictures = captured_frames(logs.capture, logs.rate, score.worst.time, pair)
+        if pictures is None and score.worst is not None and timeout > 0:
             try:
                 pictures = extract_frames(
                     runner, src, info, rendition, score.worst.time, pair,
@@ -165,6 +177,7 @@ def score_works(
                 log.warning("job %s: worst moment of rendition %s not drawn: %s",
                             job.job_id, index, exc.message)  # fmt: skip
         found.setdefault(index, []).append(Scored(score, pictures, rung))
+    discard_captures(captures)
     return found
 
 

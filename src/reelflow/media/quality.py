@@ -31,6 +31,13 @@ Graph shape for two renditions::
     [d0s][r0a] psnr [p0]; [p0][r0b] ssim, nullsink
     ... the same for [s1] and [2:v:0]
 
+With pictures captured (``capture``, see ``reelflow.media.quality_pictures``), the
+rendition's chain splits before its upscale and the source's scored frames split once more::
+
+    [1:v:0] setpts fps select split [u0][c0]; [u0] scale(bicubic) format split [d0v][d0m]
+    [c0] select scale(to the pictures' size) [j0]                  -> r0_%d.jpg
+    [r0m] select split=3 [r0a][r0b][k0]; [k0] scale [t0]          -> s0_%d.jpg
+
 In the encode's own command the renditions come from ``[dec:0]``, ``[dec:1]``, ... instead
 of ``[1:v:0]``, ``[2:v:0]``, and every label is prefixed with ``q``.
 """
@@ -41,13 +48,14 @@ import json
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 
 from reelflow.errors import InvalidMedia
 from reelflow.media.progress import Progress
+from reelflow.media.quality_pictures import Capture, capturable, capture_chain, capture_output
 from reelflow.media.runner import FFmpegRunner
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.quality import QualityScore, VmafScores, WorstFrame, vmaf_model
@@ -120,7 +128,8 @@ def auto_subsample(frames: float) -> int:
 @dataclass(frozen=True, slots=True)
 class ScoreLogs:
     """Where one rendition's scorers write: libvmaf's JSON log, psnr's and ssim's stats;
-    with the model, the subsampling and the frame rate (FFmpeg's rate text) used."""
+    with the model, the subsampling and the frame rate (FFmpeg's rate text) used; and
+    where its scored frames are captured as pictures (``None``: not captured)."""
 
     model: str
     subsample: int
@@ -128,6 +137,7 @@ class ScoreLogs:
     psnr: Path
     ssim: Path
     rate: str = "25"
+    capture: Capture | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,13 +206,15 @@ def pixel_format(info: MediaInfo) -> str:
 class ScoringGraph:
     """The scorers' filter graph for some renditions: ``chains`` read the source from
     ``[0:v:0]`` and each rendition from its input label, and end at ``outputs`` (to map to
-    a ``null`` output); ``logs`` in the renditions' order; ``duration`` the longest scored
+    a ``null`` output) and ``pictures`` (label, image2 pattern: the captured frames, to map
+    to JPEG files); ``logs`` in the renditions' order; ``duration`` the longest scored
     range in seconds."""
 
     chains: list[str]
     outputs: list[str]
     logs: list[ScoreLogs]
     duration: float
+    pictures: list[tuple[str, Path]] = field(default_factory=list)
 
 
 def scoring_graph(
@@ -213,11 +225,20 @@ def scoring_graph(
     options: QualityOptions | None = None,
     *,
     prefix: str = "",
+    capture: Path | None = None,
 ) -> ScoringGraph:
     """The graph comparing each rendition (its decoded frames at the input label of the same
     rank in ``inputs``, e.g. ``[1:v:0]`` or a loopback decoder's ``[dec:0]``) with the
     source (``[0:v:0]``, decoded once, ``split``); see the module doc. ``prefix`` starts
-    every link label (the graph can sit beside another one in the same command)."""
+    every link label (the graph can sit beside another one in the same command).
+
+    ``capture``: a folder (existing before the run) where the scored frames of each
+    rendition that has at most ``CAPTURE_MAX_FRAMES`` of them are written as the worst
+    moment's candidate pictures, both sides (``reelflow.media.quality_pictures``): the
+    rendition's frames branch off before the upscale to the compared size (the pictures
+    are upscaled straight to their own size), the source's after the scorers' ``select``;
+    renditions compared over the same range at the same rate and subsampling share the
+    source's pictures."""
     opts = options or QualityOptions()
     video = info.primary_video
     if video is None:
@@ -231,6 +252,8 @@ def scoring_graph(
     chains = ["[0:v:0]split=" + str(len(branches)) + "".join(f"[{b}]" for b in branches)]
     logs: list[ScoreLogs] = []
     outputs: list[str] = []
+    pictures: list[tuple[str, Path]] = []
+    shared: dict[tuple[float, float, str, int], Path] = {}  # source frames captured
     length = 0.0
     for i, (rendition, label) in enumerate(zip(renditions, inputs, strict=True)):
         rate = _rate(rendition.fps, info)
@@ -238,20 +261,28 @@ def scoring_graph(
         length = max(length, seconds)
         subsample = opts.subsample or auto_subsample(seconds * float(Fraction(rate)))
         keep, n_subsample = _triplets(subsample)
+        # PSNR and SSIM on the frames VMAF scores (libvmaf's n_subsample picks 0, n, 2n...).
+        scored = [] if n_subsample == 1 else [f"select='not(mod(n\\,{n_subsample}))'"]
+        grab: Capture | None = None
+        own = False  # this rendition's source branch captures the source's frames
+        if capture is not None and capturable(seconds, rate, subsample):
+            key = (rendition.start, rendition.end, rate, subsample)
+            own = key not in shared
+            if own:
+                shared[key] = capture / f"s{i}_%d.jpg"
+            grab = Capture(capture, capture / f"r{i}_%d.jpg", shared[key], subsample)
         ref = []
         if rendition.start or rendition.end:
             end = f":end={_num(rendition.end)}" if rendition.end else ""
             ref.append(f"trim=start={_num(rendition.start)}{end}")
         ref += ["setpts=PTS-STARTPTS", f"fps={rate}", *keep, f"format={fmt}", "split=2"]
         chains.append(f"[{q}s{i}]" + ",".join(ref) + f"[{q}r{i}v][{q}r{i}m]")
-        chains.append(
-            f"{label}setpts=PTS-STARTPTS,fps={rate},{''.join(k + ',' for k in keep)}"
+        head = f"{label}setpts=PTS-STARTPTS,fps={rate},{''.join(k + ',' for k in keep)}"
+        upscale = (
             f"scale={width}:{height}:flags=bicubic,format={fmt},setsar=1,"
             f"split=2[{q}d{i}v][{q}d{i}m]"
         )
-        # PSNR and SSIM on the frames VMAF scores (libvmaf's n_subsample picks 0, n, 2n...).
-        scored = [] if n_subsample == 1 else [f"select='not(mod(n\\,{n_subsample}))'"]
-        chains.append(f"[{q}r{i}m]" + ",".join([*scored, "split=2"]) + f"[{q}r{i}a][{q}r{i}b]")
+        chains += _scored_chains(info, f"{q}%s{i}", head, upscale, scored, grab, own, pictures)
         chains.append(f"[{q}d{i}m]" + (",".join(scored) or "null") + f"[{q}d{i}s]")
         model = vmaf_model(rendition.width, rendition.height)
         log = ScoreLogs(
@@ -261,6 +292,7 @@ def scoring_graph(
             psnr=work_dir / f"quality{i}.psnr",
             ssim=work_dir / f"quality{i}.ssim",
             rate=rate,
+            capture=grab,
         )
         logs.append(log)
         chains.append(f"[{q}d{i}s][{q}r{i}a]psnr=stats_file={_filter_path(log.psnr)}[{q}p{i}]")
@@ -271,13 +303,51 @@ def scoring_graph(
             f":n_threads={opts.threads}:shortest=1[{q}o{i}]"
         )
         outputs.append(f"[{q}o{i}]")
-    return ScoringGraph(chains=chains, outputs=outputs, logs=logs, duration=length)
+    return ScoringGraph(
+        chains=chains, outputs=outputs, logs=logs, duration=length, pictures=pictures
+    )
+
+
+def _scored_chains(
+    info: MediaInfo,
+    name: str,
+    head: str,
+    upscale: str,
+    scored: list[str],
+    grab: Capture | None,
+    own: bool,
+    pictures: list[tuple[str, Path]],
+) -> list[str]:
+    """The rendition's chain from ``head`` (its frames, up to its triplets) through
+    ``upscale`` (to the compared size, split for the scorers), and the source's scored
+    frames split for PSNR and SSIM; with ``grab``'s capture branches, added to ``pictures``
+    (the source's too when ``own``). ``name``: the labels, ``%s`` standing for the kind."""
+    if grab is None:
+        chains = [head + upscale]
+    else:
+        chains = [head + f"split=2[{name % 'u'}][{name % 'c'}]"]
+        chains.append(f"[{name % 'u'}]" + upscale)
+        inlet = f"[{name % 'c'}]" + "".join(k + "," for k in scored)
+        chains.append(capture_chain(info, inlet, f"[{name % 'j'}]"))
+        pictures.append((f"[{name % 'j'}]", grab.rendition))
+    chains.append(
+        f"[{name % 'r'}m]"
+        + ",".join([*scored, f"split={3 if own else 2}"])
+        + f"[{name % 'r'}a][{name % 'r'}b]"
+        + (f"[{name % 'k'}]" if own else "")
+    )
+    if grab is not None and own:
+        chains.append(capture_chain(info, f"[{name % 'k'}]", f"[{name % 't'}]"))
+        pictures.append((f"[{name % 't'}]", grab.source))
+    return chains
 
 
 def _null_output(graph: ScoringGraph) -> list[str]:
-    """The filter graph and the ``null`` output its ends go to."""
+    """The filter graph, the ``null`` output its scorers' ends go to, and the captured
+    pictures' outputs."""
     maps = [arg for label in graph.outputs for arg in ("-map", label)]
-    return ["-filter_complex", ";".join(graph.chains), *maps, "-f", "null", "-"]
+    images = [arg for label, pattern in graph.pictures for arg in capture_output(label, pattern)]
+    return ["-filter_complex", ";".join(graph.chains), *maps, "-f", "null", "-", *images]
 
 
 def build_quality_command(
@@ -286,10 +356,13 @@ def build_quality_command(
     renditions: Sequence[Rendition],
     work_dir: Path,
     options: QualityOptions | None = None,
+    *,
+    capture: Path | None = None,
 ) -> QualityCommand:
-    """One FFmpeg invocation scoring every rendition against ``source`` (see module doc)."""
+    """One FFmpeg invocation scoring every rendition against ``source`` (see module doc;
+    ``capture``: see :func:`scoring_graph`)."""
     inputs = [f"[{i + 1}:v:0]" for i in range(len(renditions))]
-    graph = scoring_graph(info, renditions, inputs, work_dir, options)
+    graph = scoring_graph(info, renditions, inputs, work_dir, options, capture=capture)
     files = [arg for r in renditions for arg in ("-i", str(r.path))]
     args = ["-y", "-i", source, *files, *_null_output(graph)]
     return QualityCommand(args=args, logs=graph.logs, duration=graph.duration)
@@ -302,6 +375,8 @@ def loopback_scoring(
     streams: Sequence[tuple[int, int]],
     work_dir: Path,
     options: QualityOptions | None = None,
+    *,
+    capture: Path | None = None,
 ) -> QualityCommand:
     """``encode_args`` (a command encoding the renditions from the source, its input 0)
     with the scoring of each rendition added to the same process: FFmpeg's loopback
@@ -310,10 +385,12 @@ def loopback_scoring(
     scorers take the source's frames from the very decode that feeds the encoders. The
     source is neither read nor decoded again and the renditions are never read back from
     disk; the scores are the same as :func:`build_quality_command`'s on the written files.
-    The renditions' ``path`` must be the files ``encode_args`` writes (the worst moment's
-    pictures are drawn from them afterwards)."""
+    The renditions' ``path`` must be the files ``encode_args`` writes (a worst moment's
+    pictures not captured in ``capture``, see :func:`scoring_graph`, are drawn from them
+    afterwards)."""
     inputs = [f"[dec:{k}]" for k in range(len(renditions))]
-    graph = scoring_graph(info, renditions, inputs, work_dir, options, prefix="q")
+    graph = scoring_graph(info, renditions, inputs, work_dir, options, prefix="q",
+                          capture=capture)  # fmt: skip
     decoders = [arg for out, stream in streams for arg in ("-dec", f"{out}:{stream}")]
     args = [*encode_args, *decoders, *_null_output(graph)]
     return QualityCommand(args=args, logs=graph.logs, duration=graph.duration)
@@ -460,62 +537,3 @@ def score_renditions(
     command = build_quality_command(source, info, renditions, work_dir, options)
     runner.run(command.args, timeout=timeout, cancel=cancel, on_progress=on_progress)
     return read_scores(command)
-
-
-FRAME_MAX_WIDTH = 960  # the worst-moment pictures: enough to see the damage, a few dozen KB
-
-
-def frame_size(info: MediaInfo) -> tuple[int, int]:
-    """The size both worst-moment pictures are drawn at: the source's display size (what
-    the rendition was compared at), at most ``FRAME_MAX_WIDTH`` wide, even."""
-    video = info.primary_video
-    if video is None:
-        raise InvalidMedia("the source has no video stream")
-    width, height = video.display_width, video.display_height
-    if width > FRAME_MAX_WIDTH:
-        width, height = FRAME_MAX_WIDTH, round(height * FRAME_MAX_WIDTH / width)
-    return width - width % 2, height - height % 2
-
-
-def build_frames_command(
-    source: str, info: MediaInfo, rendition: Rendition, time: float, out: tuple[Path, Path]
-) -> list[str]:
-    """Arguments writing the rendition's frame at ``time`` (seconds from its start) and the
-    source's at the same moment (``rendition.start + time``) as two JPEGs ``out`` (rendition,
-    source), both upscaled (bicubic) to :func:`frame_size`, as they were compared. ``-ss``
-    before each input seeks exactly (decoding from the keyframe before it)."""
-    width, height = frame_size(info)
-    scale = f"scale={width}:{height}:flags=bicubic,setsar=1"
-    return [
-        "-y",
-        "-ss", _num(time), "-i", str(rendition.path),
-        "-ss", _num(rendition.start + time), "-i", source,
-        "-filter_complex", f"[0:v:0]{scale}[f0];[1:v:0]{scale}[f1]",
-        "-map", "[f0]", "-frames:v", "1", "-q:v", "4", str(out[0]),
-        "-map", "[f1]", "-frames:v", "1", "-q:v", "4", str(out[1]),
-    ]  # fmt: skip
-
-
-def extract_frames(
-    runner: FFmpegRunner,
-    source: str,
-    info: MediaInfo,
-    rendition: Rendition,
-    time: float,
-    out: tuple[Path, Path],
-    *,
-    timeout: float,
-    cancel: threading.Event | None = None,
-) -> tuple[Path, Path]:
-    """Write the two pictures of :func:`build_frames_command`; returns ``out``.
-
-    Raises:
-        FFmpegFailed, FFmpegTimeout, JobCancelled: from the runner.
-        InvalidMedia: FFmpeg wrote no picture (``time`` past the end of a side).
-    """
-    runner.run(build_frames_command(source, info, rendition, time, out), timeout=timeout,
-               cancel=cancel)  # fmt: skip
-    for path in out:
-        if not path.exists() or path.stat().st_size == 0:
-            raise InvalidMedia(f"no frame at {time:.3f} s to draw")
-    return out

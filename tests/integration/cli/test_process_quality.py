@@ -86,6 +86,45 @@ def test_a_workflow_file_asks_for_quality(clips: ClipCache, tmp_path: Path) -> N
         assert picture.read_bytes()[:3] == b"\xff\xd8\xff", picture
 
 
+def test_the_worst_moment_s_pictures_come_from_the_scoring_run(
+    clips: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scoring run captured the scored frames: no FFmpeg run seeks to the worst moment
+    # afterwards, and only the two kept pictures are left of the captures.
+    seeks: list[tuple[Any, ...]] = []
+    kept: list[list[str]] = []
+    captured: list[int] = []
+    real = executor_quality.discard_captures
+
+    def seek(*args: Any, **kwargs: Any) -> Any:
+        seeks.append(args)
+        raise AssertionError("the worst moment was drawn by seeking")
+
+    def discard(captures: list[Any]) -> None:
+        folders = {c.folder for c in captures if c is not None}
+        kept.extend(sorted(p.name for p in f.parent.iterdir()) for f in folders)
+        captured.extend(len(list(f.iterdir())) for f in folders)
+        real(captures)
+
+    monkeypatch.setattr(executor_quality, "extract_frames", seek)
+    monkeypatch.setattr(executor_quality, "discard_captures", discard)
+    monkeypatch.setenv("REELFLOW_VIDEO_PRESET", "ultrafast")
+    source = clips(duration=1.0, width=320, height=240, fps=25)
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"TranscodeTaskSet": [{"Definition": 100010}]}))
+    out = tmp_path / "out"
+    assert run_process(str(source), workflow, out, as_json=True, quality=True) == 0
+    assert seeks == []
+    [item] = results_by_type(json.loads((out / "result.json").read_text()))["Transcode"]
+    assert item["Quality"]["Frames"] == 25  # every frame of 1 s scored, and captured
+    [names] = kept
+    assert {"frames", "worst0.jpg", "worst0-source.jpg"} <= set(names)
+    assert captured == [2 * 25]  # the rendition's and the source's
+    rendition = out / item["Output"]["Path"].lstrip("/")
+    for suffix in (".worst.jpg", ".worst-source.jpg"):
+        assert rendition.with_suffix(suffix).read_bytes()[:3] == b"\xff\xd8\xff"
+
+
 def test_renditions_are_delivered_when_their_scoring_fails(
     clips: ClipCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

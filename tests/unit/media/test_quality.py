@@ -10,9 +10,7 @@ from reelflow.media.quality import (
     QualityOptions,
     Rendition,
     auto_subsample,
-    build_frames_command,
     build_quality_command,
-    frame_size,
     loopback_scoring,
     percentile,
     pixel_format,
@@ -203,22 +201,3 @@ def test_result_json_shape() -> None:
         "Psnr": {"Mean": 40.0},
         "Ssim": {"Mean": 0.98},
     }
-
-
-def test_worst_moment_pictures_seek_both_sides_to_the_same_moment() -> None:
-    # A 1080p source: both pictures at the compared size, capped at 960 wide.
-    rendition = Rendition(Path("/w/a.mp4"), 640, 360, fps=25, start=2.0)
-    args = build_frames_command(
-        "/in.mov", source(), rendition, 1.5, (Path("/w/r.jpg"), Path("/w/s.jpg"))
-    )
-    scale = "scale=960:540:flags=bicubic,setsar=1"
-    assert args == [
-        "-y",
-        "-ss", "1.5", "-i", "/w/a.mp4",
-        "-ss", "3.5", "-i", "/in.mov",  # the rendition starts 2 s into the source
-        "-filter_complex", f"[0:v:0]{scale}[f0];[1:v:0]{scale}[f1]",
-        "-map", "[f0]", "-frames:v", "1", "-q:v", "4", "/w/r.jpg",
-        "-map", "[f1]", "-frames:v", "1", "-q:v", "4", "/w/s.jpg",
-    ]  # fmt: skip
-    # A portrait source shown upright, small enough to keep its size (odd sides made even).
-    assert frame_size(source(width=641, height=361, rotation=90)) == (360, 640)
