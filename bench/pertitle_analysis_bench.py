@@ -7,7 +7,10 @@ defaults, unless the name says otherwise: 3 x 1 s scenes, the fixed ladder's 4 s
 
 - ``product``: the product's analysis as it is now (``executors.pertitle.probe_title``:
   its constants: VMAF every 12th frame, the smallest size not probed, the extension CRFs
-  when a size's cheapest probe still reaches the target);
+  when a size's cheapest probe still reaches the target), cut to the title's length
+  (``fit_probes``: at most ``PROBE_SHARE`` of the title's seconds of probes);
+- ``product-whole``: the same without the cut (``PROBE_SHARE`` 0): the whole analysis
+  whatever the title's length, as before the cut;
 - ``files``: the three FFmpeg runs (lossless sample written, probes encoded from it,
   probes read back and scored): the analysis before the fused one;
 - ``fused``: one process, the scenes decoded once, probes loopback-decoded and scored;
@@ -31,6 +34,7 @@ import os
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -48,8 +52,8 @@ from reelflow.planner.pertitle import choose_rungs, curves, vmaf_at
 from reelflow.presets.ladders import get_ladder_preset
 from reelflow.specs.pertitle import RatePoint, RungChoice
 
-VARIANTS = ("product", "files", "fused", "fused-sub12", "fused-0.6s", "fused-2crf", "fused-3sizes",
-            "fused-720cap", "fused-sub12-2crf")  # fmt: skip
+VARIANTS = ("product", "product-whole", "files", "fused", "fused-sub12", "fused-0.6s",
+            "fused-2crf", "fused-3sizes", "fused-720cap", "fused-sub12-2crf")  # fmt: skip
 
 
 def options(name: str, preset: str, keyint: int) -> ProbeOptions:
@@ -58,7 +62,7 @@ def options(name: str, preset: str, keyint: int) -> ProbeOptions:
         crfs=pertitle.PROBE_CRFS, preset=preset, keyint=keyint,
         quality=QualityOptions(subsample=6, threads=2),
     )  # fmt: skip
-    if name == "product":
+    if name in ("product", "product-whole"):
         return replace(base, quality=QualityOptions(subsample=pertitle.PROBE_SUBSAMPLE, threads=2))
     if name == "files":
         return replace(base, fused=False)
@@ -79,6 +83,20 @@ def sizes_of(name: str, sizes: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if name == "fused-720cap":
         return [s for s in sizes if s[0] * s[1] <= 1280 * 720]
     return sizes
+
+
+def run_variant(
+    name: str, measure: Callable[[], list[RatePoint]]
+) -> tuple[float, float, list[RatePoint]]:
+    """(wall s, CPU s, points) of one variant's analysis; ``product-whole`` with the cut
+    to the title's length off."""
+    share = pertitle.PROBE_SHARE
+    if name == "product-whole":
+        pertitle.PROBE_SHARE = 0.0
+    try:
+        return timed(measure)
+    finally:
+        pertitle.PROBE_SHARE = share
 
 
 def main() -> int:
@@ -120,15 +138,14 @@ def main() -> int:
                 for name in names:
                     work = Path(tmp) / f"{name}{run}"
                     opts = options(name, args.preset, keyint)
-                    probes = sizes_of(name, sizes)
                     measure = (
                         partial(pertitle.probe_title, runner, str(src), info, rungs, work,
                                 opts, 93.0, timeout=3600)
-                        if name == "product"
-                        else partial(measure_points, runner, str(src), info, probes, work,
-                                     timeout=3600, options=opts)
+                        if name.startswith("product")
+                        else partial(measure_points, runner, str(src), info,
+                                     sizes_of(name, sizes), work, timeout=3600, options=opts)
                     )  # fmt: skip
-                    wall, cpu, pts = timed(measure)
+                    wall, cpu, pts = run_variant(name, measure)
                     times[name].append((wall, cpu))
                     points[name] = pts
                 tops.append(top_rung_alone(runner, src, fixed, args.preset, Path(tmp)))

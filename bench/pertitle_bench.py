@@ -10,11 +10,21 @@ ladder, every rung scored on the full output, packaged and checked) on ladder pr
 (a) the fixed ladder, scored (``"quality": true``);
 (b) the same template with ``"ladder": "auto"`` (target VMAF 93): the analysis before the
     encode, the rungs at the probes' CRF, a re-encode of a rung that misses its target;
+(d) (``--equal-quality 1``, the default) the per-title ladder again, each rung aimed at
+    the VMAF (a)'s same rung *achieved* (the top rung's target is the fixed top rung's
+    score, each lower rung's aim its fixed rung's score instead of 6 below the rung above:
+    ``choose_rungs(aims=...)``, a bench-only argument), re-encoded on a miss as (b);
 
 and (c) the top fixed rung encoded alone (the same options as in the ladder). Printed per
 rung: the measured average bitrate of the output (segments' bytes over the duration, from
 the package) and the VMAF mean of both ladders; per clip the bits saved; and the analysis'
 wall and CPU seconds against (c)'s.
+
+Two comparisons of bits (docs/quality.md, "Benchmark"): **at target**, (b) against (a):
+what a user of ``"ladder": "auto"`` saves, each side at its own quality (a starved fixed
+ladder makes per-title spend more to reach 93); **at equal quality**, (d) against (a),
+rung by rung, counting only the rungs where (d) scored at least (a)'s score minus 1 VMAF
+(both sides' measured rates and scores; the rungs left out are named).
 
 Goals (reported, never asserted): at least 20 % of bits saved averaged over the three
 clips; no rung more than 1 VMAF under the fixed rung (read two ways, see docs/quality.md:
@@ -26,6 +36,8 @@ shared machine; wall printed too).
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import resource
 import statistics
 import subprocess
@@ -43,9 +55,11 @@ from reelflow.executors.base import JobContext
 from reelflow.executors.jobs import JobRuntime
 from reelflow.media.ffmpeg import find_ffmpeg
 from reelflow.media.ladder import build_ladder_command
+from reelflow.media.pertitle import ProbeOptions
 from reelflow.media.probe import probe
 from reelflow.media.runner import FFmpegRunner
 from reelflow.planner.ladder import select_rungs
+from reelflow.planner.pertitle import choose_rungs
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.ladders import get_ladder_preset
@@ -53,6 +67,7 @@ from reelflow.presets.lookup import ChainLookup, MemoryLookup, PresetLookup
 from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.ladders import LadderTemplate
 from reelflow.specs.outputs import AdaptiveStreamingResult
+from reelflow.specs.pertitle import RatePoint, RungChoice
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.templates import TemplateKind
 from reelflow.storage.memory import MemoryStorage
@@ -180,6 +195,19 @@ def parse() -> argparse.Namespace:
         help="1: the smallest rung size is not probed (4 sizes or more)",
     )
     parser.add_argument(
+        "--probe-share",
+        type=float,
+        default=pertitle.PROBE_SHARE,
+        help="probes' seconds at most this share of the title's (0: the whole analysis)",
+    )
+    parser.add_argument(
+        "--equal-quality",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="1: also run (d), each rung aimed at the fixed rung's achieved VMAF",
+    )
+    parser.add_argument(
         "--extend-crfs",
         default=",".join(map(str, pertitle.PROBE_EXTEND_CRFS)),
         help="CRFs probed when a size's cheapest probe still reaches the target ('' = none)",
@@ -191,6 +219,8 @@ def parse() -> argparse.Namespace:
 
 
 ANALYSIS: dict[str, tuple[float, float]] = {}
+# (d)'s aims: the fixed ladder's achieved VMAF by stream_info; empty: the product's choice.
+AIMS: dict[int, float] = {}
 
 
 def install_probes(args: argparse.Namespace) -> None:
@@ -203,9 +233,15 @@ def install_probes(args: argparse.Namespace) -> None:
     pertitle.PROBE_SUBSAMPLE = args.probe_subsample
     pertitle.PROBE_SKIP_SMALLEST = bool(args.skip_smallest)
     pertitle.PROBE_EXTEND_CRFS = tuple(int(c) for c in args.extend_crfs.split(",") if c)
+    pertitle.PROBE_SHARE = args.probe_share
     real = pertitle.analyse_ladder
 
+    def at_aims(points: list[RatePoint], rungs: Any, target: float) -> list[RungChoice]:
+        return choose_rungs(points, rungs, target, aims=[AIMS[r.stream_info] for r in rungs])
+
     def analyse(*a: Any, **kw: Any) -> Any:
+        if AIMS:
+            kw["choose"] = at_aims
         wall, cpu, out = timed(lambda: real(*a, **kw))
         ANALYSIS["last"] = (wall, cpu)
         return out
@@ -213,27 +249,87 @@ def install_probes(args: argparse.Namespace) -> None:
     jobs_module.analyse_ladder = analyse  # type: ignore[assignment]
 
 
+def probes_used(args: argparse.Namespace, src: Path, template: LadderTemplate) -> str:
+    """The analysis' scenes and probed sizes for ``src`` (the product's rule, as the job
+    applies it: ``fit_probes``)."""
+    info = probe(src)
+    rungs = list(select_rungs(template, info, CUSTOM).video)
+    options = ProbeOptions(scenes=args.scenes, scene_seconds=args.scene_seconds,
+                           crfs=tuple(int(c) for c in args.crfs.split(",")))  # fmt: skip
+    fitted, sizes = pertitle.fit_probes(info.duration or 0.0, options, pertitle.probe_sizes(rungs))
+    return (
+        f"{fitted.scenes} x {fitted.scene_seconds:g} s scene(s) at "
+        f"{', '.join(f'{h}p' for _, h in sizes)} x {len(fitted.crfs)} CRFs"
+    )
+
+
+def equal_quality(
+    f_rungs: list[dict[str, Any]], e_rungs: list[dict[str, Any]]
+) -> tuple[float, int, float]:
+    """Prints (d) against (a) rung by rung; (bits saved % over the rungs where (d) scored
+    at least (a)'s score - 1, NaN if none; how many; largest shortfall of (d) under (a))."""
+    print("  equal quality (d): rung | fixed: kbps VMAF | per-title aimed at it: size kbps "
+          "VMAF (predicted, re-encode) | saved | compared")  # fmt: skip
+    spent = kept = 0.0
+    compared = 0
+    for f, e in zip(f_rungs, e_rungs, strict=True):
+        pt = e["pt"]
+        ok = e["vmaf"] >= f["vmaf"] - 1.0
+        if ok:
+            spent, kept, compared = spent + f["kbps"], kept + e["kbps"], compared + 1
+        redo = f", re-encoded from {pt.first_vmaf}" if pt and pt.reencoded else ""
+        redo += f", re-encode {pt.discarded_vmaf} not kept" if pt and pt.discarded_vmaf else ""
+        print(
+            f"  {f['si']} | {f['kbps']:.0f} {f['vmaf']:.2f} | {e['size']} {e['kbps']:.0f} "
+            f"{e['vmaf']:.2f} ({pt.predicted_vmaf if pt else 0:.1f}{redo}) | "
+            f"{100 * (1 - e['kbps'] / f['kbps']):.0f} % | "
+            f"{'yes' if ok else 'no: more than 1 under'}"
+        )
+    saved = 100 * (1 - kept / spent) if compared else math.nan
+    under = max(f["vmaf"] - e["vmaf"] for f, e in zip(f_rungs, e_rungs, strict=True))
+    print(
+        f"  bits saved at equal quality: {saved:.1f} % over {compared}/{len(f_rungs)} rungs "
+        f"({spent:.0f} -> {kept:.0f} kbps summed); largest shortfall under the fixed rung "
+        f"{under:.2f} VMAF"
+    )
+    return saved, compared, under
+
+
 def bench_clip(
     args: argparse.Namespace, kind: str, ffmpeg: Path, templates: tuple[LadderTemplate, ...]
-) -> tuple[float, float, list[tuple[float, float]]]:
-    """One clip: prints its table; (bits saved %, analysis / top rung CPU, per rung
-    (per-title minus fixed VMAF, min(fixed, target) minus per-title VMAF))."""
+) -> dict[str, Any]:
+    """One clip: prints its tables; returns its figures: bits saved at target (``share``),
+    analysis / top rung CPU (``ratio``), per rung (per-title minus fixed VMAF,
+    min(fixed, target) minus per-title VMAF) (``deltas``), and (d)'s ``equal`` figures
+    (``equal_quality``) when run."""
     fixed, auto = templates
     src = make_clip(ffmpeg, kind, args.width, args.height, args.duration)
     with tempfile.TemporaryDirectory(prefix="pertitle-bench-") as tmp:
         work = Path(tmp)
         fw, fc, fixed_result = timed(lambda: run_job(ffmpeg, src, fixed, args.preset, work / "f"))
         aw, ac, auto_result = timed(lambda: run_job(ffmpeg, src, auto, args.preset, work / "a"))
+        an_wall, an_cpu = ANALYSIS.pop("last", (0.0, 0.0))
+        f_rungs = rungs_of(fixed_result)
+        e_rungs = None
+        if args.equal_quality:
+            AIMS.update({r["si"]: r["vmaf"] for r in f_rungs})
+            top = min(max(round(f_rungs[-1]["vmaf"], 2), 30.0), 100.0)
+            at_fixed = auto.model_copy(update={"target_vmaf": top})
+            try:
+                e_result = run_job(ffmpeg, src, at_fixed, args.preset, work / "e")
+            finally:
+                AIMS.clear()
+            e_rungs = rungs_of(e_result)
         runner = FFmpegRunner(ffmpeg)
         tops = [top_rung_alone(runner, src, fixed, args.preset, work) for _ in range(args.runs)]
     top_wall = statistics.median(t[0] for t in tops)
     top_cpu = statistics.median(t[1] for t in tops)
-    an_wall, an_cpu = ANALYSIS.pop("last", (0.0, 0.0))
-    a_rungs, f_rungs = rungs_of(auto_result), rungs_of(fixed_result)
-    print(f"\n[{kind}] fixed job {fw:.1f} s wall / {fc:.1f} s CPU; "
+    a_rungs = rungs_of(auto_result)
+    print(f"\n[{kind}] load average {os.getloadavg()[0]:.1f}; probes: "
+          f"{probes_used(args, src, fixed)}; fixed job {fw:.1f} s wall / {fc:.1f} s CPU; "
           f"per-title job {aw:.1f} s / {ac:.1f} s")  # fmt: skip
-    print("  rung | fixed: size kbps VMAF | per-title: size kbps VMAF (target, predicted"
-          ", re-encode) | saved | dVMAF")  # fmt: skip
+    print("  at target (b): rung | fixed: size kbps VMAF | per-title: size kbps VMAF (target, "
+          "predicted, re-encode) | saved | dVMAF")  # fmt: skip
     deltas = []
     for f, a in zip(f_rungs, a_rungs, strict=True):
         pt = a["pt"]
@@ -253,12 +349,13 @@ def bench_clip(
     share = 100 * (1 - total_a / total_f)
     ratio = an_cpu / top_cpu if top_cpu else float("inf")
     print(
-        f"  ladder bits saved: {share:.1f} % ({total_f:.0f} -> {total_a:.0f} kbps summed); "
-        f"analysis {an_wall:.1f} s wall / {an_cpu:.1f} s CPU, top rung alone "
+        f"  ladder bits saved at target: {share:.1f} % ({total_f:.0f} -> {total_a:.0f} kbps "
+        f"summed); analysis {an_wall:.1f} s wall / {an_cpu:.1f} s CPU, top rung alone "
         f"{top_wall:.1f} s / {top_cpu:.1f} s: {ratio:.2f}x CPU at {args.duration:g} s of "
         f"title, {an_wall / top_wall if top_wall else 0:.2f}x wall"
     )
-    return share, ratio, deltas
+    equal = equal_quality(f_rungs, e_rungs) if e_rungs is not None else None
+    return {"share": share, "ratio": ratio, "deltas": deltas, "equal": equal}
 
 
 def main() -> int:
@@ -274,25 +371,41 @@ def main() -> int:
         f"{args.scene_seconds:g} s scenes, x264 {args.probe_preset} CRF {args.crfs}, "
         f"VMAF every {args.probe_subsample} frames, smallest size "
         f"{'not ' if args.skip_smallest else ''}probed, extension CRFs {args.extend_crfs or '-'}"
+        f", at most {args.probe_share:g} x the title's seconds of probes (0: no cut); "
+        f"load average {os.getloadavg()}"
     )
     results = [bench_clip(args, kind, ffmpeg, (fixed, auto)) for kind in args.clips.split(",")]
-    mean_saved = statistics.mean(r[0] for r in results)
-    ratios = [r[1] for r in results]
-    under = max(-d for r in results for d, _ in r[2])
-    under_t = max(t for r in results for _, t in r[2])
+    mean_saved = statistics.mean(r["share"] for r in results)
+    ratios = [r["ratio"] for r in results]
+    under = max(-d for r in results for d, _ in r["deltas"])
+    under_t = max(t for r in results for _, t in r["deltas"])
     print(
-        f"\nbits saved, averaged over the clips: {mean_saved:.1f} % (goal >= {GOAL_SAVED:g} %: "
-        f"{'ok' if mean_saved >= GOAL_SAVED else 'MISSED'})"
+        f"\nbits saved at target, averaged over the clips: {mean_saved:.1f} % (goal >= "
+        f"{GOAL_SAVED:g} %: {'ok' if mean_saved >= GOAL_SAVED else 'MISSED'})"
     )
+    equal = [r["equal"] for r in results if r["equal"] is not None]
+    if equal:
+        saved = [e[0] for e in equal if not math.isnan(e[0])]
+        mean_equal = statistics.mean(saved) if saved else math.nan
+        each = ", ".join(f"{e[0]:.1f}" for e in equal)
+        worst = max(e[2] for e in equal)
+        print(
+            f"bits saved at equal quality (each rung aimed at the fixed rung's score), "
+            f"averaged over the clips: {mean_equal:.1f} % ({each}; rungs compared "
+            f"{', '.join(str(e[1]) for e in equal)}; goal >= {GOAL_SAVED:g} %: "
+            f"{'ok' if mean_equal >= GOAL_SAVED else 'MISSED'}); largest shortfall under the "
+            f"fixed rung {worst:.2f} VMAF ({'ok' if worst <= 1 else 'MISSED'})"
+        )
     print(
-        f"largest shortfall of a per-title rung under the fixed rung: {under:.2f} VMAF "
-        f"({'ok' if under <= 1 else 'MISSED'}); under min(fixed rung, its target): "
+        f"largest shortfall of a per-title rung (at target) under the fixed rung: {under:.2f} "
+        f"VMAF ({'ok' if under <= 1 else 'MISSED'}); under min(fixed rung, its target): "
         f"{under_t:.2f} ({'ok' if under_t <= 1 else 'MISSED'})"
     )
     print(
         f"analysis / top rung's encode (CPU) at {args.duration:g} s of title: "
         f"{', '.join(f'{r:.2f}' for r in ratios)} "
-        f"(goal <= {GOAL_RATIO:g}x: {'ok' if max(ratios) <= GOAL_RATIO else 'MISSED'})"
+        f"(goal <= {GOAL_RATIO:g}x: {'ok' if max(ratios) <= GOAL_RATIO else 'MISSED'}); "
+        f"load average {os.getloadavg()}"
     )
     return 0
 

@@ -6,7 +6,8 @@ encode and its scoring re-encode once a ladder whose rungs missed their target.
    probe encodes at the fixed ladder's rung sizes (not the smallest of four or more) and
    a few CRFs, each scored with VMAF (``reelflow.media.pertitle``), and, if
    ``PROBE_EXTEND_CRFS`` names any (none by default), more CRFs past the last for the
-   sizes whose cheapest probe still reaches the target (``probe_title``); the rungs
+   sizes whose cheapest probe still reaches the target (``probe_title``), with fewer
+   scenes and sizes on a short title (``fit_probes``); the rungs
    chosen on the hull (``reelflow.planner.pertitle.choose_rungs``) replace
    ``VideoRendition.width/height/bitrate`` of the work's ladder, each rung encoded at the
    probes' CRF for its bitrate, capped (VBV) at twice it: an average-bitrate encode at
@@ -98,6 +99,57 @@ PROBE_SKIP_SMALLEST = True
 PROBE_SKIP_MIN_SIZES = 3
 PROBE_EXTEND_CRFS: tuple[int, ...] = ()
 
+# The analysis follows the title's length: a short title must not pay an analysis larger
+# than its own encode. The analysis' cost is mostly its probe encodes, counted as seconds
+# of the largest probed size (``probe_cost``: scenes x scene seconds x CRFs x the probed
+# sizes' pixels over the largest's); the top rung's encode is the title's seconds at that
+# size. ``fit_probes`` keeps the probes within PROBE_SHARE of the title's seconds: fewer
+# scenes first (down to one), then the middle sizes (the smallest and the largest probed
+# stay: the hull's two ends, the lowest and the top rung's). The CRFs stay: two CRFs or shorter
+# scenes moved the choice more than 1 VMAF (docs/quality.md, "lever by lever"). Measured
+# before the rule (8 s 1080p bench clips; 3 x 1 s scenes, 3 sizes, 3 CRFs: 15.25 s of
+# probes for 8 s of title), the analysis' CPU over the top rung's encode CPU came to about
+# 1.6 x probe_cost / the title's seconds (2.7-3.3x), so 0.5 aims near 0.8x; the whole
+# analysis fits from 30.5 s of title on the 4-rung 1080p ladder (docs/quality.md, "The
+# analysis follows the title's length"). 0 = off.
+PROBE_SHARE = 0.5
+
+Size = tuple[int, int]
+
+
+def probe_cost(scenes: int, scene_seconds: float, sizes: Sequence[Size], crfs: int) -> float:
+    """The probes' encoded seconds, counted at the largest of ``sizes`` (a probe of a
+    quarter of its pixels counts a quarter)."""
+    if not sizes:
+        return 0.0
+    top = max(w * h for w, h in sizes)
+    return scenes * scene_seconds * crfs * sum(w * h for w, h in sizes) / top
+
+
+def fit_probes(
+    duration: float, options: ProbeOptions, sizes: Sequence[Size]
+) -> tuple[ProbeOptions, list[Size]]:
+    """``options`` and ``sizes`` cut to a ``duration``-second title (the rule above): fewer
+    scenes, then fewer middle sizes, until ``probe_cost`` is at most ``PROBE_SHARE`` of
+    ``duration``; never under one scene and the smallest and largest of ``sizes`` (a title
+    too short for even those gets them). Unchanged when the whole analysis fits or the
+    rule is off."""
+    kept = list(sizes)
+    if PROBE_SHARE <= 0 or duration <= 0 or not kept:
+        return options, kept
+    budget = PROBE_SHARE * duration
+    scenes = options.scenes
+
+    def cost() -> float:
+        return probe_cost(scenes, options.scene_seconds, kept, len(options.crfs))
+
+    while scenes > 1 and cost() > budget:
+        scenes -= 1
+    while len(kept) > 2 and cost() > budget:
+        by_pixels = sorted(kept, key=lambda s: s[0] * s[1])
+        kept.remove(by_pixels[-2])  # the largest middle size: the most cost, one step
+    return (options if scenes == options.scenes else replace(options, scenes=scenes)), kept
+
 
 def probe_options(job: JobPayload, work: LadderWork) -> ProbeOptions:
     """The probes of a job's analysis (the constants above), with the ladder's keyframe
@@ -149,12 +201,19 @@ def probe_title(
     timeout: float,
     cancel: threading.Event | None = None,
 ) -> list[RatePoint]:
-    """The analysis' points: ``rungs``' sizes (``probe_sizes``) at ``options.crfs``, then
-    at each of ``PROBE_EXTEND_CRFS`` in turn the sizes whose cheapest probe still reaches
+    """The analysis' points: ``rungs``' sizes (``probe_sizes``) at ``options.crfs``, with
+    the scenes and sizes cut to the title's length (``fit_probes``), then at each of
+    ``PROBE_EXTEND_CRFS`` in turn the sizes whose cheapest probe still reaches
     ``target_vmaf`` (``extend_sizes``), until none does."""
+    wanted = probe_sizes(rungs)
+    fitted, sizes = fit_probes(info.duration or 0.0, options, wanted)
+    if fitted is not options or sizes != wanted:
+        log.info("per-title analysis cut to a %.1f s title: %d scene(s) of %g s at %s",
+                 info.duration or 0.0, fitted.scenes, fitted.scene_seconds,
+                 ", ".join(f"{w}x{h}" for w, h in sizes))  # fmt: skip
+    options = fitted
     points = measure_points(
-        runner, src, info, probe_sizes(rungs), where, timeout=timeout, options=options,
-        cancel=cancel,
+        runner, src, info, sizes, where, timeout=timeout, options=options, cancel=cancel,
     )  # fmt: skip
     for crf in PROBE_EXTEND_CRFS:
         sizes = extend_sizes(points, target_vmaf, crf)

@@ -118,15 +118,22 @@ def choose_rungs(
     points: Iterable[RatePoint],
     rungs: Sequence[VideoRendition],
     target_vmaf: float = DEFAULT_TARGET_VMAF,
+    *,
+    aims: Sequence[float] | None = None,
 ) -> list[RungChoice]:
     """One choice per rung of ``rungs`` (a ``ResolvedLadder``'s video, smallest first, the
-    fixed ladder), in the same order (module rules).
+    fixed ladder), in the same order (module rules). ``aims``: one VMAF per rung (same
+    order) aimed at instead of ``target_vmaf`` and ``STEP_VMAF`` steps below it, each
+    held to the best score reached (the benchmark aims each rung at the fixed ladder's
+    achieved score: bits saved at equal quality; not offered to users).
 
     Raises:
-        ValueError: no rung, or no usable point.
+        ValueError: no rung, or no usable point, or ``aims`` not one per rung.
     """
     if not rungs:
         raise ValueError("no rung to choose for")
+    if aims is not None and len(aims) != len(rungs):
+        raise ValueError("one aim per rung")
     measured = list(points)
     hull_sizes = {p.size for p in upper_hull(measured)}
     by_size = {s: c for s, c in curves(measured).items() if s in hull_sizes and c}
@@ -137,9 +144,15 @@ def choose_rungs(
     cap = max(s[0] * s[1] for s in by_size)
     choices: list[RungChoice] = []
     above: float | None = None
-    for rung in reversed(rungs):
+    for k, rung in enumerate(reversed(rungs)):
+        if aims is not None:
+            aim = min(aims[len(rungs) - 1 - k], best.vmaf)
         found = _reach(by_size, aim, cap)
-        size, kbps = found if found is not None else (best.size, best.kbps)
+        if found is None:  # the best point within the cap (only ``aims`` can ask above it)
+            top = max((c[-1] for s, c in by_size.items() if s[0] * s[1] <= cap),
+                      key=lambda p: (p.vmaf, -p.kbps))  # fmt: skip
+            found = (top.size, top.kbps)
+        size, kbps = found
         if above is not None and kbps > above * MAX_STEP_RATIO:
             kbps = above * MAX_STEP_RATIO
         choices.append(_choice(rung, size, kbps, by_size))

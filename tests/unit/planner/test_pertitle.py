@@ -99,6 +99,27 @@ def test_a_target_out_of_reach_takes_the_best_probe() -> None:
     assert (top.width, top.height, top.kbps, top.predicted_vmaf) == (*BIG, 3200, 96)
 
 
+def test_each_rung_can_aim_at_its_own_score() -> None:
+    # the benchmark's equal-quality run: each rung aims at the fixed rung's score
+    low, mid, top = choose_rungs(POINTS, FIXED, target_vmaf=50, aims=[75, 85, 92])
+    assert (top.width, top.height, top.kbps, top.predicted_vmaf) == (*BIG, 1600, 92)
+    assert (mid.width, mid.height, mid.kbps, mid.predicted_vmaf) == (*SMALL, 800, 85)
+    assert (low.width, low.height) == SMALL
+    assert low.kbps == round(200 * 2**0.5) and low.predicted_vmaf == pytest.approx(75, abs=0.05)
+
+
+def test_an_aim_above_every_probe_within_the_cap_takes_the_best_of_those() -> None:
+    # the middle rung went to the small size; the low rung's 88 is out of its reach (87 at
+    # most): the small size's best probe, held under the rung above, never the big size
+    low, mid, _ = choose_rungs(POINTS, FIXED, aims=[88, 85, 96])
+    assert (mid.width, mid.height) == SMALL
+    assert (low.width, low.height) == SMALL
+    assert low.kbps == round(mid.kbps * MAX_STEP_RATIO)
+    assert low.predicted_vmaf < 88
+    with pytest.raises(ValueError, match="one aim per rung"):
+        choose_rungs(POINTS, FIXED, aims=[80, 90])
+
+
 def test_no_rung_or_no_point_is_refused() -> None:
     with pytest.raises(ValueError, match="no rung"):
         choose_rungs(POINTS, [])
