@@ -159,13 +159,19 @@ def probe_options(job: JobPayload, work: LadderWork) -> ProbeOptions:
     video = info.primary_video if info is not None else None
     rate = (video.fps if video is not None else 0.0) or work.ladder.fps
     keyint = max(1, round(rate * work.ladder.segment_seconds)) if rate else 0
+    return _probe_options(job, keyint)
+
+
+def _probe_options(job: JobPayload, keyint: int) -> ProbeOptions:
+    """The analysis' probes (the constants above) with a keyframe interval (frames of the
+    source's rate; 0: the encoder's) and the job's preset and thread cap."""
     return ProbeOptions(
         scenes=PROBE_SCENES,
         scene_seconds=PROBE_SCENE_SECONDS,
         crfs=PROBE_CRFS,
         preset=PROBE_PRESET or job.video_preset or "medium",
         threads=job.ffmpeg_threads,
-        keyint=keyint,
+        keyint=max(0, keyint),
         quality=QualityOptions(subsample=PROBE_SUBSAMPLE, threads=job.ffmpeg_threads or 2),
     )
 
@@ -531,15 +537,7 @@ def set_probe_options(job: JobPayload, top: TranscodeWork) -> ProbeOptions:
     keyint = 0
     if template is not None and template.gop:
         keyint = template.gop if template.gop_unit == "frame" else round(rate * template.gop)
-    return ProbeOptions(
-        scenes=PROBE_SCENES,
-        scene_seconds=PROBE_SCENE_SECONDS,
-        crfs=PROBE_CRFS,
-        preset=PROBE_PRESET or job.video_preset or "medium",
-        threads=job.ffmpeg_threads,
-        keyint=max(0, keyint),
-        quality=QualityOptions(subsample=PROBE_SUBSAMPLE, threads=job.ffmpeg_threads or 2),
-    )
+    return _probe_options(job, keyint)
 
 
 def _chosen(work: TranscodeWork, kbps: int, width: int, height: int, crf: float) -> TranscodeWork:
