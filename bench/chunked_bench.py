@@ -37,6 +37,11 @@ concurrency 1, the scheduler in this process (``Scheduler`` + ``CeleryExecutor``
     each chunk's CPU per source second over the one-shot's (its CPU less the audio's), the
     chunks' total ratio, and the split's CPU. CPU seconds hold on a loaded machine where
     wall times do not. ``--seek-by-time`` plans no keyframe seek (as before it).
+(e) **The split, one job vs several** (``--only e``), without Celery: (b)'s clip, the split
+    jobs' own work (``scan_frames``, scdet around each boundary, ``find_boundaries``) as one
+    job over every boundary, then as jobs of at most ``--split-boundaries`` boundaries (1
+    when that covers them all) run side by side in processes of their own; wall, CPU, the
+    packet scan's seconds, and whether the assembled plans are identical.
 
 Missed goals are reported, never asserted; a task that does not succeed stops the bench
 with exit code 1. The machine is shared: the load average is printed before and after.
@@ -45,6 +50,7 @@ with exit code 1. The machine is shared: the load average is printed before and 
     .venv/bin/python bench/chunked_bench.py --only a --quick   # (a) on a 720p 4 s clip
     .venv/bin/python bench/chunked_bench.py --only b --duration 60 --preset veryfast
     .venv/bin/python bench/chunked_bench.py --only d --duration 60 --chunk-seconds 10
+    .venv/bin/python bench/chunked_bench.py --only e --duration 180 --chunk-seconds 30
 """
 
 from __future__ import annotations
@@ -82,7 +88,11 @@ from reelflow.executors.jobs import JobRuntime
 from reelflow.executors.local import LocalExecutor
 from reelflow.media.chunks import (
     FrameScan,
+    assemble_plan,
     audio_command,
+    boundary_ranges,
+    chunk_count,
+    find_boundaries,
     fused_chunk_command,
     output_frame_times,
     plan_chunks,
@@ -97,7 +107,7 @@ from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets import PresetLookup
 from reelflow.presets.default_workflow import default_media_process_task
-from reelflow.specs.chunks import ChunkPlan
+from reelflow.specs.chunks import ChunkPlan, SplitFound
 from reelflow.specs.requests import TaskRequest, TaskSource
 from reelflow.specs.states import TaskState
 from reelflow.specs.tasks import MediaProcessTask
@@ -370,6 +380,17 @@ class Costs:
     # How much slower an encoder runs beside another on this machine than alone (the
     # two-encoder check): the chunk jobs of (b) ran two at a time, the serial run alone.
     contention: float = 1.0
+    # The split's fixed part, per split job: one packet scan of (b)'s source (demux only,
+    # in this process; it scales with the length), and how many split jobs (b) ran.
+    scan: float = 0.0
+    splits: int = 1
+    per_split: int = 8  # boundaries per split job (REELFLOW_CHUNK_SPLIT_BOUNDARIES)
+
+    @property
+    def per_boundary(self) -> float:
+        """The split's seconds per boundary: its scene scans (its jobs less their scans)."""
+        boundaries = max(1, len(self.video) - 1)
+        return max(0.0, self.split - self.splits * self.scan) / boundaries
 
 
 def encoder_ceiling(
@@ -445,6 +466,7 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         chunking = {
             "chunk_seconds": args.chunk_seconds,
             "chunk_first_pass": args.first_pass,
+            "chunk_split_boundaries": args.split_boundaries,
             **threads,
         }
         chunking["cluster_slots"] = 2
@@ -506,10 +528,22 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         f"the serial time (goal <= {GOAL_OVERHEAD:.0%}: "
         f"{'met' if overhead <= GOAL_OVERHEAD else 'MISSED'})"
     )
+    splits = roles.count("split")
+    split_wall = max(
+        (j.seconds for j in best.jobs if j.kind == "split"), default=0.0
+    )  # the jobs ran side by side: the longest is the split's wall at best
     placed = schedule([*video, audio], 2)
-    gap = max(0.0, (t2 - split - join - placed) / (len(video) + 3))
+    gap = max(0.0, (t2 - split_wall - join - placed) / (len(video) + 3))
     contention = max(1.0, 2 / ceiling)
-    costs = Costs(args.duration, args.chunk_seconds, t1, video, split, audio, join, gap, contention)
+    scan = scan_seconds(clip)
+    costs = Costs(
+        args.duration, args.chunk_seconds, t1, video, split, audio, join, gap, contention,
+        scan=scan, splits=splits, per_split=args.split_boundaries,
+    )  # fmt: skip
+    print(
+        f"  split: {splits} job(s), {split:.1f} s in all; one packet scan of the source "
+        f"(demux only) {scan:.2f} s, so {costs.per_boundary:.2f} s per boundary"
+    )
     part_c(costs, args.model_chunk_seconds or args.chunk_seconds)
 
 
@@ -560,6 +594,105 @@ def split_clip(
         frames, scan.end, seconds, keyframes=scan.keyframes, scenes=scenes, window=seconds / 4
     )
     return plan, scan, split
+
+
+def scan_seconds(clip: Path, runs: int = 3) -> float:
+    """Seconds of one packet scan of ``clip`` (``scan_frames``: demux only, what every split
+    job does first), median of ``runs``."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        scan_frames(clip)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def split_range(
+    ffmpeg: str, clip: str, fps: float, seconds: float, first: int, last: int, work_dir: str
+) -> tuple[SplitFound, float]:
+    """One split job's work, as ``executors/chunks.py`` does it (the packets, the count from
+    them, scdet around each boundary of the range, ``find_boundaries``), in a process of its
+    own; (what it found, its packet scan's seconds)."""
+    start = time.perf_counter()
+    scan = scan_frames(clip)
+    scanned = time.perf_counter() - start
+    count = chunk_count(scan.end, seconds)
+    look = min(seconds / 4, SCENE_REACH)
+    last = min(count - 1, last or count - 1)
+    scenes: list[float] = []
+    for k in range(first, last + 1):
+        printed = Path(work_dir) / f"scenes{k}.txt"
+        target = k * scan.end / count
+        args = scene_command(clip, target - look, 2 * look, printed, threads=1)
+        subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", *args], check=True)
+        if printed.exists():
+            scenes += scene_times(printed.read_text(encoding="utf-8"), scan.offset)
+    frames = output_frame_times(scan.end, fps)
+    found = find_boundaries(
+        frames, scan.end, seconds, keyframes=scan.keyframes, scenes=scenes, window=seconds / 4,
+        first=first, last=last,
+    )  # fmt: skip
+    return found, scanned
+
+
+def part_e(args: argparse.Namespace, root: Path, base: Settings) -> None:
+    """The split: one split job over every boundary vs split jobs of at most
+    ``--split-boundaries`` boundaries run side by side (one process each, as many at once as
+    this process may use CPUs); wall and CPU (the processes and their FFmpeg children), and
+    whether the plans are identical."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    ffmpeg = str(find_ffmpeg(base.ffmpeg))
+    clip = root / "e" / "long.mp4"
+    make_scenes(find_ffmpeg(base.ffmpeg), clip, args.duration, args.scene_seconds)
+    fps = 25.0  # the default renditions' output rate on this 25 fps source
+    seconds = args.chunk_seconds
+    boundaries = chunk_count(probe(clip).duration or 0.0, seconds) - 1
+    per_split = args.split_boundaries if 0 < args.split_boundaries < boundaries else 1
+    slots = len(os.sched_getaffinity(0))
+    print(
+        f"(e) the split of one 1280x720 {args.duration:g} s source in chunks of {seconds:g} s "
+        f"({boundaries} boundaries): one split job vs jobs of at most {per_split} "
+        f"boundaries, {slots} at once; {args.runs} interleaved run(s), medians"
+    )
+    results: dict[str, list[tuple[float, float, ChunkPlan | None, float]]] = {}
+    for _ in range(args.runs):
+        for label, ranges, pool in (
+            ("one split job", [(1, 0)], 1),
+            (f"{len(boundary_ranges(boundaries, per_split))} split jobs",
+             boundary_ranges(boundaries, per_split), slots),
+        ):  # fmt: skip
+            before = children_cpu()
+            start = time.perf_counter()
+            work_dir = root / "e" / uuid.uuid4().hex[:8]
+            work_dir.mkdir()
+            with ProcessPoolExecutor(max_workers=pool) as executor:
+                futures = [
+                    executor.submit(
+                        split_range, ffmpeg, str(clip), fps, seconds, x, y, str(work_dir)
+                    )
+                    for x, y in ranges
+                ]
+                done = [future.result() for future in futures]
+            wall = time.perf_counter() - start
+            cpu = children_cpu() - before
+            plan = assemble_plan([found for found, _ in done], seconds)
+            scan = statistics.median(scanned for _, scanned in done)
+            results.setdefault(label, []).append((wall, cpu, plan, scan))
+    plans = {label: runs[0][2] for label, runs in results.items()}
+    for label, runs in results.items():
+        wall = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[1] for r in runs)
+        scan = statistics.median(r[3] for r in runs)
+        print(
+            f"  {label:<14} wall {wall:6.2f} s, CPU {cpu:6.2f} s (processes and FFmpeg); "
+            f"a packet scan {scan:.2f} s ({scan * MODEL_SOURCE / args.duration:.1f} s for a "
+            f"{MODEL_SOURCE / 3600:g}-hour source)"
+        )
+    first, *rest = plans.values()
+    same = all(plan == first for plan in rest)
+    starts = ", ".join(f"{c.start:g}" for c in first.chunks) if first else "none"
+    print(f"  plans identical: {'yes' if same else 'NO'} (chunks at {starts} s)")
 
 
 def part_d(args: argparse.Namespace, root: Path, base: Settings) -> None:
@@ -675,9 +808,15 @@ def predict(
         per_chunk /= costs.contention
     serial = costs.serial * scale
     jobs = [per_chunk + costs.gap] * chunks + [costs.audio * scale + costs.gap]
-    # The split looks for a scene cut in a window of its own around each boundary: its cost
-    # follows the boundaries, not the length.
-    split = costs.split / max(1, len(costs.video) - 1) * max(1, chunks - 1)
+    # The split looks for a scene cut in a window of its own around each boundary (a cost
+    # that follows the boundaries), in split jobs of at most ``per_split`` boundaries run
+    # side by side, each scanning the packets first (a cost that follows the length).
+    ranges = boundary_ranges(chunks - 1, costs.per_split)
+    split_jobs = [
+        costs.scan * scale + costs.per_boundary * ((last or chunks - 1) - first + 1) + costs.gap
+        for first, last in ranges
+    ]
+    split = schedule(split_jobs, workers)
     chunked = split + costs.gap + schedule(jobs, workers) + costs.join * scale + costs.gap
     return serial, chunked, chunks
 
@@ -688,7 +827,9 @@ def part_c(costs: Costs, chunk_seconds: float) -> None:
         f"(c) model: a {hours:g}-hour source, chunks of {chunk_seconds:g} s, from (b): "
         f"{sum(costs.video) / costs.source:.2f} encode-s per source-s in chunks, serial "
         f"{costs.serial / costs.source:.2f} s per source-s, split "
-        f"{costs.split / max(1, len(costs.video) - 1):.2f} s per boundary, audio "
+        f"{costs.per_boundary:.2f} s per boundary in jobs of at most {costs.per_split or 'all'} "
+        f"boundaries side by side, each first scanning the packets "
+        f"({costs.scan * MODEL_SOURCE / costs.source:.1f} s for the model's source), audio "
         f"{costs.audio:.1f} s and join {costs.join:.1f} s per {costs.source:g} s of source "
         f"(scaled with the length), {costs.gap:.2f} s a job between jobs"
     )
@@ -720,7 +861,15 @@ def part_c(costs: Costs, chunk_seconds: float) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--only", choices=["a", "b", "d"], help="run only (a), only (b)+(c), or only (d)"
+        "--only",
+        choices=["a", "b", "d", "e"],
+        help="run only (a), only (b)+(c), only (d), or only (e)",
+    )
+    parser.add_argument(
+        "--split-boundaries",
+        type=int,
+        default=Settings.model_fields["chunk_split_boundaries"].default,
+        help="(b), (c), (e): boundaries per split job (REELFLOW_CHUNK_SPLIT_BOUNDARIES)",
     )
     parser.add_argument("--runs", type=int, default=2, help="interleaved runs (medians)")
     parser.add_argument("--tasks", type=int, default=2, help="(a): tasks a run")
@@ -779,6 +928,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             part_b(args, root, base, env)
         if args.only in (None, "d"):
             part_d(args, root, base)
+        if args.only == "e":
+            part_e(args, root, base)
         print(f"load average (1 min) before {load:.2f}, after {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     # chunk's own first 2 s (off, the default): both keep the seams within the quality bar
     # (docs/chunking.md); the first pass costs about 1.5x the CPU of the chunks.
     chunk_first_pass: bool = False
+    # At most this many chunk boundaries per split job: a long output's split (a scene scan
+    # around each boundary) runs as several jobs at once, each a contiguous range of the
+    # boundaries (docs/chunking.md, "The split in parallel"); 0: one split job per output.
+    chunk_split_boundaries: int = Field(default=8, ge=0, le=100_000)
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     max_attempts: int = Field(default=3, ge=1, le=20)

@@ -19,11 +19,20 @@ from sqlalchemy.orm import Session
 from reelflow.catalog.triggered import record_keys
 from reelflow.db.models import Job, Task
 from reelflow.engine.chunk_parts import siblings, split_id
-from reelflow.engine.chunking import AUDIO_SHARE, VIDEO_SHARE, generation_prefix
+from reelflow.engine.chunking import AUDIO_SHARE, CHUNK_FAILED, VIDEO_SHARE, generation_prefix
+from reelflow.engine.outcomes import fail_subtasks
 from reelflow.engine.planning import Planning
 from reelflow.engine.store import subtasks_of
 from reelflow.engine.transitions import move_job
-from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, ladder_part_name, part_name
+from reelflow.media.chunks.plan import assemble_plan
+from reelflow.specs.chunks import (
+    ChunkedJob,
+    ChunkPlan,
+    ChunkRole,
+    SplitFound,
+    ladder_part_name,
+    part_name,
+)
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState
 from reelflow.specs.works import LadderWork, TranscodeWork
@@ -48,8 +57,40 @@ class ChunkNodes:
         if part is None:
             return False
         if part.role is ChunkRole.SPLIT:
-            return self._split(session, task, job, payload, part, result.chunk_plan, now)
+            if result.split_found is None:  # a ladder's split: the whole plan, one job
+                return self._split(session, task, job, payload, part, result.chunk_plan, now)
+            return self._maybe_plan(session, task, job, payload, part, result.split_found, now)
         return self._maybe_join(session, task, job, payload, part, now)
+
+    def _maybe_plan(
+        self,
+        session: Session,
+        task: Task,
+        job: Job,
+        payload: JobPayload,
+        part: ChunkedJob,
+        found: SplitFound,
+        now: datetime,
+    ) -> bool:
+        """Keep what this split job found in its row; once every split job of the group has
+        succeeded, plan the chunks from what they all found (the plan one split job over
+        every boundary makes: ``assemble_plan``)."""
+        part = part.model_copy(update={"found": found})
+        job.payload = {**job.payload, "chunked": part.model_dump(mode="json")}
+        splits = [
+            (other, p) for other, p in siblings(session, job, part) if p.role is ChunkRole.SPLIT
+        ]
+        if any(other.state is not JobState.SUCCEEDED for other, _ in splits):
+            return False
+        founds = [found if other.id == job.id else p.found for other, p in splits]
+        lead_job, lead = splits[0]
+        try:
+            plan = assemble_plan([f for f in founds if f is not None], part.chunk_seconds)
+        except ValueError as exc:
+            why = f"the split jobs of this output disagree: {exc}"
+            fail_subtasks(subtasks_of(task, job.subtasks), CHUNK_FAILED, why, now)
+            return False
+        return self._split(session, task, lead_job, payload, lead, plan, now)
 
     def _split(
         self,
@@ -70,7 +111,10 @@ class ChunkNodes:
             self._point(task, indices, added)
             return True
         prefix = generation_prefix(part, job.id)
-        base = part.model_copy(update={"split": job.id, "prefix": prefix})
+        base = part.model_copy(
+            update={"split": job.id, "prefix": prefix, "first_boundary": 1, "last_boundary": 0,
+                    "lead": 0, "found": None}
+        )  # fmt: skip
         if part.bucket:
             # Temporary keys of the output bucket: never a new upload for a trigger.
             name = ladder_part_name if isinstance(works[0], LadderWork) else part_name

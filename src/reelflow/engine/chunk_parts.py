@@ -28,8 +28,11 @@ def part_of(job: Job) -> ChunkedJob | None:
 
 
 def split_id(job: Job, part: ChunkedJob) -> int:
-    """The SPLIT job's id that names the group's current generation."""
-    return job.id if part.role is ChunkRole.SPLIT else part.split
+    """The SPLIT job's id that names the group's current generation (of several split jobs,
+    the first's: ``lead``)."""
+    if part.role is ChunkRole.SPLIT:
+        return part.lead or job.id
+    return part.split
 
 
 def siblings(session: Session, job: Job, part: ChunkedJob) -> list[tuple[Job, ChunkedJob]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from reelflow.config import Settings
 from reelflow.media.chunks.command import chunkable
-from reelflow.media.chunks.plan import should_chunk
+from reelflow.media.chunks.plan import boundary_ranges, chunk_count, should_chunk
 from reelflow.media.ladder.chunked import ladder_chunkable
 from reelflow.specs.chunks import ChunkedJob, ChunkRole
 from reelflow.specs.media import MediaInfo
@@ -122,6 +122,25 @@ def split_of(
     )
 
 
+def split_parts(
+    task_id: str, works: Sequence[TranscodeWork | LadderWork], info: MediaInfo, settings: Settings
+) -> list[ChunkedJob]:
+    """The SPLIT jobs of a group: one per range of at most ``chunk_split_boundaries``
+    boundaries (counted from the probed duration; each split job counts again from its own
+    scan, and the last range runs through the last boundary it finds), so that many workers
+    scan a long source's boundaries at once. A ladder's split is pure arithmetic on its
+    segment borders: one job."""
+    part = split_of(task_id, works, settings)
+    if isinstance(works[0], LadderWork):
+        return [part]
+    count = chunk_count(info.duration or 0.0, settings.chunk_seconds)
+    ranges = boundary_ranges(count - 1, settings.chunk_split_boundaries)
+    return [
+        part.model_copy(update={"first_boundary": first, "last_boundary": last})
+        for first, last in ranges
+    ]
+
+
 def generation_prefix(part: ChunkedJob, split: int) -> str:
     """The prefix of the parts planned by the split job ``split``: each generation of a
     group (a retried task splits again) has its own, so removing a failed one's parts
@@ -132,11 +151,15 @@ def generation_prefix(part: ChunkedJob, split: int) -> str:
 
 
 def describe_part(part: ChunkedJob, count: int | None = None) -> str:
-    """A part as a person reads it in an error: "chunk 2 of 3 (4.00-6.00 s)"."""
+    """A part as a person reads it in an error: "chunk 2 of 3 (4.00-6.00 s)", "the split
+    step (boundaries 9-16)" (one of several split jobs)."""
     if part.role is ChunkRole.VIDEO and part.chunk is not None:
         chunk = part.chunk
         of = f" of {count}" if count else ""
         return f"chunk {chunk.index}{of} ({chunk.start:.2f}-{chunk.end:.2f} s)"
+    if part.role is ChunkRole.SPLIT and (part.first_boundary > 1 or part.last_boundary):
+        last = str(part.last_boundary) if part.last_boundary else "the last"
+        return f"the split step (boundaries {part.first_boundary}-{last})"
     return f"the {part.role.value} step"
 
 
@@ -151,4 +174,5 @@ __all__ = [
     "generation_prefix",
     "parts_place",
     "split_of",
+    "split_parts",
 ]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from reelflow.catalog.triggered import record_outputs
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.chunking import Groups, chunk_groups, split_of
+from reelflow.engine.chunking import Groups, chunk_groups, split_parts
 from reelflow.engine.outcomes import INTERNAL_ERROR, fail_subtasks
 from reelflow.engine.transitions import move_subtask
 from reelflow.errors import ReelflowError
@@ -110,12 +110,17 @@ class Planning:
             chunked: set[int] = set()
             for group in split.groups:
                 indices = [work.index for work in group]
-                part = split_of(task.id, group, self._settings)
-                job = self.add_job(
-                    session, task, JobKind.CHUNK, indices, now, info, group, chunked=part
-                )
+                lead: Job | None = None
+                for ranged in split_parts(task.id, group, info, self._settings):
+                    # The others name the first: one generation of the group.
+                    part = ranged.model_copy(update={"lead": lead.id}) if lead else ranged
+                    job = self.add_job(
+                        session, task, JobKind.CHUNK, indices, now, info, group, chunked=part
+                    )
+                    lead = lead or job
+                assert lead is not None
                 for index in indices:
-                    by_index[index].job_id = job.id
+                    by_index[index].job_id = lead.id
                 chunked.update(indices)
             rest = [index for index in planned.subtasks if index not in chunked]
             if rest:

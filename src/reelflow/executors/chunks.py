@@ -34,10 +34,11 @@ from reelflow.executors.outputs import commit_work
 from reelflow.executors.quality import Scored, ScoringPlan, score_works, scored, scored_output
 from reelflow.media.chunks import (
     audio_command,
+    chunk_count,
+    find_boundaries,
     fused_chunk_command,
     join,
     output_frame_times,
-    plan_chunks,
     scan_frames,
     scene_command,
     scene_times,
@@ -46,7 +47,7 @@ from reelflow.media.chunks import (
 from reelflow.media.command import WorkFiles
 from reelflow.media.progress import Progress
 from reelflow.media.quality import Rendition, build_quality_command
-from reelflow.specs.chunks import ChunkedJob, ChunkPlan, ChunkRole, part_name
+from reelflow.specs.chunks import ChunkedJob, ChunkRole, SplitFound, part_name
 from reelflow.specs.jobs import JobPayload, JobResult, SubTaskOutcome
 from reelflow.specs.ladders import VideoRendition
 from reelflow.specs.works import LadderWork, TranscodeWork
@@ -161,8 +162,8 @@ class ChunkJobs:
             return LadderChunks(self._runtime)(job, ctx, src, ladders[0], part, work_dir)
         works = [w for w in job.works if isinstance(w, TranscodeWork)]
         if part.role is ChunkRole.SPLIT:
-            plan = self._split(job, ctx, src, works, part, work_dir)
-            return JobResult(job_id=job.job_id, ok=True, chunk_plan=plan)
+            found = self._split(job, ctx, src, works, part, work_dir)
+            return JobResult(job_id=job.job_id, ok=True, split_found=found)
         if part.role is ChunkRole.VIDEO:
             self._video(job, ctx, src, works, part, work_dir)
         elif part.role is ChunkRole.AUDIO:
@@ -175,28 +176,35 @@ class ChunkJobs:
     def _split(
         self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
         part: ChunkedJob, work_dir: Path,
-    ) -> ChunkPlan | None:  # fmt: skip
+    ) -> SplitFound:  # fmt: skip
+        """The boundaries of this job's range (``part.first_boundary`` ..
+        ``last_boundary``): every split job of the group scans the packets (demux only) and
+        computes the chunk count from that scan, so they agree; a range past the count
+        finds nothing."""
         scan = scan_frames(src)
         fps = works[0].fps
         frames = output_frame_times(scan.end, fps) if fps else list(scan.times)
         seconds = part.chunk_seconds
         if not should_chunk(scan.end, seconds):
-            return None
-        count = int(scan.end // seconds)
+            return SplitFound(count=0, end=scan.end)
+        count = chunk_count(scan.end, seconds)
+        first = max(1, part.first_boundary)
+        last = min(count - 1, part.last_boundary or count - 1)
         reach = seconds / 4
         look = min(reach, SCENE_REACH)
         scenes: list[float] = []
-        for k in range(1, count):
+        for n, k in enumerate(range(first, last + 1)):
             target = k * scan.end / count
             printed = work_dir / f"scenes{k}.txt"
             args = scene_command(src, target - look, 2 * look, printed, threads=job.ffmpeg_threads)
             self._runtime.runner.run(args, timeout=job.timeout, cancel=ctx.cancel)
             if printed.exists():
                 scenes += scene_times(printed.read_text(encoding="utf-8"), scan.offset)
-            ctx.progress(95.0 * k / count)
-        return plan_chunks(
-            frames, scan.end, seconds, keyframes=scan.keyframes, scenes=scenes, window=reach
-        )
+            ctx.progress(95.0 * (n + 1) / (last - first + 1))
+        return find_boundaries(
+            frames, scan.end, seconds, keyframes=scan.keyframes, scenes=scenes, window=reach,
+            first=first, last=last,
+        )  # fmt: skip
 
     def _video(
         self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],

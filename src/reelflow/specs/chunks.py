@@ -56,6 +56,35 @@ class ChunkPlan(ChunkData):
         return sum(chunk.frames for chunk in self.chunks)
 
 
+class Boundary(ChunkData):
+    """Where chunk boundary ``k`` (1..count-1, aimed at ``k * end / count``) fell: the
+    output frame it starts (``frame``: its index, ``start``: its time), the cut halfway
+    between that frame and the one before, and what ``Chunk`` records of a chunk starting
+    there (``plan_chunks``)."""
+
+    k: int
+    frame: int
+    start: float
+    cut: float
+    at_keyframe: bool = False
+    keyframe_seek: int | None = None
+
+
+class SplitFound(ChunkData):
+    """What one SPLIT job found (``JobResult.split_found``; kept in its row's
+    ``ChunkedJob.found``): the boundaries of its range, and the scan every split job of the
+    group computes alike (the chunk count aimed at, the output's end, its first frame's
+    time and its frame count), from which the engine assembles the plan
+    (``reelflow.media.chunks.plan.assemble_plan``). ``count`` < 2: not chunked (the scan
+    found the output no longer than two chunks)."""
+
+    count: int
+    end: float
+    first: float = 0.0
+    frames: int = 0
+    boundaries: list[Boundary] = []
+
+
 class ChunkRole(StrEnum):
     """The nodes of a chunked group in the task graph (``reelflow.engine.chunking``)."""
 
@@ -84,6 +113,15 @@ class ChunkedJob(ChunkData):
     plan: ChunkPlan | None = None  # JOIN: every chunk, in order
     weight: float = 0.0  # its share of the group's progress (0..1)
     first_pass: bool = False  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
+    # SPLIT, when the group's boundaries are scanned by several split jobs at once
+    # (``reelflow.engine.chunking.split_parts``): the boundaries ``first_boundary`` to
+    # ``last_boundary`` (0: through the last) are this job's; ``lead`` is the group's first
+    # split job (0: this one), whose id names the generation; ``found`` is what this job
+    # found, recorded with its success.
+    first_boundary: int = 1
+    last_boundary: int = 0
+    lead: int = 0
+    found: SplitFound | None = None
 
 
 def part_name(chunk: int | None, index: int) -> str:
@@ -98,4 +136,13 @@ def ladder_part_name(chunk: int | None, index: int) -> str:
     return f"ladder-audio-w{index}.tar" if chunk is None else f"ladder{chunk}-w{index}.tar"
 
 
-__all__ = ["Chunk", "ChunkPlan", "ChunkRole", "ChunkedJob", "ladder_part_name", "part_name"]
+__all__ = [
+    "Boundary",
+    "Chunk",
+    "ChunkPlan",
+    "ChunkRole",
+    "ChunkedJob",
+    "SplitFound",
+    "ladder_part_name",
+    "part_name",
+]

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
-from reelflow.specs.chunks import ChunkedJob, ChunkPlan
+from reelflow.specs.chunks import ChunkedJob, ChunkPlan, SplitFound
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.outputs import SubTaskResult
 from reelflow.specs.requests import TaskSource
@@ -109,6 +109,8 @@ class JobResult(JobData):
     media_info: MediaInfo | None = None
     subtasks: list[SubTaskOutcome] = []
     chunk_plan: ChunkPlan | None = None  # a SPLIT job's plan (None: too short to chunk)
+    # A SPLIT job's boundaries of its range (a transcode group's; a ladder's gives its plan)
+    split_found: SplitFound | None = None
 
 
 class JobEventType(StrEnum):

@@ -15,6 +15,7 @@ from reelflow.config import Settings
 from reelflow.engine.chunking import chunk_groups, split_of
 from reelflow.executors.base import JobContext
 from reelflow.executors.jobs import JobRuntime
+from reelflow.media.chunks import assemble_plan
 from reelflow.media.probe import probe
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
@@ -65,7 +66,18 @@ def test_a_cluster_keeps_the_parts_in_the_output_bucket_until_the_join(
         assert result.ok, result
         return result
 
-    plan = run(JobKind.CHUNK).chunk_plan
+    # The split job returns its boundaries; the engine assembles the plan from them.
+    found = run(JobKind.CHUNK).split_found
+    assert found is not None and [b.k for b in found.boundaries] == [1, 2]
+    plan = assemble_plan([found], split.chunk_seconds)
+    # Two split jobs of one boundary each find the same plan.
+    ranges = [
+        run(JobKind.CHUNK, first_boundary=1, last_boundary=1),
+        run(JobKind.CHUNK, first_boundary=2),
+    ]
+    halves = [r.split_found for r in ranges if r.split_found is not None]
+    assert [[b.k for b in half.boundaries] for half in halves] == [[1], [2]]
+    assert assemble_plan(halves, split.chunk_seconds) == plan
     assert plan is not None and len(plan.chunks) == 3
     [work] = group
     for chunk in plan.chunks:

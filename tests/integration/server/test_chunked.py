@@ -184,6 +184,46 @@ def test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames(
     print("VMAF chunked - one-shot (overall, worst seam):", scores)
 
 
+def test_several_split_jobs_plan_the_one_split_chunks(
+    servers: Servers, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    """The split in parallel: at most one boundary per split job, so the 8 s clip's three
+    boundaries are scanned by three split jobs at once; the chunks are those one split job
+    plans (``test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames``) and the
+    outputs have the one-shot's frames."""
+    clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin)
+    chunked = servers.start(tmp_path / "chunked", chunk_split_boundaries="1", **CHUNKED)
+    doc, joined = run_task(chunked, clip, tmp_path / "out-chunked")
+    assert doc["phase"] == "succeeded", doc
+    one_shot = servers.start(tmp_path / "one", workers="2", chunk_seconds="0", ffmpeg_threads="1")
+    doc_one, single = run_task(one_shot, clip, tmp_path / "out-one")
+    assert doc_one["phase"] == "succeeded", doc_one
+
+    jobs = chunk_jobs(chunked.data_dir)
+    roles = [job["part"]["role"] for job in jobs]
+    assert roles == ["split"] * 3 + ["audio"] + ["video"] * 4 + ["join"]
+    # Each split job ran once, its range of one boundary; each kept what it found.
+    assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 9
+    splits = jobs[:3]
+    ranges = [(j["part"]["first_boundary"], j["part"]["last_boundary"]) for j in splits]
+    assert ranges == [(1, 1), (2, 2), (3, 0)]
+    found = [[b["k"] for b in j["part"]["found"]["boundaries"]] for j in splits]
+    assert found == [[1], [2], [3]]
+    # The first split names the generation of every part.
+    assert {job["part"]["split"] for job in jobs[3:]} == {splits[0]["id"]}
+    starts = [job["part"]["chunk"]["start"] for job in video_parts(jobs)]
+    assert starts == pytest.approx([0.0, 2.2, 4.0, 5.8], abs=1e-6)
+    assert not list((chunked.data_dir / "scratch" / "chunks").rglob("*.mp4"))
+    for mine, theirs in zip(joined, single, strict=True):
+        assert mine.name == theirs.name
+        pts, video_end, audio_end = read(mine)
+        pts_one, video_end_one, _ = read(theirs)
+        assert len(pts) == len(pts_one) == DURATION * FPS
+        assert max(abs(a - b) for a, b in zip(pts, pts_one, strict=True)) < 1e-3
+        assert video_end == pytest.approx(video_end_one, abs=1e-3)
+        assert abs(audio_end - video_end) <= 1 / FPS
+
+
 def wait_chunk_running(data_dir: Path, timeout: float = 60.0) -> None:
     def running() -> bool | None:
         jobs = video_parts(chunk_jobs(data_dir))

@@ -18,16 +18,28 @@ from reelflow.media.chunks.command import (
     join_command,
 )
 from reelflow.media.chunks.join import join
-from reelflow.media.chunks.plan import output_frame_times, plan_chunks, should_chunk
+from reelflow.media.chunks.plan import (
+    assemble_plan,
+    boundary_ranges,
+    chunk_count,
+    find_boundaries,
+    output_frame_times,
+    plan_chunks,
+    should_chunk,
+)
 from reelflow.media.chunks.scan import FrameScan, scan_frames, scene_command, scene_times
 
 __all__ = [
     "ChunkCommand",
     "FrameScan",
+    "assemble_plan",
     "audio_command",
+    "boundary_ranges",
     "chunk_command",
+    "chunk_count",
     "chunkable",
     "concat_list",
+    "find_boundaries",
     "fused_chunk_command",
     "join",
     "join_command",

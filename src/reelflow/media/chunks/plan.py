@@ -15,7 +15,7 @@ import bisect
 import math
 from collections.abc import Sequence
 
-from reelflow.specs.chunks import Chunk, ChunkPlan
+from reelflow.specs.chunks import Boundary, Chunk, ChunkPlan, SplitFound
 
 # A keyframe seek asks for a whole second at least this far past the keyframe: FFmpeg
 # seeks 3/23 s (0.13 s) before the asked time when the video has B-frames.
@@ -40,6 +40,111 @@ def should_chunk(duration: float, chunk_seconds: float) -> bool:
     return chunk_seconds > 0 and duration > 2 * chunk_seconds
 
 
+def chunk_count(end: float, chunk_seconds: float) -> int:
+    """How many chunks an output of ``end`` seconds is aimed at: ``floor(end / C)`` (its
+    boundaries are 1 .. count - 1)."""
+    return int(end // chunk_seconds) if chunk_seconds > 0 else 0
+
+
+def boundary_ranges(boundaries: int, per_split: int) -> list[tuple[int, int]]:
+    """The boundaries ``1 .. boundaries`` in contiguous ranges ``(first, last)`` of at most
+    ``per_split`` each (as even as they go), one per split job; one range when ``per_split``
+    is 0 or they all fit. The last range's ``last`` is 0 ("through the last"), so a split job
+    whose scan finds more boundaries than the probe promised still covers them."""
+    if boundaries < 1 or per_split <= 0 or boundaries <= per_split:
+        return [(1, 0)]
+    jobs = -(-boundaries // per_split)
+    edges = [1 + n * boundaries // jobs for n in range(jobs + 1)]
+    ranges = [(edges[n], edges[n + 1] - 1) for n in range(jobs)]
+    ranges[-1] = (ranges[-1][0], 0)
+    return ranges
+
+
+def find_boundaries(
+    frame_times: Sequence[float],
+    end: float,
+    chunk_seconds: float,
+    *,
+    keyframes: Sequence[float] = (),
+    scenes: Sequence[float] = (),
+    window: float | None = None,
+    first: int = 1,
+    last: int = 0,
+) -> SplitFound:
+    """The boundaries ``first`` .. ``last`` (0: through ``count - 1``) of the plan
+    :func:`plan_chunks` makes with the same arguments, each found on its own: a boundary
+    depends only on its target, the frames, the keyframes and the scene cuts within
+    ``window`` of the target (the split scans a window of at most that much around each
+    target, and targets are at least a chunk apart, so a window's cuts are near its own
+    boundary only). Boundaries outside the output's frames are left out; which ones are kept
+    in order is :func:`assemble_plan`'s business. ``count`` < 2 when it is not chunked."""
+    if not should_chunk(end, chunk_seconds) or len(frame_times) < 2:
+        return SplitFound(count=0, end=end)
+    count = chunk_count(end, chunk_seconds)
+    reach = chunk_seconds / 4 if window is None else window
+    found = []
+    for k in range(max(1, first), (last or count - 1) + 1):
+        if k >= count:
+            break
+        target = k * end / count
+        index, on_key = _boundary(frame_times, keyframes, scenes, target, reach)
+        if 0 < index < len(frame_times):
+            found.append(
+                Boundary(
+                    k=k,
+                    frame=index,
+                    start=frame_times[index],
+                    cut=_between(frame_times, index),
+                    at_keyframe=on_key,
+                    keyframe_seek=_keyframe_seek(keyframes, frame_times[index]),
+                )
+            )
+    return SplitFound(
+        count=count, end=end, first=frame_times[0], frames=len(frame_times), boundaries=found
+    )
+
+
+def assemble_plan(found: Sequence[SplitFound], chunk_seconds: float) -> ChunkPlan | None:
+    """The plan made of what the split jobs of one group found (each a range of the
+    boundaries; in any order): exactly :func:`plan_chunks`'s over the whole range. ``None``
+    when the output is not chunked. Raises ``ValueError`` when the split jobs' scans
+    disagree (the source changed between them)."""
+    if not found:
+        return None
+    scans = {(f.count, f.end, f.first, f.frames) for f in found}
+    if len(scans) > 1:
+        raise ValueError(f"the split jobs scanned different sources: {sorted(scans)}")
+    head = found[0]
+    if head.count < 2:
+        return None
+    boundaries = sorted((b for f in found for b in f.boundaries), key=lambda b: b.k)
+    if [b.k for b in boundaries] != sorted({b.k for b in boundaries}):
+        raise ValueError("two split jobs found the same boundary")
+    kept: list[Boundary] = []
+    for boundary in boundaries:
+        # As plan_chunks: a boundary that falls on or before the previous one is dropped.
+        if boundary.frame > (kept[-1].frame if kept else 0):
+            kept.append(boundary)
+    chunks = []
+    for n in range(len(kept) + 1):
+        at = kept[n - 1] if n else None
+        after = kept[n] if n < len(kept) else None
+        first = at.frame if at else 0
+        chunks.append(
+            Chunk(
+                index=n,
+                start=at.start if at else head.first,
+                end=after.start if after else head.end,
+                cut_start=at.cut if at else 0.0,
+                cut_end=after.cut if after else 0.0,
+                frames=(after.frame if after else head.frames) - first,
+                at_keyframe=at.at_keyframe if at else True,
+                keyframe_seek=at.keyframe_seek if at else None,
+            )
+        )
+    return ChunkPlan(chunk_seconds=chunk_seconds, end=head.end, chunks=chunks)
+
+
 def plan_chunks(
     frame_times: Sequence[float],
     end: float,
@@ -57,37 +162,13 @@ def plan_chunks(
     each boundary moves to the scene cut (``scenes``: times of the first frame of a new
     shot) nearest its target within ``window`` seconds (default a quarter chunk), where a
     viewer cannot see a seam; else to the source keyframe nearest it in that window; else to
-    the frame nearest the target.
+    the frame nearest the target. (:func:`find_boundaries` over every boundary, then
+    :func:`assemble_plan`: what several split jobs do a range each.)
     """
-    if not should_chunk(end, chunk_seconds) or len(frame_times) < 2:
-        return None
-    count = int(end // chunk_seconds)
-    reach = chunk_seconds / 4 if window is None else window
-    firsts = [0]  # index of each chunk's first frame
-    keyed = [True]
-    for k in range(1, count):
-        target = k * end / count
-        index, on_key = _boundary(frame_times, keyframes, scenes, target, reach)
-        if index > firsts[-1] and index < len(frame_times):
-            firsts.append(index)
-            keyed.append(on_key)
-    chunks = []
-    for n, first in enumerate(firsts):
-        last = n + 1 == len(firsts)
-        after = len(frame_times) if last else firsts[n + 1]
-        chunks.append(
-            Chunk(
-                index=n,
-                start=frame_times[first],
-                end=end if last else frame_times[after],
-                cut_start=0.0 if first == 0 else _between(frame_times, first),
-                cut_end=0.0 if last else _between(frame_times, after),
-                frames=after - first,
-                at_keyframe=keyed[n],
-                keyframe_seek=None if first == 0 else _keyframe_seek(keyframes, frame_times[first]),
-            )
-        )
-    return ChunkPlan(chunk_seconds=chunk_seconds, end=end, chunks=chunks)
+    found = find_boundaries(
+        frame_times, end, chunk_seconds, keyframes=keyframes, scenes=scenes, window=window
+    )
+    return assemble_plan([found], chunk_seconds)
 
 
 def _boundary(
@@ -137,4 +218,12 @@ def _between(frame_times: Sequence[float], index: int) -> float:
     return (frame_times[index - 1] + frame_times[index]) / 2
 
 
-__all__ = ["output_frame_times", "plan_chunks", "should_chunk"]
+__all__ = [
+    "assemble_plan",
+    "boundary_ranges",
+    "chunk_count",
+    "find_boundaries",
+    "output_frame_times",
+    "plan_chunks",
+    "should_chunk",
+]
