@@ -17,6 +17,22 @@ from tests.s3server import MotoServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+# Chunks slow enough (x264 placebo: several seconds each on one thread) that the task is
+# still running when its first part shows in the bucket: with the 180p BITRATE spec the
+# whole task (8 chunks of 0.2 s, the join) ended in 2 s on a quiet machine, before the test
+# saw any part (a CI run failed so).
+SLOW_BITRATE: dict[str, Any] = {
+    **BITRATE,
+    "raw_parameter": {
+        **BITRATE["raw_parameter"],
+        "video_template": {
+            **BITRATE["raw_parameter"]["video_template"],
+            "height": 360,
+            "preset": "placebo",
+        },
+    },
+}
+
 
 def test_sigkill_a_worker_mid_chunk_reruns_that_chunk_only(
     make_cluster: MakeCluster,
@@ -99,7 +115,7 @@ def test_a_cancelled_groups_keys_are_removed_from_the_bucket(
         upload(client, "in/long.mp4", clip)
         body = {
             "input": {"bucket": "media", "key": "in/long.mp4"},
-            "media_process_task": {"transcode_task_set": [BITRATE]},
+            "media_process_task": {"transcode_task_set": [SLOW_BITRATE]},
         }
         task_id = submit(client, body)
         stored = wait_for(lambda: parts() or None, 120, "a part in the bucket")
