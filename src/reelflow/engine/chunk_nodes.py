@@ -40,6 +40,15 @@ from reelflow.specs.works import LadderWork, TranscodeWork
 JOIN_SHARE = 1.0 - VIDEO_SHARE - AUDIO_SHARE
 
 
+def longest_first(parts: list[ChunkedJob]) -> list[ChunkedJob]:
+    """The parts of a group in the order their jobs are queued: by weight (their share of
+    the group's work), largest first; equal weights in the plan's order. A few chunks of
+    unequal length (borders moved to scene cuts) on a few workers otherwise end with one
+    worker encoding a long chunk while the others wait; the audio (a twentieth of the
+    video's work) runs last with a few chunks, first with many."""
+    return sorted(parts, key=lambda part: -round(part.weight, 9))  # float noise: a tie
+
+
 class ChunkNodes:
     """``ChunkNodes(planning)``: moves chunked groups on, in the caller's transaction."""
 
@@ -131,19 +140,22 @@ class ChunkNodes:
                 for w in works
             )
         )
-        if has_audio:
-            audio = base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE})
-            self._planning.add_job(
-                session, task, JobKind.CHUNK, indices, now, info, works, chunked=audio
-            )
         video_share = VIDEO_SHARE + (0.0 if has_audio else AUDIO_SHARE)
-        for chunk in plan.chunks:
-            weight = video_share * chunk.duration / plan.end
-            video = base.model_copy(
-                update={"role": ChunkRole.VIDEO, "chunk": chunk, "weight": weight}
+        parts = [
+            base.model_copy(
+                update={"role": ChunkRole.VIDEO, "chunk": chunk,
+                        "weight": video_share * chunk.duration / plan.end}
             )
+            for chunk in plan.chunks
+        ]  # fmt: skip
+        if has_audio:
+            parts.append(base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE}))
+        # Longest first (the jobs are claimed in the order they are added): the last jobs to
+        # start are the shortest, so the workers finish close together and the join waits
+        # less for the last one. A weight is the part's share of the group's work.
+        for chunked in longest_first(parts):
             self._planning.add_job(
-                session, task, JobKind.CHUNK, indices, now, info, works, chunked=video
+                session, task, JobKind.CHUNK, indices, now, info, works, chunked=chunked
             )
         return True
 

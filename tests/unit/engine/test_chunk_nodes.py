@@ -16,14 +16,15 @@ from reelflow.config import Settings
 from reelflow.db.models import ChunkLeftover
 from reelflow.db.session import session_factory
 from reelflow.db.triggers import OwnOutput
-from reelflow.engine.chunking import chunk_groups
+from reelflow.engine.chunk_nodes import longest_first
+from reelflow.engine.chunking import AUDIO_SHARE, chunk_groups
 from reelflow.engine.service import Engine
 from reelflow.executors.base import JobContext
 from reelflow.media.chunks import output_frame_times, plan_chunks
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.lookup import PresetLookup
-from reelflow.specs.chunks import ChunkRole
+from reelflow.specs.chunks import ChunkedJob, ChunkRole
 from reelflow.specs.jobs import (
     JobEvent,
     JobEventType,
@@ -52,9 +53,10 @@ class ChunkRunner:
     """Probes answer ``MEDIA_INFO`` (10 s); a split plans 2 s chunks; parts succeed unless
     their chunk index is in ``failing``; a join commits every work."""
 
-    def __init__(self) -> None:
+    def __init__(self, scenes: tuple[float, ...] = ()) -> None:
         self.calls: list[JobPayload] = []
         self.failing: set[int] = set()
+        self.scenes = scenes
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         self.calls.append(job)
@@ -65,7 +67,9 @@ class ChunkRunner:
             outcomes = [SubTaskOutcome(index=w.index, ok=True, output=result(w)) for w in job.works]
             return JobResult(job_id=job.job_id, ok=True, subtasks=outcomes)
         if part.role is ChunkRole.SPLIT:
-            plan = plan_chunks(output_frame_times(10.0, 25), 10.0, part.chunk_seconds)
+            plan = plan_chunks(
+                output_frame_times(10.0, 25), 10.0, part.chunk_seconds, scenes=self.scenes
+            )
             return JobResult(job_id=job.job_id, ok=True, chunk_plan=plan)
         if part.chunk is not None and part.chunk.index in self.failing:
             return JobResult(job_id=job.job_id, ok=False, error_code="FFmpegFailed", message="x")
@@ -121,7 +125,8 @@ def test_split_then_chunks_and_audio_then_join(
     # The two renditions (same rate) are one group; the snapshot runs as a MEDIA job.
     roles = runner.roles()
     assert roles[:3] == ["probe", "split", "media"]
-    assert roles[3:] == ["audio"] + ["video"] * 5 + ["join"]
+    # Equal chunks in the plan's order, then the audio (a smaller share of the work).
+    assert roles[3:] == ["video"] * 5 + ["audio", "join"]
     [split] = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.SPLIT]
     assert sorted(w.index for w in split.works) == [0, 1]
     videos = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.VIDEO]
@@ -130,6 +135,30 @@ def test_split_then_chunks_and_audio_then_join(
     assert join.chunked is not None and join.chunked.plan is not None
     assert [c.start for c in join.chunked.plan.chunks] == [0.0, 2.0, 4.0, 6.0, 8.0]
     assert all(row.state is JobState.SUCCEEDED for row in job_rows(db, task_id))
+
+
+def test_the_parts_run_longest_first(db: DbEngine, tmp_path: Path, clock: FakeClock) -> None:
+    # Scene cuts move two borders (4 -> 3.6 s, 8 -> 8.4 s): chunks of 2, 1.6, 2.4, 2.4,
+    # 1.6 s; one worker slot, so the jobs run in the order they were queued.
+    engine = make_engine(db, tmp_path, clock, workers=2)
+    runner = ChunkRunner(scenes=(3.6, 8.4))
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    parts = [job.chunked for job in runner.calls if job.kind is JobKind.CHUNK]
+    ran = [
+        (p.role.value, p.chunk.index if p.chunk else None, p.chunk.duration if p.chunk else None)
+        for p in parts
+        if p is not None and p.role in (ChunkRole.VIDEO, ChunkRole.AUDIO)
+    ]
+    assert [(role, index) for role, index, _ in ran] == [
+        ("video", 2), ("video", 3), ("video", 0), ("video", 1), ("video", 4), ("audio", None)
+    ]  # fmt: skip
+    durations = [round(d, 3) for _, _, d in ran if d is not None]
+    assert durations == [2.4, 2.4, 2.0, 1.6, 1.6]
+    [join] = [job for job in runner.calls if job.kind is JobKind.JOIN]
+    assert join.chunked is not None and join.chunked.plan is not None
+    assert [c.index for c in join.chunked.plan.chunks] == [0, 1, 2, 3, 4]  # joined in order
 
 
 def test_progress_is_the_weighted_sum_of_the_parts(
@@ -143,8 +172,8 @@ def test_progress_is_the_weighted_sum_of_the_parts(
     for job in engine.claim("w1", 10):  # the snapshot's MEDIA job and the split
         engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
     parts = engine.claim("w1", 10)
-    assert [p.chunked.role for p in parts if p.chunked] == [ChunkRole.AUDIO] + [ChunkRole.VIDEO] * 5
-    audio, first, second = parts[0], parts[1], parts[2]
+    assert [p.chunked.role for p in parts if p.chunked] == [ChunkRole.VIDEO] * 5 + [ChunkRole.AUDIO]
+    audio, first, second = parts[5], parts[0], parts[1]
     engine.handle(finished(audio, runner(audio, JobContext(print, NoCancel()))), owner="w1")
     engine.handle(
         JobEvent(job_id=first.job_id, type=JobEventType.PROGRESS, progress=50.0), owner="w1"
@@ -343,3 +372,13 @@ def test_a_cancel_before_the_split_planned_leaves_nothing_to_remove(
         engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
     engine.cancel(task_id)  # the split still queued: no part was ever stored
     assert leftover_rows(db) == []
+
+
+def test_with_many_chunks_the_audio_runs_first() -> None:
+    # 30 chunks of a 90 % video share: 3 % each, less than the audio's 5 %.
+    base = ChunkedJob(role=ChunkRole.VIDEO, group=0, chunk_seconds=60.0, prefix="p/")
+    chunks = [base.model_copy(update={"weight": 0.9 / 30, "first_boundary": n}) for n in range(30)]
+    audio = base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE})
+    ordered = longest_first([*chunks, audio])
+    assert ordered[0].role is ChunkRole.AUDIO
+    assert [p.first_boundary for p in ordered[1:]] == list(range(30))  # ties: plan order
