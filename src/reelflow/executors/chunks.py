@@ -250,14 +250,22 @@ class ChunkJobs:
     ) -> None:  # fmt: skip
         assert job.media_info is not None
         parts = Parts(self._runtime, part)
-        for n, work in enumerate(works):
+        # Renditions whose audio commands differ only in their output file (the same
+        # codec, bitrate, channels and sample rate: 100010 and 100020 are both AAC at 64
+        # kbit/s) share one encode, copied to each one's part.
+        groups: dict[tuple[str, ...], list[Path]] = {}
+        for work in works:
             out = work_dir / part_name(None, work.index)
             args = audio_command(src, job.media_info, work, out, threads=job.ffmpeg_threads)
-            if args is None:
-                continue
-            self._runtime.runner.run(args, timeout=job.timeout, cancel=ctx.cancel)
-            parts.put(out)
-            ctx.progress(95.0 * (n + 1) / len(works))
+            if args is not None:
+                groups.setdefault(tuple(args[:-1]), []).append(out)
+        for n, (same, outs) in enumerate(groups.items()):
+            self._runtime.runner.run([*same, str(outs[0])], timeout=job.timeout, cancel=ctx.cancel)
+            for out in outs[1:]:
+                shutil.copyfile(outs[0], out)
+            for out in outs:
+                parts.put(out)
+            ctx.progress(95.0 * (n + 1) / len(groups))
 
     def _join(
         self, job: JobPayload, ctx: JobContext, works: list[TranscodeWork], part: ChunkedJob,

@@ -95,3 +95,59 @@ def test_a_cluster_keeps_the_parts_in_the_output_bucket_until_the_join(
         frames = sum(1 for p in container.demux(container.streams.video[0]) if p.pts is not None)
         assert container.streams.audio
     assert frames == 150
+
+
+def test_renditions_with_the_same_audio_share_one_encode(
+    tmp_path: Path, clips: ClipCache, ffmpeg_bin: Path
+) -> None:
+    # 100010 and 100020: AAC 64 kbit/s 44.1 kHz stereo; 100030: AAC 128 kbit/s.
+    clip = clips(duration=6.0, width=320, height=180)
+    bucket = MemoryStorage("fin")
+    bucket.put_bytes("in/a.mp4", clip.read_bytes())
+    runtime = JobRuntime(ffmpeg_bin, StorageRegistry([bucket]), tmp_path / "scratch")
+    settings = Settings(executor="celery", chunk_seconds=2.0, ffmpeg_threads=1)
+    request = TaskRequest.model_validate(
+        {
+            "source": {"type": "bucket", "bucket": "fin", "key": "in/a.mp4"},
+            "media_process_task": {
+                "transcode_task_set": [{"definition": d} for d in (100010, 100020, 100030)]
+            },
+        }
+    )
+    info = probe(clip)
+    [planned] = DefaultPlanner().plan(resolve_request(request, PresetLookup()), info, "a").jobs
+    [group] = chunk_groups(planned.works, info, settings).groups
+    assert len(group) == 3
+    split = split_of("t-2", group, settings)
+    runs: list[list[str]] = []
+    run_ffmpeg = runtime.runner.run
+
+    def counted(args: list[str], **kwargs: object) -> object:
+        runs.append(args)
+        return run_ffmpeg(args, **kwargs)  # type: ignore[arg-type]
+
+    runtime.runner.run = counted  # type: ignore[method-assign]
+    job = JobPayload(
+        job_id="j-audio",
+        task_id="t-2",
+        kind=JobKind.CHUNK,
+        source=TaskSource(type="bucket", bucket="fin", key="in/a.mp4"),
+        media_info=info,
+        works=group,
+        ffmpeg_threads=1,
+        chunked=split.model_copy(update={"role": ChunkRole.AUDIO, "split": 1}),
+    )
+    assert runtime(job, JobContext(lambda _: None, threading.Event())).ok
+    assert len(runs) == 2  # one encode per distinct audio, not per rendition
+    parts = {
+        w.index: bucket.read_bytes(f".reelflow-chunks/t-2/g0/audio-w{w.index}.m4a") for w in group
+    }
+    by_definition = {w.definition: parts[w.index] for w in group}
+    assert by_definition[100010] == by_definition[100020]
+    for definition, kbps in [(100010, 64), (100030, 128)]:
+        path = tmp_path / f"a{definition}.m4a"
+        path.write_bytes(by_definition[definition])
+        [audio] = probe(path).audio
+        assert audio.codec == "aac" and audio.channels == 2 and audio.sample_rate == 44100
+        assert audio.duration == pytest.approx(6.0, abs=0.05)
+        assert audio.bitrate == pytest.approx(kbps * 1000, rel=0.2)
