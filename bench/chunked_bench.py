@@ -29,14 +29,14 @@ concurrency 1, the scheduler in this process (``Scheduler`` + ``CeleryExecutor``
     count (``floor(D / C)``, C = ``--model-chunk-seconds``, the setting's default 60 s):
     the chunks and the audio job are placed on the workers longest first, after the split;
     the join follows the last. Printed next to the goal 0.8 N.
-(d) **Per-chunk CPU against the one-shot encode**, without Celery or a database: (b)'s clip
-    and renditions, the jobs' own commands (the split's scans and ``plan_chunks``,
-    ``build_command`` for the one-shot, ``fused_chunk_command`` per chunk in one pass, warmed
-    up, and with a first pass, ``audio_command``), one FFmpeg thread, run one after the
-    other in this process; each FFmpeg process's CPU (user + sys) and decoded frames. Prints
-    each chunk's CPU per source second over the one-shot's (its CPU less the audio's), the
-    chunks' total ratio, and the split's CPU. CPU seconds hold on a loaded machine where
-    wall times do not. ``--seek-by-time`` plans no keyframe seek (as before it).
+(d) **Per-chunk CPU against the one-shot encode**, without Celery or a database: (b)'s clip and
+    renditions, the jobs' own commands (the split's scans and ``plan_chunks``, ``build_command`` for
+    the one-shot, ``fused_chunk_command`` per chunk in one pass (each chunk's first 0.5 s at a
+    higher rate), and with a first pass, ``audio_command``), one FFmpeg thread, run one after the
+    other in this process; each FFmpeg process's CPU (user + sys) and decoded frames. Prints each
+    chunk's CPU per source second over the one-shot's (its CPU less the audio's), the chunks' total
+    ratio, and the split's CPU. CPU seconds hold on a loaded machine where wall times do not.
+    ``--seek-by-time`` plans no keyframe seek (as before it).
 (e) **The split, one job vs several** (``--only e``), without Celery: (b)'s clip, the split
     jobs' own work (``scan_frames``, scdet around each boundary, ``find_boundaries``) as one
     job over every boundary, then as jobs of at most ``--split-boundaries`` boundaries (1
@@ -478,7 +478,8 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         f"(b) one 1280x720 {args.duration:g} s source, a scene every {args.scene_seconds:g} s, "
         f"renditions {definitions}, x264 {base.video_preset}, REELFLOW_FFMPEG_THREADS=1, "
         f"chunks of {args.chunk_seconds:g} s, first pass per chunk "
-        f"{'on' if args.first_pass else 'off (warmed up)'}; {args.runs} interleaved runs, medians; "
+        f"{'on' if args.first_pass else 'off (boosted start)'}; "
+        f"{args.runs} interleaved runs, medians; "
         + (
             f"each worker bound to one CPU ({', '.join(map(str, cpus))})"
             if cpus
@@ -774,7 +775,7 @@ def part_d(args: argparse.Namespace, root: Path, base: Settings) -> None:
         )
     for first_pass in (False, True):
         total = statistics.median(modes[first_pass])
-        label = "with a first pass" if first_pass else "one pass (warmed up)"
+        label = "with a first pass" if first_pass else "one pass (boosted start)"
         print(
             f"  chunks, {label}: {total:.2f} CPU-s, {total / scan.end:.3f} per source-s: "
             f"chunk / one-shot video CPU {total / video:.2f}x; the whole chunked encode "
@@ -887,7 +888,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=true"
     )
-    parser.add_argument(  # the default since the warm-up; kept for the commands in docs
+    parser.add_argument(  # the default (one pass); kept for the commands in docs
         "--no-first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=false"
     )
     parser.add_argument(

@@ -104,9 +104,9 @@ class Settings(BaseSettings):
     # Chunked encoding (docs/chunking.md): a video output of a source longer than twice this
     # many seconds is encoded as chunks of about this length, in parallel; 0 turns it off.
     chunk_seconds: float = Field(default=60.0, ge=0, le=24 * 3600.0)
-    # A first pass per chunk for H.264 at a bitrate (on), or one pass warmed up on the
-    # chunk's own first 2 s (off, the default): both keep the seams within the quality bar
-    # (docs/chunking.md); the first pass costs about 1.5x the CPU of the chunks.
+    # A first pass per chunk for H.264 at a bitrate (on), or one pass with a higher rate on
+    # each chunk's first 0.5 s (off, the default): both keep the seams within the quality
+    # bar (docs/chunking.md); the first pass costs about 1.5x the CPU of the chunks.
     chunk_first_pass: bool = False
     # At most this many chunk boundaries per split job: a long output's split (a scene scan
     # around each boundary) runs as several jobs at once, each a contiguous range of the

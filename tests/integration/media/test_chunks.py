@@ -402,12 +402,12 @@ def test_bitrate_mode_seams(runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Pa
     encode_both(runner, ffmpeg_bin, source, rendition(crf=None), plan, tmp_path, vmaf=True)
 
 
-def test_bitrate_mode_seams_in_one_pass_warmed_up(
+def test_bitrate_mode_seams_in_one_pass_boosted(
     runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Path
 ) -> None:
-    # One pass per chunk, x264 warmed up on the chunk's first 2 s (encoded, then left out
-    # by a copy from the IDR forced where the chunk starts): the same frames and the same
-    # bar in VMAF as two passes (one pass without the warm-up missed it: docs/chunking.md).
+    # One pass per chunk, each chunk after the first at three times its rate on its first 0.5 s
+    # (x264 zones): the same frames and the same bar in VMAF as two passes (one pass
+    # without the boost missed it: docs/chunking.md).
     source = make_clip(tmp_path / "src.mp4", duration=6, width=320, height=180, ffmpeg=ffmpeg_bin)
     plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
     assert plan is not None

@@ -22,6 +22,7 @@ from reelflow.media.chunks import (
     scene_times,
     should_chunk,
 )
+from reelflow.media.chunks.command import _with_zones
 from reelflow.specs.chunks import Chunk, ChunkPlan
 from tests.unit.media.test_command import media_info, rendition
 
@@ -151,30 +152,30 @@ def test_renditions_of_one_chunk_are_fused_from_one_decode() -> None:
     assert encode.count("-pass") == 1 and encode[encode.index("-pass") + 1] == "2"
     assert encode[encode.index("-crf") - 1] != "-pass"
     # REELFLOW_CHUNK_FIRST_PASS=false: one encode, no pass options; the bitrate rendition
-    # is warmed up on the chunk's first 2 s (50 frames), encoded into a side file with an
-    # IDR forced at frame 50, then copied from that IDR into its chunk file.
-    single, strip = fused_chunk_command(
+    # gets three times its rate on the chunk's first 0.5 s (frames 0-12 at 25 fps: x264 zones),
+    # the CRF one nothing; the chains are cut as they are.
+    [single] = fused_chunk_command(
         "/in.mp4", media_info(), [bitrate, crf], plan.chunks[1],
         [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"), first_pass=False,
     ).runs  # fmt: skip
-    assert "-pass" not in single and single[-1] == "/w/b.mp4"
+    assert "-pass" not in single and single[-1] == "/w/b.mp4" and "/w/a.mp4" in single
     graph = single[single.index("-filter_complex") + 1]
-    assert "setpts=PTS-STARTPTS,split[wa0][wb0];[wa0]trim=end=2[ww0];" in graph
-    assert "[ww0][wb0]concat=n=2:v=1:a=0[chunk0]" in graph
-    assert graph.endswith("trim=start=1.98:end=3.98,setpts=PTS-STARTPTS[chunk1]")  # CRF: as is
-    assert single.count("-force_key_frames") == 1
-    assert single[single.index("-force_key_frames") + 1] == "expr:eq(n,50)"
-    assert "/w/a-warm.mp4" in single and "/w/a.mp4" not in single
-    assert strip == [
-        "-y", "-ss", "2.2", "-i", "/w/a-warm.mp4", "-map", "0:v:0", "-c", "copy",
-        "-output_ts_offset", "0.2", "-map_metadata", "-1", "-f", "mp4", "/w/a.mp4",
-    ]  # fmt: skip
-    # The first chunk needs no warm-up: it starts where the one-shot encode starts.
+    assert graph.endswith("trim=start=1.98:end=3.98,setpts=PTS-STARTPTS[chunk1]")
+    assert single.count("-x264-params") == 1
+    zones = single[single.index("-x264-params") + 1]
+    assert zones == "zones=0,12,b=3"
+    assert single.index("-x264-params") < single.index("/w/a.mp4")  # the bitrate rendition's
+    assert "-force_key_frames" not in single
+    # The first chunk gets no boost: it starts where the one-shot encode starts.
     [whole] = fused_chunk_command(
         "/in.mp4", media_info(), [bitrate], plan.chunks[0], [Path("/w/a.mp4")],
         work_dir=Path("/w"), first_pass=False,
     ).runs  # fmt: skip
-    assert "-force_key_frames" not in whole
+    assert "-x264-params" not in whole
+    # CBR already passes x264 parameters: the zone joins them.
+    assert _with_zones(["-b:v", "1k", "-x264-params", "nal-hrd=cbr:force-cfr=1"], "0,12,b=3") == [
+        "-b:v", "1k", "-x264-params", "nal-hrd=cbr:force-cfr=1:zones=0,12,b=3"
+    ]  # fmt: skip
     with pytest.raises(ValueError, match="2 outputs for 1 works"):
         fused_chunk_command(
             "/in.mp4", media_info(), [crf], plan.chunks[0],

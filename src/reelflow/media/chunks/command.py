@@ -48,11 +48,14 @@ SEEK_MARGIN = 1.0
 # on the planned keyframe (an MPEG-TS seek searches by timestamps and lands elsewhere:
 # frames went missing, measured in docs/chunking.md).
 KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
-# A one-pass chunk at a bitrate is encoded after this much of its own start (``fps``
-# frames), which is then left out: x264's one-pass rate control starts low and takes
-# about that long to reach the bitrate (measured in docs/chunking.md).
-WARMUP_SECONDS = 2.0
-WARMUP_SEEK_PAST = 0.2
+# A one-pass chunk at a bitrate (after the first) gets START_BOOST_FACTOR times the rate
+# on its first START_BOOST_SECONDS (x264 ``zones``, counted in output frames): x264's
+# one-pass rate control starts low and the seconds after a seam dipped. Measured against
+# the 2 s warm-up it replaces (an encode of the chunk's first 2 s left out by a copy: 2 s
+# more encode per chunk): the seams as close to the one-shot encode, at no CPU
+# (docs/chunking.md, "Rate control measured again").
+START_BOOST_SECONDS = 0.5
+START_BOOST_FACTOR = 3.0
 # Chunk files: MP4 keeps the encoder's exact timestamps (Matroska would round them to ms).
 CHUNK_SUFFIX = ".mp4"
 AUDIO_SUFFIX = ".m4a"
@@ -129,7 +132,9 @@ def fused_chunk_command(
     ``work_dir``), so that its rate control sees the whole chunk before it spends bits:
     a single pass restarts x264's VBV at each chunk and the seconds after a seam dip
     (docs/chunking.md). The first run makes only those renditions' stats; ``first_pass``
-    False skips it (one pass for every rendition: less CPU, visible seams).
+    False skips it (one pass for every rendition, the default): a bitrate rendition's
+    chunk after the first then gets a higher rate on its first frames instead
+    (``START_BOOST_SECONDS``, x264 ``zones``).
     """
     if not works or len(works) != len(outs):
         raise ValueError(f"{len(outs)} outputs for {len(works)} works")
@@ -143,11 +148,11 @@ def fused_chunk_command(
     bounds += [f"end={_num(chunk.cut_end)}"] if chunk.cut_end else []
     trim = f"trim={':'.join(bounds)}," if bounds else ""
     twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
-    warm = {}
+    boost = {}
     if not first_pass and chunk.cut_start:
-        warm = {n: _warmup_frames(w, chunk) for n, w in enumerate(works) if _two_pass(w)}
-        warm = {n: frames for n, frames in warm.items() if frames}
-    chains = [*graph.chains, *_cuts(graph.labels, trim, works, warm)]
+        boost = {n: _boost_zone(w, chunk) for n, w in enumerate(works) if _two_pass(w)}
+        boost = {n: zone for n, zone in boost.items() if zone}
+    chains = [*graph.chains, *_cuts(graph.labels, trim)]
     inputs = ["-y", *input_thread_args(threads)]
     if seek:
         inputs += ["-ss", str(seek)] if exact else ["-noaccurate_seek", "-ss", str(seek)]
@@ -157,9 +162,10 @@ def fused_chunk_command(
         template = work.template
         assert template.video_template is not None
         args = ["-map", f"[chunk{n}]", *output_thread_args(threads)]
-        return args + video_args(
+        rate = video_args(
             template.video_template, fps=work.fps, preset=video_preset, container=template.container
         )
+        return args + (_with_zones(rate, boost[n]) if n in boost else rate)
 
     def passlog(work: TranscodeWork) -> list[str]:
         return ["-passlogfile", str(work_dir / f"chunk{chunk.index}-w{work.index}-pass")]
@@ -177,19 +183,12 @@ def fused_chunk_command(
                 first.append(f"[chunk{n}]nullsink")
         runs.append([*inputs, "-filter_complex", ";".join(first), *args])
     args = []
-    strips = []
     for n, (work, out) in enumerate(zip(works, outs, strict=True)):
         args += encode(n, work)
-        target = out
         if n in twice:
             args += ["-pass", "2", *passlog(work)]
-        if n in warm:
-            target = out.with_name(f"{out.stem}-warm{CHUNK_SUFFIX}")
-            args += ["-force_key_frames", f"expr:eq(n,{warm[n]})"]
-            strips.append(_strip_warmup(target, warm[n] / work.fps, out))
-        args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(target)]
+        args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
     runs.append([*inputs, "-filter_complex", ";".join(chains), *args])
-    runs += strips
     return ChunkCommand(runs=runs, duration=chunk.duration, files=graph.files)
 
 
@@ -220,38 +219,28 @@ def _head(chunk: Chunk, seek: int) -> str:
     return head
 
 
-def _cuts(
-    labels: Sequence[str], trim: str, works: Sequence[TranscodeWork], warm: dict[int, int]
-) -> list[str]:
-    """Each rendition's chain cut to the chunk (``[chunkN]``); for a rendition in ``warm``
-    its first ``warm[n]`` frames, then the whole chunk: x264's rate control warms up on
-    them; the encode forces an IDR where the chunk starts, a copy keeps what follows."""
-    chains = []
-    for n, label in enumerate(labels):
-        cut = f"[{label}]{trim}setpts=PTS-STARTPTS"
-        if n in warm:
-            length = _num(warm[n] / works[n].fps)
-            cut += f",split[wa{n}][wb{n}];[wa{n}]trim=end={length}[ww{n}];"
-            cut += f"[ww{n}][wb{n}]concat=n=2:v=1:a=0"
-        chains.append(f"{cut}[chunk{n}]")
-    return chains
+def _cuts(labels: Sequence[str], trim: str) -> list[str]:
+    """Each rendition's chain cut to the chunk (``[chunkN]``), starting at 0."""
+    return [f"[{label}]{trim}setpts=PTS-STARTPTS[chunk{n}]" for n, label in enumerate(labels)]
 
 
-def _warmup_frames(work: TranscodeWork, chunk: Chunk) -> int:
-    """The frames a one-pass chunk of ``work`` is warmed up on: ``WARMUP_SECONDS`` of a
-    constant output rate (the whole chunk if shorter); 0 for a rendition that keeps the
-    source's timestamps."""
-    return min(round(WARMUP_SECONDS * work.fps), chunk.frames) if work.fps else 0
+def _boost_zone(work: TranscodeWork, chunk: Chunk) -> str:
+    """x264's zone raising the rate of a one-pass chunk's first frames
+    (``START_BOOST_SECONDS`` at a constant output rate, within the chunk); "" for a
+    rendition that keeps the source's timestamps (no frame rate to count them in)."""
+    if not work.fps:
+        return ""
+    last = min(round(START_BOOST_SECONDS * work.fps), chunk.frames - 1)
+    return f"0,{last},b={_num(START_BOOST_FACTOR)}" if last >= 0 else ""
 
 
-def _strip_warmup(warm: Path, seconds: float, out: Path) -> list[str]:
-    """Copy ``warm`` into ``out`` from its IDR at ``seconds`` (its warm-up left out), the
-    IDR at 0. The seek asks a little past the IDR (FFmpeg looks 0.13 s before the asked
-    time when the video has B-frames) and the offset puts the IDR back at 0."""
-    past = WARMUP_SEEK_PAST
-    args = ["-y", "-ss", _num(seconds + past), "-i", str(warm), "-map", "0:v:0", "-c", "copy"]
-    args += ["-output_ts_offset", _num(past), "-map_metadata", "-1", "-f", "mp4", str(out)]
-    return args
+def _with_zones(args: list[str], zone: str) -> list[str]:
+    """x264's encoder arguments ``args`` with ``zones=zone`` added to its ``-x264-params``
+    (CBR already sets some)."""
+    if "-x264-params" not in args:
+        return [*args, "-x264-params", f"zones={zone}"]
+    at = args.index("-x264-params") + 1
+    return [*args[:at], f"{args[at]}:zones={zone}", *args[at + 1 :]]
 
 
 def _two_pass(work: TranscodeWork) -> bool:
@@ -319,7 +308,8 @@ __all__ = [
     "CHUNK_SUFFIX",
     "KEYFRAME_SEEK_CONTAINERS",
     "SEEK_MARGIN",
-    "WARMUP_SECONDS",
+    "START_BOOST_FACTOR",
+    "START_BOOST_SECONDS",
     "ChunkCommand",
     "audio_command",
     "chunk_command",
