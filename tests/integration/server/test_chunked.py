@@ -149,12 +149,13 @@ def test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames(
     # The engine's graph: one split, one audio job, four chunks, one join; each ran once.
     jobs = chunk_jobs(chunked.data_dir)
     roles = [job["part"]["role"] for job in jobs]
-    assert roles == ["split", "audio", "video", "video", "video", "video", "join"]
+    assert roles == ["split", "video", "video", "video", "video", "audio", "join"]  # longest first
     assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 7
     assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
-    # Borders on the scene cuts where one is near the target (2.2, 5.8), else exact (4.0).
+    # Borders on the scene cuts where one is near the target (2.2, 5.8), else exact (4.0);
+    # queued longest first: the 2.2 s chunks, then the 1.8 s ones, each pair in plan order.
     starts = [job["part"]["chunk"]["start"] for job in video_parts(jobs)]
-    assert starts == pytest.approx([0.0, 2.2, 4.0, 5.8], abs=1e-6)
+    assert starts == pytest.approx([0.0, 5.8, 2.2, 4.0], abs=1e-6)
     # The chunk files were deleted after the join.
     assert not list((chunked.data_dir / "scratch" / "chunks").rglob("*.mp4"))
 
@@ -201,7 +202,7 @@ def test_several_split_jobs_plan_the_one_split_chunks(
 
     jobs = chunk_jobs(chunked.data_dir)
     roles = [job["part"]["role"] for job in jobs]
-    assert roles == ["split"] * 3 + ["audio"] + ["video"] * 4 + ["join"]
+    assert roles == ["split"] * 3 + ["video"] * 4 + ["audio", "join"]  # longest first
     # Each split job ran once, its range of one boundary; each kept what it found.
     assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 9
     splits = jobs[:3]
@@ -212,7 +213,7 @@ def test_several_split_jobs_plan_the_one_split_chunks(
     # The first split names the generation of every part.
     assert {job["part"]["split"] for job in jobs[3:]} == {splits[0]["id"]}
     starts = [job["part"]["chunk"]["start"] for job in video_parts(jobs)]
-    assert starts == pytest.approx([0.0, 2.2, 4.0, 5.8], abs=1e-6)
+    assert starts == pytest.approx([0.0, 5.8, 2.2, 4.0], abs=1e-6)  # longest first
     assert not list((chunked.data_dir / "scratch" / "chunks").rglob("*.mp4"))
     for mine, theirs in zip(joined, single, strict=True):
         assert mine.name == theirs.name
@@ -374,7 +375,7 @@ def test_a_scored_output_is_chunked_and_scored_on_the_joined_output(
 
     # Chunked (split, audio, chunks, join), not one MEDIA job: the join scored it.
     roles = [job["part"]["role"] for job in chunk_jobs(chunked.data_dir)]
-    assert roles == ["split", "audio", "video", "video", "video", "video", "join"]
+    assert roles == ["split", "video", "video", "video", "video", "audio", "join"]  # longest first
     assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
     quality, quality_one = sub["quality"], sub_one["quality"]
     # The same report as an unchunked output's, its scores close to the one-shot's.

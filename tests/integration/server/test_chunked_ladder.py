@@ -65,7 +65,7 @@ def test_a_long_ladder_is_chunked_on_segment_borders(
 
     # The engine's graph: split, audio, three chunks (starting on segment borders), join.
     jobs = chunk_jobs(chunked.data_dir)
-    assert [job["part"]["role"] for job in jobs] == ["split", "audio", *["video"] * 3, "join"]
+    assert [job["part"]["role"] for job in jobs] == ["split", *["video"] * 3, "audio", "join"]
     assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 6
     starts = [job["part"]["chunk"]["start"] for job in jobs if job["part"]["role"] == "video"]
     assert starts == [0.0, 4.0, 8.0]
@@ -121,7 +121,7 @@ def test_a_long_dash_ladder_is_chunked_on_segment_borders(
     out_one = run_ladder(one, clip, tmp_path / "b", "MPEG-DASH")
 
     jobs = chunk_jobs(chunked.data_dir)
-    assert [job["part"]["role"] for job in jobs] == ["split", "audio", *["video"] * 3, "join"]
+    assert [job["part"]["role"] for job in jobs] == ["split", *["video"] * 3, "audio", "join"]
     assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 6
     starts = [job["part"]["chunk"]["start"] for job in jobs if job["part"]["role"] == "video"]
     assert starts == [0.0, 4.0, 8.0]
