@@ -6,6 +6,7 @@ in-memory backend, which like S3 has no local paths."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -20,9 +21,11 @@ from reelflow.media.probe import probe
 from reelflow.planner.plan import DefaultPlanner
 from reelflow.planner.resolve import resolve_request
 from reelflow.presets.lookup import PresetLookup
-from reelflow.specs.chunks import ChunkRole
+from reelflow.specs.chunks import ChunkedJob, ChunkRole
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
+from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskRequest, TaskSource
+from reelflow.specs.works import Work
 from reelflow.storage.memory import MemoryStorage
 from reelflow.storage.registry import StorageRegistry
 from tests.clips import ClipCache
@@ -30,9 +33,21 @@ from tests.clips import ClipCache
 pytestmark = pytest.mark.integration
 
 
-def test_a_cluster_keeps_the_parts_in_the_output_bucket_until_the_join(
-    tmp_path: Path, clips: ClipCache, ffmpeg_bin: Path
-) -> None:
+@dataclass
+class Group:
+    """A 6 s 320x180 source in bucket ``fin`` (``in/a.mp4``), the worker's runtime, and the
+    chunked group of the given transcodes as a cluster plans it (2 s chunks)."""
+
+    bucket: MemoryStorage
+    runtime: JobRuntime
+    info: MediaInfo
+    works: list[Work]
+    split: ChunkedJob
+
+
+def chunked_group(
+    tmp_path: Path, clips: ClipCache, ffmpeg_bin: Path, task_id: str, definitions: list[int]
+) -> Group:
     clip = clips(duration=6.0, width=320, height=180)
     bucket = MemoryStorage("fin")
     bucket.put_bytes("in/a.mp4", clip.read_bytes())
@@ -41,13 +56,22 @@ def test_a_cluster_keeps_the_parts_in_the_output_bucket_until_the_join(
     request = TaskRequest.model_validate(
         {
             "source": {"type": "bucket", "bucket": "fin", "key": "in/a.mp4"},
-            "media_process_task": {"transcode_task_set": [{"definition": 100010}]},
+            "media_process_task": {"transcode_task_set": [{"definition": d} for d in definitions]},
         }
     )
     info = probe(clip)
     [planned] = DefaultPlanner().plan(resolve_request(request, PresetLookup()), info, "a").jobs
     [group] = chunk_groups(planned.works, info, settings).groups
-    split = split_of("t-1", group, settings)
+    return Group(bucket, runtime, info, list(group), split_of(task_id, group, settings))
+
+
+def test_a_cluster_keeps_the_parts_in_the_output_bucket_until_the_join(
+    tmp_path: Path, clips: ClipCache, ffmpeg_bin: Path
+) -> None:
+    made = chunked_group(tmp_path, clips, ffmpeg_bin, "t-1", [100010])
+    bucket, runtime, info, group, split = (
+        made.bucket, made.runtime, made.info, made.works, made.split
+    )  # fmt: skip
     assert (split.bucket, split.prefix) == ("fin", ".reelflow-chunks/t-1/g0/")
 
     def run(kind: JobKind, **part: object) -> JobResult:
@@ -101,24 +125,11 @@ def test_renditions_with_the_same_audio_share_one_encode(
     tmp_path: Path, clips: ClipCache, ffmpeg_bin: Path
 ) -> None:
     # 100010 and 100020: AAC 64 kbit/s 44.1 kHz stereo; 100030: AAC 128 kbit/s.
-    clip = clips(duration=6.0, width=320, height=180)
-    bucket = MemoryStorage("fin")
-    bucket.put_bytes("in/a.mp4", clip.read_bytes())
-    runtime = JobRuntime(ffmpeg_bin, StorageRegistry([bucket]), tmp_path / "scratch")
-    settings = Settings(executor="celery", chunk_seconds=2.0, ffmpeg_threads=1)
-    request = TaskRequest.model_validate(
-        {
-            "source": {"type": "bucket", "bucket": "fin", "key": "in/a.mp4"},
-            "media_process_task": {
-                "transcode_task_set": [{"definition": d} for d in (100010, 100020, 100030)]
-            },
-        }
-    )
-    info = probe(clip)
-    [planned] = DefaultPlanner().plan(resolve_request(request, PresetLookup()), info, "a").jobs
-    [group] = chunk_groups(planned.works, info, settings).groups
+    made = chunked_group(tmp_path, clips, ffmpeg_bin, "t-2", [100010, 100020, 100030])
+    bucket, runtime, info, group, split = (
+        made.bucket, made.runtime, made.info, made.works, made.split
+    )  # fmt: skip
     assert len(group) == 3
-    split = split_of("t-2", group, settings)
     runs: list[list[str]] = []
     run_ffmpeg = runtime.runner.run
 
