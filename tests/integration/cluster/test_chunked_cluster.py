@@ -12,26 +12,10 @@ import pytest
 from tests.integration.cluster.conftest import MakeCluster
 from tests.integration.server.media import download, submit, upload
 from tests.integration.server.process import ffmpeg_processes, wait_finished, wait_for
-from tests.integration.server.test_chunked import BITRATE, FPS, read, scene_clip
+from tests.integration.server.test_chunked import BITRATE, FPS, SLOW_BITRATE, read, scene_clip
 from tests.s3server import MotoServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-# Chunks slow enough (x264 placebo: several seconds each on one thread) that the task is
-# still running when its first part shows in the bucket: with the 180p BITRATE spec the
-# whole task (8 chunks of 0.2 s, the join) ended in 2 s on a quiet machine, before the test
-# saw any part (a CI run failed so).
-SLOW_BITRATE: dict[str, Any] = {
-    **BITRATE,
-    "raw_parameter": {
-        **BITRATE["raw_parameter"],
-        "video_template": {
-            **BITRATE["raw_parameter"]["video_template"],
-            "height": 360,
-            "preset": "placebo",
-        },
-    },
-}
 
 
 def test_sigkill_a_worker_mid_chunk_reruns_that_chunk_only(

@@ -35,6 +35,7 @@ CHUNKED = {"workers": "2", "chunk_seconds": "2", "ffmpeg_threads": "1"}
 # Scene cuts at 2.2 s and 5.8 s: within a quarter chunk of the targets 2 s and 6 s.
 CUTS = (2.2, 5.8)
 DURATION = 8.0
+SHORT = 3.0  # the source that replaces a 12 s one mid-task
 FPS = 25
 # H.264 at a bitrate (two passes per chunk) and at a constant quality (one), 180p: one
 # group, both renditions of a chunk from one decode.
@@ -47,6 +48,23 @@ BITRATE: dict[str, Any] = {
     },
     "output_object_path": "{inputName}_vbv.{format}",
 }
+
+# Chunks slow enough (x264 placebo: several seconds each on one thread) that the task is
+# still running when its first part shows (in a bucket or the scratch root): with the 180p
+# BITRATE spec a whole task (8 chunks of 0.2 s, the join) ended in 2 s on a quiet machine,
+# before the test saw any part (CI runs failed so).
+SLOW_BITRATE: dict[str, Any] = {
+    **BITRATE,
+    "raw_parameter": {
+        **BITRATE["raw_parameter"],
+        "video_template": {
+            **BITRATE["raw_parameter"]["video_template"],
+            "height": 360,
+            "preset": "placebo",
+        },
+    },
+}
+
 CRF: dict[str, Any] = {
     "definition": 0,
     "raw_parameter": {
@@ -253,7 +271,7 @@ def start_long(server: ServerProcess, clip: Path, client: httpx.Client) -> str:
     upload(client, "in/long.mp4", clip)
     body = {
         "input": {"bucket": "media", "key": "in/long.mp4"},
-        "media_process_task": {"transcode_task_set": [BITRATE]},
+        "media_process_task": {"transcode_task_set": [SLOW_BITRATE]},
     }
     return submit(client, body)
 
@@ -262,7 +280,11 @@ def test_a_chunk_that_fails_fails_the_output_naming_the_chunk(
     servers: Servers, ffmpeg_bin: Path, tmp_path: Path
 ) -> None:
     clip = scene_clip(tmp_path / "long.mp4", ffmpeg_bin, duration=12.0, size="640x360")
-    short = scene_clip(tmp_path / "short.mp4", ffmpeg_bin, duration=DURATION)
+    # Its first 3 s (one keyframe at 0): five of the six 2 s chunks end past it. When the
+    # first part is stored at most three chunks have started (two workers; the parts run
+    # longest first, not in time order), so one of those five is still to run.
+    short = tmp_path / "short.mp4"
+    run_ffmpeg(["-i", str(clip), "-t", str(SHORT), "-c", "copy", str(short)], ffmpeg_bin)
     server = servers.start(tmp_path / "data", lease_seconds="3", **CHUNKED)
     with server.client() as client:
         task_id = start_long(server, clip, client)
@@ -282,7 +304,7 @@ def test_a_chunk_that_fails_fails_the_output_naming_the_chunk(
     [failed] = [job for job in jobs if job["state"] == "failed"]
     chunk = failed["part"]["chunk"]
     assert f"chunk {chunk['index']} of 6" in sub["message"]
-    assert chunk["end"] > DURATION  # a chunk past the new source's end
+    assert chunk["end"] > SHORT  # a chunk past the new source's end
     wait_parts_removed(server.data_dir)
 
 
