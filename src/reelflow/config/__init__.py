@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     # each chunk's first 0.5 s (off, the default): both keep the seams within the quality
     # bar (docs/chunking.md); the first pass costs about 1.5x the CPU of the chunks.
     chunk_first_pass: bool = False
+    # Renditions at a VBR or ABR bitrate: each chunk's difficulty is probed first (a small
+    # fast encode per chunk, in parallel) and the bitrate shared out over the chunks by it,
+    # as a one-shot encode spends it (on, the default); off: every chunk aims at the
+    # template's bitrate, and a hard chunk next to easy ones starves (docs/chunking.md).
+    chunk_rates: bool = True
     # At most this many chunk boundaries per split job: a long output's split (a scene scan
     # around each boundary) runs as several jobs at once, each a contiguous range of the
     # boundaries (docs/chunking.md, "The split in parallel"); 0: one split job per output.

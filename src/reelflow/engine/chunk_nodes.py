@@ -1,4 +1,5 @@
-"""The nodes of a chunked group in the task graph: SPLIT -> VIDEO chunks + AUDIO -> JOIN.
+"""The nodes of a chunked group in the task graph: SPLIT -> [PROBE per chunk ->] VIDEO
+chunks + AUDIO -> JOIN.
 
 Each node is a job row with its own lease, heartbeat, attempts and progress (so a killed
 worker re-runs only its chunk: its lease expires and that job alone is requeued). The
@@ -19,12 +20,19 @@ from sqlalchemy.orm import Session
 from reelflow.catalog.triggered import record_keys
 from reelflow.db.models import Job, Task
 from reelflow.engine.chunk_parts import siblings, split_id
-from reelflow.engine.chunking import AUDIO_SHARE, CHUNK_FAILED, VIDEO_SHARE, generation_prefix
+from reelflow.engine.chunking import (
+    AUDIO_SHARE,
+    CHUNK_FAILED,
+    PROBE_SHARE,
+    VIDEO_SHARE,
+    generation_prefix,
+)
 from reelflow.engine.outcomes import fail_subtasks
 from reelflow.engine.planning import Planning
 from reelflow.engine.store import subtasks_of
 from reelflow.engine.transitions import move_job
 from reelflow.media.chunks.plan import assemble_plan
+from reelflow.media.chunks.rates import allocate, group_headroom
 from reelflow.specs.chunks import (
     ChunkedJob,
     ChunkPlan,
@@ -35,7 +43,7 @@ from reelflow.specs.chunks import (
 )
 from reelflow.specs.jobs import JobKind, JobPayload, JobResult
 from reelflow.specs.states import JobState
-from reelflow.specs.works import LadderWork, TranscodeWork
+from reelflow.specs.works import LadderWork, TranscodeWork, Work
 
 JOIN_SHARE = 1.0 - VIDEO_SHARE - AUDIO_SHARE
 
@@ -69,6 +77,8 @@ class ChunkNodes:
             if result.split_found is None:  # a ladder's split: the whole plan, one job
                 return self._split(session, task, job, payload, part, result.chunk_plan, now)
             return self._maybe_plan(session, task, job, payload, part, result.split_found, now)
+        if part.role is ChunkRole.PROBE:
+            return self._maybe_encode(session, task, job, payload, part, result.difficulty, now)
         return self._maybe_join(session, task, job, payload, part, now)
 
     def _maybe_plan(
@@ -131,6 +141,70 @@ class ChunkNodes:
             names += [name(c.index, w.index) for c in plan.chunks for w in works]
             keys = [(part.bucket, prefix + name) for name in names]
             record_keys(session, task.id, keys, now)
+        if part.rates and group_headroom(_transcodes(works)) is not None:
+            # The probes' share of the progress comes from the video's (``_encode``).
+            probes = [
+                base.model_copy(
+                    update={"role": ChunkRole.PROBE, "chunk": chunk,
+                            "weight": PROBE_SHARE * chunk.duration / plan.end}
+                )
+                for chunk in plan.chunks
+            ]  # fmt: skip
+            for chunked in longest_first(probes):
+                self._planning.add_job(
+                    session, task, JobKind.CHUNK, indices, now, info, works, chunked=chunked
+                )
+            return True
+        return self._encode(session, task, indices, payload, base, plan, None, now)
+
+    def _maybe_encode(
+        self,
+        session: Session,
+        task: Task,
+        job: Job,
+        payload: JobPayload,
+        part: ChunkedJob,
+        difficulty: float | None,
+        now: datetime,
+    ) -> bool:
+        """Keep this probe's difficulty in its row; once every probe of the group has
+        succeeded, share the renditions' bitrate out over the chunks by their difficulty
+        and plan the chunks (and the audio)."""
+        part = part.model_copy(update={"difficulty": max(0.0, difficulty or 0.0)})
+        job.payload = {**job.payload, "chunked": part.model_dump(mode="json")}
+        probes = [
+            (other, p) for other, p in siblings(session, job, part) if p.role is ChunkRole.PROBE
+        ]
+        if any(other.state is not JobState.SUCCEEDED for other, _ in probes):
+            return False
+        measured = sorted(
+            ((p.chunk, part.difficulty if other.id == job.id else p.difficulty)
+             for other, p in probes if p.chunk is not None),
+            key=lambda found: found[0].index,
+        )  # fmt: skip
+        chunks = [chunk for chunk, _ in measured]
+        headroom = group_headroom(_transcodes(payload.works)) or 1.0
+        factors = allocate([d for _, d in measured], [c.duration for c in chunks], headroom)
+        plan = ChunkPlan(chunk_seconds=part.chunk_seconds, end=chunks[-1].end, chunks=chunks)
+        base = part.model_copy(update={"difficulty": 0.0, "chunk": None})
+        indices = list(job.subtasks)
+        return self._encode(session, task, indices, payload, base, plan, factors, now)
+
+    def _encode(
+        self,
+        session: Session,
+        task: Task,
+        indices: list[int],
+        payload: JobPayload,
+        base: ChunkedJob,
+        plan: ChunkPlan,
+        factors: list[float] | None,
+        now: datetime,
+    ) -> bool:
+        """Plan the group's chunks (each at its rate factor: ``factors``, by chunk) and its
+        audio, longest first."""
+        info = payload.media_info
+        works = payload.works
         has_audio = (
             info is not None
             and info.has_audio
@@ -141,12 +215,14 @@ class ChunkNodes:
             )
         )
         video_share = VIDEO_SHARE + (0.0 if has_audio else AUDIO_SHARE)
+        video_share -= PROBE_SHARE if factors is not None else 0.0
         parts = [
             base.model_copy(
                 update={"role": ChunkRole.VIDEO, "chunk": chunk,
-                        "weight": video_share * chunk.duration / plan.end}
+                        "weight": video_share * chunk.duration / plan.end,
+                        "rate_factor": factors[n] if factors is not None else 1.0}
             )
-            for chunk in plan.chunks
+            for n, chunk in enumerate(plan.chunks)
         ]  # fmt: skip
         if has_audio:
             parts.append(base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE}))
@@ -198,6 +274,10 @@ class ChunkNodes:
     def _point(task: Task, indices: list[int], job: Job) -> None:
         for sub in subtasks_of(task, indices):
             sub.job_id = job.id
+
+
+def _transcodes(works: list[Work]) -> list[TranscodeWork]:
+    return [work for work in works if isinstance(work, TranscodeWork)]
 
 
 __all__ = ["ChunkNodes"]

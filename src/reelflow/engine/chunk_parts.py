@@ -69,12 +69,12 @@ def part_failure(
     if part is None:
         return code, message
     others = siblings(session, job, part)
-    count = sum(1 for _, p in others if p.role is ChunkRole.VIDEO)
+    count = sum(1 for _, p in others if p.role is part.role and p.chunk is not None)
     why = f"{describe_part(part, count)} failed after {job.attempt} attempt(s): {code}: {message}"
     for other, _ in others:
         if other.id != job.id and other.state in (JobState.QUEUED, JobState.RUNNING):
             move_job(other, JobState.CANCELLED, now, code=CHUNK_FAILED, message=why)
-    if part.role is ChunkRole.VIDEO:
+    if part.role in (ChunkRole.VIDEO, ChunkRole.PROBE):
         return CHUNK_FAILED, why
     return code, why
 

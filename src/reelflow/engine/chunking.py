@@ -25,9 +25,11 @@ from reelflow.specs.media import MediaInfo
 from reelflow.specs.works import LadderWork, TranscodeWork, Work
 
 CHUNK_FAILED = "FailedOperation.ChunkFailed"
-# Shares of a group's progress: the chunks' video (by duration), the audio, the join.
+# Shares of a group's progress: the chunks' video (by duration), the audio, the join; the
+# chunks' difficulty probes (when the group probes them) take theirs from the video's.
 VIDEO_SHARE = 0.9
 AUDIO_SHARE = 0.05
+PROBE_SHARE = 0.05
 PARTS_FOLDER = ".reelflow-chunks"  # temporary keys of a cluster's parts, in the output bucket
 
 
@@ -117,6 +119,7 @@ def split_of(
         group=group,
         chunk_seconds=settings.chunk_seconds,
         first_pass=settings.chunk_first_pass,
+        rates=settings.chunk_rates,
         bucket=bucket,
         prefix=prefix,
     )
@@ -153,10 +156,11 @@ def generation_prefix(part: ChunkedJob, split: int) -> str:
 def describe_part(part: ChunkedJob, count: int | None = None) -> str:
     """A part as a person reads it in an error: "chunk 2 of 3 (4.00-6.00 s)", "the split
     step (boundaries 9-16)" (one of several split jobs)."""
-    if part.role is ChunkRole.VIDEO and part.chunk is not None:
+    if part.role in (ChunkRole.VIDEO, ChunkRole.PROBE) and part.chunk is not None:
         chunk = part.chunk
         of = f" of {count}" if count else ""
-        return f"chunk {chunk.index}{of} ({chunk.start:.2f}-{chunk.end:.2f} s)"
+        probe = "the difficulty probe of " if part.role is ChunkRole.PROBE else ""
+        return f"{probe}chunk {chunk.index}{of} ({chunk.start:.2f}-{chunk.end:.2f} s)"
     if part.role is ChunkRole.SPLIT and (part.first_boundary > 1 or part.last_boundary):
         last = str(part.last_boundary) if part.last_boundary else "the last"
         return f"the split step (boundaries {part.first_boundary}-{last})"
@@ -166,6 +170,7 @@ def describe_part(part: ChunkedJob, count: int | None = None) -> str:
 __all__ = [
     "AUDIO_SHARE",
     "CHUNK_FAILED",
+    "PROBE_SHARE",
     "VIDEO_SHARE",
     "Groups",
     "can_chunk",

@@ -2,8 +2,11 @@
 
 - SPLIT: scan the source's packets (frame and keyframe times), look for scene cuts in a
   window around each boundary's target (``scdet`` on a small picture), plan the chunks;
-- VIDEO: encode one chunk of every rendition of the group from one decode (two passes for
-  H.264 at a bitrate), check it made exactly its planned frames, store it as a part;
+- PROBE: measure one chunk's difficulty (a small constant-quality encode: its bits per
+  second), from which the engine shares a bitrate out over the chunks;
+- VIDEO: encode one chunk of every rendition of the group from one decode (at its share of
+  the bitrate; two passes for H.264 at a bitrate when asked), check it made exactly its
+  planned frames, store it as a part;
 - AUDIO: encode each rendition's audio once, over the whole source, store it as a part;
 - JOIN: fetch the parts, join each rendition by stream copy with its audio, score the
   joined renditions that asked for it against the source (one separate FFmpeg run), commit
@@ -34,11 +37,13 @@ from reelflow.executors.outputs import commit_work
 from reelflow.executors.quality import Scored, ScoringPlan, score_works, scored, scored_output
 from reelflow.media.chunks import (
     audio_command,
+    bits_per_second,
     chunk_count,
     find_boundaries,
     fused_chunk_command,
     join,
     output_frame_times,
+    probe_command,
     scan_frames,
     scene_command,
     scene_times,
@@ -164,6 +169,10 @@ class ChunkJobs:
         if part.role is ChunkRole.SPLIT:
             found = self._split(job, ctx, src, works, part, work_dir)
             return JobResult(job_id=job.job_id, ok=True, split_found=found)
+        if part.role is ChunkRole.PROBE:
+            difficulty = self._probe(job, ctx, src, works, part, work_dir)
+            ctx.progress(100.0)
+            return JobResult(job_id=job.job_id, ok=True, difficulty=difficulty)
         if part.role is ChunkRole.VIDEO:
             self._video(job, ctx, src, works, part, work_dir)
         elif part.role is ChunkRole.AUDIO:
@@ -206,6 +215,23 @@ class ChunkJobs:
             first=first, last=last,
         )  # fmt: skip
 
+    def _probe(
+        self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
+        part: ChunkedJob, work_dir: Path,
+    ) -> float:  # fmt: skip
+        """The chunk's difficulty: the bits per second of its probe encode."""
+        chunk = part.chunk
+        assert chunk is not None and job.media_info is not None
+        out = work_dir / f"probe{chunk.index}.h264"
+        args = probe_command(
+            src, job.media_info, chunk, works[0].fps, out, threads=job.ffmpeg_threads
+        )
+        report = _progress(ctx, 0.0, 1.0, chunk.duration)
+        self._runtime.runner.run(args, timeout=job.timeout, on_progress=report, cancel=ctx.cancel)
+        if not out.exists():
+            raise FFmpegFailed(f"the difficulty probe of chunk {chunk.index} made no stream")
+        return bits_per_second(out.stat().st_size, chunk.duration)
+
     def _video(
         self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
         part: ChunkedJob, work_dir: Path,
@@ -224,6 +250,7 @@ class ChunkJobs:
             threads=job.ffmpeg_threads,
             font_file=self._runtime.font,
             first_pass=part.first_pass,
+            rate_factor=part.rate_factor,
         )
         for path, data in command.files.items():
             path.write_bytes(data)

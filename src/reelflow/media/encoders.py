@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from reelflow.specs.templates import AudioTemplate, VideoTemplate
 
 VIDEO_ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
@@ -56,6 +58,8 @@ _SVT_PRESET = {
     "veryslow": 4,
     "placebo": 3,
 }
+# A VBR rendition's peak rate (``-maxrate``), times its target; its buffer is twice the target.
+VBR_PEAK = 1.5
 _DEFAULT_CRF = {"h264": 23, "h265": 28, "vp9": 33, "av1": 35}
 
 
@@ -66,6 +70,7 @@ def video_args(
     preset: str,
     container: str,
     capped_crf: float | None = None,
+    rate_factor: float = 1.0,
 ) -> list[str]:
     """Encoder options for one video output (without -map).
 
@@ -73,6 +78,8 @@ def video_args(
     the only place that fallback is applied. ``capped_crf`` (a per-title transcode, issue
     18): that CRF with a VBV cap of twice ``video.bitrate`` over four seconds of it, as a
     per-title ladder's rungs (``reelflow.media.ladder``), whatever the template's mode.
+    ``rate_factor``: a chunk's share of a rendition at a bitrate (VBR, ABR): its target is
+    the template's times this, its peak and buffer the template's (``rate_headroom``).
     """
     codec = video.codec.value
     args = ["-c:v", VIDEO_ENCODERS[codec]]
@@ -82,7 +89,7 @@ def video_args(
         kbps = video.bitrate
         rate = ["-crf", f"{capped_crf:g}", "-maxrate", f"{kbps * 2}k", "-bufsize", f"{kbps * 4}k"]
     else:
-        rate = _rate_args(video, codec, x265_params)
+        rate = _rate_args(video, codec, x265_params, rate_factor)
     if codec == "h264":
         profile = video.video_profile if video.video_profile not in ("", "default") else "high"
         args += ["-preset", chosen, "-profile:v", profile]
@@ -122,14 +129,29 @@ def two_pass(video: VideoTemplate) -> bool:
     return video.codec.value == "h264" and bool(kbps) and mode != "VCRF"
 
 
+def rate_headroom(video: VideoTemplate) -> float | None:
+    """How far a part of the timeline (a chunk) may raise its target above the template's
+    bitrate (``video_args``'s ``rate_factor``): up to the peak at VBR (1.5x), without bound
+    at ABR; ``None`` for a rendition whose rate is not a target to share out (CRF, CBR: the
+    target is also the floor and the ceiling)."""
+    kbps = video.bitrate
+    mode = video.mode or ("VBR" if kbps else "VCRF")
+    if not kbps or mode in ("VCRF", "CBR"):
+        return None
+    return VBR_PEAK if mode == "VBR" else math.inf
+
+
 def hls_seconds(video: VideoTemplate | None) -> int:
     """The HLS segment duration: the template's ``HlsTime``, else 10 s."""
     return video.hls_time if video is not None and video.hls_time else 10
 
 
-def _rate_args(video: VideoTemplate, codec: str, x265_params: list[str]) -> list[str]:
+def _rate_args(
+    video: VideoTemplate, codec: str, x265_params: list[str], factor: float = 1.0
+) -> list[str]:
     """Rate control by ``mode``: VBR (target, 1.5x peak), ABR (target only), CBR (the
-    target as floor and ceiling, padded with filler where the encoder can), VCRF (CRF)."""
+    target as floor and ceiling, padded with filler where the encoder can), VCRF (CRF).
+    ``factor`` scales a VBR or ABR target (within VBR's peak)."""
     kbps = video.bitrate
     mode = video.mode or ("VBR" if kbps else "VCRF")
     if mode == "VCRF" or not kbps:
@@ -138,9 +160,11 @@ def _rate_args(video: VideoTemplate, codec: str, x265_params: list[str]) -> list
         if codec == "vp9":
             args += ["-b:v", "0"]  # constant quality mode
         return args
-    args = ["-b:v", f"{kbps}k"]
+    peak = int(kbps * VBR_PEAK)
+    target = kbps if mode == "CBR" else max(1, round(kbps * factor))
+    args = ["-b:v", f"{min(target, peak) if mode == 'VBR' else target}k"]
     if mode == "VBR":
-        args += ["-maxrate", f"{kbps * 3 // 2}k", "-bufsize", f"{kbps * 2}k"]
+        args += ["-maxrate", f"{peak}k", "-bufsize", f"{kbps * 2}k"]
     elif mode == "CBR":
         args += ["-minrate", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k"]
         if codec == "h264":

@@ -89,6 +89,7 @@ class ChunkRole(StrEnum):
     """The nodes of a chunked group in the task graph (``reelflow.engine.chunking``)."""
 
     SPLIT = "split"  # scan the source, plan the chunks
+    PROBE = "probe"  # measure one chunk's difficulty (a group at a bitrate shares it out)
     VIDEO = "video"  # encode one chunk of every rendition of the group (one decode)
     AUDIO = "audio"  # encode the group's audio once, over the whole source
     JOIN = "join"  # join the chunks by stream copy, mux the audio, commit the outputs
@@ -109,10 +110,17 @@ class ChunkedJob(ChunkData):
     chunk_seconds: float
     bucket: str = ""
     prefix: str
-    chunk: Chunk | None = None  # VIDEO: the chunk it encodes
+    chunk: Chunk | None = None  # VIDEO, PROBE: the chunk it encodes or measures
     plan: ChunkPlan | None = None  # JOIN: every chunk, in order
     weight: float = 0.0  # its share of the group's progress (0..1)
     first_pass: bool = False  # REELFLOW_CHUNK_FIRST_PASS: two passes at a bitrate
+    # REELFLOW_CHUNK_RATES: a group with renditions at a VBR or ABR bitrate probes each
+    # chunk's difficulty (PROBE jobs, their ``difficulty`` recorded with their success)
+    # before its chunks are encoded, each VIDEO job at its ``rate_factor`` of the bitrate
+    # (``reelflow.media.chunks.rates``).
+    rates: bool = False
+    difficulty: float = 0.0
+    rate_factor: float = 1.0
     # SPLIT, when the group's boundaries are scanned by several split jobs at once
     # (``reelflow.engine.chunking.split_parts``): the boundaries ``first_boundary`` to
     # ``last_boundary`` (0: through the last) are this job's; ``lead`` is the group's first

@@ -111,6 +111,7 @@ class JobResult(JobData):
     chunk_plan: ChunkPlan | None = None  # a SPLIT job's plan (None: too short to chunk)
     # A SPLIT job's boundaries of its range (a transcode group's; a ladder's gives its plan)
     split_found: SplitFound | None = None
+    difficulty: float | None = None  # a PROBE job's: its chunk's bits per second
 
 
 class JobEventType(StrEnum):

@@ -17,11 +17,15 @@ import av
 import pytest
 
 from reelflow.media.chunks import (
+    allocate,
     audio_command,
+    bits_per_second,
     chunk_command,
+    group_headroom,
     join,
     output_frame_times,
     plan_chunks,
+    probe_command,
     scan_frames,
 )
 from reelflow.media.command import build_command
@@ -114,26 +118,29 @@ def chunked(
     tmp: Path,
     *,
     first_pass: bool = True,
+    factors: list[float] | None = None,
+    name: str = "chunked",
 ) -> Encoded:
-    """What the engine's chunk and join nodes will do, in sequence."""
-    folder = tmp / "chunked"
+    """What the engine's chunk and join nodes will do, in sequence (each chunk at its
+    ``factors`` share of a bitrate: the engine's allocation)."""
+    folder = tmp / name
     folder.mkdir()
     files = []
     for chunk in plan.chunks:
         out = folder / f"chunk{chunk.index}.mp4"
         command = chunk_command(
             str(source), info, work, chunk, out, work_dir=folder, video_preset=PRESET, threads=1,
-            first_pass=first_pass,
+            first_pass=first_pass, rate_factor=factors[chunk.index] if factors else 1.0,
         )  # fmt: skip
         for args in command.runs:
             runner.run(args, timeout=120)
         files.append(out)
     audio = folder / "audio.m4a"
-    args = audio_command(str(source), info, work, audio, threads=1)
-    if args is not None:
-        runner.run(args, timeout=120)
+    audio_args = audio_command(str(source), info, work, audio, threads=1)
+    if audio_args is not None:
+        runner.run(audio_args, timeout=120)
     out = folder / f"joined.{work.template.format}"
-    join(runner, work, plan, files, audio if args is not None else None, out, timeout=120)
+    join(runner, work, plan, files, audio if audio_args is not None else None, out, timeout=120)
     return read(out)
 
 
@@ -442,3 +449,72 @@ def test_audio_that_starts_after_the_video_keeps_its_offset(
     one, joined = encode_both(runner, ffmpeg_bin, source, rendition(), plan, tmp_path)
     assert first_audio_pts(one.path) > 0.4  # the one-shot keeps the late start
     assert first_audio_pts(joined.path) == pytest.approx(first_audio_pts(one.path), abs=1e-3)
+
+
+def probe_difficulties(
+    runner: FFmpegRunner, source: Path, info: MediaInfo, plan: ChunkPlan, tmp: Path
+) -> list[float]:
+    """What the engine's probe nodes measure: each chunk's bits per second."""
+    found = []
+    for chunk in plan.chunks:
+        out = tmp / f"probe{chunk.index}.h264"
+        runner.run(probe_command(str(source), info, chunk, 25.0, out, threads=1), timeout=120)
+        found.append(bits_per_second(out.stat().st_size, chunk.duration))
+    return found
+
+
+def test_a_hard_chunk_gets_the_bits_an_easy_one_does_not_need(
+    runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Path
+) -> None:
+    # 6 s of testsrc2 then 3 s of it under moving noise (far harder), in 3 s chunks, at 400
+    # kbit/s with VBV. A one-shot encode spends less on the first 6 s and up to the peak on
+    # the last 3; chunks each aiming at 400 kbit/s starve the last one.
+    source = tmp_path / "easy-then-hard.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=6",
+         "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3,noise=alls=30:allf=t",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+         "-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", "250",
+         str(source)],
+        ffmpeg_bin,
+    )  # fmt: skip
+    info = probe(source)
+    plan = plan_chunks(output_frame_times(9.0, 25), 9.0, 3.0)
+    assert plan is not None and len(plan.chunks) == 3
+    work = rendition(crf=None)
+    difficulty = probe_difficulties(runner, source, info, plan, tmp_path)
+    assert difficulty[2] > 4 * max(difficulty[:2])  # the probe sees which chunk is hard
+    factors = allocate(difficulty, [c.duration for c in plan.chunks], group_headroom([work]) or 1)
+    assert factors[2] == 1.5 and factors[0] < 1 and factors[1] < 1  # the peak, and less
+    one = one_shot(runner, source, info, work, tmp_path)
+    alike = chunked(runner, source, info, work, plan, tmp_path, first_pass=False, name="alike")
+    shared = chunked(runner, source, info, work, plan, tmp_path, first_pass=False,
+                     factors=factors, name="shared")  # fmt: skip
+    assert_same_frames(one, shared, plan, 1 / 25, audio=False)
+    chain = "fps=25,scale=320:180,format=yuv420p"
+    scores = {
+        name: vmaf_per_frame(ffmpeg_bin, enc.path, source, chain, tmp_path)
+        for name, enc in (("one", one), ("alike", alike), ("shared", shared))
+    }
+    hard = {name: statistics.mean(values[150:]) for name, values in scores.items()}
+    whole = {name: statistics.mean(values) for name, values in scores.items()}
+    # Measured (docs/chunking.md): whole output 89.0 one-shot, 85.2 chunks at one rate,
+    # 87.0 shared; the hard chunk 69.1, 58.2, 66.3.
+    assert whole["one"] - whole["alike"] > 2.0  # the problem: chunks at one rate starve
+    assert whole["shared"] - whole["alike"] > 1.0
+    assert hard["one"] - hard["shared"] < (hard["one"] - hard["alike"]) / 2
+    # The bits went to the hard chunk: about what the one-shot spent there.
+    bits = {name: _chunk_bytes(enc.path, 6.0) for name, enc in (("one", one), ("alike", alike),
+                                                                 ("shared", shared))}  # fmt: skip
+    assert bits["shared"] > 1.3 * bits["alike"]
+    assert bits["shared"] == pytest.approx(bits["one"], rel=0.15)
+
+
+def _chunk_bytes(path: Path, start: float) -> int:
+    """The video bytes of ``path`` from ``start`` on."""
+    with av.open(str(path)) as container:
+        return sum(
+            packet.size
+            for packet in container.demux(container.streams.video[0])
+            if packet.pts is not None and float(packet.pts * packet.time_base) >= start - 1e-3
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,6 +58,7 @@ class ChunkRunner:
         self.calls: list[JobPayload] = []
         self.failing: set[int] = set()
         self.scenes = scenes
+        self.difficulty: dict[int, float] = {}  # a PROBE's answer by chunk (else 1000)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         self.calls.append(job)
@@ -73,6 +75,9 @@ class ChunkRunner:
             return JobResult(job_id=job.job_id, ok=True, chunk_plan=plan)
         if part.chunk is not None and part.chunk.index in self.failing:
             return JobResult(job_id=job.job_id, ok=False, error_code="FFmpegFailed", message="x")
+        if part.role is ChunkRole.PROBE and part.chunk is not None:
+            found = self.difficulty.get(part.chunk.index, 1000.0)
+            return JobResult(job_id=job.job_id, ok=True, difficulty=found)
         return JobResult(job_id=job.job_id, ok=True)
 
     def roles(self) -> list[str]:
@@ -94,6 +99,9 @@ def request() -> TaskRequest:
 
 
 def make_engine(db: DbEngine, tmp_path: Path, clock: FakeClock, **values: object) -> Engine:
+    # The renditions are at a bitrate (VBR): the tests of the parts' order, progress and
+    # failures leave the difficulty probes out unless they ask for them (chunk_rates).
+    values.setdefault("chunk_rates", False)
     settings = Settings(data_dir=tmp_path, max_attempts=2, chunk_seconds=2.0, **values)  # type: ignore[arg-type]
     return Engine(session_factory(db), DefaultPlanner(), settings, clock=clock)
 
@@ -135,6 +143,49 @@ def test_split_then_chunks_and_audio_then_join(
     assert join.chunked is not None and join.chunked.plan is not None
     assert [c.start for c in join.chunked.plan.chunks] == [0.0, 2.0, 4.0, 6.0, 8.0]
     assert all(row.state is JobState.SUCCEEDED for row in job_rows(db, task_id))
+
+
+def test_a_group_at_a_bitrate_probes_its_chunks_then_shares_the_rate_out(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2, chunk_rates=True)
+    runner = ChunkRunner()
+    runner.difficulty = {2: 4000.0, 4: 500.0}  # the others 1000 bits per second
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    assert runner.roles()[3:] == ["probe"] * 5 + ["video"] * 5 + ["audio", "join"]
+    probes = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.PROBE]
+    assert all(sorted(w.index for w in job.works) == [0, 1] for job in probes)
+    videos = [
+        job.chunked for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.VIDEO
+    ]
+    factors = {p.chunk.index: p.rate_factor for p in videos if p is not None and p.chunk}
+    # Chunk 2 is four times as hard: capped at the VBR peak (1.5x); the rest shared by
+    # difficulty so that the five average the template's rate.
+    assert factors == {0: 1.0, 1: 1.0, 2: 1.5, 3: 1.0, 4: 0.5}
+    # The probes' share of the progress (5 %) came out of the chunks'.
+    assert sum(p.weight for p in videos if p is not None) == pytest.approx(0.85)
+    assert all(row.state is JobState.SUCCEEDED for row in job_rows(db, task_id))
+
+
+def test_a_probe_failing_for_good_fails_the_output_naming_its_chunk(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    engine = make_engine(db, tmp_path, clock, workers=2, chunk_rates=True)
+    runner = ChunkRunner()
+    runner.failing = {3}
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    view = engine.task_view(task_id)
+    assert view.state is TaskState.FAILED
+    assert view.subtasks[0].err_code == "FailedOperation.ChunkFailed"
+    assert view.subtasks[0].message.startswith(
+        "the difficulty probe of chunk 3 of 5 (6.00-8.00 s) failed after 1 attempt(s)"
+    )
+    assert "video" not in runner.roles()  # no chunk was encoded
+    states = {row.state for row in job_rows(db, task_id)}
+    assert JobState.QUEUED not in states and JobState.RUNNING not in states
 
 
 def test_the_parts_run_longest_first(db: DbEngine, tmp_path: Path, clock: FakeClock) -> None:

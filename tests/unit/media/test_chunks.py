@@ -10,20 +10,26 @@ import pytest
 from pydantic import ValidationError
 
 from reelflow.media.chunks import (
+    allocate,
     audio_command,
+    bits_per_second,
     chunk_command,
     chunkable,
     concat_list,
     fused_chunk_command,
+    group_headroom,
     join_command,
     output_frame_times,
     plan_chunks,
+    probe_command,
     scene_command,
     scene_times,
     should_chunk,
 )
 from reelflow.media.chunks.command import _with_zones
+from reelflow.media.chunks.rates import MAX_RATE_FACTOR, MIN_RATE_FACTOR
 from reelflow.specs.chunks import Chunk, ChunkPlan
+from reelflow.specs.works import TranscodeWork
 from tests.unit.media.test_command import media_info, rendition
 
 GRID = output_frame_times(6.0, 25)
@@ -309,3 +315,79 @@ def test_scene_cuts_are_read_from_metadata_print() -> None:
     )
     printed = "frame:0    pts:33280   pts_time:2.6\nlavfi.scd.score=29.3\nlavfi.scd.time=2.6\n"
     assert scene_times(printed, offset=1.4) == [pytest.approx(1.2)]
+
+
+def _with_mode(work: TranscodeWork, mode: str, **video: object) -> TranscodeWork:
+    template = work.template
+    assert template.video_template is not None
+    changed = template.video_template.model_copy(update={"mode": mode, **video})
+    return work.model_copy(
+        update={"template": template.model_copy(update={"video_template": changed})}
+    )
+
+
+def test_a_chunks_rate_factor_scales_the_target_under_the_same_peak() -> None:
+    plan = plan_chunks(GRID, 6.0, 2.0)
+    assert plan is not None
+    vbr = rendition(0, 100010)  # 400 kbit/s, peak 600, buffer 800
+    crf = _with_mode(rendition(1, 100010), "VCRF", bitrate=0, vcrf=23)
+    cbr = _with_mode(rendition(2, 100010), "CBR")
+
+    def rates(work: TranscodeWork, factor: float) -> list[str]:
+        [args] = chunk_command(
+            "/in.mp4", media_info(), work, plan.chunks[1], Path("/w/c.mp4"),
+            work_dir=Path("/w"), first_pass=False, rate_factor=factor,
+        ).runs  # fmt: skip
+        return [f"{o}={args[args.index(o) + 1]}" for o in ("-b:v", "-maxrate", "-bufsize", "-crf")
+                if o in args]  # fmt: skip
+
+    assert rates(vbr, 1.0) == ["-b:v=400k", "-maxrate=600k", "-bufsize=800k"]
+    assert rates(vbr, 0.55) == ["-b:v=220k", "-maxrate=600k", "-bufsize=800k"]
+    assert rates(vbr, 2.0) == ["-b:v=600k", "-maxrate=600k", "-bufsize=800k"]  # at the peak
+    assert rates(crf, 2.0) == ["-crf=23"]  # nothing to share out
+    assert rates(cbr, 2.0) == ["-b:v=400k", "-maxrate=400k", "-bufsize=400k"]
+    assert group_headroom([vbr]) == 1.5
+    assert group_headroom([crf, vbr]) == 1.5
+    assert group_headroom([_with_mode(vbr, "ABR")]) == MAX_RATE_FACTOR
+    assert group_headroom([crf, cbr]) is None
+
+
+def test_the_rate_is_shared_by_difficulty_and_averages_the_templates() -> None:
+    # Equal difficulty: the template's rate everywhere.
+    assert allocate([10.0, 10.0, 10.0], [2.0, 2.0, 2.0], 1.5) == [1.0, 1.0, 1.0]
+    # Proportional to the difficulty, weighted by each chunk's duration.
+    assert allocate([1.0, 3.0], [2.0, 2.0], 4.0) == [0.5, 1.5]
+    factors = allocate([1.0, 2.0], [3.0, 1.0], 4.0)
+    assert factors == [0.8, 1.6] and pytest.approx(4.0) == 0.8 * 3 + 1.6 * 1
+    # A chunk above the peak is held there; what it gave up goes to the others by theirs.
+    assert allocate([1.0, 1.0, 8.0], [1.0, 1.0, 1.0], 1.5) == [0.75, 0.75, 1.5]
+    # An empty (black) chunk keeps the floor; the others pay for it.
+    assert allocate([0.0, 1.0, 1.0], [1.0, 1.0, 1.0], 1.5) == [MIN_RATE_FACTOR, 1.375, 1.375]
+    # Nothing measured at all: the template's rate.
+    assert allocate([0.0, 0.0], [1.0, 1.0], 1.5) == [1.0, 1.0]
+    with pytest.raises(ValueError, match="2 difficulties for 1 chunks"):
+        allocate([1.0, 2.0], [1.0], 1.5)
+    assert bits_per_second(1000, 2.0) == 4000.0 and bits_per_second(1000, 0.0) == 0.0
+
+
+def test_a_chunks_probe_is_its_frames_small_at_a_constant_quality() -> None:
+    grid = output_frame_times(12.0, 25)
+    plan = plan_chunks(grid, 12.0, 4.0)
+    assert plan is not None
+    args = probe_command("/in.mp4", media_info(), plan.chunks[1], 25.0, Path("/w/p.h264"))
+    # The chunk's own seek and cut (as its encode's), on the output's frame rate.
+    assert args[args.index("-ss") + 1] == "2"  # floor(3.98 - 1)
+    assert args.index("-skip_loop_filter") < args.index("-i")
+    chain = args[args.index("-vf") + 1]
+    assert chain == (
+        "setpts=PTS+2/TB,trim=start=2.98,fps=25,trim=start=3.98:end=7.98,setpts=PTS-STARTPTS,"
+        "scale=320:-2,format=yuv420p"
+    )
+    assert args[args.index("-preset") + 1] == "ultrafast" and args[args.index("-crf") + 1] == "23"
+    assert args[-3:] == ["-f", "h264", "/w/p.h264"]
+    first = probe_command("/in.mp4", media_info(), plan.chunks[0], 0.0, Path("/w/p.h264"),
+                          threads=1)  # fmt: skip
+    assert "-ss" not in first and first.count("-threads") == 2
+    assert first[first.index("-vf") + 1] == (
+        "trim=end=3.98,setpts=PTS-STARTPTS,scale=320:-2,format=yuv420p"
+    )

@@ -56,6 +56,14 @@ KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
 # (docs/chunking.md, "Rate control measured again").
 START_BOOST_SECONDS = 0.5
 START_BOOST_FACTOR = 3.0
+# The difficulty probe of a chunk (``probe_command``): its frames this wide, encoded by x264
+# at this preset and constant quality; the decoder's loop filter skipped. Measured against
+# the share of the bits a one-shot encode gives each chunk (docs/chunking.md, "Rate
+# control across chunks").
+PROBE_WIDTH = 320
+PROBE_PRESET = "ultrafast"
+PROBE_CRF = 23
+PROBE_DECODE = ("-skip_loop_filter", "all")
 # Chunk files: MP4 keeps the encoder's exact timestamps (Matroska would round them to ms).
 CHUNK_SUFFIX = ".mp4"
 AUDIO_SUFFIX = ".m4a"
@@ -96,6 +104,7 @@ def chunk_command(
     threads: int = 0,
     font_file: str = "",
     first_pass: bool = True,
+    rate_factor: float = 1.0,
 ) -> ChunkCommand:
     """Encode the video of one chunk of ``work`` into ``out`` (an MP4, no audio)."""
     return fused_chunk_command(
@@ -109,6 +118,7 @@ def chunk_command(
         threads=threads,
         font_file=font_file,
         first_pass=first_pass,
+        rate_factor=rate_factor,
     )
 
 
@@ -124,6 +134,7 @@ def fused_chunk_command(
     threads: int = 0,
     font_file: str = "",
     first_pass: bool = True,
+    rate_factor: float = 1.0,
 ) -> ChunkCommand:
     """Encode the video of one chunk of every rendition of ``works`` (sharing one chunk
     plan) from one decode, each into its ``outs`` file (an MP4, no audio).
@@ -135,6 +146,10 @@ def fused_chunk_command(
     False skips it (one pass for every rendition, the default): a bitrate rendition's
     chunk after the first then gets a higher rate on its first frames instead
     (``START_BOOST_SECONDS``, x264 ``zones``).
+
+    ``rate_factor``: this chunk's share of the renditions at a VBR or ABR bitrate, from the
+    difficulty of every chunk (``reelflow.media.chunks.rates``): their target times it,
+    their peak and buffer unchanged.
     """
     if not works or len(works) != len(outs):
         raise ValueError(f"{len(outs)} outputs for {len(works)} works")
@@ -163,7 +178,11 @@ def fused_chunk_command(
         assert template.video_template is not None
         args = ["-map", f"[chunk{n}]", *output_thread_args(threads)]
         rate = video_args(
-            template.video_template, fps=work.fps, preset=video_preset, container=template.container
+            template.video_template,
+            fps=work.fps,
+            preset=video_preset,
+            container=template.container,
+            rate_factor=rate_factor,
         )
         return args + (_with_zones(rate, boost[n]) if n in boost else rate)
 
@@ -190,6 +209,31 @@ def fused_chunk_command(
         args += ["-an", "-sn", "-dn", "-map_metadata", "-1", "-f", "mp4", str(out)]
     runs.append([*inputs, "-filter_complex", ";".join(chains), *args])
     return ChunkCommand(runs=runs, duration=chunk.duration, files=graph.files)
+
+
+def probe_command(
+    source: str, info: MediaInfo, chunk: Chunk, fps: float, out: Path, *, threads: int = 0
+) -> list[str]:
+    """Measure how hard chunk ``chunk`` is to encode (``reelflow.media.chunks.rates``): its
+    frames at the group's output rate ``fps`` (the source's with 0), cut as the chunk's
+    encode cuts them, made small (``PROBE_WIDTH``) and encoded at a constant quality
+    (x264 ``PROBE_PRESET``, ``PROBE_CRF``) into ``out``, a raw H.264 stream whose size per
+    second is the difficulty. The decoder skips its loop filter (``PROBE_DECODE``): the
+    probe needs the picture's content, not its last detail."""
+    seek, exact = _seek(chunk, info)
+    head = _head(chunk, seek)
+    bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
+    bounds += [f"end={_num(chunk.cut_end)}"] if chunk.cut_end else []
+    chain = [head] if head else []
+    chain += [f"fps={_num(fps)}"] if fps else []
+    chain += [f"trim={':'.join(bounds)}", "setpts=PTS-STARTPTS"] if bounds else []
+    chain += [f"scale={PROBE_WIDTH}:-2", "format=yuv420p"]
+    args = ["-y", *input_thread_args(threads), *PROBE_DECODE]
+    if seek:
+        args += ["-ss", str(seek)] if exact else ["-noaccurate_seek", "-ss", str(seek)]
+    args += ["-i", source, "-map", "0:v:0", "-vf", ",".join(chain), *output_thread_args(threads)]
+    args += ["-c:v", "libx264", "-preset", PROBE_PRESET, "-crf", str(PROBE_CRF)]
+    return [*args, "-an", "-sn", "-dn", "-f", "h264", str(out)]
 
 
 def _seek(chunk: Chunk, info: MediaInfo) -> tuple[int, bool]:
@@ -307,6 +351,9 @@ __all__ = [
     "AUDIO_SUFFIX",
     "CHUNK_SUFFIX",
     "KEYFRAME_SEEK_CONTAINERS",
+    "PROBE_CRF",
+    "PROBE_PRESET",
+    "PROBE_WIDTH",
     "SEEK_MARGIN",
     "START_BOOST_FACTOR",
     "START_BOOST_SECONDS",
@@ -317,4 +364,5 @@ __all__ = [
     "concat_list",
     "fused_chunk_command",
     "join_command",
+    "probe_command",
 ]
