@@ -12,7 +12,7 @@ import pytest
 from tests.integration.cluster.conftest import MakeCluster
 from tests.integration.server.media import download, submit, upload
 from tests.integration.server.process import ffmpeg_processes, wait_finished, wait_for
-from tests.integration.server.test_chunked import BITRATE, FPS, SLOW_BITRATE, read, scene_clip
+from tests.integration.server.test_chunked import FPS, SLOW_BITRATE, read, scene_clip
 from tests.s3server import MotoServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -42,7 +42,9 @@ def test_sigkill_a_worker_mid_chunk_reruns_that_chunk_only(
         upload(client, "in/long.mp4", clip)
         body = {
             "input": {"bucket": "media", "key": "in/long.mp4"},
-            "media_process_task": {"transcode_task_set": [BITRATE]},
+            # Slow chunks (x264 placebo): the chunk seen running is still running when the
+            # kill lands (a 2 s chunk at the default preset could end in between).
+            "media_process_task": {"transcode_task_set": [SLOW_BITRATE]},
         }
         task_id = submit(client, body)
 

@@ -175,6 +175,9 @@ def test_ffmpeg_threads_and_chunk_seconds_from_the_environment(
     assert not settings.chunk_first_pass  # one pass, warmed up
     monkeypatch.setenv("REELFLOW_CHUNK_FIRST_PASS", "true")
     assert load_settings(data_dir=tmp_path).chunk_first_pass
+    assert settings.chunk_rates  # a bitrate shared out over the chunks by their difficulty
+    monkeypatch.setenv("REELFLOW_CHUNK_RATES", "false")
+    assert not load_settings(data_dir=tmp_path).chunk_rates
     assert settings.chunk_split_boundaries == 8  # boundaries per split job
     monkeypatch.setenv("REELFLOW_CHUNK_SPLIT_BOUNDARIES", "0")
     assert load_settings(data_dir=tmp_path).chunk_split_boundaries == 0
