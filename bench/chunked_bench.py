@@ -181,7 +181,7 @@ def make_scenes(ffmpeg: Path, path: Path, duration: float, scene: float) -> None
 
 @dataclass
 class JobTime:
-    kind: str  # probe, media, or the chunked part's role (split, video, audio, join)
+    kind: str  # probe, media, or the chunked part's role (split, difficulty, video, audio, join)
     started: float  # seconds since the first submission
     seconds: float  # claimed -> result applied
 
@@ -245,7 +245,8 @@ def run_tasks(
 def _role(row: Job) -> str:
     chunked = (row.payload or {}).get("chunked")
     if isinstance(chunked, dict) and chunked.get("role"):
-        return str(chunked["role"])
+        role = str(chunked["role"])
+        return "difficulty" if role == "probe" else role  # not the source's media probe
     return str(row.kind.value)
 
 
@@ -385,6 +386,9 @@ class Costs:
     scan: float = 0.0
     splits: int = 1
     per_split: int = 8  # boundaries per split job (REELFLOW_CHUNK_SPLIT_BOUNDARIES)
+    # Each chunk's difficulty probe (REELFLOW_CHUNK_RATES; none with --no-rates): a stage of
+    # its own between the split and the chunks.
+    probes: list[float] = field(default_factory=list)
 
     @property
     def per_boundary(self) -> float:
@@ -430,6 +434,15 @@ def worker_cpus(pin: bool) -> tuple[int, ...]:
     return tuple(sorted(os.sched_getaffinity(0)))[:2] if pin else ()
 
 
+def _report_probes(probes: list[float], serial: float) -> None:
+    if probes:
+        print(
+            f"  difficulty probes: {len(probes)} jobs, {sum(probes):.1f} s in all "
+            f"({sum(probes) / serial:.1%} of the serial time), {schedule(probes, 2):.1f} s of "
+            "wall on 2 workers"
+        )
+
+
 def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, str]) -> None:
     ffmpeg = find_ffmpeg(base.ffmpeg)
     clip = root / "bucket" / "in" / "long.mp4"
@@ -466,6 +479,7 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         chunking = {
             "chunk_seconds": args.chunk_seconds,
             "chunk_first_pass": args.first_pass,
+            "chunk_rates": args.rates,
             "chunk_split_boundaries": args.split_boundaries,
             **threads,
         }
@@ -478,7 +492,8 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
         f"(b) one 1280x720 {args.duration:g} s source, a scene every {args.scene_seconds:g} s, "
         f"renditions {definitions}, x264 {base.video_preset}, REELFLOW_FFMPEG_THREADS=1, "
         f"chunks of {args.chunk_seconds:g} s, first pass per chunk "
-        f"{'on' if args.first_pass else 'off (boosted start)'}; "
+        f"{'on' if args.first_pass else 'off (boosted start)'}, difficulty probes "
+        f"{'on' if args.rates else 'off'}; "
         f"{args.runs} interleaved runs, medians; "
         + (
             f"each worker bound to one CPU ({', '.join(map(str, cpus))})"
@@ -511,11 +526,12 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
             "and (c) need the engine's chunking"
         )
         return
-    split = sum(j.seconds for j in best.jobs if j.kind == "split")
-    join = sum(j.seconds for j in best.jobs if j.kind == "join")
-    video = sorted(j.seconds for j in best.jobs if j.kind == "video")
-    audio = sum(j.seconds for j in best.jobs if j.kind == "audio")
+    split, join, audio = (sum(j.seconds for j in best.jobs if j.kind == k) for k in
+                          ("split", "join", "audio"))  # fmt: skip
+    video, probes = (sorted(j.seconds for j in best.jobs if j.kind == k) for k in
+                     ("video", "difficulty"))  # fmt: skip
     print(f"  chunk jobs, s: {', '.join(f'{v:.2f}' for v in video)}")
+    _report_probes(probes, t1)
     speedup = t1 / t2
     overhead = (split + join) / t1
     print(
@@ -533,13 +549,13 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     split_wall = max(
         (j.seconds for j in best.jobs if j.kind == "split"), default=0.0
     )  # the jobs ran side by side: the longest is the split's wall at best
-    placed = schedule([*video, audio], 2)
-    gap = max(0.0, (t2 - split_wall - join - placed) / (len(video) + 3))
+    placed = schedule([*video, audio], 2) + (schedule(probes, 2) if probes else 0.0)
+    gap = max(0.0, (t2 - split_wall - join - placed) / (len(video) + len(probes) + 3))
     contention = max(1.0, 2 / ceiling)
     scan = scan_seconds(clip)
     costs = Costs(
         args.duration, args.chunk_seconds, t1, video, split, audio, join, gap, contention,
-        scan=scan, splits=splits, per_split=args.split_boundaries,
+        scan=scan, splits=splits, per_split=args.split_boundaries, probes=probes,
     )  # fmt: skip
     print(
         f"  split: {splits} job(s), {split:.1f} s in all; one packet scan of the source "
@@ -809,6 +825,8 @@ def predict(
         per_chunk /= costs.contention
     serial = costs.serial * scale
     jobs = [per_chunk + costs.gap] * chunks + [costs.audio * scale + costs.gap]
+    per_probe = sum(costs.probes) / costs.source * (source / chunks)
+    probes = schedule([per_probe + costs.gap] * chunks, workers) if costs.probes else 0.0
     # The split looks for a scene cut in a window of its own around each boundary (a cost
     # that follows the boundaries), in split jobs of at most ``per_split`` boundaries run
     # side by side, each scanning the packets first (a cost that follows the length).
@@ -818,7 +836,7 @@ def predict(
         for first, last in ranges
     ]
     split = schedule(split_jobs, workers)
-    chunked = split + costs.gap + schedule(jobs, workers) + costs.join * scale + costs.gap
+    chunked = split + costs.gap + probes + schedule(jobs, workers) + costs.join * scale + costs.gap
     return serial, chunked, chunks
 
 
@@ -832,7 +850,8 @@ def part_c(costs: Costs, chunk_seconds: float) -> None:
         f"boundaries side by side, each first scanning the packets "
         f"({costs.scan * MODEL_SOURCE / costs.source:.1f} s for the model's source), audio "
         f"{costs.audio:.1f} s and join {costs.join:.1f} s per {costs.source:g} s of source "
-        f"(scaled with the length), {costs.gap:.2f} s a job between jobs"
+        f"(scaled with the length), {costs.gap:.2f} s a job between jobs, difficulty probes "
+        f"{sum(costs.probes) / costs.source:.3f} s per source-s (a stage before the chunks)"
     )
     check = predict(costs, costs.source, 2, costs.chunk_seconds)
     print(f"  the model at (b)'s source, 2 workers: {check[0] / check[1]:.2f}x")
@@ -891,6 +910,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(  # the default (one pass); kept for the commands in docs
         "--no-first-pass", action="store_true", help="(b): REELFLOW_CHUNK_FIRST_PASS=false"
     )
+    parser.add_argument(
+        "--no-rates", dest="rates", action="store_false",
+        help="(b): REELFLOW_CHUNK_RATES=false (no difficulty probes)",
+    )  # fmt: skip
     parser.add_argument(
         "--seek-by-time", action="store_true", help="(d): no keyframe seek (as before)"
     )
