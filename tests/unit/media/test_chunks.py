@@ -378,6 +378,7 @@ def test_a_chunks_probe_is_its_frames_small_at_a_constant_quality() -> None:
     # The chunk's own seek and cut (as its encode's), on the output's frame rate.
     assert args[args.index("-ss") + 1] == "2"  # floor(3.98 - 1)
     assert args.index("-skip_loop_filter") < args.index("-i")
+    assert args[args.index("-skip_frame") + 1] == "bidir"  # the decode is most of its cost
     chain = args[args.index("-vf") + 1]
     assert chain == (
         "setpts=PTS+2/TB,trim=start=2.98,fps=25,trim=start=3.98:end=7.98,setpts=PTS-STARTPTS,"

@@ -57,13 +57,14 @@ KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
 START_BOOST_SECONDS = 0.5
 START_BOOST_FACTOR = 3.0
 # The difficulty probe of a chunk (``probe_command``): its frames this wide, encoded by x264
-# at this preset and constant quality; the decoder's loop filter skipped. Measured against
-# the share of the bits a one-shot encode gives each chunk (docs/chunking.md, "Rate
-# control across chunks").
+# at this preset and constant quality; the decoder skips its loop filter and the source's
+# B-frames (half the probe's CPU, which is mostly the decode; the chunks' shares move by
+# under 0.04). Measured against the share of the bits a one-shot encode gives each chunk
+# (docs/chunking.md, "Rate control across chunks").
 PROBE_WIDTH = 320
 PROBE_PRESET = "ultrafast"
 PROBE_CRF = 23
-PROBE_DECODE = ("-skip_loop_filter", "all")
+PROBE_DECODE = ("-skip_loop_filter", "all", "-skip_frame", "bidir")
 # Chunk files: MP4 keeps the encoder's exact timestamps (Matroska would round them to ms).
 CHUNK_SUFFIX = ".mp4"
 AUDIO_SUFFIX = ".m4a"
@@ -218,8 +219,9 @@ def probe_command(
     frames at the group's output rate ``fps`` (the source's with 0), cut as the chunk's
     encode cuts them, made small (``PROBE_WIDTH``) and encoded at a constant quality
     (x264 ``PROBE_PRESET``, ``PROBE_CRF``) into ``out``, a raw H.264 stream whose size per
-    second is the difficulty. The decoder skips its loop filter (``PROBE_DECODE``): the
-    probe needs the picture's content, not its last detail."""
+    second is the difficulty. The decoder skips its loop filter and the B-frames
+    (``PROBE_DECODE``): the probe needs the picture's content and motion, not every frame's
+    last detail."""
     seek, exact = _seek(chunk, info)
     head = _head(chunk, seek)
     bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
