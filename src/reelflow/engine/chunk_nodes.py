@@ -94,14 +94,10 @@ class ChunkNodes:
         """Keep what this split job found in its row; once every split job of the group has
         succeeded, plan the chunks from what they all found (the plan one split job over
         every boundary makes: ``assemble_plan``)."""
-        part = part.model_copy(update={"found": found})
-        job.payload = {**job.payload, "chunked": part.model_dump(mode="json")}
-        splits = [
-            (other, p) for other, p in siblings(session, job, part) if p.role is ChunkRole.SPLIT
-        ]
-        if any(other.state is not JobState.SUCCEEDED for other, _ in splits):
+        splits = _recorded(session, job, part.model_copy(update={"found": found}))
+        if splits is None:
             return False
-        founds = [found if other.id == job.id else p.found for other, p in splits]
+        founds = [p.found for _, p in splits]
         lead_job, lead = splits[0]
         try:
             plan = assemble_plan([f for f in founds if f is not None], part.chunk_seconds)
@@ -171,17 +167,13 @@ class ChunkNodes:
         succeeded, share the renditions' bitrate out over the chunks by their difficulty
         and plan the chunks (and the audio)."""
         part = part.model_copy(update={"difficulty": max(0.0, difficulty or 0.0)})
-        job.payload = {**job.payload, "chunked": part.model_dump(mode="json")}
-        probes = [
-            (other, p) for other, p in siblings(session, job, part) if p.role is ChunkRole.PROBE
-        ]
-        if any(other.state is not JobState.SUCCEEDED for other, _ in probes):
+        probes = _recorded(session, job, part)
+        if probes is None:
             return False
         measured = sorted(
-            ((p.chunk, part.difficulty if other.id == job.id else p.difficulty)
-             for other, p in probes if p.chunk is not None),
+            ((p.chunk, p.difficulty) for _, p in probes if p.chunk is not None),
             key=lambda found: found[0].index,
-        )  # fmt: skip
+        )
         chunks = [chunk for chunk, _ in measured]
         headroom = group_headroom(_transcodes(payload.works)) or 1.0
         factors = allocate([d for _, d in measured], [c.duration for c in chunks], headroom)
@@ -274,6 +266,21 @@ class ChunkNodes:
     def _point(task: Task, indices: list[int], job: Job) -> None:
         for sub in subtasks_of(task, indices):
             sub.job_id = job.id
+
+
+def _recorded(session: Session, job: Job, part: ChunkedJob) -> list[tuple[Job, ChunkedJob]] | None:
+    """Keep ``part`` (the job's, with what it found) in the job's row; once every part of
+    the group in the same role (a split, a probe) has succeeded, those parts in id order
+    (what each recorded), else ``None``: one still runs, and its own success comes back."""
+    job.payload = {**job.payload, "chunked": part.model_dump(mode="json")}
+    found = [
+        (other, part if other.id == job.id else p)
+        for other, p in siblings(session, job, part)
+        if p.role is part.role
+    ]
+    if any(other.state is not JobState.SUCCEEDED for other, _ in found):
+        return None
+    return found
 
 
 def _transcodes(works: list[Work]) -> list[TranscodeWork]:
