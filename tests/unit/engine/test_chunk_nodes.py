@@ -150,7 +150,7 @@ def test_a_group_at_a_bitrate_probes_its_chunks_then_shares_the_rate_out(
 ) -> None:
     engine = make_engine(db, tmp_path, clock, workers=2, chunk_rates=True)
     runner = ChunkRunner()
-    runner.difficulty = {2: 4000.0, 4: 500.0}  # the others 1000 bits per second
+    runner.difficulty = {0: 100.0, 1: 100.0, 2: 1600.0, 3: 100.0, 4: 25.0}  # bits per second
     task_id = engine.submit(request())
     drive(engine, runner)
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
@@ -161,8 +161,8 @@ def test_a_group_at_a_bitrate_probes_its_chunks_then_shares_the_rate_out(
         job.chunked for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.VIDEO
     ]
     factors = {p.chunk.index: p.rate_factor for p in videos if p is not None and p.chunk}
-    # Chunk 2 is four times as hard: capped at the VBR peak (1.5x); the rest shared by
-    # difficulty so that the five average the template's rate.
+    # Shared by the square root of the difficulty: chunk 2 (4x the others' root) is capped
+    # at the VBR peak (1.5x); the rest shared so that the five average the template's rate.
     assert factors == {0: 1.0, 1: 1.0, 2: 1.5, 3: 1.0, 4: 0.5}
     # The probes' share of the progress (5 %) came out of the chunks'.
     assert sum(p.weight for p in videos if p is not None) == pytest.approx(0.85)

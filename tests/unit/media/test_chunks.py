@@ -27,7 +27,7 @@ from reelflow.media.chunks import (
     should_chunk,
 )
 from reelflow.media.chunks.command import _with_zones
-from reelflow.media.chunks.rates import MAX_RATE_FACTOR, MIN_RATE_FACTOR
+from reelflow.media.chunks.rates import ALLOCATION_POWER, MAX_RATE_FACTOR, MIN_RATE_FACTOR
 from reelflow.specs.chunks import Chunk, ChunkPlan
 from reelflow.specs.works import TranscodeWork
 from tests.unit.media.test_command import media_info, rendition
@@ -355,12 +355,15 @@ def test_a_chunks_rate_factor_scales_the_target_under_the_same_peak() -> None:
 def test_the_rate_is_shared_by_difficulty_and_averages_the_templates() -> None:
     # Equal difficulty: the template's rate everywhere.
     assert allocate([10.0, 10.0, 10.0], [2.0, 2.0, 2.0], 1.5) == [1.0, 1.0, 1.0]
-    # Proportional to the difficulty, weighted by each chunk's duration.
-    assert allocate([1.0, 3.0], [2.0, 2.0], 4.0) == [0.5, 1.5]
-    factors = allocate([1.0, 2.0], [3.0, 1.0], 4.0)
+    # Proportional to the difficulty (to the power, 1 here), weighted by each chunk's duration.
+    assert allocate([1.0, 3.0], [2.0, 2.0], 4.0, power=1) == [0.5, 1.5]
+    factors = allocate([1.0, 2.0], [3.0, 1.0], 4.0, power=1)
     assert factors == [0.8, 1.6] and pytest.approx(4.0) == 0.8 * 3 + 1.6 * 1
+    # The default power, 0.5: four times as hard gets twice the rate.
+    assert ALLOCATION_POWER == 0.5
+    assert allocate([1.0, 4.0], [2.0, 2.0], 4.0) == pytest.approx([2 / 3, 4 / 3], abs=1e-4)
     # A chunk above the peak is held there; what it gave up goes to the others by theirs.
-    assert allocate([1.0, 1.0, 8.0], [1.0, 1.0, 1.0], 1.5) == [0.75, 0.75, 1.5]
+    assert allocate([1.0, 1.0, 8.0], [1.0, 1.0, 1.0], 1.5, power=1) == [0.75, 0.75, 1.5]
     # An empty (black) chunk keeps the floor; the others pay for it.
     assert allocate([0.0, 1.0, 1.0], [1.0, 1.0, 1.0], 1.5) == [MIN_RATE_FACTOR, 1.375, 1.375]
     # Nothing measured at all: the template's rate.
