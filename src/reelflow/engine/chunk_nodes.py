@@ -52,7 +52,7 @@ def longest_first(parts: list[ChunkedJob]) -> list[ChunkedJob]:
     """The parts of a group in the order their jobs are queued: by weight (their share of
     the group's work), largest first; equal weights in the plan's order. A few chunks of
     unequal length (borders moved to scene cuts) on a few workers otherwise end with one
-    worker encoding a long chunk while the others wait; the audio (a twentieth of the
+    worker encoding a long chunk while the others wait; the audio (an eighteenth of the
     video's work) runs last with a few chunks, first with many."""
     return sorted(parts, key=lambda part: -round(part.weight, 9))  # float noise: a tie
 
