@@ -184,6 +184,9 @@ class JobTime:
     kind: str  # probe, media, or the chunked part's role (split, difficulty, video, audio, join)
     started: float  # seconds since the first submission
     seconds: float  # claimed -> result applied
+    chunk: dict[str, object] | None = None  # a chunk's part: its index, start, end
+    rate_factor: float = 1.0
+    difficulty: float = 0.0
 
 
 @dataclass
@@ -232,6 +235,7 @@ def run_tasks(
                 _role(row),
                 (row.started_at - first).total_seconds(),
                 (row.finished_at - row.started_at).total_seconds(),
+                *_part(row),
             )
             for row in rows
             if row.started_at is not None and row.finished_at is not None
@@ -240,6 +244,19 @@ def run_tasks(
     finally:
         scheduler.stop()
         db.dispose()
+
+
+def _part(row: Job) -> tuple[dict[str, object] | None, float, float]:
+    """A chunked part's chunk, rate factor and difficulty (``None``, 1, 0 for the others)."""
+    chunked = (row.payload or {}).get("chunked")
+    if not isinstance(chunked, dict):
+        return None, 1.0, 0.0
+    chunk = chunked.get("chunk")
+    return (
+        chunk if isinstance(chunk, dict) else None,
+        float(chunked.get("rate_factor") or 1.0),
+        float(chunked.get("difficulty") or 0.0),
+    )
 
 
 def _role(row: Job) -> str:
@@ -443,6 +460,25 @@ def _report_probes(probes: list[float], serial: float) -> None:
         )
 
 
+def _report_timeline(jobs: list[JobTime]) -> None:
+    """The median chunked run's parts in the order they started: what each chunk was
+    (its length, its probe's difficulty, its rate factor) and when it ran."""
+    difficulty = {
+        j.chunk.get("index"): j.difficulty for j in jobs if j.kind == "difficulty" and j.chunk
+    }
+    print("  timeline (start -> end, s): ")
+    for j in sorted(jobs, key=lambda j: j.started):
+        what = j.kind
+        if j.chunk is not None:
+            length = float(j.chunk.get("end", 0.0)) - float(j.chunk.get("start", 0.0))  # type: ignore[arg-type]
+            what += f" {j.chunk.get('index')} ({length:.1f} s"
+            if j.kind == "video":
+                what += f", factor {j.rate_factor:.2f}, "
+                what += f"difficulty {difficulty.get(j.chunk.get('index'), 0.0) / 1000:.0f} kbit/s"
+            what += ")"
+        print(f"    {j.started:7.1f} -> {j.started + j.seconds:7.1f}  {what}")
+
+
 def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, str]) -> None:
     ffmpeg = find_ffmpeg(base.ffmpeg)
     clip = root / "bucket" / "in" / "long.mp4"
@@ -531,6 +567,7 @@ def part_b(args: argparse.Namespace, root: Path, base: Settings, env: dict[str, 
     video, probes = (sorted(j.seconds for j in best.jobs if j.kind == k) for k in
                      ("video", "difficulty"))  # fmt: skip
     print(f"  chunk jobs, s: {', '.join(f'{v:.2f}' for v in video)}")
+    _report_timeline(best.jobs)
     _report_probes(probes, t1)
     speedup = t1 / t2
     overhead = (split + join) / t1

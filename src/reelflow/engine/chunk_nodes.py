@@ -1,5 +1,6 @@
 """The nodes of a chunked group in the task graph: SPLIT -> [PROBE per chunk ->] VIDEO
-chunks + AUDIO -> JOIN.
+chunks -> JOIN, and an AUDIO job beside them (planned with the split for transcodes, with
+the chunks for a ladder); the join waits for the chunks and the audio.
 
 Each node is a job row with its own lease, heartbeat, attempts and progress (so a killed
 worker re-runs only its chunk: its lease expires and that job alone is requeued). The
@@ -13,7 +14,7 @@ the join is never planned.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,9 @@ from reelflow.engine.chunking import (
     PROBE_SHARE,
     VIDEO_SHARE,
     generation_prefix,
+    has_audio,
 )
+from reelflow.engine.leftovers import record_leftover
 from reelflow.engine.outcomes import fail_subtasks
 from reelflow.engine.planning import Planning
 from reelflow.engine.store import subtasks_of
@@ -58,10 +61,13 @@ def longest_first(parts: list[ChunkedJob]) -> list[ChunkedJob]:
 
 
 class ChunkNodes:
-    """``ChunkNodes(planning)``: moves chunked groups on, in the caller's transaction."""
+    """``ChunkNodes(planning, leftover_grace)``: moves chunked groups on, in the caller's
+    transaction (``leftover_grace``: how long a part no longer wanted is left to its worker
+    before it is removed)."""
 
-    def __init__(self, planning: Planning) -> None:
+    def __init__(self, planning: Planning, leftover_grace: timedelta) -> None:
         self._planning = planning
+        self._grace = leftover_grace
 
     def succeeded(
         self, session: Session, task: Task, job: Job, result: JobResult, now: datetime
@@ -78,7 +84,7 @@ class ChunkNodes:
                 return self._split(session, task, job, payload, part, result.chunk_plan, now)
             return self._maybe_plan(session, task, job, payload, part, result.split_found, now)
         if part.role is ChunkRole.PROBE:
-            return self._maybe_encode(session, task, job, payload, part, result.difficulty, now)
+            return self._maybe_encode(session, task, job, payload, part, result, now)
         return self._maybe_join(session, task, job, payload, part, now)
 
     def _maybe_plan(
@@ -121,7 +127,14 @@ class ChunkNodes:
         info = payload.media_info
         works = payload.works
         if plan is None or len(plan.chunks) < 2:
-            # Shorter than it looked from the probe: one MEDIA job, as without chunking.
+            # Shorter than it looked from the probe: one MEDIA job, as without chunking; the
+            # audio planned with the split is not wanted (its part, if made, is removed).
+            for other, other_part in siblings(session, job, part):
+                if other_part.role is ChunkRole.AUDIO:
+                    if other.state in (JobState.QUEUED, JobState.RUNNING):
+                        why = "the source is too short to chunk: encoded whole"
+                        move_job(other, JobState.CANCELLED, now, code=CHUNK_FAILED, message=why)
+                    record_leftover(session, other, now, self._grace)
             added = self._planning.add_job(session, task, JobKind.MEDIA, indices, now, info, works)
             self._point(task, indices, added)
             return True
@@ -151,7 +164,7 @@ class ChunkNodes:
                     session, task, JobKind.CHUNK, indices, now, info, works, chunked=chunked
                 )
             return True
-        return self._encode(session, task, indices, payload, base, plan, None, now)
+        return self._encode(session, task, job, payload, base, plan, now)
 
     def _maybe_encode(
         self,
@@ -160,63 +173,67 @@ class ChunkNodes:
         job: Job,
         payload: JobPayload,
         part: ChunkedJob,
-        difficulty: float | None,
+        result: JobResult,
         now: datetime,
     ) -> bool:
-        """Keep this probe's difficulty in its row; once every probe of the group has
-        succeeded, share the renditions' bitrate out over the chunks by their difficulty
-        and plan the chunks (and the audio)."""
-        part = part.model_copy(update={"difficulty": max(0.0, difficulty or 0.0)})
-        probes = _recorded(session, job, part)
+        """Keep this probe's difficulty and cost in its row; once every probe of the group
+        has succeeded, share the renditions' bitrate out over the chunks by their difficulty
+        and plan the chunks (and the audio), weighed by their probes' costs."""
+        found = {
+            "difficulty": max(0.0, result.difficulty or 0.0),
+            "cost": max(0.0, result.cost or 0.0),
+        }
+        probes = _recorded(session, job, part.model_copy(update=found))
         if probes is None:
             return False
         measured = sorted(
-            ((p.chunk, p.difficulty) for _, p in probes if p.chunk is not None),
-            key=lambda found: found[0].index,
+            (p for _, p in probes if p.chunk is not None),
+            key=lambda p: p.chunk.index if p.chunk else 0,
         )
-        chunks = [chunk for chunk, _ in measured]
+        chunks = [p.chunk for p in measured if p.chunk is not None]
         headroom = group_headroom(_transcodes(payload.works)) or 1.0
-        factors = allocate([d for _, d in measured], [c.duration for c in chunks], headroom)
+        factors = allocate([p.difficulty for p in measured], [c.duration for c in chunks], headroom)
         plan = ChunkPlan(chunk_seconds=part.chunk_seconds, end=chunks[-1].end, chunks=chunks)
-        base = part.model_copy(update={"difficulty": 0.0, "chunk": None})
-        indices = list(job.subtasks)
-        return self._encode(session, task, indices, payload, base, plan, factors, now)
+        base = part.model_copy(update={"difficulty": 0.0, "cost": 0.0, "chunk": None})
+        costs = [p.cost for p in measured]
+        return self._encode(session, task, job, payload, base, plan, now, factors, costs)
 
     def _encode(
         self,
         session: Session,
         task: Task,
-        indices: list[int],
+        job: Job,
         payload: JobPayload,
         base: ChunkedJob,
         plan: ChunkPlan,
-        factors: list[float] | None,
         now: datetime,
+        factors: list[float] | None = None,
+        costs: list[float] | None = None,
     ) -> bool:
         """Plan the group's chunks (each at its rate factor: ``factors``, by chunk) and its
-        audio, longest first."""
+        audio, longest first. A chunk's weight (its share of the progress, and its place in
+        the queue) is its share of the output's duration, or, when its probe ran, of the
+        probes' ``costs``: a chunk of hard content at a high rate takes longer to encode
+        than an easy one of the same length (bench (b): 0.7 to 1.2 s per second of source,
+        about 20 times its probe's time)."""
         info = payload.media_info
         works = payload.works
-        has_audio = (
-            info is not None
-            and info.has_audio
-            and any(
-                (isinstance(w, TranscodeWork) and not w.template.remove_audio)
-                or (isinstance(w, LadderWork) and bool(w.ladder.audio))
-                for w in works
-            )
-        )
-        video_share = VIDEO_SHARE + (0.0 if has_audio else AUDIO_SHARE)
+        indices = list(job.subtasks)
+        audio = has_audio(info, works)
+        video_share = VIDEO_SHARE + (0.0 if audio else AUDIO_SHARE)
         video_share -= PROBE_SHARE if factors is not None else 0.0
+        if costs is None or len(costs) != len(plan.chunks) or min(costs) <= 0:
+            costs = [chunk.duration for chunk in plan.chunks]
         parts = [
             base.model_copy(
                 update={"role": ChunkRole.VIDEO, "chunk": chunk,
-                        "weight": video_share * chunk.duration / plan.end,
+                        "weight": video_share * costs[n] / sum(costs),
                         "rate_factor": factors[n] if factors is not None else 1.0}
             )
             for n, chunk in enumerate(plan.chunks)
         ]  # fmt: skip
-        if has_audio:
+        planned = any(p.role is ChunkRole.AUDIO for _, p in siblings(session, job, base))
+        if audio and not planned:  # a ladder's (a transcode group's came with its split)
             parts.append(base.model_copy(update={"role": ChunkRole.AUDIO, "weight": AUDIO_SHARE}))
         # Longest first (the jobs are claimed in the order they are added): the last jobs to
         # start are the shortest, so the workers finish close together and the join waits
@@ -243,6 +260,8 @@ class ChunkNodes:
         ]
         if any(other.state is not JobState.SUCCEEDED for other, _ in parts):
             return False
+        if not any(p.role is ChunkRole.VIDEO for _, p in parts):
+            return False  # the audio, done before the chunks were planned
         chunks = sorted((p.chunk for _, p in parts if p.chunk is not None), key=lambda c: c.index)
         plan = ChunkPlan(chunk_seconds=part.chunk_seconds, end=chunks[-1].end, chunks=chunks)
         join = part.model_copy(

@@ -5,7 +5,8 @@ file; no head or tail clips; a scored one is scored by its join, on the joined o
 are longer than two chunks form groups, one per output frame rate (one chunk plan serves a
 group: its chunk jobs fuse the group's renditions from one decode). The group's nodes are
 jobs of the task graph (``reelflow.engine.chunk_nodes``): SPLIT -> one VIDEO job per chunk
-+ one AUDIO job -> JOIN.
+-> JOIN, and one AUDIO job (a group of transcodes plans it with its split: it needs no
+chunk, and runs while the split and the probes keep fewer workers busy than there are).
 Chunking needs more than one slot to gain anything: a local executor with at least two
 workers, or a cluster.
 """
@@ -144,6 +145,33 @@ def split_parts(
     ]
 
 
+def has_audio(info: MediaInfo | None, works: Sequence[Work]) -> bool:
+    """Whether a group has an AUDIO part: the source has audio and a rendition keeps it."""
+    return (
+        info is not None
+        and info.has_audio
+        and any(
+            (isinstance(w, TranscodeWork) and not w.template.remove_audio)
+            or (isinstance(w, LadderWork) and bool(w.ladder.audio))
+            for w in works
+        )
+    )
+
+
+def early_audio(
+    split: ChunkedJob, lead: int, works: Sequence[TranscodeWork | LadderWork], info: MediaInfo
+) -> ChunkedJob | None:
+    """The AUDIO part a group of transcodes plans with its split jobs (``lead``: the first
+    one's id, which names the generation); ``None`` for a ladder (its split is arithmetic,
+    done at once: its audio is planned with its chunks) or a group without audio."""
+    if isinstance(works[0], LadderWork) or not has_audio(info, works):
+        return None
+    return split.model_copy(
+        update={"role": ChunkRole.AUDIO, "split": lead, "lead": 0,
+                "prefix": generation_prefix(split, lead), "weight": AUDIO_SHARE}
+    )  # fmt: skip
+
+
 def generation_prefix(part: ChunkedJob, split: int) -> str:
     """The prefix of the parts planned by the split job ``split``: each generation of a
     group (a retried task splits again) has its own, so removing a failed one's parts
@@ -176,7 +204,9 @@ __all__ = [
     "can_chunk",
     "chunk_groups",
     "describe_part",
+    "early_audio",
     "generation_prefix",
+    "has_audio",
     "parts_place",
     "split_of",
     "split_parts",

@@ -57,7 +57,7 @@ class JobEvents:
         self._outcomes = outcomes
         self._hooks = hooks
         self._stages = Stages(planning)
-        self._chunks = ChunkNodes(planning)
+        self._chunks = ChunkNodes(planning, outcomes.leftover_grace)
         self._progress = ProgressThrottle()
 
     def handle(

@@ -25,7 +25,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reelflow.db.models import ChunkLeftover, Job
-from reelflow.engine.chunk_parts import part_of
+from reelflow.engine.chunk_parts import part_of, split_id
+from reelflow.engine.chunking import generation_prefix
 from reelflow.engine.store import Store
 from reelflow.specs.chunks import ChunkRole
 
@@ -41,15 +42,19 @@ Remover = Callable[[str, str], None]
 def record_leftover(session: Session, job: Job, now: datetime, grace: timedelta) -> bool:
     """Record that the parts of ``job``'s group generation must go (``job``: a part of a
     group that is failing or cancelled now); returns whether a row was added. A split that
-    has not planned its chunks yet has no parts."""
+    has not planned its chunks yet names its generation by its lead's id: the audio planned
+    with it may have stored its part there."""
     part = part_of(job)
-    if part is None or (part.role is ChunkRole.SPLIT and not part.split):
+    if part is None:
         return False
+    prefix = part.prefix
+    if part.role is ChunkRole.SPLIT and not part.split:
+        prefix = generation_prefix(part, split_id(job, part))
     known = select(ChunkLeftover.id).where(
-        ChunkLeftover.bucket == part.bucket, ChunkLeftover.prefix == part.prefix
+        ChunkLeftover.bucket == part.bucket, ChunkLeftover.prefix == prefix
     )
     pending = any(
-        isinstance(row, ChunkLeftover) and (row.bucket, row.prefix) == (part.bucket, part.prefix)
+        isinstance(row, ChunkLeftover) and (row.bucket, row.prefix) == (part.bucket, prefix)
         for row in session.new
     )
     if pending or session.scalar(known) is not None:
@@ -58,7 +63,7 @@ def record_leftover(session: Session, job: Job, now: datetime, grace: timedelta)
         ChunkLeftover(
             task_id=job.task_id,
             bucket=part.bucket,
-            prefix=part.prefix,
+            prefix=prefix,
             attempts=0,
             not_before=now + grace,
             created_at=now,

@@ -10,15 +10,15 @@ from datetime import datetime
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
-from reelflow.catalog.triggered import record_outputs
+from reelflow.catalog.triggered import record_keys, record_outputs
 from reelflow.config import Settings
 from reelflow.db.models import Job, SubTask, Task
-from reelflow.engine.chunking import Groups, chunk_groups, split_parts
+from reelflow.engine.chunking import Groups, chunk_groups, early_audio, split_of, split_parts
 from reelflow.engine.outcomes import INTERNAL_ERROR, fail_subtasks
 from reelflow.engine.transitions import move_subtask
 from reelflow.errors import ReelflowError
 from reelflow.planner.base import Plan, Planner
-from reelflow.specs.chunks import ChunkedJob
+from reelflow.specs.chunks import ChunkedJob, part_name
 from reelflow.specs.jobs import JobKind, JobPayload
 from reelflow.specs.media import MediaInfo
 from reelflow.specs.requests import TaskSource
@@ -119,6 +119,15 @@ class Planning:
                     )
                     lead = lead or job
                 assert lead is not None
+                audio = early_audio(split_of(task.id, group, self._settings), lead.id, group, info)
+                if audio is not None:
+                    if audio.bucket:  # temporary keys: never a new upload for a trigger
+                        names = [part_name(None, work.index) for work in group]
+                        keys = [(audio.bucket, audio.prefix + name) for name in names]
+                        record_keys(session, task.id, keys, now)
+                    self.add_job(
+                        session, task, JobKind.CHUNK, indices, now, info, group, chunked=audio
+                    )
                 for index in indices:
                     by_index[index].job_id = lead.id
                 chunked.update(indices)

@@ -170,9 +170,9 @@ class ChunkJobs:
             found = self._split(job, ctx, src, works, part, work_dir)
             return JobResult(job_id=job.job_id, ok=True, split_found=found)
         if part.role is ChunkRole.PROBE:
-            difficulty = self._probe(job, ctx, src, works, part, work_dir)
+            difficulty, cost = self._probe(job, ctx, src, works, part, work_dir)
             ctx.progress(100.0)
-            return JobResult(job_id=job.job_id, ok=True, difficulty=difficulty)
+            return JobResult(job_id=job.job_id, ok=True, difficulty=difficulty, cost=cost)
         if part.role is ChunkRole.VIDEO:
             self._video(job, ctx, src, works, part, work_dir)
         elif part.role is ChunkRole.AUDIO:
@@ -218,8 +218,9 @@ class ChunkJobs:
     def _probe(
         self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],
         part: ChunkedJob, work_dir: Path,
-    ) -> float:  # fmt: skip
-        """The chunk's difficulty: the bits per second of its probe encode."""
+    ) -> tuple[float, float]:  # fmt: skip
+        """The chunk's difficulty (the bits per second of its probe encode) and its cost
+        (the seconds the probe ran)."""
         chunk = part.chunk
         assert chunk is not None and job.media_info is not None
         out = work_dir / f"probe{chunk.index}.h264"
@@ -227,10 +228,12 @@ class ChunkJobs:
             src, job.media_info, chunk, works[0].fps, out, threads=job.ffmpeg_threads
         )
         report = _progress(ctx, 0.0, 1.0, chunk.duration)
-        self._runtime.runner.run(args, timeout=job.timeout, on_progress=report, cancel=ctx.cancel)
+        run = self._runtime.runner.run(
+            args, timeout=job.timeout, on_progress=report, cancel=ctx.cancel
+        )
         if not out.exists():
             raise FFmpegFailed(f"the difficulty probe of chunk {chunk.index} made no stream")
-        return bits_per_second(out.stat().st_size, chunk.duration)
+        return bits_per_second(out.stat().st_size, chunk.duration), run.elapsed
 
     def _video(
         self, job: JobPayload, ctx: JobContext, src: str, works: list[TranscodeWork],

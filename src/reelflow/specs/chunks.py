@@ -120,6 +120,7 @@ class ChunkedJob(ChunkData):
     # (``reelflow.media.chunks.rates``).
     rates: bool = False
     difficulty: float = 0.0
+    cost: float = 0.0  # a PROBE's: the seconds its probe ran (``JobResult.cost``)
     rate_factor: float = 1.0
     # SPLIT, when the group's boundaries are scanned by several split jobs at once
     # (``reelflow.engine.chunking.split_parts``): the boundaries ``first_boundary`` to

@@ -112,6 +112,9 @@ class JobResult(JobData):
     # A SPLIT job's boundaries of its range (a transcode group's; a ladder's gives its plan)
     split_found: SplitFound | None = None
     difficulty: float | None = None  # a PROBE job's: its chunk's bits per second
+    # A PROBE job's: the seconds its probe encode ran (what the chunk's encode will cost,
+    # relative to the others': the probe decodes the chunk as its encode will).
+    cost: float | None = None
 
 
 class JobEventType(StrEnum):

@@ -164,15 +164,15 @@ def test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames(
     doc_one, single = run_task(one_shot, clip, tmp_path / "out-one")
     assert doc_one["phase"] == "succeeded", doc_one
 
-    # The engine's graph: one split, a difficulty probe per chunk (the renditions are at a
-    # bitrate), four chunks, one audio job, one join; each ran once.
+    # The engine's graph: one split and the audio beside it, a difficulty probe per chunk
+    # (the renditions are at a bitrate), four chunks, one join; each ran once.
     jobs = chunk_jobs(chunked.data_dir)
     roles = [job["part"]["role"] for job in jobs]
-    assert roles == ["split"] + ["probe"] * 4 + ["video"] * 4 + ["audio", "join"]  # longest first
+    assert roles == ["split", "audio"] + ["probe"] * 4 + ["video"] * 4 + ["join"]
     assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 11
     # Each probe kept its chunk's difficulty; each chunk was encoded at its share of the
     # bitrate, the shares averaging the template's rate over the output.
-    probes = {job["part"]["chunk"]["index"]: job["part"]["difficulty"] for job in jobs[1:5]}
+    probes = {job["part"]["chunk"]["index"]: job["part"]["difficulty"] for job in jobs[2:6]}
     assert sorted(probes) == [0, 1, 2, 3] and min(probes.values()) > 0
     shares = [(job["part"]["rate_factor"], job["part"]["chunk"]) for job in video_parts(jobs)]
     assert len({factor for factor, _ in shares}) > 1  # the scenes differ
@@ -180,9 +180,13 @@ def test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames(
     assert spent == pytest.approx(DURATION, rel=1e-3)
     assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
     # Borders on the scene cuts where one is near the target (2.2, 5.8), else exact (4.0);
-    # queued longest first: the 2.2 s chunks, then the 1.8 s ones, each pair in plan order.
+    # queued by what their probes cost (the seconds each ran), the costliest first.
     starts = [job["part"]["chunk"]["start"] for job in video_parts(jobs)]
-    assert starts == pytest.approx([0.0, 5.8, 2.2, 4.0], abs=1e-6)
+    assert sorted(starts) == pytest.approx([0.0, 2.2, 4.0, 5.8], abs=1e-6)
+    costs = {job["part"]["chunk"]["index"]: job["part"]["cost"] for job in jobs[2:6]}
+    assert min(costs.values()) > 0
+    queued = [job["part"]["chunk"]["index"] for job in video_parts(jobs)]
+    assert queued == sorted(costs, key=lambda index: (-costs[index], index))
     # The chunk files were deleted after the join.
     assert not list((chunked.data_dir / "scratch" / "chunks").rglob("*.mp4"))
 
@@ -202,7 +206,7 @@ def test_a_long_source_is_chunked_and_joined_with_the_one_shot_frames(
         ref_one = vmaf(ffmpeg_bin, theirs, clip, tmp_path)
         overall = statistics.mean(ref) - statistics.mean(ref_one)
         seams = []
-        for start in starts[1:]:
+        for start in sorted(starts)[1:]:
             seam = round(start * FPS)
             around = slice(seam - 12, seam + 12)
             seams.append(statistics.mean(ref[around]) - statistics.mean(ref_one[around]))
@@ -229,7 +233,7 @@ def test_several_split_jobs_plan_the_one_split_chunks(
 
     jobs = chunk_jobs(chunked.data_dir)
     roles = [job["part"]["role"] for job in jobs]
-    assert roles == ["split"] * 3 + ["probe"] * 4 + ["video"] * 4 + ["audio", "join"]
+    assert roles == ["split"] * 3 + ["audio"] + ["probe"] * 4 + ["video"] * 4 + ["join"]
     # Each split job ran once, its range of one boundary; each kept what it found.
     assert [(job["state"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 13
     splits = jobs[:3]
@@ -240,7 +244,7 @@ def test_several_split_jobs_plan_the_one_split_chunks(
     # The first split names the generation of every part.
     assert {job["part"]["split"] for job in jobs[3:]} == {splits[0]["id"]}
     starts = [job["part"]["chunk"]["start"] for job in video_parts(jobs)]
-    assert starts == pytest.approx([0.0, 5.8, 2.2, 4.0], abs=1e-6)  # longest first
+    assert sorted(starts) == pytest.approx([0.0, 2.2, 4.0, 5.8], abs=1e-6)
     assert not list((chunked.data_dir / "scratch" / "chunks").rglob("*.mp4"))
     for mine, theirs in zip(joined, single, strict=True):
         assert mine.name == theirs.name
@@ -404,9 +408,9 @@ def test_a_scored_output_is_chunked_and_scored_on_the_joined_output(
     one_shot = servers.start(tmp_path / "one", workers="2", chunk_seconds="0", ffmpeg_threads="1")
     sub_one = scored_task(one_shot, clip)
 
-    # Chunked (split, probes, chunks, audio, join), not one MEDIA job: the join scored it.
+    # Chunked (split and audio, probes, chunks, join), not one MEDIA job: the join scored it.
     roles = [job["part"]["role"] for job in chunk_jobs(chunked.data_dir)]
-    assert roles == ["split"] + ["probe"] * 4 + ["video"] * 4 + ["audio", "join"]
+    assert roles == ["split", "audio"] + ["probe"] * 4 + ["video"] * 4 + ["join"]
     assert not query(chunked.data_dir, "SELECT id FROM jobs WHERE kind = 'media'")
     quality, quality_one = sub["quality"], sub_one["quality"]
     # The same report as an unchunked output's, its scores close to the one-shot's.

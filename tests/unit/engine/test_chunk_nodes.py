@@ -59,6 +59,7 @@ class ChunkRunner:
         self.failing: set[int] = set()
         self.scenes = scenes
         self.difficulty: dict[int, float] = {}  # a PROBE's answer by chunk (else 1000)
+        self.cost: dict[int, float] = {}  # the seconds a PROBE ran, by chunk (else 1)
 
     def __call__(self, job: JobPayload, ctx: JobContext) -> JobResult:
         self.calls.append(job)
@@ -77,7 +78,8 @@ class ChunkRunner:
             return JobResult(job_id=job.job_id, ok=False, error_code="FFmpegFailed", message="x")
         if part.role is ChunkRole.PROBE and part.chunk is not None:
             found = self.difficulty.get(part.chunk.index, 1000.0)
-            return JobResult(job_id=job.job_id, ok=True, difficulty=found)
+            cost = self.cost.get(part.chunk.index, 1.0)
+            return JobResult(job_id=job.job_id, ok=True, difficulty=found, cost=cost)
         return JobResult(job_id=job.job_id, ok=True)
 
     def roles(self) -> list[str]:
@@ -132,9 +134,10 @@ def test_split_then_chunks_and_audio_then_join(
     assert view.state is TaskState.SUCCEEDED
     # The two renditions (same rate) are one group; the snapshot runs as a MEDIA job.
     roles = runner.roles()
-    assert roles[:3] == ["probe", "split", "media"]
-    # Equal chunks in the plan's order, then the audio (a smaller share of the work).
-    assert roles[3:] == ["video"] * 5 + ["audio", "join"]
+    # The audio is planned with the split (it needs no chunk): it runs beside it.
+    assert roles[:4] == ["probe", "split", "audio", "media"]
+    # Equal chunks in the plan's order, then the join.
+    assert roles[4:] == ["video"] * 5 + ["join"]
     [split] = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.SPLIT]
     assert sorted(w.index for w in split.works) == [0, 1]
     videos = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.VIDEO]
@@ -154,7 +157,7 @@ def test_a_group_at_a_bitrate_probes_its_chunks_then_shares_the_rate_out(
     task_id = engine.submit(request())
     drive(engine, runner)
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
-    assert runner.roles()[3:] == ["probe"] * 5 + ["video"] * 5 + ["audio", "join"]
+    assert runner.roles()[4:] == ["probe"] * 5 + ["video"] * 5 + ["join"]
     probes = [job for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.PROBE]
     assert all(sorted(w.index for w in job.works) == [0, 1] for job in probes)
     videos = [
@@ -167,6 +170,26 @@ def test_a_group_at_a_bitrate_probes_its_chunks_then_shares_the_rate_out(
     # The probes' share of the progress (5 %) came out of the chunks'.
     assert sum(p.weight for p in videos if p is not None) == pytest.approx(0.85)
     assert all(row.state is JobState.SUCCEEDED for row in job_rows(db, task_id))
+
+
+def test_chunks_are_queued_and_weighed_by_what_their_probes_cost(
+    db: DbEngine, tmp_path: Path, clock: FakeClock
+) -> None:
+    # Equal chunks of 2 s, equal difficulty (one rate), but chunk 2's probe ran 4 times as
+    # long as chunk 0's: its encode goes first and weighs 4 times as much in the progress.
+    engine = make_engine(db, tmp_path, clock, workers=2, chunk_rates=True)
+    runner = ChunkRunner()
+    runner.cost = {0: 1.0, 1: 1.0, 2: 4.0, 3: 2.0, 4: 0.5}
+    task_id = engine.submit(request())
+    drive(engine, runner)
+    assert engine.task_view(task_id).state is TaskState.SUCCEEDED
+    videos = [
+        job.chunked for job in runner.calls if job.chunked and job.chunked.role is ChunkRole.VIDEO
+    ]
+    assert [p.chunk.index for p in videos if p is not None and p.chunk] == [2, 3, 0, 1, 4]
+    weights = {p.chunk.index: p.weight for p in videos if p is not None and p.chunk}
+    assert weights == pytest.approx({0: 0.1, 1: 0.1, 2: 0.4, 3: 0.2, 4: 0.05})  # 0.85 in all
+    assert {p.rate_factor for p in videos if p is not None} == {1.0}
 
 
 def test_a_probe_failing_for_good_fails_the_output_naming_its_chunk(
@@ -203,7 +226,7 @@ def test_the_parts_run_longest_first(db: DbEngine, tmp_path: Path, clock: FakeCl
         if p is not None and p.role in (ChunkRole.VIDEO, ChunkRole.AUDIO)
     ]
     assert [(role, index) for role, index, _ in ran] == [
-        ("video", 2), ("video", 3), ("video", 0), ("video", 1), ("video", 4), ("audio", None)
+        ("audio", None), ("video", 2), ("video", 3), ("video", 0), ("video", 1), ("video", 4)
     ]  # fmt: skip
     durations = [round(d, 3) for _, _, d in ran if d is not None]
     assert durations == [2.4, 2.4, 2.0, 1.6, 1.6]
@@ -220,12 +243,14 @@ def test_progress_is_the_weighted_sum_of_the_parts(
     task_id = engine.submit(request())
     [probe] = engine.claim("w1", 1)
     engine.handle(finished(probe, runner(probe, JobContext(print, NoCancel()))), owner="w1")
-    for job in engine.claim("w1", 10):  # the snapshot's MEDIA job and the split
+    # The split, the audio (planned with it) and the snapshot's MEDIA job.
+    claimed = engine.claim("w1", 10)
+    assert [p.chunked.role for p in claimed if p.chunked] == [ChunkRole.SPLIT, ChunkRole.AUDIO]
+    for job in claimed:
         engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
     parts = engine.claim("w1", 10)
-    assert [p.chunked.role for p in parts if p.chunked] == [ChunkRole.VIDEO] * 5 + [ChunkRole.AUDIO]
-    audio, first, second = parts[5], parts[0], parts[1]
-    engine.handle(finished(audio, runner(audio, JobContext(print, NoCancel()))), owner="w1")
+    assert [p.chunked.role for p in parts if p.chunked] == [ChunkRole.VIDEO] * 5
+    first, second = parts[0], parts[1]
     engine.handle(
         JobEvent(job_id=first.job_id, type=JobEventType.PROGRESS, progress=50.0), owner="w1"
     )
@@ -309,7 +334,15 @@ def test_a_split_that_finds_the_source_short_runs_it_whole(
     task_id = engine.submit(request())
     drive(engine, runner)
     assert engine.task_view(task_id).state is TaskState.SUCCEEDED
-    assert runner.roles() == ["probe", "split", "media", "media"]
+    # The audio planned with the split ran beside it; the output was then encoded whole,
+    # so that audio's part is not wanted: its generation is removed later.
+    assert runner.roles() == ["probe", "split", "audio", "media", "media"]
+    [prefix] = prefixes(db, task_id)
+    assert [(row.prefix, row.task_id) for row in leftover_rows(db)] == [(prefix, task_id)]
+    [audio] = [
+        r for r in job_rows(db, task_id) if (r.payload.get("chunked") or {}).get("role") == "audio"
+    ]
+    assert audio.state is JobState.CANCELLED
 
 
 def test_a_clusters_parts_are_known_as_the_tasks_own_keys(
@@ -413,7 +446,7 @@ def test_a_cancelled_groups_parts_are_recorded_once(
     assert prefix.startswith(f".reelflow-chunks/{task_id}/g0/s") and prefix.endswith("/")
 
 
-def test_a_cancel_before_the_split_planned_leaves_nothing_to_remove(
+def test_a_cancel_before_the_split_ran_removes_the_audio_generation_only(
     db: DbEngine, tmp_path: Path, clock: FakeClock
 ) -> None:
     engine = make_engine(db, tmp_path, clock, workers=2)
@@ -421,8 +454,10 @@ def test_a_cancel_before_the_split_planned_leaves_nothing_to_remove(
     task_id = engine.submit(request())
     for job in engine.claim("w1", 10):  # the probe
         engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
-    engine.cancel(task_id)  # the split still queued: no part was ever stored
-    assert leftover_rows(db) == []
+    # The split still queued, and the audio planned with it (which may have stored its part).
+    engine.cancel(task_id)
+    [prefix] = prefixes(db, task_id)
+    assert [row.prefix for row in leftover_rows(db)] == [prefix]
 
 
 def test_with_many_chunks_the_audio_runs_first() -> None:

@@ -141,7 +141,11 @@ def test_a_split_failing_for_good_fails_the_output_naming_its_range(
     for job in engine.claim("w1", 10):  # the probe
         engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
     claimed = engine.claim("w1", 10)  # both split jobs and the snapshot
-    [other] = [j for j in claimed if j.chunked and j.chunked.first_boundary == 1]
+    [other] = [
+        j
+        for j in claimed
+        if j.chunked and j.chunked.role is ChunkRole.SPLIT and j.chunked.first_boundary == 1
+    ]
     for job in claimed:
         if job is not other:  # it is still running when the other fails
             engine.handle(finished(job, runner(job, JobContext(print, NoCancel()))), owner="w1")
@@ -152,8 +156,9 @@ def test_a_split_failing_for_good_fails_the_output_naming_its_range(
     assert rendition.err_code == "InvalidMedia"
     assert rendition.message.startswith("the split step (boundaries 3-the last) failed after 1")
     rows = [r for r in job_rows(db, task_id) if r.kind is JobKind.CHUNK]
-    # The other split job (still running) was cancelled; no chunk was planned.
-    assert sorted(r.state for r in rows) == [JobState.CANCELLED, JobState.FAILED]
+    # The other split job and the audio (planned with the splits; both still running)
+    # were cancelled; no chunk was planned.
+    assert sorted(r.state for r in rows) == [JobState.CANCELLED] * 2 + [JobState.FAILED]
     assert JobKind.JOIN not in [r.kind for r in job_rows(db, task_id)]
     assert view.subtasks[2].state is SubTaskState.SUCCEEDED  # the snapshot, not chunked
 
@@ -167,4 +172,4 @@ def test_cancel_stops_every_split_job(db: DbEngine, tmp_path: Path, clock: FakeC
     engine.claim("w1", 2)  # two running, the rest queued
     engine.cancel(task_id)
     rows = [r for r in job_rows(db, task_id) if r.kind is JobKind.CHUNK]
-    assert len(rows) == 4 and {r.state for r in rows} == {JobState.CANCELLED}
+    assert len(rows) == 5 and {r.state for r in rows} == {JobState.CANCELLED}  # 4 splits, audio
