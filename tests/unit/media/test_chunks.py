@@ -378,13 +378,13 @@ def test_a_chunks_probe_is_its_frames_small_at_a_constant_quality() -> None:
     plan = plan_chunks(grid, 12.0, 4.0)
     assert plan is not None
     args = probe_command("/in.mp4", media_info(), plan.chunks[1], 25.0, Path("/w/p.h264"))
-    # The chunk's own seek and cut (as its encode's), on the output's frame rate.
+    # The chunk's own seek and cut (as its encode's), at half the output's frame rate.
     assert args[args.index("-ss") + 1] == "2"  # floor(3.98 - 1)
     assert args.index("-skip_loop_filter") < args.index("-i")
     assert args[args.index("-skip_frame") + 1] == "bidir"  # the decode is most of its cost
     chain = args[args.index("-vf") + 1]
     assert chain == (
-        "setpts=PTS+2/TB,trim=start=2.98,fps=25,trim=start=3.98:end=7.98,setpts=PTS-STARTPTS,"
+        "setpts=PTS+2/TB,trim=start=2.98,fps=12.5,trim=start=3.98:end=7.98,setpts=PTS-STARTPTS,"
         "scale=320:-2,format=yuv420p"
     )
     assert args[args.index("-preset") + 1] == "ultrafast" and args[args.index("-crf") + 1] == "23"
