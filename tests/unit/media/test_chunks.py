@@ -29,6 +29,7 @@ from reelflow.media.chunks import (
 from reelflow.media.chunks.command import _with_zones
 from reelflow.media.chunks.rates import ALLOCATION_POWER, MAX_RATE_FACTOR, MIN_RATE_FACTOR
 from reelflow.specs.chunks import Chunk, ChunkPlan
+from reelflow.specs.units import VideoCodec
 from reelflow.specs.works import TranscodeWork
 from tests.unit.media.test_command import media_info, rendition
 
@@ -187,6 +188,34 @@ def test_renditions_of_one_chunk_are_fused_from_one_decode() -> None:
             "/in.mp4", media_info(), [crf], plan.chunks[0],
             [Path("/w/a.mp4"), Path("/w/b.mp4")], work_dir=Path("/w"),
         )  # fmt: skip
+
+
+def test_an_h265_chunk_at_a_bitrate_gets_its_own_boosted_start() -> None:
+    plan = plan_chunks(GRID, 6.0, 2.0)
+    assert plan is not None
+    h264 = rendition(0, 100010, width=320, height=240)
+    video = h264.template.video_template
+    assert video is not None
+    h265 = h264.model_copy(
+        update={"template": h264.template.model_copy(
+            update={"video_template": video.model_copy(update={"codec": VideoCodec.H265})}
+        )}
+    )  # fmt: skip
+    # H.265 takes no first pass, even when one is asked: its one pass gets a boosted start
+    # (x265 zones, joined to its own parameters), half as high as x264's.
+    for first_pass in (True, False):
+        [single] = fused_chunk_command(
+            "/in.mp4", media_info(), [h265], plan.chunks[1], [Path("/w/a.mp4")],
+            work_dir=Path("/w"), first_pass=first_pass,
+        ).runs  # fmt: skip
+        assert "-pass" not in single and "-x264-params" not in single
+        params = single[single.index("-x265-params") + 1]
+        assert params == "log-level=error:zones=0,12,b=1.5"
+    [whole] = fused_chunk_command(
+        "/in.mp4", media_info(), [h265], plan.chunks[0], [Path("/w/a.mp4")],
+        work_dir=Path("/w"), first_pass=False,
+    ).runs  # fmt: skip
+    assert "zones" not in whole[whole.index("-x265-params") + 1]
 
 
 def test_a_late_chunk_seeks_whole_seconds_early_and_restores_its_timestamps() -> None:

@@ -53,9 +53,12 @@ KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
 # one-pass rate control starts low and the seconds after a seam dipped. Measured against
 # the 2 s warm-up it replaces (an encode of the chunk's first 2 s left out by a copy: 2 s
 # more encode per chunk): the seams as close to the one-shot encode, at no CPU
-# (docs/chunking.md, "Rate control measured again").
+# (docs/chunking.md, "Rate control measured again"). x265 takes the same zones and dips
+# alike; its one-pass rate control pays a zone back less, so less of a boost spends what
+# the one-shot does (X265_START_BOOST_FACTOR; docs/chunking.md, "H.265").
 START_BOOST_SECONDS = 0.5
 START_BOOST_FACTOR = 3.0
+X265_START_BOOST_FACTOR = 1.5
 # The difficulty probe of a chunk (``probe_command``): its frames this wide, encoded by x264
 # at this preset and constant quality; the decoder skips its loop filter and the source's
 # B-frames (half the probe's CPU, which is mostly the decode; the chunks' shares move by
@@ -150,7 +153,8 @@ def fused_chunk_command(
     (docs/chunking.md). The first run makes only those renditions' stats; ``first_pass``
     False skips it (one pass for every rendition, the default): a bitrate rendition's
     chunk after the first then gets a higher rate on its first frames instead
-    (``START_BOOST_SECONDS``, x264 ``zones``).
+    (``START_BOOST_SECONDS``, x264 ``zones``). H.265 at a bitrate takes one pass either
+    way, with its own boost (x265 ``zones``, ``X265_START_BOOST_FACTOR``).
 
     ``rate_factor``: this chunk's share of the renditions at a VBR or ABR bitrate, from the
     difficulty of every chunk (``reelflow.media.chunks.rates``): their target times it,
@@ -169,8 +173,10 @@ def fused_chunk_command(
     trim = f"trim={':'.join(bounds)}," if bounds else ""
     twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
     boost = {}
-    if not first_pass and chunk.cut_start:
-        boost = {n: _boost_zone(w, chunk) for n, w in enumerate(works) if _two_pass(w)}
+    if chunk.cut_start:  # not the first chunk: one pass (no first pass asked, or H.265)
+        boost = {
+            n: _boost_zone(w, chunk) for n, w in enumerate(works) if _boosted(w) and n not in twice
+        }
         boost = {n: zone for n, zone in boost.items() if zone}
     chains = [*graph.chains, *_cuts(graph.labels, trim)]
     inputs = ["-y", *input_thread_args(threads)]
@@ -281,21 +287,35 @@ def _boost_zone(work: TranscodeWork, chunk: Chunk) -> str:
     if not work.fps:
         return ""
     last = min(round(START_BOOST_SECONDS * work.fps), chunk.frames - 1)
-    return f"0,{last},b={_num(START_BOOST_FACTOR)}" if last >= 0 else ""
+    video = work.template.video_template
+    h265 = video is not None and video.codec.value == "h265"
+    factor = X265_START_BOOST_FACTOR if h265 else START_BOOST_FACTOR
+    return f"0,{last},b={_num(factor)}" if last >= 0 else ""
 
 
 def _with_zones(args: list[str], zone: str) -> list[str]:
-    """x264's encoder arguments ``args`` with ``zones=zone`` added to its ``-x264-params``
-    (CBR already sets some)."""
-    if "-x264-params" not in args:
-        return [*args, "-x264-params", f"zones={zone}"]
-    at = args.index("-x264-params") + 1
+    """The encoder arguments ``args`` with ``zones=zone`` added to its private options
+    (``-x265-params`` always has some, x264's CBR sets ``-x264-params``)."""
+    key = "-x265-params" if "-x265-params" in args else "-x264-params"
+    if key not in args:
+        return [*args, key, f"zones={zone}"]
+    at = args.index(key) + 1
     return [*args[:at], f"{args[at]}:zones={zone}", *args[at + 1 :]]
 
 
 def _two_pass(work: TranscodeWork) -> bool:
     video = work.template.video_template
     return video is not None and two_pass(video)
+
+
+def _boosted(work: TranscodeWork) -> bool:
+    """Whether a one-pass chunk of ``work`` gets the boosted start: H.264 and H.265 at a
+    bitrate (both encoders take the same ``zones``; their one-pass rate control restarts
+    in each chunk alike: docs/chunking.md)."""
+    video = work.template.video_template
+    if video is None or video.codec.value not in ("h264", "h265"):
+        return False
+    return bool(video.bitrate) and (video.mode or "VBR") != "VCRF"
 
 
 def audio_command(
@@ -362,6 +382,7 @@ __all__ = [
     "PROBE_WIDTH",
     "SEEK_MARGIN",
     "START_BOOST_FACTOR",
+    "X265_START_BOOST_FACTOR",
     "START_BOOST_SECONDS",
     "ChunkCommand",
     "audio_command",
