@@ -227,11 +227,11 @@ def probe_command(
 ) -> list[str]:
     """Measure how hard chunk ``chunk`` is to encode (``reelflow.media.chunks.rates``): its
     frames at ``PROBE_RATE`` times the group's output rate ``fps`` (the source's with 0),
-    cut as the chunk's encode cuts them, made small (``PROBE_WIDTH``) and encoded at a constant quality
-    (x264 ``PROBE_PRESET``, ``PROBE_CRF``) into ``out``, a raw H.264 stream whose size per
-    second is the difficulty. The decoder skips its loop filter and the B-frames
-    (``PROBE_DECODE``): the probe needs the picture's content and motion, not every frame's
-    last detail."""
+    cut as the chunk's encode cuts them, made small (``PROBE_WIDTH``) and encoded at a
+    constant quality (x264 ``PROBE_PRESET``, ``PROBE_CRF``) into ``out``, a raw H.264 stream
+    whose size per second is the difficulty. The decoder skips its loop filter and the
+    B-frames (``PROBE_DECODE``): the probe needs the picture's content and motion, not every
+    frame's last detail."""
     seek, exact = _seek(chunk, info)
     head = _head(chunk, seek)
     bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
@@ -382,8 +382,8 @@ __all__ = [
     "PROBE_WIDTH",
     "SEEK_MARGIN",
     "START_BOOST_FACTOR",
-    "X265_START_BOOST_FACTOR",
     "START_BOOST_SECONDS",
+    "X265_START_BOOST_FACTOR",
     "ChunkCommand",
     "audio_command",
     "chunk_command",
