@@ -53,7 +53,9 @@ class TaskQueries:
                 if part is None or part.role is not ChunkRole.VIDEO or part.chunk is None:
                     continue
                 chunk = part.chunk
-                mark = ChunkMark(chunk.index, part.weight, job.state, job.progress)
+                # Its share of the timeline (normalized below), not of the work: a probed
+                # chunk weighs what its probe cost.
+                mark = ChunkMark(chunk.index, chunk.duration, job.state, job.progress)
                 for index in job.subtasks:
                     latest.setdefault(index, {})[part.split] = mark
                     marks.setdefault((index, part.split), []).append(mark)

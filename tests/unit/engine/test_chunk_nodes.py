@@ -190,6 +190,9 @@ def test_chunks_are_queued_and_weighed_by_what_their_probes_cost(
     weights = {p.chunk.index: p.weight for p in videos if p is not None and p.chunk}
     assert weights == pytest.approx({0: 0.1, 1: 0.1, 2: 0.4, 3: 0.2, 4: 0.05})  # 0.85 in all
     assert {p.rate_factor for p in videos if p is not None} == {1.0}
+    # The console still draws the chunks along the output's timeline: a fifth each.
+    marks = engine.chunk_marks(task_id)[0]
+    assert [round(m.share, 3) for m in marks] == [0.2] * 5
 
 
 def test_a_probe_failing_for_good_fails_the_output_naming_its_chunk(
