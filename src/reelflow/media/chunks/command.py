@@ -168,9 +168,8 @@ def fused_chunk_command(
     seek, exact = _seek(chunk, info)
     head = _head(chunk, seek)
     graph = fused_video_graph(info, works, work_dir, head=head, font_file=font_file)
-    bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
-    bounds += [f"end={_num(chunk.cut_end)}"] if chunk.cut_end else []
-    trim = f"trim={':'.join(bounds)}," if bounds else ""
+    cut = _trim(chunk)
+    trim = f"{cut}," if cut else ""
     twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
     boost = {}
     if chunk.cut_start:  # not the first chunk: one pass (no first pass asked, or H.265)
@@ -234,11 +233,10 @@ def probe_command(
     frame's last detail."""
     seek, exact = _seek(chunk, info)
     head = _head(chunk, seek)
-    bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
-    bounds += [f"end={_num(chunk.cut_end)}"] if chunk.cut_end else []
+    cut = _trim(chunk)
     chain = [head] if head else []
     chain += [f"fps={_num(fps * PROBE_RATE)}"] if fps else []
-    chain += [f"trim={':'.join(bounds)}", "setpts=PTS-STARTPTS"] if bounds else []
+    chain += [cut, "setpts=PTS-STARTPTS"] if cut else []
     chain += [f"scale={PROBE_WIDTH}:-2", "format=yuv420p"]
     args = ["-y", *input_thread_args(threads), *PROBE_DECODE]
     if seek:
@@ -273,6 +271,14 @@ def _head(chunk: Chunk, seek: int) -> str:
     if chunk.cut_start > SEEK_MARGIN:
         head += f",trim=start={_num(chunk.cut_start - SEEK_MARGIN)}"
     return head
+
+
+def _trim(chunk: Chunk) -> str:
+    """The ``trim`` filter cutting a chunk's frames out of the decoded timeline; "" for a
+    chunk that needs no cut (the whole source)."""
+    bounds = [f"start={_num(chunk.cut_start)}"] if chunk.cut_start else []
+    bounds += [f"end={_num(chunk.cut_end)}"] if chunk.cut_end else []
+    return f"trim={':'.join(bounds)}" if bounds else ""
 
 
 def _cuts(labels: Sequence[str], trim: str) -> list[str]:
