@@ -409,26 +409,14 @@ def test_bitrate_mode_seams(runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Pa
     encode_both(runner, ffmpeg_bin, source, rendition(crf=None), plan, tmp_path, vmaf=True)
 
 
+@pytest.mark.parametrize("codec", [VideoCodec.H264, VideoCodec.H265])
 def test_bitrate_mode_seams_in_one_pass_boosted(
-    runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Path
+    runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Path, codec: VideoCodec
 ) -> None:
-    # One pass per chunk, each chunk after the first at three times its rate on its first 0.5 s
-    # (x264 zones): the same frames and the same bar in VMAF as two passes (one pass
-    # without the boost missed it: docs/chunking.md).
-    source = make_clip(tmp_path / "src.mp4", duration=6, width=320, height=180, ffmpeg=ffmpeg_bin)
-    plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
-    assert plan is not None
-    work = rendition(crf=None)
-    encode_both(runner, ffmpeg_bin, source, work, plan, tmp_path, vmaf=True, first_pass=False)
-    assert not list((tmp_path / "chunked").glob("*pass*.log"))  # no first pass ran
-
-
-def test_h265_bitrate_mode_seams_in_one_pass_boosted(
-    runner: FFmpegRunner, ffmpeg_bin: Path, tmp_path: Path
-) -> None:
-    # x265's one-pass rate control restarts in each chunk as x264's does (without the boost:
-    # -0.42 VMAF overall and -1.11 at a seam against the one-shot encode, both bars missed);
-    # with 1.5 times the rate on each later chunk's first 0.5 s (x265 zones) it meets both.
+    # One pass per chunk, each chunk after the first at a higher rate on its first 0.5 s
+    # (zones: x264 three times, x265 1.5 times): the same frames and the same bar in VMAF
+    # as two passes. Without the boost both missed it (H.265: -0.42 VMAF overall, -1.11
+    # at a seam against the one-shot encode: docs/chunking.md).
     source = make_clip(tmp_path / "src.mp4", duration=6, width=320, height=180, ffmpeg=ffmpeg_bin)
     plan = plan_chunks(output_frame_times(6.0, 25), 6.0, CHUNK_SECONDS)
     assert plan is not None
@@ -436,10 +424,13 @@ def test_h265_bitrate_mode_seams_in_one_pass_boosted(
     video = work.template.video_template
     assert video is not None
     template = work.template.model_copy(
-        update={"video_template": video.model_copy(update={"codec": VideoCodec.H265})}
+        update={"video_template": video.model_copy(update={"codec": codec})}
     )
     work = work.model_copy(update={"template": template})
-    one, joined = encode_both(runner, ffmpeg_bin, source, work, plan, tmp_path, vmaf=True)
+    one, joined = encode_both(
+        runner, ffmpeg_bin, source, work, plan, tmp_path, vmaf=True, first_pass=False
+    )
+    assert not list((tmp_path / "chunked").glob("*pass*.log"))  # no first pass ran
     # Within 3 % of the one-shot's bytes: the boost does not buy the score with bits.
     assert joined.path.stat().st_size == pytest.approx(one.path.stat().st_size, rel=0.03)
 
