@@ -55,8 +55,9 @@ def longest_first(parts: list[ChunkedJob]) -> list[ChunkedJob]:
     """The parts of a group in the order their jobs are queued: by weight (their share of
     the group's work), largest first; equal weights in the plan's order. A few chunks of
     unequal length (borders moved to scene cuts) on a few workers otherwise end with one
-    worker encoding a long chunk while the others wait; the audio (an eighteenth of the
-    video's work) runs last with a few chunks, first with many."""
+    worker encoding a long chunk while the others wait. A ladder's audio (an eighteenth of
+    the video's work) runs last with a few chunks, first with many; a transcode group's
+    audio runs beside its split (``reelflow.engine.chunking.early_audio``)."""
     return sorted(parts, key=lambda part: -round(part.weight, 9))  # float noise: a tie
 
 
@@ -214,7 +215,7 @@ class ChunkNodes:
         audio, longest first. A chunk's weight (its share of the progress, and its place in
         the queue) is its share of the output's duration, or, when its probe ran, of the
         probes' ``costs``: a chunk of hard content at a high rate takes longer to encode
-        than an easy one of the same length (bench (b): 0.7 to 1.2 s per second of source,
+        than an easy one of the same length (bench (b): 0.6 to 1.2 s per second of source,
         about 20 times its probe's time)."""
         info = payload.media_info
         works = payload.works
