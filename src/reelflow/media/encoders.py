@@ -120,13 +120,18 @@ def video_args(
     return args
 
 
+def at_bitrate(video: VideoTemplate) -> bool:
+    """Whether the rendition's rate control aims at a bitrate (VBR, ABR, CBR), not a CRF."""
+    kbps = video.bitrate
+    mode = video.mode or ("VBR" if kbps else "VCRF")
+    return bool(kbps) and mode != "VCRF"
+
+
 def two_pass(video: VideoTemplate) -> bool:
     """Whether an encode of part of the timeline (a chunk) takes two passes: H.264 at a
     bitrate (VBV), whose rate control a single pass restarts at every chunk with a visible
     dip (docs/chunking.md); CRF and the other encoders take one."""
-    kbps = video.bitrate
-    mode = video.mode or ("VBR" if kbps else "VCRF")
-    return video.codec.value == "h264" and bool(kbps) and mode != "VCRF"
+    return video.codec.value == "h264" and at_bitrate(video)
 
 
 def rate_headroom(video: VideoTemplate) -> float | None:

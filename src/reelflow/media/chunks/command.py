@@ -31,6 +31,7 @@ from pathlib import Path
 
 from reelflow.media.command import WorkFiles, fused_video_graph, muxer_args
 from reelflow.media.encoders import (
+    at_bitrate,
     audio_args,
     input_thread_args,
     output_thread_args,
@@ -59,6 +60,7 @@ KEYFRAME_SEEK_CONTAINERS = ("mov", "matroska")
 START_BOOST_SECONDS = 0.5
 START_BOOST_FACTOR = 3.0
 X265_START_BOOST_FACTOR = 1.5
+_BOOST_FACTORS = {"h264": START_BOOST_FACTOR, "h265": X265_START_BOOST_FACTOR}
 # The difficulty probe of a chunk (``probe_command``): its frames this wide, encoded by x264
 # at this preset and constant quality; the decoder skips its loop filter and the source's
 # B-frames (half the probe's CPU, which is mostly the decode; the chunks' shares move by
@@ -173,9 +175,7 @@ def fused_chunk_command(
     twice = [n for n, w in enumerate(works) if first_pass and _two_pass(w)]
     boost = {}
     if chunk.cut_start:  # not the first chunk: one pass (no first pass asked, or H.265)
-        boost = {
-            n: _boost_zone(w, chunk) for n, w in enumerate(works) if _boosted(w) and n not in twice
-        }
+        boost = {n: _boost_zone(w, chunk) for n, w in enumerate(works) if n not in twice}
         boost = {n: zone for n, zone in boost.items() if zone}
     chains = [*graph.chains, *_cuts(graph.labels, trim)]
     inputs = ["-y", *input_thread_args(threads)]
@@ -287,15 +287,16 @@ def _cuts(labels: Sequence[str], trim: str) -> list[str]:
 
 
 def _boost_zone(work: TranscodeWork, chunk: Chunk) -> str:
-    """x264's zone raising the rate of a one-pass chunk's first frames
+    """The x264/x265 zone raising the rate of a one-pass chunk's first frames
     (``START_BOOST_SECONDS`` at a constant output rate, within the chunk); "" for a
-    rendition that keeps the source's timestamps (no frame rate to count them in)."""
-    if not work.fps:
+    rendition without one: not H.264 or H.265 at a bitrate (both encoders take the same
+    ``zones``, and their one-pass rate control restarts in each chunk alike), or keeping the
+    source's timestamps (no frame rate to count them in)."""
+    video = work.template.video_template
+    factor = _BOOST_FACTORS.get(video.codec.value) if video is not None else None
+    if factor is None or video is None or not at_bitrate(video) or not work.fps:
         return ""
     last = min(round(START_BOOST_SECONDS * work.fps), chunk.frames - 1)
-    video = work.template.video_template
-    h265 = video is not None and video.codec.value == "h265"
-    factor = X265_START_BOOST_FACTOR if h265 else START_BOOST_FACTOR
     return f"0,{last},b={_num(factor)}" if last >= 0 else ""
 
 
@@ -312,16 +313,6 @@ def _with_zones(args: list[str], zone: str) -> list[str]:
 def _two_pass(work: TranscodeWork) -> bool:
     video = work.template.video_template
     return video is not None and two_pass(video)
-
-
-def _boosted(work: TranscodeWork) -> bool:
-    """Whether a one-pass chunk of ``work`` gets the boosted start: H.264 and H.265 at a
-    bitrate (both encoders take the same ``zones``; their one-pass rate control restarts
-    in each chunk alike: docs/chunking.md)."""
-    video = work.template.video_template
-    if video is None or video.codec.value not in ("h264", "h265"):
-        return False
-    return bool(video.bitrate) and (video.mode or "VBR") != "VCRF"
 
 
 def audio_command(
